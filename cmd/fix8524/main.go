@@ -1,0 +1,86 @@
+// Command fix8524 diagnoses and remediates Active Directory replication error 8524
+// ("The DSA operation is unable to proceed because of a DNS lookup failure").
+//
+// The CLI only wires flags, I/O and exit codes; every subcommand lives in its own file
+// and registers itself with register() from an init function.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+// Exit codes shared by every subcommand (documented in the README).
+const (
+	exitOK       = 0 // healthy, nothing to do, or done
+	exitError    = 1 // an error: bad input, unreachable DC, failed action
+	exitProposed = 2 // a plan proposes actions or manual steps; heal: a human is needed
+	exitRefused  = 3 // a gate or guardrail refused (approval, window, drift, lock, policy)
+)
+
+// env is what a subcommand may touch of the outside world; tests substitute it.
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, e *env, args []string) int
+}
+
+var commands = map[string]*command{}
+
+func register(c *command) {
+	if _, dup := commands[c.name]; dup {
+		panic("fix8524: command registered twice: " + c.name) // programming error at init
+	}
+	commands[c.name] = c
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, e *env, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(e.stderr)
+		if len(args) == 0 {
+			return exitError
+		}
+		return exitOK
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(e.stderr, "fix8524: unknown command %q\n\n", args[0])
+		usage(e.stderr)
+		return exitError
+	}
+	return c.run(ctx, e, args[1:])
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "fix8524: diagnose and remediate AD replication error 8524 (DNS lookup failure)")
+	fmt.Fprintln(w, "\nUsage: fix8524 <command> [flags]\n\nCommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun 'fix8524 <command> -h' for the flags of a command.")
+	fmt.Fprintln(w, "Exit codes: 0 nothing to do/done, 1 error, 2 actions or manual steps proposed, 3 refused by a gate.")
+}
