@@ -1,0 +1,243 @@
+// Package facts holds the Facts model: a snapshot of what fix8524 knows about a forest —
+// topology, replication status, DNS observations, reachability and events — and its JSON form.
+//
+// Facts are gathered agentlessly (LDAP, DNS, TCP, read-only WinRM/SSH probes) or built from a
+// lab scenario, and are the only input of the planner besides the playbook. Unknown is a
+// first-class value (see Maybe): "could not read" is never "none".
+package facts
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// FormatVersion is the version of the facts JSON this build writes and reads.
+const FormatVersion = 1
+
+// Snapshot is one gathering of a forest.
+type Snapshot struct {
+	FormatVersion int       `json:"format_version"`
+	GatheredAt    time.Time `json:"gathered_at"`
+	// Source says where the facts came from: "scenario:NAME", "sim:NAME", "ldap://HOST", "repadmin-csv:FILE".
+	Source string `json:"source"`
+	// SeedDC is the DC the topology was read from (the DC fix8524 is bound to; never a cleanup target).
+	SeedDC string `json:"seed_dc,omitempty"`
+
+	Forest Forest `json:"forest"`
+	DCs    []DC   `json:"dcs"`
+	Links  []Link `json:"links"`
+
+	DNS   []DNSObservation   `json:"dns"`
+	Reach []ReachObservation `json:"reachability"`
+
+	// Problems are gathering failures that are not tied to one fact (a DC that answered garbage,
+	// a search that timed out). Facts they would have filled stay unknown with their own reason.
+	Problems []Problem `json:"problems,omitempty"`
+}
+
+// Forest is the forest-wide part of the topology.
+type Forest struct {
+	RootDomain string   `json:"root_domain"` // DNS name of the forest root domain, e.g. "contoso.com"
+	RootDN     string   `json:"root_dn"`     // DC=contoso,DC=com
+	ConfigDN   string   `json:"config_dn"`   // CN=Configuration,DC=contoso,DC=com
+	SchemaDN   string   `json:"schema_dn"`
+	Domains    []Domain `json:"domains"`
+	// NCs lists every naming context in the forest (domain, configuration, schema, application).
+	NCs []string `json:"ncs"`
+	// FSMO lists role owners as the seed DC sees them.
+	FSMO []FSMORole `json:"fsmo,omitempty"`
+}
+
+// Domain is one AD domain of the forest.
+type Domain struct {
+	DNSName string `json:"dns_name"`
+	DN      string `json:"dn"`
+	NetBIOS string `json:"netbios,omitempty"`
+}
+
+// FSMO role names.
+const (
+	RoleSchema         = "schema"
+	RoleNaming         = "naming"
+	RolePDC            = "pdc"
+	RoleRID            = "rid"
+	RoleInfrastructure = "infrastructure"
+)
+
+// FSMORole is one operations master role and its owner.
+type FSMORole struct {
+	Role     string `json:"role"`      // one of the Role* constants
+	Scope    string `json:"scope"`     // the NC the role belongs to (domain DN for domain roles, forest root for forest roles)
+	OwnerDSA string `json:"owner_dsa"` // DN of the owner's NTDS Settings (may carry "\0ADEL:" when the owner was deleted)
+}
+
+// Platform values.
+const (
+	PlatformWindows = "windows"
+	PlatformSamba   = "samba"
+)
+
+// DC is one domain controller, keyed by its NTDS Settings objectGUID (the DSA GUID) as the seed
+// DC's copy of the configuration NC holds it.
+type DC struct {
+	Name           string    `json:"name"`          // server object CN, e.g. "DC2"
+	DNSHostName    string    `json:"dns_host_name"` // from the server object, e.g. "dc2.contoso.com"
+	Domain         string    `json:"domain"`        // DNS name of the DC's domain
+	Site           string    `json:"site"`
+	ServerDN       string    `json:"server_dn"`
+	NTDSSettingsDN string    `json:"ntds_settings_dn"`
+	ComputerDN     string    `json:"computer_dn,omitempty"`
+	DSAGUID        string    `json:"dsa_guid"` // objectGUID of NTDS Settings, lower-case text form
+	InvocationID   string    `json:"invocation_id,omitempty"`
+	WhenCreated    time.Time `json:"when_created"` // of the NTDS Settings object
+	IsGC           bool      `json:"is_gc"`
+	IsRODC         bool      `json:"is_rodc"`
+	Options        int       `json:"options"`
+	MasterNCs      []string  `json:"master_ncs,omitempty"`
+	FSMORoles      []string  `json:"fsmo_roles,omitempty"` // Role* constants this DC holds
+
+	Platform        Maybe[string]   `json:"platform"` // PlatformWindows | PlatformSamba
+	OperatingSystem Maybe[string]   `json:"operating_system"`
+	IPs             Maybe[[]string] `json:"ips"`         // addresses of the DC (inventory, DNS, or probe)
+	DNSServers      Maybe[[]string] `json:"dns_servers"` // the DC's DNS client settings, in order
+	// DNSServersFrom says where DNSServers came from: "winrm", "ssh", "inventory", "scenario", "assumed-self".
+	DNSServersFrom string `json:"dns_servers_from,omitempty"`
+	// ProtectedFromDeletion: the NTDS Settings or computer object carries deny-delete ACEs.
+	ProtectedFromDeletion Maybe[bool] `json:"protected_from_deletion"`
+	// OwnDSAGUID is the DC's own view of its DSA GUID (its rootDSE dsServiceName → objectGUID),
+	// read from the DC itself. Unknown when the DC does not answer.
+	OwnDSAGUID Maybe[string] `json:"own_dsa_guid"`
+	// Inbound says how the DC's inbound replication status was read ("msDS-ReplAllInboundNeighbors",
+	// "repsFrom", "repadmin-csv", "scenario"); unknown when it could not be (e.g. missing the
+	// "Monitor Active Directory Replication" right). Unknown inbound status is never "no neighbors".
+	Inbound Maybe[string] `json:"inbound"`
+	// Events are recent Directory Service events with 8524-related IDs; unknown without a probe.
+	Events Maybe[[]Event] `json:"events"`
+}
+
+// Link is one inbound replication neighbor of a destination DC for one naming context, as the
+// destination records it (repsFrom / msDS-ReplAllInboundNeighbors / repadmin /showrepl).
+type Link struct {
+	Destination     string `json:"destination"`      // destination DC name (DC.Name)
+	DestinationGUID string `json:"destination_guid"` // destination DSA GUID
+	NC              string `json:"nc"`
+	// SourceDSAGUID is the source's DSA GUID as the destination knows it: the GUID of the CNAME
+	// the destination looks up. It may differ from the source's own current GUID (re-promotion).
+	SourceDSAGUID string `json:"source_dsa_guid"`
+	SourceDSADN   string `json:"source_dsa_dn,omitempty"`
+	// SourceAddress is the network address the destination uses, normally "<guid>._msdcs.<root>".
+	SourceAddress       string    `json:"source_address,omitempty"`
+	SourceDeleted       bool      `json:"source_deleted,omitempty"` // the source DSA DN is a deleted (\0ADEL:) object
+	ReplicaFlags        uint32    `json:"replica_flags,omitempty"`
+	LastResult          int       `json:"last_result"` // Win32 error code; 0 = success
+	ConsecutiveFailures int       `json:"consecutive_failures"`
+	LastSuccess         time.Time `json:"last_success"` // zero = never
+	LastAttempt         time.Time `json:"last_attempt"` // zero = never
+	ReadVia             string    `json:"read_via,omitempty"`
+}
+
+// DNS record types fix8524 observes.
+const (
+	TypeA     = "A"
+	TypeAAAA  = "AAAA"
+	TypeCNAME = "CNAME"
+	TypeSOA   = "SOA"
+	TypeNS    = "NS"
+	TypeSRV   = "SRV"
+	TypeAXFR  = "AXFR"
+)
+
+// DNSQuery is one DNS question to one server. The planner lists the queries it needs; the
+// gatherer (or a scenario) answers them with DNSObservations.
+type DNSQuery struct {
+	Server string `json:"server"` // IP address of the DNS server (no port)
+	Name   string `json:"name"`   // canonical name (see CanonicalName)
+	Type   string `json:"type"`   // Type* constant
+	// NoRecurse asks with RD=0 (delegation checks against authoritative servers).
+	NoRecurse bool `json:"no_recurse,omitempty"`
+}
+
+// Key returns a map key for the query.
+func (q DNSQuery) Key() string {
+	rd := "rd"
+	if q.NoRecurse {
+		rd = "nord"
+	}
+	return q.Server + "|" + CanonicalName(q.Name) + "|" + strings.ToUpper(q.Type) + "|" + rd
+}
+
+// DNSObservation is the answer one DNS server gave to one query.
+type DNSObservation struct {
+	DNSQuery
+	// Rcode is the DNS response code name (NOERROR, NXDOMAIN, SERVFAIL, REFUSED, ...); empty
+	// when no response arrived (see Error).
+	Rcode         string  `json:"rcode,omitempty"`
+	Authoritative bool    `json:"aa,omitempty"`
+	Answers       []RR    `json:"answers,omitempty"`
+	Authority     []RR    `json:"authority,omitempty"`
+	Error         string  `json:"error,omitempty"` // transport failure: "timeout", "connection refused", ...
+	ElapsedMS     float64 `json:"elapsed_ms,omitempty"`
+}
+
+// Responded reports whether the server sent a DNS response.
+func (o DNSObservation) Responded() bool { return o.Error == "" && o.Rcode != "" }
+
+// RR is one resource record in text form.
+type RR struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+	TTL  uint32 `json:"ttl"`
+	Data string `json:"data"` // CNAME/NS target, A/AAAA address, SOA "mname rname serial ...", SRV "prio weight port target"
+}
+
+// TCPProbe is one TCP connect test.
+type TCPProbe struct {
+	Host string `json:"host"` // DC name or address as the playbook named it
+	Port int    `json:"port"`
+}
+
+// Key returns a map key for the probe.
+func (p TCPProbe) Key() string { return strings.ToLower(p.Host) + "|" + strconv.Itoa(p.Port) }
+
+// Reachability results.
+const (
+	ReachOpen    = "open"
+	ReachRefused = "refused"
+	ReachTimeout = "timeout"
+	ReachError   = "error"
+)
+
+// ReachObservation is the outcome of a TCPProbe.
+type ReachObservation struct {
+	TCPProbe
+	Address   string  `json:"address,omitempty"` // the address actually dialled
+	Result    string  `json:"result"`            // Reach* constant
+	Error     string  `json:"error,omitempty"`
+	ElapsedMS float64 `json:"elapsed_ms,omitempty"`
+}
+
+// Event is one Directory Service event related to 8524 on a DC. Insertion strings are
+// classified by pattern, not by position.
+type Event struct {
+	ID          int       `json:"id"`
+	Time        time.Time `json:"time"`
+	Level       string    `json:"level,omitempty"`
+	Data        []string  `json:"data,omitempty"`
+	Message     string    `json:"message,omitempty"`
+	FailingName string    `json:"failing_name,omitempty"` // "<guid>._msdcs.<root>" when present
+	SourceDSADN string    `json:"source_dsa_dn,omitempty"`
+	NC          string    `json:"nc,omitempty"`
+	ErrorCode   int       `json:"error_code,omitempty"`
+}
+
+// Problem records a gathering failure.
+type Problem struct {
+	Scope   string `json:"scope"`   // "dc:DC2", "ldap:dc1.contoso.com", "dns:192.0.2.10", ...
+	Message string `json:"message"` // what failed and why, never with credentials
+}
+
+// CanonicalName lower-cases a DNS name and strips the trailing dot.
+func CanonicalName(n string) string {
+	return strings.TrimSuffix(strings.ToLower(strings.TrimSpace(n)), ".")
+}
