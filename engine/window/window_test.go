@@ -25,7 +25,9 @@ func mustNew(t *testing.T, cronSpec string, d time.Duration, tz string) Window {
 	return w
 }
 
-func utc(y int, m time.Month, d, h, mi int) time.Time { return time.Date(y, m, d, h, mi, 0, 0, time.UTC) }
+func utc(y int, m time.Month, d, h, mi int) time.Time {
+	return time.Date(y, m, d, h, mi, 0, 0, time.UTC)
+}
 
 func TestActive(t *testing.T) {
 	berlin := mustLoc(t, "Europe/Berlin")
