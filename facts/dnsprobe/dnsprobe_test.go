@@ -105,7 +105,7 @@ func TestQuery(t *testing.T) {
 		t.Errorf("query not canonical in observation: %+v", o.DNSQuery)
 	}
 	o = p.Query(ctx, facts.DNSQuery{Server: "192.0.2.11", Name: "gone.contoso.com", Type: "CNAME"})
-	if o.Rcode != "NXDOMAIN" || len(o.Authority) != 1 || o.Authority[0].Data != "dc1.contoso.com hostmaster.contoso.com 7 900 600 86400 3600" {
+	if o.Rcode != "NXDOMAIN" || len(o.Authority) != 1 || o.Authority[0].Data != "dc1.contoso.com. hostmaster.contoso.com. 7 900 600 86400 3600" {
 		t.Fatalf("NXDOMAIN: %+v", o)
 	}
 	o = p.Query(ctx, facts.DNSQuery{Server: "192.0.2.11", Name: "big.contoso.com", Type: "A"})
@@ -201,10 +201,10 @@ func TestRRRoundTrip(t *testing.T) {
 	for _, r := range []facts.RR{
 		{Name: "dc2.contoso.com", Type: "A", TTL: 3600, Data: "192.0.2.12"},
 		{Name: "dc2.contoso.com", Type: "AAAA", TTL: 3600, Data: "2001:db8::12"},
-		{Name: "52f6c43b-99ec-4040-a2b0-e9ebf2ec02b8._msdcs.contoso.com", Type: "CNAME", TTL: 600, Data: "dc2.contoso.com"},
-		{Name: "_msdcs.contoso.com", Type: "NS", TTL: 3600, Data: "dc1.contoso.com"},
-		{Name: "contoso.com", Type: "SOA", TTL: 3600, Data: "dc1.contoso.com hostmaster.contoso.com 7 900 600 86400 3600"},
-		{Name: "_ldap._tcp.contoso.com", Type: "SRV", TTL: 600, Data: "0 100 389 dc1.contoso.com"},
+		{Name: "52f6c43b-99ec-4040-a2b0-e9ebf2ec02b8._msdcs.contoso.com", Type: "CNAME", TTL: 600, Data: "dc2.contoso.com."},
+		{Name: "_msdcs.contoso.com", Type: "NS", TTL: 3600, Data: "dc1.contoso.com."},
+		{Name: "contoso.com", Type: "SOA", TTL: 3600, Data: "dc1.contoso.com. hostmaster.contoso.com. 7 900 600 86400 3600"},
+		{Name: "_ldap._tcp.contoso.com", Type: "SRV", TTL: 600, Data: "0 100 389 dc1.contoso.com."},
 	} {
 		rr, err := ToRR(r)
 		if err != nil {

@@ -10,8 +10,10 @@ import (
 	"github.com/fix8524/fix8524/facts"
 )
 
-// FromRR converts a DNS record to its facts form: names canonical (lower case, no trailing
-// dot), Data as facts.RR documents it.
+// FromRR converts a DNS record to its facts form: the owner name canonical (lower case, no
+// trailing dot), Data in presentation form with domain names lower-cased and fully qualified
+// (trailing dot), as the scenario World writes them: "dc2.contoso.com." for a CNAME, "mname.
+// rname. serial refresh retry expire minimum" for an SOA, "prio weight port target." for an SRV.
 func FromRR(rr dns.RR) facts.RR {
 	h := rr.Header()
 	out := facts.RR{Name: facts.CanonicalName(h.Name), Type: dns.TypeToString[h.Rrtype], TTL: h.Ttl}
@@ -21,15 +23,15 @@ func FromRR(rr dns.RR) facts.RR {
 	case *dns.AAAA:
 		out.Data = v.AAAA.String()
 	case *dns.CNAME:
-		out.Data = facts.CanonicalName(v.Target)
+		out.Data = fqdn(v.Target)
 	case *dns.NS:
-		out.Data = facts.CanonicalName(v.Ns)
+		out.Data = fqdn(v.Ns)
 	case *dns.SOA:
-		out.Data = fmt.Sprintf("%s %s %d %d %d %d %d", facts.CanonicalName(v.Ns), facts.CanonicalName(v.Mbox), v.Serial, v.Refresh, v.Retry, v.Expire, v.Minttl)
+		out.Data = fmt.Sprintf("%s %s %d %d %d %d %d", fqdn(v.Ns), fqdn(v.Mbox), v.Serial, v.Refresh, v.Retry, v.Expire, v.Minttl)
 	case *dns.SRV:
-		out.Data = fmt.Sprintf("%d %d %d %s", v.Priority, v.Weight, v.Port, facts.CanonicalName(v.Target))
+		out.Data = fmt.Sprintf("%d %d %d %s", v.Priority, v.Weight, v.Port, fqdn(v.Target))
 	case *dns.PTR:
-		out.Data = facts.CanonicalName(v.Ptr)
+		out.Data = fqdn(v.Ptr)
 	default:
 		// Anything else: the presentation form of the RDATA.
 		s := rr.String()
@@ -41,6 +43,8 @@ func FromRR(rr dns.RR) facts.RR {
 	}
 	return out
 }
+
+func fqdn(n string) string { return dns.Fqdn(strings.ToLower(n)) }
 
 // ToRR converts a facts record back to a DNS record (for the simulated forest's DNS servers).
 func ToRR(r facts.RR) (dns.RR, error) {
