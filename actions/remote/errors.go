@@ -44,7 +44,7 @@ type TransportError struct {
 }
 
 func (e *TransportError) Error() string {
-	msg := fmt.Sprintf("%s %s: %s", e.Op, e.Target, e.Kind)
+	msg := fmt.Sprintf("%s: %s: %s", e.Target, e.Op, e.Kind)
 	if e.StatusCode != 0 {
 		msg += fmt.Sprintf(" (HTTP %d)", e.StatusCode)
 	}

@@ -87,14 +87,15 @@ func (t Target) DialAddress(defaultPort int) string {
 	return net.JoinHostPort(host, strconv.Itoa(port))
 }
 
-// String names the target for messages: "dc1.contoso.com" or "dc1.contoso.com (192.0.2.10)".
+// String names the target for messages: "dc1.contoso.com", "dc1.contoso.com:5986" or
+// "dc1.contoso.com:5986 (via 192.0.2.10)".
 func (t Target) String() string {
 	s := t.Host
-	if t.Address != "" && t.Address != t.Host {
-		s += " (" + t.Address + ")"
-	}
 	if t.Port != 0 {
-		s += ":" + strconv.Itoa(t.Port)
+		s = net.JoinHostPort(t.Host, strconv.Itoa(t.Port))
+	}
+	if t.Address != "" && t.Address != t.Host {
+		s += " (via " + t.Address + ")"
 	}
 	return s
 }

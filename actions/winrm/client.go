@@ -94,15 +94,27 @@ func (c *Client) Run(ctx context.Context, cmd remote.Command) (remote.Result, er
 	return res, nil
 }
 
+// expired reports whether ctx is done or its deadline has passed (a socket deadline set from
+// it can fire a moment before the context's own timer).
+func expired(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
+}
+
 // ctxError reports why ctx ended as a TransportError.
 func (c *Client) ctxError(ctx context.Context, op, name string, timeout time.Duration) error {
 	kind := remote.KindCanceled
 	detail := ""
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	err := ctx.Err()
+	if err == nil || errors.Is(err, context.DeadlineExceeded) {
+		err = context.DeadlineExceeded
 		kind = remote.KindTimeout
 		detail = fmt.Sprintf("%s did not finish within %s", name, timeout)
 	}
-	return &remote.TransportError{Kind: kind, Op: op, Target: c.cfg.Target.String(), Err: ctx.Err(), Detail: detail}
+	return &remote.TransportError{Kind: kind, Op: op, Target: c.cfg.Target.String(), Err: err, Detail: detail}
 }
 
 // call sends one request built by masterzen/winrm and returns the reply body.
@@ -117,10 +129,6 @@ func (c *Client) call(ctx context.Context, op string, msg *soap.SoapMessage, rec
 		if errors.As(err, &f) {
 			return nil, f
 		}
-		var te *remote.TransportError
-		if errors.As(err, &te) && ctx.Err() != nil && (te.Kind == remote.KindTimeout || te.Kind == remote.KindCanceled) {
-			return nil, err // the caller's deadline, reported by the caller
-		}
 		return nil, err
 	}
 	return reply, nil
@@ -133,7 +141,7 @@ func (c *Client) faultError(op string, f *Fault) error {
 func (c *Client) run(ctx context.Context, name, line string, timeout time.Duration) (res remote.Result, err error) {
 	url := c.t.url
 	wrap := func(op string, e error) error {
-		if ctx.Err() != nil {
+		if expired(ctx) {
 			return c.ctxError(ctx, op, name, timeout)
 		}
 		var f *Fault
@@ -179,7 +187,7 @@ func (c *Client) run(ctx context.Context, name, line string, timeout time.Durati
 			Err: fmt.Errorf("no CommandId in the reply: %v", err)}
 	}
 	for {
-		if ctx.Err() != nil {
+		if expired(ctx) {
 			return res, c.ctxError(ctx, "receive output", name, timeout)
 		}
 		reply, err := c.call(ctx, "receive output", mwinrm.NewGetOutputRequest(url, shellID, commandID, "stdout stderr", c.params), true)

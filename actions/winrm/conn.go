@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"syscall"
 	"time"
 )
 
@@ -33,9 +32,10 @@ const maxResponse = 64 << 20
 
 // ensure dials when there is no open connection. It returns true for a new connection.
 func (h *httpConn) ensure(ctx context.Context) (bool, error) {
-	if h.conn != nil {
+	if h.conn != nil && h.alive() {
 		return false, nil
 	}
+	h.close()
 	dctx, cancel := context.WithTimeout(ctx, h.connect)
 	defer cancel()
 	d := net.Dialer{KeepAlive: 30 * time.Second}
@@ -59,6 +59,19 @@ func (h *httpConn) ensure(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
+// alive checks an idle connection before it is reused: a server that closed it (keep-alive
+// timeout, restart) shows EOF now, before a request is written, so a non-idempotent request
+// (run command) is never sent into a dead connection and never needs a retry.
+func (h *httpConn) alive() bool {
+	if err := h.conn.SetReadDeadline(time.Now().Add(time.Millisecond)); err != nil {
+		return false
+	}
+	_, err := h.br.Peek(1)
+	_ = h.conn.SetReadDeadline(time.Time{})
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() // no data, no EOF: still open and idle
+}
+
 func (h *httpConn) close() {
 	if h.conn != nil {
 		_ = h.conn.Close()
@@ -66,15 +79,10 @@ func (h *httpConn) close() {
 	h.conn, h.br, h.state = nil, nil, nil
 }
 
-// errStale marks a reused connection the server had already closed: nothing was processed.
-var errStale = errors.New("connection closed by the server before the request was read")
-
 // do sends req on the connection and reads the whole response. On any error the connection
-// is closed. A reused connection that fails before any response byte is reported as errStale
-// so the caller may reconnect and resend (the server cannot have processed the request).
+// is closed; nothing is retried.
 func (h *httpConn) do(ctx context.Context, req *http.Request, body []byte) (*http.Response, []byte, error) {
-	fresh, err := h.ensure(ctx)
-	if err != nil {
+	if _, err := h.ensure(ctx); err != nil {
 		return nil, nil, err
 	}
 	conn := h.conn
@@ -99,9 +107,6 @@ func (h *httpConn) do(ctx context.Context, req *http.Request, body []byte) (*htt
 	resp, err := http.ReadResponse(h.br, req)
 	if err != nil {
 		h.close()
-		if !fresh && ctx.Err() == nil && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || isReset(err)) {
-			return nil, nil, errStale
-		}
 		return nil, nil, h.ctxErr(ctx, fmt.Errorf("read response: %w", err))
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
@@ -126,9 +131,8 @@ func (h *httpConn) ctxErr(ctx context.Context, err error) error {
 	if ce := ctx.Err(); ce != nil {
 		return fmt.Errorf("%w (%v)", ce, err)
 	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
+	}
 	return err
-}
-
-func isReset(err error) bool {
-	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }

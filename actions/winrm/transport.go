@@ -121,14 +121,7 @@ func (t *transport) post(ctx context.Context, op string, soap []byte) (status in
 			err = t.terr(remote.KindProtocol, op, 0, fmt.Errorf("malformed reply (recovered panic: %v)", r), "")
 		}
 	}()
-	for attempt := 0; ; attempt++ {
-		status, reply, err = t.postOnce(ctx, op, soap)
-		if errors.Is(err, errStale) && attempt == 0 {
-			t.logf("winrm: %s: idle connection was closed by the server; reconnecting", t.cfg.Target)
-			continue
-		}
-		return status, reply, err
-	}
+	return t.postOnce(ctx, op, soap)
 }
 
 func (t *transport) postOnce(ctx context.Context, op string, soap []byte) (int, []byte, error) {
@@ -162,9 +155,6 @@ func (t *transport) postOnce(ctx context.Context, op string, soap []byte) (int, 
 	}
 	resp, data, err := t.conn.do(ctx, req, body)
 	if err != nil {
-		if errors.Is(err, errStale) {
-			return 0, nil, err
-		}
 		return 0, nil, t.netErr(op, err)
 	}
 	if sealed {
@@ -262,9 +252,6 @@ func (t *transport) ntlmHandshake(ctx context.Context, op string) error {
 		req.Header.Set("Authorization", "Negotiate "+base64.StdEncoding.EncodeToString(token))
 		resp, _, err := t.conn.do(ctx, req, nil)
 		if err != nil {
-			if errors.Is(err, errStale) {
-				err = errors.New("connection closed during the NTLM handshake")
-			}
 			return nil, t.netErr(op, err)
 		}
 		return resp, nil

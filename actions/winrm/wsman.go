@@ -15,11 +15,6 @@ import (
 // and a missing ExitCode, and can panic on malformed XML.
 
 const (
-	nsSOAP  = "http://www.w3.org/2003/05/soap-envelope"
-	nsShell = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell"
-	nsFault = "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault"
-	nsWSMan = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"
-
 	stateDone = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandState/Done"
 
 	// WSManCodeTimedOut is the WSManFault code of a Receive that waited OperationTimeout

@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"strings"
@@ -168,10 +169,20 @@ func Listen(addr string, cfg Config) (*Server, error) {
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			return context.WithValue(ctx, connKey{}, &connState{conn: c})
 		},
-		ErrorLog: nil,
+		ErrorLog: log.New(io.Discard, "", 0), // TLS handshake failures are expected in tests
+	}
+	if cfg.Logf != nil {
+		s.http.ErrorLog = log.New(logfWriter(cfg.Logf), "lab winrm: ", 0)
 	}
 	go func() { _ = s.http.Serve(ln) }()
 	return s, nil
+}
+
+type logfWriter func(format string, args ...any)
+
+func (f logfWriter) Write(b []byte) (int, error) {
+	f("%s", strings.TrimRight(string(b), "\n"))
+	return len(b), nil
 }
 
 // Addr is the host:port the server listens on.
