@@ -1,0 +1,1072 @@
+package engine
+
+import (
+	"fmt"
+	"math/big"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/fix8524/fix8524/facts"
+)
+
+// findingEval evaluates a playbook for one partnership: checks are evaluated lazily, at most
+// once, in dependency order; every fact and observation a decision reads is recorded for the
+// fingerprint.
+type findingEval struct {
+	p     *planner
+	g     *partnership
+	ctx   *hcl.EvalContext
+	dirty bool
+
+	results map[string]*checkEval
+	errors  []string
+	flags   []Flag
+	flagged []string // raw values of flagged facts: always quoted, and block actions
+
+	deps      map[string]string // fingerprint entries: key -> canonical value
+	depChecks map[string]bool
+}
+
+type checkEval struct {
+	ck      *Check
+	status  string
+	val     cty.Value
+	result  CheckResult
+	needs   []Need
+	missing bool              // an observation it needs is missing
+	obsDeps map[string]string // observation key -> canonical value
+}
+
+func (p *planner) newEval(g *partnership, links []*facts.Link) *findingEval {
+	fe := &findingEval{p: p, g: g, results: map[string]*checkEval{}}
+	fe.ctx = p.base.NewChild()
+	fe.ctx.Variables = map[string]cty.Value{"link": p.linkValue(g, links), "check": cty.EmptyObjectVal}
+	for _, f := range g.flags {
+		if f.raw != "" {
+			fe.flagged = append(fe.flagged, f.raw)
+		}
+	}
+	return fe
+}
+
+// eval evaluates an expression; a failing expression counts as unknown and is reported.
+func (fe *findingEval) eval(e *cexpr) cty.Value { return fe.evalIn(e, nil) }
+
+func (fe *findingEval) evalIn(e *cexpr, extra map[string]cty.Value) cty.Value {
+	if e == nil {
+		return cty.NullVal(cty.DynamicPseudoType)
+	}
+	for _, c := range e.checks {
+		fe.check(c)
+	}
+	if fe.dirty {
+		vals := make(map[string]cty.Value, len(fe.results))
+		for n, ce := range fe.results {
+			vals[n] = ce.val
+		}
+		fe.ctx.Variables["check"] = cty.ObjectVal(vals)
+		fe.dirty = false
+	}
+	ctx := fe.ctx
+	if extra != nil {
+		ctx = fe.ctx.NewChild()
+		ctx.Variables = extra
+	}
+	v, d := e.expr.Value(ctx)
+	if d.HasErrors() {
+		fe.errors = append(fe.errors, diagString(d))
+		return cty.DynamicVal
+	}
+	return v
+}
+
+func diagString(d hcl.Diagnostics) string {
+	var parts []string
+	for _, x := range d {
+		if x.Severity != hcl.DiagError {
+			continue
+		}
+		s := x.Summary
+		if x.Detail != "" {
+			s += ": " + x.Detail
+		}
+		if x.Subject != nil {
+			s = fmt.Sprintf("%s:%d: %s", x.Subject.Filename, x.Subject.Start.Line, s)
+		}
+		parts = append(parts, safeText(s))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// evalText evaluates a display string; unknown parts are shown as such.
+func (fe *findingEval) evalText(e *cexpr) string {
+	v := fe.eval(e)
+	if !v.IsKnown() || v.IsNull() || v.Type() != cty.String {
+		return "(unknown: " + strings.Join(fe.unknownsOf(e), ", ") + ")"
+	}
+	return v.AsString()
+}
+
+// check evaluates a check once.
+func (fe *findingEval) check(name string) *checkEval {
+	if ce := fe.results[name]; ce != nil {
+		return ce
+	}
+	ck := fe.p.pb.checkByName[name]
+	ce := &checkEval{ck: ck, status: StatusUnknown}
+	ce.val = cty.UnknownVal(resultType(ck.Kind))
+	fe.results[name] = ce // a placeholder: cycles are rejected at load
+	ce.result = CheckResult{Name: ck.Name, Kind: ck.Kind, Doc: ck.Doc}
+	attrs := map[string]cty.Value{}
+	var evidence []string
+	switch ck.Kind {
+	case "dns":
+		evidence = fe.evalDNS(ce, attrs)
+	case "tcp":
+		evidence = fe.evalTCP(ce, attrs)
+	case "event":
+		evidence = fe.evalEvent(ce, attrs)
+	default:
+		evidence = fe.evalAssert(ce)
+	}
+	if ce.status == StatusUnknown {
+		ce.needs = append(ce.needs, fe.inputNeeds(ck)...)
+		ce.needs = dedupNeeds(ce.needs)
+	}
+	attrs["status"] = cty.StringVal(ce.status)
+	attrs["kind"] = cty.StringVal(ck.Kind)
+	attrs["evidence"] = strList(evidence)
+	switch ce.status {
+	case StatusOK:
+		attrs["ok"] = cty.True
+	case StatusFailed:
+		attrs["ok"] = cty.False
+	default:
+		attrs["ok"] = cty.UnknownVal(cty.Bool).RefineNotNull()
+	}
+	// Fill any attribute a kind left out (an unknown input) with an unknown value.
+	for a, ty := range resultType(ck.Kind).AttributeTypes() {
+		if _, ok := attrs[a]; !ok {
+			attrs[a] = cty.UnknownVal(ty).RefineNotNull()
+		}
+	}
+	ce.val = cty.ObjectVal(attrs)
+	ce.result.Status = ce.status
+	if ce.result.Summary == "" {
+		ce.result.Summary = strings.Join(evidence, "; ")
+	}
+	fe.dirty = true
+	return ce
+}
+
+func aggregate(all bool, ok, failed, unknown int) string {
+	if all {
+		switch {
+		case failed > 0:
+			return StatusFailed
+		case unknown > 0:
+			return StatusUnknown
+		case ok > 0:
+			return StatusOK
+		}
+		return StatusFailed // nothing to ask
+	}
+	switch {
+	case ok > 0:
+		return StatusOK
+	case unknown > 0:
+		return StatusUnknown
+	}
+	return StatusFailed
+}
+
+func matchWord(all bool) string {
+	if all {
+		return "every"
+	}
+	return "any"
+}
+
+func rrStrings(rrs []facts.RR, withName bool) []string {
+	out := make([]string, 0, len(rrs))
+	for _, rr := range rrs {
+		if withName {
+			out = append(out, facts.CanonicalName(rr.Name)+" "+rr.Type+" "+rr.Data)
+		} else {
+			out = append(out, rr.Data)
+		}
+	}
+	return out
+}
+
+func rrList(rrs []facts.RR) cty.Value {
+	vs := make([]cty.Value, len(rrs))
+	for i, rr := range rrs {
+		vs[i] = cty.ObjectVal(map[string]cty.Value{
+			"name": cty.StringVal(facts.CanonicalName(rr.Name)),
+			"type": cty.StringVal(strings.ToUpper(rr.Type)),
+			"ttl":  cty.NumberIntVal(int64(rr.TTL)),
+			"data": cty.StringVal(rr.Data),
+		})
+	}
+	return listOf(rrType, vs)
+}
+
+func replyVal(o *facts.DNSObservation) cty.Value {
+	return cty.ObjectVal(map[string]cty.Value{
+		"server":    cty.StringVal(o.Server),
+		"name":      cty.StringVal(facts.CanonicalName(o.Name)),
+		"type":      cty.StringVal(strings.ToUpper(o.Type)),
+		"rcode":     cty.StringVal(strings.ToUpper(o.Rcode)),
+		"aa":        cty.BoolVal(o.Authoritative),
+		"answers":   rrList(o.Answers),
+		"authority": rrList(o.Authority),
+		"error":     cty.StringVal(o.Error),
+		"responded": cty.BoolVal(o.Responded()),
+	})
+}
+
+// knownString returns a known, non-null string value.
+func knownString(v cty.Value) (string, bool) {
+	if !v.IsKnown() || v.IsNull() || v.Type() != cty.String {
+		return "", false
+	}
+	return v.AsString(), true
+}
+
+func knownStrings(v cty.Value) ([]string, bool) {
+	if !v.IsWhollyKnown() || v.IsNull() {
+		return nil, false
+	}
+	if !v.Type().IsListType() && !v.Type().IsTupleType() && !v.Type().IsSetType() {
+		return nil, false
+	}
+	var out []string
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if e.IsNull() || e.Type() != cty.String {
+			return nil, false
+		}
+		out = append(out, e.AsString())
+	}
+	return out, true
+}
+
+func (fe *findingEval) flag(fact, raw, problem string) {
+	fe.flags = append(fe.flags, Flag{Fact: fact, Value: displayValue(raw), Problem: problem, raw: raw})
+	fe.flagged = append(fe.flagged, raw)
+}
+
+// dnsQueries returns the queries a dns check asks for this partnership; ok is false when its
+// inputs are unknown. Invalid names and servers are flagged and left out.
+func (fe *findingEval) dnsQueries(ck *Check) (name string, qs []facts.DNSQuery, bad []string, ok bool) {
+	nv := fe.eval(ck.dnsName)
+	sv := fe.eval(ck.dnsServers)
+	name, nok := knownString(nv)
+	servers, sok := knownStrings(sv)
+	if !nok || !sok {
+		return name, nil, nil, false
+	}
+	if !isDNSName(name) {
+		fe.flag("check."+ck.Name+".name", name, "not a valid DNS name: it is not asked")
+		return name, nil, nil, true
+	}
+	seen := map[string]bool{}
+	for _, s := range servers {
+		if seen[s] {
+			continue
+		}
+		seen[s] = true
+		if !isIP(s) {
+			fe.flag("check."+ck.Name+".servers", s, "not an IP address: it is not asked")
+			bad = append(bad, s)
+			continue
+		}
+		qs = append(qs, facts.DNSQuery{Server: s, Name: facts.CanonicalName(name), Type: ck.dnsType, NoRecurse: !ck.recurse})
+	}
+	return name, qs, bad, true
+}
+
+func (fe *findingEval) evalDNS(ce *checkEval, attrs map[string]cty.Value) []string {
+	ck := ce.ck
+	name, qs, bad, ok := fe.dnsQueries(ck)
+	attrs["type"] = cty.StringVal(ck.dnsType)
+	if !ok {
+		return []string{"the query name or the server list is unknown"}
+	}
+	attrs["name"] = cty.StringVal(facts.CanonicalName(name))
+	ce.result.Summary = ""
+	if !isDNSName(name) {
+		ce.result.Summary = fmt.Sprintf("%s %s: not a valid DNS name, not asked", ck.dnsType, displayValue(name))
+		return []string{ce.result.Summary}
+	}
+	ce.obsDeps = map[string]string{}
+	var okS, failS, unkS, answers []string
+	var servers []cty.Value
+	var evidence []string
+	for _, s := range bad {
+		failS = append(failS, s)
+		servers = append(servers, cty.ObjectVal(map[string]cty.Value{
+			"server": cty.StringVal(s), "status": cty.StringVal(StatusFailed), "rcode": cty.StringVal(""), "aa": cty.False,
+			"answers": cty.ListValEmpty(cty.String), "authority": cty.ListValEmpty(cty.String), "error": cty.StringVal("not an IP address"),
+		}))
+		ce.result.Observations = append(ce.result.Observations, Observation{Target: displayValue(s), Status: StatusFailed, Note: "not an IP address"})
+	}
+	for _, q := range qs {
+		o := fe.p.ix.DNS(q)
+		obs := Observation{Target: q.Server, Query: q.Type + " " + q.Name}
+		sv := map[string]cty.Value{"server": cty.StringVal(q.Server), "rcode": cty.StringVal(""), "aa": cty.False,
+			"answers": cty.ListValEmpty(cty.String), "authority": cty.ListValEmpty(cty.String), "error": cty.StringVal("")}
+		if o == nil {
+			ce.missing = true
+			qq := q
+			ce.needs = append(ce.needs, Need{Kind: NeedDNS, DNS: &qq, For: []string{"check." + ck.Name}})
+			ce.obsDeps["dns|"+q.Key()] = "missing"
+			unkS = append(unkS, q.Server)
+			obs.Status, obs.Note = StatusUnknown, "not gathered"
+			sv["status"] = cty.StringVal(StatusUnknown)
+			evidence = append(evidence, q.Server+": not gathered")
+		} else {
+			ce.obsDeps["dns|"+q.Key()] = canonDNS(o)
+			st := fe.judgeDNS(ck, o)
+			obs.Status, obs.Rcode, obs.AA, obs.Error = st, o.Rcode, o.Authoritative, safeText(o.Error)
+			obs.Answers = safeAll(rrStrings(o.Answers, false))
+			obs.Authority = safeAll(rrStrings(o.Authority, true))
+			sv["status"], sv["rcode"], sv["aa"], sv["error"] = cty.StringVal(st), cty.StringVal(o.Rcode), cty.BoolVal(o.Authoritative), cty.StringVal(o.Error)
+			sv["answers"], sv["authority"] = strList(rrStrings(o.Answers, false)), strList(rrStrings(o.Authority, true))
+			answers = append(answers, rrStrings(o.Answers, false)...)
+			switch st {
+			case StatusOK:
+				okS = append(okS, q.Server)
+			case StatusFailed:
+				failS = append(failS, q.Server)
+			default:
+				unkS = append(unkS, q.Server)
+			}
+			evidence = append(evidence, q.Server+": "+describeDNS(o))
+		}
+		servers = append(servers, cty.ObjectVal(sv))
+		ce.result.Observations = append(ce.result.Observations, obs)
+	}
+	ce.status = aggregate(ck.all, len(okS), len(failS), len(unkS))
+	attrs["servers"] = listOf(dnsServerResultType, servers)
+	attrs["ok_servers"] = strList(okS)
+	attrs["failed_servers"] = strList(failS)
+	attrs["unknown_servers"] = strList(unkS)
+	attrs["answers"] = strList(answers)
+	if len(qs)+len(bad) == 0 {
+		evidence = append(evidence, "no DNS servers to ask")
+	}
+	ce.result.Summary = fmt.Sprintf("%s %s must resolve on %s server: %s", ck.dnsType, safeText(facts.CanonicalName(name)), matchWord(ck.all), strings.Join(safeAll(evidence), "; "))
+	return evidence
+}
+
+func describeDNS(o *facts.DNSObservation) string {
+	if !o.Responded() {
+		if o.Error != "" {
+			return o.Error
+		}
+		return "no response"
+	}
+	s := o.Rcode
+	if o.Authoritative {
+		s += " (authoritative)"
+	}
+	if len(o.Answers) > 0 {
+		s += " " + strings.Join(rrStrings(o.Answers, false), ", ")
+	} else if len(o.Authority) > 0 && o.Rcode == "NOERROR" {
+		s += " no answer, authority " + strings.Join(rrStrings(o.Authority, true), ", ")
+	}
+	return s
+}
+
+func safeAll(ss []string) []string {
+	for i, s := range ss {
+		ss[i] = safeText(s)
+	}
+	return ss
+}
+
+func (fe *findingEval) judgeDNS(ck *Check, o *facts.DNSObservation) string {
+	if !o.Responded() || !contains(ck.rcodes, strings.ToUpper(o.Rcode)) {
+		return StatusFailed
+	}
+	if ck.answer {
+		has := false
+		for _, rr := range o.Answers {
+			if strings.EqualFold(rr.Type, ck.dnsType) {
+				has = true
+				break
+			}
+		}
+		if !has {
+			return StatusFailed
+		}
+	}
+	if ck.expect != nil {
+		v := fe.evalIn(ck.expect, map[string]cty.Value{"reply": replyVal(o)})
+		switch {
+		case !v.IsKnown() || v.IsNull():
+			return StatusUnknown
+		case v.Type() != cty.Bool:
+			return StatusUnknown
+		case !v.True():
+			return StatusFailed
+		}
+	}
+	return StatusOK
+}
+
+// tcpProbes returns the probes a tcp check makes; ok is false when its inputs are unknown.
+func (fe *findingEval) tcpProbes(ck *Check) (host string, ps []facts.TCPProbe, ok bool) {
+	hv := fe.eval(ck.host)
+	pv := fe.eval(ck.ports)
+	host, hok := knownString(hv)
+	if !hok || !pv.IsWhollyKnown() || pv.IsNull() {
+		return host, nil, false
+	}
+	var ports []int
+	add := func(v cty.Value) bool {
+		if v.IsNull() || v.Type() != cty.Number {
+			return false
+		}
+		bf := v.AsBigFloat()
+		n, acc := bf.Int64()
+		if acc != big.Exact || n < 1 || n > 65535 {
+			return false
+		}
+		ports = append(ports, int(n))
+		return true
+	}
+	if pv.Type() == cty.Number {
+		if !add(pv) {
+			fe.errors = append(fe.errors, fmt.Sprintf("check %s: port %s is not a port number", ck.Name, pv.GoString()))
+			return host, nil, false
+		}
+	} else {
+		for it := pv.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			if !add(e) {
+				fe.errors = append(fe.errors, fmt.Sprintf("check %s: a port is not a port number", ck.Name))
+				return host, nil, false
+			}
+		}
+	}
+	if !(isDNSName(host) || isIP(host) || isDCName(host)) {
+		fe.flag("check."+ck.Name+".host", host, "not a host name or address: it is not probed")
+		return host, nil, true
+	}
+	for _, p := range ports {
+		ps = append(ps, facts.TCPProbe{Host: host, Port: p})
+	}
+	return host, ps, true
+}
+
+func (fe *findingEval) evalTCP(ce *checkEval, attrs map[string]cty.Value) []string {
+	ck := ce.ck
+	host, ps, ok := fe.tcpProbes(ck)
+	if !ok {
+		return []string{"the host or the ports are unknown"}
+	}
+	attrs["host"] = cty.StringVal(host)
+	if len(ps) == 0 {
+		return []string{"host " + displayValue(host) + " is not a valid name: not probed"}
+	}
+	ce.obsDeps = map[string]string{}
+	var okN, failN, unkN int
+	var ports []cty.Value
+	var open []cty.Value
+	var evidence []string
+	for _, p := range ps {
+		o := fe.p.ix.Reach(p)
+		obs := Observation{Target: fmt.Sprintf("%s:%d", host, p.Port)}
+		pvals := map[string]cty.Value{"port": cty.NumberIntVal(int64(p.Port)), "result": cty.StringVal(""), "address": cty.StringVal(""), "error": cty.StringVal("")}
+		if o == nil {
+			ce.missing = true
+			pp := p
+			ce.needs = append(ce.needs, Need{Kind: NeedTCP, TCP: &pp, For: []string{"check." + ck.Name}})
+			ce.obsDeps["tcp|"+p.Key()] = "missing"
+			unkN++
+			obs.Status, obs.Note = StatusUnknown, "not gathered"
+			pvals["status"] = cty.StringVal(StatusUnknown)
+			evidence = append(evidence, fmt.Sprintf("port %d: not gathered", p.Port))
+		} else {
+			ce.obsDeps["tcp|"+p.Key()] = o.Result
+			st := StatusFailed
+			if o.Result == facts.ReachOpen {
+				st = StatusOK
+				okN++
+				open = append(open, cty.NumberIntVal(int64(p.Port)))
+			} else {
+				failN++
+			}
+			obs.Status, obs.Result, obs.Error = st, o.Result, safeText(o.Error)
+			pvals["status"], pvals["result"], pvals["address"], pvals["error"] = cty.StringVal(st), cty.StringVal(o.Result), cty.StringVal(o.Address), cty.StringVal(o.Error)
+			evidence = append(evidence, fmt.Sprintf("port %d: %s", p.Port, o.Result))
+		}
+		ports = append(ports, cty.ObjectVal(pvals))
+		ce.result.Observations = append(ce.result.Observations, obs)
+	}
+	ce.status = aggregate(ck.all, okN, failN, unkN)
+	attrs["ports"] = listOf(tcpPortResultType, ports)
+	attrs["open_ports"] = listOf(cty.Number, open)
+	ce.result.Summary = fmt.Sprintf("%s answers on %s port: %s", safeText(host), matchWord(ck.all), strings.Join(evidence, "; "))
+	return evidence
+}
+
+func (fe *findingEval) evalEvent(ce *checkEval, attrs map[string]cty.Value) []string {
+	ck := ce.ck
+	onV := fe.eval(ck.on)
+	idsV := fe.eval(ck.ids)
+	if !onV.IsKnown() || onV.IsNull() || !idsV.IsWhollyKnown() || idsV.IsNull() {
+		return []string{"the DCs or the event IDs are unknown"}
+	}
+	ids := map[int64]bool{}
+	var idList []string
+	for it := idsV.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if e.IsNull() {
+			continue
+		}
+		n, _ := e.AsBigFloat().Int64()
+		ids[n] = true
+		idList = append(idList, strconv.FormatInt(n, 10))
+	}
+	var dcs []cty.Value
+	if onV.Type().IsObjectType() {
+		dcs = []cty.Value{onV}
+	} else if onV.CanIterateElements() {
+		for it := onV.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			dcs = append(dcs, e)
+		}
+	}
+	cutoff := int64(0)
+	if ck.within > 0 {
+		cutoff = fe.p.ref.Add(-ck.within).Unix()
+	}
+	var matched []cty.Value
+	var names, evidence []string
+	unknownDCs := 0
+	for _, dc := range dcs {
+		if !dc.IsKnown() || dc.IsNull() || !dc.Type().IsObjectType() || !dc.Type().HasAttribute("events") {
+			unknownDCs++
+			continue
+		}
+		name, _ := knownString(dc.GetAttr("name"))
+		names = append(names, name)
+		evs := dc.GetAttr("events")
+		obs := Observation{Target: name}
+		if !evs.IsWhollyKnown() {
+			unknownDCs++
+			obs.Status, obs.Note = StatusUnknown, "events not gathered"
+			evidence = append(evidence, name+": events not gathered")
+			ce.result.Observations = append(ce.result.Observations, obs)
+			continue
+		}
+		n := 0
+		for it := evs.ElementIterator(); it.Next(); {
+			_, ev := it.Element()
+			id, _ := ev.GetAttr("id").AsBigFloat().Int64()
+			if !ids[id] {
+				continue
+			}
+			if t, _ := ev.GetAttr("time_unix").AsBigFloat().Int64(); cutoff > 0 && t > 0 && t < cutoff {
+				continue
+			}
+			if ck.match != nil {
+				mv := fe.evalIn(ck.match, map[string]cty.Value{"event": ev})
+				if !mv.IsKnown() || mv.IsNull() || mv.Type() != cty.Bool {
+					unknownDCs++
+					continue
+				}
+				if !mv.True() {
+					continue
+				}
+			}
+			n++
+			matched = append(matched, ev)
+			ts, _ := knownString(ev.GetAttr("time"))
+			obs.Answers = append(obs.Answers, safeText(fmt.Sprintf("event %d at %s %s", id, ts, eventDetail(ev))))
+		}
+		if n > 0 {
+			obs.Status = StatusOK
+		} else {
+			obs.Status = StatusFailed
+		}
+		evidence = append(evidence, fmt.Sprintf("%s: %d matching event(s)", name, n))
+		ce.result.Observations = append(ce.result.Observations, obs)
+	}
+	switch {
+	case len(matched) > 0:
+		ce.status = StatusOK
+	case unknownDCs > 0:
+		ce.status = StatusUnknown
+	default:
+		ce.status = StatusFailed
+	}
+	attrs["count"] = cty.NumberIntVal(int64(len(matched)))
+	attrs["events"] = listOf(eventType, matched)
+	attrs["dcs"] = strList(names)
+	within := ""
+	if ck.within > 0 {
+		within = " within " + ck.within.String()
+	}
+	ce.result.Summary = safeText(fmt.Sprintf("events %s seen%s: %s", strings.Join(idList, ", "), within, strings.Join(evidence, "; ")))
+	return evidence
+}
+
+func eventDetail(ev cty.Value) string {
+	var parts []string
+	if s, _ := knownString(ev.GetAttr("failing_name")); s != "" {
+		parts = append(parts, "failing name "+s)
+	}
+	if n, _ := ev.GetAttr("error_code").AsBigFloat().Int64(); n != 0 {
+		parts = append(parts, fmt.Sprintf("error %d", n))
+	}
+	if s, _ := knownString(ev.GetAttr("nc")); s != "" {
+		parts = append(parts, "NC "+s)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (fe *findingEval) evalAssert(ce *checkEval) []string {
+	ck := ce.ck
+	v := fe.eval(ck.cond)
+	switch {
+	case !v.IsKnown() || v.IsNull() || v.Type() != cty.Bool:
+		ce.status = StatusUnknown
+	case v.True():
+		ce.status = StatusOK
+	default:
+		ce.status = StatusFailed
+	}
+	seen := map[string]bool{}
+	var ev []string
+	for _, t := range ck.cond.facts {
+		path := traversalString(t)
+		if seen[path] || t.RootName() == "var" {
+			continue
+		}
+		seen[path] = true
+		val, d := t.TraverseAbs(fe.ctx)
+		shown := "(error)"
+		if !d.HasErrors() {
+			shown = fe.showValue(t, val)
+		}
+		ce.result.Facts = append(ce.result.Facts, FactValue{Fact: path, Value: shown})
+		ev = append(ev, path+" = "+shown)
+	}
+	for _, c := range ck.cond.checks {
+		ev = append(ev, "check."+c+" is "+fe.results[c].status)
+	}
+	word := map[string]string{StatusOK: "holds", StatusFailed: "does not hold", StatusUnknown: "unknown"}[ce.status]
+	ce.result.Summary = safeText(fmt.Sprintf("%s %s (%s)", ck.cond.src, word, strings.Join(ev, ", ")))
+	return ev
+}
+
+// showValue renders a value for evidence: short, safe, with the reason when unknown.
+func (fe *findingEval) showValue(t hcl.Traversal, v cty.Value) string {
+	if !v.IsWhollyKnown() {
+		_, why := fe.reasonFor(t)
+		return "(unknown: " + why + ")"
+	}
+	s := renderValue(v)
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return safeText(s)
+}
+
+func renderValue(v cty.Value) string {
+	switch {
+	case !v.IsKnown():
+		return "(unknown)"
+	case v.IsNull():
+		return "null"
+	}
+	ty := v.Type()
+	switch {
+	case ty == cty.String:
+		return strconv.Quote(v.AsString())
+	case ty == cty.Number:
+		return v.AsBigFloat().Text('f', -1)
+	case ty == cty.Bool:
+		return strconv.FormatBool(v.True())
+	case ty.IsListType() || ty.IsTupleType() || ty.IsSetType():
+		var parts []string
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			parts = append(parts, renderValue(e))
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case ty.IsObjectType() || ty.IsMapType():
+		if ty.IsObjectType() && ty.HasAttribute("name") && ty.HasAttribute("dsa_guid") {
+			n, _ := knownString(v.GetAttr("name"))
+			return "DC " + n
+		}
+		var parts []string
+		for it := v.ElementIterator(); it.Next(); {
+			k, e := it.Element()
+			parts = append(parts, k.AsString()+" = "+renderValue(e))
+		}
+		sort.Strings(parts)
+		return "{" + strings.Join(parts, ", ") + "}"
+	}
+	return v.GoString()
+}
+
+// ---- what is unknown, and what to gather ----
+
+// exprFacts returns the fact traversals of an expression; for an event check's `on`, the
+// events of those DCs.
+func exprFacts(e *cexpr) []hcl.Traversal {
+	var out []hcl.Traversal
+	for _, t := range e.facts {
+		if r := t.RootName(); r == "link" || r == "forest" || r == "var" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func checkFacts(ck *Check) []hcl.Traversal {
+	var out []hcl.Traversal
+	for _, e := range ck.exprs {
+		if e == ck.on {
+			if t, d := hcl.AbsTraversalForExpr(e.expr); !d.HasErrors() && (t.RootName() == "link" || t.RootName() == "forest") {
+				t2 := append(append(hcl.Traversal{}, t...), hcl.TraverseAttr{Name: "events"})
+				out = append(out, t2)
+				continue
+			}
+		}
+		out = append(out, exprFacts(e)...)
+	}
+	return out
+}
+
+// unknownsOf lists the unknown facts and checks an expression reads.
+func (fe *findingEval) unknownsOf(e *cexpr) []string {
+	set := map[string]bool{}
+	for _, t := range exprFacts(e) {
+		if v, d := t.TraverseAbs(fe.ctx); d.HasErrors() || !v.IsWhollyKnown() {
+			set[traversalString(t)] = true
+		}
+	}
+	for _, c := range e.checks {
+		if ce := fe.results[c]; ce != nil && ce.status == StatusUnknown {
+			set["check."+c] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// factNeeds lists the unknown facts of an expression as needs.
+func (fe *findingEval) factNeeds(e *cexpr, forName string) []Need {
+	var out []Need
+	for _, t := range exprFacts(e) {
+		out = append(out, fe.factNeed(t, forName)...)
+	}
+	return out
+}
+
+func (fe *findingEval) factNeed(t hcl.Traversal, forName string) []Need {
+	v, d := t.TraverseAbs(fe.ctx)
+	if !d.HasErrors() && v.IsWhollyKnown() {
+		return nil
+	}
+	dc, why := fe.reasonFor(t)
+	return []Need{{Kind: NeedFact, Fact: traversalString(t), DC: dc, Reason: why, For: []string{forName}}}
+}
+
+// needsOf lists everything to gather for an unknown expression: its unknown facts and the
+// needs of the unknown checks it reads.
+func (fe *findingEval) needsOf(e *cexpr, forName string) []Need {
+	out := fe.factNeeds(e, forName)
+	for _, c := range e.checks {
+		if ce := fe.results[c]; ce != nil && ce.status == StatusUnknown {
+			out = append(out, ce.needs...)
+		}
+	}
+	return out
+}
+
+// inputNeeds lists what an unknown check needs besides its missing observations.
+func (fe *findingEval) inputNeeds(ck *Check) []Need {
+	var out []Need
+	for _, t := range checkFacts(ck) {
+		out = append(out, fe.factNeed(t, "check."+ck.Name)...)
+	}
+	for _, e := range ck.exprs {
+		for _, c := range e.checks {
+			if ce := fe.results[c]; ce != nil && ce.status == StatusUnknown && ce != fe.results[ck.Name] {
+				out = append(out, ce.needs...)
+			}
+		}
+	}
+	return out
+}
+
+// reasonFor says which DC an unknown fact is about and why it is unknown.
+func (fe *findingEval) reasonFor(t hcl.Traversal) (dc, reason string) {
+	if t.RootName() != "link" {
+		return "", "not gathered"
+	}
+	who, ok := attrStep(t, 1)
+	if !ok {
+		return "", "not gathered"
+	}
+	var dv *dcValue
+	switch who {
+	case "destination":
+		dv = fe.g.dest
+	case "source":
+		dv = fe.g.src
+	case "current_source":
+		if fe.g.cur == nil {
+			return fe.g.src.name(), fe.g.curWhy
+		}
+		dv = fe.g.cur
+	default:
+		return "", "not gathered"
+	}
+	attr, ok := attrStep(t, 2)
+	if !ok {
+		var unk []string
+		for a := range dv.reasons {
+			unk = append(unk, a)
+		}
+		sort.Strings(unk)
+		return dv.name(), "unknown attributes: " + strings.Join(unk, ", ")
+	}
+	if r := dv.reasons[attr]; r != "" {
+		return dv.name(), r
+	}
+	return dv.name(), "not gathered"
+}
+
+// coveredBy reports whether an unknown expression is unknown only because of facts or checks
+// the decision lists as optional.
+func (fe *findingEval) coveredBy(d *Decision, e *cexpr, depth int) bool {
+	if depth > 64 {
+		return false
+	}
+	for _, t := range exprFacts(e) {
+		if v, dd := t.TraverseAbs(fe.ctx); !dd.HasErrors() && v.IsWhollyKnown() {
+			continue
+		}
+		if !covered(d.optional, []string{traversalString(t)}) {
+			return false
+		}
+	}
+	for _, c := range e.checks {
+		ce := fe.results[c]
+		if ce == nil || ce.status != StatusUnknown {
+			continue
+		}
+		if covered(d.optional, []string{"check." + c}) {
+			continue
+		}
+		if ce.missing {
+			return false
+		}
+		for _, t := range checkFacts(ce.ck) {
+			if v, dd := t.TraverseAbs(fe.ctx); !dd.HasErrors() && v.IsWhollyKnown() {
+				continue
+			}
+			if !covered(d.optional, []string{traversalString(t)}) {
+				return false
+			}
+		}
+		for _, x := range ce.ck.exprs {
+			for _, c2 := range x.checks {
+				if ce2 := fe.results[c2]; ce2 != nil && ce2.status == StatusUnknown {
+					sub := &cexpr{checks: []string{c2}}
+					if !fe.coveredBy(d, sub, depth+1) {
+						return false
+					}
+				}
+			}
+		}
+	}
+	return true
+}
+
+// traversalString renders link.source.dns_servers or forest.dcs[0].name.
+func traversalString(t hcl.Traversal) string {
+	var b strings.Builder
+	for i, step := range t {
+		switch s := step.(type) {
+		case hcl.TraverseRoot:
+			b.WriteString(s.Name)
+		case hcl.TraverseAttr:
+			b.WriteString("." + s.Name)
+		case hcl.TraverseIndex:
+			if s.Key.Type() == cty.String && s.Key.IsKnown() && !s.Key.IsNull() {
+				b.WriteString("." + s.Key.AsString())
+			} else if s.Key.Type() == cty.Number && s.Key.IsKnown() && !s.Key.IsNull() {
+				b.WriteString("[" + s.Key.AsBigFloat().Text('f', -1) + "]")
+			} else {
+				b.WriteString("[?]")
+			}
+		case hcl.TraverseSplat:
+			b.WriteString("[*]")
+		default:
+			if i > 0 {
+				b.WriteString("?")
+			}
+		}
+	}
+	return b.String()
+}
+
+// ---- dependencies (fingerprint) ----
+
+func (fe *findingEval) addDep(k, v string) {
+	if fe.deps == nil {
+		fe.deps = map[string]string{}
+	}
+	fe.deps[k] = v
+}
+
+func (fe *findingEval) addLinkDeps() {
+	for _, l := range fe.g.links {
+		fe.addDep(fmt.Sprintf("link|%s|%s|%s", strings.ToLower(l.Destination), strings.ToLower(l.SourceDSAGUID), l.NC), strconv.Itoa(l.LastResult))
+	}
+}
+
+func (fe *findingEval) addFactDep(t hcl.Traversal) {
+	v, d := t.TraverseAbs(fe.ctx)
+	if d.HasErrors() {
+		fe.addDep("fact|"+traversalString(t), "error")
+		return
+	}
+	fe.addDep("fact|"+traversalString(t), string(canon(nil, v)))
+}
+
+// addExprDeps records the facts an expression reads, and those of the checks it reads.
+func (fe *findingEval) addExprDeps(e *cexpr) {
+	if e == nil {
+		return
+	}
+	for _, t := range exprFacts(e) {
+		fe.addFactDep(t)
+	}
+	for _, c := range e.checks {
+		fe.addCheckDeps(c)
+	}
+}
+
+func (fe *findingEval) addCheckDeps(name string) {
+	if fe.depChecks == nil {
+		fe.depChecks = map[string]bool{}
+	}
+	if fe.depChecks[name] {
+		return
+	}
+	fe.depChecks[name] = true
+	ce := fe.check(name)
+	for _, t := range checkFacts(ce.ck) {
+		fe.addFactDep(t)
+	}
+	for _, x := range ce.ck.exprs {
+		for _, c := range x.checks {
+			fe.addCheckDeps(c)
+		}
+	}
+	for k, v := range ce.obsDeps {
+		fe.addDep(k, v)
+	}
+}
+
+// canonDNS encodes what a DNS observation says, without timings or TTLs (which vary between
+// equal gatherings).
+func canonDNS(o *facts.DNSObservation) string {
+	var b strings.Builder
+	b.WriteString(strings.ToUpper(o.Rcode))
+	if o.Authoritative {
+		b.WriteString("|aa")
+	}
+	if o.Error != "" {
+		if strings.Contains(strings.ToLower(o.Error), "timeout") {
+			b.WriteString("|timeout")
+		} else {
+			b.WriteString("|error")
+		}
+	}
+	for _, sec := range [][]facts.RR{o.Answers, o.Authority} {
+		rrs := make([]string, 0, len(sec))
+		for _, rr := range sec {
+			rrs = append(rrs, facts.CanonicalName(rr.Name)+" "+strings.ToUpper(rr.Type)+" "+strings.ToLower(strings.TrimSuffix(rr.Data, ".")))
+		}
+		sort.Strings(rrs)
+		b.WriteString("|" + strconv.Quote(strings.Join(rrs, "\n")))
+	}
+	return b.String()
+}
+
+// canon appends a canonical, unambiguous encoding of v (object keys sorted).
+func canon(b []byte, v cty.Value) []byte {
+	switch {
+	case !v.IsKnown():
+		return append(b, '?')
+	case v.IsNull():
+		return append(b, '~')
+	}
+	ty := v.Type()
+	switch {
+	case ty == cty.String:
+		s := v.AsString()
+		b = append(b, 's')
+		b = strconv.AppendInt(b, int64(len(s)), 10)
+		b = append(b, ':')
+		return append(b, s...)
+	case ty == cty.Number:
+		b = append(b, 'n')
+		return append(b, v.AsBigFloat().Text('g', -1)...)
+	case ty == cty.Bool:
+		if v.True() {
+			return append(b, 'T')
+		}
+		return append(b, 'F')
+	case ty.IsListType() || ty.IsTupleType() || ty.IsSetType():
+		b = append(b, '[')
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			b = canon(b, e)
+			b = append(b, ',')
+		}
+		return append(b, ']')
+	case ty.IsObjectType() || ty.IsMapType():
+		type kv struct {
+			k string
+			v cty.Value
+		}
+		var kvs []kv
+		for it := v.ElementIterator(); it.Next(); {
+			k, e := it.Element()
+			kvs = append(kvs, kv{k.AsString(), e})
+		}
+		sort.Slice(kvs, func(i, j int) bool { return kvs[i].k < kvs[j].k })
+		b = append(b, '{')
+		for _, p := range kvs {
+			b = strconv.AppendInt(b, int64(len(p.k)), 10)
+			b = append(b, ':')
+			b = append(b, p.k...)
+			b = append(b, '=')
+			b = canon(b, p.v)
+			b = append(b, ',')
+		}
+		return append(b, '}')
+	}
+	return append(b, v.GoString()...)
+}

@@ -1,0 +1,580 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/fix8524/fix8524/facts"
+)
+
+// PlanOptions are the planner's only inputs besides the playbook and the facts.
+type PlanOptions struct {
+	// Now is the plan's creation time. The planner reads no clock: time-relative facts
+	// (event lookbacks, days since the last success) are measured from the facts'
+	// GatheredAt, or from Now when the facts carry none.
+	Now time.Time
+}
+
+// MakePlan walks the playbook's decision table for every partnership of failing links the
+// playbook matches. It does no I/O and is deterministic: equal inputs give an equal plan.
+// Hostile or invalid facts never make it fail: they are flagged, and the actions that would
+// use them are blocked.
+func MakePlan(pb *Playbook, s *facts.Snapshot, opts PlanOptions) (*Plan, error) {
+	if pb == nil {
+		return nil, errors.New("plan: no playbook")
+	}
+	if s == nil {
+		return nil, errors.New("plan: no facts")
+	}
+	p := newPlanner(pb, s, opts)
+	parts, unmatched, failing := p.partnerships()
+	plan := &Plan{
+		FormatVersion: PlanFormatVersion,
+		CreatedAt:     opts.Now.UTC(),
+		Playbook:      PlaybookRef{Name: pb.Name, Title: pb.Title, Files: append([]string(nil), pb.Files...), Digest: pb.Digest},
+		Facts:         FactsRef{Source: s.Source, GatheredAt: s.GatheredAt, SeedDC: s.SeedDC},
+		Windows:       append([]WindowSpec(nil), pb.Windows...),
+		Findings:      make([]Finding, 0, len(parts)),
+		Unmatched:     unmatched,
+	}
+	if len(pb.Variables) > 0 {
+		plan.Variables = map[string]any{}
+		for _, v := range pb.Variables {
+			plan.Variables[v.Name] = goValue(v.Value)
+		}
+	}
+	for _, part := range parts {
+		plan.Findings = append(plan.Findings, p.finding(part))
+	}
+	plan.Summary = summarize(plan, len(s.Links), failing)
+	plan.Fingerprint = planFingerprint(plan)
+	return plan, nil
+}
+
+type planner struct {
+	pb   *Playbook
+	s    *facts.Snapshot
+	ix   *facts.Index
+	now  time.Time
+	ref  time.Time // the facts' clock
+	base *hcl.EvalContext
+
+	dcs         map[*facts.DC]*dcValue
+	domainCount map[string]int
+	seed        string
+}
+
+func newPlanner(pb *Playbook, s *facts.Snapshot, opts PlanOptions) *planner {
+	p := &planner{pb: pb, s: s, ix: facts.NewIndex(s), now: opts.Now, ref: s.GatheredAt, dcs: make(map[*facts.DC]*dcValue, len(s.DCs)), domainCount: map[string]int{}, seed: s.SeedDC}
+	if p.ref.IsZero() {
+		p.ref = opts.Now
+	}
+	for i := range s.DCs {
+		p.domainCount[facts.CanonicalName(s.DCs[i].Domain)]++
+	}
+	p.base = &hcl.EvalContext{
+		Variables: map[string]cty.Value{"forest": p.forestValue(), "var": cty.ObjectVal(pb.varValues)},
+		Functions: functions(),
+	}
+	return p
+}
+
+func (p *planner) dcVal(dc *facts.DC) *dcValue {
+	if v := p.dcs[dc]; v != nil {
+		return v
+	}
+	v := buildDC(dc, p.seed, p.domainCount)
+	p.dcs[dc] = &v
+	return &v
+}
+
+func (p *planner) forestValue() cty.Value {
+	f := p.s.Forest
+	var doms []cty.Value
+	for _, d := range f.Domains {
+		doms = append(doms, cty.ObjectVal(map[string]cty.Value{
+			"dns_name": cty.StringVal(facts.CanonicalName(d.DNSName)),
+			"dn":       cty.StringVal(d.DN),
+			"netbios":  cty.StringVal(d.NetBIOS),
+		}))
+	}
+	dcs := cty.ListValEmpty(dcType)
+	if p.pb.needForestDCs && len(p.s.DCs) > 0 {
+		vs := make([]cty.Value, len(p.s.DCs))
+		for i := range p.s.DCs {
+			vs[i] = p.dcVal(&p.s.DCs[i]).val
+		}
+		dcs = cty.ListVal(vs)
+	}
+	root := facts.CanonicalName(f.RootDomain)
+	return cty.ObjectVal(map[string]cty.Value{
+		"root_domain": cty.StringVal(root),
+		"root_dn":     cty.StringVal(f.RootDN),
+		"config_dn":   cty.StringVal(f.ConfigDN),
+		"schema_dn":   cty.StringVal(f.SchemaDN),
+		"msdcs":       cty.StringVal("_msdcs." + root),
+		"domains":     listOf(domainType, doms),
+		"ncs":         strList(f.NCs),
+		"dc_count":    cty.NumberIntVal(int64(len(p.s.DCs))),
+		"seed_dc":     cty.StringVal(p.s.SeedDC),
+		"dcs":         dcs,
+	})
+}
+
+// partnership is every failing link from one source DSA to one destination.
+type partnership struct {
+	id       string
+	dest     *dcValue
+	src      *dcValue
+	cur      *dcValue // nil: the source's own GUID is unknown
+	curWhy   string
+	guid     string
+	links    []*facts.Link
+	flags    []Flag
+	matchErr []string
+	// matchUnknown: whether the playbook handles these links depends on unknown facts.
+	matchUnknown bool
+	matchNeeds   []Need
+}
+
+func partKey(l *facts.Link) string {
+	g := strings.ToLower(l.SourceDSAGUID)
+	if g == "" {
+		g = "dn:" + strings.ToLower(l.SourceDSADN)
+	}
+	return strings.ToLower(l.Destination) + "|" + g
+}
+
+// partnerships groups failing links by (destination, source DSA GUID), evaluates the
+// playbook's matches for each link, and returns the partnerships it handles (sorted by id),
+// the failing links it does not handle, and the number of failing links.
+func (p *planner) partnerships() ([]*partnership, []LinkRef, int) {
+	groups := map[string]*partnership{}
+	var order []string
+	failing := 0
+	for i := range p.s.Links {
+		l := &p.s.Links[i]
+		if l.LastResult == 0 {
+			continue
+		}
+		failing++
+		k := partKey(l)
+		g := groups[k]
+		if g == nil {
+			g = p.newPartnership(l)
+			groups[k] = g
+			order = append(order, k)
+		}
+		g.links = append(g.links, l)
+	}
+	var out []*partnership
+	var unmatched []LinkRef
+	for _, k := range order {
+		g := groups[k]
+		all := g.links
+		g.links = nil
+		var unknownLinks []*facts.Link
+		for _, l := range all {
+			v, fe := p.matchLink(g, l)
+			switch {
+			case !v.IsKnown() || v.IsNull():
+				unknownLinks = append(unknownLinks, l)
+				g.matchNeeds = append(g.matchNeeds, fe.factNeeds(p.pb.matches, "playbook.matches")...)
+				g.matchErr = append(g.matchErr, fe.errors...)
+			case v.True():
+				g.links = append(g.links, l)
+			default:
+				unmatched = append(unmatched, LinkRef{Destination: l.Destination, Source: g.src.name(), SourceDSAGUID: l.SourceDSAGUID, NC: l.NC, LastResult: l.LastResult})
+			}
+		}
+		if len(g.links) == 0 && len(unknownLinks) > 0 {
+			g.links, g.matchUnknown = unknownLinks, true
+		}
+		if len(g.links) == 0 {
+			continue
+		}
+		sort.Slice(g.links, func(i, j int) bool { return g.links[i].NC < g.links[j].NC })
+		out = append(out, g)
+	}
+	// ids: DEST<-SOURCE, disambiguated by GUID when two partnerships share names.
+	count := map[string]int{}
+	for _, g := range out {
+		g.id = g.links[0].Destination + "<-" + g.src.name()
+		count[strings.ToLower(g.id)]++
+	}
+	for _, g := range out {
+		if count[strings.ToLower(g.id)] > 1 {
+			short := g.guid
+			if len(short) > 8 {
+				short = short[:8]
+			}
+			g.id += "@" + short
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	sort.Slice(unmatched, func(i, j int) bool {
+		a, b := unmatched[i], unmatched[j]
+		if a.Destination != b.Destination {
+			return a.Destination < b.Destination
+		}
+		if a.SourceDSAGUID != b.SourceDSAGUID {
+			return a.SourceDSAGUID < b.SourceDSAGUID
+		}
+		return a.NC < b.NC
+	})
+	return out, unmatched, failing
+}
+
+func (v *dcValue) name() string {
+	n := v.val.GetAttr("name")
+	if n.IsKnown() && !n.IsNull() && n.AsString() != "" {
+		return n.AsString()
+	}
+	g := v.val.GetAttr("dsa_guid")
+	if g.IsKnown() && !g.IsNull() {
+		return g.AsString()
+	}
+	return "?"
+}
+
+func (p *planner) newPartnership(l *facts.Link) *partnership {
+	g := &partnership{guid: strings.ToLower(l.SourceDSAGUID)}
+	if dc := p.ix.DCByName(l.Destination); dc != nil {
+		g.dest = p.dcVal(dc)
+	} else {
+		d := absentDC(l.Destination, l.DestinationGUID, "", "the destination is not in the topology read from the seed DC")
+		g.dest = &d
+	}
+	if dc := p.ix.SourceOf(l); dc != nil {
+		g.src = p.dcVal(dc)
+	} else {
+		name := facts.ServerNameFromDSADN(l.SourceDSADN)
+		d := absentDC(name, l.SourceDSAGUID, l.SourceDSADN, "the source DSA is not in the topology read from the seed DC")
+		g.src = &d
+	}
+	// The DSA the source itself says it is.
+	own := g.src.val.GetAttr("own_dsa_guid")
+	switch {
+	case !own.IsKnown():
+		g.curWhy = "the source's own DSA GUID is unknown: " + g.src.reasons["own_dsa_guid"]
+	case strings.EqualFold(own.AsString(), g.src.val.GetAttr("dsa_guid").AsString()):
+		g.cur = g.src
+	default:
+		if dc := p.ix.DCByGUID(own.AsString()); dc != nil {
+			g.cur = p.dcVal(dc)
+		} else {
+			d := absentDC(g.src.name(), own.AsString(), "", "no NTDS Settings object with the source's own GUID is in the topology")
+			g.cur = &d
+		}
+	}
+	for _, f := range g.dest.flags {
+		g.flags = append(g.flags, Flag{Fact: "link.destination." + f.Fact, Value: f.Value, Problem: f.Problem, raw: f.raw})
+	}
+	for _, f := range g.src.flags {
+		g.flags = append(g.flags, Flag{Fact: "link.source." + f.Fact, Value: f.Value, Problem: f.Problem, raw: f.raw})
+	}
+	if g.cur != nil && g.cur != g.src {
+		for _, f := range g.cur.flags {
+			g.flags = append(g.flags, Flag{Fact: "link.current_source." + f.Fact, Value: f.Value, Problem: f.Problem, raw: f.raw})
+		}
+	}
+	for _, f := range linkFlags(l) {
+		g.flags = append(g.flags, Flag{Fact: "link." + f.Fact, Value: f.Value, Problem: f.Problem, raw: f.raw})
+	}
+	return g
+}
+
+// linkValue builds `link` for a set of links of one partnership.
+func (p *planner) linkValue(g *partnership, links []*facts.Link) cty.Value {
+	first := links[0]
+	ncs := make([]string, len(links))
+	results := make([]int, len(links))
+	maxFail := 0
+	var lastSuccess, lastAttempt time.Time
+	for i, l := range links {
+		ncs[i], results[i] = l.NC, l.LastResult
+		maxFail = max(maxFail, l.ConsecutiveFailures)
+		if l.LastSuccess.After(lastSuccess) {
+			lastSuccess = l.LastSuccess
+		}
+		if l.LastAttempt.After(lastAttempt) {
+			lastAttempt = l.LastAttempt
+		}
+	}
+	days := int64(-1)
+	if !lastSuccess.IsZero() {
+		days = int64(p.ref.Sub(lastSuccess) / (24 * time.Hour))
+		if days < 0 {
+			days = 0
+		}
+	}
+	cur := cty.UnknownVal(dcType).RefineNotNull()
+	if g.cur != nil {
+		cur = g.cur.val
+	}
+	srcName := g.src.name()
+	root := facts.CanonicalName(p.s.Forest.RootDomain)
+	return cty.ObjectVal(map[string]cty.Value{
+		"destination":          g.dest.val,
+		"source":               g.src.val,
+		"current_source":       cur,
+		"nc":                   cty.StringVal(first.NC),
+		"ncs":                  strList(ncs),
+		"last_result":          cty.NumberIntVal(int64(first.LastResult)),
+		"results":              numList(results),
+		"consecutive_failures": cty.NumberIntVal(int64(maxFail)),
+		"destination_guid":     cty.StringVal(strings.ToLower(first.DestinationGUID)),
+		"source_dsa_guid":      cty.StringVal(strings.ToLower(first.SourceDSAGUID)),
+		"source_dsa_dn":        cty.StringVal(first.SourceDSADN),
+		"source_address":       cty.StringVal(facts.CanonicalName(first.SourceAddress)),
+		"source_deleted":       cty.BoolVal(first.SourceDeleted || facts.IsDeletedDN(first.SourceDSADN)),
+		"source_name":          cty.StringVal(srcName),
+		"cname":                cty.StringVal(strings.ToLower(first.SourceDSAGUID) + "._msdcs." + root),
+		"last_success":         cty.StringVal(timeStr(lastSuccess)),
+		"last_success_unix":    timeUnix(lastSuccess),
+		"last_attempt":         cty.StringVal(timeStr(lastAttempt)),
+		"never_succeeded":      cty.BoolVal(lastSuccess.IsZero()),
+		"days_since_success":   cty.NumberIntVal(days),
+	})
+}
+
+func (p *planner) matchLink(g *partnership, l *facts.Link) (cty.Value, *findingEval) {
+	fe := p.newEval(g, []*facts.Link{l})
+	v := fe.eval(p.pb.matches)
+	return v, fe
+}
+
+// finding evaluates one partnership.
+func (p *planner) finding(g *partnership) Finding {
+	fe := p.newEval(g, g.links)
+	f := Finding{ID: g.id, Link: g.info(), Walk: []WalkStep{}, Evidence: []CheckResult{}, Flags: append([]Flag(nil), g.flags...)}
+	fe.addLinkDeps()
+	if g.matchUnknown {
+		f.Status = FindingIncomplete
+		f.Incomplete = "cannot tell whether the playbook handles these links: " + needList(g.matchNeeds)
+		f.Needs = dedupNeeds(g.matchNeeds)
+		for _, t := range p.pb.matches.facts {
+			fe.addFactDep(t)
+		}
+		f.Errors = g.matchErr
+		f.Fingerprint = fe.fingerprint()
+		return f
+	}
+	var winner *Decision
+walk:
+	for _, d := range p.pb.Decisions {
+		v := fe.eval(d.when)
+		fe.addExprDeps(d.when)
+		switch {
+		case !v.IsKnown() || v.IsNull():
+			unk := fe.unknownsOf(d.when)
+			if len(d.optional) > 0 && fe.coveredBy(d, d.when, 0) {
+				f.Walk = append(f.Walk, WalkStep{Decision: d.Name, Result: WalkSkipped, Unknown: unk})
+				continue
+			}
+			f.Walk = append(f.Walk, WalkStep{Decision: d.Name, Result: WalkUnknown, Unknown: unk})
+			f.Status = FindingIncomplete
+			f.Needs = dedupNeeds(fe.needsOf(d.when, d.Name))
+			f.Incomplete = fmt.Sprintf("diagnosis incomplete at decision %q: gather %s", d.Name, needList(f.Needs))
+			break walk
+		case v.True():
+			f.Walk = append(f.Walk, WalkStep{Decision: d.Name, Result: WalkHolds})
+			winner = d
+			break walk
+		default:
+			f.Walk = append(f.Walk, WalkStep{Decision: d.Name, Result: WalkFalse})
+		}
+	}
+	if winner != nil {
+		f.Status = FindingDiagnosed
+		f.Decision = &DecisionRef{Name: winner.Name, See: winner.See, Doc: winner.Doc, Cause: safeText(fe.evalText(winner.cause))}
+		for _, name := range winner.Remedy {
+			pa, needs := fe.planAction(p.pb.actionByName[name])
+			f.Actions = append(f.Actions, pa)
+			f.Needs = append(f.Needs, needs...)
+		}
+		for _, m := range winner.manual {
+			if ms, ok := fe.renderManual(m); ok {
+				f.Manual = append(f.Manual, ms)
+			}
+		}
+		f.Needs = dedupNeeds(f.Needs)
+	} else if f.Status == "" {
+		f.Status = FindingUndiagnosed
+		f.Incomplete = "no decision of the playbook holds for this partnership"
+	}
+	for _, name := range p.pb.evidence {
+		fe.check(name)
+	}
+	for _, ck := range p.pb.Checks {
+		if ce := fe.results[ck.Name]; ce != nil {
+			f.Evidence = append(f.Evidence, ce.result)
+		}
+	}
+	f.Flags = append(f.Flags, fe.flags...)
+	f.Flags = dedupFlags(f.Flags)
+	f.Errors = fe.errors
+	f.Fingerprint = fe.fingerprint()
+	return f
+}
+
+func (g *partnership) info() LinkInfo {
+	first := g.links[0]
+	li := LinkInfo{
+		Destination: first.Destination, DestinationGUID: strings.ToLower(first.DestinationGUID),
+		Source: g.src.name(), SourceDSAGUID: strings.ToLower(first.SourceDSAGUID),
+		SourceDSADN: first.SourceDSADN, SourceAddress: first.SourceAddress,
+	}
+	for _, l := range g.links {
+		li.NCs = append(li.NCs, NCLink{NC: l.NC, LastResult: l.LastResult, ConsecutiveFailures: l.ConsecutiveFailures, LastSuccess: l.LastSuccess, LastAttempt: l.LastAttempt})
+	}
+	return li
+}
+
+// covered reports whether every unknown item is listed (or under a listed prefix) in optional.
+func covered(optional []hcl.Traversal, unknown []string) bool {
+	if len(optional) == 0 || len(unknown) == 0 {
+		return false
+	}
+	var prefixes []string
+	for _, t := range optional {
+		prefixes = append(prefixes, traversalString(t))
+	}
+	for _, u := range unknown {
+		ok := false
+		for _, pre := range prefixes {
+			if u == pre || strings.HasPrefix(u, pre+".") || strings.HasPrefix(u, pre+"[") {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func summarize(plan *Plan, links, failing int) Summary {
+	s := Summary{Links: links, FailingLinks: failing, Findings: len(plan.Findings), Unmatched: len(plan.Unmatched), ByRisk: map[string]int{}, ByDecision: map[string]int{}}
+	for _, f := range plan.Findings {
+		s.MatchedLinks += len(f.Link.NCs)
+		switch f.Status {
+		case FindingDiagnosed:
+			s.Diagnosed++
+			s.ByDecision[f.Decision.Name]++
+		default:
+			s.Incomplete++
+		}
+		for _, a := range f.Actions {
+			s.Actions++
+			s.ByRisk[a.Risk]++
+			if a.Blocked {
+				s.Blocked++
+			}
+		}
+		s.ManualSteps += len(f.Manual)
+		s.Flags += len(f.Flags)
+	}
+	if len(s.ByRisk) == 0 {
+		s.ByRisk = nil
+	}
+	if len(s.ByDecision) == 0 {
+		s.ByDecision = nil
+	}
+	return s
+}
+
+func needList(needs []Need) string {
+	var parts []string
+	for _, n := range needs {
+		parts = append(parts, n.String())
+	}
+	if len(parts) > 6 {
+		parts = append(parts[:6], fmt.Sprintf("and %d more", len(parts)-6))
+	}
+	if len(parts) == 0 {
+		return "(nothing gatherable: see errors)"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// String renders a need for humans.
+func (n Need) String() string {
+	switch n.Kind {
+	case NeedDNS:
+		rd := ""
+		if n.DNS.NoRecurse {
+			rd = " (no recursion)"
+		}
+		return fmt.Sprintf("DNS %s %s from %s%s", n.DNS.Type, n.DNS.Name, n.DNS.Server, rd)
+	case NeedTCP:
+		return fmt.Sprintf("TCP %s:%d", n.TCP.Host, n.TCP.Port)
+	default:
+		s := n.Fact
+		if n.DC != "" {
+			s += " of " + n.DC
+		}
+		if n.Reason != "" {
+			s += " (" + n.Reason + ")"
+		}
+		return s
+	}
+}
+
+func needKey(n Need) string {
+	switch n.Kind {
+	case NeedDNS:
+		return "dns|" + n.DNS.Key()
+	case NeedTCP:
+		return "tcp|" + n.TCP.Key()
+	default:
+		return "fact|" + n.Fact + "|" + n.DC
+	}
+}
+
+func dedupNeeds(needs []Need) []Need {
+	if len(needs) == 0 {
+		return nil
+	}
+	idx := map[string]int{}
+	var out []Need
+	for _, n := range needs {
+		k := needKey(n)
+		if i, ok := idx[k]; ok {
+			for _, f := range n.For {
+				if !contains(out[i].For, f) {
+					out[i].For = append(out[i].For, f)
+				}
+			}
+			continue
+		}
+		idx[k] = len(out)
+		n.For = append([]string(nil), n.For...)
+		out = append(out, n)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return needKey(out[i]) < needKey(out[j]) })
+	return out
+}
+
+func dedupFlags(flags []Flag) []Flag {
+	if len(flags) == 0 {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []Flag
+	for _, f := range flags {
+		k := f.Fact + "\x00" + f.Value + "\x00" + f.Problem
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -1,0 +1,161 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Playbook is a loaded, validated playbook: the decision table (checks, decisions, actions)
+// with every expression parsed and type-checked once, ready to be evaluated per partnership.
+type Playbook struct {
+	Name        string
+	Title       string
+	Description string
+	Files       []string // file names, in load order
+	Digest      string   // "sha256:<hex>" over the files' names and bytes
+
+	Checks    []*Check    // in file order
+	Decisions []*Decision // in file order: the walk order
+	Actions   []*Action   // in file order
+	Windows   []WindowSpec
+	Variables []*Variable
+
+	matches  *cexpr
+	evidence []string // checks shown for every finding (supporting evidence)
+
+	checkByName   map[string]*Check
+	actionByName  map[string]*Action
+	varValues     map[string]cty.Value
+	sources       map[string]*hcl.File
+	needForestDCs bool
+}
+
+// Check is one `check` block.
+type Check struct {
+	Name      string
+	Doc       string
+	Kind      string // dns | tcp | event | assert
+	DeclRange hcl.Range
+
+	// dns
+	dnsName    *cexpr
+	dnsServers *cexpr
+	dnsType    string
+	recurse    bool
+	rcodes     []string
+	answer     bool
+	all        bool // match = "all" (dns, tcp)
+	expect     *cexpr
+
+	// tcp
+	host  *cexpr
+	ports *cexpr
+
+	// event
+	on     *cexpr
+	ids    *cexpr
+	within time.Duration
+	match  *cexpr
+
+	// assert
+	cond *cexpr
+
+	exprs []*cexpr // every expression of the check, for dependencies
+}
+
+// Decision is one `decision` block.
+type Decision struct {
+	Name      string
+	DeclRange hcl.Range
+	See       string
+	Doc       string
+	Remedy    []string // action names
+
+	when     *cexpr
+	cause    *cexpr
+	manual   []*Manual
+	optional []hcl.Traversal // facts or checks whose unknown-ness skips rather than stops
+}
+
+// Manual is one `manual` block of a decision.
+type Manual struct {
+	Title string
+	Shell string // cmd | powershell | posix
+
+	text     *cexpr
+	on       *cexpr
+	commands *cexpr // list(list(string))
+	command  *cexpr // list(string)
+	when     *cexpr
+}
+
+// Action is one `action` block.
+type Action struct {
+	Name                 string
+	DeclRange            hcl.Range
+	Doc                  string
+	Risk                 string
+	Verify               []string
+	VerifyTimeout        time.Duration
+	RequiresApprovalEach bool
+
+	title  *cexpr
+	on     *cexpr
+	params *cexpr
+
+	windowsPS       string // windows { powershell = "..." }
+	hasWindows      bool
+	sambaArgv       *cexpr
+	sambaIgnoreExit bool
+	hasSamba        bool
+	ldapDN          *cexpr
+	ldapTree        bool
+	ldapGUID        *cexpr
+	hasLDAP         bool
+
+	guards []*Guard
+}
+
+// Guard is one `guard` block of an action.
+type Guard struct {
+	Name    string
+	cond    *cexpr
+	message *cexpr
+}
+
+// Variable is one `variable` block with its resolved value.
+type Variable struct {
+	Name        string
+	Description string
+	Type        cty.Type
+	Value       cty.Value
+}
+
+// cexpr is a parsed expression with its static references, computed once at load.
+type cexpr struct {
+	expr   hcl.Expression
+	facts  []hcl.Traversal // references rooted at link, forest or var
+	checks []string        // check names referenced
+	src    string          // the source text, for plans and diagnostics
+}
+
+// Check returns the named check, or nil.
+func (pb *Playbook) Check(name string) *Check { return pb.checkByName[name] }
+
+// Action returns the named action, or nil.
+func (pb *Playbook) Action(name string) *Action { return pb.actionByName[name] }
+
+// Decision returns the named decision, or nil.
+func (pb *Playbook) Decision(name string) *Decision {
+	for _, d := range pb.Decisions {
+		if d.Name == name {
+			return d
+		}
+	}
+	return nil
+}
+
+// Files returns the parsed source files, keyed by name, for rendering diagnostics.
+func (pb *Playbook) Sources() map[string]*hcl.File { return pb.sources }

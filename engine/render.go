@@ -1,0 +1,413 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+
+	"github.com/fix8524/fix8524/facts"
+)
+
+// Shells a manual step's commands are rendered for.
+const (
+	ShellCmd        = "cmd"
+	ShellPowerShell = "powershell"
+	ShellPOSIX      = "posix"
+)
+
+// bareSafe reports whether an argument needs no quoting at all in a shell.
+func bareSafe(shell, s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '.' || c == '-' || c == '_' || c == '/' || c == ':':
+		case c == '=' && shell != ShellPOSIX:
+			// cmd and PowerShell pass "-type=soa" as one argument.
+		case c == '=' && shell == ShellPOSIX && i > 0:
+			// "a=b" is an assignment only as the first word; argv[0] never has '='.
+		case c == ',' && shell == ShellPOSIX:
+		case c == '\\' && shell != ShellPOSIX:
+		case c == '@' && shell == ShellPOSIX:
+		default:
+			return false
+		}
+	}
+	if shell == ShellPowerShell && (s[0] == '@' || s[0] == '$') {
+		return false
+	}
+	return true
+}
+
+// quoteArg quotes s for a shell so that the program receives exactly s; err explains why a
+// value cannot be quoted safely (it must then not be rendered).
+func quoteArg(shell, s string) (string, error) {
+	if p := unrenderable(s); p != "" {
+		return "", fmt.Errorf("%s", p)
+	}
+	switch shell {
+	case ShellPOSIX:
+		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'", nil
+	case ShellPowerShell:
+		var b strings.Builder
+		b.WriteByte('\'')
+		for _, r := range s {
+			b.WriteRune(r)
+			switch r {
+			case '\'', '\u2018', '\u2019', '\u201a', '\u201b':
+				b.WriteRune(r) // every character PowerShell treats as a single quote is doubled
+			}
+		}
+		b.WriteByte('\'')
+		return b.String(), nil
+	default: // cmd.exe
+		// Inside double quotes cmd.exe treats & | < > ( ) and spaces literally, but still
+		// expands %VAR% (and !VAR! with delayed expansion), and a " ends the quoting. Values
+		// with those cannot be written safely for cmd.exe.
+		if strings.ContainsAny(s, "\"%!^") {
+			return "", fmt.Errorf("contains a character (\" %% ! ^) that cmd.exe cannot quote safely")
+		}
+		// CommandLineToArgvW: backslashes before the closing quote must be doubled.
+		n := len(s) - len(strings.TrimRight(s, `\`))
+		return `"` + s + strings.Repeat(`\`, n) + `"`, nil
+	}
+}
+
+// metaChars are characters that mean something to at least one of the shells.
+const metaChars = "`$&|;<>()'\"%!^*?[]{}~#\n\r"
+
+// renderCommand renders an argument vector for a shell. Values that hold a flagged fact are
+// always quoted; values that cannot be quoted are replaced by <VALUE-n> placeholders.
+func (fe *findingEval) renderCommand(shell string, argv []string, where string, n *int) (string, bool) {
+	flagged := false
+	parts := make([]string, 0, len(argv))
+	for i, a := range argv {
+		hostile := fe.holdsFlagged(a) || (i > 0 && strings.ContainsAny(a, metaChars))
+		if !hostile && bareSafe(shell, a) {
+			parts = append(parts, a)
+			continue
+		}
+		q, err := quoteArg(shell, a)
+		if err != nil {
+			*n++
+			ph := fmt.Sprintf("<VALUE-%d>", *n)
+			fe.flag(where+" "+ph, a, "not rendered: "+err.Error())
+			parts = append(parts, ph)
+			flagged = true
+			continue
+		}
+		if hostile {
+			flagged = true
+			if !fe.holdsFlagged(a) {
+				fe.flag(where, a, "holds shell metacharacters: rendered quoted for "+shell)
+			}
+		}
+		if i == 0 && shell == ShellPowerShell {
+			q = "& " + q // a quoted string is an expression in PowerShell; & runs it
+		}
+		parts = append(parts, q)
+	}
+	return strings.Join(parts, " "), flagged
+}
+
+func (fe *findingEval) holdsFlagged(s string) bool {
+	for _, f := range fe.flagged {
+		if f != "" && strings.Contains(s, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// renderManual renders one manual step for this finding; false when its when is false.
+func (fe *findingEval) renderManual(m *Manual) (ManualStep, bool) {
+	ms := ManualStep{Title: m.Title, Shell: m.Shell}
+	if m.when != nil {
+		fe.addExprDeps(m.when)
+		v := fe.eval(m.when)
+		switch {
+		case !v.IsKnown() || v.IsNull():
+			ms.Text = "(This step may not apply: " + strings.Join(fe.unknownsOf(m.when), ", ") + " is unknown.) "
+		case !v.True():
+			return ms, false
+		}
+	}
+	if m.text != nil {
+		ms.Text += safeText(fe.evalText(m.text))
+	}
+	if m.on != nil {
+		fe.addExprDeps(m.on)
+		if name, ok := knownString(dcAttr(fe.eval(m.on), "name")); ok {
+			ms.On = safeText(name)
+		}
+	}
+	var cmds [][]string
+	for _, e := range []*cexpr{m.commands, m.command} {
+		if e == nil {
+			continue
+		}
+		fe.addExprDeps(e)
+		v := fe.eval(e)
+		if !v.IsWhollyKnown() || v.IsNull() {
+			ms.Commands = append(ms.Commands, "(commands unknown until "+strings.Join(fe.unknownsOf(e), ", ")+" is gathered)")
+			continue
+		}
+		if e == m.command {
+			if argv, ok := knownStrings(v); ok {
+				cmds = append(cmds, argv)
+			}
+			continue
+		}
+		for it := v.ElementIterator(); it.Next(); {
+			_, c := it.Element()
+			if argv, ok := knownStrings(c); ok {
+				cmds = append(cmds, argv)
+			}
+		}
+	}
+	n := 0
+	for _, argv := range cmds {
+		if len(argv) == 0 {
+			continue
+		}
+		line, flagged := fe.renderCommand(m.Shell, argv, "manual step \""+m.Title+"\"", &n)
+		ms.Commands = append(ms.Commands, line)
+		ms.Flagged = ms.Flagged || flagged
+	}
+	return ms, true
+}
+
+func dcAttr(v cty.Value, attr string) cty.Value {
+	if !v.IsKnown() || v.IsNull() || !v.Type().IsObjectType() || !v.Type().HasAttribute(attr) {
+		return cty.UnknownVal(cty.String)
+	}
+	return v.GetAttr(attr)
+}
+
+// planAction renders one remedy action for this finding.
+func (fe *findingEval) planAction(a *Action) (PlannedAction, []Need) {
+	pa := PlannedAction{
+		ID: fe.g.id + "/" + a.Name, Name: a.Name, Risk: a.Risk,
+		Verify: append([]string(nil), a.Verify...), VerifyTimeout: a.VerifyTimeout.String(),
+		RequiresApprovalEach: a.RequiresApprovalEach,
+	}
+	var needs []Need
+	block := func(format string, args ...any) {
+		pa.Blocked = true
+		pa.Reasons = append(pa.Reasons, safeText(fmt.Sprintf(format, args...)))
+	}
+	pa.Title = safeText(fe.evalText(a.title))
+	fe.addExprDeps(a.on)
+	on := fe.eval(a.on)
+	name, nameOK := knownString(dcAttr(on, "name"))
+	if !nameOK || name == "" {
+		block("the target DC is unknown")
+	} else {
+		pa.Target = name
+		if fe.holdsFlagged(name) || !isDCName(name) {
+			block("the target's name %s is flagged as hostile or invalid", displayValue(name))
+		}
+	}
+	if dc := fe.p.ix.DCByName(name); nameOK && dc != nil {
+		pa.TargetDNSHostName = facts.CanonicalName(dc.DNSHostName)
+		if ips, ok := dc.IPs.Get(); ok {
+			pa.TargetIPs = append([]string(nil), ips...)
+		}
+	}
+	onTraversal, onTravOK := hcl.AbsTraversalForExpr(a.on.expr)
+	switch {
+	case a.hasLDAP:
+		pa.Kind, pa.Platform, pa.Transport = KindLDAPDelete, "any", "ldap"
+		fe.addExprDeps(a.ldapDN)
+		dn, ok := knownString(fe.eval(a.ldapDN))
+		del := &LDAPDelete{DN: dn, Tree: a.ldapTree}
+		if !ok || dn == "" {
+			block("the DN to delete is unknown")
+			needs = append(needs, fe.factNeeds(a.ldapDN, "action."+a.Name)...)
+		} else if p := unrenderable(dn); p != "" {
+			block("the DN to delete is unusable: %s", p)
+			del.DN = displayValue(dn)
+		}
+		if a.ldapGUID != nil {
+			fe.addExprDeps(a.ldapGUID)
+			g, ok := knownString(fe.eval(a.ldapGUID))
+			switch {
+			case !ok:
+				block("the GUID the deleted object must have is unknown")
+			case !isGUID(g):
+				block("expect_guid %s is not a GUID", displayValue(g))
+			default:
+				del.ExpectGUID = strings.ToLower(g)
+			}
+		}
+		pa.LDAPDelete = del
+	default:
+		plat, ok := knownString(dcAttr(on, "platform"))
+		if !ok {
+			pa.Platform = "unknown"
+			block("the target's platform is unknown: the action cannot be chosen")
+			if onTravOK.HasErrors() {
+				break
+			}
+			t := append(append(hcl.Traversal{}, onTraversal...), hcl.TraverseAttr{Name: "platform"})
+			needs = append(needs, fe.factNeed(t, "action."+a.Name)...)
+			break
+		}
+		pa.Platform = plat
+		if !onTravOK.HasErrors() {
+			fe.addFactDep(append(append(hcl.Traversal{}, onTraversal...), hcl.TraverseAttr{Name: "platform"}))
+		}
+		switch plat {
+		case facts.PlatformWindows:
+			if !a.hasWindows {
+				block("the action has no windows body")
+				break
+			}
+			pa.Kind, pa.Transport, pa.PowerShell = KindPowerShell, "winrm", a.windowsPS
+		case facts.PlatformSamba:
+			if !a.hasSamba {
+				block("the action has no samba body")
+				break
+			}
+			pa.Kind, pa.Transport, pa.IgnoreExit = KindArgv, "ssh", a.sambaIgnoreExit
+			fe.addExprDeps(a.sambaArgv)
+			argv, ok := knownStrings(fe.eval(a.sambaArgv))
+			if !ok || len(argv) == 0 {
+				block("the argument vector is unknown")
+				needs = append(needs, fe.factNeeds(a.sambaArgv, "action."+a.Name)...)
+				break
+			}
+			literal := literalArgs(a.sambaArgv.expr, len(argv))
+			var shown []string
+			for i, arg := range argv {
+				if p := unrenderable(arg); p != "" {
+					block("argument %d is unusable: %s", i, p)
+					shown = append(shown, "<unusable>")
+					continue
+				}
+				if !literal[i] && (fe.holdsFlagged(arg) || strings.HasPrefix(arg, "-")) {
+					block("argument %d (%s) comes from a flagged fact or looks like an option", i, displayValue(arg))
+				}
+				q := arg
+				if !bareSafe(ShellPOSIX, arg) {
+					q, _ = quoteArg(ShellPOSIX, arg)
+				}
+				shown = append(shown, q)
+			}
+			pa.Argv, pa.ArgvDisplay = argv, strings.Join(shown, " ")
+		default:
+			block("unsupported platform %s", displayValue(plat))
+		}
+	}
+	if a.params != nil {
+		fe.addExprDeps(a.params)
+		pv := fe.eval(a.params)
+		switch {
+		case !pv.IsWhollyKnown() || pv.IsNull():
+			block("params are unknown: %s", strings.Join(fe.unknownsOf(a.params), ", "))
+			needs = append(needs, fe.factNeeds(a.params, "action."+a.Name)...)
+		default:
+			if m, ok := goValue(pv).(map[string]any); ok {
+				pa.Params = m
+				walkStrings(pv, func(s string) {
+					if p := unrenderable(s); p != "" {
+						block("a parameter is unusable: %s", p)
+					} else if fe.holdsFlagged(s) {
+						block("a parameter holds a flagged value %s", displayValue(s))
+					}
+				})
+			} else {
+				block("params must be an object")
+			}
+		}
+	}
+	if pa.LDAPDelete != nil && fe.holdsFlagged(pa.LDAPDelete.DN) {
+		block("the DN to delete holds a flagged value")
+	}
+	for _, g := range a.guards {
+		gr := GuardResult{Name: g.Name, Condition: g.cond.src}
+		fe.addExprDeps(g.cond)
+		v := fe.eval(g.cond)
+		gr.Message = safeText(fe.evalText(g.message))
+		switch {
+		case !v.IsKnown() || v.IsNull() || v.Type() != cty.Bool:
+			gr.Status = StatusUnknown
+			block("guard %s is unknown (%s): %s", g.Name, strings.Join(fe.unknownsOf(g.cond), ", "), gr.Message)
+			needs = append(needs, fe.needsOf(g.cond, "guard "+a.Name+"."+g.Name)...)
+		case v.True():
+			gr.Status = StatusOK
+		default:
+			gr.Status = StatusFailed
+			block("guard %s: %s", g.Name, gr.Message)
+		}
+		pa.Guards = append(pa.Guards, gr)
+	}
+	pa.Key = actionKey(&pa)
+	return pa, needs
+}
+
+// literalArgs reports which elements of a static list expression are playbook literals.
+func literalArgs(expr hcl.Expression, n int) []bool {
+	out := make([]bool, n)
+	items, d := hcl.ExprList(expr)
+	if d.HasErrors() || len(items) != n {
+		return out
+	}
+	for i, it := range items {
+		out[i] = len(it.Variables()) == 0
+	}
+	return out
+}
+
+func walkStrings(v cty.Value, f func(string)) {
+	if !v.IsKnown() || v.IsNull() {
+		return
+	}
+	switch {
+	case v.Type() == cty.String:
+		f(v.AsString())
+	case v.CanIterateElements():
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			walkStrings(e, f)
+		}
+	}
+}
+
+// actionKey identifies the effect of an action: the same key in two findings means the same
+// command on the same DC, which apply runs once.
+func actionKey(pa *PlannedAction) string {
+	h := sha256.New()
+	params, _ := json.Marshal(pa.Params)
+	argv, _ := json.Marshal(pa.Argv)
+	del, _ := json.Marshal(pa.LDAPDelete)
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s", pa.Name, strings.ToLower(pa.Target), pa.Kind, pa.PowerShell, argv, params, del)
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// goValue converts a known cty value to plain Go (map[string]any, []any, string, float64/json.Number, bool).
+func goValue(v cty.Value) any {
+	if !v.IsWhollyKnown() || v.IsNull() {
+		return nil
+	}
+	b, err := ctyjson.Marshal(v, v.Type())
+	if err != nil {
+		return nil
+	}
+	var out any
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.UseNumber()
+	if err := dec.Decode(&out); err != nil {
+		return nil
+	}
+	return out
+}

@@ -1,0 +1,345 @@
+package engine
+
+import (
+	"strings"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/fix8524/fix8524/facts"
+)
+
+// The cty types of the values playbook expressions see. They are the language's contract: the
+// README's reference lists the same attributes.
+var (
+	eventType = cty.Object(map[string]cty.Type{
+		"id":            cty.Number,
+		"time":          cty.String, // RFC 3339
+		"time_unix":     cty.Number,
+		"level":         cty.String,
+		"message":       cty.String,
+		"failing_name":  cty.String,
+		"source_dsa_dn": cty.String,
+		"nc":            cty.String,
+		"error_code":    cty.Number,
+		"data":          cty.List(cty.String),
+	})
+
+	domainType = cty.Object(map[string]cty.Type{
+		"dns_name": cty.String,
+		"dn":       cty.String,
+		"netbios":  cty.String,
+	})
+
+	dcType = cty.Object(map[string]cty.Type{
+		"name":                    cty.String,
+		"dns_host_name":           cty.String,
+		"domain":                  cty.String,
+		"site":                    cty.String,
+		"server_dn":               cty.String,
+		"ntds_settings_dn":        cty.String,
+		"computer_dn":             cty.String,
+		"dsa_guid":                cty.String,
+		"invocation_id":           cty.String,
+		"when_created":            cty.String,
+		"when_created_unix":       cty.Number,
+		"is_gc":                   cty.Bool,
+		"is_rodc":                 cty.Bool,
+		"fsmo_roles":              cty.List(cty.String),
+		"holds_fsmo":              cty.Bool,
+		"platform":                cty.String,
+		"operating_system":        cty.String,
+		"ips":                     cty.List(cty.String),
+		"dns_servers":             cty.List(cty.String),
+		"dns_servers_from":        cty.String,
+		"protected_from_deletion": cty.Bool,
+		"own_dsa_guid":            cty.String,
+		"inbound":                 cty.String,
+		"events":                  cty.List(eventType),
+		"exists":                  cty.Bool, // the DSA is in the topology read from the seed DC
+		"is_seed":                 cty.Bool, // the DC fix8524 is bound to
+		"domain_dc_count":         cty.Number,
+	})
+
+	linkType = cty.Object(map[string]cty.Type{
+		"destination":          dcType,
+		"source":               dcType,
+		"current_source":       dcType, // the DSA the source itself says it is (its own GUID)
+		"nc":                   cty.String,
+		"ncs":                  cty.List(cty.String),
+		"last_result":          cty.Number,
+		"results":              cty.List(cty.Number),
+		"consecutive_failures": cty.Number,
+		"destination_guid":     cty.String,
+		"source_dsa_guid":      cty.String,
+		"source_dsa_dn":        cty.String,
+		"source_address":       cty.String,
+		"source_deleted":       cty.Bool,
+		"source_name":          cty.String,
+		"cname":                cty.String, // "<source_dsa_guid>._msdcs.<root>": the name that fails
+		"last_success":         cty.String, // RFC 3339, "" = never
+		"last_success_unix":    cty.Number, // 0 = never
+		"last_attempt":         cty.String,
+		"never_succeeded":      cty.Bool,
+		"days_since_success":   cty.Number, // whole days between the last success and the gathering; -1 = never
+	})
+
+	forestType = cty.Object(map[string]cty.Type{
+		"root_domain": cty.String,
+		"root_dn":     cty.String,
+		"config_dn":   cty.String,
+		"schema_dn":   cty.String,
+		"msdcs":       cty.String, // "_msdcs.<root>"
+		"domains":     cty.List(domainType),
+		"ncs":         cty.List(cty.String),
+		"dc_count":    cty.Number,
+		"seed_dc":     cty.String,
+		"dcs":         cty.List(dcType),
+	})
+
+	rrType = cty.Object(map[string]cty.Type{
+		"name": cty.String,
+		"type": cty.String,
+		"ttl":  cty.Number,
+		"data": cty.String,
+	})
+
+	// replyType is `reply` inside a dns check's expect expression.
+	replyType = cty.Object(map[string]cty.Type{
+		"server":    cty.String,
+		"name":      cty.String,
+		"type":      cty.String,
+		"rcode":     cty.String,
+		"aa":        cty.Bool,
+		"answers":   cty.List(rrType),
+		"authority": cty.List(rrType),
+		"error":     cty.String,
+		"responded": cty.Bool,
+	})
+
+	dnsServerResultType = cty.Object(map[string]cty.Type{
+		"server":    cty.String,
+		"status":    cty.String,
+		"rcode":     cty.String,
+		"aa":        cty.Bool,
+		"answers":   cty.List(cty.String),
+		"authority": cty.List(cty.String),
+		"error":     cty.String,
+	})
+
+	tcpPortResultType = cty.Object(map[string]cty.Type{
+		"port":    cty.Number,
+		"status":  cty.String,
+		"result":  cty.String,
+		"address": cty.String,
+		"error":   cty.String,
+	})
+)
+
+// commonResultAttrs are the attributes every check result has.
+func commonResultAttrs() map[string]cty.Type {
+	return map[string]cty.Type{
+		"ok":       cty.Bool,   // unknown when the status is unknown
+		"status":   cty.String, // ok | failed | unknown (always known)
+		"kind":     cty.String,
+		"evidence": cty.List(cty.String),
+	}
+}
+
+// resultType returns the type of check.NAME for a check kind.
+func resultType(kind string) cty.Type {
+	attrs := commonResultAttrs()
+	switch kind {
+	case "dns":
+		attrs["name"] = cty.String
+		attrs["type"] = cty.String
+		attrs["servers"] = cty.List(dnsServerResultType)
+		attrs["ok_servers"] = cty.List(cty.String)
+		attrs["failed_servers"] = cty.List(cty.String)
+		attrs["unknown_servers"] = cty.List(cty.String)
+		attrs["answers"] = cty.List(cty.String)
+	case "tcp":
+		attrs["host"] = cty.String
+		attrs["ports"] = cty.List(tcpPortResultType)
+		attrs["open_ports"] = cty.List(cty.Number)
+	case "event":
+		attrs["count"] = cty.Number
+		attrs["events"] = cty.List(eventType)
+		attrs["dcs"] = cty.List(cty.String)
+	}
+	return cty.Object(attrs)
+}
+
+func strList(ss []string) cty.Value {
+	if len(ss) == 0 {
+		return cty.ListValEmpty(cty.String)
+	}
+	vs := make([]cty.Value, len(ss))
+	for i, s := range ss {
+		vs[i] = cty.StringVal(s)
+	}
+	return cty.ListVal(vs)
+}
+
+func numList(ns []int) cty.Value {
+	if len(ns) == 0 {
+		return cty.ListValEmpty(cty.Number)
+	}
+	vs := make([]cty.Value, len(ns))
+	for i, n := range ns {
+		vs[i] = cty.NumberIntVal(int64(n))
+	}
+	return cty.ListVal(vs)
+}
+
+func listOf(ty cty.Type, vs []cty.Value) cty.Value {
+	if len(vs) == 0 {
+		return cty.ListValEmpty(ty)
+	}
+	return cty.ListVal(vs)
+}
+
+func timeStr(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func timeUnix(t time.Time) cty.Value {
+	if t.IsZero() {
+		return cty.Zero
+	}
+	return cty.NumberIntVal(t.Unix())
+}
+
+func eventVal(e facts.Event) cty.Value {
+	return cty.ObjectVal(map[string]cty.Value{
+		"id":            cty.NumberIntVal(int64(e.ID)),
+		"time":          cty.StringVal(timeStr(e.Time)),
+		"time_unix":     timeUnix(e.Time),
+		"level":         cty.StringVal(e.Level),
+		"message":       cty.StringVal(e.Message),
+		"failing_name":  cty.StringVal(facts.CanonicalName(e.FailingName)),
+		"source_dsa_dn": cty.StringVal(e.SourceDSADN),
+		"nc":            cty.StringVal(e.NC),
+		"error_code":    cty.NumberIntVal(int64(e.ErrorCode)),
+		"data":          strList(e.Data),
+	})
+}
+
+// dcValue is a DC as expressions see it, with why each unknown attribute is unknown and the
+// attributes that look hostile.
+type dcValue struct {
+	dc      *facts.DC // nil when the DSA is not in the topology
+	val     cty.Value
+	reasons map[string]string // attribute -> why it is unknown
+	flags   []Flag            // Fact is relative to the DC ("name", "ips", ...)
+}
+
+func maybeStr(m facts.Maybe[string], attr string, reasons map[string]string) cty.Value {
+	if v, ok := m.Get(); ok {
+		return cty.StringVal(v)
+	}
+	reasons[attr] = m.Why()
+	return cty.UnknownVal(cty.String).RefineNotNull()
+}
+
+func maybeList(m facts.Maybe[[]string], attr string, reasons map[string]string) cty.Value {
+	if v, ok := m.Get(); ok {
+		return strList(v)
+	}
+	reasons[attr] = m.Why()
+	return cty.UnknownVal(cty.List(cty.String)).RefineNotNull()
+}
+
+// buildDC turns a facts.DC into its expression value.
+func buildDC(dc *facts.DC, seed string, domainCount map[string]int) dcValue {
+	reasons := map[string]string{}
+	attrs := map[string]cty.Value{
+		"name":              cty.StringVal(dc.Name),
+		"dns_host_name":     cty.StringVal(facts.CanonicalName(dc.DNSHostName)),
+		"domain":            cty.StringVal(facts.CanonicalName(dc.Domain)),
+		"site":              cty.StringVal(dc.Site),
+		"server_dn":         cty.StringVal(dc.ServerDN),
+		"ntds_settings_dn":  cty.StringVal(dc.NTDSSettingsDN),
+		"computer_dn":       cty.StringVal(dc.ComputerDN),
+		"dsa_guid":          cty.StringVal(strings.ToLower(dc.DSAGUID)),
+		"invocation_id":     cty.StringVal(strings.ToLower(dc.InvocationID)),
+		"when_created":      cty.StringVal(timeStr(dc.WhenCreated)),
+		"when_created_unix": timeUnix(dc.WhenCreated),
+		"is_gc":             cty.BoolVal(dc.IsGC),
+		"is_rodc":           cty.BoolVal(dc.IsRODC),
+		"fsmo_roles":        strList(dc.FSMORoles),
+		"holds_fsmo":        cty.BoolVal(len(dc.FSMORoles) > 0),
+		"platform":          maybeStr(dc.Platform, "platform", reasons),
+		"operating_system":  maybeStr(dc.OperatingSystem, "operating_system", reasons),
+		"ips":               maybeList(dc.IPs, "ips", reasons),
+		"dns_servers":       maybeList(dc.DNSServers, "dns_servers", reasons),
+		"dns_servers_from":  cty.StringVal(dc.DNSServersFrom),
+		"own_dsa_guid":      cty.UnknownVal(cty.String).RefineNotNull(),
+		"inbound":           maybeStr(dc.Inbound, "inbound", reasons),
+		"exists":            cty.True,
+		"is_seed":           cty.BoolVal(isSeed(dc, seed)),
+		"domain_dc_count":   cty.NumberIntVal(int64(domainCount[facts.CanonicalName(dc.Domain)])),
+	}
+	if g, ok := dc.OwnDSAGUID.Get(); ok {
+		attrs["own_dsa_guid"] = cty.StringVal(strings.ToLower(g))
+	} else {
+		reasons["own_dsa_guid"] = dc.OwnDSAGUID.Why()
+	}
+	if p, ok := dc.ProtectedFromDeletion.Get(); ok {
+		attrs["protected_from_deletion"] = cty.BoolVal(p)
+	} else {
+		reasons["protected_from_deletion"] = dc.ProtectedFromDeletion.Why()
+		attrs["protected_from_deletion"] = cty.UnknownVal(cty.Bool).RefineNotNull()
+	}
+	if evs, ok := dc.Events.Get(); ok {
+		vs := make([]cty.Value, len(evs))
+		for i, e := range evs {
+			vs[i] = eventVal(e)
+		}
+		attrs["events"] = listOf(eventType, vs)
+	} else {
+		reasons["events"] = dc.Events.Why()
+		attrs["events"] = cty.UnknownVal(cty.List(eventType)).RefineNotNull()
+	}
+	return dcValue{dc: dc, val: cty.ObjectVal(attrs), reasons: reasons, flags: dcFlags(dc)}
+}
+
+func isSeed(dc *facts.DC, seed string) bool {
+	if seed == "" {
+		return false
+	}
+	s := facts.CanonicalName(seed)
+	return s == strings.ToLower(dc.Name) || (dc.DNSHostName != "" && s == facts.CanonicalName(dc.DNSHostName))
+}
+
+// absentDC is the value of a DSA the topology does not hold (a source known only from the
+// destination's replication status, or a current GUID no NTDS Settings object carries).
+func absentDC(name, guid, dn, why string) dcValue {
+	reasons := map[string]string{}
+	attrs := map[string]cty.Value{}
+	for attr, ty := range dcType.AttributeTypes() {
+		attrs[attr] = cty.UnknownVal(ty).RefineNotNull()
+		reasons[attr] = why
+	}
+	set := func(attr string, v cty.Value) {
+		attrs[attr] = v
+		delete(reasons, attr)
+	}
+	set("name", cty.StringVal(name))
+	set("dsa_guid", cty.StringVal(strings.ToLower(guid)))
+	set("ntds_settings_dn", cty.StringVal(dn))
+	set("exists", cty.False)
+	set("is_seed", cty.False)
+	set("fsmo_roles", cty.ListValEmpty(cty.String))
+	set("holds_fsmo", cty.False)
+	v := dcValue{val: cty.ObjectVal(attrs), reasons: reasons}
+	for _, f := range []struct{ attr, val string }{{"name", name}, {"dsa_guid", guid}, {"ntds_settings_dn", dn}} {
+		if p := valueProblem(f.attr, f.val); p != "" {
+			v.flags = append(v.flags, Flag{Fact: f.attr, Value: displayValue(f.val), Problem: p, raw: f.val})
+		}
+	}
+	return v
+}
