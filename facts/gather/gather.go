@@ -113,7 +113,7 @@ func Gather(ctx context.Context, o Options) (*facts.Snapshot, error) {
 		cancel()
 		return nil, fmt.Errorf("seed DC %s: %w", o.Seed, err)
 	}
-	root, err := seed.ReadRootDSE(sctx)
+	root, err := seed.ReadRootDSE(sctx, false)
 	var topo *ldapread.Topology
 	if err == nil {
 		topo, err = seed.ReadTopology(sctx, root)
@@ -244,7 +244,7 @@ func (g *gatherer) readDC(ctx context.Context, dc *facts.DC, ix *facts.Index) []
 		return g.unreachable(dc, err)
 	}
 	defer c.Close()
-	root, err := c.ReadRootDSE(dctx)
+	root, err := c.ReadRootDSE(dctx, true)
 	if err != nil {
 		return g.unreachable(dc, err)
 	}

@@ -62,12 +62,16 @@ func (c *Client) search(ctx context.Context, base string, scope int, filter stri
 	return res.Entries, nil
 }
 
-// ReadRootDSE reads the rootDSE, including msDS-ReplAllInboundNeighbors.
-func (c *Client) ReadRootDSE(ctx context.Context) (*RootDSE, error) {
-	es, err := c.search(ctx, "", ldap.ScopeBaseObject, "(objectClass=*)", []string{
+// ReadRootDSE reads the rootDSE, with msDS-ReplAllInboundNeighbors when neighbors is set.
+func (c *Client) ReadRootDSE(ctx context.Context, neighbors bool) (*RootDSE, error) {
+	attrs := []string{
 		"defaultNamingContext", "configurationNamingContext", "schemaNamingContext", "rootDomainNamingContext",
-		"dsServiceName", "dnsHostName", "vendorName", "namingContexts", AttrReplAllInboundNeighbors,
-	})
+		"dsServiceName", "dnsHostName", "vendorName", "namingContexts",
+	}
+	if neighbors {
+		attrs = append(attrs, AttrReplAllInboundNeighbors)
+	}
+	es, err := c.search(ctx, "", ldap.ScopeBaseObject, "(objectClass=*)", attrs)
 	if err != nil {
 		return nil, err
 	}

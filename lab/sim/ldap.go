@@ -1,0 +1,518 @@
+package sim
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/jimlambrt/gldap"
+
+	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/facts/guid"
+	"github.com/fix8524/fix8524/facts/ldapread"
+	"github.com/fix8524/fix8524/facts/replstatus"
+	"github.com/fix8524/fix8524/facts/secdesc"
+)
+
+// dcServer is one simulated DC's pair of LDAP servers.
+type dcServer struct {
+	name  string
+	ldaps string // 127.0.0.1:port, TLS from the first byte
+	ldap  string // 127.0.0.1:port, plain with StartTLS
+	srvs  []*gldap.Server
+}
+
+func (s *dcServer) stop() {
+	for _, srv := range s.srvs {
+		_ = srv.Stop()
+	}
+}
+
+func (f *Forest) startDC(name string) (*dcServer, error) {
+	s := &dcServer{name: name}
+	for _, tlsOn := range []bool{true, false} {
+		mux, err := gldap.NewMux()
+		if err != nil {
+			return nil, err
+		}
+		_ = mux.Bind(f.handleBind(name))
+		_ = mux.Search(f.handleSearch(name))
+		_ = mux.ExtendedOperation(f.handleStartTLS(), gldap.ExtendedOperationStartTLS)
+		_ = mux.DefaultRoute(func(w *gldap.ResponseWriter, r *gldap.Request) {
+			_ = w.Write(r.NewResponse(gldap.WithResponseCode(gldap.ResultUnwillingToPerform), gldap.WithDiagnosticMessage("the simulated DC is read-only")))
+		})
+		addr, srv, err := runGLDAP(mux, tlsOn, f)
+		if err != nil {
+			s.stop()
+			return nil, err
+		}
+		s.srvs = append(s.srvs, srv)
+		if tlsOn {
+			s.ldaps = addr
+		} else {
+			s.ldap = addr
+		}
+	}
+	return s, nil
+}
+
+// runGLDAP starts a gldap server on a free loopback port. gldap listens by address, so a port is
+// picked, released and bound again; a lost race is retried.
+func runGLDAP(mux *gldap.Mux, tlsOn bool, f *Forest) (string, *gldap.Server, error) {
+	var lastErr error
+	for try := 0; try < 20; try++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", nil, err
+		}
+		addr := l.Addr().String()
+		l.Close()
+		srv, err := gldap.NewServer(gldap.WithLogger(hclog.NewNullLogger()))
+		if err != nil {
+			return "", nil, err
+		}
+		if err := srv.Router(mux); err != nil {
+			return "", nil, err
+		}
+		var opts []gldap.Option
+		if tlsOn {
+			opts = append(opts, gldap.WithTLSConfig(f.tlsConf))
+		}
+		errc := make(chan error, 1)
+		go func() { errc <- srv.Run(addr, opts...) }()
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			select {
+			case err := <-errc:
+				lastErr = err
+			default:
+			}
+			if lastErr != nil {
+				break
+			}
+			if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+				c.Close()
+				return addr, srv, nil
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		_ = srv.Stop()
+		if lastErr == nil {
+			lastErr = fmt.Errorf("LDAP server on %s did not start", addr)
+		}
+	}
+	return "", nil, lastErr
+}
+
+func (f *Forest) handleStartTLS() gldap.HandlerFunc {
+	return func(w *gldap.ResponseWriter, r *gldap.Request) {
+		res := r.NewExtendedResponse(gldap.WithResponseCode(gldap.ResultSuccess))
+		res.SetResponseName(gldap.ExtendedOperationStartTLS)
+		if err := w.Write(res); err != nil {
+			return
+		}
+		_ = r.StartTLS(f.tlsConf)
+	}
+}
+
+func (f *Forest) handleBind(name string) gldap.HandlerFunc {
+	return func(w *gldap.ResponseWriter, r *gldap.Request) {
+		f.LDAPRequests.Add(1)
+		resp := r.NewBindResponse(gldap.WithResponseCode(gldap.ResultInvalidCredentials))
+		defer func() { _ = w.Write(resp) }()
+		if f.hold(name) {
+			return
+		}
+		m, err := r.GetSimpleBindMessage()
+		if err != nil {
+			resp.SetResultCode(gldap.ResultAuthMethodNotSupported)
+			return
+		}
+		switch {
+		case m.UserName == "" && m.Password == "":
+			resp.SetResultCode(gldap.ResultSuccess) // anonymous: rootDSE only on a real DC
+		case strings.EqualFold(m.UserName, User) && string(m.Password) == f.password:
+			resp.SetResultCode(gldap.ResultSuccess)
+		default:
+			resp.SetDiagnosticMessage("80090308: LdapErr: DSID-0C090439, comment: AcceptSecurityContext error, data 52e, v4563")
+		}
+	}
+}
+
+// hold applies latency and stalls; it reports whether the request must go unanswered.
+func (f *Forest) hold(name string) bool {
+	dc := facts.NewIndex(f.world.Base()).DCByName(name)
+	keys := []string{name}
+	if dc != nil {
+		keys = dcKeys(dc)
+	}
+	if flagged(f.opts.Stall, keys...) {
+		<-f.stop
+		return true
+	}
+	f.sleep(f.latency(keys...))
+	return false
+}
+
+// view is one DC's answer material, built from the World per request.
+type view struct {
+	base   *facts.Snapshot
+	ix     *facts.Index
+	me     *facts.DC
+	fsmo   map[string]string // lower-case role object DN -> owner DSA DN
+	ncHeld map[string]bool   // lower-case NC DN
+}
+
+func (f *Forest) view(name string) *view {
+	base := f.world.Base()
+	v := &view{base: base, ix: facts.NewIndex(base), fsmo: map[string]string{}, ncHeld: map[string]bool{}}
+	v.me = v.ix.DCByName(name)
+	fo := &base.Forest
+	for _, r := range fo.FSMO {
+		var dn string
+		switch r.Role {
+		case facts.RoleSchema:
+			dn = fo.SchemaDN
+		case facts.RoleNaming:
+			dn = "CN=Partitions," + fo.ConfigDN
+		case facts.RolePDC:
+			dn = r.Scope
+		case facts.RoleRID:
+			dn = "CN=RID Manager$,CN=System," + r.Scope
+		case facts.RoleInfrastructure:
+			dn = "CN=Infrastructure," + r.Scope
+		}
+		v.fsmo[strings.ToLower(dn)] = r.OwnerDSA
+	}
+	if v.me != nil {
+		for _, nc := range v.me.MasterNCs {
+			v.ncHeld[strings.ToLower(nc)] = true
+		}
+		for _, l := range base.Links {
+			if strings.EqualFold(l.Destination, v.me.Name) {
+				v.ncHeld[strings.ToLower(l.NC)] = true
+			}
+		}
+		v.ncHeld[strings.ToLower(fo.ConfigDN)] = true
+		v.ncHeld[strings.ToLower(fo.SchemaDN)] = true
+	}
+	return v
+}
+
+func (v *view) domainDN(dnsName string) string {
+	for _, d := range v.base.Forest.Domains {
+		if strings.EqualFold(d.DNSName, dnsName) {
+			return d.DN
+		}
+	}
+	return ""
+}
+
+func (v *view) namingContexts() []string {
+	var out []string
+	for _, nc := range v.base.Forest.NCs {
+		if v.ncHeld[strings.ToLower(nc)] {
+			out = append(out, nc)
+		}
+	}
+	return out
+}
+
+func (v *view) links() []facts.Link {
+	var out []facts.Link
+	for _, l := range v.base.Links {
+		if v.me != nil && strings.EqualFold(l.Destination, v.me.Name) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func neighborOf(l facts.Link) replstatus.Neighbor {
+	return replstatus.Neighbor{
+		NamingContext: l.NC, SourceDSADN: l.SourceDSADN, SourceDSAAddress: l.SourceAddress,
+		ReplicaFlags: l.ReplicaFlags, SourceDSAGUID: l.SourceDSAGUID,
+		LastSuccess: l.LastSuccess, LastAttempt: l.LastAttempt,
+		LastResult: uint32(int32(l.LastResult)), ConsecutiveFailures: uint32(l.ConsecutiveFailures),
+	}
+}
+
+func wants(attrs []string, name string) bool {
+	for _, a := range attrs {
+		if strings.EqualFold(a, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func rawGUID(g string) string {
+	b, err := guid.ToBytes(g)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+func (f *Forest) handleSearch(name string) gldap.HandlerFunc {
+	return func(w *gldap.ResponseWriter, r *gldap.Request) {
+		f.LDAPRequests.Add(1)
+		done := r.NewSearchDoneResponse(gldap.WithResponseCode(gldap.ResultNoSuchObject))
+		if f.hold(name) {
+			return
+		}
+		defer func() { _ = w.Write(done) }()
+		m, err := r.GetSearchMessage()
+		if err != nil {
+			done.SetResultCode(gldap.ResultProtocolError)
+			return
+		}
+		v := f.view(name)
+		if v.me == nil {
+			done.SetResultCode(gldap.ResultUnavailable)
+			done.SetDiagnosticMessage("this DC's NTDS Settings object was removed")
+			return
+		}
+		entries, code := f.answer(v, name, m)
+		for _, e := range entries {
+			ent := r.NewSearchResponseEntry(e.dn, gldap.WithAttributes(e.attrs))
+			if err := w.Write(ent); err != nil {
+				return
+			}
+		}
+		done.SetResultCode(code)
+	}
+}
+
+type entry struct {
+	dn    string
+	attrs map[string][]string
+}
+
+// answer serves exactly the searches fix8524's gatherer makes (see facts/ldapread).
+func (f *Forest) answer(v *view, name string, m *gldap.SearchMessage) ([]entry, int) {
+	fo := &v.base.Forest
+	base := strings.TrimSpace(m.BaseDN)
+	lb := strings.ToLower(base)
+	filter := strings.ToLower(m.Filter)
+	me := v.me
+	garbage := flagged(f.opts.Garbage, dcKeys(me)...)
+	one := func(dn string, attrs map[string][]string) ([]entry, int) {
+		return []entry{{dn, attrs}}, gldap.ResultSuccess
+	}
+	switch {
+	case base == "" && m.Scope == gldap.BaseObject:
+		a := map[string][]string{
+			"defaultNamingContext":       {v.domainDN(me.Domain)},
+			"configurationNamingContext": {fo.ConfigDN},
+			"schemaNamingContext":        {fo.SchemaDN},
+			"rootDomainNamingContext":    {fo.RootDN},
+			"dsServiceName":              {me.NTDSSettingsDN},
+			"dnsHostName":                {me.DNSHostName},
+			"namingContexts":             v.namingContexts(),
+		}
+		samba := me.Platform.Value == facts.PlatformSamba
+		if samba {
+			a["vendorName"] = []string{"Samba Team (https://www.samba.org)"}
+		}
+		if !samba && wants(m.Attributes, ldapread.AttrReplAllInboundNeighbors) {
+			var vals []string
+			for _, l := range v.links() {
+				vals = append(vals, string(replstatus.EncodeNeighborXML(neighborOf(l))))
+			}
+			if garbage {
+				vals = append(vals, "<DS_REPL_NEIGHBOR><pszNamingContext>&bogus;", strings.Repeat("\x00garbage", 300000))
+			}
+			if len(vals) > 0 {
+				a[ldapread.AttrReplAllInboundNeighbors] = vals
+			}
+		}
+		return one("", a)
+
+	case strings.HasPrefix(base, "<GUID=") && m.Scope == gldap.BaseObject:
+		g := strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(base, "<GUID="), ">"))
+		for _, l := range v.links() {
+			if strings.EqualFold(l.SourceDSAGUID, g) && l.SourceDSADN != "" {
+				return one(l.SourceDSADN, map[string][]string{"objectClass": {"top", "applicationSettings", "nTDSDSA"}})
+			}
+		}
+		if dc := v.ix.DCByGUID(g); dc != nil {
+			return one(dc.NTDSSettingsDN, map[string][]string{"objectClass": {"top", "applicationSettings", "nTDSDSA"}})
+		}
+		return nil, gldap.ResultNoSuchObject
+
+	case lb == strings.ToLower("CN=Partitions,"+fo.ConfigDN) && m.Scope == gldap.SingleLevel:
+		var out []entry
+		for _, nc := range fo.NCs {
+			out = append(out, crossRef(v, nc))
+		}
+		return out, gldap.ResultSuccess
+
+	case lb == strings.ToLower("CN=Sites,"+fo.ConfigDN) && m.Scope == gldap.WholeSubtree:
+		var out []entry
+		for i := range v.base.DCs {
+			dc := &v.base.DCs[i]
+			if strings.Contains(filter, "ntdsdsa") {
+				out = append(out, entry{dc.NTDSSettingsDN, dsaAttrs(dc, dc.DSAGUID)})
+			} else if strings.Contains(filter, "server") {
+				out = append(out, entry{dc.ServerDN, map[string][]string{
+					"cn": {dc.Name}, "dNSHostName": {dc.DNSHostName}, "serverReference": {dc.ComputerDN}, "objectClass": {"top", "server"},
+				}})
+			}
+		}
+		return out, gldap.ResultSuccess
+
+	case m.Scope == gldap.WholeSubtree && strings.Contains(filter, "primarygroupid"):
+		var out []entry
+		for i := range v.base.DCs {
+			dc := &v.base.DCs[i]
+			if strings.HasSuffix(strings.ToLower(dc.ComputerDN), ","+lb) {
+				out = append(out, entry{dc.ComputerDN, computerAttrs(dc)})
+			}
+		}
+		return out, gldap.ResultSuccess
+
+	case m.Scope == gldap.BaseObject:
+		if strings.EqualFold(base, me.NTDSSettingsDN) {
+			own := me.DSAGUID
+			if g, ok := me.OwnDSAGUID.Get(); ok && g != "" {
+				own = g
+			}
+			a := dsaAttrs(me, own)
+			if garbage {
+				a["objectGUID"] = []string{"not a guid"}
+			}
+			return one(me.NTDSSettingsDN, a)
+		}
+		if dc := v.ix.DCByNTDSDN(base); dc != nil {
+			return one(dc.NTDSSettingsDN, dsaAttrs(dc, dc.DSAGUID))
+		}
+		for i := range v.base.DCs {
+			dc := &v.base.DCs[i]
+			if strings.EqualFold(dc.ComputerDN, base) {
+				return one(dc.ComputerDN, computerAttrs(dc))
+			}
+		}
+		a := map[string][]string{}
+		known := false
+		if owner, ok := v.fsmo[lb]; ok {
+			a["fSMORoleOwner"] = []string{owner}
+			known = true
+		}
+		if fsmoObject(fo, lb) {
+			known = true
+		}
+		if v.ncHeld[lb] {
+			known = true
+			if me.Platform.Value == facts.PlatformSamba && wants(m.Attributes, ldapread.AttrRepsFrom) {
+				var vals []string
+				for _, l := range v.links() {
+					if strings.EqualFold(l.NC, base) {
+						vals = append(vals, string(replstatus.EncodeRepsFrom(neighborOf(l))))
+					}
+				}
+				if garbage {
+					vals = append(vals, "\x01\x00\x00\x00garbage")
+				}
+				if len(vals) > 0 {
+					a[ldapread.AttrRepsFrom] = vals
+				}
+			}
+		}
+		if known {
+			return one(base, a)
+		}
+	}
+	return nil, gldap.ResultNoSuchObject
+}
+
+func fsmoObject(fo *facts.Forest, lb string) bool {
+	if lb == strings.ToLower(fo.SchemaDN) || lb == strings.ToLower("CN=Partitions,"+fo.ConfigDN) {
+		return true
+	}
+	for _, d := range fo.Domains {
+		l := strings.ToLower(d.DN)
+		if lb == l || lb == "cn=rid manager$,cn=system,"+l || lb == "cn=infrastructure,"+l {
+			return true
+		}
+	}
+	return false
+}
+
+func dsaAttrs(dc *facts.DC, objectGUID string) map[string][]string {
+	oc := []string{"top", "applicationSettings", "nTDSDSA"}
+	if dc.IsRODC {
+		oc = append(oc, "nTDSDSARO")
+	}
+	a := map[string][]string{
+		"objectClass":          oc,
+		"objectGUID":           {rawGUID(objectGUID)},
+		"options":              {strconv.Itoa(dc.Options)},
+		"msDS-hasMasterNCs":    dc.MasterNCs,
+		"nTSecurityDescriptor": {string(secdesc.Build(dc.ProtectedFromDeletion.Value))},
+	}
+	if !dc.WhenCreated.IsZero() {
+		a["whenCreated"] = []string{ldapread.FormatGeneralizedTime(dc.WhenCreated)}
+	}
+	if dc.InvocationID != "" {
+		a["invocationId"] = []string{rawGUID(dc.InvocationID)}
+	}
+	if len(dc.MasterNCs) == 0 {
+		delete(a, "msDS-hasMasterNCs")
+	}
+	if !dc.ProtectedFromDeletion.Known {
+		delete(a, "nTSecurityDescriptor")
+	}
+	return a
+}
+
+func computerAttrs(dc *facts.DC) map[string][]string {
+	a := map[string][]string{
+		"objectClass":          {"top", "person", "organizationalPerson", "user", "computer"},
+		"nTSecurityDescriptor": {string(secdesc.Build(false))},
+	}
+	if os, ok := dc.OperatingSystem.Get(); ok {
+		a["operatingSystem"] = []string{os}
+	}
+	return a
+}
+
+func crossRef(v *view, nc string) entry {
+	fo := &v.base.Forest
+	a := map[string][]string{"nCName": {nc}, "objectClass": {"top", "crossRef"}}
+	cn := strings.NewReplacer(",", "_", "=", "-").Replace(nc)
+	switch {
+	case strings.EqualFold(nc, fo.ConfigDN):
+		a["dnsRoot"], a["systemFlags"], cn = []string{fo.RootDomain}, []string{"1"}, "Enterprise Configuration"
+	case strings.EqualFold(nc, fo.SchemaDN):
+		a["dnsRoot"], a["systemFlags"], cn = []string{fo.RootDomain}, []string{"1"}, "Enterprise Schema"
+	default:
+		a["systemFlags"] = []string{"5"}
+		for _, d := range fo.Domains {
+			if strings.EqualFold(d.DN, nc) {
+				a["dnsRoot"], a["systemFlags"], cn = []string{d.DNSName}, []string{"3"}, d.NetBIOS
+				if d.NetBIOS != "" {
+					a["nETBIOSName"] = []string{d.NetBIOS}
+				}
+			}
+		}
+		if _, ok := a["dnsRoot"]; !ok {
+			a["dnsRoot"] = []string{dnsRootOfAppNC(nc)}
+		}
+	}
+	return entry{"CN=" + cn + ",CN=Partitions," + fo.ConfigDN, a}
+}
+
+// dnsRootOfAppNC turns DC=DomainDnsZones,DC=contoso,DC=com into domaindnszones.contoso.com.
+func dnsRootOfAppNC(nc string) string {
+	var labels []string
+	for _, p := range strings.Split(nc, ",") {
+		if k, val, ok := strings.Cut(strings.TrimSpace(p), "="); ok && strings.EqualFold(k, "DC") {
+			labels = append(labels, strings.ToLower(val))
+		}
+	}
+	return strings.Join(labels, ".")
+}

@@ -1,0 +1,361 @@
+// Package sim serves a simulated forest over real protocols on loopback: one LDAP server per DC
+// (jimlambrt/gldap; LDAPS on the logical port 636, plain LDAP with StartTLS on 389) answering the
+// searches fix8524's gatherer makes, and one DNS server (miekg/dns, UDP and TCP) per logical DNS
+// server address, answering from the World. Logical addresses (the documentation IPs and names of
+// a scenario) are never dialled: Forest.Dial maps them to 127.0.0.1 ephemeral ports, and applies
+// per-endpoint latency and black-holing.
+package sim
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/facts/dnsprobe"
+	"github.com/fix8524/fix8524/facts/gather"
+	"github.com/fix8524/fix8524/facts/ldapread"
+	"github.com/fix8524/fix8524/facts/reach"
+)
+
+// World is what the simulated forest serves. *scenario.World satisfies it.
+type World interface {
+	// Base is the topology, DCs (with their own view and host facts) and links.
+	Base() *facts.Snapshot
+	// QueryDNS answers one DNS question as the addressed server would.
+	QueryDNS(q facts.DNSQuery) facts.DNSObservation
+	// Probe says whether a DC port is open, refused or silent.
+	Probe(p facts.TCPProbe) facts.ReachObservation
+}
+
+// Options tune the simulation.
+type Options struct {
+	// Latency is added before every LDAP and DNS response.
+	Latency time.Duration
+	// EndpointLatency overrides Latency for a DC (name, host name or IP) or DNS server IP.
+	EndpointLatency map[string]time.Duration
+	// Blackhole makes an endpoint (DC name, host name or IP; DNS server IP) swallow everything:
+	// dials to it hang until the caller's deadline.
+	Blackhole map[string]bool
+	// Stall makes a DC accept LDAP connections and then never answer.
+	Stall map[string]bool
+	// Garbage makes a DC answer every LDAP search with garbage neighbor values and a huge value.
+	Garbage map[string]bool
+}
+
+// User is the account the simulated DCs accept (with Forest.Password).
+const User = "fix8524-reader@sim.invalid"
+
+// Forest is a running simulated forest.
+type Forest struct {
+	world    World
+	opts     Options
+	password string
+	tlsConf  *tls.Config // server side
+	roots    *x509.CertPool
+
+	mu    sync.Mutex
+	dcs   map[string]*dcServer  // lower-case DC name
+	dns   map[string]*dnsServer // logical IP
+	open  net.Listener          // accepts and closes: any other open TCP port
+	stop  chan struct{}
+	close sync.Once
+
+	// Requests counts LDAP requests and DNS queries served (for the benchmark's bound).
+	LDAPRequests atomic.Int64
+	DNSQueries   atomic.Int64
+}
+
+// Start serves w until Close.
+func Start(ctx context.Context, w World, o Options) (*Forest, error) {
+	pw := make([]byte, 12)
+	if _, err := rand.Read(pw); err != nil {
+		return nil, err
+	}
+	f := &Forest{world: w, opts: o, password: hex.EncodeToString(pw), dcs: map[string]*dcServer{}, dns: map[string]*dnsServer{}, stop: make(chan struct{})}
+	base := w.Base()
+	var hosts []string
+	for _, dc := range base.DCs {
+		hosts = append(hosts, dc.DNSHostName, strings.ToLower(dc.Name))
+	}
+	var err error
+	f.tlsConf, f.roots, err = newCert(hosts)
+	if err != nil {
+		return nil, fmt.Errorf("simulated forest certificate: %w", err)
+	}
+	f.open, err = net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("simulated forest: %w", err)
+	}
+	go acceptAndClose(f.open)
+	for _, dc := range base.DCs {
+		if err := ctx.Err(); err != nil {
+			f.Close()
+			return nil, err
+		}
+		s, err := f.startDC(dc.Name)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("simulated DC %s: %w", dc.Name, err)
+		}
+		f.dcs[strings.ToLower(dc.Name)] = s
+	}
+	return f, nil
+}
+
+func acceptAndClose(l net.Listener) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		_ = c.Close()
+	}
+}
+
+// Password is the password of User on every simulated DC.
+func (f *Forest) Password() string { return f.password }
+
+// RootCAs trusts the simulated DCs' certificates.
+func (f *Forest) RootCAs() *x509.CertPool { return f.roots }
+
+// World returns the world the forest serves.
+func (f *Forest) World() World { return f.world }
+
+// Close stops every server. It does not wait longer than a few seconds for clients that keep
+// connections open.
+func (f *Forest) Close() error {
+	f.close.Do(func() {
+		close(f.stop)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.open != nil {
+			_ = f.open.Close()
+		}
+		var wg sync.WaitGroup
+		for _, s := range f.dcs {
+			wg.Add(1)
+			go func() { defer wg.Done(); s.stop() }()
+		}
+		for _, s := range f.dns {
+			s.stop()
+		}
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+		}
+	})
+	return nil
+}
+
+func (f *Forest) latency(keys ...string) time.Duration {
+	for _, k := range keys {
+		if d, ok := f.opts.EndpointLatency[strings.ToLower(k)]; ok {
+			return d
+		}
+		if d, ok := f.opts.EndpointLatency[k]; ok {
+			return d
+		}
+	}
+	return f.opts.Latency
+}
+
+func (f *Forest) sleep(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-f.stop:
+	}
+}
+
+func flagged(m map[string]bool, keys ...string) bool {
+	for _, k := range keys {
+		if k != "" && (m[k] || m[strings.ToLower(k)]) {
+			return true
+		}
+	}
+	return false
+}
+
+// dcKeys returns the names a DC may be addressed by.
+func dcKeys(dc *facts.DC) []string {
+	keys := []string{dc.Name, dc.DNSHostName}
+	if ips, ok := dc.IPs.Get(); ok {
+		keys = append(keys, ips...)
+	}
+	return keys
+}
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "i/o timeout (black-holed by the simulation)" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
+
+func blackhole(ctx context.Context, network, address string) (net.Conn, error) {
+	<-ctx.Done()
+	return nil, &net.OpError{Op: "dial", Net: network, Addr: fakeAddr(address), Err: timeoutError{}}
+}
+
+func refused(network, address string) error {
+	return &net.OpError{Op: "dial", Net: network, Addr: fakeAddr(address), Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+}
+
+type fakeAddr string
+
+func (a fakeAddr) Network() string { return "tcp" }
+func (a fakeAddr) String() string  { return string(a) }
+
+// Dial connects to a logical address of the simulated forest: "IP:53" reaches the simulated DNS
+// server of that IP (UDP or TCP); "HOST:PORT" for a DC (name, host name or IP) reaches its LDAP
+// servers (636 LDAPS, 389 LDAP) or any other port the World says is open. Nothing outside
+// 127.0.0.1 is ever dialled.
+func (f *Forest) Dial(ctx context.Context, network, address string) (net.Conn, error) {
+	host, portStr, err := net.SplitHostPort(address)
+	if err != nil {
+		return nil, err
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, fmt.Errorf("bad port in %q", address)
+	}
+	var d net.Dialer
+	if port == 53 {
+		if net.ParseIP(host) == nil {
+			return nil, fmt.Errorf("simulated DNS servers are addressed by IP, not %q", host)
+		}
+		if flagged(f.opts.Blackhole, host) {
+			return blackhole(ctx, network, address)
+		}
+		s, err := f.dnsServer(host)
+		if err != nil {
+			return nil, err
+		}
+		return d.DialContext(ctx, network, s.addr)
+	}
+	if network != "tcp" {
+		return nil, refused(network, address)
+	}
+	base := f.world.Base()
+	dc := facts.NewIndex(base).DCByName(host)
+	if dc == nil {
+		dc = dcByIP(base, host)
+	}
+	if dc == nil {
+		return nil, &net.OpError{Op: "dial", Net: network, Addr: fakeAddr(address), Err: &net.DNSError{Err: "no such host in the simulated forest", Name: host, IsNotFound: true}}
+	}
+	if flagged(f.opts.Blackhole, dcKeys(dc)...) {
+		return blackhole(ctx, network, address)
+	}
+	switch f.world.Probe(facts.TCPProbe{Host: host, Port: port}).Result {
+	case facts.ReachOpen:
+	case facts.ReachRefused:
+		return nil, refused(network, address)
+	default:
+		return blackhole(ctx, network, address)
+	}
+	f.mu.Lock()
+	s := f.dcs[strings.ToLower(dc.Name)]
+	f.mu.Unlock()
+	switch {
+	case s != nil && port == 636:
+		return d.DialContext(ctx, "tcp", s.ldaps)
+	case s != nil && port == 389:
+		return d.DialContext(ctx, "tcp", s.ldap)
+	}
+	return d.DialContext(ctx, "tcp", f.open.Addr().String())
+}
+
+func dcByIP(s *facts.Snapshot, ip string) *facts.DC {
+	for i := range s.DCs {
+		if ips, ok := s.DCs[i].IPs.Get(); ok {
+			for _, a := range ips {
+				if a == ip {
+					return &s.DCs[i]
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Resolve is the workstation's resolver inside the simulation: DC host names resolve to the
+// addresses the World gives them.
+func (f *Forest) Resolve(ctx context.Context, host string) ([]string, error) {
+	dc := facts.NewIndex(f.world.Base()).DCByName(host)
+	if dc == nil {
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	ips, ok := dc.IPs.Get()
+	if !ok || len(ips) == 0 {
+		return nil, &net.DNSError{Err: "no address", Name: host, IsNotFound: true}
+	}
+	return append([]string(nil), ips...), nil
+}
+
+// ReadHost serves the host facts (DNS client settings, events) the World gives a DC, as a
+// read-only WinRM/SSH probe would read them; a black-holed DC does not answer.
+func (f *Forest) ReadHost(ctx context.Context, dc facts.DC) gather.HostFacts {
+	w := facts.NewIndex(f.world.Base()).DCByName(dc.Name)
+	if w == nil {
+		return gather.HostFacts{DNSServers: facts.Unknown[[]string]("the DC is not in the simulated forest"), Events: facts.Unknown[[]facts.Event]("the DC is not in the simulated forest")}
+	}
+	if flagged(f.opts.Blackhole, dcKeys(w)...) {
+		return gather.HostFacts{DNSServers: facts.Unknown[[]string]("the DC does not answer"), Events: facts.Unknown[[]facts.Event]("the DC does not answer")}
+	}
+	return gather.HostFacts{DNSServers: w.DNSServers, DNSServersFrom: w.DNSServersFrom, Events: w.Events}
+}
+
+// GatherOptions returns options that gather from this forest in-process, seeded at the World's
+// seed DC, reading with the playbook's needs (nil: gather.StandardNeeds).
+func (f *Forest) GatherOptions(source string, needs gather.Needs) (gather.Options, error) {
+	base := f.world.Base()
+	seed := facts.NewIndex(base).DCByName(base.SeedDC)
+	if seed == nil {
+		return gather.Options{}, errors.New("the simulated forest has no seed DC")
+	}
+	return gather.Options{
+		Seed: seed.DNSHostName,
+		LDAP: ldapread.Options{
+			TLS:       ldapread.TLSLDAPS,
+			TLSConfig: &tls.Config{RootCAs: f.roots},
+			Auth:      ldapread.Auth{Method: ldapread.BindSimple, User: User, Password: f.password},
+			Timeout:   5 * time.Second,
+		},
+		Dial:      f.Dial,
+		Resolve:   f.Resolve,
+		Host:      f,
+		Needs:     needs,
+		DCTimeout: 5 * time.Second,
+		DNS:       dnsprobe.Prober{Timeout: 400 * time.Millisecond, Retries: -1},
+		Reach:     reach.Prober{Timeout: 400 * time.Millisecond},
+		Source:    source,
+	}, nil
+}
+
+// Gather gathers from the forest in-process.
+func (f *Forest) Gather(ctx context.Context, source string, needs gather.Needs) (*facts.Snapshot, error) {
+	o, err := f.GatherOptions(source, needs)
+	if err != nil {
+		return nil, err
+	}
+	return gather.Gather(ctx, o)
+}
