@@ -1,0 +1,139 @@
+package playbooks
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/lab/scenario"
+)
+
+// scenarioFacts builds a scenario's facts the way --demo does before the simulated forest
+// exists: the world's base facts plus the observations the playbook asks for.
+func scenarioFacts(t testing.TB, pb *engine.Playbook, name string) *facts.Snapshot {
+	t.Helper()
+	sc, err := scenario.Load(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := sc.NewWorld()
+	s := w.Base()
+	for i := 0; i < 4; i++ {
+		dns, tcp := engine.Needs(pb, s)
+		n := len(s.DNS) + len(s.Reach)
+		w.Observe(s, missingDNS(s, dns), missingTCP(s, tcp))
+		if len(s.DNS)+len(s.Reach) == n {
+			break
+		}
+	}
+	return s
+}
+
+func missingDNS(s *facts.Snapshot, qs []facts.DNSQuery) []facts.DNSQuery {
+	ix := facts.NewIndex(s)
+	var out []facts.DNSQuery
+	for _, q := range qs {
+		if ix.DNS(q) == nil {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+func missingTCP(s *facts.Snapshot, ps []facts.TCPProbe) []facts.TCPProbe {
+	ix := facts.NewIndex(s)
+	var out []facts.TCPProbe
+	for _, p := range ps {
+		if ix.Reach(p) == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// TestScenarios plans every embedded scenario with the shipped playbook and checks the decision
+// reached for every partnership against the scenario's expect map, in both directions: every
+// expected partnership is diagnosed as expected, and nothing else is proposed.
+func TestScenarios(t *testing.T) {
+	pb, _, diags := Load(engine.LoadOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for _, name := range scenario.Names() {
+		t.Run(name, func(t *testing.T) {
+			sc, err := scenario.Load(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := scenarioFacts(t, pb, name)
+			p, err := engine.MakePlan(pb, s, engine.PlanOptions{Now: sc.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, f := range p.Findings {
+				if f.Status != engine.FindingDiagnosed {
+					t.Errorf("%s: %s: %s", f.ID, f.Status, f.Incomplete)
+					continue
+				}
+				got[f.ID] = f.Decision.Name
+				if len(f.Errors) > 0 {
+					t.Errorf("%s: evaluation errors: %v", f.ID, f.Errors)
+				}
+				if len(f.Flags) > 0 {
+					t.Errorf("%s: unexpected flags: %+v", f.ID, f.Flags)
+				}
+			}
+			for id, want := range sc.Expect {
+				if want == "healthy" {
+					if d, ok := got[id]; ok {
+						t.Errorf("%s: want healthy, got %s", id, d)
+					}
+					continue
+				}
+				if got[id] != want {
+					t.Errorf("%s: want decision %s, got %q", id, want, got[id])
+				}
+			}
+			for id, d := range got {
+				if _, ok := sc.Expect[id]; !ok {
+					t.Errorf("%s: unexpected finding (decision %s)", id, d)
+				}
+			}
+			if t.Failed() {
+				b, _ := json.MarshalIndent(p.Findings, "", "  ")
+				t.Logf("plan findings:\n%s", b)
+			}
+		})
+	}
+}
+
+// TestEveryDecisionHasAScenario keeps the playbook honest: each decision is reachable from a
+// forest someone can run (`fix8524 plan --demo NAME`).
+func TestEveryDecisionHasAScenario(t *testing.T) {
+	pb, _, diags := Load(engine.LoadOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	covered := map[string][]string{}
+	for _, name := range scenario.Names() {
+		sc, err := scenario.Load(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range sc.Expect {
+			covered[d] = append(covered[d], name)
+		}
+	}
+	for _, d := range pb.Decisions {
+		if len(covered[d.Name]) == 0 {
+			t.Errorf("decision %q is expected by no scenario in lab/scenarios", d.Name)
+		}
+	}
+	for d, names := range covered {
+		if d != "healthy" && pb.Decision(d) == nil {
+			t.Errorf("scenarios %v expect decision %q, which the playbook does not have", names, d)
+		}
+	}
+}
