@@ -1,0 +1,373 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/facts/gather"
+	"github.com/fix8524/fix8524/facts/inventory"
+	"github.com/fix8524/fix8524/facts/ldapread"
+	"github.com/fix8524/fix8524/facts/repadmin"
+	"github.com/fix8524/fix8524/lab/sim"
+)
+
+func init() {
+	register(&command{name: "gather", summary: "read a forest (LDAP, DNS, TCP) into a facts file", run: runGather})
+}
+
+// connFlags are the connection flags shared by gather and plan --dc.
+type connFlags struct {
+	dc           string
+	user         string
+	passwordFile string
+	ldapPort     int
+	tlsMode      string
+	caFile       string
+	insecure     bool
+	kerberos     bool
+	ntlm         bool
+	keytab       string
+	ccache       string
+	krb5Conf     string
+	inventory    string
+	playbooks    string
+	parallelism  int
+	timeout      time.Duration
+	dcTimeout    time.Duration
+}
+
+func (c *connFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.dc, "dc", "", "seed `HOST`: the DC to read the topology from (name or IP)")
+	fs.StringVar(&c.user, "user", "", "bind as `USER` (UPN user@domain, DN, or DOMAIN\\user with --ntlm); the password comes from $FIX8524_PASSWORD, --password-file or a prompt")
+	fs.StringVar(&c.passwordFile, "password-file", "", "read the password from `FILE` (first line)")
+	fs.IntVar(&c.ldapPort, "ldap-port", 0, "LDAP `PORT` (default 636 for ldaps, 389 otherwise)")
+	fs.StringVar(&c.tlsMode, "tls", ldapread.TLSLDAPS, "`MODE`: ldaps, starttls or none (none sends credentials in clear text: only on purpose)")
+	fs.StringVar(&c.caFile, "ca-file", "", "trust the CA certificates in `FILE` (PEM) for the DCs' LDAP certificates")
+	fs.BoolVar(&c.insecure, "insecure-skip-verify", false, "do not verify the DCs' certificates (DANGEROUS: anyone on the path can read the credentials)")
+	fs.BoolVar(&c.kerberos, "kerberos", false, "bind with Kerberos (GSSAPI): a credential cache ($KRB5CCNAME or --ccache) or --keytab")
+	fs.BoolVar(&c.ntlm, "ntlm", false, "bind with NTLM (where the DC accepts it)")
+	fs.StringVar(&c.keytab, "keytab", "", "Kerberos keytab `FILE` for --user")
+	fs.StringVar(&c.ccache, "ccache", "", "Kerberos credential cache `FILE` (default $KRB5CCNAME)")
+	fs.StringVar(&c.krb5Conf, "krb5-conf", "", "krb5.conf `FILE` (default $KRB5_CONFIG or /etc/krb5.conf)")
+	fs.StringVar(&c.inventory, "inventory", "", "inventory `FILE` (HCL): IP overrides, DNS client servers, transport settings")
+	fs.StringVar(&c.playbooks, "playbooks", "", "gather the observations the playbooks in `DIR` need (default: the 8524 article's checklist)")
+	fs.IntVar(&c.parallelism, "parallelism", 64, "read at most `N` DCs (and DNS servers, ports) at once")
+	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "deadline for the whole gather")
+	fs.DurationVar(&c.dcTimeout, "dc-timeout", 20*time.Second, "deadline for reading one DC")
+}
+
+// ldapOptions builds the LDAP options, reading the password from the environment, a file or a
+// TTY prompt. Warnings go to stderr.
+func (c *connFlags) ldapOptions(e *env, tlsSet bool) (ldapread.Options, error) {
+	o := ldapread.Options{TLS: c.tlsMode, Port: c.ldapPort, AllowPlaintextCredentials: tlsSet && c.tlsMode == ldapread.TLSNone}
+	tc := &tls.Config{}
+	if c.caFile != "" {
+		pem, err := os.ReadFile(c.caFile)
+		if err != nil {
+			return o, fmt.Errorf("--ca-file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return o, fmt.Errorf("--ca-file %s holds no PEM certificate", c.caFile)
+		}
+		tc.RootCAs = pool
+	}
+	if c.insecure {
+		fmt.Fprintln(e.stderr, "WARNING: --insecure-skip-verify: the DCs' certificates are NOT verified; anyone on the network path can impersonate a DC and capture the credentials.")
+		tc.InsecureSkipVerify = true
+	}
+	o.TLSConfig = tc
+	a := ldapread.Auth{User: c.user}
+	switch {
+	case c.kerberos && c.ntlm:
+		return o, errors.New("--kerberos and --ntlm exclude each other")
+	case c.kerberos:
+		a.Method = ldapread.BindKerberos
+		a.Keytab = c.keytab
+		a.CCache = c.ccache
+		if a.CCache == "" {
+			a.CCache = e.getenv("KRB5CCNAME")
+		}
+		a.Krb5Conf = c.krb5Conf
+		if a.Krb5Conf == "" {
+			a.Krb5Conf = e.getenv("KRB5_CONFIG")
+		}
+		if u, realm, ok := strings.Cut(c.user, "@"); ok {
+			a.User, a.Realm = u, strings.ToUpper(realm)
+		}
+	case c.ntlm:
+		a.Method = ldapread.BindNTLM
+	}
+	if a.Method != ldapread.BindKerberos && c.user != "" {
+		pw, err := c.password(e)
+		if err != nil {
+			return o, err
+		}
+		a.Password = pw
+	}
+	o.Auth = a
+	if o.TLS == ldapread.TLSNone && a.Password != "" && o.AllowPlaintextCredentials {
+		fmt.Fprintln(e.stderr, "WARNING: --tls none: the password is sent in clear text over LDAP port 389.")
+	}
+	if c.user == "" && !c.kerberos {
+		fmt.Fprintln(e.stderr, "note: no --user: binding anonymously; most DCs allow only the rootDSE to anonymous clients.")
+	}
+	return o, o.Validate()
+}
+
+func (c *connFlags) password(e *env) (string, error) {
+	if pw := e.getenv("FIX8524_PASSWORD"); pw != "" {
+		return pw, nil
+	}
+	if c.passwordFile != "" {
+		f, err := os.Open(c.passwordFile)
+		if err != nil {
+			return "", fmt.Errorf("--password-file: %w", err)
+		}
+		defer f.Close()
+		line, err := bufio.NewReader(io.LimitReader(f, 4096)).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", fmt.Errorf("--password-file: %w", err)
+		}
+		line = strings.TrimRight(line, "\r\n")
+		if line == "" {
+			return "", fmt.Errorf("--password-file %s is empty", c.passwordFile)
+		}
+		return line, nil
+	}
+	if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprintf(e.stderr, "Password for %s: ", c.user)
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(e.stderr)
+		if err != nil {
+			return "", fmt.Errorf("reading the password: %w", err)
+		}
+		return string(b), nil
+	}
+	return "", errors.New("--user needs a password: set FIX8524_PASSWORD, use --password-file, or run on a terminal to be prompted")
+}
+
+// needs returns the observation list the playbooks ask for (or the standard checklist).
+func (c *connFlags) needs() (gather.Needs, error) {
+	if c.playbooks == "" {
+		return nil, nil
+	}
+	pb, _, diags := engine.LoadDir(c.playbooks, engine.LoadOptions{})
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("--playbooks %s: %s", c.playbooks, diags.Error())
+	}
+	return func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) }, nil
+}
+
+// gatherLive reads a live forest from --dc.
+func (c *connFlags) gatherLive(ctx context.Context, e *env, tlsSet bool, needs gather.Needs) (*facts.Snapshot, error) {
+	if c.dc == "" {
+		return nil, errors.New("--dc HOST is required (or --demo, or --repadmin-csv FILE)")
+	}
+	lo, err := c.ldapOptions(e, tlsSet)
+	if err != nil {
+		return nil, err
+	}
+	var inv *inventory.Inventory
+	if c.inventory != "" {
+		i, diags := inventory.Load(c.inventory)
+		if diags.HasErrors() {
+			return nil, fmt.Errorf("--inventory: %s", diags.Error())
+		}
+		inv = i
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	o := gather.Options{
+		Seed: c.dc, LDAP: lo, Inventory: inv, Needs: needs,
+		Parallelism: c.parallelism, DCTimeout: c.dcTimeout,
+		Progress: progressBar(e),
+	}
+	return gather.Gather(ctx, o)
+}
+
+// progressBar draws progress on stderr when it is a terminal, and nothing otherwise.
+func progressBar(e *env) func(phase string, done, total int) {
+	f, ok := e.stderr.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return func(phase string, done, total int) {
+		if total <= 0 {
+			return
+		}
+		const width = 30
+		n := done * width / total
+		fmt.Fprintf(f, "\r%-20s [%s%s] %d/%d", phase, strings.Repeat("#", n), strings.Repeat(".", width-n), done, total)
+		if done == total {
+			fmt.Fprint(f, "\r\033[K")
+		}
+	}
+}
+
+// gatherDemo gathers from the simulated forest of an embedded scenario, in-process.
+func gatherDemo(ctx context.Context, name string, needs gather.Needs) (*facts.Snapshot, error) {
+	s, _, err := sim.GatherDemo(ctx, name, needs)
+	return s, err
+}
+
+// splitDemoArgs lets "--demo [SCENARIO]" take an optional value: a bare word right after --demo
+// is the scenario name.
+func splitDemoArgs(args []string) (rest []string, demo bool, name string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--demo" || a == "-demo":
+			demo = true
+			if i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+				name = args[i+1]
+				i++
+			}
+			continue
+		case strings.HasPrefix(a, "--demo=") || strings.HasPrefix(a, "-demo="):
+			demo = true
+			_, name, _ = strings.Cut(a, "=")
+			continue
+		}
+		rest = append(rest, a)
+	}
+	return rest, demo, name
+}
+
+func runGather(ctx context.Context, e *env, args []string) int {
+	args, demo, demoName := splitDemoArgs(args)
+	fs := flag.NewFlagSet("gather", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	var c connFlags
+	c.register(fs)
+	out := fs.String("o", "-", "write the facts to `FILE` (- for stdout)")
+	csvFile := fs.String("repadmin-csv", "", "read link status from `FILE` (repadmin /showrepl * /csv); with --dc it fills the DCs whose status LDAP could not read")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "Usage: fix8524 gather --dc HOST [connection flags] [-o facts.json]")
+		fmt.Fprintln(e.stderr, "       fix8524 gather --demo [SCENARIO] [-o facts.json]")
+		fmt.Fprintln(e.stderr, "       fix8524 gather --repadmin-csv FILE [-o facts.json]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitError
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "fix8524 gather: unexpected argument %q\n", fs.Arg(0))
+		return exitError
+	}
+	tlsSet := false
+	fs.Visit(func(f *flag.Flag) { tlsSet = tlsSet || f.Name == "tls" })
+	needs, err := c.needs()
+	if err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 gather:", err)
+		return exitError
+	}
+	var snap *facts.Snapshot
+	switch {
+	case demo:
+		snap, err = gatherDemo(ctx, demoName, needs)
+	case c.dc != "":
+		snap, err = c.gatherLive(ctx, e, tlsSet, needs)
+		if err == nil && *csvFile != "" {
+			err = mergeRepadmin(snap, *csvFile)
+		}
+	case *csvFile != "":
+		snap, err = repadminSnapshot(*csvFile)
+	default:
+		err = errors.New("give --dc HOST, --demo [SCENARIO] or --repadmin-csv FILE")
+	}
+	if err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 gather:", err)
+		return exitError
+	}
+	if err := writeFacts(e, *out, snap); err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 gather:", err)
+		return exitError
+	}
+	summarize(e.stderr, snap)
+	return exitOK
+}
+
+func repadminSnapshot(file string) (*facts.Snapshot, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, fmt.Errorf("--repadmin-csv: %w", err)
+	}
+	defer f.Close()
+	rows, err := repadmin.Parse(f)
+	if err != nil {
+		return nil, fmt.Errorf("--repadmin-csv %s: %w", file, err)
+	}
+	s := repadmin.Snapshot(rows)
+	s.Source = "repadmin-csv:" + filepath.Base(file)
+	s.GatheredAt = time.Now().UTC()
+	return s, nil
+}
+
+func mergeRepadmin(s *facts.Snapshot, file string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("--repadmin-csv: %w", err)
+	}
+	defer f.Close()
+	rows, err := repadmin.Parse(f)
+	if err != nil {
+		return fmt.Errorf("--repadmin-csv %s: %w", file, err)
+	}
+	repadmin.Merge(s, rows)
+	return nil
+}
+
+func writeFacts(e *env, out string, s *facts.Snapshot) error {
+	if out == "" || out == "-" {
+		return facts.Encode(e.stdout, s)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(out), ".facts-*.json")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := facts.Encode(tmp, s); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), out)
+}
+
+func summarize(w io.Writer, s *facts.Snapshot) {
+	failing := 0
+	for _, l := range s.Links {
+		if l.LastResult != 0 {
+			failing++
+		}
+	}
+	fmt.Fprintf(w, "gathered %d DCs, %d links (%d failing), %d DNS and %d TCP observations from %s\n",
+		len(s.DCs), len(s.Links), failing, len(s.DNS), len(s.Reach), s.Source)
+	for i, p := range s.Problems {
+		if i == 10 {
+			fmt.Fprintf(w, "  ... and %d more problems (see the facts file)\n", len(s.Problems)-10)
+			break
+		}
+		fmt.Fprintf(w, "  problem %s: %s\n", p.Scope, p.Message)
+	}
+}
