@@ -17,6 +17,8 @@ import (
 	"unicode"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/fix8524/fix8524/facts/guid"
 )
 
 // TreeDeleteOID is LDAP_SERVER_TREE_DELETE_OID.
@@ -216,4 +218,43 @@ func children(c Conn, dn string, scope int) (int, error) {
 		return 0, fmt.Errorf("search %q: %w", dn, err)
 	}
 	return len(res.Entries), nil
+}
+
+// ObjectState is what Inspect found.
+type ObjectState struct {
+	Exists bool
+	GUID   string // objectGUID in text form; "" when the object does not exist or has none
+}
+
+// Inspect reads whether dn exists and its objectGUID. A noSuchObject answer is Exists false
+// with no error; any other failure is an error (unknown).
+func Inspect(c Conn, dn string) (ObjectState, error) {
+	if _, err := ValidateDN(dn); err != nil {
+		return ObjectState{}, err
+	}
+	if c == nil {
+		return ObjectState{}, errors.New("no LDAP connection")
+	}
+	req := ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 30, false,
+		"(objectClass=*)", []string{"objectGUID"}, nil)
+	res, err := c.Search(req)
+	if err != nil {
+		var le *ldap.Error
+		if errors.As(err, &le) && le.ResultCode == ldap.LDAPResultNoSuchObject {
+			return ObjectState{}, nil
+		}
+		return ObjectState{}, fmt.Errorf("read %q: %w", dn, err)
+	}
+	if len(res.Entries) == 0 {
+		return ObjectState{}, nil
+	}
+	st := ObjectState{Exists: true}
+	if raw := res.Entries[0].GetEqualFoldRawAttributeValue("objectGUID"); len(raw) > 0 {
+		g, err := guid.FromBytes(raw)
+		if err != nil {
+			return st, fmt.Errorf("read %q: objectGUID: %w", dn, err)
+		}
+		st.GUID = g
+	}
+	return st, nil
 }

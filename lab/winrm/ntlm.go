@@ -26,6 +26,7 @@ import (
 
 const (
 	flagUnicode        = 0x00000001
+	flagOEM            = 0x00000002
 	flagRequestTarget  = 0x00000004
 	flagSign           = 0x00000010
 	flagSeal           = 0x00000020
@@ -131,11 +132,15 @@ func (a *ntlmAcceptor) Challenge(negotiate []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: short NEGOTIATE", errNTLM)
 	}
 	cf := binary.LittleEndian.Uint32(negotiate[12:])
-	if cf&flagUnicode == 0 {
-		return nil, fmt.Errorf("%w: client does not offer Unicode", errNTLM)
-	}
-	flags := uint32(flagUnicode | flagRequestTarget | flagNTLM | flagAlwaysSign | flagTargetDomain |
+	flags := uint32(flagRequestTarget | flagNTLM | flagAlwaysSign | flagTargetDomain |
 		flagESS | flagTargetInfo | flagVersion)
+	// Unicode when offered; otherwise OEM (Python's ntlm-auth offers only OEM in NEGOTIATE).
+	unicode := cf&flagUnicode != 0
+	if unicode {
+		flags |= flagUnicode
+	} else {
+		flags |= flagOEM
+	}
 	flags |= cf & (flagSign | flagSeal | flag128 | flag56 | flagKeyExch)
 	if _, err := rand.Read(a.serverCh[:]); err != nil {
 		return nil, err
@@ -157,7 +162,10 @@ func (a *ntlmAcceptor) Challenge(negotiate []byte) ([]byte, error) {
 	av(avTimestamp, ts[:])
 	av(avEOL, nil)
 
-	target := utf16le(a.domain)
+	target := []byte(a.domain)
+	if unicode {
+		target = utf16le(a.domain)
+	}
 	const head = 56
 	msg := make([]byte, head, head+len(target)+ti.Len())
 	copy(msg, ntlmSignature)
@@ -219,10 +227,10 @@ func (a *ntlmAcceptor) Authenticate(auth []byte) (*ntlmSession, error) {
 		return nil, err
 	}
 	flags := binary.LittleEndian.Uint32(auth[60:])
-	if flags&flagUnicode == 0 {
-		return nil, fmt.Errorf("%w: OEM strings are not supported", errNTLM)
+	user, domain := string(userB), string(domB) // OEM: taken as bytes (ASCII in practice)
+	if flags&flagUnicode != 0 {
+		user, domain = fromUTF16le(userB), fromUTF16le(domB)
 	}
-	user, domain := fromUTF16le(userB), fromUTF16le(domB)
 	if flags&flagAnonymous != 0 || user == "" {
 		return nil, fmt.Errorf("%w: anonymous logon refused", errNTLM)
 	}
@@ -334,28 +342,34 @@ type sealState struct {
 	sealing         bool
 }
 
+// sealKeyFor is SEALKEY with extended session security (MS-NLMP 3.4.5.3).
+func sealKeyFor(flags uint32, exported, magic []byte) []byte {
+	k := exported
+	switch {
+	case flags&flag128 != 0:
+	case flags&flag56 != 0:
+		k = exported[:7]
+	default:
+		k = exported[:5]
+	}
+	s := md5.Sum(append(append([]byte(nil), k...), magic...))
+	return s[:]
+}
+
+// signKeyFor is SIGNKEY with extended session security (MS-NLMP 3.4.5.2).
+func signKeyFor(exported, magic []byte) []byte {
+	s := md5.Sum(append(append([]byte(nil), exported...), magic...))
+	return s[:]
+}
+
+func newRC4(key []byte) (*rc4.Cipher, error) { return rc4.NewCipher(key) }
+
 func newSealState(flags uint32, exported []byte) *sealState {
-	sealKey := func(magic []byte) []byte {
-		k := exported
-		switch {
-		case flags&flag128 != 0:
-		case flags&flag56 != 0:
-			k = exported[:7]
-		default:
-			k = exported[:5]
-		}
-		s := md5.Sum(append(append([]byte(nil), k...), magic...))
-		return s[:]
-	}
-	signKey := func(magic []byte) []byte {
-		s := md5.Sum(append(append([]byte(nil), exported...), magic...))
-		return s[:]
-	}
-	in, _ := rc4.NewCipher(sealKey(magicClientSeal)) // 16-byte keys never fail
-	out, _ := rc4.NewCipher(sealKey(magicServerSeal))
+	in, _ := newRC4(sealKeyFor(flags, exported, magicClientSeal)) // 16-byte keys never fail
+	out, _ := newRC4(sealKeyFor(flags, exported, magicServerSeal))
 	return &sealState{
 		flags: flags, sealing: flags&flagSeal != 0,
-		inSign: signKey(magicClientSign), outSign: signKey(magicServerSign),
+		inSign: signKeyFor(exported, magicClientSign), outSign: signKeyFor(exported, magicServerSign),
 		inRC4: in, outRC4: out,
 	}
 }

@@ -382,8 +382,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(body) == 0 {
+		if r.Header.Get("Authorization") == "" {
+			// An empty message that authenticates nothing: ask for credentials again. This is
+			// how masterzen/winrm's NewEncryption gets a fresh NTLM context for each message.
+			s.challenge(w, "")
+			return
+		}
 		w.Header().Set("Content-Length", "0")
-		w.WriteHeader(http.StatusOK) // an authentication round trip (pywinrm and our client send one)
+		w.WriteHeader(http.StatusOK) // the end of an authentication round trip (pywinrm, fix8524)
 		return
 	}
 	status, reply, action := s.dispatch(r.Context(), user, body)
