@@ -665,7 +665,7 @@ func (fe *findingEval) evalAssert(ce *checkEval) []string {
 		ev = append(ev, "check."+c+" is "+fe.results[c].status)
 	}
 	word := map[string]string{StatusOK: "holds", StatusFailed: "does not hold", StatusUnknown: "unknown"}[ce.status]
-	ce.result.Summary = safeText(fmt.Sprintf("%s %s (%s)", ck.cond.src, word, strings.Join(ev, ", ")))
+	ce.result.Summary = safeText(fmt.Sprintf("%s (%s)", word, strings.Join(ev, ", ")))
 	return ev
 }
 

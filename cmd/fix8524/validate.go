@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"golang.org/x/term"
+
+	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/playbooks"
+)
+
+func init() {
+	register(&command{name: "validate", summary: "check a playbook: syntax, references, types (terraform-style diagnostics)", run: runValidate})
+}
+
+// multiFlag is a repeatable string flag (-var, -var-file).
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ", ") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// playbookFlags are the flags every command that loads a playbook takes.
+type playbookFlags struct {
+	dir      string
+	vars     multiFlag
+	varFiles multiFlag
+}
+
+func (p *playbookFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&p.dir, "playbooks", "", "load the *.hcl files of `DIR` instead of the embedded playbook")
+	fs.Var(&p.vars, "var", "set a playbook variable: `NAME=VALUE` (repeatable)")
+	fs.Var(&p.varFiles, "var-file", "read playbook variables from an HCL `FILE` (repeatable)")
+}
+
+// load loads the playbook; the files are returned even on error, for rendering diagnostics.
+func (p *playbookFlags) load() (*engine.Playbook, map[string]*hcl.File, hcl.Diagnostics) {
+	opts := engine.LoadOptions{Vars: p.vars}
+	for _, f := range p.varFiles {
+		b, err := readSmallFile(f, engine.MaxPlaybookBytes)
+		if err != nil {
+			return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read a -var-file", Detail: err.Error()}}
+		}
+		opts.VarFiles = append(opts.VarFiles, engine.Source{Name: f, Src: b})
+	}
+	var pb *engine.Playbook
+	var files map[string]*hcl.File
+	var diags hcl.Diagnostics
+	if p.dir == "" {
+		pb, files, diags = playbooks.Load(opts)
+	} else {
+		pb, files, diags = engine.LoadDir(p.dir, opts)
+	}
+	engine.SortDiagnostics(diags)
+	return pb, files, diags
+}
+
+func readSmallFile(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+	}
+	return b, nil
+}
+
+// colorFor reports whether to colour output written to w: only on a terminal, never with NO_COLOR.
+func colorFor(e *env, w io.Writer) bool {
+	if e.getenv != nil && e.getenv("NO_COLOR") != "" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func runValidate(_ context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	var pf playbookFlags
+	pf.register(fs)
+	asJSON := fs.Bool("json", false, "print the result as JSON (shaped like terraform validate -json)")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "Usage: fix8524 validate [--playbooks DIR] [--json] [-var NAME=VALUE] [-var-file FILE]")
+		fmt.Fprintln(e.stderr, "\nChecks the playbook (syntax, unknown blocks and attributes, types, references, cycles).")
+		fmt.Fprintln(e.stderr, "Exit codes: 0 valid, 1 invalid.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitError
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "fix8524 validate: unexpected argument %q\n", fs.Arg(0))
+		return exitError
+	}
+	pb, files, diags := pf.load()
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(engine.ValidateResult(files, diags)); err != nil {
+			fmt.Fprintln(e.stderr, "fix8524 validate:", err)
+			return exitError
+		}
+	} else {
+		_ = engine.WriteDiagnostics(e.stderr, files, diags, colorFor(e, e.stderr))
+		if !diags.HasErrors() {
+			fmt.Fprintf(e.stdout, "Success! The playbook %q is valid: %d checks, %d decisions, %d actions, %d windows (%s).\n",
+				pb.Name, len(pb.Checks), len(pb.Decisions), len(pb.Actions), len(pb.Windows), strings.Join(pb.Files, ", "))
+		}
+	}
+	if diags.HasErrors() {
+		return exitError
+	}
+	return exitOK
+}
