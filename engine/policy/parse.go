@@ -631,8 +631,12 @@ func (p *Policy) Lint(actions []ActionInfo) hcl.Diagnostics {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Unknown action",
 					Detail: fmt.Sprintf("allow %q names %q, which the playbook does not define.", r.Name, name), Subject: subj})
 			case a.Kind == KindLDAPDelete || riskRank(a.Risk) >= 3:
+				what := fmt.Sprintf("risk %q", a.Risk)
+				if a.Kind != "" {
+					what += fmt.Sprintf(", kind %q", a.Kind)
+				}
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Metadata cleanup can never run unattended",
-					Detail: fmt.Sprintf("allow %q names %q (risk %q, kind %q): %s.", r.Name, name, a.Risk, a.Kind, neverHighDetail), Subject: subj})
+					Detail: fmt.Sprintf("allow %q names %q (%s): %s.", r.Name, name, what, neverHighDetail), Subject: subj})
 			case riskRank(a.Risk) > riskRank(r.MaxRisk):
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Action above the rule's max_risk",
 					Detail: fmt.Sprintf("allow %q names %q, which is %s risk, but the rule admits at most %s risk: it will be held.", r.Name, name, a.Risk, r.MaxRisk), Subject: subj})

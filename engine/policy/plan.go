@@ -1,0 +1,77 @@
+package policy
+
+import (
+	"strings"
+
+	"github.com/fix8524/fix8524/engine"
+)
+
+// CandidateFromAction turns one planned action of a finding into a Candidate.
+func CandidateFromAction(findingID string, a engine.PlannedAction) Candidate {
+	var cmd []string
+	if a.PowerShell != "" {
+		cmd = append(cmd, a.PowerShell)
+	}
+	if a.ArgvDisplay != "" {
+		cmd = append(cmd, a.ArgvDisplay)
+	} else if len(a.Argv) > 0 {
+		cmd = append(cmd, strings.Join(a.Argv, " "))
+	}
+	return Candidate{
+		ID:             a.ID,
+		Key:            a.Key,
+		Finding:        findingID,
+		Action:         a.Name,
+		Risk:           a.Risk,
+		Kind:           a.Kind,
+		Target:         a.Target,
+		Command:        strings.Join(cmd, "\n"),
+		Blocked:        a.Blocked,
+		BlockedReasons: append([]string(nil), a.Reasons...),
+	}
+}
+
+// CandidatesFromPlan lists every action of a plan as a candidate, finding by finding, in plan
+// order (the order Decide spends the per-run and per-24h budgets in).
+func CandidatesFromPlan(p *engine.Plan) []Candidate {
+	if p == nil {
+		return nil
+	}
+	var out []Candidate
+	for _, f := range p.Findings {
+		for _, a := range f.Actions {
+			out = append(out, CandidateFromAction(f.ID, a))
+		}
+	}
+	return out
+}
+
+// HumanFindings counts the findings of a plan that need a human whatever the policy allows:
+// incomplete diagnoses, and diagnoses with no action (manual steps only). Manual steps that
+// accompany actions are advice and do not count. Failing links the playbook does not match
+// (Plan.Unmatched) are not 8524's and do not count either. Set Summary.HumanFindings from it.
+func HumanFindings(p *engine.Plan) int {
+	if p == nil {
+		return 0
+	}
+	n := 0
+	for _, f := range p.Findings {
+		if f.Status != engine.FindingDiagnosed || len(f.Actions) == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// PlaybookActions lists a playbook's actions for Policy.Lint. The playbook refuses an LDAP
+// delete that is not high risk, so the risk alone marks metadata cleanup.
+func PlaybookActions(pb *engine.Playbook) []ActionInfo {
+	if pb == nil {
+		return nil
+	}
+	out := make([]ActionInfo, 0, len(pb.Actions))
+	for _, a := range pb.Actions {
+		out = append(out, ActionInfo{Name: a.Name, Risk: a.Risk})
+	}
+	return out
+}
