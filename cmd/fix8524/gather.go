@@ -1,3 +1,7 @@
+// Samba generates DC certificates with random, sometimes negative, serial numbers, which
+// crypto/x509 rejects by default since Go 1.23. Accept them: the chain is still verified.
+//go:debug x509negativeserial=1
+
 package main
 
 import (
@@ -38,6 +42,8 @@ type connFlags struct {
 	tlsMode      string
 	caFile       string
 	insecure     bool
+	legacyCN     bool
+	serverName   string
 	kerberos     bool
 	ntlm         bool
 	keytab       string
@@ -58,6 +64,8 @@ func (c *connFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.tlsMode, "tls", ldapread.TLSLDAPS, "`MODE`: ldaps, starttls or none (none sends credentials in clear text: only on purpose)")
 	fs.StringVar(&c.caFile, "ca-file", "", "trust the CA certificates in `FILE` (PEM) for the DCs' LDAP certificates")
 	fs.BoolVar(&c.insecure, "insecure-skip-verify", false, "do not verify the DCs' certificates (DANGEROUS: anyone on the path can read the credentials)")
+	fs.BoolVar(&c.legacyCN, "tls-legacy-cn", false, "accept a DC certificate that names the DC only in its Common Name (Samba's self-generated one); the chain is still verified")
+	fs.StringVar(&c.serverName, "tls-server-name", "", "verify the seed DC's certificate for `NAME` (when --dc is an IP address)")
 	fs.BoolVar(&c.kerberos, "kerberos", false, "bind with Kerberos (GSSAPI): a credential cache ($KRB5CCNAME or --ccache) or --keytab")
 	fs.BoolVar(&c.ntlm, "ntlm", false, "bind with NTLM (where the DC accepts it)")
 	fs.StringVar(&c.keytab, "keytab", "", "Kerberos keytab `FILE` for --user")
@@ -73,7 +81,7 @@ func (c *connFlags) register(fs *flag.FlagSet) {
 // ldapOptions builds the LDAP options, reading the password from the environment, a file or a
 // TTY prompt. Warnings go to stderr.
 func (c *connFlags) ldapOptions(e *env, tlsSet bool) (ldapread.Options, error) {
-	o := ldapread.Options{TLS: c.tlsMode, Port: c.ldapPort, AllowPlaintextCredentials: tlsSet && c.tlsMode == ldapread.TLSNone}
+	o := ldapread.Options{TLS: c.tlsMode, Port: c.ldapPort, AllowPlaintextCredentials: tlsSet && c.tlsMode == ldapread.TLSNone, LegacyCommonName: c.legacyCN}
 	tc := &tls.Config{}
 	if c.caFile != "" {
 		pem, err := os.ReadFile(c.caFile)
@@ -193,7 +201,7 @@ func (c *connFlags) gatherLive(ctx context.Context, e *env, tlsSet bool, needs g
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	o := gather.Options{
-		Seed: c.dc, LDAP: lo, Inventory: inv, Needs: needs,
+		Seed: c.dc, SeedServerName: c.serverName, LDAP: lo, Inventory: inv, Needs: needs,
 		Parallelism: c.parallelism, DCTimeout: c.dcTimeout,
 		Progress: progressBar(e),
 	}

@@ -10,6 +10,7 @@ package ldapread
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -73,8 +74,13 @@ type Options struct {
 	Auth                      Auth
 	Dial                      DialFunc      // nil: a net.Dialer
 	Timeout                   time.Duration // per request; default 10s
+	DialTimeout               time.Duration // TCP connect and TLS handshake; default 5s
 	// MaxBytes bounds what one connection may read (a DC answering huge values); default 64 MiB.
 	MaxBytes int64
+	// LegacyCommonName accepts a DC certificate that names the DC only in its subject Common Name
+	// and has no subject alternative names (Samba's self-generated certificate). The chain is
+	// still verified against the trusted CAs.
+	LegacyCommonName bool
 }
 
 func (o Options) tlsMode() string {
@@ -144,8 +150,17 @@ func Connect(ctx context.Context, host, serverName string, o Options) (*Client, 
 		dial = (&net.Dialer{}).DialContext
 	}
 	addr := net.JoinHostPort(host, strconv.Itoa(o.port()))
-	nc, err := dial(ctx, "tcp", addr)
+	dialTimeout := o.DialTimeout
+	if dialTimeout <= 0 {
+		dialTimeout = 5 * time.Second
+	}
+	dctx, cancelDial := context.WithTimeout(ctx, dialTimeout)
+	defer cancelDial()
+	nc, err := dial(dctx, "tcp", addr)
 	if err != nil {
+		if dctx.Err() != nil && ctx.Err() == nil {
+			return nil, fmt.Errorf("connecting to %s: no answer within %v", addr, dialTimeout)
+		}
 		return nil, fmt.Errorf("connecting to %s: %w", addr, err)
 	}
 	max := o.MaxBytes
@@ -154,10 +169,13 @@ func Connect(ctx context.Context, host, serverName string, o Options) (*Client, 
 	}
 	nc = &budgetConn{Conn: nc, left: max}
 	tc := tlsConfig(o.TLSConfig, serverName)
+	if o.LegacyCommonName && !tc.InsecureSkipVerify {
+		tc = legacyCNConfig(tc)
+	}
 	isTLS := false
 	if o.tlsMode() == TLSLDAPS {
 		tlsConn := tls.Client(nc, tc)
-		if err := tlsConn.HandshakeContext(ctx); err != nil {
+		if err := tlsConn.HandshakeContext(dctx); err != nil {
 			nc.Close()
 			return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
 		}
@@ -197,6 +215,36 @@ func tlsConfig(base *tls.Config, serverName string) *tls.Config {
 	}
 	if tc.MinVersion == 0 {
 		tc.MinVersion = tls.VersionTLS12
+	}
+	return tc
+}
+
+// legacyCNConfig verifies the chain itself and accepts a Common Name match when the leaf has no
+// subject alternative names (crypto/tls no longer does).
+func legacyCNConfig(tc *tls.Config) *tls.Config {
+	name := tc.ServerName
+	roots := tc.RootCAs
+	tc = tc.Clone()
+	tc.InsecureSkipVerify = true // replaced by the verification below, which always runs
+	tc.VerifyConnection = func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
+			return errors.New("the DC sent no certificate")
+		}
+		leaf := cs.PeerCertificates[0]
+		inter := x509.NewCertPool()
+		for _, c := range cs.PeerCertificates[1:] {
+			inter.AddCert(c)
+		}
+		if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
+			return fmt.Errorf("tls: failed to verify certificate: %w", err)
+		}
+		if len(leaf.DNSNames) > 0 || len(leaf.IPAddresses) > 0 {
+			return leaf.VerifyHostname(name)
+		}
+		if !strings.EqualFold(strings.TrimSuffix(leaf.Subject.CommonName, "."), name) {
+			return fmt.Errorf("tls: certificate is for %q (Common Name), not %q", leaf.Subject.CommonName, name)
+		}
+		return nil
 	}
 	return tc
 }

@@ -208,6 +208,20 @@ func (c *Client) ReadTopology(ctx context.Context, root *RootDSE) (*Topology, er
 	if err != nil {
 		return nil, err
 	}
+	// Computer objects of the DCs: one subtree search per domain (primary group Domain
+	// Controllers 516 or Read-only Domain Controllers 521), base searches for the rest.
+	computers := map[string]*ldap.Entry{}
+	for _, d := range f.Domains {
+		es, err := c.search(ctx, d.DN, ldap.ScopeWholeSubtree, "(&(objectClass=computer)(|(primaryGroupID=516)(primaryGroupID=521)))",
+			[]string{"operatingSystem", "operatingSystemVersion", "nTSecurityDescriptor"}, &ldap.ControlMicrosoftSDFlags{ControlValue: 4})
+		if err != nil {
+			problem("ldap:"+c.host, "DC computer objects of %s: %v", d.DNSName, err)
+			continue
+		}
+		for _, e := range es {
+			computers[strings.ToLower(e.DN)] = e
+		}
+	}
 	for _, e := range dsas {
 		dc, err := dcFromDSA(e)
 		if err != nil {
@@ -229,8 +243,7 @@ func (c *Client) ReadTopology(ctx context.Context, root *RootDSE) (*Topology, er
 				dc.Domain = d
 			}
 		}
-		ntdsProt := e.GetEqualFoldRawAttributeValue("nTSecurityDescriptor")
-		c.readComputer(ctx, &dc, ntdsProt)
+		c.readComputer(ctx, &dc, e.GetEqualFoldRawAttributeValue("nTSecurityDescriptor"), computers[strings.ToLower(dc.ComputerDN)])
 		t.DCs = append(t.DCs, dc)
 	}
 	c.readFSMO(ctx, t)
@@ -273,8 +286,8 @@ func dcFromDSA(e *ldap.Entry) (facts.DC, error) {
 }
 
 // readComputer fills OperatingSystem, Platform and ProtectedFromDeletion from the computer object
-// (and the NTDS Settings descriptor read with the nTDSDSA search).
-func (c *Client) readComputer(ctx context.Context, dc *facts.DC, ntdsSD []byte) {
+// (found by the per-domain search, else read by DN) and the NTDS Settings descriptor.
+func (c *Client) readComputer(ctx context.Context, dc *facts.DC, ntdsSD []byte, comp *ldap.Entry) {
 	dc.OperatingSystem = facts.Unknown[string]("no computer object (serverReference) for the server")
 	dc.Platform = facts.Unknown[string]("operating system unknown")
 	prot := facts.Unknown[bool]("nTSecurityDescriptor not readable (the account may lack READ_CONTROL)")
@@ -287,25 +300,28 @@ func (c *Client) readComputer(ctx context.Context, dc *facts.DC, ntdsSD []byte) 
 			prot = facts.Unknown[bool]("NTDS Settings security descriptor: " + err.Error())
 		}
 	}
-	if dc.ComputerDN != "" {
+	if comp == nil && dc.ComputerDN != "" {
 		es, err := c.search(ctx, dc.ComputerDN, ldap.ScopeBaseObject, "(objectClass=*)", []string{"operatingSystem", "operatingSystemVersion", "nTSecurityDescriptor"},
 			&ldap.ControlMicrosoftSDFlags{ControlValue: 4})
 		switch {
 		case err != nil:
 			dc.OperatingSystem = facts.Unknown[string]("computer object not readable from the seed DC: " + err.Error())
 		case len(es) == 1:
-			if os := es[0].GetEqualFoldAttributeValue("operatingSystem"); os != "" {
-				dc.OperatingSystem = facts.Some(os)
-				dc.Platform = platformOf(os)
-			} else {
-				dc.OperatingSystem = facts.Unknown[string]("the computer object has no operatingSystem")
-			}
-			if sd := es[0].GetEqualFoldRawAttributeValue("nTSecurityDescriptor"); len(sd) > 0 && !protected {
-				if p, err := secdesc.ProtectedFromDeletion(sd); err == nil {
-					prot = facts.Some(p)
-				} else if !prot.Known {
-					prot = facts.Unknown[bool]("computer security descriptor: " + err.Error())
-				}
+			comp = es[0]
+		}
+	}
+	if comp != nil {
+		if os := comp.GetEqualFoldAttributeValue("operatingSystem"); os != "" {
+			dc.OperatingSystem = facts.Some(os)
+			dc.Platform = platformOf(os)
+		} else {
+			dc.OperatingSystem = facts.Unknown[string]("the computer object has no operatingSystem")
+		}
+		if sd := comp.GetEqualFoldRawAttributeValue("nTSecurityDescriptor"); len(sd) > 0 && !protected {
+			if p, err := secdesc.ProtectedFromDeletion(sd); err == nil {
+				prot = facts.Some(p)
+			} else if !prot.Known {
+				prot = facts.Unknown[bool]("computer security descriptor: " + err.Error())
 			}
 		}
 	}

@@ -335,10 +335,11 @@ func (f *Forest) GatherOptions(source string, needs gather.Needs) (gather.Option
 	return gather.Options{
 		Seed: seed.DNSHostName,
 		LDAP: ldapread.Options{
-			TLS:       ldapread.TLSLDAPS,
-			TLSConfig: &tls.Config{RootCAs: f.roots},
-			Auth:      ldapread.Auth{Method: ldapread.BindSimple, User: User, Password: f.password},
-			Timeout:   5 * time.Second,
+			TLS:         ldapread.TLSLDAPS,
+			TLSConfig:   &tls.Config{RootCAs: f.roots},
+			Auth:        ldapread.Auth{Method: ldapread.BindSimple, User: User, Password: f.password},
+			Timeout:     5 * time.Second,
+			DialTimeout: 500 * time.Millisecond,
 		},
 		Dial:      f.Dial,
 		Resolve:   f.Resolve,
