@@ -814,3 +814,38 @@ func FuzzRedact(f *testing.F) {
 		}
 	})
 }
+
+// TestConcurrentFirstOpen: several openers of a fresh directory race to create the schema.
+func TestConcurrentFirstOpen(t *testing.T) {
+	dir := t.TempDir()
+	const n = 4
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			s, err := Open(dir)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer s.Close()
+			_, errs[i] = s.Record(Entry{Kind: KindNote, Name: fmt.Sprint("opener", i)})
+		}(i)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if all, _ := s.List(Filter{}); len(all) != n {
+		t.Fatalf("%d entries, want %d", len(all), n)
+	}
+}
