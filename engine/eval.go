@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/fix8524/fix8524/facts"
 )
@@ -100,6 +101,20 @@ func diagString(d hcl.Diagnostics) string {
 		parts = append(parts, safeText(s))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// evalBool evaluates a condition; a value that is not a bool is an error (and unknown).
+func (fe *findingEval) evalBool(e *cexpr) cty.Value {
+	v := fe.eval(e)
+	if !v.IsKnown() || v.IsNull() || v.Type() == cty.Bool {
+		return v
+	}
+	bv, err := convert.Convert(v, cty.Bool)
+	if err != nil {
+		fe.errors = append(fe.errors, safeText(fmt.Sprintf("%s:%d: %s is not a bool: %v", e.expr.Range().Filename, e.expr.Range().Start.Line, e.src, err)))
+		return cty.DynamicVal
+	}
+	return bv
 }
 
 // evalText evaluates a display string; unknown parts are shown as such.

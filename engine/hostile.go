@@ -203,8 +203,9 @@ func displayValue(s string) string {
 	return strconv.Quote(s) + cut
 }
 
-// safeText makes free text from a playbook template safe to print: control and format
-// characters are escaped, length is bounded.
+// safeText makes text rendered from a playbook template safe to print on one line: control
+// characters (newlines included: a fact must not be able to fake a line of a plan) and format
+// characters are escaped, and the length is bounded.
 func safeText(s string) string {
 	if unrenderable(s) == "" {
 		return s
@@ -216,8 +217,8 @@ func safeText(s string) string {
 			break
 		}
 		switch {
-		case r == '\n' || r == '\t':
-			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString("\\n")
 		case r == utf8.RuneError || unsafeRune(r):
 			fmt.Fprintf(&b, "\\u%04X", r)
 		default:

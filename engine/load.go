@@ -1059,6 +1059,10 @@ func (l *loader) typeCheck() {
 		if t.want == cty.DynamicPseudoType {
 			continue
 		}
+		if vt := v.Type(); vt.IsPrimitiveType() && t.want.IsPrimitiveType() && !vt.Equals(t.want) {
+			l.errorf(t.e.expr.Range().Ptr(), "Incorrect value type", "Expected %s, got a %s.", t.what, vt.FriendlyName())
+			continue
+		}
 		if _, err := convert.Convert(v, t.want); err != nil {
 			l.errorf(t.e.expr.Range().Ptr(), "Incorrect value type", "Expected %s: %v.", t.what, err)
 		}

@@ -346,7 +346,7 @@ func (p *planner) linkValue(g *partnership, links []*facts.Link) cty.Value {
 
 func (p *planner) matchLink(g *partnership, l *facts.Link) (cty.Value, *findingEval) {
 	fe := p.newEval(g, []*facts.Link{l})
-	v := fe.eval(p.pb.matches)
+	v := fe.evalBool(p.pb.matches)
 	return v, fe
 }
 
@@ -369,7 +369,7 @@ func (p *planner) finding(g *partnership) Finding {
 	var winner *Decision
 walk:
 	for _, d := range p.pb.Decisions {
-		v := fe.eval(d.when)
+		v := fe.evalBool(d.when)
 		fe.addExprDeps(d.when)
 		switch {
 		case !v.IsKnown() || v.IsNull():

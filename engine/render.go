@@ -133,7 +133,7 @@ func (fe *findingEval) renderManual(m *Manual) (ManualStep, bool) {
 	ms := ManualStep{Title: m.Title, Shell: m.Shell}
 	if m.when != nil {
 		fe.addExprDeps(m.when)
-		v := fe.eval(m.when)
+		v := fe.evalBool(m.when)
 		switch {
 		case !v.IsKnown() || v.IsNull():
 			ms.Text = "(This step may not apply: " + strings.Join(fe.unknownsOf(m.when), ", ") + " is unknown.) "
@@ -145,7 +145,7 @@ func (fe *findingEval) renderManual(m *Manual) (ManualStep, bool) {
 		ms.Text += safeText(fe.evalText(m.text))
 	}
 	if m.on != nil {
-		fe.addExprDeps(m.on)
+		fe.addOnDeps(m.on, "name")
 		if name, ok := knownString(dcAttr(fe.eval(m.on), "name")); ok {
 			ms.On = safeText(name)
 		}
@@ -206,7 +206,7 @@ func (fe *findingEval) planAction(a *Action) (PlannedAction, []Need) {
 		pa.Reasons = append(pa.Reasons, safeText(fmt.Sprintf(format, args...)))
 	}
 	pa.Title = safeText(fe.evalText(a.title))
-	fe.addExprDeps(a.on)
+	fe.addOnDeps(a.on, "name")
 	on := fe.eval(a.on)
 	name, nameOK := knownString(dcAttr(on, "name"))
 	if !nameOK || name == "" {
@@ -353,6 +353,18 @@ func (fe *findingEval) planAction(a *Action) (PlannedAction, []Need) {
 	}
 	pa.Key = actionKey(&pa)
 	return pa, needs
+}
+
+// addOnDeps records the attributes of a DC an `on` expression is used for, not the whole DC.
+func (fe *findingEval) addOnDeps(e *cexpr, attrs ...string) {
+	t, d := hcl.AbsTraversalForExpr(e.expr)
+	if d.HasErrors() {
+		fe.addExprDeps(e)
+		return
+	}
+	for _, a := range attrs {
+		fe.addFactDep(append(append(hcl.Traversal{}, t...), hcl.TraverseAttr{Name: a}))
+	}
 }
 
 // literalArgs reports which elements of a static list expression are playbook literals.
