@@ -503,8 +503,10 @@ func TestDeterministicAndFingerprint(t *testing.T) {
 	}
 	// ...facts nothing reads do not.
 	for name, edit := range map[string]func(*facts.Snapshot){
-		"os":           func(s *facts.Snapshot) { s.DCs[1].OperatingSystem = facts.Some("Windows Server 2025") },
-		"unused dns":   func(s *facts.Snapshot) { s.DNS = append(s.DNS, facts.DNSObservation{DNSQuery: facts.DNSQuery{Server: "192.0.2.99", Name: "x", Type: "A"}, Rcode: "NOERROR"}) },
+		"os": func(s *facts.Snapshot) { s.DCs[1].OperatingSystem = facts.Some("Windows Server 2025") },
+		"unused dns": func(s *facts.Snapshot) {
+			s.DNS = append(s.DNS, facts.DNSObservation{DNSQuery: facts.DNSQuery{Server: "192.0.2.99", Name: "x", Type: "A"}, Rcode: "NOERROR"})
+		},
 		"gathered at":  func(s *facts.Snapshot) { s.GatheredAt = s.GatheredAt.Add(time.Minute) },
 		"healthy link": func(s *facts.Snapshot) { s.Links[2].ConsecutiveFailures = 0 },
 		"ttl":          func(s *facts.Snapshot) { s.DNS[0].Answers = nil },
