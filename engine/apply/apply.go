@@ -1,0 +1,818 @@
+package apply
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fix8524/fix8524/actions"
+	"github.com/fix8524/fix8524/actions/ldapdelete"
+	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/engine/journal"
+	"github.com/fix8524/fix8524/engine/window"
+	"github.com/fix8524/fix8524/facts"
+)
+
+// Executor runs actions (actions.Executor implements it).
+type Executor interface {
+	Run(ctx context.Context, a engine.PlannedAction) actions.Outcome
+	// Inspect reads the object an ldap_delete targets.
+	Inspect(ctx context.Context, a engine.PlannedAction) (ldapdelete.ObjectState, error)
+	// Leftovers lists what remains of a DC after its NTDS Settings were deleted.
+	Leftovers(ctx context.Context, a engine.PlannedAction, dns ldapdelete.DNSQuerier, in ldapdelete.LeftoversInput) []ldapdelete.Leftover
+}
+
+// Defaults.
+const (
+	DefaultVerifyTimeout       = 5 * time.Minute
+	DefaultLockTTL             = 30 * time.Minute
+	DefaultPollInterval        = 2 * time.Second
+	MaxPollInterval            = 30 * time.Second
+	DefaultReplicationAttempts = 3
+	// MaxVerifyTimeout caps a deadline extended to outlast DNS negative caching.
+	MaxVerifyTimeout = 30 * time.Minute
+)
+
+// Options configure one apply.
+type Options struct {
+	Plan      *engine.Plan
+	PlanBytes []byte // the exact bytes of the plan file (approvals are bound to them)
+	PlanPath  string
+	Playbook  *engine.Playbook // must be the playbook the plan was made with (same digest)
+
+	Approvals Approvals
+	Facts     Facts
+	Exec      Executor
+	Journal   *journal.Store
+
+	// Forest is the lock's key (default: the forest root the plan's findings name).
+	Forest string
+	// Actor is who runs the apply, for the journal (default: the journal's, user@host).
+	Actor string
+
+	// Emergency admits the apply outside every change window; EmergencyReason is required
+	// and recorded.
+	Emergency       bool
+	EmergencyReason string
+	// WindowsWaived, when not empty, says why change windows do not apply (the demo forest is
+	// simulated); the window gate records it and admits.
+	WindowsWaived string
+
+	// VerifyTimeout, when set, overrides every action's verification deadline.
+	VerifyTimeout time.Duration
+	// PollInterval is the first wait between verification polls (default 2s; it doubles up
+	// to 30s).
+	PollInterval time.Duration
+	// ReplicationAttempts bounds the replication retries per finding (default 3).
+	ReplicationAttempts int
+	// RetryAction is the name of the playbook's replication-retry action (default
+	// "retry_replication"); it runs after the finding's other actions, as the confirmation step.
+	RetryAction string
+	// LockTTL is the forest lock's time to live, renewed before every step (default 30m).
+	LockTTL time.Duration
+
+	// Out receives progress lines for people (nil: discarded).
+	Out io.Writer
+	// Now and Sleep replace the clock (tests).
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Outcomes of an apply, a finding or a step.
+const (
+	Succeeded = "succeeded"
+	Failed    = "failed"
+	Pending   = "pending"
+	Refused   = "refused"
+	Skipped   = "skipped"
+	Nothing   = "nothing-to-do"
+)
+
+// Refusal is one gate that refused.
+type Refusal struct {
+	Gate   string `json:"gate"`
+	Reason string `json:"reason"`
+}
+
+// StepResult is what happened to one action.
+type StepResult struct {
+	ActionID     string `json:"action_id"`
+	Name         string `json:"name"`
+	Target       string `json:"target"`
+	Command      string `json:"command"`
+	Outcome      string `json:"outcome"`
+	Reason       string `json:"reason,omitempty"`
+	ExitCode     *int   `json:"exit_code,omitempty"`
+	Verification string `json:"verification,omitempty"`
+	Error        string `json:"error,omitempty"`
+}
+
+// FindingResult is what happened to one finding.
+type FindingResult struct {
+	ID        string                `json:"id"`
+	Decision  string                `json:"decision,omitempty"`
+	Outcome   string                `json:"outcome"`
+	Reason    string                `json:"reason,omitempty"`
+	Steps     []StepResult          `json:"steps,omitempty"`
+	Confirmed string                `json:"confirmed,omitempty"` // link status after the replication retry
+	Manual    []engine.ManualStep   `json:"manual,omitempty"`
+	Leftovers []ldapdelete.Leftover `json:"leftovers,omitempty"`
+}
+
+// Result is what an apply did.
+type Result struct {
+	RunID    string          `json:"run_id"`
+	Forest   string          `json:"forest"`
+	Outcome  string          `json:"outcome"`
+	Approved string          `json:"approved,omitempty"`
+	Refusals []Refusal       `json:"refusals,omitempty"`
+	Findings []FindingResult `json:"findings,omitempty"`
+	Notes    []string        `json:"notes,omitempty"`
+}
+
+// ExitCode maps the outcome to the CLI's exit codes: 0 succeeded or nothing to do, 3 refused
+// by a gate or guard, 1 failed or pending.
+func (r Result) ExitCode() int {
+	switch r.Outcome {
+	case Succeeded, Nothing:
+		return 0
+	case Refused:
+		return 3
+	}
+	return 1
+}
+
+// ErrJournal wraps a journal failure that stopped the apply: nothing further was changed.
+var ErrJournal = errors.New("the journal could not record a step; stopped before changing anything else")
+
+type run struct {
+	o   Options
+	pb  *engine.Playbook
+	j   *journal.Store
+	res Result
+	req Request
+
+	grant     Grant
+	lock      *journal.Lock
+	windows   []window.Window
+	fresh     *facts.Snapshot // the latest fully gathered facts
+	approved  map[string]bool // action id -> approved
+	refusedBy map[string]string
+	explicit  map[string]bool
+	done      map[string]StepResult // action key -> first result in this run
+	fatal     error
+}
+
+// Run applies o.Plan. Refusals are not errors: Result.Outcome is Refused and Result.Refusals
+// says why. The error is a failure to run at all (bad options) or to keep the journal.
+func Run(ctx context.Context, o Options) (Result, error) {
+	if err := o.check(); err != nil {
+		return Result{Outcome: Failed}, err
+	}
+	o.defaults()
+	r := &run{o: o, pb: o.Playbook, j: o.Journal, approved: map[string]bool{}, refusedBy: map[string]string{},
+		explicit: map[string]bool{}, done: map[string]StepResult{}}
+	if o.Actor != "" {
+		r.j.SetActor(o.Actor)
+	}
+	r.res.RunID = r.j.RunID()
+	r.res.Forest = o.Forest
+	r.req = Request{Plan: o.Plan, PlanBytes: o.PlanBytes, PlanPath: o.PlanPath, Now: r.now()}
+	err := r.run(ctx)
+	if r.lock != nil {
+		if rerr := r.lock.Release(); rerr != nil && err == nil && r.fatal == nil {
+			r.note("releasing the lock: %v", rerr)
+		}
+	}
+	if r.fatal != nil {
+		r.res.Outcome = Failed
+		return r.res, r.fatal
+	}
+	return r.res, err
+}
+
+func (o *Options) check() error {
+	switch {
+	case o.Plan == nil:
+		return errors.New("apply: no plan")
+	case len(o.PlanBytes) == 0:
+		return errors.New("apply: no plan bytes")
+	case o.Playbook == nil:
+		return errors.New("apply: no playbook")
+	case o.Approvals == nil:
+		return errors.New("apply: no approval source")
+	case o.Facts == nil:
+		return errors.New("apply: no facts source")
+	case o.Exec == nil:
+		return errors.New("apply: no executor")
+	case o.Journal == nil:
+		return errors.New("apply: no journal")
+	}
+	return nil
+}
+
+func (o *Options) defaults() {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Sleep == nil {
+		o.Sleep = sleepCtx
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = DefaultPollInterval
+	}
+	if o.ReplicationAttempts <= 0 {
+		o.ReplicationAttempts = DefaultReplicationAttempts
+	}
+	if o.RetryAction == "" {
+		o.RetryAction = actions.RetryName
+	}
+	if o.LockTTL <= 0 {
+		o.LockTTL = DefaultLockTTL
+	}
+	if o.Forest == "" {
+		o.Forest = ForestOf(o.Plan)
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ForestOf names the forest a plan is about: the forest root of its findings' GUID CNAMEs,
+// else its facts source.
+func ForestOf(p *engine.Plan) string {
+	for _, f := range p.Findings {
+		if _, root, ok := strings.Cut(strings.ToLower(f.Link.SourceAddress), "._msdcs."); ok && root != "" {
+			return facts.CanonicalName(root)
+		}
+	}
+	if p.Facts.Source != "" {
+		return p.Facts.Source
+	}
+	return "unknown-forest"
+}
+
+func (r *run) now() time.Time { return r.o.Now() }
+
+func (r *run) say(format string, args ...any) {
+	fmt.Fprintf(r.o.Out, format+"\n", args...)
+}
+
+func (r *run) note(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	r.res.Notes = append(r.res.Notes, msg)
+	r.say("note: %s", msg)
+}
+
+// record writes a journal entry; a failure is fatal for the run.
+func (r *run) record(e journal.Entry) int64 {
+	if r.fatal != nil {
+		return 0
+	}
+	if e.Forest == "" {
+		e.Forest = r.o.Forest
+	}
+	if e.PlanFingerprint == "" {
+		e.PlanFingerprint = r.o.Plan.Fingerprint
+	}
+	id, err := r.j.Record(e)
+	if err != nil {
+		r.fatal = fmt.Errorf("%w: %v", ErrJournal, err)
+	}
+	return id
+}
+
+// gate journals a gate decision before (started) and after (allowed or refused). It returns
+// whether the gate admitted.
+func (r *run) gate(name, target string, decide func() (bool, string)) bool {
+	r.record(journal.Entry{Kind: journal.KindGate, Name: name, Target: target, Outcome: journal.Started})
+	if r.fatal != nil {
+		return false
+	}
+	ok, reason := decide()
+	out := journal.Allowed
+	if !ok {
+		out = journal.Refused
+	}
+	r.record(journal.Entry{Kind: journal.KindGate, Name: name, Target: target, Outcome: out, Reason: reason})
+	if r.fatal != nil {
+		return false
+	}
+	if !ok {
+		r.res.Refusals = append(r.res.Refusals, Refusal{Gate: name, Reason: reason})
+		r.say("refused (%s): %s", name, reason)
+	} else {
+		r.say("gate %s: %s", name, reason)
+	}
+	return ok
+}
+
+func (r *run) refuse() error {
+	r.res.Outcome = Refused
+	return nil
+}
+
+func (r *run) run(ctx context.Context) error {
+	p := r.o.Plan
+	// 1. Gates.
+	if !r.gate("plan", "", r.checkPlan) {
+		return r.refuse()
+	}
+	if !r.gate("approval", "", func() (bool, string) {
+		g, err := r.o.Approvals.ApprovePlan(ctx, r.req)
+		if err != nil {
+			return false, err.Error()
+		}
+		r.grant = g
+		r.res.Approved = g.How
+		return true, g.How
+	}) {
+		return r.refuse()
+	}
+	if !r.gate("window", "", r.checkWindow) {
+		return r.refuse()
+	}
+	if !r.gate("lock", r.o.Forest, func() (bool, string) {
+		h := journal.CurrentHolder()
+		l, err := r.j.AcquireLock(r.o.Forest, h, r.o.LockTTL)
+		if err != nil {
+			var le *journal.LockError
+			if errors.As(err, &le) {
+				msg := le.Error()
+				if le.Info.Stale || le.Info.HolderGone {
+					msg += "; release it with: fix8524 journal --break-lock " + quoteArg(r.o.Forest) + " --reason TEXT"
+				}
+				return false, msg
+			}
+			return false, err.Error()
+		}
+		r.lock = l
+		return true, fmt.Sprintf("forest %s locked by %s until %s", r.o.Forest, h, l.Expires.Format(time.RFC3339))
+	}) {
+		return r.refuse()
+	}
+	if r.fatal != nil {
+		return nil
+	}
+
+	// 2. Drift.
+	todo, ok := r.drift(ctx)
+	if !ok || r.fatal != nil {
+		return r.refuse()
+	}
+	if len(todo) == 0 {
+		r.res.Outcome = Nothing
+		for _, fr := range r.res.Findings {
+			if fr.Outcome != Skipped {
+				r.res.Outcome = Succeeded
+			}
+		}
+		return nil
+	}
+
+	// 3. Per-action approvals.
+	if !r.approveActions(ctx, todo) {
+		return r.refuse()
+	}
+
+	// 4–5. Findings.
+	for _, f := range todo {
+		if ctx.Err() != nil {
+			r.note("interrupted: %v", ctx.Err())
+			break
+		}
+		fr := r.applyFinding(ctx, f)
+		r.res.Findings = append(r.res.Findings, fr)
+		if r.fatal != nil {
+			break
+		}
+	}
+	r.res.Outcome = overall(r.res.Findings)
+	if ctx.Err() != nil && r.res.Outcome == Succeeded {
+		r.res.Outcome = Pending
+	}
+	_ = p
+	return nil
+}
+
+func overall(frs []FindingResult) string {
+	out := Nothing
+	rank := map[string]int{Nothing: 0, Skipped: 0, Succeeded: 1, Pending: 2, Refused: 3, Failed: 4}
+	for _, fr := range frs {
+		o := fr.Outcome
+		if o == Skipped {
+			continue
+		}
+		if rank[o] > rank[out] {
+			out = o
+		}
+	}
+	return out
+}
+
+func (r *run) checkPlan() (bool, string) {
+	p := r.o.Plan
+	if p.FormatVersion != engine.PlanFormatVersion {
+		return false, fmt.Sprintf("plan format version %d, this fix8524 reads %d: make the plan again", p.FormatVersion, engine.PlanFormatVersion)
+	}
+	if !strings.HasPrefix(p.Fingerprint, "sha256:") {
+		return false, "the plan has no fingerprint"
+	}
+	if p.Playbook.Digest != r.pb.Digest {
+		return false, fmt.Sprintf("the plan was made with playbook %s %s, this run loaded %s %s: make the plan again, or pass the same --playbooks",
+			p.Playbook.Name, short(p.Playbook.Digest), r.pb.Name, short(r.pb.Digest))
+	}
+	ids := map[string]bool{}
+	for _, f := range p.Findings {
+		if ids[f.ID] {
+			return false, fmt.Sprintf("finding %q appears twice: the plan file was edited", f.ID)
+		}
+		ids[f.ID] = true
+		for _, a := range f.Actions {
+			if ids[a.ID] {
+				return false, fmt.Sprintf("action %q appears twice: the plan file was edited", a.ID)
+			}
+			ids[a.ID] = true
+		}
+	}
+	return true, fmt.Sprintf("plan %s (%d findings, %d actions), playbook %s %s", short(p.Fingerprint), len(p.Findings), p.Summary.Actions, p.Playbook.Name, short(p.Playbook.Digest))
+}
+
+func short(s string) string {
+	if len(s) > 19 {
+		return s[:19] + "…"
+	}
+	return s
+}
+
+func (r *run) checkWindow() (bool, string) {
+	r.windows = r.windows[:0]
+	var bad []string
+	for _, ws := range r.o.Plan.Windows {
+		w, err := window.Parse(ws.Name, ws.Cron, ws.Duration, ws.TimeZone)
+		if err != nil {
+			bad = append(bad, err.Error())
+			w = window.Window{Name: ws.Name} // invalid: never admits
+		}
+		r.windows = append(r.windows, w)
+	}
+	d := window.Evaluate(r.windows, r.now())
+	reason := d.Reason
+	if len(bad) > 0 {
+		reason += " (" + strings.Join(bad, "; ") + ")"
+	}
+	switch {
+	case d.Admitted:
+		return true, reason
+	case r.o.WindowsWaived != "":
+		return true, "change windows not enforced: " + r.o.WindowsWaived + " (" + reason + ")"
+	case r.o.Emergency && strings.TrimSpace(r.o.EmergencyReason) == "":
+		return false, reason + "; --emergency needs --reason TEXT"
+	case r.o.Emergency:
+		r.record(journal.Entry{Kind: journal.KindNote, Name: "emergency", Reason: r.o.EmergencyReason, Outcome: journal.Allowed})
+		return true, "EMERGENCY override outside the change windows, reason: " + r.o.EmergencyReason + " (" + reason + ")"
+	}
+	return false, reason + "; to act now anyway: --emergency --reason TEXT"
+}
+
+// windowStillOpen re-checks the window before an action.
+func (r *run) windowStillOpen() (bool, string) {
+	if r.o.WindowsWaived != "" || r.o.Emergency {
+		return true, ""
+	}
+	d := window.Evaluate(r.windows, r.now())
+	return d.Admitted, d.Reason
+}
+
+// keepLock renews the lock; false when it was lost (broken by someone).
+func (r *run) keepLock() error {
+	if r.lock == nil {
+		return errors.New("no lock held")
+	}
+	if err := r.lock.Renew(r.o.LockTTL); err != nil {
+		return err
+	}
+	return nil
+}
+
+// --- drift ---
+
+func (r *run) freshPlan(ctx context.Context) (*facts.Snapshot, *engine.Plan, error) {
+	s, err := GatherForPlan(ctx, r.o.Facts, r.pb)
+	if err != nil {
+		return nil, nil, fmt.Errorf("gather fresh facts: %w", err)
+	}
+	p, err := engine.MakePlan(r.pb, s, engine.PlanOptions{Now: r.now()})
+	if err != nil {
+		return nil, nil, fmt.Errorf("plan on fresh facts: %w", err)
+	}
+	r.fresh = s
+	return s, p, nil
+}
+
+// drift gathers the plan's links again and decides, per finding, to proceed, skip (healthy
+// now) or refuse (stale). It returns the findings to apply.
+func (r *run) drift(ctx context.Context) ([]*engine.Finding, bool) {
+	r.record(journal.Entry{Kind: journal.KindGate, Name: "drift", Outcome: journal.Started, Reason: "gathering the plan's links again"})
+	r.say("gathering fresh facts for the drift check...")
+	s, fresh, err := r.freshPlan(ctx)
+	if err != nil {
+		reason := err.Error()
+		r.record(journal.Entry{Kind: journal.KindGate, Name: "drift", Outcome: journal.Refused, Reason: reason})
+		r.res.Refusals = append(r.res.Refusals, Refusal{Gate: "drift", Reason: reason})
+		r.say("refused (drift): %s", reason)
+		return nil, false
+	}
+	byID := map[string]*engine.Finding{}
+	for i := range fresh.Findings {
+		byID[fresh.Findings[i].ID] = &fresh.Findings[i]
+	}
+	var todo []*engine.Finding
+	var stale, lines []string
+	for i := range r.o.Plan.Findings {
+		f := &r.o.Plan.Findings[i]
+		fr := FindingResult{ID: f.ID, Manual: f.Manual}
+		if f.Decision != nil {
+			fr.Decision = f.Decision.Name
+		}
+		if len(f.Actions) == 0 {
+			fr.Outcome, fr.Reason = Skipped, "no actions (manual steps only, or the diagnosis is incomplete)"
+			r.res.Findings = append(r.res.Findings, fr)
+			continue
+		}
+		started := r.startedBefore(f)
+		ff := byID[f.ID]
+		ls := linksOf(s, f)
+		switch {
+		case ff == nil && ls.healthy():
+			fr.Outcome, fr.Reason = Skipped, "healthy now: every naming context of the link replicates (result 0)"
+			lines = append(lines, f.ID+": healthy now, skipped")
+			r.res.Findings = append(r.res.Findings, fr)
+			continue
+		case ff == nil && ls.present == 0 && started:
+			lines = append(lines, f.ID+": the link is gone; resuming this plan's earlier run (steps are re-checked)")
+		case ff == nil && ls.present == 0:
+			stale = append(stale, f.ID+": its links no longer exist")
+			continue
+		case ff == nil:
+			stale = append(stale, f.ID+": the link still fails ("+strings.Join(ls.failing, ", ")+") but the playbook no longer diagnoses it")
+			continue
+		case ff.Fingerprint == f.Fingerprint:
+			if d := actionsDiffer(f.Actions, ff.Actions); d != "" {
+				stale = append(stale, f.ID+": "+d)
+				continue
+			}
+			lines = append(lines, f.ID+": same evidence")
+		case started:
+			lines = append(lines, f.ID+": evidence changed since this plan's earlier run started; resuming (steps are re-checked, guards re-evaluated)")
+		default:
+			stale = append(stale, f.ID+": evidence changed: "+evidenceDiff(f, ff))
+			continue
+		}
+		todo = append(todo, f)
+	}
+	for i := range fresh.Findings {
+		found := false
+		for _, f := range r.o.Plan.Findings {
+			if f.ID == fresh.Findings[i].ID {
+				found = true
+			}
+		}
+		if !found {
+			lines = append(lines, fresh.Findings[i].ID+": new failing link, not in this plan (make a new plan for it)")
+		}
+	}
+	if len(stale) > 0 {
+		reason := "the plan is stale: " + strings.Join(stale, "; ") + ". Make a new plan (fix8524 plan) and approve it."
+		r.record(journal.Entry{Kind: journal.KindGate, Name: "drift", Outcome: journal.Refused, Reason: reason, Verification: strings.Join(lines, "\n")})
+		r.res.Refusals = append(r.res.Refusals, Refusal{Gate: "drift", Reason: reason})
+		r.say("refused (drift): %s", reason)
+		return nil, false
+	}
+	reason := fmt.Sprintf("fresh plan %s: %s", short(fresh.Fingerprint), strings.Join(lines, "; "))
+	r.record(journal.Entry{Kind: journal.KindGate, Name: "drift", Outcome: journal.Allowed, Reason: reason})
+	for _, l := range lines {
+		r.say("drift: %s", l)
+	}
+	return todo, r.fatal == nil
+}
+
+// startedBefore reports whether the journal has any step of this finding under this plan.
+func (r *run) startedBefore(f *engine.Finding) bool {
+	for _, a := range f.Actions {
+		st, err := r.j.Step(r.o.Plan.Fingerprint, f.ID, a.Name)
+		if err == nil && st.State != journal.StepNotStarted {
+			return true
+		}
+	}
+	return false
+}
+
+// comparable is what must be equal between an approved action and the fresh plan's.
+type comparable struct {
+	ID, Key, Name, Kind, Risk, Target, Platform, Transport, PowerShell string
+	Argv                                                               []string
+	IgnoreExit                                                         bool
+	Params                                                             json.RawMessage
+	LDAPDelete                                                         *engine.LDAPDelete
+	Verify                                                             []string
+	VerifyTimeout                                                      string
+	RequiresApprovalEach, Blocked                                      bool
+}
+
+func comparableOf(a engine.PlannedAction) comparable {
+	params, _ := json.Marshal(a.Params)
+	var norm any
+	_ = json.Unmarshal(params, &norm)
+	params, _ = json.Marshal(norm)
+	return comparable{a.ID, a.Key, a.Name, a.Kind, a.Risk, a.Target, a.Platform, a.Transport, a.PowerShell,
+		a.Argv, a.IgnoreExit, params, a.LDAPDelete, a.Verify, a.VerifyTimeout, a.RequiresApprovalEach, a.Blocked}
+}
+
+// actionsDiffer explains how the approved actions differ from the fresh plan's ("" if not).
+func actionsDiffer(approved, fresh []engine.PlannedAction) string {
+	if len(approved) != len(fresh) {
+		return fmt.Sprintf("the plan lists %d actions, the playbook now gives %d for the same facts (the plan file was edited?)", len(approved), len(fresh))
+	}
+	for i := range approved {
+		a, _ := json.Marshal(comparableOf(approved[i]))
+		b, _ := json.Marshal(comparableOf(fresh[i]))
+		if string(a) != string(b) {
+			return fmt.Sprintf("action %s differs from what the playbook gives for the same facts (the plan file was edited?)", approved[i].ID)
+		}
+	}
+	return ""
+}
+
+// evidenceDiff names the checks whose status changed.
+func evidenceDiff(old, fresh *engine.Finding) string {
+	prev := map[string]string{}
+	for _, c := range old.Evidence {
+		prev[c.Name] = c.Status
+	}
+	var ch []string
+	for _, c := range fresh.Evidence {
+		if p, ok := prev[c.Name]; ok && p != c.Status {
+			ch = append(ch, fmt.Sprintf("%s %s→%s", c.Name, p, c.Status))
+		}
+	}
+	dec := func(f *engine.Finding) string {
+		if f.Decision == nil {
+			return "(none)"
+		}
+		return f.Decision.Name
+	}
+	s := ""
+	if dec(old) != dec(fresh) {
+		s = fmt.Sprintf("decision %s→%s", dec(old), dec(fresh))
+	}
+	if len(ch) > 0 {
+		if s != "" {
+			s += ", "
+		}
+		s += strings.Join(ch, ", ")
+	}
+	if s == "" {
+		s = "the facts the diagnosis used changed (fingerprint " + short(old.Fingerprint) + " → " + short(fresh.Fingerprint) + ")"
+	}
+	return s
+}
+
+// --- per-action approvals ---
+
+func (r *run) isRetry(a engine.PlannedAction) bool { return a.Name == r.o.RetryAction }
+
+func (r *run) approveActions(ctx context.Context, todo []*engine.Finding) bool {
+	deletes := map[string]bool{}
+	for _, f := range todo {
+		for _, a := range f.Actions {
+			if a.Kind == engine.KindLDAPDelete {
+				k := a.Key
+				if k == "" {
+					k = a.ID
+				}
+				deletes[k] = true
+			}
+		}
+	}
+	ok := true
+	for _, f := range todo {
+		for _, a := range f.Actions {
+			explicit := a.RequiresApprovalEach || (a.Kind == engine.KindLDAPDelete && len(deletes) > 1)
+			r.explicit[a.ID] = explicit
+			name := "approval:" + a.ID
+			admitted := r.gate(name, a.Target, func() (bool, string) {
+				if r.grant.Unattended && actions.Destructive(a) {
+					return false, "destructive actions (" + a.Kind + ", risk " + a.Risk + ") never run unattended: a human must approve and apply this plan"
+				}
+				g, err := r.o.Approvals.ApproveAction(ctx, r.req, a, explicit)
+				if err != nil {
+					return false, err.Error()
+				}
+				if g.Unattended && actions.Destructive(a) {
+					return false, "destructive actions never run unattended"
+				}
+				how := g.How
+				if how == "" {
+					how = "covered by the plan approval (" + g.By + ")"
+				}
+				return true, how
+			})
+			if r.fatal != nil {
+				return false
+			}
+			r.approved[a.ID] = admitted
+			if !admitted {
+				r.refusedBy[a.ID] = r.res.Refusals[len(r.res.Refusals)-1].Reason
+				if explicit {
+					ok = false // a cleanup without its own approval refuses the whole apply
+				}
+			}
+		}
+	}
+	if !ok {
+		r.say("refused: every metadata cleanup needs its own approval (see above); nothing was changed")
+	}
+	return ok
+}
+
+// --- findings ---
+
+func (r *run) applyFinding(ctx context.Context, f *engine.Finding) FindingResult {
+	fr := FindingResult{ID: f.ID, Manual: f.Manual}
+	if f.Decision != nil {
+		fr.Decision = f.Decision.Name
+	}
+	r.say("\n%s: %s", f.ID, fr.Decision)
+	var retry *engine.PlannedAction
+	ranDelete := false
+	for i := range f.Actions {
+		a := f.Actions[i]
+		if r.isRetry(a) {
+			retry = &f.Actions[i]
+			continue
+		}
+		sr := r.step(ctx, f, a)
+		fr.Steps = append(fr.Steps, sr)
+		if r.fatal != nil {
+			fr.Outcome, fr.Reason = Failed, r.fatal.Error()
+			return fr
+		}
+		if a.Kind == engine.KindLDAPDelete && sr.Outcome == Succeeded {
+			ranDelete = true
+			fr.Leftovers = append(fr.Leftovers, r.leftovers(ctx, f, a)...)
+		}
+		switch sr.Outcome {
+		case Succeeded:
+		case Pending:
+			if len(a.Verify) > 0 || a.Kind == engine.KindLDAPDelete {
+				fr.Outcome, fr.Reason = Pending, a.ID+": "+sr.Reason
+				return fr
+			}
+		default:
+			fr.Outcome, fr.Reason = sr.Outcome, a.ID+": "+sr.Reason
+			return fr
+		}
+	}
+	out, confirmed, steps := r.confirm(ctx, f, retry, ranDelete)
+	fr.Steps = append(fr.Steps, steps...)
+	fr.Confirmed = confirmed
+	fr.Outcome = out
+	if out != Succeeded {
+		fr.Reason = "replication not confirmed: " + confirmed
+	}
+	if r.fatal != nil {
+		fr.Outcome, fr.Reason = Failed, r.fatal.Error()
+	}
+	return fr
+}
+
+func exitOf(out actions.Outcome) *int { return out.ExitCode }
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func sortedKeys(m map[string]bool) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

@@ -1,0 +1,248 @@
+package apply
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/engine/approval"
+)
+
+// Request is what an approval source is asked about.
+type Request struct {
+	Plan      *engine.Plan
+	PlanBytes []byte // the exact plan file bytes
+	PlanPath  string
+	Now       time.Time
+}
+
+// Grant is an approval that admitted a plan or an action.
+type Grant struct {
+	By  string // who approved ("alice", "heal policy nightly.hcl")
+	How string // one line for the journal: the approval's details
+	// Unattended: no human approved this (heal). Destructive actions are then always refused.
+	Unattended bool
+}
+
+// Approvals says whether a plan, and each action of it, may run.
+type Approvals interface {
+	// ApprovePlan admits the plan as a whole or refuses (an error; an *approval.RefusalError
+	// for the usual reasons).
+	ApprovePlan(ctx context.Context, req Request) (Grant, error)
+	// ApproveAction is asked for every action before it runs. explicit means the action needs
+	// an approval of its own (see the package documentation); a source that cannot give one
+	// must refuse. A refused action is not run, nor are the later actions of its finding.
+	ApproveAction(ctx context.Context, req Request, a engine.PlannedAction, explicit bool) (Grant, error)
+}
+
+// EachSuffix names the per-action approvals file next to a plan: "<plan>.approve-each.json".
+const EachSuffix = ".approve-each.json"
+
+// EachPath returns the per-action approvals file of the plan at planPath.
+func EachPath(planPath string) string { return planPath + EachSuffix }
+
+// EachFingerprint is the fingerprint a per-action approval approves.
+func EachFingerprint(planFingerprint, actionID string) string {
+	return planFingerprint + "#action:" + actionID
+}
+
+type eachFile struct {
+	Version   int               `json:"version"`
+	Approvals []json.RawMessage `json:"approvals"`
+}
+
+const maxEachFile = 4 << 20
+
+// LoadEach reads the per-action approvals of the plan at planPath (none when the file does
+// not exist). A corrupt file is an error naming it.
+func LoadEach(planPath string) ([]*approval.Approval, error) {
+	path := EachPath(planPath)
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read per-action approvals: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxEachFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(data) > maxEachFile {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxEachFile)
+	}
+	return ParseEach(data)
+}
+
+// ParseEach decodes a per-action approvals file strictly.
+func ParseEach(data []byte) ([]*approval.Approval, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var ef eachFile
+	if err := dec.Decode(&ef); err != nil {
+		return nil, fmt.Errorf("per-action approvals: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("per-action approvals: trailing data after the JSON object")
+	}
+	if ef.Version != 1 {
+		return nil, fmt.Errorf("per-action approvals: version %d, want 1", ef.Version)
+	}
+	out := make([]*approval.Approval, 0, len(ef.Approvals))
+	for i, raw := range ef.Approvals {
+		a, err := approval.Parse(raw)
+		if err != nil {
+			return nil, fmt.Errorf("per-action approval %d: %w", i+1, err)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// SaveEach adds approvals to the per-action approvals file of the plan at planPath, replacing
+// earlier approvals of the same actions, atomically. It returns the file's path.
+func SaveEach(planPath string, add []*approval.Approval) (string, error) {
+	old, err := LoadEach(planPath)
+	if err != nil {
+		return "", err
+	}
+	replaced := map[string]bool{}
+	for _, a := range add {
+		replaced[a.PlanFingerprint] = true
+	}
+	var all []*approval.Approval
+	for _, a := range old {
+		if !replaced[a.PlanFingerprint] {
+			all = append(all, a)
+		}
+	}
+	all = append(all, add...)
+	ef := eachFile{Version: 1}
+	for _, a := range all {
+		b, err := a.Marshal()
+		if err != nil {
+			return "", err
+		}
+		ef.Approvals = append(ef.Approvals, json.RawMessage(bytes.TrimSpace(b)))
+	}
+	data, err := json.MarshalIndent(ef, "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("encode per-action approvals: %w", err)
+	}
+	path := EachPath(planPath)
+	if err := writeFileAtomic(path, append(data, '\n'), 0o644); err != nil {
+		return "", fmt.Errorf("save per-action approvals: %w", err)
+	}
+	return path, nil
+}
+
+// FileApprovals reads a human's approvals from the files next to the plan: the plan approval
+// ("<plan>.approval.json") and per-action approvals ("<plan>.approve-each.json").
+type FileApprovals struct {
+	PlanPath string
+	// Trust, when not nil, requires every approval to be signed by one of its keys.
+	Trust *approval.TrustSet
+}
+
+// ApprovePlan implements Approvals.
+func (f FileApprovals) ApprovePlan(_ context.Context, req Request) (Grant, error) {
+	a, err := approval.Load(f.PlanPath)
+	if err != nil {
+		return Grant{}, err
+	}
+	if err := approval.Verify(req.PlanBytes, req.Plan.Fingerprint, a, req.Now, f.Trust); err != nil {
+		return Grant{}, err
+	}
+	return Grant{By: a.By, How: a.String()}, nil
+}
+
+// ApproveAction implements Approvals: actions that need no explicit approval are covered by
+// the plan's; the others need a per-action approval.
+func (f FileApprovals) ApproveAction(_ context.Context, req Request, act engine.PlannedAction, explicit bool) (Grant, error) {
+	if !explicit {
+		return Grant{By: "plan approval"}, nil
+	}
+	each, err := LoadEach(f.PlanPath)
+	if err != nil {
+		return Grant{}, err
+	}
+	fp := EachFingerprint(req.Plan.Fingerprint, act.ID)
+	var last error
+	for _, a := range each {
+		if a.PlanFingerprint != fp {
+			continue
+		}
+		if err := approval.Verify(req.PlanBytes, fp, a, req.Now, f.Trust); err != nil {
+			last = err
+			continue
+		}
+		return Grant{By: a.By, How: "per-action " + a.String()}, nil
+	}
+	if last != nil {
+		return Grant{}, last
+	}
+	return Grant{}, &approval.RefusalError{Reason: approval.ReasonNone,
+		Detail: fmt.Sprintf("action %s needs its own approval: fix8524 approve %s --by NAME --allow-each %s",
+			act.ID, f.PlanPath, quoteArg(act.ID))}
+}
+
+// quoteArg quotes an action id for a POSIX shell command line shown to people.
+func quoteArg(s string) string {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.' || r == '/') {
+			return "'" + replaceAll(s, "'", `'\''`) + "'"
+		}
+	}
+	return s
+}
+
+func replaceAll(s, old, new string) string {
+	return string(bytes.ReplaceAll([]byte(s), []byte(old), []byte(new)))
+}
+
+// writeFileAtomic writes data next to path and renames it over path.
+func writeFileAtomic(path string, data []byte, perm fs.FileMode) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			tmp.Close()
+			os.Remove(name)
+		}
+	}()
+	if err := tmp.Chmod(perm); err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(name, path); err != nil {
+		return err
+	}
+	ok = true
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+// Package apply applies an approved plan to a forest, and is the one place that decides
+// whether anything may change. `fix8524 apply` and `fix8524 heal` both call Run; they differ
+// only in where approvals come from (a human's approval file or TTY answer, or a heal policy).
+//
+// # The sequence
+//
+//  1. Gates, each journaled before (started) and after (allowed or refused):
+//     plan      the plan parses, is of this format and was made with this playbook (digest);
+//     approval  Approvals.ApprovePlan admits the plan (not expired, same fingerprint, plan
+//     bytes not changed since approval, signed by a trusted key when keys are required);
+//     window    now is inside one of the plan's change windows, or Emergency is set with a
+//     reason (recorded), or the caller declares windows irrelevant (the demo);
+//     lock      the forest's lock is free (journal.AcquireLock; a stale lock is released only by
+//     an explicit `fix8524 journal --break-lock`).
+//  2. Drift: the plan's links are gathered again and the plan is made again from the fresh
+//     facts. A finding whose links are healthy now is skipped and reported. A finding whose
+//     evidence changed (another fingerprint) or whose actions differ from what the playbook
+//     gives for the fresh facts makes the plan stale: nothing runs. A finding this plan has
+//     already started on (journal) is resumed instead: its own changes are expected.
+//  3. Per-action approvals (see below), and never a destructive action when unattended.
+//  4. Per finding, per action in plan order (the replication retry is kept for step 5):
+//     re-check if the journal has seen the step before (a completed or possibly completed step
+//     whose effect is in place is not run again; a destructive step whose effect cannot be
+//     checked is refused); guards re-evaluated on freshly gathered facts right before a
+//     destructive action (the playbook's guards and the built-in ones, a false or unknown
+//     guard is a hard refusal); window and lock checked again; the action begun in the journal
+//     (durably, before anything is sent); run; its verification checks polled with backoff
+//     until they pass or the deadline (default 5 minutes, per action verify_timeout, the
+//     Options override; extended to outlast a DNS negative-caching TTL seen in the answers);
+//     the action finished in the journal with exit code, output digest and verification.
+//  5. Replication retried (the plan's retry action, else actions.RetryReplication) and
+//     confirmed by re-reading the link status until every naming context reports result 0
+//     (or the link is gone after a metadata cleanup); retried up to ReplicationAttempts times.
+//
+// Outcomes are succeeded, failed or pending (the change ran but the verification did not pass
+// before its deadline with nothing failed, e.g. unknown observations), per action and per
+// finding. Nothing is ever "succeeded" without its check.
+//
+// # Explicit per-action approval
+//
+// An action needs an approval of its own, besides the plan's, when the playbook marks it
+// requires_approval_each, or when it is an ldap_delete and this apply would run more than one
+// ldap_delete. Such approvals are ordinary approvals (engine/approval: by, expiry, optional
+// signature, bound to the plan's digest) whose fingerprint is EachFingerprint(plan
+// fingerprint, action id); `fix8524 approve PLAN --by NAME --allow-each ACTION_ID` writes them,
+// one per --allow-each, into "<plan>.approve-each.json" next to the plan.
+//
+// # Crash safety
+//
+// Every action is begun in the journal (fsync'd) before it is sent and finished after its
+// verification. A run killed in between leaves the step unfinished: the next apply of the same
+// plan re-checks it (its verification checks, or for an ldap_delete whether the object is
+// still there) and records the re-check before it decides to skip or repeat it. Journal write
+// failures stop the run before the next change.
+package apply

@@ -1,0 +1,169 @@
+package apply
+
+import (
+	"context"
+	"strings"
+
+	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/facts/dnsprobe"
+	"github.com/fix8524/fix8524/facts/gather"
+	"github.com/fix8524/fix8524/facts/reach"
+)
+
+// Facts reads fresh facts from the forest the plan is about.
+type Facts interface {
+	// Gather reads topology, links and host facts, and answers the DNS queries and TCP
+	// probes needs lists.
+	Gather(ctx context.Context, needs gather.Needs) (*facts.Snapshot, error)
+	// Observe answers DNS queries and TCP probes and appends the observations to s (whose
+	// DCs say where to dial probe hosts).
+	Observe(ctx context.Context, s *facts.Snapshot, dns []facts.DNSQuery, tcp []facts.TCPProbe) error
+}
+
+// GatherFacts reads facts with facts/gather (a live forest, or a simulated one: the options'
+// Dial decides).
+type GatherFacts struct {
+	Options gather.Options
+}
+
+// Gather implements Facts.
+func (g GatherFacts) Gather(ctx context.Context, needs gather.Needs) (*facts.Snapshot, error) {
+	o := g.Options
+	o.Needs = needs
+	return gather.Gather(ctx, o)
+}
+
+// Observe implements Facts.
+func (g GatherFacts) Observe(ctx context.Context, s *facts.Snapshot, dns []facts.DNSQuery, tcp []facts.TCPProbe) error {
+	dp := g.Options.DNS
+	if g.Options.Dial != nil {
+		dp.Dial = dnsprobe.DialFunc(g.Options.Dial)
+	}
+	s.DNS = append(s.DNS, dp.QueryAll(ctx, dns)...)
+	rp := g.Options.Reach
+	if g.Options.Dial != nil {
+		rp.Dial = reach.DialFunc(g.Options.Dial)
+	}
+	ix := facts.NewIndex(s)
+	targets := make([]reach.Target, len(tcp))
+	for i, p := range tcp {
+		targets[i] = reach.Target{Probe: p, Address: addressOf(ix, p.Host)}
+	}
+	s.Reach = append(s.Reach, rp.ProbeAll(ctx, targets)...)
+	s.Sort()
+	return ctx.Err()
+}
+
+// addressOf picks the address to dial for a probe host, as the gatherer does: a DC's first
+// known IP, else its DNS host name; any other host as given.
+func addressOf(ix *facts.Index, host string) string {
+	dc := ix.DCByName(host)
+	if dc == nil {
+		return host
+	}
+	if ips, ok := dc.IPs.Get(); ok && len(ips) > 0 {
+		return ips[0]
+	}
+	return dc.DNSHostName
+}
+
+// PlanNeeds returns the gather.Needs of a playbook: engine.Needs.
+func PlanNeeds(pb *engine.Playbook) gather.Needs {
+	return func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) }
+}
+
+// noNeeds asks for no observations (link status only).
+func noNeeds(*facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return nil, nil }
+
+// maxRounds bounds how often observations are completed (a check whose inputs depend on other
+// checks' observations needs another round).
+const maxRounds = 4
+
+// GatherForPlan gathers what the playbook needs, completing observations until the playbook
+// asks for nothing new. `plan` and apply's drift check must gather the same way, or the
+// fingerprints differ.
+func GatherForPlan(ctx context.Context, f Facts, pb *engine.Playbook) (*facts.Snapshot, error) {
+	s, err := f.Gather(ctx, PlanNeeds(pb))
+	if err != nil {
+		return nil, err
+	}
+	for round := 1; round < maxRounds; round++ {
+		nd, nt := engine.Needs(pb, s)
+		dns, tcp := missing(s, nd, nt)
+		if len(dns) == 0 && len(tcp) == 0 {
+			break
+		}
+		if err := f.Observe(ctx, s, dns, tcp); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// missing returns the queries and probes s has no observation for.
+func missing(s *facts.Snapshot, dns []facts.DNSQuery, tcp []facts.TCPProbe) ([]facts.DNSQuery, []facts.TCPProbe) {
+	ix := facts.NewIndex(s)
+	var md []facts.DNSQuery
+	for _, q := range dns {
+		if ix.DNS(q) == nil {
+			md = append(md, q)
+		}
+	}
+	var mt []facts.TCPProbe
+	for _, p := range tcp {
+		if ix.Reach(p) == nil {
+			mt = append(mt, p)
+		}
+	}
+	return md, mt
+}
+
+// withoutObservations copies s without the observations of the given queries and probes, so
+// that they can be observed afresh.
+func withoutObservations(s *facts.Snapshot, dns []facts.DNSQuery, tcp []facts.TCPProbe) *facts.Snapshot {
+	c := *s
+	drop := map[string]bool{}
+	for _, q := range dns {
+		drop[q.Key()] = true
+	}
+	c.DNS = nil
+	for _, o := range s.DNS {
+		if !drop[o.Key()] {
+			c.DNS = append(c.DNS, o)
+		}
+	}
+	dropT := map[string]bool{}
+	for _, p := range tcp {
+		dropT[p.Key()] = true
+	}
+	c.Reach = nil
+	for _, o := range s.Reach {
+		if !dropT[o.Key()] {
+			c.Reach = append(c.Reach, o)
+		}
+	}
+	return &c
+}
+
+// linkState is what fresh facts say about a finding's links.
+type linkState struct {
+	present int      // links found
+	failing []string // "NC: result" of links with a non-zero result
+}
+
+func (ls linkState) healthy() bool { return ls.present > 0 && len(ls.failing) == 0 }
+
+func linksOf(s *facts.Snapshot, f *engine.Finding) linkState {
+	var ls linkState
+	for _, l := range s.Links {
+		if !strings.EqualFold(l.Destination, f.Link.Destination) || !strings.EqualFold(l.SourceDSAGUID, f.Link.SourceDSAGUID) {
+			continue
+		}
+		ls.present++
+		if l.LastResult != 0 {
+			ls.failing = append(ls.failing, l.NC+": result "+itoa(l.LastResult))
+		}
+	}
+	return ls
+}

@@ -1,0 +1,743 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/fix8524/fix8524/actions"
+	"github.com/fix8524/fix8524/actions/ldapdelete"
+	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/engine/journal"
+	"github.com/fix8524/fix8524/facts"
+)
+
+// step runs one action with its re-check, guards, journal records and verification.
+func (r *run) step(ctx context.Context, f *engine.Finding, a engine.PlannedAction) StepResult {
+	sr := StepResult{ActionID: a.ID, Name: a.Name, Target: a.Target, Command: actions.Display(a)}
+	refuse := func(gate, reason string) StepResult {
+		r.record(journal.Entry{Kind: journal.KindGate, Name: gate, Target: a.Target, Link: f.ID, Outcome: journal.Refused, Reason: reason, Command: sr.Command})
+		r.res.Refusals = append(r.res.Refusals, Refusal{Gate: gate, Reason: a.ID + ": " + reason})
+		r.say("  %s: refused: %s", a.Name, reason)
+		sr.Outcome, sr.Reason = Refused, reason
+		return sr
+	}
+	r.say("  %s on %s: %s", a.Name, a.Target, a.Title)
+	if a.Blocked {
+		return refuse("blocked:"+a.ID, "blocked in the plan: "+strings.Join(a.Reasons, "; "))
+	}
+	if !r.approved[a.ID] {
+		sr.Outcome, sr.Reason = Refused, "not approved: "+r.refusedBy[a.ID]
+		return sr
+	}
+	if k := a.Key; k != "" {
+		if prev, ok := r.done[k]; ok {
+			sr.Outcome, sr.Reason = prev.Outcome, "same effect as "+prev.ActionID+" (run once per apply)"
+			r.record(journal.Entry{Kind: journal.KindNote, Name: a.Name, Target: a.Target, Link: f.ID, Reason: sr.Reason})
+			return sr
+		}
+	}
+	defer func() {
+		if a.Key != "" && sr.Outcome == Succeeded {
+			r.done[a.Key] = sr
+		}
+	}()
+	if ok, why := r.windowStillOpen(); !ok {
+		return refuse("window", "the change window closed during the apply: "+why)
+	}
+	if err := r.keepLock(); err != nil {
+		return refuse("lock", "the forest lock was lost: "+err.Error())
+	}
+
+	// Resume: anything the journal has seen of this step is re-checked first.
+	st, err := r.j.Step(r.o.Plan.Fingerprint, f.ID, a.Name)
+	if err != nil {
+		r.fatal = fmt.Errorf("%w: %v", ErrJournal, err)
+		sr.Outcome, sr.Reason = Failed, err.Error()
+		return sr
+	}
+	if st.State != journal.StepNotStarted {
+		inPlace, known, detail := r.recheck(ctx, f, a)
+		rc := journal.Failed
+		switch {
+		case inPlace:
+			rc = journal.Succeeded
+		case !known:
+			rc = journal.Skipped
+		}
+		why := fmt.Sprintf("earlier attempt (run %s, %s", st.RunID, st.State)
+		if st.Outcome != "" {
+			why += ", " + string(st.Outcome)
+		}
+		why += ")"
+		if st.NeedsRecheck() {
+			if _, err := r.j.MarkRechecked(st.BeginID, journal.Recheck{Outcome: rc, Verification: detail, Reason: why + " was interrupted"}); err != nil {
+				r.fatal = fmt.Errorf("%w: %v", ErrJournal, err)
+				sr.Outcome, sr.Reason = Failed, err.Error()
+				return sr
+			}
+		} else {
+			r.record(journal.Entry{Kind: journal.KindVerify, Name: journal.RecheckPrefix + a.Name, Target: a.Target, Link: f.ID,
+				Outcome: rc, Verification: detail, Reason: why})
+		}
+		if r.fatal != nil {
+			sr.Outcome = Failed
+			return sr
+		}
+		r.say("    re-check of the %s: %s", why, detail)
+		switch {
+		case inPlace:
+			sr.Outcome, sr.Reason, sr.Verification = Succeeded, "already in effect ("+why+"); not run again", detail
+			return sr
+		case !known && actions.Destructive(a):
+			return refuse("recheck:"+a.ID, "an earlier run may already have done this destructive step and its effect cannot be checked ("+detail+"); check it by hand before applying again")
+		}
+	}
+
+	// Guards on fresh facts, right before a destructive action.
+	if actions.Destructive(a) {
+		ok, reason := r.guards(ctx, f, a)
+		if r.fatal != nil {
+			sr.Outcome = Failed
+			return sr
+		}
+		if !ok {
+			sr.Outcome, sr.Reason = Refused, reason
+			return sr
+		}
+	}
+
+	begin, err := r.j.BeginAction(journal.Entry{Forest: r.o.Forest, Name: a.Name, Target: a.Target, Link: f.ID,
+		PlanFingerprint: r.o.Plan.Fingerprint, Command: sr.Command, Reason: a.Title})
+	if err != nil {
+		r.fatal = fmt.Errorf("%w: %v", ErrJournal, err)
+		sr.Outcome, sr.Reason = Failed, "not run: "+r.fatal.Error()
+		return sr
+	}
+	out := r.o.Exec.Run(ctx, a)
+	sr.ExitCode = exitOf(out)
+	if !out.OK() {
+		sr.Outcome, sr.Reason, sr.Error = Failed, out.Err.Error(), out.Err.Error()
+		r.finish(begin, journal.Failed, out, "", "the action failed")
+		r.say("    failed: %s", out.Err)
+		return sr
+	}
+	r.say("    ran (exit %s); verifying...", exitText(out.ExitCode))
+	outcome, verification := r.verify(ctx, f, a)
+	sr.Outcome, sr.Verification = outcome, verification
+	if outcome != Succeeded {
+		sr.Reason = "verification: " + verification
+	}
+	r.finish(begin, journal.Outcome(outcome), out, verification, "")
+	r.say("    %s: %s", outcome, verification)
+	return sr
+}
+
+func exitText(p *int) string {
+	if p == nil {
+		return "none"
+	}
+	return itoa(*p)
+}
+
+func (r *run) finish(begin int64, out journal.Outcome, o actions.Outcome, verification, reason string) {
+	if r.fatal != nil {
+		return
+	}
+	stdout, stderr := o.Stdout, o.Stderr
+	if stdout == nil && stderr == nil {
+		stdout = []byte{}
+	}
+	if _, err := r.j.FinishAction(begin, journal.Result{Outcome: out, ExitCode: o.ExitCode, Stdout: stdout, Stderr: stderr,
+		Verification: verification, Reason: reason, Err: o.Err}); err != nil {
+		r.fatal = fmt.Errorf("%w: the action ran but its end could not be recorded (the next apply re-checks it): %v", ErrJournal, err)
+	}
+}
+
+// recheck looks at whether an action's effect is in place, without running it.
+func (r *run) recheck(ctx context.Context, f *engine.Finding, a engine.PlannedAction) (inPlace, known bool, detail string) {
+	if a.Kind == engine.KindLDAPDelete {
+		st, err := r.o.Exec.Inspect(ctx, a)
+		switch {
+		case err != nil:
+			return false, false, "could not read " + a.LDAPDelete.DN + ": " + err.Error()
+		case !st.Exists:
+			return true, true, a.LDAPDelete.DN + " no longer exists"
+		case a.LDAPDelete.ExpectGUID != "" && !strings.EqualFold(st.GUID, a.LDAPDelete.ExpectGUID):
+			return false, true, fmt.Sprintf("%s exists with another objectGUID (%s)", a.LDAPDelete.DN, st.GUID)
+		}
+		return false, true, a.LDAPDelete.DN + " still exists"
+	}
+	if len(a.Verify) == 0 {
+		return false, false, "the action names no checks"
+	}
+	if r.fresh == nil {
+		return false, false, "no facts"
+	}
+	results, _, err := r.evalChecks(ctx, f, a.Verify)
+	if err != nil {
+		return false, false, err.Error()
+	}
+	ok, failed := summarize(results)
+	return ok, ok || failed, checkText(results)
+}
+
+// --- guards ---
+
+// guards gathers fresh facts, plans again, and requires the fresh plan to propose the same
+// action with every playbook guard true, and every built-in guard true.
+func (r *run) guards(ctx context.Context, f *engine.Finding, a engine.PlannedAction) (bool, string) {
+	var reason string
+	ok := r.gate("guards:"+a.ID, a.Target, func() (bool, string) {
+		s, fresh, err := r.freshPlan(ctx)
+		if err != nil {
+			reason = "guards could not be evaluated: " + err.Error()
+			return false, reason
+		}
+		var lines, bad []string
+		var fa *engine.PlannedAction
+		for i := range fresh.Findings {
+			if fresh.Findings[i].ID != f.ID {
+				continue
+			}
+			for j := range fresh.Findings[i].Actions {
+				if fresh.Findings[i].Actions[j].Name == a.Name {
+					fa = &fresh.Findings[i].Actions[j]
+				}
+			}
+		}
+		switch {
+		case fa == nil:
+			bad = append(bad, "the fresh facts no longer lead to this action (the diagnosis changed)")
+		case a.LDAPDelete != nil && (fa.LDAPDelete == nil || !strings.EqualFold(fa.LDAPDelete.DN, a.LDAPDelete.DN) || !strings.EqualFold(fa.LDAPDelete.ExpectGUID, a.LDAPDelete.ExpectGUID)):
+			bad = append(bad, "the fresh plan would delete another object")
+		default:
+			for _, g := range fa.Guards {
+				line := fmt.Sprintf("%s: %s", g.Name, g.Status)
+				if g.Status != engine.StatusOK {
+					line += " — " + g.Message
+					bad = append(bad, line)
+				}
+				lines = append(lines, line)
+			}
+			if fa.Blocked {
+				bad = append(bad, "blocked: "+strings.Join(fa.Reasons, "; "))
+			}
+		}
+		for _, g := range builtinGuards(s, a) {
+			line := fmt.Sprintf("%s: %s", g.Name, g.Status)
+			if g.Status != engine.StatusOK {
+				line += " — " + g.Message
+				bad = append(bad, line)
+			}
+			lines = append(lines, line)
+		}
+		if len(bad) > 0 {
+			reason = "guard refused (false or unknown is a hard refusal): " + strings.Join(bad, "; ")
+			return false, reason
+		}
+		reason = "every guard holds on fresh facts: " + strings.Join(lines, "; ")
+		return true, reason
+	})
+	return ok, reason
+}
+
+// builtinGuards are the metadata-cleanup guards Go enforces whatever the playbook says, for an
+// ldap_delete, evaluated on fresh facts.
+func builtinGuards(s *facts.Snapshot, a engine.PlannedAction) []engine.GuardResult {
+	if a.Kind != engine.KindLDAPDelete {
+		return nil
+	}
+	res := func(name, status, msg string) engine.GuardResult {
+		return engine.GuardResult{Name: "builtin:" + name, Status: status, Message: msg}
+	}
+	d := a.LDAPDelete
+	if d == nil {
+		return []engine.GuardResult{res("dn", engine.StatusFailed, "the action has no DN")}
+	}
+	var out []engine.GuardResult
+	if d.Tree && !ldapdelete.IsNTDSSettingsDN(d.DN) {
+		out = append(out, res("ntds_settings_only", engine.StatusFailed, "a tree delete may only remove an NTDS Settings object"))
+	} else {
+		out = append(out, res("ntds_settings_only", engine.StatusOK, ""))
+	}
+	if d.ExpectGUID == "" {
+		out = append(out, res("expected_guid", engine.StatusFailed, "the plan does not name the objectGUID to delete"))
+	} else {
+		out = append(out, res("expected_guid", engine.StatusOK, ""))
+	}
+	ix := facts.NewIndex(s)
+	// Nothing stale: a DC that says it is this DSA.
+	live := engine.StatusOK
+	msg := ""
+	for _, dc := range s.DCs {
+		if g, ok := dc.OwnDSAGUID.Get(); ok && d.ExpectGUID != "" && strings.EqualFold(g, d.ExpectGUID) {
+			live, msg = engine.StatusFailed, dc.Name+" answers as DSA "+g+": the object is its current NTDS Settings, nothing is stale"
+		}
+	}
+	out = append(out, res("not_a_live_dsa", live, msg))
+	// Not the DC we are bound to, nor the delete's own target.
+	bound := engine.StatusOK
+	msg = ""
+	for _, name := range []string{s.SeedDC, a.Target} {
+		if dc := ix.DCByName(name); dc != nil && strings.EqualFold(dc.NTDSSettingsDN, d.DN) {
+			bound, msg = engine.StatusFailed, d.DN+" is the NTDS Settings of "+dc.Name+", the DC fix8524 is bound to"
+		}
+	}
+	out = append(out, res("not_bound_dc", bound, msg))
+	// FSMO roles.
+	fsmo := engine.StatusOK
+	msg = ""
+	for _, role := range s.Forest.FSMO {
+		if strings.EqualFold(role.OwnerDSA, d.DN) {
+			fsmo, msg = engine.StatusFailed, "it holds the "+role.Role+" role: seize it first, with a separate approval"
+		}
+	}
+	out = append(out, res("holds_no_fsmo", fsmo, msg))
+	dc := ix.DCByNTDSDN(d.DN)
+	if dc == nil {
+		out = append(out, res("known_dc", engine.StatusUnknown, "the fresh topology has no DC with this NTDS Settings object"))
+		return out
+	}
+	// Protected from accidental deletion.
+	switch p, ok := dc.ProtectedFromDeletion.Get(); {
+	case !ok:
+		out = append(out, res("not_protected", engine.StatusUnknown, "whether "+dc.Name+"'s objects are protected from deletion is unknown: "+dc.ProtectedFromDeletion.Why()))
+	case p:
+		out = append(out, res("not_protected", engine.StatusFailed, dc.Name+"'s objects are protected from accidental deletion"))
+	default:
+		out = append(out, res("not_protected", engine.StatusOK, ""))
+	}
+	// Last DC of its domain.
+	others := 0
+	for _, o := range s.DCs {
+		if o.NTDSSettingsDN != dc.NTDSSettingsDN && strings.EqualFold(o.Domain, dc.Domain) {
+			others++
+		}
+	}
+	if others == 0 {
+		out = append(out, res("not_last_dc", engine.StatusFailed, dc.Name+" is the last DC of "+dc.Domain))
+	} else {
+		out = append(out, res("not_last_dc", engine.StatusOK, ""))
+	}
+	// Still answers LDAP or RPC as itself.
+	own, ownKnown := dc.OwnDSAGUID.Get()
+	repromoted := ownKnown && d.ExpectGUID != "" && !strings.EqualFold(own, d.ExpectGUID)
+	ans := engine.StatusOK
+	msg = ""
+	probed := 0
+	for _, o := range s.Reach {
+		if ix.DCByName(o.Host) != dc {
+			continue
+		}
+		switch o.Port {
+		case 135, 389, 636, 3268:
+		default:
+			continue
+		}
+		probed++
+		if o.Result == facts.ReachOpen && !repromoted {
+			ans, msg = engine.StatusFailed, fmt.Sprintf("%s still answers on port %d", dc.Name, o.Port)
+		}
+	}
+	if probed == 0 && !repromoted {
+		ans, msg = engine.StatusUnknown, "no fresh LDAP/RPC probe of "+dc.Name
+	}
+	out = append(out, res("not_answering", ans, msg))
+	return out
+}
+
+// --- verification ---
+
+func (r *run) verifyTimeout(a engine.PlannedAction) time.Duration {
+	if r.o.VerifyTimeout > 0 {
+		return r.o.VerifyTimeout
+	}
+	if d, err := time.ParseDuration(a.VerifyTimeout); err == nil && d > 0 {
+		return d
+	}
+	return DefaultVerifyTimeout
+}
+
+// verify polls the action's checks with backoff until they pass or the deadline.
+func (r *run) verify(ctx context.Context, f *engine.Finding, a engine.PlannedAction) (string, string) {
+	timeout := r.verifyTimeout(a)
+	start := r.now()
+	deadline := start.Add(timeout)
+	var prefix string
+	if a.Kind == engine.KindLDAPDelete {
+		st, err := r.o.Exec.Inspect(ctx, a)
+		switch {
+		case err != nil:
+			return Pending, "could not read " + a.LDAPDelete.DN + " after the delete: " + err.Error()
+		case st.Exists && strings.EqualFold(st.GUID, a.LDAPDelete.ExpectGUID):
+			return Failed, a.LDAPDelete.DN + " still exists after the delete"
+		}
+		prefix = a.LDAPDelete.DN + " is gone"
+		s, err := r.o.Facts.Gather(ctx, noNeeds)
+		if err == nil && linksOf(s, f).present == 0 {
+			return Succeeded, prefix + "; the link it served is gone (its checks no longer apply)"
+		}
+		prefix += "; "
+	}
+	if len(a.Verify) == 0 {
+		return Pending, prefix + "the playbook names no checks for this action: not verified"
+	}
+	interval := r.o.PollInterval
+	extended := false
+	var last []engine.CheckResult
+	var lastErr error
+	for poll := 1; ; poll++ {
+		results, ttl, err := r.evalChecks(ctx, f, a.Verify)
+		lastErr = err
+		if err == nil {
+			last = results
+			if ok, _ := summarize(results); ok {
+				return Succeeded, prefix + checkText(results) + fmt.Sprintf(" (poll %d, after %s)", poll, r.now().Sub(start).Round(time.Second))
+			}
+		}
+		if !extended && ttl > 0 {
+			if end := start.Add(ttl + interval); end.After(deadline) {
+				if max := start.Add(MaxVerifyTimeout); end.After(max) {
+					end = max
+				}
+				deadline, extended = end, true
+				r.say("    a DNS server caches the answer for %s: waiting until %s", ttl, deadline.Format(time.RFC3339))
+			}
+		}
+		now := r.now()
+		if !now.Before(deadline) || ctx.Err() != nil {
+			break
+		}
+		wait := interval
+		if rem := deadline.Sub(now); rem < wait {
+			wait = rem
+		}
+		if err := r.o.Sleep(ctx, wait); err != nil {
+			break
+		}
+		if interval *= 2; interval > MaxPollInterval {
+			interval = MaxPollInterval
+		}
+		if err := r.keepLock(); err != nil {
+			return Pending, prefix + "the forest lock was lost while verifying: " + err.Error()
+		}
+	}
+	if last == nil {
+		msg := "checks could not be evaluated"
+		if lastErr != nil {
+			msg += ": " + lastErr.Error()
+		}
+		return Pending, prefix + msg
+	}
+	_, failed := summarize(last)
+	text := prefix + checkText(last) + fmt.Sprintf(" — did not pass within %s", deadline.Sub(start).Round(time.Second))
+	if failed {
+		return Failed, text
+	}
+	return Pending, text
+}
+
+// evalChecks observes what the checks need afresh and evaluates them on the latest facts. It
+// returns the longest DNS caching TTL seen in a negative or failing answer.
+func (r *run) evalChecks(ctx context.Context, f *engine.Finding, checks []string) ([]engine.CheckResult, time.Duration, error) {
+	base := r.fresh
+	if base == nil {
+		return nil, 0, errors.New("no facts gathered")
+	}
+	// Everything the checks need is observed afresh: start from the facts without any
+	// observation, so that VerifyNeeds lists all of them.
+	s := *base
+	s.DNS, s.Reach = nil, nil
+	var asked []facts.DNSQuery
+	for round := 0; round < maxRounds; round++ {
+		dns, tcp, err := engine.VerifyNeeds(r.pb, &s, f, checks)
+		if err != nil {
+			return nil, 0, err
+		}
+		dns, tcp = missing(&s, dns, tcp)
+		if len(dns) == 0 && len(tcp) == 0 {
+			break
+		}
+		asked = append(asked, dns...)
+		if err := r.o.Facts.Observe(ctx, &s, dns, tcp); err != nil {
+			return nil, 0, err
+		}
+	}
+	ttl := negativeTTL(s.DNS, asked)
+	results, err := engine.Verify(r.pb, &s, f, checks, engine.PlanOptions{Now: r.now()})
+	return results, ttl, err
+}
+
+// negativeTTL returns the longest time a resolver may cache the failing answers to qs: for
+// NXDOMAIN/NODATA the SOA's minimum (capped by the SOA TTL), as RFC 2308 says.
+func negativeTTL(obs []facts.DNSObservation, qs []facts.DNSQuery) time.Duration {
+	want := map[string]bool{}
+	for _, q := range qs {
+		want[q.Key()] = true
+	}
+	var max time.Duration
+	for _, o := range obs {
+		if !want[o.Key()] || !o.Responded() {
+			continue
+		}
+		if o.Rcode != "NXDOMAIN" && !(o.Rcode == "NOERROR" && len(o.Answers) == 0) {
+			continue
+		}
+		for _, rr := range o.Authority {
+			if !strings.EqualFold(rr.Type, facts.TypeSOA) {
+				continue
+			}
+			ttl := time.Duration(rr.TTL) * time.Second
+			fs := strings.Fields(rr.Data)
+			if len(fs) == 7 {
+				var m uint64
+				if _, err := fmt.Sscan(fs[6], &m); err == nil && time.Duration(m)*time.Second < ttl {
+					ttl = time.Duration(m) * time.Second
+				}
+			}
+			if ttl > max {
+				max = ttl
+			}
+		}
+	}
+	return max
+}
+
+// summarize: all ok; any failed.
+func summarize(rs []engine.CheckResult) (ok, failed bool) {
+	ok = len(rs) > 0
+	for _, c := range rs {
+		if c.Status != engine.StatusOK {
+			ok = false
+		}
+		if c.Status == engine.StatusFailed {
+			failed = true
+		}
+	}
+	return ok, failed
+}
+
+func checkText(rs []engine.CheckResult) string {
+	var parts []string
+	for _, c := range rs {
+		s := c.Name + " " + c.Status
+		if c.Summary != "" {
+			s += " (" + c.Summary + ")"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// --- replication retry and confirmation ---
+
+// confirm re-reads the finding's links; while they fail it runs the replication retry (the
+// plan's, or the built-in one) and reads them again, up to ReplicationAttempts times.
+func (r *run) confirm(ctx context.Context, f *engine.Finding, retry *engine.PlannedAction, ranDelete bool) (string, string, []StepResult) {
+	var steps []StepResult
+	read := func() (linkState, string, error) {
+		s, err := r.o.Facts.Gather(ctx, noNeeds)
+		if err != nil {
+			return linkState{}, "", err
+		}
+		ls := linksOf(s, f)
+		switch {
+		case ls.present == 0 && ranDelete:
+			return ls, "the link is gone (its source's metadata was removed)", nil
+		case ls.present == 0:
+			return ls, "the link no longer exists", nil
+		case ls.healthy():
+			return ls, fmt.Sprintf("all %d naming context(s) replicate: result 0", ls.present), nil
+		}
+		return ls, "still failing: " + strings.Join(ls.failing, ", "), nil
+	}
+	record := func(out journal.Outcome, text string) {
+		r.record(journal.Entry{Kind: journal.KindVerify, Name: "confirm_replication", Target: f.Link.Destination, Link: f.ID,
+			Outcome: out, Verification: text})
+	}
+	ls, text, err := read()
+	if err != nil {
+		record(journal.Pending, "could not read the link status: "+err.Error())
+		return Pending, "could not read the link status: " + err.Error(), steps
+	}
+	if ls.present == 0 || ls.healthy() {
+		record(journal.Succeeded, text)
+		r.say("  confirmed: %s", text)
+		// A retry step interrupted earlier is resolved by this reading.
+		r.resolveRetry(f, retry, text)
+		return Succeeded, text, steps
+	}
+	act, err := r.retryAction(f, retry)
+	if err != nil {
+		record(journal.Failed, text+"; "+err.Error())
+		return Failed, text + "; " + err.Error(), steps
+	}
+	if retry == nil {
+		r.note("%s: the plan has no %s action; using the built-in one (%s)", f.ID, r.o.RetryAction, actions.Display(act))
+		if !r.gate("approval:"+act.ID, act.Target, func() (bool, string) {
+			g, err := r.o.Approvals.ApproveAction(ctx, r.req, act, false)
+			if err != nil {
+				return false, err.Error()
+			}
+			return true, "built-in replication retry, " + firstNonEmpty(g.How, "covered by the plan approval")
+		}) {
+			return Refused, text, steps
+		}
+	} else if !r.approved[act.ID] {
+		return Refused, text + "; the replication retry is not approved: " + r.refusedBy[act.ID], steps
+	}
+	r.resolveRetry(f, retry, text)
+	interval := r.o.PollInterval
+	for attempt := 1; attempt <= r.o.ReplicationAttempts; attempt++ {
+		if attempt > 1 {
+			if err := r.o.Sleep(ctx, interval); err != nil {
+				break
+			}
+			if interval *= 2; interval > MaxPollInterval {
+				interval = MaxPollInterval
+			}
+		}
+		if ok, why := r.windowStillOpen(); !ok {
+			return Refused, "the change window closed: " + why, steps
+		}
+		if err := r.keepLock(); err != nil {
+			return Refused, "the forest lock was lost: " + err.Error(), steps
+		}
+		sr := StepResult{ActionID: act.ID, Name: act.Name, Target: act.Target, Command: actions.Display(act)}
+		r.say("  %s on %s (attempt %d of %d)", act.Name, act.Target, attempt, r.o.ReplicationAttempts)
+		begin, err := r.j.BeginAction(journal.Entry{Forest: r.o.Forest, Name: act.Name, Target: act.Target, Link: f.ID,
+			PlanFingerprint: r.o.Plan.Fingerprint, Command: sr.Command, Reason: fmt.Sprintf("%s (attempt %d)", act.Title, attempt)})
+		if err != nil {
+			r.fatal = fmt.Errorf("%w: %v", ErrJournal, err)
+			return Failed, r.fatal.Error(), steps
+		}
+		out := r.o.Exec.Run(ctx, act)
+		sr.ExitCode = exitOf(out)
+		ls, text, err = read()
+		if err != nil {
+			text = "could not read the link status: " + err.Error()
+		}
+		switch {
+		case err == nil && (ls.present == 0 || ls.healthy()):
+			sr.Outcome = Succeeded
+		case !out.OK():
+			sr.Outcome, sr.Error = Failed, out.Err.Error()
+		default:
+			sr.Outcome = Pending
+		}
+		sr.Verification = text
+		if sr.Outcome != Succeeded {
+			sr.Reason = text
+		}
+		r.finish(begin, journal.Outcome(sr.Outcome), out, text, "")
+		steps = append(steps, sr)
+		r.say("    %s: %s", sr.Outcome, text)
+		if r.fatal != nil {
+			return Failed, r.fatal.Error(), steps
+		}
+		if sr.Outcome == Succeeded {
+			record(journal.Succeeded, text)
+			return Succeeded, text, steps
+		}
+	}
+	record(journal.Failed, text)
+	return Failed, text, steps
+}
+
+// resolveRetry records the re-check of an interrupted retry step from a link reading.
+func (r *run) resolveRetry(f *engine.Finding, retry *engine.PlannedAction, text string) {
+	name := r.o.RetryAction
+	if retry != nil {
+		name = retry.Name
+	}
+	st, err := r.j.Step(r.o.Plan.Fingerprint, f.ID, name)
+	if err != nil || !st.NeedsRecheck() {
+		return
+	}
+	out := journal.Failed
+	if strings.Contains(text, "result 0") || strings.Contains(text, "gone") || strings.Contains(text, "no longer exists") {
+		out = journal.Succeeded
+	}
+	if _, err := r.j.MarkRechecked(st.BeginID, journal.Recheck{Outcome: out, Verification: text, Reason: "interrupted replication retry, re-checked by reading the link status"}); err != nil {
+		r.fatal = fmt.Errorf("%w: %v", ErrJournal, err)
+	}
+}
+
+func (r *run) retryAction(f *engine.Finding, retry *engine.PlannedAction) (engine.PlannedAction, error) {
+	if retry != nil {
+		return *retry, nil
+	}
+	ix := facts.NewIndex(r.fresh)
+	dest := ix.DCByName(f.Link.Destination)
+	if dest == nil {
+		return engine.PlannedAction{}, fmt.Errorf("cannot retry replication: %s is not in the fresh topology", f.Link.Destination)
+	}
+	platform, _ := dest.Platform.Get()
+	ips, _ := dest.IPs.Get()
+	src := ix.DCByGUID(f.Link.SourceDSAGUID)
+	sourceHost := ""
+	if src != nil {
+		sourceHost = src.DNSHostName
+	}
+	return actions.RetryReplication(f, platform, dest.DNSHostName, ips, sourceHost)
+}
+
+// --- leftovers ---
+
+type dnsAdapter struct {
+	r *run
+}
+
+func (d dnsAdapter) Query(ctx context.Context, q facts.DNSQuery) facts.DNSObservation {
+	s := &facts.Snapshot{}
+	if d.r.fresh != nil {
+		s.DCs = d.r.fresh.DCs
+	}
+	if err := d.r.o.Facts.Observe(ctx, s, []facts.DNSQuery{q}, nil); err != nil || len(s.DNS) == 0 {
+		return facts.DNSObservation{DNSQuery: q, Error: "not observed"}
+	}
+	return s.DNS[0]
+}
+
+func (r *run) leftovers(ctx context.Context, f *engine.Finding, a engine.PlannedAction) []ldapdelete.Leftover {
+	if r.fresh == nil || a.LDAPDelete == nil {
+		return nil
+	}
+	ix := facts.NewIndex(r.fresh)
+	dc := ix.DCByNTDSDN(a.LDAPDelete.DN)
+	if dc == nil {
+		return nil
+	}
+	servers := map[string]bool{}
+	for _, d := range r.fresh.DCs {
+		if d.NTDSSettingsDN == dc.NTDSSettingsDN {
+			continue
+		}
+		for _, ip := range d.DNSServers.Value {
+			servers[ip] = true
+		}
+	}
+	in := ldapdelete.LeftoversInput{Forest: r.fresh.Forest, DC: *dc, DNSServers: sortedKeys(servers)}
+	ls := r.o.Exec.Leftovers(ctx, a, dnsAdapter{r}, in)
+	for _, l := range ls {
+		cmds := strings.Join(l.PowerShell, "\n")
+		if cmds == "" {
+			cmds = strings.Join(l.POSIX, "\n")
+		}
+		r.record(journal.Entry{Kind: journal.KindNote, Name: "leftover", Target: dc.Name, Link: f.ID, Reason: l.What + ". " + l.Note, Command: cmds})
+		r.say("    leftover: %s", l.What)
+	}
+	return ls
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
