@@ -661,7 +661,10 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		if n <= 0 {
 			return 0
 		}
-		return min(time.Duration(n)*time.Second, maxRetryAfter)
+		if n >= int(maxRetryAfter/time.Second) { // also keeps huge values from overflowing
+			return maxRetryAfter
+		}
+		return time.Duration(n) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {
