@@ -49,16 +49,16 @@ func scenarioPlan(t *testing.T, pb *engine.Playbook, name string) *engine.Plan {
 	return p
 }
 
-// journal is a minimal History that remembers what "ran".
-type journal struct {
+// memJournal is a minimal History that remembers what "ran".
+type memJournal struct {
 	ran map[string]time.Time // dc|action -> last
 }
 
-func (j *journal) LastApplied(dc, action string) (time.Time, bool, error) {
+func (j *memJournal) LastApplied(dc, action string) (time.Time, bool, error) {
 	t, ok := j.ran[strings.ToLower(dc)+"|"+action]
 	return t, ok, nil
 }
-func (j *journal) DCsTouchedSince(since time.Time) ([]string, error) {
+func (j *memJournal) DCsTouchedSince(since time.Time) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
 	for k, t := range j.ran {
@@ -70,8 +70,8 @@ func (j *journal) DCsTouchedSince(since time.Time) ([]string, error) {
 	}
 	return out, nil
 }
-func (j *journal) FailedVerificationsSince(time.Time) (int, error) { return 0, nil }
-func (j *journal) BreakerState() (bool, time.Time, error)          { return false, time.Time{}, nil }
+func (j *memJournal) FailedVerificationsSince(time.Time) (int, error) { return 0, nil }
+func (j *memJournal) BreakerState() (bool, time.Time, error)          { return false, time.Time{}, nil }
 
 // TestDemoHealsThenCooldown is issue 7's demo at the policy level: with the built-in default,
 // the default demo scenario's low-risk actions are approved on the first run (exit 0 once
@@ -91,7 +91,7 @@ func TestDemoHealsThenCooldown(t *testing.T) {
 	if diags.HasErrors() || notice == "" {
 		t.Fatal("no default")
 	}
-	j := &journal{ran: map[string]time.Time{}}
+	j := &memJournal{ran: map[string]time.Time{}}
 	now := scenario.DefaultNow
 
 	vs := policy.Decide(p, cands, j, now)
@@ -148,7 +148,7 @@ max_dcs_per_24h     = 1000
 		plan := scenarioPlan(t, pb, name)
 		cands := policy.CandidatesFromPlan(plan)
 		found := false
-		for _, v := range policy.Decide(permissive, cands, &journal{ran: map[string]time.Time{}}, scenario.DefaultNow) {
+		for _, v := range policy.Decide(permissive, cands, &memJournal{ran: map[string]time.Time{}}, scenario.DefaultNow) {
 			if v.Candidate.Action != "metadata_cleanup" {
 				continue
 			}
