@@ -119,33 +119,6 @@ func missing(s *facts.Snapshot, dns []facts.DNSQuery, tcp []facts.TCPProbe) ([]f
 	return md, mt
 }
 
-// withoutObservations copies s without the observations of the given queries and probes, so
-// that they can be observed afresh.
-func withoutObservations(s *facts.Snapshot, dns []facts.DNSQuery, tcp []facts.TCPProbe) *facts.Snapshot {
-	c := *s
-	drop := map[string]bool{}
-	for _, q := range dns {
-		drop[q.Key()] = true
-	}
-	c.DNS = nil
-	for _, o := range s.DNS {
-		if !drop[o.Key()] {
-			c.DNS = append(c.DNS, o)
-		}
-	}
-	dropT := map[string]bool{}
-	for _, p := range tcp {
-		dropT[p.Key()] = true
-	}
-	c.Reach = nil
-	for _, o := range s.Reach {
-		if !dropT[o.Key()] {
-			c.Reach = append(c.Reach, o)
-		}
-	}
-	return &c
-}
-
 // linkState is what fresh facts say about a finding's links.
 type linkState struct {
 	present int      // links found

@@ -51,7 +51,10 @@ dc "DC3" {
   state = "gone"
   %s
 }
-dns_server "192.0.2.11" { host = "DC1" }
+dns_server "192.0.2.11" {
+  host = "DC1"
+  %s
+}
 dns_server "192.0.2.12" { host = "DC2" }
 link {
   destination  = "DC1"
@@ -81,6 +84,8 @@ type lab struct {
 	// noEffect makes actions "succeed" without changing anything.
 	noEffect bool
 	gathers  int
+	// mangle edits the snapshot of the n-th Gather (1-based).
+	mangle func(n int, s *facts.Snapshot)
 }
 
 func newLab(t *testing.T, dir, name, src string) *lab {
@@ -159,6 +164,9 @@ func (l *lab) Gather(_ context.Context, needs gather.Needs) (*facts.Snapshot, er
 	if needs != nil {
 		dns, tcp := needs(s)
 		l.world.Observe(s, dns, tcp)
+	}
+	if l.mangle != nil {
+		l.mangle(l.gathers, s)
 	}
 	return s, nil
 }

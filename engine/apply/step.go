@@ -398,7 +398,7 @@ func (r *run) verify(ctx context.Context, f *engine.Finding, a engine.PlannedAct
 				return Succeeded, prefix + checkText(results) + fmt.Sprintf(" (poll %d, after %s)", poll, r.now().Sub(start).Round(time.Second))
 			}
 		}
-		if !extended && ttl > 0 {
+		if !extended && ttl > 0 && r.o.VerifyTimeout == 0 {
 			if end := start.Add(ttl + interval); end.After(deadline) {
 				if max := start.Add(MaxVerifyTimeout); end.After(max) {
 					end = max
@@ -471,8 +471,9 @@ func (r *run) evalChecks(ctx context.Context, f *engine.Finding, checks []string
 	return results, ttl, err
 }
 
-// negativeTTL returns the longest time a resolver may cache the failing answers to qs: for
-// NXDOMAIN/NODATA the SOA's minimum (capped by the SOA TTL), as RFC 2308 says.
+// negativeTTL returns the longest time a caching resolver among the asked servers may keep
+// answering the failure it cached: for a non-authoritative NXDOMAIN/NODATA, the SOA's minimum
+// capped by the SOA record's TTL (RFC 2308). Authoritative answers are not cached answers.
 func negativeTTL(obs []facts.DNSObservation, qs []facts.DNSQuery) time.Duration {
 	want := map[string]bool{}
 	for _, q := range qs {
@@ -480,7 +481,7 @@ func negativeTTL(obs []facts.DNSObservation, qs []facts.DNSQuery) time.Duration 
 	}
 	var max time.Duration
 	for _, o := range obs {
-		if !want[o.Key()] || !o.Responded() {
+		if !want[o.Key()] || !o.Responded() || o.Authoritative {
 			continue
 		}
 		if o.Rcode != "NXDOMAIN" && !(o.Rcode == "NOERROR" && len(o.Answers) == 0) {

@@ -1,0 +1,4 @@
+package apply
+
+// BuiltinGuards exposes the built-in cleanup guards to tests.
+var BuiltinGuards = builtinGuards
