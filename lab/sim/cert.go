@@ -9,17 +9,32 @@ import (
 	"crypto/x509/pkix"
 	"math/big"
 	"net"
+	"sync/atomic"
 	"time"
 )
 
-// newCert makes a throw-away CA and a server certificate for every simulated DC name.
-func newCert(hosts []string) (*tls.Config, *x509.CertPool, error) {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// certAuthority is a throw-away CA that issues one small certificate per simulated DC (a single
+// certificate naming every DC would make each TLS handshake parse hundreds of names).
+type certAuthority struct {
+	cert   *x509.Certificate
+	der    []byte
+	key    *ecdsa.PrivateKey
+	leaf   *ecdsa.PrivateKey // shared by the DC certificates
+	pool   *x509.CertPool
+	serial atomic.Int64
+}
+
+func newCA() (*certAuthority, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
+	}
+	leaf, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
 	}
 	now := time.Now()
-	ca := &x509.Certificate{
+	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
 		Subject:               pkix.Name{CommonName: "fix8524 simulated forest CA"},
 		NotBefore:             now.Add(-time.Hour),
@@ -28,20 +43,25 @@ func newCert(hosts []string) (*tls.Config, *x509.CertPool, error) {
 		KeyUsage:              x509.KeyUsageCertSign,
 		BasicConstraintsValid: true,
 	}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	caCert, err := x509.ParseCertificate(caDER)
+	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	leaf := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
+	ca := &certAuthority{cert: cert, der: der, key: key, leaf: leaf, pool: x509.NewCertPool()}
+	ca.pool.AddCert(cert)
+	ca.serial.Store(1)
+	return ca, nil
+}
+
+// serverConfig issues a certificate for hosts and returns a server TLS configuration.
+func (ca *certAuthority) serverConfig(hosts ...string) (*tls.Config, error) {
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(ca.serial.Add(1)),
 		Subject:      pkix.Name{CommonName: "simulated DC"},
 		NotBefore:    now.Add(-time.Hour),
 		NotAfter:     now.Add(24 * time.Hour),
@@ -53,17 +73,15 @@ func newCert(hosts []string) (*tls.Config, *x509.CertPool, error) {
 	for _, h := range hosts {
 		if h != "" && !seen[h] {
 			seen[h] = true
-			leaf.DNSNames = append(leaf.DNSNames, h)
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &ca.leaf.PublicKey, ca.key)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	pool := x509.NewCertPool()
-	pool.AddCert(caCert)
 	return &tls.Config{
-		Certificates: []tls.Certificate{{Certificate: [][]byte{der, caDER}, PrivateKey: key}},
+		Certificates: []tls.Certificate{{Certificate: [][]byte{der, ca.der}, PrivateKey: ca.leaf}},
 		MinVersion:   tls.VersionTLS12,
-	}, pool, nil
+	}, nil
 }

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"strconv"
@@ -20,6 +21,7 @@ import (
 // dcServer is one simulated DC's pair of LDAP servers.
 type dcServer struct {
 	name  string
+	tls   *tls.Config
 	ldaps string // 127.0.0.1:port, TLS from the first byte
 	ldap  string // 127.0.0.1:port, plain with StartTLS
 	srvs  []*gldap.Server
@@ -31,8 +33,12 @@ func (s *dcServer) stop() {
 	}
 }
 
-func (f *Forest) startDC(name string) (*dcServer, error) {
-	s := &dcServer{name: name}
+func (f *Forest) startDC(name, host string) (*dcServer, error) {
+	tc, err := f.ca.serverConfig(host, strings.ToLower(name))
+	if err != nil {
+		return nil, err
+	}
+	s := &dcServer{name: name, tls: tc}
 	for _, tlsOn := range []bool{true, false} {
 		mux, err := gldap.NewMux()
 		if err != nil {
@@ -40,11 +46,15 @@ func (f *Forest) startDC(name string) (*dcServer, error) {
 		}
 		_ = mux.Bind(f.handleBind(name))
 		_ = mux.Search(f.handleSearch(name))
-		_ = mux.ExtendedOperation(f.handleStartTLS(), gldap.ExtendedOperationStartTLS)
+		_ = mux.ExtendedOperation(handleStartTLS(tc), gldap.ExtendedOperationStartTLS)
 		_ = mux.DefaultRoute(func(w *gldap.ResponseWriter, r *gldap.Request) {
 			_ = w.Write(r.NewResponse(gldap.WithResponseCode(gldap.ResultUnwillingToPerform), gldap.WithDiagnosticMessage("the simulated DC is read-only")))
 		})
-		addr, srv, err := runGLDAP(mux, tlsOn, f)
+		var srvTLS *tls.Config
+		if tlsOn {
+			srvTLS = tc
+		}
+		addr, srv, err := runGLDAP(mux, srvTLS)
 		if err != nil {
 			s.stop()
 			return nil, err
@@ -61,7 +71,7 @@ func (f *Forest) startDC(name string) (*dcServer, error) {
 
 // runGLDAP starts a gldap server on a free loopback port. gldap listens by address, so a port is
 // picked, released and bound again; a lost race is retried.
-func runGLDAP(mux *gldap.Mux, tlsOn bool, f *Forest) (string, *gldap.Server, error) {
+func runGLDAP(mux *gldap.Mux, tc *tls.Config) (string, *gldap.Server, error) {
 	var lastErr error
 	for try := 0; try < 20; try++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -78,8 +88,8 @@ func runGLDAP(mux *gldap.Mux, tlsOn bool, f *Forest) (string, *gldap.Server, err
 			return "", nil, err
 		}
 		var opts []gldap.Option
-		if tlsOn {
-			opts = append(opts, gldap.WithTLSConfig(f.tlsConf))
+		if tc != nil {
+			opts = append(opts, gldap.WithTLSConfig(tc))
 		}
 		errc := make(chan error, 1)
 		go func() { errc <- srv.Run(addr, opts...) }()
@@ -107,14 +117,14 @@ func runGLDAP(mux *gldap.Mux, tlsOn bool, f *Forest) (string, *gldap.Server, err
 	return "", nil, lastErr
 }
 
-func (f *Forest) handleStartTLS() gldap.HandlerFunc {
+func handleStartTLS(tc *tls.Config) gldap.HandlerFunc {
 	return func(w *gldap.ResponseWriter, r *gldap.Request) {
 		res := r.NewExtendedResponse(gldap.WithResponseCode(gldap.ResultSuccess))
 		res.SetResponseName(gldap.ExtendedOperationStartTLS)
 		if err := w.Write(res); err != nil {
 			return
 		}
-		_ = r.StartTLS(f.tlsConf)
+		_ = r.StartTLS(tc)
 	}
 }
 
@@ -144,7 +154,8 @@ func (f *Forest) handleBind(name string) gldap.HandlerFunc {
 
 // hold applies latency and stalls; it reports whether the request must go unanswered.
 func (f *Forest) hold(name string) bool {
-	dc := facts.NewIndex(f.world.Base()).DCByName(name)
+	_, ix := f.snapshot()
+	dc := ix.DCByName(name)
 	keys := []string{name}
 	if dc != nil {
 		keys = dcKeys(dc)
@@ -167,8 +178,21 @@ type view struct {
 }
 
 func (f *Forest) view(name string) *view {
-	base := f.world.Base()
-	v := &view{base: base, ix: facts.NewIndex(base), fsmo: map[string]string{}, ncHeld: map[string]bool{}}
+	base, ix := f.snapshot()
+	f.cacheMu.Lock()
+	if v := f.cacheViews[name]; v != nil && v.base == base {
+		f.cacheMu.Unlock()
+		return v
+	}
+	f.cacheMu.Unlock()
+	v := &view{base: base, ix: ix, fsmo: map[string]string{}, ncHeld: map[string]bool{}}
+	defer func() {
+		f.cacheMu.Lock()
+		if f.cacheBase == base {
+			f.cacheViews[name] = v
+		}
+		f.cacheMu.Unlock()
+	}()
 	v.me = v.ix.DCByName(name)
 	fo := &base.Forest
 	for _, r := range fo.FSMO {

@@ -63,8 +63,7 @@ type Forest struct {
 	world    World
 	opts     Options
 	password string
-	tlsConf  *tls.Config // server side
-	roots    *x509.CertPool
+	ca       *certAuthority
 
 	mu    sync.Mutex
 	dcs   map[string]*dcServer  // lower-case DC name
@@ -72,6 +71,11 @@ type Forest struct {
 	open  net.Listener          // accepts and closes: any other open TCP port
 	stop  chan struct{}
 	close sync.Once
+
+	cacheMu    sync.Mutex
+	cacheBase  *facts.Snapshot
+	cacheIx    *facts.Index
+	cacheViews map[string]*view
 
 	// Requests counts LDAP requests and DNS queries served (for the benchmark's bound).
 	LDAPRequests atomic.Int64
@@ -86,14 +90,9 @@ func Start(ctx context.Context, w World, o Options) (*Forest, error) {
 	}
 	f := &Forest{world: w, opts: o, password: hex.EncodeToString(pw), dcs: map[string]*dcServer{}, dns: map[string]*dnsServer{}, stop: make(chan struct{})}
 	base := w.Base()
-	var hosts []string
-	for _, dc := range base.DCs {
-		hosts = append(hosts, dc.DNSHostName, strings.ToLower(dc.Name))
-	}
 	var err error
-	f.tlsConf, f.roots, err = newCert(hosts)
-	if err != nil {
-		return nil, fmt.Errorf("simulated forest certificate: %w", err)
+	if f.ca, err = newCA(); err != nil {
+		return nil, fmt.Errorf("simulated forest CA: %w", err)
 	}
 	f.open, err = net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -105,7 +104,7 @@ func Start(ctx context.Context, w World, o Options) (*Forest, error) {
 			f.Close()
 			return nil, err
 		}
-		s, err := f.startDC(dc.Name)
+		s, err := f.startDC(dc.Name, dc.DNSHostName)
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("simulated DC %s: %w", dc.Name, err)
@@ -125,11 +124,23 @@ func acceptAndClose(l net.Listener) {
 	}
 }
 
+// snapshot returns the World's Base and an index of it; a World that returns the same snapshot
+// pointer again (an immutable world) is indexed once.
+func (f *Forest) snapshot() (*facts.Snapshot, *facts.Index) {
+	base := f.world.Base()
+	f.cacheMu.Lock()
+	defer f.cacheMu.Unlock()
+	if base != f.cacheBase {
+		f.cacheBase, f.cacheIx, f.cacheViews = base, facts.NewIndex(base), map[string]*view{}
+	}
+	return base, f.cacheIx
+}
+
 // Password is the password of User on every simulated DC.
 func (f *Forest) Password() string { return f.password }
 
 // RootCAs trusts the simulated DCs' certificates.
-func (f *Forest) RootCAs() *x509.CertPool { return f.roots }
+func (f *Forest) RootCAs() *x509.CertPool { return f.ca.pool }
 
 // World returns the world the forest serves.
 func (f *Forest) World() World { return f.world }
@@ -254,8 +265,8 @@ func (f *Forest) Dial(ctx context.Context, network, address string) (net.Conn, e
 	if network != "tcp" {
 		return nil, refused(network, address)
 	}
-	base := f.world.Base()
-	dc := facts.NewIndex(base).DCByName(host)
+	base, ix := f.snapshot()
+	dc := ix.DCByName(host)
 	if dc == nil {
 		dc = dcByIP(base, host)
 	}
@@ -300,7 +311,8 @@ func dcByIP(s *facts.Snapshot, ip string) *facts.DC {
 // Resolve is the workstation's resolver inside the simulation: DC host names resolve to the
 // addresses the World gives them.
 func (f *Forest) Resolve(ctx context.Context, host string) ([]string, error) {
-	dc := facts.NewIndex(f.world.Base()).DCByName(host)
+	_, ix := f.snapshot()
+	dc := ix.DCByName(host)
 	if dc == nil {
 		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 	}
@@ -314,7 +326,8 @@ func (f *Forest) Resolve(ctx context.Context, host string) ([]string, error) {
 // ReadHost serves the host facts (DNS client settings, events) the World gives a DC, as a
 // read-only WinRM/SSH probe would read them; a black-holed DC does not answer.
 func (f *Forest) ReadHost(ctx context.Context, dc facts.DC) gather.HostFacts {
-	w := facts.NewIndex(f.world.Base()).DCByName(dc.Name)
+	_, ix := f.snapshot()
+	w := ix.DCByName(dc.Name)
 	if w == nil {
 		return gather.HostFacts{DNSServers: facts.Unknown[[]string]("the DC is not in the simulated forest"), Events: facts.Unknown[[]facts.Event]("the DC is not in the simulated forest")}
 	}
@@ -336,10 +349,10 @@ func (f *Forest) GatherOptions(source string, needs gather.Needs) (gather.Option
 		Seed: seed.DNSHostName,
 		LDAP: ldapread.Options{
 			TLS:         ldapread.TLSLDAPS,
-			TLSConfig:   &tls.Config{RootCAs: f.roots},
+			TLSConfig:   &tls.Config{RootCAs: f.ca.pool},
 			Auth:        ldapread.Auth{Method: ldapread.BindSimple, User: User, Password: f.password},
 			Timeout:     5 * time.Second,
-			DialTimeout: 500 * time.Millisecond,
+			DialTimeout: 2 * time.Second,
 		},
 		Dial:      f.Dial,
 		Resolve:   f.Resolve,
