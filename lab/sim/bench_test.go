@@ -4,8 +4,10 @@ import (
 	"context"
 	"math"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -51,6 +53,16 @@ type benchRun struct {
 	queries    int
 	perDCLDAP  float64
 	deadlineOK bool
+	phases     []string
+	cpu        time.Duration // user+system CPU of the process (gatherer and simulation)
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func gatherBench(b *testing.B, sy *Synthetic, o Options, parallelism int, deadline time.Duration) benchRun {
@@ -67,20 +79,27 @@ func gatherBench(b *testing.B, sy *Synthetic, o Options, parallelism int, deadli
 	gopts.DCTimeout = 3 * time.Second
 	gopts.LDAP.DialTimeout = 5 * time.Second
 	var seedReq int64
+	var phases []string
+	var start time.Time
 	gopts.Progress = func(phase string, done, total int) {
 		if phase == "topology" && done == 1 {
 			seedReq = f.LDAPRequests.Load()
 		}
+		if done == total {
+			phases = append(phases, phase+" done at "+time.Since(start).Round(time.Millisecond).String())
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
-	start := time.Now()
+	start = time.Now()
+	cpu0 := cpuTime()
 	snap, err := gather.Gather(ctx, gopts)
 	wall := time.Since(start)
+	cpu := cpuTime() - cpu0
 	if err != nil {
 		b.Fatal(err)
 	}
-	r := benchRun{wall: wall, ldap: f.LDAPRequests.Load(), dns: f.DNSQueries.Load(), seedLDAP: seedReq, dcs: len(snap.DCs), queries: len(snap.DNS), deadlineOK: ctx.Err() == nil}
+	r := benchRun{wall: wall, ldap: f.LDAPRequests.Load(), dns: f.DNSQueries.Load(), seedLDAP: seedReq, dcs: len(snap.DCs), queries: len(snap.DNS), deadlineOK: ctx.Err() == nil, phases: phases, cpu: cpu}
 	r.perDCLDAP = float64(r.ldap-seedReq) / float64(len(snap.DCs))
 	return r
 }
@@ -142,8 +161,14 @@ func BenchmarkGather500(b *testing.B) {
 		b.ReportMetric(p1.wall.Seconds()/p64.wall.Seconds(), "speedup")
 		b.ReportMetric(bh.wall.Seconds(), "wall-10%blackholed-s")
 		b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+		b.ReportMetric(p64.cpu.Seconds(), "cpu-p64-s")
 		b.Logf("p64: %v (bound %v; seed %d LDAP requests, %.1f per DC, %d DNS queries over %d DCs); p1: %v; 10%% black-holed: %v (deadline %v, met %v)",
 			p64.wall, bound, p64.seedLDAP, p64.perDCLDAP, p64.dns, p64.dcs, p1.wall, bh.wall, deadline, bh.deadlineOK)
+		b.Logf("CPU (gatherer+simulation, one process): p64 %v, p1 %v, black-holed %v; on %d cores the CPU alone needs >= %v",
+			p64.cpu, p1.cpu, bh.cpu, runtime.NumCPU(), p64.cpu/time.Duration(runtime.NumCPU()))
+		b.Logf("p64 phases: %v", p64.phases)
+		b.Logf("p1 phases: %v", p1.phases)
+		b.Logf("black-holed phases: %v", bh.phases)
 		if !bh.deadlineOK {
 			b.Errorf("the black-holed gather missed its deadline")
 		}
