@@ -50,7 +50,6 @@ type connFlags struct {
 	ccache       string
 	krb5Conf     string
 	inventory    string
-	playbooks    string
 	parallelism  int
 	timeout      time.Duration
 	dcTimeout    time.Duration
@@ -72,7 +71,6 @@ func (c *connFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.ccache, "ccache", "", "Kerberos credential cache `FILE` (default $KRB5CCNAME)")
 	fs.StringVar(&c.krb5Conf, "krb5-conf", "", "krb5.conf `FILE` (default $KRB5_CONFIG or /etc/krb5.conf)")
 	fs.StringVar(&c.inventory, "inventory", "", "inventory `FILE` (HCL): IP overrides, DNS client servers, transport settings")
-	fs.StringVar(&c.playbooks, "playbooks", "", "gather the observations the playbooks in `DIR` need (default: the 8524 article's checklist)")
 	fs.IntVar(&c.parallelism, "parallelism", 64, "read at most `N` DCs (and DNS servers, ports) at once")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "deadline for the whole gather")
 	fs.DurationVar(&c.dcTimeout, "dc-timeout", 20*time.Second, "deadline for reading one DC")
@@ -169,16 +167,9 @@ func (c *connFlags) password(e *env) (string, error) {
 	return "", errors.New("--user needs a password: set FIX8524_PASSWORD, use --password-file, or run on a terminal to be prompted")
 }
 
-// needs returns the observation list the playbooks ask for (or the standard checklist).
-func (c *connFlags) needs() (gather.Needs, error) {
-	if c.playbooks == "" {
-		return nil, nil
-	}
-	pb, _, diags := engine.LoadDir(c.playbooks, engine.LoadOptions{})
-	if diags.HasErrors() {
-		return nil, fmt.Errorf("--playbooks %s: %s", c.playbooks, diags.Error())
-	}
-	return func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) }, nil
+// playbookNeeds returns the observations the playbook's checks need, for the gatherer.
+func playbookNeeds(pb *engine.Playbook) gather.Needs {
+	return func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) }
 }
 
 // gatherLive reads a live forest from --dc.
@@ -262,6 +253,8 @@ func runGather(ctx context.Context, e *env, args []string) int {
 	fs.SetOutput(e.stderr)
 	var c connFlags
 	c.register(fs)
+	var pf playbookFlags
+	pf.register(fs)
 	out := fs.String("o", "-", "write the facts to `FILE` (- for stdout)")
 	csvFile := fs.String("repadmin-csv", "", "read link status from `FILE` (repadmin /showrepl * /csv); with --dc it fills the DCs whose status LDAP could not read")
 	fs.Usage = func() {
@@ -282,12 +275,20 @@ func runGather(ctx context.Context, e *env, args []string) int {
 	}
 	tlsSet := false
 	fs.Visit(func(f *flag.Flag) { tlsSet = tlsSet || f.Name == "tls" })
-	needs, err := c.needs()
-	if err != nil {
-		fmt.Fprintln(e.stderr, "fix8524 gather:", err)
-		return exitError
-	}
 	var snap *facts.Snapshot
+	var err error
+	var needs gather.Needs
+	if demo || c.dc != "" {
+		// The observations to make come from the playbook's checks.
+		pb, files, diags := pf.load()
+		if len(diags) > 0 {
+			_ = engine.WriteDiagnostics(e.stderr, files, diags, colorFor(e, e.stderr))
+		}
+		if diags.HasErrors() {
+			return exitError
+		}
+		needs = playbookNeeds(pb)
+	}
 	switch {
 	case demo:
 		snap, err = gatherDemo(ctx, demoName, needs)

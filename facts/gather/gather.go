@@ -137,16 +137,39 @@ func Gather(ctx context.Context, o Options) (*facts.Snapshot, error) {
 	g := &gatherer{o: &o, lo: lo, snap: snap}
 	g.readDCs(ctx)
 
-	// 3. Observations the planner needs.
+	// 3. Observations the planner needs. Some checks depend on earlier answers (a referral names
+	// the servers to ask next), so ask again until nothing new is needed.
 	needs := o.Needs
 	if needs == nil {
 		needs = StandardNeeds
 	}
-	qs, probes := needs(snap)
-	g.observe(ctx, qs, probes)
+	for round := 0; round < MaxNeedsRounds && ctx.Err() == nil; round++ {
+		qs, probes := needs(snap)
+		ix := facts.NewIndex(snap)
+		var newQ []facts.DNSQuery
+		var newP []facts.TCPProbe
+		for _, q := range qs {
+			if ix.DNS(q) == nil {
+				newQ = append(newQ, q)
+			}
+		}
+		for _, p := range probes {
+			if ix.Reach(p) == nil {
+				newP = append(newP, p)
+			}
+		}
+		if len(newQ)+len(newP) == 0 {
+			break
+		}
+		g.observe(ctx, newQ, newP)
+		snap.Sort()
+	}
 	snap.Sort()
 	return snap, nil
 }
+
+// MaxNeedsRounds bounds how often Needs is asked again after new observations.
+const MaxNeedsRounds = 8
 
 type gatherer struct {
 	o    *Options

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"flag"
+
+	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/facts"
+)
+
+// liveFlags let `fix8524 plan` gather before planning:
+//
+//	fix8524 plan --dc HOST [connection flags]   gather from a live forest, then plan
+//
+// runPlan registers them with addLiveFlags and, when requested() holds, plans from
+// gather(...) through planFromFacts. simDemoFacts is `plan --demo` gathered over LDAP, DNS and
+// TCP from the simulated forest instead of read from the World directly.
+type liveFlags struct {
+	conn connFlags
+	fs   *flag.FlagSet
+}
+
+// addLiveFlags registers the connection flags on plan's flag set.
+func addLiveFlags(fs *flag.FlagSet) *liveFlags {
+	l := &liveFlags{fs: fs}
+	l.conn.register(fs)
+	return l
+}
+
+// requested reports whether --dc was given.
+func (l *liveFlags) requested() bool { return l.conn.dc != "" }
+
+// gather reads the forest from --dc with the observations pb's checks need.
+func (l *liveFlags) gather(ctx context.Context, e *env, pb *engine.Playbook) (*facts.Snapshot, error) {
+	tlsSet := false
+	l.fs.Visit(func(f *flag.Flag) { tlsSet = tlsSet || f.Name == "tls" })
+	return l.conn.gatherLive(ctx, e, tlsSet, playbookNeeds(pb))
+}
+
+// simDemoFacts serves the scenario as a simulated forest on loopback and gathers from it the
+// observations pb's checks need.
+func simDemoFacts(ctx context.Context, pb *engine.Playbook, name string) (*facts.Snapshot, error) {
+	return gatherDemo(ctx, name, playbookNeeds(pb))
+}
