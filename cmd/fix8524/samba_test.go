@@ -1,0 +1,173 @@
+//go:build samba
+
+package main
+
+// Reads the real Samba AD lab (lab/samba/lab.sh up) with the fix8524 binary, run inside the lab's
+// network namespace:
+//
+//	bash lab/samba/lab.sh up 2 && go test -tags samba -run Samba -v ./cmd/fix8524
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fix8524/fix8524/facts"
+)
+
+const labPassword = "Passw0rd!Lab1" // the lab's own constant (lab/samba/lab.sh)
+
+func labEnv(t *testing.T) (ns, lab string) {
+	ns, lab = os.Getenv("LAB_NS"), os.Getenv("LAB")
+	if ns == "" {
+		ns = "fix8524lab"
+	}
+	if lab == "" {
+		lab = "/tmp/fix8524-lab"
+	}
+	if err := exec.Command("ip", "netns", "exec", ns, "true").Run(); err != nil {
+		t.Fatalf("the Samba lab namespace %s is not there (run: bash lab/samba/lab.sh up 2): %v", ns, err)
+	}
+	return ns, lab
+}
+
+func buildCLI(t *testing.T) string {
+	bin := filepath.Join(t.TempDir(), "fix8524")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// labCAs concatenates the self-signed CA of every lab DC (each Samba DC makes its own).
+func labCAs(t *testing.T, lab string) string {
+	files, _ := filepath.Glob(filepath.Join(lab, "dc*", "private", "tls", "ca.pem"))
+	if len(files) == 0 {
+		t.Fatalf("no lab CA under %s", lab)
+	}
+	var all []byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, b...)
+	}
+	p := filepath.Join(t.TempDir(), "lab-ca.pem")
+	if err := os.WriteFile(p, all, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func runInLab(t *testing.T, ns, bin, password string, args ...string) (int, string, string) {
+	cmd := exec.Command("ip", append([]string{"netns", "exec", ns, bin}, args...)...)
+	cmd.Env = append(os.Environ(), "FIX8524_PASSWORD="+password)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return code, stdout.String(), stderr.String()
+}
+
+func TestSambaGather(t *testing.T) {
+	ns, lab := labEnv(t)
+	bin := buildCLI(t)
+	ca := labCAs(t, lab)
+	for _, mode := range []string{"ldaps", "starttls"} {
+		t.Run(mode, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "facts.json")
+			code, stdout, stderr := runInLab(t, ns, bin, labPassword, "gather", "--dc", "127.0.10.1", "--tls", mode,
+				"--tls-server-name", "dc1.lab.example.com", "--tls-legacy-cn", "--ca-file", ca,
+				"--user", "Administrator@lab.example.com", "--timeout", "60s", "-o", out)
+			t.Logf("stderr:\n%s", stderr)
+			if code != exitOK {
+				t.Fatalf("exit %d", code)
+			}
+			if strings.Contains(stdout+stderr, labPassword) {
+				t.Fatal("the password appears in the output")
+			}
+			f, err := os.Open(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			s, err := facts.Decode(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkLabFacts(t, s)
+		})
+	}
+}
+
+func checkLabFacts(t *testing.T, s *facts.Snapshot) {
+	t.Helper()
+	if s.Forest.RootDomain != "lab.example.com" || s.SeedDC != "DC1" || len(s.DCs) < 2 {
+		t.Fatalf("forest %q, seed %q, %d DCs", s.Forest.RootDomain, s.SeedDC, len(s.DCs))
+	}
+	ix := facts.NewIndex(s)
+	answering := 0
+	for _, dc := range s.DCs {
+		if p, ok := dc.Platform.Get(); !ok || p != facts.PlatformSamba {
+			t.Errorf("%s platform = %+v (operatingSystem %+v)", dc.Name, dc.Platform, dc.OperatingSystem)
+		}
+		if len(dc.DSAGUID) != 36 || dc.DNSHostName == "" || dc.ComputerDN == "" {
+			t.Errorf("%s: guid %q host %q computer %q", dc.Name, dc.DSAGUID, dc.DNSHostName, dc.ComputerDN)
+		}
+		own, ok := dc.OwnDSAGUID.Get()
+		if !ok {
+			t.Logf("%s does not answer: %s", dc.Name, dc.OwnDSAGUID.Why())
+			continue
+		}
+		answering++
+		if own != dc.DSAGUID {
+			t.Logf("%s: own DSA GUID %s differs from the seed's view %s (re-promoted?)", dc.Name, own, dc.DSAGUID)
+		}
+		if via, ok := dc.Inbound.Get(); !ok || via != "repsFrom" {
+			t.Errorf("%s inbound = %+v", dc.Name, dc.Inbound)
+		}
+	}
+	if answering < 2 {
+		t.Fatalf("only %d DCs answered", answering)
+	}
+	if len(s.Links) == 0 {
+		t.Fatal("no links read from repsFrom")
+	}
+	for _, l := range s.Links {
+		if l.ReadVia != "repsFrom" || l.SourceAddress != l.SourceDSAGUID+"._msdcs.lab.example.com" {
+			t.Errorf("link %s<-%s %s: via %s, address %s", l.Destination, l.SourceDSAGUID, l.NC, l.ReadVia, l.SourceAddress)
+		}
+		if ix.SourceOf(&l) == nil && !l.SourceDeleted {
+			t.Errorf("link %s<-%s: source unknown to the topology (DN %q)", l.Destination, l.SourceDSAGUID, l.SourceDSADN)
+		}
+		if l.LastAttempt.IsZero() {
+			t.Errorf("link %s<-%s %s: never attempted?", l.Destination, l.SourceDSAGUID, l.NC)
+		}
+	}
+	t.Logf("%d DCs, %d links, %d DNS and %d TCP observations, %d problems", len(s.DCs), len(s.Links), len(s.DNS), len(s.Reach), len(s.Problems))
+}
+
+func TestSambaWrongPassword(t *testing.T) {
+	ns, lab := labEnv(t)
+	bin := buildCLI(t)
+	ca := labCAs(t, lab)
+	wrong := "Wr0ng-Pa55word-xyz"
+	code, stdout, stderr := runInLab(t, ns, bin, wrong, "gather", "--dc", "127.0.10.1", "--tls-server-name", "dc1.lab.example.com",
+		"--tls-legacy-cn", "--ca-file", ca, "--user", "Administrator@lab.example.com", "--timeout", "30s")
+	if code != exitError {
+		t.Fatalf("exit %d with a wrong password", code)
+	}
+	if strings.Contains(stdout+stderr, wrong) || !strings.Contains(stderr, "Invalid Credentials") {
+		t.Fatalf("stderr: %s", stderr)
+	}
+}
