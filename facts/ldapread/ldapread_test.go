@@ -1,0 +1,95 @@
+package ldapread
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestValidate(t *testing.T) {
+	cases := []struct {
+		o    Options
+		want string
+	}{
+		{Options{}, ""},
+		{Options{TLS: "tls13"}, "want ldaps"},
+		{Options{TLS: TLSNone, Auth: Auth{User: "u", Password: "p"}}, "refusing to send a password over plain LDAP"},
+		{Options{TLS: TLSNone, AllowPlaintextCredentials: true, Auth: Auth{User: "u", Password: "p"}}, ""},
+		{Options{TLS: TLSNone, Auth: Auth{Method: BindNTLM, User: "D\\u", Password: "p"}}, "refusing"},
+		{Options{Auth: Auth{Method: BindNTLM}}, "needs a user"},
+		{Options{Auth: Auth{Method: BindKerberos, Keytab: "/k"}}, "keytab needs"},
+		{Options{Auth: Auth{Method: "digest"}}, "unknown bind method"},
+	}
+	for _, c := range cases {
+		err := c.o.Validate()
+		if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%+v: %v, want %q", c.o, err, c.want)
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	base := errors.New("boom")
+	err := redactErr(fmt.Errorf("bind as u with hunter2: %w", base), "hunter2")
+	if strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), "[redacted]") {
+		t.Fatalf("%v", err)
+	}
+	if !errors.Is(err, base) {
+		t.Fatal("redaction lost the error chain")
+	}
+	if e := redactErr(base, ""); e != base {
+		t.Fatal("no secret: error changed")
+	}
+}
+
+func TestDNHelpers(t *testing.T) {
+	ntds := `CN=NTDS Settings,CN=DC\,2,CN=Servers,CN=Branch-1,CN=Sites,CN=Configuration,DC=contoso,DC=com`
+	server := parentDN(ntds)
+	if server != `CN=DC\,2,CN=Servers,CN=Branch-1,CN=Sites,CN=Configuration,DC=contoso,DC=com` || rdnValue(server) != `DC\,2` || siteOf(server) != "Branch-1" {
+		t.Fatalf("server %q rdn %q site %q", server, rdnValue(server), siteOf(server))
+	}
+	domains := map[string]string{"dc=contoso,dc=com": "contoso.com", "dc=child,dc=contoso,dc=com": "child.contoso.com"}
+	if d := domainOf("CN=DC3,OU=Domain Controllers,DC=child,DC=contoso,DC=com", domains); d != "child.contoso.com" {
+		t.Fatalf("domainOf = %q", d)
+	}
+	if dnFromDCLabels("DC=Contoso,DC=com") != "contoso.com" {
+		t.Fatal("dnFromDCLabels")
+	}
+	u, d := splitNTLMUser(`CONTOSO\svc`)
+	u2, d2 := splitNTLMUser("svc@contoso.com")
+	if u != "CONTOSO" || d != "svc" || u2 != "contoso.com" || d2 != "svc" {
+		t.Fatalf("%q %q %q %q", u, d, u2, d2)
+	}
+	tm, err := parseGeneralizedTime("20261120093000.0Z")
+	if err != nil || !tm.Equal(time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC)) || FormatGeneralizedTime(tm) != "20261120093000.0Z" {
+		t.Fatalf("%v %v", tm, err)
+	}
+	if _, err := parseGeneralizedTime("yesterday"); err == nil {
+		t.Fatal("bad time parsed")
+	}
+}
+
+func TestPlatformOf(t *testing.T) {
+	for os, want := range map[string]string{"Windows Server 2022 Datacenter": "windows", "Samba 4.17.12-Debian": "samba", "Samba": "samba"} {
+		if p := platformOf(os); !p.Known || p.Value != want {
+			t.Errorf("%q: %+v", os, p)
+		}
+	}
+	if p := platformOf("OS/2"); p.Known {
+		t.Error("unknown OS classified")
+	}
+}
+
+func FuzzDN(f *testing.F) {
+	f.Add(`CN=NTDS Settings,CN=DC\,2,CN=Servers,CN=S,CN=Sites,CN=Configuration,DC=x`)
+	f.Add(`\`)
+	f.Fuzz(func(t *testing.T, dn string) {
+		_ = siteOf(parentDN(dn))
+		_ = rdnValue(dn)
+		_ = dnFromDCLabels(dn)
+		_ = domainOf(dn, map[string]string{"dc=x": "x"})
+		_, _ = parseGeneralizedTime(dn)
+	})
+}
