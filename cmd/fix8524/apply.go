@@ -1,0 +1,655 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/fix8524/fix8524/actions"
+	"github.com/fix8524/fix8524/actions/ldapdelete"
+	"github.com/fix8524/fix8524/actions/remote"
+	"github.com/fix8524/fix8524/actions/ssh"
+	"github.com/fix8524/fix8524/actions/winrm"
+	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/engine/apply"
+	"github.com/fix8524/fix8524/engine/approval"
+	"github.com/fix8524/fix8524/engine/journal"
+	"github.com/fix8524/fix8524/facts/gather"
+	"github.com/fix8524/fix8524/facts/inventory"
+	"github.com/fix8524/fix8524/facts/ldapread"
+	"github.com/fix8524/fix8524/lab/demo"
+)
+
+func init() {
+	register(&command{name: "apply", summary: "apply an approved plan (or plan, show and ask for --dc HOST): gates, actions, verification, journal", run: runApply})
+}
+
+// stdinIsTerminal says whether approve-by-typing is possible (tests replace it).
+var stdinIsTerminal = func(e *env) bool {
+	f, ok := e.stdin.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// transportFlags say how to reach DCs to run actions; the inventory may refine them per DC.
+type transportFlags struct {
+	winrmUser       string
+	winrmHTTPS      bool
+	winrmPort       int
+	winrmAuth       string
+	winrmCA         string
+	winrmServerName string
+	sshUser         string
+	sshPort         int
+	sshKey          string
+	sshKnownHosts   string
+}
+
+func (t *transportFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&t.winrmUser, "winrm-user", "", "WinRM `USER` (DOMAIN\\user or UPN; default --user); password from $FIX8524_WINRM_PASSWORD, else as for --user")
+	fs.BoolVar(&t.winrmHTTPS, "winrm-https", false, "WinRM over HTTPS (5986) instead of HTTP (5985, NTLM-sealed, the Windows default listener)")
+	fs.IntVar(&t.winrmPort, "winrm-port", 0, "WinRM `PORT` (default 5985, or 5986 with --winrm-https)")
+	fs.StringVar(&t.winrmAuth, "winrm-auth", "ntlm", "WinRM authentication `SCHEME`: ntlm (works over HTTP) or kerberos (HTTPS only)")
+	fs.StringVar(&t.winrmCA, "winrm-ca-file", "", "trust the CA certificates in `FILE` for WinRM HTTPS")
+	fs.StringVar(&t.winrmServerName, "winrm-tls-server-name", "", "verify WinRM certificates for `NAME`")
+	fs.StringVar(&t.sshUser, "ssh-user", "root", "SSH `USER` on Samba DCs")
+	fs.IntVar(&t.sshPort, "ssh-port", 0, "SSH `PORT` (default 22)")
+	fs.StringVar(&t.sshKey, "ssh-key", "", "SSH private key `FILE` (passphrase from $FIX8524_SSH_PASSPHRASE); without it, $FIX8524_SSH_PASSWORD")
+	fs.StringVar(&t.sshKnownHosts, "ssh-known-hosts", "", "known_hosts `FILE` that verifies the DCs' host keys (default ~/.ssh/known_hosts)")
+}
+
+type applyFlags struct {
+	conn       connFlags
+	transport  transportFlags
+	state      stateFlag
+	playbooks  playbookFlags
+	demo       bool
+	trustKeys  string
+	emergency  bool
+	reason     string
+	verifyTime time.Duration
+	lockTTL    time.Duration
+	asJSON     bool
+}
+
+func runApply(ctx context.Context, e *env, args []string) int {
+	var af applyFlags
+	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	af.conn.register(fs)
+	af.transport.register(fs)
+	af.state.register(fs)
+	af.playbooks.register(fs)
+	fs.BoolVar(&af.demo, "demo", false, "apply to the demo forest the plan was made from (started broken again, healed over WS-Management on 127.0.0.1)")
+	fs.StringVar(&af.trustKeys, "trust-keys", "", "require approvals signed by a key in `FILE` (authorized_keys lines); unsigned or unknown keys are refused")
+	fs.BoolVar(&af.emergency, "emergency", false, "apply outside every change window (needs --reason; recorded)")
+	fs.StringVar(&af.reason, "reason", "", "why this is an emergency (`TEXT`)")
+	fs.DurationVar(&af.verifyTime, "verify-timeout", 0, "how long to wait for each action's verification (`DURATION`; default: the action's verify_timeout, 5m)")
+	fs.DurationVar(&af.lockTTL, "lock-ttl", apply.DefaultLockTTL, "time to live of the forest lock (`DURATION`), renewed before every step")
+	fs.BoolVar(&af.asJSON, "json", false, "print the result as JSON on stdout (progress goes to stderr)")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "Usage: fix8524 apply PLAN [--demo] [--state DIR] [--trust-keys FILE] [--emergency --reason TEXT] [--verify-timeout 5m] [connection and transport flags]")
+		fmt.Fprintln(e.stderr, "       fix8524 apply --dc HOST [connection and transport flags]   (plan, show, ask for 'yes', apply)")
+		fmt.Fprintln(e.stderr, "\nRefuses (exit 3) without a valid approval (on a terminal it asks for a typed 'yes' instead), with an")
+		fmt.Fprintln(e.stderr, "expired one or one for another plan, when the plan changed since approval, when the facts drifted, outside")
+		fmt.Fprintln(e.stderr, "every change window (unless --emergency --reason), with --trust-keys and an unsigned or unknown key, and")
+		fmt.Fprintln(e.stderr, "while another run holds the forest's lock. Exit codes: 0 healed or nothing to do, 1 failed or pending, 3 refused.")
+		fs.PrintDefaults()
+	}
+	planPath, rest := splitPositional(args)
+	if err := fs.Parse(rest); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitError
+	}
+	if planPath == "" && fs.NArg() == 1 {
+		planPath = fs.Arg(0)
+	} else if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "fix8524 apply: unexpected argument %q\n", fs.Arg(0))
+		return exitError
+	}
+	tlsSet := false
+	fs.Visit(func(f *flag.Flag) { tlsSet = tlsSet || f.Name == "tls" })
+	if planPath == "" && af.conn.dc == "" {
+		fmt.Fprintln(e.stderr, "fix8524 apply: give a plan file (fix8524 plan -o FILE, then fix8524 approve FILE --by NAME), or --dc HOST to plan and apply interactively")
+		return exitError
+	}
+	if planPath == "" && af.demo {
+		fmt.Fprintln(e.stderr, "fix8524 apply: --demo applies a saved demo plan: fix8524 plan --demo -o p.json; fix8524 approve p.json --by NAME; fix8524 apply p.json --demo")
+		return exitError
+	}
+	if af.emergency && strings.TrimSpace(af.reason) == "" {
+		fmt.Fprintln(e.stderr, "fix8524 apply: --emergency needs --reason TEXT (it is recorded in the journal)")
+		return exitError
+	}
+	progress := e.stdout
+	if af.asJSON {
+		progress = e.stderr
+	}
+
+	pb, files, diags := af.playbooks.load()
+	if len(diags) > 0 {
+		_ = engine.WriteDiagnostics(e.stderr, files, diags, colorFor(e, e.stderr))
+	}
+	if diags.HasErrors() {
+		return exitError
+	}
+	var trust *approval.TrustSet
+	if af.trustKeys != "" {
+		t, err := approval.LoadTrust(af.trustKeys)
+		if err != nil {
+			fmt.Fprintln(e.stderr, "fix8524 apply: --trust-keys:", err)
+			return exitError
+		}
+		trust = t
+	}
+	j, err := af.state.open(e)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 apply: journal:", err)
+		return exitError
+	}
+	defer j.Close()
+
+	o := apply.Options{Playbook: pb, Journal: j, Out: progress, Emergency: af.emergency, EmergencyReason: af.reason,
+		VerifyTimeout: af.verifyTime, LockTTL: af.lockTTL}
+	var plan *engine.Plan
+	var planBytes []byte
+	if planPath != "" {
+		planBytes, err = readSmallFile(planPath, apply.MaxPlanBytes)
+		if err != nil {
+			fmt.Fprintln(e.stderr, "fix8524 apply:", err)
+			return exitError
+		}
+		if code, refused := refuseTampered(e, j, planPath, planBytes); refused {
+			return code
+		}
+		plan, err = apply.ParsePlan(planBytes)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "fix8524 apply: %s: %v\n", planPath, err)
+			return exitError
+		}
+	}
+
+	// Where facts come from and where actions go.
+	scenarioName, isDemoPlan := "", false
+	if plan != nil {
+		scenarioName, isDemoPlan = demo.ScenarioOf(plan.Facts.Source)
+	}
+	switch {
+	case af.demo && !isDemoPlan:
+		fmt.Fprintf(e.stderr, "fix8524 apply: --demo: this plan was made from %s, not from the demo forest\n", plan.Facts.Source)
+		return exitError
+	case isDemoPlan && !af.demo:
+		fmt.Fprintf(e.stderr, "fix8524 apply: this plan was made from the demo forest (%s): apply it with --demo\n", plan.Facts.Source)
+		return exitError
+	case af.demo:
+		d, err := demo.Start(ctx, scenarioName)
+		if err != nil {
+			fmt.Fprintln(e.stderr, "fix8524 apply --demo:", err)
+			return exitError
+		}
+		defer d.Close()
+		gopts, err := d.GatherOptions(nil)
+		if err != nil {
+			fmt.Fprintln(e.stderr, "fix8524 apply --demo:", err)
+			return exitError
+		}
+		fmt.Fprintf(progress, "Demo forest %q started broken again: LDAP and DNS simulated on 127.0.0.1, one WS-Management server per Windows DC.\n", scenarioName)
+		o.Facts = apply.GatherFacts{Options: gopts}
+		o.Exec = &actions.Executor{Runners: d, LDAP: d}
+		o.WindowsWaived = "the demo forest is simulated (its DCs are servers on 127.0.0.1)"
+	default:
+		if af.conn.dc == "" {
+			af.conn.dc = seedOf(plan)
+		}
+		if af.conn.dc == "" {
+			fmt.Fprintln(e.stderr, "fix8524 apply: give --dc HOST: the DC to gather fresh facts from (the plan does not name one)")
+			return exitError
+		}
+		live, err := newLive(e, &af, tlsSet, j)
+		if err != nil {
+			fmt.Fprintln(e.stderr, "fix8524 apply:", err)
+			return exitError
+		}
+		o.Facts = apply.GatherFacts{Options: live.gather}
+		o.Exec = &actions.Executor{Runners: live, LDAP: live}
+	}
+
+	ask := (func(string) (bool, error))(nil)
+	if stdinIsTerminal(e) && trust == nil {
+		ask = typedYes(e)
+	}
+	if plan == nil {
+		// apply --dc HOST: plan now, show it, and keep it next to the journal.
+		var code int
+		plan, planBytes, planPath, code = planLive(ctx, e, o.Facts, pb, j.Dir())
+		if plan == nil {
+			return code
+		}
+		if ask == nil {
+			reason := "stdin is not a terminal, so nobody can type 'yes'"
+			if trust != nil {
+				reason = "--trust-keys requires a signed approval"
+			}
+			fmt.Fprintf(e.stderr, "fix8524 apply: refused: no approval (%s). Approve the saved plan and apply it:\n  fix8524 approve %s --by NAME\n  fix8524 apply %s --dc %s\n",
+				reason, shellWord(planPath), shellWord(planPath), shellWord(af.conn.dc))
+			_, _ = j.Record(journal.Entry{Kind: journal.KindGate, Name: "approval", Forest: apply.ForestOf(plan), PlanFingerprint: plan.Fingerprint,
+				Outcome: journal.Refused, Reason: "no approval: " + reason})
+			return exitRefused
+		}
+	}
+	o.Plan, o.PlanBytes, o.PlanPath = plan, planBytes, planPath
+	o.Approvals = &ttyApprovals{file: apply.FileApprovals{PlanPath: planPath, Trust: trust}, ask: ask, e: e, plan: plan}
+
+	res, err := apply.Run(ctx, o)
+	if af.asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(res)
+	} else {
+		writeResult(e.stdout, res, colorFor(e, e.stdout))
+	}
+	if err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
+		return exitError
+	}
+	return res.ExitCode()
+}
+
+// refuseTampered refuses, before parsing, a plan whose bytes differ from the ones its sidecar
+// approval approved: a tampered plan gets that message even when it no longer parses.
+func refuseTampered(e *env, j *journal.Store, planPath string, b []byte) (int, bool) {
+	a, err := approval.Load(planPath)
+	if err != nil || a == nil {
+		return 0, false // no (valid) approval: the approval gate reports it
+	}
+	if d := approval.Digest(b); d != a.PlanDigest {
+		reason := fmt.Sprintf("approval refused: plan changed after approval: %s has digest %s, %s approved %s; make and approve the plan again",
+			planPath, d[:19]+"…", a.By, a.PlanDigest[:19]+"…")
+		_, _ = j.Record(journal.Entry{Kind: journal.KindGate, Name: "approval", Outcome: journal.Started, Target: planPath})
+		_, _ = j.Record(journal.Entry{Kind: journal.KindGate, Name: "approval", Outcome: journal.Refused, Reason: reason, Target: planPath,
+			PlanFingerprint: a.PlanFingerprint})
+		fmt.Fprintln(e.stderr, "fix8524 apply: refused:", reason)
+		return exitRefused, true
+	}
+	return 0, false
+}
+
+// seedOf returns the seed DC of a live plan ("ldap://HOST" source, or its seed DC).
+func seedOf(p *engine.Plan) string {
+	if h, ok := strings.CutPrefix(p.Facts.Source, "ldap://"); ok && h != "" {
+		return h
+	}
+	return p.Facts.SeedDC
+}
+
+// planLive gathers, plans, prints and saves the plan of `apply --dc HOST`. A nil plan means
+// stop with the returned code.
+func planLive(ctx context.Context, e *env, f apply.Facts, pb *engine.Playbook, stateDir string) (*engine.Plan, []byte, string, int) {
+	s, err := apply.GatherForPlan(ctx, f, pb)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
+		return nil, nil, "", exitError
+	}
+	p, err := engine.MakePlan(pb, s, engine.PlanOptions{Now: time.Now()})
+	if err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
+		return nil, nil, "", exitError
+	}
+	writePlanText(e.stdout, p, colorFor(e, e.stdout))
+	if p.Summary.Actions == 0 {
+		fmt.Fprintln(e.stdout, "\nNothing to apply.")
+		if planProposes(p) {
+			return nil, nil, "", exitProposed
+		}
+		return nil, nil, "", exitOK
+	}
+	dir := filepath.Join(stateDir, "plans")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
+		return nil, nil, "", exitError
+	}
+	path := filepath.Join(dir, "plan-"+time.Now().UTC().Format("20060102T150405Z")+".json")
+	if err := writePlanFile(path, p); err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
+		return nil, nil, "", exitError
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
+		return nil, nil, "", exitError
+	}
+	fmt.Fprintf(e.stdout, "\nSaved the plan to %s.\n", path)
+	return p, b, path, exitOK
+}
+
+// typedYes asks on the terminal and accepts only "yes", as terraform does.
+func typedYes(e *env) func(string) (bool, error) {
+	var once sync.Once
+	var rd *bufio.Reader
+	return func(question string) (bool, error) {
+		once.Do(func() { rd = bufio.NewReader(e.stdin) })
+		fmt.Fprintf(e.stderr, "\n%s\n  Only 'yes' will be accepted.\n\n  Enter a value: ", question)
+		line, err := rd.ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return false, fmt.Errorf("reading the answer: %w", err)
+		}
+		return strings.TrimSpace(line) == "yes", nil
+	}
+}
+
+// ttyApprovals reads approvals from the files next to the plan and, where there is none and a
+// terminal is attached (and signatures are not required), asks for a typed "yes".
+type ttyApprovals struct {
+	file apply.FileApprovals
+	ask  func(string) (bool, error)
+	e    *env
+	plan *engine.Plan
+}
+
+func (t *ttyApprovals) ApprovePlan(ctx context.Context, req apply.Request) (apply.Grant, error) {
+	g, err := t.file.ApprovePlan(ctx, req)
+	if !errors.Is(err, approval.ErrNoApproval) || t.ask == nil {
+		return g, err
+	}
+	fmt.Fprintf(t.e.stderr, "\nNo approval file for %s (%d action(s), fingerprint %s).\n", req.PlanPath, req.Plan.Summary.Actions, req.Plan.Fingerprint)
+	ok, aerr := t.ask("Do you want to perform these actions?\n  fix8524 will perform the actions of the plan above, verify each, and journal every step.")
+	if aerr != nil {
+		return apply.Grant{}, aerr
+	}
+	if !ok {
+		return apply.Grant{}, &approval.RefusalError{Reason: approval.ReasonNone, Detail: "the answer at the terminal was not 'yes'"}
+	}
+	who := journal.CurrentHolder().Actor()
+	return apply.Grant{By: who, How: "approved by " + who + " typing 'yes' at a terminal"}, nil
+}
+
+func (t *ttyApprovals) ApproveAction(ctx context.Context, req apply.Request, a engine.PlannedAction, explicit bool) (apply.Grant, error) {
+	g, err := t.file.ApproveAction(ctx, req, a, explicit)
+	if !explicit || !errors.Is(err, approval.ErrNoApproval) || t.ask == nil {
+		return g, err
+	}
+	ok, aerr := t.ask(fmt.Sprintf("Action %s needs its own approval:\n  %s", a.ID, actions.Display(a)))
+	if aerr != nil {
+		return apply.Grant{}, aerr
+	}
+	if !ok {
+		return apply.Grant{}, &approval.RefusalError{Reason: approval.ReasonNone, Detail: a.ID + ": the answer at the terminal was not 'yes'"}
+	}
+	who := journal.CurrentHolder().Actor()
+	return apply.Grant{By: who, How: "approved on its own by " + who + " typing 'yes' at a terminal"}, nil
+}
+
+// --- live transports ---
+
+type live struct {
+	e      *env
+	af     *applyFlags
+	inv    *inventory.Inventory
+	gather gather.Options
+	ldap   ldapread.Options
+	j      *journal.Store
+
+	mu         sync.Mutex
+	winrmPass  string
+	winrmAsked bool
+}
+
+func newLive(e *env, af *applyFlags, tlsSet bool, j *journal.Store) (*live, error) {
+	c := &af.conn
+	lo, err := c.ldapOptions(e, tlsSet)
+	if err != nil {
+		return nil, err
+	}
+	if lo.Auth.Password != "" {
+		j.RegisterSecret(lo.Auth.Password)
+	}
+	var inv *inventory.Inventory
+	if c.inventory != "" {
+		i, diags := inventory.Load(c.inventory)
+		if diags.HasErrors() {
+			return nil, fmt.Errorf("--inventory: %s", diags.Error())
+		}
+		inv = i
+	}
+	l := &live{e: e, af: af, inv: inv, ldap: lo, j: j}
+	l.gather = gather.Options{Seed: c.dc, SeedServerName: c.serverName, LDAP: lo, Inventory: inv,
+		Parallelism: c.parallelism, DCTimeout: c.dcTimeout, Progress: progressBar(e)}
+	if lo.Auth.Password != "" {
+		l.winrmPass = lo.Auth.Password
+	}
+	return l, nil
+}
+
+func (l *live) password(envVar string) (string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if pw := l.e.getenv(envVar); pw != "" {
+		l.j.RegisterSecret(pw)
+		return pw, nil
+	}
+	if l.winrmPass != "" || l.winrmAsked {
+		return l.winrmPass, nil
+	}
+	l.winrmAsked = true
+	pw, err := l.af.conn.password(l.e)
+	if err != nil {
+		return "", err
+	}
+	l.winrmPass = pw
+	l.j.RegisterSecret(pw)
+	return pw, nil
+}
+
+// Runner implements actions.Runners: WinRM or SSH, from the flags refined by the inventory.
+// The address dialled is the inventory's or the plan's IP (DNS may be what is broken); the
+// DC's DNS name is used for TLS, Kerberos and known_hosts.
+func (l *live) Runner(_ context.Context, t actions.Target) (remote.Runner, error) {
+	tf := l.af.transport
+	var ts inventory.Transport
+	var ips []string
+	if l.inv != nil {
+		ts = l.inv.TransportFor(t.Name)
+		if d := l.inv.DC(t.Name); d != nil {
+			ips = d.IPs
+		}
+	}
+	if len(ips) == 0 {
+		ips = t.IPs
+	}
+	host := t.DNSHostName
+	if host == "" {
+		host = t.Name
+	}
+	addr := ""
+	if len(ips) > 0 {
+		addr = ips[0]
+	}
+	switch t.Transport {
+	case "winrm":
+		cfg := winrm.Config{Target: remote.Target{Host: host, Address: addr, Port: tf.winrmPort}, HTTPS: tf.winrmHTTPS,
+			Auth: winrm.Auth(tf.winrmAuth), User: firstNonEmpty(tf.winrmUser, l.af.conn.user), CACertFile: tf.winrmCA, TLSServerName: tf.winrmServerName}
+		if w := ts.WinRM; w != nil {
+			cfg.Target.Host = firstNonEmpty(w.Host, cfg.Target.Host)
+			if w.Port != 0 {
+				cfg.Target.Port = w.Port
+			}
+			if w.HTTPS != nil {
+				cfg.HTTPS = *w.HTTPS
+			}
+			cfg.User = firstNonEmpty(w.User, cfg.User)
+			cfg.CACertFile = firstNonEmpty(w.CAFile, cfg.CACertFile)
+			if w.Auth != "" {
+				cfg.Auth = winrm.Auth(w.Auth)
+			}
+		}
+		if cfg.User == "" {
+			return nil, errors.New("no WinRM user: give --winrm-user (or --user, or winrm { user = ... } in the inventory)")
+		}
+		if cfg.Auth != winrm.AuthKerberos {
+			pw, err := l.password("FIX8524_WINRM_PASSWORD")
+			if err != nil {
+				return nil, err
+			}
+			cfg.Password = pw
+		}
+		return winrm.New(cfg)
+	case "ssh":
+		cfg := ssh.Config{Target: remote.Target{Host: host, Address: addr, Port: tf.sshPort}, User: tf.sshUser, KeyFile: tf.sshKey,
+			Windows: t.Platform == "windows"}
+		if tf.sshKnownHosts != "" {
+			cfg.KnownHostsFiles = []string{tf.sshKnownHosts}
+		}
+		if s := ts.SSH; s != nil {
+			cfg.Target.Host = firstNonEmpty(s.Host, cfg.Target.Host)
+			if s.Port != 0 {
+				cfg.Target.Port = s.Port
+			}
+			cfg.User = firstNonEmpty(s.User, cfg.User)
+			cfg.KeyFile = firstNonEmpty(s.KeyFile, cfg.KeyFile)
+			if s.KnownHosts != "" {
+				cfg.KnownHostsFiles = []string{s.KnownHosts}
+			}
+		}
+		if p := l.e.getenv("FIX8524_SSH_PASSPHRASE"); p != "" {
+			cfg.KeyPassphrase = p
+			l.j.RegisterSecret(p)
+		}
+		if cfg.KeyFile == "" {
+			if p := l.e.getenv("FIX8524_SSH_PASSWORD"); p != "" {
+				cfg.Password = p
+				l.j.RegisterSecret(p)
+			}
+		}
+		cfg.Logf = func(format string, args ...any) { fmt.Fprintf(l.e.stderr, format+"\n", args...) }
+		return ssh.New(cfg)
+	}
+	return nil, fmt.Errorf("no transport %q for %s", t.Transport, t)
+}
+
+// LDAP implements actions.LDAPConns: a bound connection to the target DC, as the gather binds.
+func (l *live) LDAP(ctx context.Context, t actions.Target) (ldapdelete.Conn, func(), error) {
+	host := t.DNSHostName
+	if host == "" {
+		host = t.Name
+	}
+	addr := host
+	if l.inv != nil {
+		if d := l.inv.DC(t.Name); d != nil && len(d.IPs) > 0 {
+			addr = d.IPs[0]
+		}
+	}
+	if addr == host && len(t.IPs) > 0 {
+		addr = t.IPs[0]
+	}
+	c, err := ldapread.Connect(ctx, addr, host, l.ldap)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.Conn(), c.Close, nil
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// --- the result for people ---
+
+func writeResult(w io.Writer, r apply.Result, color bool) {
+	c := painter{color}
+	b := bufio.NewWriter(w)
+	defer b.Flush()
+	fmt.Fprintln(b)
+	for _, rf := range r.Refusals {
+		fmt.Fprintf(b, "%s %s: %s\n", c.red("Refused"), rf.Gate, rf.Reason)
+	}
+	for _, f := range r.Findings {
+		mark := outcomeColor(c, f.Outcome)
+		fmt.Fprintf(b, "%s %s", mark, c.bold(f.ID))
+		if f.Decision != "" {
+			fmt.Fprintf(b, " (%s)", f.Decision)
+		}
+		if f.Reason != "" {
+			fmt.Fprintf(b, ": %s", f.Reason)
+		}
+		fmt.Fprintln(b)
+		for _, s := range f.Steps {
+			fmt.Fprintf(b, "    %s %s on %s", outcomeColor(c, s.Outcome), s.Name, s.Target)
+			if s.ExitCode != nil {
+				fmt.Fprintf(b, " (exit %d)", *s.ExitCode)
+			}
+			if s.Verification != "" {
+				fmt.Fprintf(b, ": %s", clip(s.Verification, 300))
+			} else if s.Reason != "" {
+				fmt.Fprintf(b, ": %s", clip(s.Reason, 300))
+			}
+			fmt.Fprintln(b)
+		}
+		if f.Confirmed != "" {
+			fmt.Fprintf(b, "    replication: %s\n", f.Confirmed)
+		}
+		for _, l := range f.Leftovers {
+			fmt.Fprintf(b, "    leftover: %s", l.What)
+			if l.Note != "" {
+				fmt.Fprintf(b, " (%s)", l.Note)
+			}
+			fmt.Fprintln(b)
+			for _, cmd := range l.PowerShell {
+				fmt.Fprintf(b, "      %s %s\n", c.dim("PS>"), cmd)
+			}
+			for _, cmd := range l.POSIX {
+				fmt.Fprintf(b, "      %s %s\n", c.dim("$"), cmd)
+			}
+		}
+		if f.Outcome != apply.Skipped || len(f.Steps) > 0 {
+			for i, m := range f.Manual {
+				fmt.Fprintf(b, "    manual %d: %s\n", i+1, m.Title)
+			}
+		}
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(b, "note: %s\n", n)
+	}
+	verdict := map[string]string{
+		apply.Succeeded: c.green("Apply succeeded: every action verified, replication confirmed."),
+		apply.Nothing:   c.green("Nothing to apply."),
+		apply.Refused:   c.red("Apply refused: nothing was changed by the refused steps."),
+		apply.Failed:    c.red("Apply failed."),
+		apply.Pending:   c.yellow("Apply pending: changes ran but are not verified yet; apply the same plan again later to re-check."),
+	}[r.Outcome]
+	if verdict == "" {
+		verdict = "Apply: " + r.Outcome
+	}
+	fmt.Fprintf(b, "\n%s\n", verdict)
+	if r.RunID != "" {
+		fmt.Fprintf(b, "Journal: fix8524 journal --run %s\n", r.RunID)
+	}
+}
+
+func outcomeColor(c painter, o string) string {
+	switch o {
+	case apply.Succeeded:
+		return c.green("[" + o + "]")
+	case apply.Failed, apply.Refused:
+		return c.red("[" + o + "]")
+	case apply.Pending:
+		return c.yellow("[" + o + "]")
+	}
+	return c.dim("[" + o + "]")
+}

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"flag"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/engine/apply"
+	"github.com/fix8524/fix8524/engine/approval"
+	"github.com/fix8524/fix8524/engine/journal"
+	"github.com/fix8524/fix8524/engine/window"
+)
+
+func init() {
+	register(&command{name: "approve", summary: "approve a saved plan (who, until when, optionally signed)", run: runApprove})
+}
+
+func runApprove(_ context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("approve", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	by := fs.String("by", "", "who approves (`NAME`, required)")
+	expires := fs.String("expires", "4h", "how long the approval is valid (`DURATION`: 30m, 4h, 2d; at most 30d)")
+	reason := fs.String("reason", "", "why (`TEXT`, e.g. a change ticket), recorded")
+	signKey := fs.String("sign-key", "", "sign the approval with the ed25519 private key in `FILE` (fix8524 keygen, or ssh-keygen -t ed25519)")
+	var each multiFlag
+	fs.Var(&each, "allow-each", "also approve this one `ACTION_ID` on its own (repeatable); metadata cleanups need it")
+	var st stateFlag
+	st.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "Usage: fix8524 approve PLAN --by NAME [--expires 4h] [--reason TEXT] [--sign-key FILE] [--allow-each ACTION_ID]... [--state DIR]")
+		fmt.Fprintln(e.stderr, "\nRecords an approval of the plan file exactly as it is (its fingerprint and its bytes) next to it:")
+		fmt.Fprintln(e.stderr, "PLAN.approval.json, and PLAN.approve-each.json for --allow-each. apply refuses a plan that changed since.")
+		fmt.Fprintln(e.stderr, "An action the playbook marks requires_approval_each (metadata cleanup), and every ldap_delete when a plan")
+		fmt.Fprintln(e.stderr, "runs more than one, needs its own --allow-each ACTION_ID (the ids are shown by fix8524 plan).")
+		fs.PrintDefaults()
+	}
+	planPath, rest := splitPositional(args)
+	if err := fs.Parse(rest); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitError
+	}
+	if planPath == "" && fs.NArg() == 1 {
+		planPath = fs.Arg(0)
+	} else if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "fix8524 approve: unexpected argument %q\n", fs.Arg(0))
+		return exitError
+	}
+	if planPath == "" {
+		fs.Usage()
+		return exitError
+	}
+	if strings.TrimSpace(*by) == "" {
+		fmt.Fprintln(e.stderr, "fix8524 approve: --by NAME is required: an approval says who approved")
+		return exitError
+	}
+	ttl, err := window.ParseDuration(*expires)
+	if err != nil || ttl <= 0 || ttl > approval.MaxTTL {
+		fmt.Fprintf(e.stderr, "fix8524 approve: --expires %q: want a duration between 1s and %s (30m, 4h, 2d)\n", *expires, approval.MaxTTL)
+		return exitError
+	}
+	plan, planBytes, err := apply.ReadPlan(planPath)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 approve:", err)
+		return exitError
+	}
+	actions := map[string]engine.PlannedAction{}
+	var needEach []string
+	deletes := 0
+	for _, f := range plan.Findings {
+		for _, a := range f.Actions {
+			actions[a.ID] = a
+			if a.Kind == engine.KindLDAPDelete {
+				deletes++
+			}
+		}
+	}
+	for _, f := range plan.Findings {
+		for _, a := range f.Actions {
+			if a.RequiresApprovalEach || (a.Kind == engine.KindLDAPDelete && deletes > 1) {
+				needEach = append(needEach, a.ID)
+			}
+		}
+	}
+	for _, id := range each {
+		a, ok := actions[id]
+		if !ok {
+			fmt.Fprintf(e.stderr, "fix8524 approve: --allow-each %q: the plan has no such action (its actions: %s)\n", id, strings.Join(sortedIDs(actions), ", "))
+			return exitError
+		}
+		if a.Blocked {
+			fmt.Fprintf(e.stderr, "warning: %s is blocked in the plan (%s): apply will refuse it whatever the approval\n", id, strings.Join(a.Reasons, "; "))
+		}
+	}
+	var signer ed25519.PrivateKey
+	if *signKey != "" {
+		signer, err = approval.LoadPrivateKey(*signKey)
+		if err != nil {
+			fmt.Fprintln(e.stderr, "fix8524 approve:", err)
+			return exitError
+		}
+	}
+	now := time.Now()
+	a, err := approval.ApproveAt(now, planBytes, plan.Fingerprint, *by, ttl, *reason, signer)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 approve:", err)
+		return exitError
+	}
+	var eachApprovals []*approval.Approval
+	for _, id := range each {
+		x, err := approval.ApproveAt(now, planBytes, apply.EachFingerprint(plan.Fingerprint, id), *by, ttl, *reason, signer)
+		if err != nil {
+			fmt.Fprintln(e.stderr, "fix8524 approve:", err)
+			return exitError
+		}
+		eachApprovals = append(eachApprovals, x)
+	}
+
+	// Journal first: an approval that cannot be recorded is not written either.
+	j, err := st.open(e)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 approve: journal:", err)
+		return exitError
+	}
+	defer j.Close()
+	j.SetActor(*by)
+	forest := apply.ForestOf(plan)
+	if _, err := j.Record(journal.Entry{Kind: journal.KindNote, Name: "approve", Forest: forest, PlanFingerprint: plan.Fingerprint,
+		Outcome: journal.Allowed, Reason: a.String() + eachText(each), Target: planPath}); err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 approve: journal:", err)
+		return exitError
+	}
+	path, err := approval.Save(planPath, a)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 approve:", err)
+		return exitError
+	}
+	fmt.Fprintf(e.stdout, "Approved plan %s (%d action(s)): %s.\nSaved to %s.\n", plan.Fingerprint, plan.Summary.Actions, a.String(), path)
+	if len(eachApprovals) > 0 {
+		p, err := apply.SaveEach(planPath, eachApprovals)
+		if err != nil {
+			fmt.Fprintln(e.stderr, "fix8524 approve:", err)
+			return exitError
+		}
+		fmt.Fprintf(e.stdout, "Approved on their own: %s (saved to %s).\n", strings.Join(each, ", "), p)
+	}
+	var missing []string
+	for _, id := range needEach {
+		if !contains(each, id) {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(e.stdout, "Note: %s need(s) an approval of its own; apply refuses the plan until then:\n", strings.Join(missing, ", "))
+		for _, id := range missing {
+			fmt.Fprintf(e.stdout, "  fix8524 approve %s --by %s --allow-each %s\n", shellWord(planPath), shellWord(*by), shellWord(id))
+		}
+	}
+	fmt.Fprintf(e.stdout, "Next: fix8524 apply %s\n", shellWord(planPath))
+	return exitOK
+}
+
+func eachText(ids []string) string {
+	if len(ids) == 0 {
+		return ""
+	}
+	return "; on their own: " + strings.Join(ids, ", ")
+}
+
+func sortedIDs(m map[string]engine.PlannedAction) []string {
+	var ids []string
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// splitPositional takes a leading non-flag argument (the plan file) so that flags may follow
+// it: "approve p.json --by me".
+func splitPositional(args []string) (string, []string) {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		return args[0], args[1:]
+	}
+	return "", args
+}
+
+// shellWord quotes s for a POSIX shell when it needs it, for commands shown to people.
+func shellWord(s string) string {
+	if s == "" {
+		return "''"
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-./=:@,+", r)) {
+			return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+		}
+	}
+	return s
+}
