@@ -2,7 +2,9 @@ package ldapread
 
 import (
 	"errors"
+
 	"fmt"
+	"github.com/go-ldap/ldap/v3"
 	"strings"
 	"testing"
 	"time"
@@ -92,4 +94,22 @@ func FuzzDN(f *testing.F) {
 		_ = domainOf(dn, map[string]string{"dc=x": "x"})
 		_, _ = parseGeneralizedTime(dn)
 	})
+}
+
+func TestCollectRanged(t *testing.T) {
+	e := ldap.NewEntry("", nil)
+	e.Attributes = []*ldap.EntryAttribute{{Name: "msDS-ReplAllInboundNeighbors;range=0-1", ByteValues: [][]byte{[]byte("a"), []byte("b")}}}
+	var r RootDSE
+	if next := collectRanged(e, AttrReplAllInboundNeighbors, &r); next != 2 || len(r.Neighbors) != 2 || !r.HasNeighborsAttr {
+		t.Fatalf("next %d, %d values", next, len(r.Neighbors))
+	}
+	e.Attributes = []*ldap.EntryAttribute{{Name: "msDS-ReplAllInboundNeighbors;range=2-*", ByteValues: [][]byte{[]byte("c")}}}
+	if next := collectRanged(e, AttrReplAllInboundNeighbors, &r); next != -1 || len(r.Neighbors) != 3 {
+		t.Fatalf("next %d, %d values", next, len(r.Neighbors))
+	}
+	e.Attributes = []*ldap.EntryAttribute{{Name: "other", ByteValues: [][]byte{[]byte("x")}}}
+	var empty RootDSE
+	if next := collectRanged(e, AttrReplAllInboundNeighbors, &empty); next != -1 || empty.HasNeighborsAttr {
+		t.Fatal("unrelated attribute collected")
+	}
 }

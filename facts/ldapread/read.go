@@ -89,18 +89,52 @@ func (c *Client) ReadRootDSE(ctx context.Context, neighbors bool) (*RootDSE, err
 		VendorName:    e.GetEqualFoldAttributeValue("vendorName"),
 		NamingNCs:     e.GetEqualFoldAttributeValues("namingContexts"),
 	}
-	for _, a := range e.Attributes {
-		// The server may echo an option (";binary") or a range in the name.
-		name, _, _ := strings.Cut(a.Name, ";")
-		if strings.EqualFold(name, AttrReplAllInboundNeighbors) {
-			r.HasNeighborsAttr = true
-			r.Neighbors = append(r.Neighbors, a.ByteValues...)
+	next := collectRanged(e, AttrReplAllInboundNeighbors, r)
+	// A DC with more values than its MaxValRange (1500 by default; a hub DC has 5 NCs per
+	// partner) returns "msDS-ReplAllInboundNeighbors;range=0-1499": ask for the rest.
+	for i := 0; next >= 0 && i < maxRanges; i++ {
+		es, err := c.search(ctx, "", ldap.ScopeBaseObject, "(objectClass=*)", []string{fmt.Sprintf("%s;range=%d-*", AttrReplAllInboundNeighbors, next)})
+		if err != nil {
+			return nil, err
 		}
+		if len(es) != 1 {
+			break
+		}
+		next = collectRanged(es[0], AttrReplAllInboundNeighbors, r)
 	}
 	if r.ConfigNC == "" || r.DSServiceName == "" {
 		return nil, fmt.Errorf("rootDSE lacks configurationNamingContext or dsServiceName: not an AD DC?")
 	}
 	return r, nil
+}
+
+// maxRanges bounds range retrieval (1500 values a round: 150000 neighbor entries).
+const maxRanges = 100
+
+// collectRanged appends the values of attr (with or without ";range=a-b" or ";binary" in the
+// returned name) and returns the next range start, or -1 when the values are complete.
+func collectRanged(e *ldap.Entry, attr string, r *RootDSE) int {
+	next := -1
+	for _, a := range e.Attributes {
+		name, opts, _ := strings.Cut(a.Name, ";")
+		if !strings.EqualFold(name, attr) {
+			continue
+		}
+		r.HasNeighborsAttr = true
+		r.Neighbors = append(r.Neighbors, a.ByteValues...)
+		for _, o := range strings.Split(opts, ";") {
+			lo, hi, ok := strings.Cut(strings.TrimPrefix(strings.ToLower(o), "range="), "-")
+			if !ok || !strings.HasPrefix(strings.ToLower(o), "range=") || hi == "*" {
+				continue
+			}
+			l, err1 := strconv.Atoi(lo)
+			h, err2 := strconv.Atoi(hi)
+			if err1 == nil && err2 == nil && h >= l && len(a.ByteValues) > 0 {
+				next = h + 1
+			}
+		}
+	}
+	return next
 }
 
 // ObjectGUID reads the objectGUID of dn.

@@ -147,3 +147,20 @@ func TestBindErrorHidesPassword(t *testing.T) {
 		t.Fatalf("untrusted certificate: %v", err)
 	}
 }
+
+// A DC that returns msDS-ReplAllInboundNeighbors in ranges (AD's MaxValRange) is read completely.
+func TestRangedNeighbors(t *testing.T) {
+	f, w := startScenario(t, scenario.Default, Options{MaxValRange: 2})
+	var rec recorder
+	got, err := f.Gather(context.Background(), "sim:test", rec.needs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := w.Facts(rec.qs, rec.probes)
+	if len(want.Links) <= 2 {
+		t.Fatalf("the scenario has only %d links: ranges are not exercised", len(want.Links))
+	}
+	if g, s := normalize(got), normalize(want); g != s {
+		t.Fatalf("ranged read differs:\n%s", diff(g, s))
+	}
+}

@@ -342,6 +342,14 @@ func (f *Forest) answer(v *view, name string, m *gldap.SearchMessage) ([]entry, 
 		if samba {
 			a["vendorName"] = []string{"Samba Team (https://www.samba.org)"}
 		}
+		if start, ranged := rangeStart(m.Attributes, ldapread.AttrReplAllInboundNeighbors); !samba && ranged {
+			var vals []string
+			for _, l := range v.links() {
+				vals = append(vals, string(replstatus.EncodeNeighborXML(neighborOf(l))))
+			}
+			name, part := rangedValues(vals, start, f.opts.MaxValRange)
+			return one("", map[string][]string{name: part})
+		}
 		if !samba && wants(m.Attributes, ldapread.AttrReplAllInboundNeighbors) {
 			var vals []string
 			for _, l := range v.links() {
@@ -350,7 +358,10 @@ func (f *Forest) answer(v *view, name string, m *gldap.SearchMessage) ([]entry, 
 			if garbage {
 				vals = append(vals, "<DS_REPL_NEIGHBOR><pszNamingContext>&bogus;", strings.Repeat("\x00garbage", 300000))
 			}
-			if len(vals) > 0 {
+			if n := f.opts.MaxValRange; n > 0 && len(vals) > n {
+				name, part := rangedValues(vals, 0, n)
+				a[name] = part
+			} else if len(vals) > 0 {
 				a[ldapread.AttrReplAllInboundNeighbors] = vals
 			}
 		}
@@ -451,6 +462,36 @@ func (f *Forest) answer(v *view, name string, m *gldap.SearchMessage) ([]entry, 
 		}
 	}
 	return nil, gldap.ResultNoSuchObject
+}
+
+// rangeStart finds "attr;range=N-*" among the requested attributes.
+func rangeStart(attrs []string, attr string) (int, bool) {
+	for _, a := range attrs {
+		name, opt, ok := strings.Cut(a, ";")
+		if !ok || !strings.EqualFold(name, attr) || !strings.HasPrefix(strings.ToLower(opt), "range=") {
+			continue
+		}
+		lo, _, _ := strings.Cut(opt[len("range="):], "-")
+		if n, err := strconv.Atoi(lo); err == nil && n >= 0 {
+			return n, true
+		}
+	}
+	return 0, false
+}
+
+// rangedValues returns values[start:start+n] named as AD names a range ("-*" for the last one).
+func rangedValues(vals []string, start, n int) (string, []string) {
+	if n <= 0 {
+		n = len(vals) + 1
+	}
+	if start > len(vals) {
+		start = len(vals)
+	}
+	end := start + n
+	if end >= len(vals) {
+		return fmt.Sprintf("%s;range=%d-*", ldapread.AttrReplAllInboundNeighbors, start), vals[start:]
+	}
+	return fmt.Sprintf("%s;range=%d-%d", ldapread.AttrReplAllInboundNeighbors, start, end-1), vals[start:end]
 }
 
 func fsmoObject(fo *facts.Forest, lb string) bool {

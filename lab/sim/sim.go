@@ -51,6 +51,9 @@ type Options struct {
 	Blackhole map[string]bool
 	// Stall makes a DC accept LDAP connections and then never answer.
 	Stall map[string]bool
+	// MaxValRange, when set, makes the DCs return multi-valued constructed attributes in ranges
+	// of this many values (AD's MaxValRange), as ";range=a-b".
+	MaxValRange int
 	// Garbage makes a DC answer every LDAP search with garbage neighbor values and a huge value.
 	Garbage map[string]bool
 }
