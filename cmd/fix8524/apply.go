@@ -194,21 +194,11 @@ func runApply(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "fix8524 apply: this plan was made from the demo forest (%s): apply it with --demo\n", plan.Facts.Source)
 		return exitError
 	case af.demo:
-		d, err := demo.Start(ctx, scenarioName)
-		if err != nil {
-			fmt.Fprintln(e.stderr, "fix8524 apply --demo:", err)
-			return exitError
-		}
-		defer d.Close()
-		gopts, err := d.GatherOptions(nil)
-		if err != nil {
-			fmt.Fprintln(e.stderr, "fix8524 apply --demo:", err)
-			return exitError
-		}
-		fmt.Fprintf(progress, "Demo forest %q started broken again: LDAP and DNS simulated on 127.0.0.1, one WS-Management server per Windows DC.\n", scenarioName)
-		o.Facts = apply.GatherFacts{Options: gopts}
-		o.Exec = &actions.Executor{Runners: d, LDAP: d}
-		o.WindowsWaived = "the demo forest is simulated (its DCs are servers on 127.0.0.1)"
+		lz := &demo.Lazy{Name: scenarioName, OnStart: func(*demo.Demo) {
+			fmt.Fprintf(progress, "Demo forest %q started broken again: LDAP and DNS simulated on 127.0.0.1, one WS-Management server per Windows DC.\n", scenarioName)
+		}}
+		defer lz.Close()
+		o.Facts, o.Exec, o.WindowsWaived = lz, lz, demo.WindowsWaived
 	default:
 		if af.conn.dc == "" {
 			af.conn.dc = seedOf(plan)

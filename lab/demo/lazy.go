@@ -1,0 +1,109 @@
+package demo
+
+import (
+	"context"
+	"sync"
+
+	"github.com/fix8524/fix8524/actions"
+	"github.com/fix8524/fix8524/actions/ldapdelete"
+	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/engine/apply"
+	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/facts/gather"
+)
+
+// WindowsWaived is what apply records when it does not enforce change windows on the demo.
+const WindowsWaived = "the demo forest is simulated (its DCs are servers on 127.0.0.1)"
+
+// Lazy is the demo forest as apply and heal use it: it implements apply.Facts and
+// apply.Executor, and starts the forest (broken, as its scenario describes) on first use, so
+// that a run refused by a gate starts nothing.
+type Lazy struct {
+	// Name is the scenario ("" = scenario.Default).
+	Name string
+	// OnStart is called once the forest runs (to tell the user).
+	OnStart func(d *Demo)
+
+	once sync.Once
+	d    *Demo
+	f    apply.GatherFacts
+	x    *actions.Executor
+	err  error
+}
+
+var (
+	_ apply.Facts    = (*Lazy)(nil)
+	_ apply.Executor = (*Lazy)(nil)
+)
+
+func (l *Lazy) start(ctx context.Context) error {
+	l.once.Do(func() {
+		d, err := Start(ctx, l.Name)
+		if err != nil {
+			l.err = err
+			return
+		}
+		o, err := d.GatherOptions(nil)
+		if err != nil {
+			d.Close()
+			l.err = err
+			return
+		}
+		l.d, l.f, l.x = d, apply.GatherFacts{Options: o}, &actions.Executor{Runners: d, LDAP: d}
+		if l.OnStart != nil {
+			l.OnStart(d)
+		}
+	})
+	return l.err
+}
+
+// Demo returns the running demo, or nil before first use.
+func (l *Lazy) Demo() *Demo { return l.d }
+
+// Close stops the forest if it was started.
+func (l *Lazy) Close() error {
+	if l.d != nil {
+		return l.d.Close()
+	}
+	return nil
+}
+
+// Gather implements apply.Facts.
+func (l *Lazy) Gather(ctx context.Context, needs gather.Needs) (*facts.Snapshot, error) {
+	if err := l.start(ctx); err != nil {
+		return nil, err
+	}
+	return l.f.Gather(ctx, needs)
+}
+
+// Observe implements apply.Facts.
+func (l *Lazy) Observe(ctx context.Context, s *facts.Snapshot, dns []facts.DNSQuery, tcp []facts.TCPProbe) error {
+	if err := l.start(ctx); err != nil {
+		return err
+	}
+	return l.f.Observe(ctx, s, dns, tcp)
+}
+
+// Run implements apply.Executor.
+func (l *Lazy) Run(ctx context.Context, a engine.PlannedAction) actions.Outcome {
+	if err := l.start(ctx); err != nil {
+		return actions.Outcome{Command: actions.Display(a), Err: err}
+	}
+	return l.x.Run(ctx, a)
+}
+
+// Inspect implements apply.Executor.
+func (l *Lazy) Inspect(ctx context.Context, a engine.PlannedAction) (ldapdelete.ObjectState, error) {
+	if err := l.start(ctx); err != nil {
+		return ldapdelete.ObjectState{}, err
+	}
+	return l.x.Inspect(ctx, a)
+}
+
+// Leftovers implements apply.Executor.
+func (l *Lazy) Leftovers(ctx context.Context, a engine.PlannedAction, dns ldapdelete.DNSQuerier, in ldapdelete.LeftoversInput) []ldapdelete.Leftover {
+	if err := l.start(ctx); err != nil {
+		return nil
+	}
+	return l.x.Leftovers(ctx, a, dns, in)
+}
