@@ -18,10 +18,9 @@ import (
 // once, in dependency order; every fact and observation a decision reads is recorded for the
 // fingerprint.
 type findingEval struct {
-	p     *planner
-	g     *partnership
-	ctx   *hcl.EvalContext
-	dirty bool
+	p   *planner
+	g   *partnership
+	ctx *hcl.EvalContext
 
 	results map[string]*checkEval
 	errors  []string
@@ -57,32 +56,64 @@ func (p *planner) newEval(g *partnership, links []*facts.Link) *findingEval {
 // eval evaluates an expression; a failing expression counts as unknown and is reported.
 func (fe *findingEval) eval(e *cexpr) cty.Value { return fe.evalIn(e, nil) }
 
+// evalIn evaluates an expression lazily with respect to checks: checks not evaluated yet are
+// first given as unknown placeholders, and evaluated one at a time (in the order the expression
+// names them) only while the result is still unknown. Because unknown values are
+// three-valued (false && unknown is false), a result that is known without a check does not
+// depend on it: `!check.a.ok && check.b.ok` never evaluates b when a is ok.
 func (fe *findingEval) evalIn(e *cexpr, extra map[string]cty.Value) cty.Value {
 	if e == nil {
 		return cty.NullVal(cty.DynamicPseudoType)
 	}
-	for _, c := range e.checks {
-		fe.check(c)
-	}
-	if fe.dirty {
-		vals := make(map[string]cty.Value, len(fe.results))
-		for n, ce := range fe.results {
-			vals[n] = ce.val
+	if e.trav != nil && extra == nil {
+		if v, ok := fe.lookup(e.trav); ok {
+			return v
 		}
-		fe.ctx.Variables["check"] = cty.ObjectVal(vals)
-		fe.dirty = false
 	}
-	ctx := fe.ctx
-	if extra != nil {
-		ctx = fe.ctx.NewChild()
-		ctx.Variables = extra
+	// When none of the checks is evaluated yet, a first evaluation would almost always be
+	// unknown: evaluate the first check right away.
+	if len(e.checks) > 0 {
+		none := true
+		for _, c := range e.checks {
+			if fe.results[c] != nil {
+				none = false
+				break
+			}
+		}
+		if none {
+			fe.check(e.checks[0])
+		}
 	}
-	v, d := e.expr.Value(ctx)
-	if d.HasErrors() {
-		fe.errors = append(fe.errors, diagString(d))
-		return cty.DynamicVal
+	for {
+		var pending []string
+		if len(e.checks) > 0 {
+			vals := make(map[string]cty.Value, len(e.checks))
+			for _, c := range e.checks {
+				if ce := fe.results[c]; ce != nil {
+					vals[c] = ce.val
+				} else {
+					vals[c] = fe.p.pb.checkByName[c].placeholder
+					pending = append(pending, c)
+				}
+			}
+			fe.ctx.Variables["check"] = cty.ObjectVal(vals)
+		}
+		ctx := fe.ctx
+		if extra != nil {
+			ctx = fe.ctx.NewChild()
+			ctx.Variables = extra
+		}
+		v, d := e.expr.Value(ctx)
+		if len(pending) > 0 && (d.HasErrors() || !v.IsWhollyKnown()) {
+			fe.check(pending[0])
+			continue
+		}
+		if d.HasErrors() {
+			fe.errors = append(fe.errors, diagString(d))
+			return cty.DynamicVal
+		}
+		return v
 	}
-	return v
 }
 
 func diagString(d hcl.Diagnostics) string {
@@ -152,21 +183,30 @@ func (fe *findingEval) check(name string) *checkEval {
 		ce.needs = append(ce.needs, fe.inputNeeds(ck)...)
 		ce.needs = dedupNeeds(ce.needs)
 	}
-	attrs["status"] = cty.StringVal(ce.status)
-	attrs["kind"] = cty.StringVal(ck.Kind)
-	attrs["evidence"] = strList(evidence)
+	attrs["status"] = statusVals[ce.status]
+	if ck.usedAll || ck.used["kind"] {
+		attrs["kind"] = cty.StringVal(ck.Kind)
+	}
+	if ck.usedAll || ck.used["evidence"] {
+		attrs["evidence"] = strList(evidence)
+	}
 	switch ce.status {
 	case StatusOK:
 		attrs["ok"] = cty.True
 	case StatusFailed:
 		attrs["ok"] = cty.False
 	default:
-		attrs["ok"] = cty.UnknownVal(cty.Bool).RefineNotNull()
+		attrs["ok"] = unknownBool
 	}
-	// Fill any attribute a kind left out (an unknown input) with an unknown value.
+	// Fill any attribute a kind left out (an unknown input) with an unknown value, and keep
+	// only the attributes expressions read.
 	for a, ty := range resultType(ck.Kind).AttributeTypes() {
+		if !ck.usedAll && !ck.used[a] {
+			delete(attrs, a)
+			continue
+		}
 		if _, ok := attrs[a]; !ok {
-			attrs[a] = cty.UnknownVal(ty).RefineNotNull()
+			attrs[a] = unknownOf(ty)
 		}
 	}
 	ce.val = cty.ObjectVal(attrs)
@@ -174,9 +214,15 @@ func (fe *findingEval) check(name string) *checkEval {
 	if ce.result.Summary == "" {
 		ce.result.Summary = strings.Join(evidence, "; ")
 	}
-	fe.dirty = true
 	return ce
 }
+
+var statusVals = map[string]cty.Value{
+	StatusOK: cty.StringVal(StatusOK), StatusFailed: cty.StringVal(StatusFailed), StatusUnknown: cty.StringVal(StatusUnknown),
+}
+
+// wants reports whether expressions read a check's attribute (so it must be built).
+func wants(ck *Check, attr string) bool { return ck.usedAll || ck.used[attr] }
 
 func aggregate(all bool, ok, failed, unknown int) string {
 	if all {
@@ -261,8 +307,7 @@ func knownStrings(v cty.Value) ([]string, bool) {
 		return nil, false
 	}
 	var out []string
-	for it := v.ElementIterator(); it.Next(); {
-		_, e := it.Element()
+	for _, e := range elems(v) {
 		if e.IsNull() || e.Type() != cty.String {
 			return nil, false
 		}
@@ -308,6 +353,7 @@ func (fe *findingEval) dnsQueries(ck *Check) (name string, qs []facts.DNSQuery, 
 
 func (fe *findingEval) evalDNS(ce *checkEval, attrs map[string]cty.Value) []string {
 	ck := ce.ck
+	buildServers := ck.usedAll || ck.used["servers"]
 	name, qs, bad, ok := fe.dnsQueries(ck)
 	attrs["type"] = cty.StringVal(ck.dnsType)
 	if !ok {
@@ -325,17 +371,22 @@ func (fe *findingEval) evalDNS(ce *checkEval, attrs map[string]cty.Value) []stri
 	var evidence []string
 	for _, s := range bad {
 		failS = append(failS, s)
-		servers = append(servers, cty.ObjectVal(map[string]cty.Value{
-			"server": cty.StringVal(s), "status": cty.StringVal(StatusFailed), "rcode": cty.StringVal(""), "aa": cty.False,
-			"answers": cty.ListValEmpty(cty.String), "authority": cty.ListValEmpty(cty.String), "error": cty.StringVal("not an IP address"),
-		}))
+		if buildServers {
+			servers = append(servers, cty.ObjectVal(map[string]cty.Value{
+				"server": cty.StringVal(s), "status": cty.StringVal(StatusFailed), "rcode": cty.StringVal(""), "aa": cty.False,
+				"answers": cty.ListValEmpty(cty.String), "authority": cty.ListValEmpty(cty.String), "error": cty.StringVal("not an IP address"),
+			}))
+		}
 		ce.result.Observations = append(ce.result.Observations, Observation{Target: displayValue(s), Status: StatusFailed, Note: "not an IP address"})
 	}
 	for _, q := range qs {
 		o := fe.p.ix.DNS(q)
 		obs := Observation{Target: q.Server, Query: q.Type + " " + q.Name}
-		sv := map[string]cty.Value{"server": cty.StringVal(q.Server), "rcode": cty.StringVal(""), "aa": cty.False,
-			"answers": cty.ListValEmpty(cty.String), "authority": cty.ListValEmpty(cty.String), "error": cty.StringVal("")}
+		var sv map[string]cty.Value
+		if buildServers {
+			sv = map[string]cty.Value{"server": cty.StringVal(q.Server), "rcode": cty.StringVal(""), "aa": cty.False,
+				"answers": cty.ListValEmpty(cty.String), "authority": cty.ListValEmpty(cty.String), "error": cty.StringVal("")}
+		}
 		if o == nil {
 			ce.missing = true
 			qq := q
@@ -343,7 +394,9 @@ func (fe *findingEval) evalDNS(ce *checkEval, attrs map[string]cty.Value) []stri
 			ce.obsDeps["dns|"+q.Key()] = "missing"
 			unkS = append(unkS, q.Server)
 			obs.Status, obs.Note = StatusUnknown, "not gathered"
-			sv["status"] = cty.StringVal(StatusUnknown)
+			if buildServers {
+				sv["status"] = cty.StringVal(StatusUnknown)
+			}
 			evidence = append(evidence, q.Server+": not gathered")
 		} else {
 			ce.obsDeps["dns|"+q.Key()] = canonDNS(o)
@@ -351,8 +404,10 @@ func (fe *findingEval) evalDNS(ce *checkEval, attrs map[string]cty.Value) []stri
 			obs.Status, obs.Rcode, obs.AA, obs.Error = st, o.Rcode, o.Authoritative, safeText(o.Error)
 			obs.Answers = safeAll(rrStrings(o.Answers, false))
 			obs.Authority = safeAll(rrStrings(o.Authority, true))
-			sv["status"], sv["rcode"], sv["aa"], sv["error"] = cty.StringVal(st), cty.StringVal(o.Rcode), cty.BoolVal(o.Authoritative), cty.StringVal(o.Error)
-			sv["answers"], sv["authority"] = strList(rrStrings(o.Answers, false)), strList(rrStrings(o.Authority, true))
+			if buildServers {
+				sv["status"], sv["rcode"], sv["aa"], sv["error"] = cty.StringVal(st), cty.StringVal(o.Rcode), cty.BoolVal(o.Authoritative), cty.StringVal(o.Error)
+				sv["answers"], sv["authority"] = strList(rrStrings(o.Answers, false)), strList(rrStrings(o.Authority, true))
+			}
 			answers = append(answers, rrStrings(o.Answers, false)...)
 			switch st {
 			case StatusOK:
@@ -364,15 +419,23 @@ func (fe *findingEval) evalDNS(ce *checkEval, attrs map[string]cty.Value) []stri
 			}
 			evidence = append(evidence, q.Server+": "+describeDNS(o))
 		}
-		servers = append(servers, cty.ObjectVal(sv))
+		if buildServers {
+			servers = append(servers, cty.ObjectVal(sv))
+		}
 		ce.result.Observations = append(ce.result.Observations, obs)
 	}
 	ce.status = aggregate(ck.all, len(okS), len(failS), len(unkS))
-	attrs["servers"] = listOf(dnsServerResultType, servers)
-	attrs["ok_servers"] = strList(okS)
-	attrs["failed_servers"] = strList(failS)
-	attrs["unknown_servers"] = strList(unkS)
-	attrs["answers"] = strList(answers)
+	if buildServers {
+		attrs["servers"] = listOf(dnsServerResultType, servers)
+	}
+	for _, x := range []struct {
+		attr string
+		ss   []string
+	}{{"ok_servers", okS}, {"failed_servers", failS}, {"unknown_servers", unkS}, {"answers", answers}} {
+		if wants(ck, x.attr) {
+			attrs[x.attr] = strList(x.ss)
+		}
+	}
 	if len(qs)+len(bad) == 0 {
 		evidence = append(evidence, "no DNS servers to ask")
 	}
@@ -407,20 +470,27 @@ func safeAll(ss []string) []string {
 }
 
 func (fe *findingEval) judgeDNS(ck *Check, o *facts.DNSObservation) string {
-	if !o.Responded() || !contains(ck.rcodes, strings.ToUpper(o.Rcode)) {
+	if !o.Responded() {
 		return StatusFailed
 	}
-	if ck.answer {
-		has := false
-		for _, rr := range o.Answers {
+	rcode := strings.ToUpper(o.Rcode)
+	has := func(rrs []facts.RR) bool {
+		for _, rr := range rrs {
 			if strings.EqualFold(rr.Type, ck.dnsType) {
-				has = true
-				break
+				return true
 			}
 		}
-		if !has {
+		return false
+	}
+	switch {
+	case ck.absent:
+		if rcode != "NXDOMAIN" && (rcode != "NOERROR" || has(o.Answers)) {
 			return StatusFailed
 		}
+	case !contains(ck.rcodes, rcode):
+		return StatusFailed
+	case ck.answer && !has(o.Answers) && !(ck.inAuth && has(o.Authority)):
+		return StatusFailed
 	}
 	if ck.expect != nil {
 		v := fe.evalIn(ck.expect, map[string]cty.Value{"reply": replyVal(o)})
@@ -463,8 +533,7 @@ func (fe *findingEval) tcpProbes(ck *Check) (host string, ps []facts.TCPProbe, o
 			return host, nil, false
 		}
 	} else {
-		for it := pv.ElementIterator(); it.Next(); {
-			_, e := it.Element()
+		for _, e := range elems(pv) {
 			if !add(e) {
 				fe.errors = append(fe.errors, fmt.Sprintf("check %s: a port is not a port number", ck.Name))
 				return host, nil, false
@@ -542,8 +611,7 @@ func (fe *findingEval) evalEvent(ce *checkEval, attrs map[string]cty.Value) []st
 	}
 	ids := map[int64]bool{}
 	var idList []string
-	for it := idsV.ElementIterator(); it.Next(); {
-		_, e := it.Element()
+	for _, e := range elems(idsV) {
 		if e.IsNull() {
 			continue
 		}
@@ -555,10 +623,7 @@ func (fe *findingEval) evalEvent(ce *checkEval, attrs map[string]cty.Value) []st
 	if onV.Type().IsObjectType() {
 		dcs = []cty.Value{onV}
 	} else if onV.CanIterateElements() {
-		for it := onV.ElementIterator(); it.Next(); {
-			_, e := it.Element()
-			dcs = append(dcs, e)
-		}
+		dcs = elems(onV)
 	}
 	cutoff := int64(0)
 	if ck.within > 0 {
@@ -576,6 +641,10 @@ func (fe *findingEval) evalEvent(ce *checkEval, attrs map[string]cty.Value) []st
 		names = append(names, name)
 		evs := dc.GetAttr("events")
 		obs := Observation{Target: name}
+		if ce.obsDeps == nil {
+			ce.obsDeps = map[string]string{}
+		}
+		ce.obsDeps["events|"+strings.ToLower(name)] = string(canon(nil, evs))
 		if !evs.IsWhollyKnown() {
 			unknownDCs++
 			obs.Status, obs.Note = StatusUnknown, "events not gathered"
@@ -584,8 +653,7 @@ func (fe *findingEval) evalEvent(ce *checkEval, attrs map[string]cty.Value) []st
 			continue
 		}
 		n := 0
-		for it := evs.ElementIterator(); it.Next(); {
-			_, ev := it.Element()
+		for _, ev := range elems(evs) {
 			id, _ := ev.GetAttr("id").AsBigFloat().Int64()
 			if !ids[id] {
 				continue
@@ -662,22 +730,26 @@ func (fe *findingEval) evalAssert(ce *checkEval) []string {
 	}
 	seen := map[string]bool{}
 	var ev []string
-	for _, t := range ck.cond.facts {
-		path := traversalString(t)
+	for _, r := range ck.cond.refs {
+		t, path := r.t, r.path
 		if seen[path] || t.RootName() == "var" {
 			continue
 		}
 		seen[path] = true
-		val, d := t.TraverseAbs(fe.ctx)
+		val, ok := fe.lookup(t)
 		shown := "(error)"
-		if !d.HasErrors() {
+		if ok {
 			shown = fe.showValue(t, val)
 		}
 		ce.result.Facts = append(ce.result.Facts, FactValue{Fact: path, Value: shown})
 		ev = append(ev, path+" = "+shown)
 	}
 	for _, c := range ck.cond.checks {
-		ev = append(ev, "check."+c+" is "+fe.results[c].status)
+		if r := fe.results[c]; r != nil {
+			ev = append(ev, "check."+c+" is "+r.status)
+		} else {
+			ev = append(ev, "check."+c+" not needed")
+		}
 	}
 	word := map[string]string{StatusOK: "holds", StatusFailed: "does not hold", StatusUnknown: "unknown"}[ce.status]
 	ce.result.Summary = safeText(fmt.Sprintf("%s (%s)", word, strings.Join(ev, ", ")))
@@ -714,8 +786,7 @@ func renderValue(v cty.Value) string {
 		return strconv.FormatBool(v.True())
 	case ty.IsListType() || ty.IsTupleType() || ty.IsSetType():
 		var parts []string
-		for it := v.ElementIterator(); it.Next(); {
-			_, e := it.Element()
+		for _, e := range elems(v) {
 			parts = append(parts, renderValue(e))
 		}
 		return "[" + strings.Join(parts, ", ") + "]"
@@ -737,39 +808,35 @@ func renderValue(v cty.Value) string {
 
 // ---- what is unknown, and what to gather ----
 
-// exprFacts returns the fact traversals of an expression; for an event check's `on`, the
-// events of those DCs.
-func exprFacts(e *cexpr) []hcl.Traversal {
-	var out []hcl.Traversal
-	for _, t := range e.facts {
-		if r := t.RootName(); r == "link" || r == "forest" || r == "var" {
-			out = append(out, t)
-		}
+// lookup finds the value of a fact reference in the finding's context, without hcl's
+// traversal machinery for the common case of attribute steps.
+func (fe *findingEval) lookup(t hcl.Traversal) (cty.Value, bool) {
+	root := t.RootName()
+	var v cty.Value
+	found := false
+	for ctx := fe.ctx; ctx != nil && !found; ctx = ctx.Parent() {
+		v, found = ctx.Variables[root]
 	}
-	return out
-}
-
-func checkFacts(ck *Check) []hcl.Traversal {
-	var out []hcl.Traversal
-	for _, e := range ck.exprs {
-		if e == ck.on {
-			if t, d := hcl.AbsTraversalForExpr(e.expr); !d.HasErrors() && (t.RootName() == "link" || t.RootName() == "forest") {
-				t2 := append(append(hcl.Traversal{}, t...), hcl.TraverseAttr{Name: "events"})
-				out = append(out, t2)
-				continue
-			}
-		}
-		out = append(out, exprFacts(e)...)
+	if !found {
+		return cty.NilVal, false
 	}
-	return out
+	for _, step := range t[1:] {
+		a, ok := step.(hcl.TraverseAttr)
+		if !ok || v.IsNull() || !v.Type().IsObjectType() || !v.Type().HasAttribute(a.Name) {
+			r, d := t.TraverseAbs(fe.ctx)
+			return r, !d.HasErrors()
+		}
+		v = v.GetAttr(a.Name)
+	}
+	return v, true
 }
 
 // unknownsOf lists the unknown facts and checks an expression reads.
 func (fe *findingEval) unknownsOf(e *cexpr) []string {
 	set := map[string]bool{}
-	for _, t := range exprFacts(e) {
-		if v, d := t.TraverseAbs(fe.ctx); d.HasErrors() || !v.IsWhollyKnown() {
-			set[traversalString(t)] = true
+	for _, r := range e.refs {
+		if v, ok := fe.lookup(r.t); !ok || !v.IsWhollyKnown() {
+			set[r.path] = true
 		}
 	}
 	for _, c := range e.checks {
@@ -788,15 +855,14 @@ func (fe *findingEval) unknownsOf(e *cexpr) []string {
 // factNeeds lists the unknown facts of an expression as needs.
 func (fe *findingEval) factNeeds(e *cexpr, forName string) []Need {
 	var out []Need
-	for _, t := range exprFacts(e) {
-		out = append(out, fe.factNeed(t, forName)...)
+	for _, r := range e.refs {
+		out = append(out, fe.factNeed(r.t, forName)...)
 	}
 	return out
 }
 
 func (fe *findingEval) factNeed(t hcl.Traversal, forName string) []Need {
-	v, d := t.TraverseAbs(fe.ctx)
-	if !d.HasErrors() && v.IsWhollyKnown() {
+	if v, ok := fe.lookup(t); ok && v.IsWhollyKnown() {
 		return nil
 	}
 	dc, why := fe.reasonFor(t)
@@ -818,8 +884,8 @@ func (fe *findingEval) needsOf(e *cexpr, forName string) []Need {
 // inputNeeds lists what an unknown check needs besides its missing observations.
 func (fe *findingEval) inputNeeds(ck *Check) []Need {
 	var out []Need
-	for _, t := range checkFacts(ck) {
-		out = append(out, fe.factNeed(t, "check."+ck.Name)...)
+	for _, r := range ck.refs {
+		out = append(out, fe.factNeed(r.t, "check."+ck.Name)...)
 	}
 	for _, e := range ck.exprs {
 		for _, c := range e.checks {
@@ -875,11 +941,11 @@ func (fe *findingEval) coveredBy(d *Decision, e *cexpr, depth int) bool {
 	if depth > 64 {
 		return false
 	}
-	for _, t := range exprFacts(e) {
-		if v, dd := t.TraverseAbs(fe.ctx); !dd.HasErrors() && v.IsWhollyKnown() {
+	for _, r := range e.refs {
+		if v, ok := fe.lookup(r.t); ok && v.IsWhollyKnown() {
 			continue
 		}
-		if !covered(d.optional, []string{traversalString(t)}) {
+		if !covered(d.optional, []string{r.path}) {
 			return false
 		}
 	}
@@ -894,11 +960,11 @@ func (fe *findingEval) coveredBy(d *Decision, e *cexpr, depth int) bool {
 		if ce.missing {
 			return false
 		}
-		for _, t := range checkFacts(ce.ck) {
-			if v, dd := t.TraverseAbs(fe.ctx); !dd.HasErrors() && v.IsWhollyKnown() {
+		for _, r := range ce.ck.refs {
+			if v, ok := fe.lookup(r.t); ok && v.IsWhollyKnown() {
 				continue
 			}
-			if !covered(d.optional, []string{traversalString(t)}) {
+			if !covered(d.optional, []string{r.path}) {
 				return false
 			}
 		}
@@ -960,12 +1026,20 @@ func (fe *findingEval) addLinkDeps() {
 }
 
 func (fe *findingEval) addFactDep(t hcl.Traversal) {
-	v, d := t.TraverseAbs(fe.ctx)
-	if d.HasErrors() {
-		fe.addDep("fact|"+traversalString(t), "error")
+	fe.addFactRef(factRef{t: t, path: traversalString(t)})
+}
+
+func (fe *findingEval) addFactRef(r factRef) {
+	k := "fact|" + r.path
+	if _, done := fe.deps[k]; done {
 		return
 	}
-	fe.addDep("fact|"+traversalString(t), string(canon(nil, v)))
+	v, ok := fe.lookup(r.t)
+	if !ok {
+		fe.addDep(k, "error")
+		return
+	}
+	fe.addDep(k, string(canon(nil, v)))
 }
 
 // addExprDeps records the facts an expression reads, and those of the checks it reads.
@@ -973,8 +1047,8 @@ func (fe *findingEval) addExprDeps(e *cexpr) {
 	if e == nil {
 		return
 	}
-	for _, t := range exprFacts(e) {
-		fe.addFactDep(t)
+	for _, r := range e.refs {
+		fe.addFactRef(r)
 	}
 	for _, c := range e.checks {
 		fe.addCheckDeps(c)
@@ -989,9 +1063,12 @@ func (fe *findingEval) addCheckDeps(name string) {
 		return
 	}
 	fe.depChecks[name] = true
-	ce := fe.check(name)
-	for _, t := range checkFacts(ce.ck) {
-		fe.addFactDep(t)
+	ce := fe.results[name]
+	if ce == nil {
+		return // never evaluated: nothing depended on it
+	}
+	for _, r := range ce.ck.refs {
+		fe.addFactRef(r)
 	}
 	for _, x := range ce.ck.exprs {
 		for _, c := range x.checks {
@@ -1055,8 +1132,7 @@ func canon(b []byte, v cty.Value) []byte {
 		return append(b, 'F')
 	case ty.IsListType() || ty.IsTupleType() || ty.IsSetType():
 		b = append(b, '[')
-		for it := v.ElementIterator(); it.Next(); {
-			_, e := it.Element()
+		for _, e := range elems(v) {
 			b = canon(b, e)
 			b = append(b, ',')
 		}

@@ -49,6 +49,32 @@ func functions() map[string]function.Function {
 	return funcs
 }
 
+// withFacts adds the functions that look things up in the facts being planned.
+func withFacts(lookup func(ips []string) []cty.Value) map[string]function.Function {
+	fs := make(map[string]function.Function, len(functions())+1)
+	for k, v := range functions() {
+		fs[k] = v
+	}
+	fs["dcs_with_ip"] = function.New(&function.Spec{
+		Description: "The DCs (as in link.source) that have one of the given IP addresses, e.g. the DCs that run a DC's DNS servers.",
+		Params:      []function.Parameter{{Name: "ips", Type: cty.List(cty.String)}},
+		Type:        function.StaticReturnType(cty.List(dcType)),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			var ips []string
+			for _, v := range elems(args[0]) {
+				if !v.IsNull() {
+					ips = append(ips, v.AsString())
+				}
+			}
+			if lookup == nil {
+				return cty.UnknownVal(cty.List(dcType)), nil
+			}
+			return listOf(dcType, lookup(ips)), nil
+		},
+	})
+	return fs
+}
+
 // knownFunc reports whether a value is known: known(link.source.own_dsa_guid) is false when
 // the source could not be asked. It is the only way to branch on unknown-ness explicitly.
 var knownFunc = function.New(&function.Spec{
@@ -75,8 +101,7 @@ var anyTrueFunc = function.New(&function.Spec{
 			return cty.UnknownVal(cty.Bool), nil
 		}
 		unknown := false
-		for it := l.ElementIterator(); it.Next(); {
-			_, v := it.Element()
+		for _, v := range elems(l) {
 			switch {
 			case !v.IsKnown():
 				unknown = true
@@ -103,8 +128,7 @@ var allTrueFunc = function.New(&function.Spec{
 			return cty.UnknownVal(cty.Bool), nil
 		}
 		unknown := false
-		for it := l.ElementIterator(); it.Next(); {
-			_, v := it.Element()
+		for _, v := range elems(l) {
 			switch {
 			case !v.IsKnown():
 				unknown = true

@@ -27,6 +27,9 @@ func unrenderable(s string) string {
 	if len(s) > maxValueBytes {
 		return fmt.Sprintf("oversized value (%d bytes)", len(s))
 	}
+	if printableASCII(s) {
+		return ""
+	}
 	if !utf8.ValidString(s) {
 		return "invalid UTF-8"
 	}
@@ -39,6 +42,15 @@ func unrenderable(s string) string {
 		}
 	}
 	return ""
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 func isGUID(s string) bool {
@@ -207,7 +219,10 @@ func displayValue(s string) string {
 // characters (newlines included: a fact must not be able to fake a line of a plan) and format
 // characters are escaped, and the length is bounded.
 func safeText(s string) string {
-	if unrenderable(s) == "" {
+	if printableASCII(s) && len(s) <= 4*maxValueBytes {
+		return s
+	}
+	if len(s) <= 4*maxValueBytes && unrenderable(s) == "" {
 		return s
 	}
 	var b strings.Builder

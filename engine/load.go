@@ -128,6 +128,8 @@ type loader struct {
 	windows   []*hcl.Block
 
 	exprs []typed // every expression to type-check, with its scope and wanted type
+
+	checkUse map[string]map[string]bool // check name -> attributes read ("*": the whole object)
 }
 
 // scopes say which root names an expression may use.
@@ -232,6 +234,19 @@ func (l *loader) load(srcs []Source, opts LoadOptions) {
 	}
 	l.typeCheck()
 	l.unused()
+	for _, ck := range l.pb.Checks {
+		use := l.checkUse[ck.Name]
+		ck.used, ck.usedAll = use, use["*"]
+		ck.placeholder = cty.UnknownVal(resultType(ck.Kind))
+		ck.refs = buildCheckRefs(ck)
+	}
+	if m := l.pb.matches; m != nil {
+		for _, t := range m.facts {
+			if a, ok := attrStep(t, 1); t.RootName() == "link" && (!ok || perLinkAttrs[a]) {
+				l.pb.matchesPerLink = true
+			}
+		}
+	}
 }
 
 func validIdent(s string) bool { return hclsyntax.ValidIdentifier(s) }
@@ -317,6 +332,7 @@ func (l *loader) compile(expr hcl.Expression, sc scope, want cty.Type, what stri
 				seenCheck[name] = true
 				c.checks = append(c.checks, name)
 			}
+			l.useCheckAttr(name, t)
 		case "action":
 			l.errorf(&rng, "Action references are not values", "action.NAME is only valid in a decision's remedy list.")
 		case "reply":
@@ -340,8 +356,67 @@ func (l *loader) compile(expr hcl.Expression, sc scope, want cty.Type, what stri
 			}
 		}
 	}
+	if t, d := hcl.AbsTraversalForExpr(expr); !d.HasErrors() && (t.RootName() == "link" || t.RootName() == "forest" || t.RootName() == "var") {
+		if _, isScope := expr.(*hclsyntax.ScopeTraversalExpr); isScope {
+			c.trav = t
+		}
+	}
+	seenRef := map[string]bool{}
+	for _, t := range c.facts {
+		if p := traversalString(t); !seenRef[p] {
+			seenRef[p] = true
+			c.refs = append(c.refs, factRef{t: t, path: p})
+		}
+	}
 	l.exprs = append(l.exprs, typed{e: c, sc: sc, want: want, what: what})
 	return c
+}
+
+// buildCheckRefs lists the facts a check reads: for an event check's `on` (when it is a plain
+// reference to a DC), the events of that DC rather than the whole DC.
+func buildCheckRefs(ck *Check) []factRef {
+	var out []factRef
+	seen := map[string]bool{}
+	add := func(r factRef) {
+		if !seen[r.path] {
+			seen[r.path] = true
+			out = append(out, r)
+		}
+	}
+	for _, e := range ck.exprs {
+		if e == ck.on {
+			if t, d := hcl.AbsTraversalForExpr(e.expr); !d.HasErrors() && (t.RootName() == "link" || t.RootName() == "forest") {
+				t2 := append(append(hcl.Traversal{}, t...), hcl.TraverseAttr{Name: "events"})
+				add(factRef{t: t2, path: traversalString(t2)})
+				continue
+			}
+		}
+		for _, r := range e.refs {
+			add(r)
+		}
+	}
+	return out
+}
+
+// useCheckAttr records which attribute of a check an expression reads.
+func (l *loader) useCheckAttr(name string, t hcl.Traversal) {
+	if l.checkUse == nil {
+		l.checkUse = map[string]map[string]bool{}
+	}
+	if l.checkUse[name] == nil {
+		l.checkUse[name] = map[string]bool{}
+	}
+	if a, ok := attrStep(t, 2); ok {
+		l.checkUse[name][a] = true
+	} else {
+		l.checkUse[name]["*"] = true
+	}
+}
+
+// perLinkAttrs are the attributes of link that differ between the NCs of one partnership.
+var perLinkAttrs = map[string]bool{
+	"nc": true, "ncs": true, "consecutive_failures": true, "last_success": true, "last_success_unix": true,
+	"last_attempt": true, "never_succeeded": true, "days_since_success": true,
 }
 
 func attrStep(t hcl.Traversal, i int) (string, bool) {
@@ -593,7 +668,7 @@ var checkSchema = &hcl.BodySchema{
 
 var dnsSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "name", Required: true}, {Name: "type", Required: true}, {Name: "servers", Required: true},
-	{Name: "recurse"}, {Name: "rcode"}, {Name: "answer"}, {Name: "match"}, {Name: "expect"},
+	{Name: "recurse"}, {Name: "rcode"}, {Name: "answer"}, {Name: "in_authority"}, {Name: "absent"}, {Name: "match"}, {Name: "expect"},
 }}
 
 var tcpSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
@@ -645,6 +720,11 @@ func (l *loader) loadCheck(b *hcl.Block) {
 			}
 			ck.recurse = l.constBool(kc.Attributes, "recurse", true)
 			ck.answer = l.constBool(kc.Attributes, "answer", true)
+			ck.inAuth = l.constBool(kc.Attributes, "in_authority", false)
+			ck.absent = l.constBool(kc.Attributes, "absent", false)
+			if ck.absent && (kc.Attributes["answer"] != nil || kc.Attributes["rcode"] != nil || ck.inAuth) {
+				l.errorf(kc.Attributes["absent"].Expr.Range().Ptr(), "Invalid dns check", "absent = true (the record must not exist: NXDOMAIN, or NOERROR without it) cannot be combined with answer, rcode or in_authority.")
+			}
 			ck.all = l.oneOf(kc.Attributes, "match", "all", "all", "any") == "all"
 			ck.rcodes = []string{"NOERROR"}
 			if a := kc.Attributes["rcode"]; a != nil {
@@ -1046,7 +1126,7 @@ func (l *loader) typeCheck() {
 		"reply":  cty.UnknownVal(replyType),
 		"event":  cty.UnknownVal(eventType),
 	}
-	ctx := &hcl.EvalContext{Variables: vars, Functions: functions()}
+	ctx := &hcl.EvalContext{Variables: vars, Functions: withFacts(nil)}
 	for _, t := range l.exprs {
 		if t.sc == scopeConst {
 			continue // evaluated with real values already

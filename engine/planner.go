@@ -3,8 +3,11 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -49,9 +52,8 @@ func MakePlan(pb *Playbook, s *facts.Snapshot, opts PlanOptions) (*Plan, error) 
 			plan.Variables[v.Name] = goValue(v.Value)
 		}
 	}
-	for _, part := range parts {
-		plan.Findings = append(plan.Findings, p.finding(part))
-	}
+	plan.Findings = make([]Finding, len(parts))
+	parallel(len(parts), func(i int) { plan.Findings[i] = p.finding(parts[i]) })
 	plan.Summary = summarize(plan, len(s.Links), failing)
 	plan.Fingerprint = planFingerprint(plan)
 	return plan, nil
@@ -78,9 +80,34 @@ func newPlanner(pb *Playbook, s *facts.Snapshot, opts PlanOptions) *planner {
 	for i := range s.DCs {
 		p.domainCount[facts.CanonicalName(s.DCs[i].Domain)]++
 	}
+	// Every DC's value is built now: evaluation below runs on several goroutines and only
+	// reads this cache.
+	for i := range s.DCs {
+		p.dcVal(&s.DCs[i])
+	}
+	byIP := map[string][]*facts.DC{}
+	for i := range s.DCs {
+		if ips, ok := s.DCs[i].IPs.Get(); ok {
+			for _, ip := range ips {
+				byIP[ip] = append(byIP[ip], &s.DCs[i])
+			}
+		}
+	}
 	p.base = &hcl.EvalContext{
 		Variables: map[string]cty.Value{"forest": p.forestValue(), "var": cty.ObjectVal(pb.varValues)},
-		Functions: functions(),
+		Functions: withFacts(func(ips []string) []cty.Value {
+			var out []cty.Value
+			seen := map[*facts.DC]bool{}
+			for _, ip := range ips {
+				for _, dc := range byIP[ip] {
+					if !seen[dc] {
+						seen[dc] = true
+						out = append(out, p.dcVal(dc).val)
+					}
+				}
+			}
+			return out
+		}),
 	}
 	return p
 }
@@ -140,7 +167,9 @@ type partnership struct {
 	matchErr []string
 	// matchUnknown: whether the playbook handles these links depends on unknown facts.
 	matchUnknown bool
-	matchNeeds   []Need
+	// fe is the evaluation of all the partnership's links, when matching made it already.
+	fe         *findingEval
+	matchNeeds []Need
 }
 
 func partKey(l *facts.Link) string {
@@ -175,32 +204,17 @@ func (p *planner) partnerships() ([]*partnership, []LinkRef, int) {
 	}
 	var out []*partnership
 	var unmatched []LinkRef
-	for _, k := range order {
-		g := groups[k]
-		all := g.links
-		g.links = nil
-		var unknownLinks []*facts.Link
-		for _, l := range all {
-			v, fe := p.matchLink(g, l)
-			switch {
-			case !v.IsKnown() || v.IsNull():
-				unknownLinks = append(unknownLinks, l)
-				g.matchNeeds = append(g.matchNeeds, fe.factNeeds(p.pb.matches, "playbook.matches")...)
-				g.matchErr = append(g.matchErr, fe.errors...)
-			case v.True():
-				g.links = append(g.links, l)
-			default:
-				unmatched = append(unmatched, LinkRef{Destination: l.Destination, Source: g.src.name(), SourceDSAGUID: l.SourceDSAGUID, NC: l.NC, LastResult: l.LastResult})
-			}
+	gs := make([]*partnership, len(order))
+	unm := make([][]LinkRef, len(order))
+	for i, k := range order {
+		gs[i] = groups[k]
+	}
+	parallel(len(gs), func(i int) { unm[i] = p.match(gs[i]) })
+	for i, g := range gs {
+		unmatched = append(unmatched, unm[i]...)
+		if len(g.links) > 0 {
+			out = append(out, g)
 		}
-		if len(g.links) == 0 && len(unknownLinks) > 0 {
-			g.links, g.matchUnknown = unknownLinks, true
-		}
-		if len(g.links) == 0 {
-			continue
-		}
-		sort.Slice(g.links, func(i, j int) bool { return g.links[i].NC < g.links[j].NC })
-		out = append(out, g)
 	}
 	// ids: DEST<-SOURCE, disambiguated by GUID when two partnerships share names.
 	count := map[string]int{}
@@ -229,6 +243,96 @@ func (p *planner) partnerships() ([]*partnership, []LinkRef, int) {
 		return a.NC < b.NC
 	})
 	return out, unmatched, failing
+}
+
+// match evaluates the playbook's matches for a partnership's links: g.links keeps the matched
+// ones (or, when none matched and some are unknown, those), and the unmatched are returned.
+func (p *planner) match(g *partnership) []LinkRef {
+	var unmatched []LinkRef
+	all := g.links
+	g.links = nil
+	var unknownLinks []*facts.Link
+	type verdict struct {
+		v  cty.Value
+		fe *findingEval
+	}
+	byResult := map[int]verdict{}
+	if !p.pb.matchesPerLink && sameResult(all) {
+		// One evaluation serves every NC, and the finding reuses it.
+		sort.Slice(all, func(i, j int) bool { return all[i].NC < all[j].NC })
+		g.fe = p.newEval(g, all)
+		v := g.fe.evalBool(p.pb.matches)
+		byResult[all[0].LastResult] = verdict{v, g.fe}
+		if !v.IsKnown() || v.IsNull() {
+			g.matchNeeds = append(g.matchNeeds, g.fe.factNeeds(p.pb.matches, "playbook.matches")...)
+			g.matchErr = append(g.matchErr, g.fe.errors...)
+		}
+	}
+	for _, l := range all {
+		vd, ok := byResult[l.LastResult]
+		if !ok || p.pb.matchesPerLink {
+			v, fe := p.matchLink(g, l)
+			vd = verdict{v, fe}
+			byResult[l.LastResult] = vd
+		}
+		switch v, fe := vd.v, vd.fe; {
+		case !v.IsKnown() || v.IsNull():
+			unknownLinks = append(unknownLinks, l)
+			if !ok || p.pb.matchesPerLink {
+				g.matchNeeds = append(g.matchNeeds, fe.factNeeds(p.pb.matches, "playbook.matches")...)
+				g.matchErr = append(g.matchErr, fe.errors...)
+			}
+		case v.True():
+			g.links = append(g.links, l)
+		default:
+			unmatched = append(unmatched, LinkRef{Destination: l.Destination, Source: g.src.name(), SourceDSAGUID: l.SourceDSAGUID, NC: l.NC, LastResult: l.LastResult})
+		}
+	}
+	if len(g.links) == 0 && len(unknownLinks) > 0 {
+		g.links, g.matchUnknown = unknownLinks, true
+	}
+	if len(g.links) != len(all) {
+		g.fe = nil
+	}
+	sort.Slice(g.links, func(i, j int) bool { return g.links[i].NC < g.links[j].NC })
+	return unmatched
+}
+
+// parallel runs f(0..n-1) on up to GOMAXPROCS goroutines. Every finding is independent and
+// writes only its own slot, so the plan does not depend on the scheduling.
+func parallel(n int, f func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n/8)
+	if workers <= 1 {
+		for i := 0; i < n; i++ {
+			f(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func sameResult(links []*facts.Link) bool {
+	for _, l := range links[1:] {
+		if l.LastResult != links[0].LastResult {
+			return false
+		}
+	}
+	return true
 }
 
 func (v *dcValue) name() string {
@@ -314,7 +418,7 @@ func (p *planner) linkValue(g *partnership, links []*facts.Link) cty.Value {
 			days = 0
 		}
 	}
-	cur := cty.UnknownVal(dcType).RefineNotNull()
+	cur := unknownDC
 	if g.cur != nil {
 		cur = g.cur.val
 	}
@@ -326,9 +430,9 @@ func (p *planner) linkValue(g *partnership, links []*facts.Link) cty.Value {
 		"current_source":       cur,
 		"nc":                   cty.StringVal(first.NC),
 		"ncs":                  strList(ncs),
-		"last_result":          cty.NumberIntVal(int64(first.LastResult)),
+		"last_result":          intVal(int64(first.LastResult)),
 		"results":              numList(results),
-		"consecutive_failures": cty.NumberIntVal(int64(maxFail)),
+		"consecutive_failures": intVal(int64(maxFail)),
 		"destination_guid":     cty.StringVal(strings.ToLower(first.DestinationGUID)),
 		"source_dsa_guid":      cty.StringVal(strings.ToLower(first.SourceDSAGUID)),
 		"source_dsa_dn":        cty.StringVal(first.SourceDSADN),
@@ -340,7 +444,7 @@ func (p *planner) linkValue(g *partnership, links []*facts.Link) cty.Value {
 		"last_success_unix":    timeUnix(lastSuccess),
 		"last_attempt":         cty.StringVal(timeStr(lastAttempt)),
 		"never_succeeded":      cty.BoolVal(lastSuccess.IsZero()),
-		"days_since_success":   cty.NumberIntVal(days),
+		"days_since_success":   intVal(days),
 	})
 }
 
@@ -352,15 +456,18 @@ func (p *planner) matchLink(g *partnership, l *facts.Link) (cty.Value, *findingE
 
 // finding evaluates one partnership.
 func (p *planner) finding(g *partnership) Finding {
-	fe := p.newEval(g, g.links)
+	fe := g.fe
+	if fe == nil {
+		fe = p.newEval(g, g.links)
+	}
 	f := Finding{ID: g.id, Link: g.info(), Walk: []WalkStep{}, Evidence: []CheckResult{}, Flags: append([]Flag(nil), g.flags...)}
 	fe.addLinkDeps()
 	if g.matchUnknown {
 		f.Status = FindingIncomplete
 		f.Incomplete = "cannot tell whether the playbook handles these links: " + needList(g.matchNeeds)
 		f.Needs = dedupNeeds(g.matchNeeds)
-		for _, t := range p.pb.matches.facts {
-			fe.addFactDep(t)
+		for _, r := range p.pb.matches.refs {
+			fe.addFactRef(r)
 		}
 		f.Errors = g.matchErr
 		f.Fingerprint = fe.fingerprint()

@@ -30,6 +30,9 @@ type Playbook struct {
 	varValues     map[string]cty.Value
 	sources       map[string]*hcl.File
 	needForestDCs bool
+	// matchesPerLink: matches reads per-NC attributes of link (nc, failures, times), so it is
+	// evaluated for every link rather than once per partnership and result.
+	matchesPerLink bool
 }
 
 // Check is one `check` block.
@@ -46,6 +49,8 @@ type Check struct {
 	recurse    bool
 	rcodes     []string
 	answer     bool
+	inAuth     bool // in_authority: the record may be in the authority section (NODATA)
+	absent     bool // absent: ok when the answer says the record does not exist
 	all        bool // match = "all" (dns, tcp)
 	expect     *cexpr
 
@@ -63,6 +68,15 @@ type Check struct {
 	cond *cexpr
 
 	exprs []*cexpr // every expression of the check, for dependencies
+
+	// used lists the attributes of check.NAME that expressions read; usedAll when one reads the
+	// whole object. Only those are built at plan time.
+	used    map[string]bool
+	usedAll bool
+	// placeholder stands for the check's result before it is evaluated (unknown).
+	placeholder cty.Value
+	// refs are the facts the check reads; for an event check's `on`, the events of those DCs.
+	refs []factRef
 }
 
 // Decision is one `decision` block.
@@ -137,8 +151,16 @@ type Variable struct {
 type cexpr struct {
 	expr   hcl.Expression
 	facts  []hcl.Traversal // references rooted at link, forest or var
+	refs   []factRef       // the same, deduplicated, with their paths
+	trav   hcl.Traversal   // set when the expression is just a reference to a fact (fast path)
 	checks []string        // check names referenced
 	src    string          // the source text, for plans and diagnostics
+}
+
+// factRef is a reference to a fact with its printed path ("link.source.dns_servers").
+type factRef struct {
+	t    hcl.Traversal
+	path string
 }
 
 // Check returns the named check, or nil.
@@ -157,5 +179,5 @@ func (pb *Playbook) Decision(name string) *Decision {
 	return nil
 }
 
-// Files returns the parsed source files, keyed by name, for rendering diagnostics.
+// Sources returns the parsed source files, keyed by name, for rendering diagnostics.
 func (pb *Playbook) Sources() map[string]*hcl.File { return pb.sources }

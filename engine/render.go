@@ -9,7 +9,6 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
-	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/fix8524/fix8524/facts"
 )
@@ -167,8 +166,7 @@ func (fe *findingEval) renderManual(m *Manual) (ManualStep, bool) {
 			}
 			continue
 		}
-		for it := v.ElementIterator(); it.Next(); {
-			_, c := it.Element()
+		for _, c := range elems(v) {
 			if argv, ok := knownStrings(c); ok {
 				cmds = append(cmds, argv)
 			}
@@ -388,8 +386,7 @@ func walkStrings(v cty.Value, f func(string)) {
 	case v.Type() == cty.String:
 		f(v.AsString())
 	case v.CanIterateElements():
-		for it := v.ElementIterator(); it.Next(); {
-			_, e := it.Element()
+		for _, e := range elems(v) {
 			walkStrings(e, f)
 		}
 	}
@@ -406,20 +403,33 @@ func actionKey(pa *PlannedAction) string {
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
-// goValue converts a known cty value to plain Go (map[string]any, []any, string, float64/json.Number, bool).
+// goValue converts a known cty value to plain Go, as encoding/json would decode its JSON:
+// map[string]any, []any, string, json.Number, bool.
 func goValue(v cty.Value) any {
 	if !v.IsWhollyKnown() || v.IsNull() {
 		return nil
 	}
-	b, err := ctyjson.Marshal(v, v.Type())
-	if err != nil {
-		return nil
+	ty := v.Type()
+	switch {
+	case ty == cty.String:
+		return v.AsString()
+	case ty == cty.Bool:
+		return v.True()
+	case ty == cty.Number:
+		return json.Number(v.AsBigFloat().Text('f', -1))
+	case ty.IsListType() || ty.IsTupleType() || ty.IsSetType():
+		out := make([]any, 0, v.LengthInt())
+		for _, e := range elems(v) {
+			out = append(out, goValue(e))
+		}
+		return out
+	case ty.IsObjectType() || ty.IsMapType():
+		out := make(map[string]any, v.LengthInt())
+		for it := v.ElementIterator(); it.Next(); {
+			k, e := it.Element()
+			out[k.AsString()] = goValue(e)
+		}
+		return out
 	}
-	var out any
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.UseNumber()
-	if err := dec.Decode(&out); err != nil {
-		return nil
-	}
-	return out
+	return nil
 }

@@ -146,8 +146,19 @@ func commonResultAttrs() map[string]cty.Type {
 	}
 }
 
+var resultTypes = map[string]cty.Type{
+	"dns": buildResultType("dns"), "tcp": buildResultType("tcp"), "event": buildResultType("event"), "assert": buildResultType("assert"),
+}
+
 // resultType returns the type of check.NAME for a check kind.
 func resultType(kind string) cty.Type {
+	if t, ok := resultTypes[kind]; ok {
+		return t
+	}
+	return buildResultType(kind)
+}
+
+func buildResultType(kind string) cty.Type {
 	attrs := commonResultAttrs()
 	switch kind {
 	case "dns":
@@ -170,9 +181,52 @@ func resultType(kind string) cty.Type {
 	return cty.Object(attrs)
 }
 
+// Values built once: cty allocates for every empty list and every refined unknown.
+var (
+	emptyStrings = cty.ListValEmpty(cty.String)
+	emptyNumbers = cty.ListValEmpty(cty.Number)
+	unknownStr   = cty.UnknownVal(cty.String).RefineNotNull()
+	unknownBool  = cty.UnknownVal(cty.Bool).RefineNotNull()
+	unknownStrs  = cty.UnknownVal(cty.List(cty.String)).RefineNotNull()
+	unknownEvts  = cty.UnknownVal(cty.List(eventType)).RefineNotNull()
+	unknownDC    = cty.UnknownVal(dcType).RefineNotNull()
+	smallInts    = func() []cty.Value {
+		vs := make([]cty.Value, 256)
+		for i := range vs {
+			vs[i] = cty.NumberIntVal(int64(i))
+		}
+		return vs
+	}()
+)
+
+// intVal is cty.NumberIntVal without an allocation for small values.
+func intVal(n int64) cty.Value {
+	if n >= 0 && n < int64(len(smallInts)) {
+		return smallInts[n]
+	}
+	return cty.NumberIntVal(n)
+}
+
+// unknownOf returns a not-null unknown value of a type, shared when it can be.
+func unknownOf(ty cty.Type) cty.Value {
+	switch {
+	case ty == cty.String:
+		return unknownStr
+	case ty == cty.Bool:
+		return unknownBool
+	case ty.Equals(cty.List(cty.String)):
+		return unknownStrs
+	case ty.Equals(cty.List(eventType)):
+		return unknownEvts
+	case ty.Equals(dcType):
+		return unknownDC
+	}
+	return cty.UnknownVal(ty).RefineNotNull()
+}
+
 func strList(ss []string) cty.Value {
 	if len(ss) == 0 {
-		return cty.ListValEmpty(cty.String)
+		return emptyStrings
 	}
 	vs := make([]cty.Value, len(ss))
 	for i, s := range ss {
@@ -183,17 +237,23 @@ func strList(ss []string) cty.Value {
 
 func numList(ns []int) cty.Value {
 	if len(ns) == 0 {
-		return cty.ListValEmpty(cty.Number)
+		return emptyNumbers
 	}
 	vs := make([]cty.Value, len(ns))
 	for i, n := range ns {
-		vs[i] = cty.NumberIntVal(int64(n))
+		vs[i] = intVal(int64(n))
 	}
 	return cty.ListVal(vs)
 }
 
 func listOf(ty cty.Type, vs []cty.Value) cty.Value {
 	if len(vs) == 0 {
+		switch {
+		case ty == cty.String:
+			return emptyStrings
+		case ty == cty.Number:
+			return emptyNumbers
+		}
 		return cty.ListValEmpty(ty)
 	}
 	return cty.ListVal(vs)
@@ -242,7 +302,7 @@ func maybeStr(m facts.Maybe[string], attr string, reasons map[string]string) cty
 		return cty.StringVal(v)
 	}
 	reasons[attr] = m.Why()
-	return cty.UnknownVal(cty.String).RefineNotNull()
+	return unknownStr
 }
 
 func maybeList(m facts.Maybe[[]string], attr string, reasons map[string]string) cty.Value {
@@ -250,7 +310,7 @@ func maybeList(m facts.Maybe[[]string], attr string, reasons map[string]string) 
 		return strList(v)
 	}
 	reasons[attr] = m.Why()
-	return cty.UnknownVal(cty.List(cty.String)).RefineNotNull()
+	return unknownStrs
 }
 
 // buildDC turns a facts.DC into its expression value.
@@ -277,7 +337,7 @@ func buildDC(dc *facts.DC, seed string, domainCount map[string]int) dcValue {
 		"ips":               maybeList(dc.IPs, "ips", reasons),
 		"dns_servers":       maybeList(dc.DNSServers, "dns_servers", reasons),
 		"dns_servers_from":  cty.StringVal(dc.DNSServersFrom),
-		"own_dsa_guid":      cty.UnknownVal(cty.String).RefineNotNull(),
+		"own_dsa_guid":      unknownStr,
 		"inbound":           maybeStr(dc.Inbound, "inbound", reasons),
 		"exists":            cty.True,
 		"is_seed":           cty.BoolVal(isSeed(dc, seed)),
@@ -292,7 +352,7 @@ func buildDC(dc *facts.DC, seed string, domainCount map[string]int) dcValue {
 		attrs["protected_from_deletion"] = cty.BoolVal(p)
 	} else {
 		reasons["protected_from_deletion"] = dc.ProtectedFromDeletion.Why()
-		attrs["protected_from_deletion"] = cty.UnknownVal(cty.Bool).RefineNotNull()
+		attrs["protected_from_deletion"] = unknownBool
 	}
 	if evs, ok := dc.Events.Get(); ok {
 		vs := make([]cty.Value, len(evs))
@@ -302,7 +362,7 @@ func buildDC(dc *facts.DC, seed string, domainCount map[string]int) dcValue {
 		attrs["events"] = listOf(eventType, vs)
 	} else {
 		reasons["events"] = dc.Events.Why()
-		attrs["events"] = cty.UnknownVal(cty.List(eventType)).RefineNotNull()
+		attrs["events"] = unknownEvts
 	}
 	return dcValue{dc: dc, val: cty.ObjectVal(attrs), reasons: reasons, flags: dcFlags(dc)}
 }
@@ -321,7 +381,7 @@ func absentDC(name, guid, dn, why string) dcValue {
 	reasons := map[string]string{}
 	attrs := map[string]cty.Value{}
 	for attr, ty := range dcType.AttributeTypes() {
-		attrs[attr] = cty.UnknownVal(ty).RefineNotNull()
+		attrs[attr] = unknownOf(ty)
 		reasons[attr] = why
 	}
 	set := func(attr string, v cty.Value) {
@@ -342,4 +402,25 @@ func absentDC(name, guid, dn, why string) dcValue {
 		}
 	}
 	return v
+}
+
+// elems returns the elements of a known list, set or tuple (cty's element iterator allocates
+// a number for every index).
+func elems(v cty.Value) []cty.Value {
+	if !v.IsKnown() || v.IsNull() || !v.CanIterateElements() {
+		return nil
+	}
+	ty := v.Type()
+	if ty.IsObjectType() || ty.IsMapType() {
+		var out []cty.Value
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			out = append(out, e)
+		}
+		return out
+	}
+	if v.LengthInt() == 0 {
+		return nil
+	}
+	return v.AsValueSlice()
 }
