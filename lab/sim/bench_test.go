@@ -65,7 +65,7 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-func gatherBench(b *testing.B, sy *Synthetic, o Options, parallelism int, deadline time.Duration) benchRun {
+func gatherBench(b *testing.B, sy *Synthetic, o Options, parallelism int, deadline time.Duration, plain ...bool) benchRun {
 	f, err := Start(context.Background(), sy, o)
 	if err != nil {
 		b.Fatal(err)
@@ -76,6 +76,10 @@ func gatherBench(b *testing.B, sy *Synthetic, o Options, parallelism int, deadli
 		b.Fatal(err)
 	}
 	gopts.Parallelism = parallelism
+	if len(plain) > 0 && plain[0] {
+		// Plain LDAP: no TLS handshakes, to separate their CPU cost from the structure.
+		gopts.LDAP.TLS, gopts.LDAP.AllowPlaintextCredentials = "none", true
+	}
 	gopts.DCTimeout = 3 * time.Second
 	gopts.LDAP.DialTimeout = 5 * time.Second
 	var seedReq int64
@@ -153,7 +157,10 @@ func BenchmarkGather500(b *testing.B) {
 		}
 		deadline := 60 * time.Second
 		bh := gatherBench(b, sy, Options{Latency: lat, Blackhole: holes}, 64, deadline)
+		plain := gatherBench(b, sy, Options{Latency: lat}, 64, 5*time.Minute, true)
 		bound := p64.bound(64, lat)
+		b.ReportMetric(plain.wall.Seconds(), "wall-p64-plain-s")
+		b.ReportMetric(plain.cpu.Seconds(), "cpu-p64-plain-s")
 		b.ReportMetric(p64.wall.Seconds(), "wall-p64-s")
 		b.ReportMetric(bound.Seconds(), "bound-p64-s")
 		b.ReportMetric(p64.wall.Seconds()/bound.Seconds(), "wall/bound")
@@ -166,6 +173,7 @@ func BenchmarkGather500(b *testing.B) {
 			p64.wall, bound, p64.seedLDAP, p64.perDCLDAP, p64.dns, p64.dcs, p1.wall, bh.wall, deadline, bh.deadlineOK)
 		b.Logf("CPU (gatherer+simulation, one process): p64 %v, p1 %v, black-holed %v; on %d cores the CPU alone needs >= %v",
 			p64.cpu, p1.cpu, bh.cpu, runtime.NumCPU(), p64.cpu/time.Duration(runtime.NumCPU()))
+		b.Logf("p64 without TLS: %v (CPU %v), phases %v", plain.wall, plain.cpu, plain.phases)
 		b.Logf("p64 phases: %v", p64.phases)
 		b.Logf("p1 phases: %v", p1.phases)
 		b.Logf("black-holed phases: %v", bh.phases)
