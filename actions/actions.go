@@ -352,16 +352,20 @@ func (x *Executor) Leftovers(ctx context.Context, a engine.PlannedAction, dns ld
 const RetryName = "retry_replication"
 
 // RetryReplication builds the replication retry of one partnership for a destination of the
-// given platform: one command for every naming context. It is used when the plan has no
-// replication-retry action of its own.
-func RetryReplication(f *engine.Finding, destPlatform, destHost string, destIPs []string, sourceHost string) (engine.PlannedAction, error) {
-	var ncs []string
-	for _, nc := range f.Link.NCs {
-		ncs = append(ncs, nc.NC)
+// given platform, for the naming contexts ncs (all of the finding's when empty): on Windows one
+// command that runs repadmin /replicate for each NC, on Samba one samba-tool drs replicate
+// command per NC. It is used when the plan has no replication-retry action of its own, and for
+// the NCs still failing after the plan's retry.
+func RetryReplication(f *engine.Finding, destPlatform, destHost string, destIPs []string, sourceHost string, ncs []string) ([]engine.PlannedAction, error) {
+	if len(ncs) == 0 {
+		for _, nc := range f.Link.NCs {
+			ncs = append(ncs, nc.NC)
+		}
 	}
+	ncs = append([]string(nil), ncs...)
 	sort.Strings(ncs)
 	if len(ncs) == 0 {
-		return engine.PlannedAction{}, fmt.Errorf("finding %s has no naming context", f.ID)
+		return nil, fmt.Errorf("finding %s has no naming context", f.ID)
 	}
 	dest := destHost
 	if dest == "" {
@@ -372,8 +376,8 @@ func RetryReplication(f *engine.Finding, destPlatform, destHost string, destIPs 
 		// repadmin accepts the source's DSA GUID; samba-tool looks the name up in AD.
 		source = f.Link.SourceDSAGUID
 	}
-	a := engine.PlannedAction{
-		ID: f.ID + "/" + RetryName, Key: "builtin:" + RetryName + ":" + f.ID, Name: RetryName,
+	base := engine.PlannedAction{
+		Name:   RetryName,
 		Title:  "Retry replication " + f.Link.Destination + " <- " + f.Link.Source,
 		Risk:   engine.RiskLow,
 		Target: f.Link.Destination, TargetDNSHostName: destHost, TargetIPs: destIPs, Platform: destPlatform,
@@ -381,17 +385,26 @@ func RetryReplication(f *engine.Finding, destPlatform, destHost string, destIPs 
 	switch destPlatform {
 	case "windows":
 		js, _ := json.Marshal(ncs)
+		a := base
+		a.ID, a.Key = f.ID+"/builtin:"+RetryName, "builtin:"+RetryName+":"+f.ID+":"+strings.Join(ncs, "|")
 		a.Kind, a.Transport = engine.KindPowerShell, "winrm"
 		a.Params = map[string]any{"destination": dest, "source": source, "ncs": string(js)}
 		a.PowerShell = retryPowerShell
+		return []engine.PlannedAction{a}, nil
 	case "samba":
-		a.Kind, a.Transport = engine.KindArgv, "ssh"
-		a.Argv = []string{"samba-tool", "drs", "replicate", dest, source, ncs[0], "-P"}
-		a.ArgvDisplay = remote.ShellJoin(a.Argv)
-	default:
-		return engine.PlannedAction{}, fmt.Errorf("cannot retry replication on %s: its platform is %q", f.Link.Destination, destPlatform)
+		var out []engine.PlannedAction
+		for i, nc := range ncs {
+			a := base
+			a.ID, a.Key = fmt.Sprintf("%s/builtin:%s#%d", f.ID, RetryName, i+1), "builtin:"+RetryName+":"+f.ID+":"+nc
+			a.Title += " (" + nc + ")"
+			a.Kind, a.Transport = engine.KindArgv, "ssh"
+			a.Argv = []string{"samba-tool", "drs", "replicate", dest, source, nc, "-P"}
+			a.ArgvDisplay = remote.ShellJoin(a.Argv)
+			out = append(out, a)
+		}
+		return out, nil
 	}
-	return a, nil
+	return nil, fmt.Errorf("cannot retry replication on %s: its platform is %q", f.Link.Destination, destPlatform)
 }
 
 // retryPowerShell runs repadmin /replicate for every naming context in $P.ncs (JSON text).

@@ -176,18 +176,26 @@ func TestDisplayRedactsAndQuotes(t *testing.T) {
 func TestRetryReplicationFallback(t *testing.T) {
 	f := &engine.Finding{ID: "DC1<-DC2", Link: engine.LinkInfo{Destination: "DC1", Source: "DC2", SourceDSAGUID: "8a7baee5-cd81-4c8c-9c0f-b10030574016",
 		NCs: []engine.NCLink{{NC: "DC=contoso,DC=com"}, {NC: "CN=Configuration,DC=contoso,DC=com"}}}}
-	w, err := actions.RetryReplication(f, "windows", "dc1.contoso.com", nil, "dc2.contoso.com")
-	if err != nil || w.Kind != engine.KindPowerShell || w.Transport != "winrm" || !strings.Contains(w.PowerShell, "repadmin.exe /replicate") {
-		t.Fatalf("windows: %+v %v", w, err)
+	ws, err := actions.RetryReplication(f, "windows", "dc1.contoso.com", nil, "dc2.contoso.com", nil)
+	if err != nil || len(ws) != 1 {
+		t.Fatalf("windows: %+v %v", ws, err)
+	}
+	w := ws[0]
+	if w.Kind != engine.KindPowerShell || w.Transport != "winrm" || !strings.Contains(w.PowerShell, "repadmin.exe /replicate") ||
+		w.Params["ncs"] != `["CN=Configuration,DC=contoso,DC=com","DC=contoso,DC=com"]` {
+		t.Fatalf("windows: %+v", w)
 	}
 	if _, err := actions.Command(w); err != nil {
 		t.Fatalf("the built-in retry is not a valid command: %v", err)
 	}
-	s, err := actions.RetryReplication(f, "samba", "dc1.contoso.com", nil, "")
-	if err != nil || s.Argv[0] != "samba-tool" || s.Argv[4] != f.Link.SourceDSAGUID || s.Argv[5] != "CN=Configuration,DC=contoso,DC=com" {
-		t.Fatalf("samba: %+v %v", s, err)
+	ss, err := actions.RetryReplication(f, "samba", "dc1.contoso.com", nil, "", nil)
+	if err != nil || len(ss) != 2 || ss[0].Argv[0] != "samba-tool" || ss[0].Argv[4] != f.Link.SourceDSAGUID || ss[1].Argv[5] != "DC=contoso,DC=com" || ss[0].ID == ss[1].ID {
+		t.Fatalf("samba: %+v %v", ss, err)
 	}
-	if _, err := actions.RetryReplication(f, "unknown", "", nil, ""); err == nil {
+	if one, _ := actions.RetryReplication(f, "samba", "dc1", nil, "dc2", []string{"DC=contoso,DC=com"}); len(one) != 1 || one[0].Argv[5] != "DC=contoso,DC=com" {
+		t.Fatalf("samba, one NC: %+v", one)
+	}
+	if _, err := actions.RetryReplication(f, "unknown", "", nil, "", nil); err == nil {
 		t.Fatal("unknown platform accepted")
 	}
 }

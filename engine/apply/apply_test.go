@@ -617,3 +617,42 @@ func TestBuiltinGuards(t *testing.T) {
 		})
 	}
 }
+
+func TestReplicationRetryFallsBackToBuiltin(t *testing.T) {
+	e := newEnv(t, defaultScenario, "")
+	e.approve(e.now, time.Hour, nil)
+	zero := 0
+	e.lab.hook = func(a engine.PlannedAction) *actions.Outcome {
+		if a.Name == "retry_replication" && !strings.Contains(a.ID, "builtin:") {
+			// The playbook's retry ran but replicated nothing (e.g. a cached DRS connection).
+			return &actions.Outcome{Command: actions.Display(a), Ran: true, ExitCode: &zero}
+		}
+		return nil
+	}
+	res := e.run(nil)
+	if res.Outcome != apply.Succeeded || e.lab.count("retry_replication") != 2 {
+		t.Fatalf("outcome %s, retries %d\n%s", res.Outcome, e.lab.count("retry_replication"), e.out.String())
+	}
+	if !e.journalHas(journal.KindGate, "approval:DC1<-DC2/builtin:retry_replication", journal.Allowed) {
+		t.Fatalf("the built-in retry was not approved through the gate:\n%s", e.dumpJournal())
+	}
+}
+
+func TestReplicationNeverConfirmed(t *testing.T) {
+	e := newEnv(t, defaultScenario, "")
+	e.approve(e.now, time.Hour, nil)
+	one := 1
+	e.lab.hook = func(a engine.PlannedAction) *actions.Outcome {
+		if a.Name == "retry_replication" {
+			return &actions.Outcome{Command: actions.Display(a), Ran: true, ExitCode: &one, Err: errors.New("DsReplicaSync() failed with status 8524")}
+		}
+		return nil
+	}
+	res := e.run(nil)
+	if res.Outcome != apply.Failed || res.ExitCode() != 1 || e.lab.count("retry_replication") != apply.DefaultReplicationAttempts {
+		t.Fatalf("outcome %s, retries %d", res.Outcome, e.lab.count("retry_replication"))
+	}
+	if !strings.Contains(res.Findings[0].Confirmed, "still failing") || !e.journalHas(journal.KindVerify, "confirm_replication", journal.Failed) {
+		t.Fatalf("confirmation: %q\n%s", res.Findings[0].Confirmed, e.dumpJournal())
+	}
+}

@@ -121,8 +121,9 @@ func missing(s *facts.Snapshot, dns []facts.DNSQuery, tcp []facts.TCPProbe) ([]f
 
 // linkState is what fresh facts say about a finding's links.
 type linkState struct {
-	present int      // links found
-	failing []string // "NC: result" of links with a non-zero result
+	present    int      // links found
+	failing    []string // "NC: result" of links with a non-zero result
+	failingNCs []string
 }
 
 func (ls linkState) healthy() bool { return ls.present > 0 && len(ls.failing) == 0 }
@@ -136,6 +137,7 @@ func linksOf(s *facts.Snapshot, f *engine.Finding) linkState {
 		ls.present++
 		if l.LastResult != 0 {
 			ls.failing = append(ls.failing, l.NC+": result "+itoa(l.LastResult))
+			ls.failingNCs = append(ls.failingNCs, l.NC)
 		}
 	}
 	return ls

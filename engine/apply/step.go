@@ -127,6 +127,8 @@ func (r *run) step(ctx context.Context, f *engine.Finding, a engine.PlannedActio
 	r.say("    ran (exit %s); verifying...", exitText(out.ExitCode))
 	outcome, verification := r.verify(ctx, f, a)
 	sr.Outcome, sr.Verification = outcome, verification
+	r.record(journal.Entry{Kind: journal.KindVerify, Name: "verify:" + a.Name, Target: a.Target, Link: f.ID,
+		Outcome: journal.Outcome(outcome), Verification: verification})
 	if outcome != Succeeded {
 		sr.Reason = "verification: " + verification
 	}
@@ -571,25 +573,6 @@ func (r *run) confirm(ctx context.Context, f *engine.Finding, retry *engine.Plan
 		r.resolveRetry(f, retry, text)
 		return Succeeded, text, steps
 	}
-	act, err := r.retryAction(f, retry)
-	if err != nil {
-		record(journal.Failed, text+"; "+err.Error())
-		return Failed, text + "; " + err.Error(), steps
-	}
-	if retry == nil {
-		r.note("%s: the plan has no %s action; using the built-in one (%s)", f.ID, r.o.RetryAction, actions.Display(act))
-		if !r.gate("approval:"+act.ID, act.Target, func() (bool, string) {
-			g, err := r.o.Approvals.ApproveAction(ctx, r.req, act, false)
-			if err != nil {
-				return false, err.Error()
-			}
-			return true, "built-in replication retry, " + firstNonEmpty(g.How, "covered by the plan approval")
-		}) {
-			return Refused, text, steps
-		}
-	} else if !r.approved[act.ID] {
-		return Refused, text + "; the replication retry is not approved: " + r.refusedBy[act.ID], steps
-	}
 	r.resolveRetry(f, retry, text)
 	interval := r.o.PollInterval
 	for attempt := 1; attempt <= r.o.ReplicationAttempts; attempt++ {
@@ -607,45 +590,103 @@ func (r *run) confirm(ctx context.Context, f *engine.Finding, retry *engine.Plan
 		if err := r.keepLock(); err != nil {
 			return Refused, "the forest lock was lost: " + err.Error(), steps
 		}
-		sr := StepResult{ActionID: act.ID, Name: act.Name, Target: act.Target, Command: actions.Display(act)}
-		r.say("  %s on %s (attempt %d of %d)", act.Name, act.Target, attempt, r.o.ReplicationAttempts)
-		begin, err := r.j.BeginAction(journal.Entry{Forest: r.o.Forest, Name: act.Name, Target: act.Target, Link: f.ID,
-			PlanFingerprint: r.o.Plan.Fingerprint, Command: sr.Command, Reason: fmt.Sprintf("%s (attempt %d)", act.Title, attempt)})
-		if err != nil {
-			r.fatal = fmt.Errorf("%w: %v", ErrJournal, err)
-			return Failed, r.fatal.Error(), steps
+		// The plan's retry first; then the built-in one for the NCs still failing (a Samba
+		// retry covers one NC per command).
+		var acts []engine.PlannedAction
+		if attempt == 1 && retry != nil {
+			if !r.approved[retry.ID] {
+				return Refused, text + "; the replication retry is not approved: " + r.refusedBy[retry.ID], steps
+			}
+			acts = []engine.PlannedAction{*retry}
+		} else {
+			b, err := r.builtinRetry(f, ls.failingNCs)
+			switch {
+			case err == nil:
+				acts = b
+			case retry != nil && r.approved[retry.ID]:
+				acts = []engine.PlannedAction{*retry}
+			default:
+				record(journal.Failed, text+"; "+err.Error())
+				return Failed, text + "; " + err.Error(), steps
+			}
+			for _, a := range acts {
+				if !r.approveBuiltin(ctx, a) {
+					return Refused, text + "; the built-in replication retry is not approved: " + r.refusedBy[a.ID], steps
+				}
+			}
 		}
-		out := r.o.Exec.Run(ctx, act)
-		sr.ExitCode = exitOf(out)
+		type started struct {
+			begin int64
+			sr    StepResult
+			out   actions.Outcome
+		}
+		var ran []started
+		for _, act := range acts {
+			sr := StepResult{ActionID: act.ID, Name: act.Name, Target: act.Target, Command: actions.Display(act)}
+			r.say("  %s on %s (attempt %d of %d)", act.Name, act.Target, attempt, r.o.ReplicationAttempts)
+			begin, err := r.j.BeginAction(journal.Entry{Forest: r.o.Forest, Name: act.Name, Target: act.Target, Link: f.ID,
+				PlanFingerprint: r.o.Plan.Fingerprint, Command: sr.Command, Reason: fmt.Sprintf("%s (attempt %d)", act.Title, attempt)})
+			if err != nil {
+				r.fatal = fmt.Errorf("%w: %v", ErrJournal, err)
+				return Failed, r.fatal.Error(), steps
+			}
+			out := r.o.Exec.Run(ctx, act)
+			sr.ExitCode = exitOf(out)
+			ran = append(ran, started{begin, sr, out})
+		}
 		ls, text, err = read()
 		if err != nil {
 			text = "could not read the link status: " + err.Error()
 		}
-		switch {
-		case err == nil && (ls.present == 0 || ls.healthy()):
-			sr.Outcome = Succeeded
-		case !out.OK():
-			sr.Outcome, sr.Error = Failed, out.Err.Error()
-		default:
-			sr.Outcome = Pending
+		ok := err == nil && (ls.present == 0 || ls.healthy())
+		for _, s := range ran {
+			sr := s.sr
+			switch {
+			case ok:
+				sr.Outcome = Succeeded
+			case !s.out.OK():
+				sr.Outcome, sr.Error = Failed, s.out.Err.Error()
+			default:
+				sr.Outcome = Pending
+			}
+			sr.Verification = text
+			if sr.Outcome != Succeeded {
+				sr.Reason = text
+			}
+			r.finish(s.begin, journal.Outcome(sr.Outcome), s.out, text, "")
+			steps = append(steps, sr)
+			r.say("    %s: %s", sr.Outcome, text)
+			if r.fatal != nil {
+				return Failed, r.fatal.Error(), steps
+			}
 		}
-		sr.Verification = text
-		if sr.Outcome != Succeeded {
-			sr.Reason = text
-		}
-		r.finish(begin, journal.Outcome(sr.Outcome), out, text, "")
-		steps = append(steps, sr)
-		r.say("    %s: %s", sr.Outcome, text)
-		if r.fatal != nil {
-			return Failed, r.fatal.Error(), steps
-		}
-		if sr.Outcome == Succeeded {
+		if ok {
 			record(journal.Succeeded, text)
 			return Succeeded, text, steps
 		}
 	}
 	record(journal.Failed, text)
 	return Failed, text, steps
+}
+
+// approveBuiltin asks, once per action, whether a built-in replication retry may run.
+func (r *run) approveBuiltin(ctx context.Context, a engine.PlannedAction) bool {
+	if ok, seen := r.approved[a.ID]; seen {
+		return ok
+	}
+	r.note("%s: using the built-in replication retry: %s", a.ID, actions.Display(a))
+	ok := r.gate("approval:"+a.ID, a.Target, func() (bool, string) {
+		g, err := r.o.Approvals.ApproveAction(ctx, r.req, a, false)
+		if err != nil {
+			return false, err.Error()
+		}
+		return true, "built-in replication retry, " + firstNonEmpty(g.How, "covered by the plan approval")
+	})
+	r.approved[a.ID] = ok
+	if !ok && len(r.res.Refusals) > 0 {
+		r.refusedBy[a.ID] = r.res.Refusals[len(r.res.Refusals)-1].Reason
+	}
+	return ok
 }
 
 // resolveRetry records the re-check of an interrupted retry step from a link reading.
@@ -667,14 +708,11 @@ func (r *run) resolveRetry(f *engine.Finding, retry *engine.PlannedAction, text 
 	}
 }
 
-func (r *run) retryAction(f *engine.Finding, retry *engine.PlannedAction) (engine.PlannedAction, error) {
-	if retry != nil {
-		return *retry, nil
-	}
+func (r *run) builtinRetry(f *engine.Finding, ncs []string) ([]engine.PlannedAction, error) {
 	ix := facts.NewIndex(r.fresh)
 	dest := ix.DCByName(f.Link.Destination)
 	if dest == nil {
-		return engine.PlannedAction{}, fmt.Errorf("cannot retry replication: %s is not in the fresh topology", f.Link.Destination)
+		return nil, fmt.Errorf("cannot retry replication: %s is not in the fresh topology", f.Link.Destination)
 	}
 	platform, _ := dest.Platform.Get()
 	ips, _ := dest.IPs.Get()
@@ -683,7 +721,7 @@ func (r *run) retryAction(f *engine.Finding, retry *engine.PlannedAction) (engin
 	if src != nil {
 		sourceHost = src.DNSHostName
 	}
-	return actions.RetryReplication(f, platform, dest.DNSHostName, ips, sourceHost)
+	return actions.RetryReplication(f, platform, dest.DNSHostName, ips, sourceHost, ncs)
 }
 
 // --- leftovers ---
