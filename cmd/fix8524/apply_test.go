@@ -363,3 +363,30 @@ func TestDefaultStateDir(t *testing.T) {
 		t.Fatalf("the default state dir was not created: %v", err)
 	}
 }
+
+func TestReadOnlyStateDir(t *testing.T) {
+	c := newCLI(t)
+	ro := c.path("ro")
+	os.Mkdir(ro, 0o500)
+	if os.Geteuid() == 0 {
+		// root writes into a 0500 directory; sysfs refuses file creation even to root.
+		if _, err := os.Stat("/sys/kernel"); err != nil {
+			t.Skip("running as root without /sys/kernel: no read-only directory to test with")
+		}
+		ro = "/sys/kernel"
+	}
+	p := c.demoPlan()
+	for _, args := range [][]string{
+		{"approve", p, "--by", "me", "--state", ro},
+		{"apply", p, "--demo", "--state", ro},
+		{"journal", "--state", ro},
+	} {
+		code, _, stderr := c.run("", args...)
+		if code != exitError || !strings.Contains(stderr, "not writable") {
+			t.Errorf("%q: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+	if _, err := os.Stat(p + approval.SidecarSuffix); err == nil {
+		t.Fatal("approve wrote an approval it could not journal")
+	}
+}

@@ -217,3 +217,10 @@ func (d *Demo) logf(format string, args ...any) {
 		d.Log(format, args...)
 	}
 }
+
+// WinRMServer returns a DC's WS-Management server (nil if it has none), e.g. to inject faults.
+func (d *Demo) WinRMServer(dc string) *labwinrm.Server {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.winrm[strings.ToLower(dc)]
+}
