@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fix8524/fix8524/facts"
 )
@@ -32,6 +33,17 @@ func labEnv(t *testing.T) (ns, lab string) {
 	}
 	if err := exec.Command("ip", "netns", "exec", ns, "true").Run(); err != nil {
 		t.Fatalf("the Samba lab namespace %s is not there (run: bash lab/samba/lab.sh up 2): %v", ns, err)
+	}
+	// The lab's breakers restart DC1; wait for its LDAP ports.
+	for i := 0; ; i++ {
+		err := exec.Command("ip", "netns", "exec", ns, "bash", "-c", "exec 3<>/dev/tcp/127.0.10.1/636 && exec 4<>/dev/tcp/127.0.10.1/389").Run()
+		if err == nil {
+			break
+		}
+		if i == 120 {
+			t.Fatalf("DC1 (127.0.10.1) does not accept LDAP connections: %v", err)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 	return ns, lab
 }
