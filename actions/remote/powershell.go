@@ -27,15 +27,19 @@ const MarkerPrefix = "# fix8524:"
 // The bootstrap is fixed text; only the base64 of the parameter JSON and the script body vary.
 // The parameters are data: base64 has no character PowerShell would interpret inside '...'.
 const (
-	bootstrapPrologue = "try{[Console]::OutputEncoding=[Text.Encoding]::UTF8}catch{}\n" +
+	bootstrapPrologue = "try{[Console]::OutputEncoding=New-Object Text.UTF8Encoding $false}catch{}\n" +
 		"$ErrorActionPreference='Stop';$ProgressPreference='SilentlyContinue'\n"
 	paramsPrefix = "$P=[Text.Encoding]::UTF8.GetString([Convert]::FromBase64String('"
 	paramsSuffix = "'))|ConvertFrom-Json\n"
 )
 
 // PowerShellScript returns the complete script that fix8524 runs for c: the marker line, a
-// fixed prologue ($ErrorActionPreference='Stop', UTF-8 output), $P decoded from base64 JSON,
-// then c.PowerShell unchanged.
+// fixed prologue ($ErrorActionPreference='Stop', UTF-8 output without BOM), $P decoded from
+// base64 JSON (an object with one string property per parameter), then c.PowerShell unchanged.
+//
+// The exit code is the script's "exit N", 1 after an uncaught error, else 0: a script that runs
+// a native program (nltest, repadmin) should end with "exit $LASTEXITCODE". Results should be
+// one JSON document on stdout (ConvertTo-Json -Compress), which Result.JSON decodes.
 func PowerShellScript(c Command) (string, error) {
 	if err := c.Validate(); err != nil {
 		return "", err
