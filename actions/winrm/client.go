@@ -57,7 +57,8 @@ func (c *Client) Close() error {
 // "powershell.exe -EncodedCommand". The error is a *remote.TransportError for transport
 // failures (including WS-Management faults and the command not finishing in time); a
 // non-zero exit is Result.ExitCode. Result.Stderr holds PowerShell's error stream decoded
-// from CLIXML. Argv commands are refused (KindUnsupported): they are for SSH.
+// from CLIXML. Argv commands, invalid commands and scripts too long for cmd.exe are refused
+// with KindUnsupported before anything is sent.
 func (c *Client) Run(ctx context.Context, cmd remote.Command) (remote.Result, error) {
 	start := time.Now()
 	if len(cmd.Argv) > 0 && cmd.PowerShell == "" {
@@ -65,8 +66,8 @@ func (c *Client) Run(ctx context.Context, cmd remote.Command) (remote.Result, er
 			Err: errors.New("WinRM runs PowerShell scripts; Argv commands are for POSIX hosts over SSH")}
 	}
 	line, err := remote.PowerShellCommandLine(cmd)
-	if err != nil {
-		return remote.Result{}, fmt.Errorf("winrm %s: %w", c.cfg.Target, err)
+	if err != nil { // an invalid command, or one too long for cmd.exe: nothing was sent
+		return remote.Result{}, &remote.TransportError{Kind: remote.KindUnsupported, Op: "run " + cmd.Name, Target: c.cfg.Target.String(), Err: err}
 	}
 	timeout := cmd.Timeout
 	if timeout <= 0 {
