@@ -460,9 +460,9 @@ func (l *loader) names(bs []*hcl.Block) []string {
 
 // constant evaluates an expression that may only use var.* and functions.
 func (l *loader) constant(expr hcl.Expression, want cty.Type, what string) (cty.Value, bool) {
-	c := l.compile(expr, scopeConst, want, what)
-	_ = c
-	if l.diags.HasErrors() {
+	before := len(l.diags)
+	l.compile(expr, scopeConst, want, what)
+	if l.diags[before:].HasErrors() {
 		return cty.NilVal, false
 	}
 	v, d := expr.Value(l.constCtx())

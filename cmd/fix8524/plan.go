@@ -66,8 +66,9 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 	factsFile := fs.String("facts", "", "plan from a facts snapshot `FILE` (from fix8524 gather; - for stdin)")
 	out := fs.String("o", "", "write the plan JSON to `FILE` (what approve and apply read)")
 	asJSON := fs.Bool("json", false, "print the plan as JSON (schema: engine/PLAN.md) instead of the human view")
+	live := addLiveFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: fix8524 plan (--facts FILE | --demo [SCENARIO]) [--playbooks DIR] [-o plan.json] [--json] [-var NAME=VALUE] [-var-file FILE]")
+		fmt.Fprintln(e.stderr, "Usage: fix8524 plan (--dc HOST [connection flags] | --facts FILE | --demo [SCENARIO]) [--playbooks DIR] [-o plan.json] [--json] [-var NAME=VALUE] [-var-file FILE]")
 		fmt.Fprintf(e.stderr, "\nScenarios: %s (default %s)\n", strings.Join(scenario.Names(), ", "), scenario.Default)
 		fmt.Fprintln(e.stderr, "Exit codes: 0 nothing to do, 2 actions or manual steps proposed (or facts to gather), 1 error.")
 		fs.PrintDefaults()
@@ -82,8 +83,14 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "fix8524 plan: unexpected argument %q\n", fs.Arg(0))
 		return exitError
 	}
-	if demo == (*factsFile != "") {
-		fmt.Fprintln(e.stderr, "fix8524 plan: give exactly one of --facts FILE or --demo [SCENARIO]")
+	sources := 0
+	for _, given := range []bool{demo, *factsFile != "", live.requested()} {
+		if given {
+			sources++
+		}
+	}
+	if sources != 1 {
+		fmt.Fprintln(e.stderr, "fix8524 plan: give exactly one of --dc HOST, --facts FILE or --demo [SCENARIO]")
 		return exitError
 	}
 	pb, files, diags := pf.load()
@@ -95,9 +102,13 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 	}
 	var s *facts.Snapshot
 	var err error
-	if demo {
-		s, err = demoFacts(pb, demoName)
-	} else {
+	switch {
+	case demo:
+		// The scenario served as a simulated forest on loopback, gathered over LDAP and DNS.
+		s, err = simDemoFacts(ctx, pb, demoName)
+	case live.requested():
+		s, err = live.gather(ctx, e, pb)
+	default:
 		s, err = readFacts(e, *factsFile)
 	}
 	if err != nil {
@@ -123,8 +134,10 @@ func readFacts(e *env, path string) (*facts.Snapshot, error) {
 	return s, nil
 }
 
-// demoFacts builds the facts of an embedded scenario: the world's topology and links, plus the
-// DNS and TCP observations the playbook asks for (asked until nothing new is needed).
+// demoFacts builds the facts of an embedded scenario straight from its World: the topology and
+// links, plus the DNS and TCP observations the playbook asks for (asked until nothing new is
+// needed). `plan --demo` gathers from the simulated forest instead (simDemoFacts); tests
+// compare the two.
 func demoFacts(pb *engine.Playbook, name string) (*facts.Snapshot, error) {
 	sc, err := scenario.Load(name)
 	if err != nil {

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/facts"
+)
+
+func TestPlanDemoDefault(t *testing.T) {
+	e, out, stderr := testEnv(nil)
+	if code := run(context.Background(), e, []string{"plan", "--demo"}); code != exitProposed {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"DC1<-DC2", "Diagnosis: source_cname_not_registered", "Evidence:", "Actions:", "Restart-Service -Name Netlogon", "Manual steps:", "nslookup -type=cname", "Plan: 1 partnership(s)", "Fingerprint sha256:"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out.String(), "\x1b[") {
+		t.Error("colour codes when stdout is not a terminal")
+	}
+}
+
+// scenarioFactsFile writes a scenario's facts (built from its World) to a file: faster than
+// serving the simulated forest, which makes an offline DC's probes wait for their timeouts.
+func scenarioFactsFile(t *testing.T, name string) string {
+	t.Helper()
+	var pf playbookFlags
+	pb, _, diags := pf.load()
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	s, err := demoFacts(pb, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), name+".json")
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := facts.Encode(f, s); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+func TestPlanDemoJSONAndFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "plan.json")
+	e, out, stderr := testEnv(nil)
+	if code := run(context.Background(), e, []string{"plan", "--facts", scenarioFactsFile(t, "stale-metadata"), "--json", "-o", file}); code != exitProposed {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var p engine.Plan
+	if err := json.Unmarshal(out.Bytes(), &p); err != nil {
+		t.Fatalf("stdout is not a plan: %v\n%s", err, out)
+	}
+	if p.FormatVersion != engine.PlanFormatVersion || len(p.Findings) != 2 || p.Findings[0].Decision.Name != "stale_metadata" || !strings.HasPrefix(p.Fingerprint, "sha256:") {
+		t.Errorf("%+v", p)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var q engine.Plan
+	if err := json.Unmarshal(b, &q); err != nil || q.Fingerprint != p.Fingerprint {
+		t.Errorf("-o file: %v %q", err, q.Fingerprint)
+	}
+	// The documented top-level fields are there.
+	var raw map[string]any
+	_ = json.Unmarshal(b, &raw)
+	for _, k := range []string{"plan_format_version", "created_at", "playbook", "facts", "fingerprint", "findings", "summary"} {
+		if _, ok := raw[k]; !ok {
+			t.Errorf("plan JSON lacks %q", k)
+		}
+	}
+}
+
+func TestPlanHealthyExitsZero(t *testing.T) {
+	e, out, stderr := testEnv(nil)
+	if code := run(context.Background(), e, []string{"plan", "--demo", "healthy"}); code != exitOK {
+		t.Fatalf("exit %d: %s%s", code, out, stderr)
+	}
+	if !strings.Contains(out.String(), "Nothing to do") {
+		t.Errorf("%s", out)
+	}
+}
+
+func TestPlanFromFactsFile(t *testing.T) {
+	file := scenarioFactsFile(t, "source-host-missing")
+	e, out, stderr := testEnv(nil)
+	if code := run(context.Background(), e, []string{"plan", "--facts", file}); code != exitProposed {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(out.String(), "source_host_not_registered") {
+		t.Errorf("%s", out)
+	}
+	// The same facts on stdin.
+	b, _ := os.ReadFile(file)
+	e, out, _ = testEnv(nil)
+	e.stdin = strings.NewReader(string(b))
+	if code := run(context.Background(), e, []string{"plan", "--facts", "-", "--json"}); code != exitProposed || !strings.Contains(out.String(), `"source_host_not_registered"`) {
+		t.Errorf("stdin: %d", code)
+	}
+}
+
+func TestPlanVariables(t *testing.T) {
+	// DC2 is offline; declared decommissioned, it is stale metadata instead.
+	offline := scenarioFactsFile(t, "source-offline")
+	e, out, stderr := testEnv(nil)
+	if code := run(context.Background(), e, []string{"plan", "--facts", offline}); code != exitProposed || !strings.Contains(out.String(), "Diagnosis: source_offline") {
+		t.Fatalf("exit %d: %s%s", code, out, stderr)
+	}
+	e, out, stderr = testEnv(nil)
+	if code := run(context.Background(), e, []string{"plan", "--facts", offline, "-var", `decommissioned=["DC2"]`}); code != exitProposed {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(out.String(), "Diagnosis: stale_metadata") {
+		t.Errorf("%s", out)
+	}
+	vf := filepath.Join(t.TempDir(), "vars.hcl")
+	if err := os.WriteFile(vf, []byte(`decommissioned = ["DC2"]`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e, out, _ = testEnv(nil)
+	if code := run(context.Background(), e, []string{"plan", "--facts", offline, "-var-file", vf}); code != exitProposed || !strings.Contains(out.String(), "stale_metadata") {
+		t.Errorf("-var-file: %d %s", code, out)
+	}
+	e, _, stderr = testEnv(nil)
+	if code := run(context.Background(), e, []string{"plan", "--demo", "-var", "nope=1"}); code != exitError || !strings.Contains(stderr.String(), "undeclared variable") {
+		t.Errorf("undeclared -var: %d %s", code, stderr)
+	}
+}
+
+func TestPlanErrors(t *testing.T) {
+	bad := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bad, "x.hcl"), []byte("playbook \"x\" {\n  title = \n}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	garbage := filepath.Join(t.TempDir(), "facts.json")
+	_ = os.WriteFile(garbage, []byte(`{"format_version": 1, "dcs": [`), 0o600)
+	for _, args := range [][]string{
+		{"plan"},
+		{"plan", "--demo", "--facts", "x.json"},
+		{"plan", "--demo", "no-such-scenario"},
+		{"plan", "--facts", "/nonexistent/facts.json"},
+		{"plan", "--facts", garbage},
+		{"plan", "--demo", "--playbooks", bad},
+		{"plan", "--demo", "extra", "args"},
+		{"plan", "--bogus-flag"},
+	} {
+		e, _, stderr := testEnv(nil)
+		if code := run(context.Background(), e, args); code != exitError {
+			t.Errorf("%v: exit %d, want 1 (%s)", args, code, stderr)
+		}
+		if stderr.Len() == 0 {
+			t.Errorf("%v: no message", args)
+		}
+	}
+}
+
+func TestTakeOptionalArg(t *testing.T) {
+	for _, tc := range []struct {
+		in    []string
+		rest  string
+		set   bool
+		value string
+	}{
+		{[]string{"--demo"}, "", true, ""},
+		{[]string{"--demo", "x", "--json"}, "--json", true, "x"},
+		{[]string{"--json", "-demo=y"}, "--json", true, "y"},
+		{[]string{"--demo", "--json"}, "--json", true, ""},
+		{[]string{"--facts", "f"}, "--facts f", false, ""},
+		{[]string{"--", "--demo"}, "-- --demo", false, ""},
+	} {
+		rest, set, value := takeOptionalArg(tc.in, "demo")
+		if strings.Join(rest, " ") != tc.rest || set != tc.set || value != tc.value {
+			t.Errorf("%v: %v %v %q", tc.in, rest, set, value)
+		}
+	}
+}
