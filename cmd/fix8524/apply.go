@@ -207,7 +207,7 @@ func runApply(ctx context.Context, e *env, args []string) int {
 			fmt.Fprintln(e.stderr, "fix8524 apply: give --dc HOST: the DC to gather fresh facts from (the plan does not name one)")
 			return exitError
 		}
-		live, err := newLive(e, &af, tlsSet, j)
+		live, err := newLive(e, &af.conn, &af.transport, tlsSet, j)
 		if err != nil {
 			fmt.Fprintln(e.stderr, "fix8524 apply:", err)
 			return exitError
@@ -385,7 +385,8 @@ func (t *ttyApprovals) ApproveAction(ctx context.Context, req apply.Request, a e
 
 type live struct {
 	e      *env
-	af     *applyFlags
+	conn   *connFlags
+	tf     *transportFlags
 	inv    *inventory.Inventory
 	gather gather.Options
 	ldap   ldapread.Options
@@ -396,8 +397,9 @@ type live struct {
 	winrmAsked bool
 }
 
-func newLive(e *env, af *applyFlags, tlsSet bool, j *journal.Store) (*live, error) {
-	c := &af.conn
+// newLive builds the live facts source and transports from connection and transport flags
+// (apply and heal share it). Secrets it reads are registered with the journal for redaction.
+func newLive(e *env, c *connFlags, tf *transportFlags, tlsSet bool, j *journal.Store) (*live, error) {
 	lo, err := c.ldapOptions(e, tlsSet)
 	if err != nil {
 		return nil, err
@@ -413,7 +415,7 @@ func newLive(e *env, af *applyFlags, tlsSet bool, j *journal.Store) (*live, erro
 		}
 		inv = i
 	}
-	l := &live{e: e, af: af, inv: inv, ldap: lo, j: j}
+	l := &live{e: e, conn: c, tf: tf, inv: inv, ldap: lo, j: j}
 	l.gather = gather.Options{Seed: c.dc, SeedServerName: c.serverName, LDAP: lo, Inventory: inv,
 		Parallelism: c.parallelism, DCTimeout: c.dcTimeout, Progress: progressBar(e)}
 	if lo.Auth.Password != "" {
@@ -433,7 +435,7 @@ func (l *live) password(envVar string) (string, error) {
 		return l.winrmPass, nil
 	}
 	l.winrmAsked = true
-	pw, err := l.af.conn.password(l.e)
+	pw, err := l.conn.password(l.e)
 	if err != nil {
 		return "", err
 	}
@@ -446,7 +448,7 @@ func (l *live) password(envVar string) (string, error) {
 // The address dialled is the inventory's or the plan's IP (DNS may be what is broken); the
 // DC's DNS name is used for TLS, Kerberos and known_hosts.
 func (l *live) Runner(_ context.Context, t actions.Target) (remote.Runner, error) {
-	tf := l.af.transport
+	tf := l.tf
 	var ts inventory.Transport
 	var ips []string
 	if l.inv != nil {
@@ -469,7 +471,7 @@ func (l *live) Runner(_ context.Context, t actions.Target) (remote.Runner, error
 	switch t.Transport {
 	case "winrm":
 		cfg := winrm.Config{Target: remote.Target{Host: host, Address: addr, Port: tf.winrmPort}, HTTPS: tf.winrmHTTPS,
-			Auth: winrm.Auth(tf.winrmAuth), User: firstNonEmpty(tf.winrmUser, l.af.conn.user), CACertFile: tf.winrmCA, TLSServerName: tf.winrmServerName}
+			Auth: winrm.Auth(tf.winrmAuth), User: firstNonEmpty(tf.winrmUser, l.conn.user), CACertFile: tf.winrmCA, TLSServerName: tf.winrmServerName}
 		if w := ts.WinRM; w != nil {
 			cfg.Target.Host = firstNonEmpty(w.Host, cfg.Target.Host)
 			if w.Port != 0 {

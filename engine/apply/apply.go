@@ -330,7 +330,6 @@ func (r *run) refuse() error {
 }
 
 func (r *run) run(ctx context.Context) error {
-	p := r.o.Plan
 	// 1. Gates.
 	if !r.gate("plan", "", r.checkPlan) {
 		return r.refuse()
@@ -408,7 +407,6 @@ func (r *run) run(ctx context.Context) error {
 	if ctx.Err() != nil && r.res.Outcome == Succeeded {
 		r.res.Outcome = Pending
 	}
-	_ = p
 	return nil
 }
 
