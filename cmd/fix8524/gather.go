@@ -50,6 +50,7 @@ type connFlags struct {
 	ccache       string
 	krb5Conf     string
 	inventory    string
+	assumeSelf   bool
 	parallelism  int
 	timeout      time.Duration
 	dcTimeout    time.Duration
@@ -71,6 +72,7 @@ func (c *connFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.ccache, "ccache", "", "Kerberos credential cache `FILE` (default $KRB5CCNAME)")
 	fs.StringVar(&c.krb5Conf, "krb5-conf", "", "krb5.conf `FILE` (default $KRB5_CONFIG or /etc/krb5.conf)")
 	fs.StringVar(&c.inventory, "inventory", "", "inventory `FILE` (HCL): IP overrides, DNS client servers, transport settings")
+	fs.BoolVar(&c.assumeSelf, "assume-self-dns", false, "when a DC's DNS client settings are unknown (no inventory entry), assume it uses its own addresses (recorded as dns_servers_from = assumed-self)")
 	fs.IntVar(&c.parallelism, "parallelism", 64, "read at most `N` DCs (and DNS servers, ports) at once")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "deadline for the whole gather")
 	fs.DurationVar(&c.dcTimeout, "dc-timeout", 20*time.Second, "deadline for reading one DC")
@@ -192,7 +194,7 @@ func (c *connFlags) gatherLive(ctx context.Context, e *env, tlsSet bool, needs g
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	o := gather.Options{
-		Seed: c.dc, SeedServerName: c.serverName, LDAP: lo, Inventory: inv, Needs: needs,
+		Seed: c.dc, SeedServerName: c.serverName, LDAP: lo, Inventory: inv, Needs: needs, AssumeSelfDNS: c.assumeSelf,
 		Parallelism: c.parallelism, DCTimeout: c.dcTimeout,
 		Progress: progressBar(e),
 	}

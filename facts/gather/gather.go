@@ -55,7 +55,12 @@ type Options struct {
 	Resolve   func(ctx context.Context, host string) ([]string, error)
 	Inventory *inventory.Inventory
 	Host      HostReader
-	Needs     Needs
+	// AssumeSelfDNS fills unknown DNS client settings with the DC's own addresses
+	// (DNSServersFrom "assumed-self"), so that checks against "the destination's DNS servers"
+	// have servers to ask when no WinRM/SSH credentials or inventory say better. It is a guess,
+	// labelled as one.
+	AssumeSelfDNS bool
+	Needs         Needs
 	// Parallelism bounds concurrent DC reads, DNS queries and TCP probes (default 64).
 	Parallelism int
 	DCTimeout   time.Duration // per-DC LDAP deadline (default 20s)
@@ -253,6 +258,9 @@ func (g *gatherer) readDC(ctx context.Context, dc *facts.DC, ix *facts.Index) []
 	}
 	if inv != nil && len(inv.DNSServers) > 0 && !hf.DNSServers.Known {
 		hf.DNSServers, hf.DNSServersFrom = facts.Some(append([]string(nil), inv.DNSServers...)), "inventory"
+	}
+	if ips, ok := dc.IPs.Get(); ok && len(ips) > 0 && !hf.DNSServers.Known && g.o.AssumeSelfDNS {
+		hf.DNSServers, hf.DNSServersFrom = facts.Some(append([]string(nil), ips...)), "assumed-self"
 	}
 	dc.DNSServers, dc.DNSServersFrom, dc.Events = hf.DNSServers, hf.DNSServersFrom, hf.Events
 

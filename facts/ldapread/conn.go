@@ -198,6 +198,9 @@ func Connect(ctx context.Context, host, serverName string, o Options) (*Client, 
 	}
 	if err := c.bind(o, serverName); err != nil {
 		c.Close()
+		if o.Auth.method() == BindNTLM && strings.Contains(err.Error(), "EOF") {
+			err = fmt.Errorf("%w (the DC closed the connection: it may not accept NTLM binds; Samba does not)", err)
+		}
 		return nil, c.wrap(ctx, "binding to "+addr, err)
 	}
 	return c, nil

@@ -164,3 +164,51 @@ func TestRangedNeighbors(t *testing.T) {
 		t.Fatalf("ranged read differs:\n%s", diff(g, s))
 	}
 }
+
+// noHostFacts hides a DC's DNS client settings, as a forest without WinRM credentials would.
+type noHostFacts struct {
+	*scenario.World
+	dc string
+}
+
+func (w noHostFacts) Base() *facts.Snapshot {
+	s := w.World.Base()
+	for i := range s.DCs {
+		if s.DCs[i].Name == w.dc {
+			s.DCs[i].DNSServers, s.DCs[i].DNSServersFrom = facts.Unknown[[]string]("no WinRM/SSH credentials"), ""
+		}
+	}
+	return s
+}
+
+func TestAssumeSelfDNS(t *testing.T) {
+	sc, err := scenario.Load(scenario.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := noHostFacts{sc.NewWorld(), "DC2"}
+	for _, assume := range []bool{false, true} {
+		f, err := Start(context.Background(), w, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := f.GatherOptions("sim:test", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.AssumeSelfDNS = assume
+		got, err := gather.Gather(context.Background(), o)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dc2 := facts.NewIndex(got).DCByName("DC2")
+		srv, known := dc2.DNSServers.Get()
+		switch {
+		case assume && (!known || dc2.DNSServersFrom != "assumed-self" || len(srv) != 1 || srv[0] != "192.0.2.12"):
+			t.Errorf("assumed: %+v from %q", dc2.DNSServers, dc2.DNSServersFrom)
+		case !assume && known:
+			t.Errorf("not assumed, yet known: %+v", dc2.DNSServers)
+		}
+	}
+}
