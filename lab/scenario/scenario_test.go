@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -143,10 +144,10 @@ dns_server "198.51.100.2" {
 		nans  int
 		err   string
 	}{
-		{facts.DNSQuery{Server: "192.0.2.11", Name: "c1.child.contoso.com", Type: "A"}, "NOERROR", 1, ""},              // via delegation
+		{facts.DNSQuery{Server: "192.0.2.11", Name: "c1.child.contoso.com", Type: "A"}, "NOERROR", 1, ""},                  // via delegation
 		{facts.DNSQuery{Server: "192.0.2.11", Name: "c1.child.contoso.com", Type: "A", NoRecurse: true}, "NOERROR", 0, ""}, // referral
-		{facts.DNSQuery{Server: "192.0.2.21", Name: "dc1.contoso.com", Type: "A"}, "NOERROR", 1, ""},                   // via forwarder
-		{facts.DNSQuery{Server: "203.0.113.53", Name: "dc1.contoso.com", Type: "A"}, "NXDOMAIN", 0, ""},                // ISP
+		{facts.DNSQuery{Server: "192.0.2.21", Name: "dc1.contoso.com", Type: "A"}, "NOERROR", 1, ""},                       // via forwarder
+		{facts.DNSQuery{Server: "203.0.113.53", Name: "dc1.contoso.com", Type: "A"}, "NXDOMAIN", 0, ""},                    // ISP
 		{facts.DNSQuery{Server: "203.0.113.53", Name: "contoso.com", Type: "SOA"}, "NXDOMAIN", 0, ""},
 		{facts.DNSQuery{Server: "198.51.100.1", Name: "contoso.com", Type: "SOA"}, "", 0, "timeout"},
 		{facts.DNSQuery{Server: "198.51.100.2", Name: "dc1.contoso.com", Type: "A"}, "NXDOMAIN", 0, ""}, // emptied secondary
@@ -186,7 +187,11 @@ bogus {}`: "Unsupported block type",
 	}
 	for src, want := range bad {
 		_, diags := Parse("bad.hcl", []byte(src))
-		if !diags.HasErrors() || !strings.Contains(diags.Error(), want) || !strings.Contains(diags.Error(), "bad.hcl:") {
+		var all strings.Builder
+		for _, d := range diags {
+			fmt.Fprintf(&all, "%s: %s; %s\n", d.Subject, d.Summary, d.Detail)
+		}
+		if !diags.HasErrors() || !strings.Contains(all.String(), want) || !strings.Contains(all.String(), "bad.hcl:") {
 			t.Errorf("Parse(%q) = %v, want located error containing %q", src, diags, want)
 		}
 	}

@@ -27,7 +27,7 @@ type World struct {
 	s       *Scenario
 	now     time.Time
 	dcs     []DC
-	deleted map[string]bool                          // NTDS Settings DNs removed by metadata cleanup
+	deleted map[string]bool                             // NTDS Settings DNs removed by metadata cleanup
 	zones   map[string]map[string]map[string][]facts.RR // server IP -> zone -> owner name -> records
 	servers map[string]*DNSServer
 	links   []facts.Link
@@ -162,7 +162,9 @@ func (w *World) remove(server, m string) {
 		if len(f) != 2 {
 			return
 		}
-		w.drop(server, func(rr facts.RR) bool { return rr.Name == facts.CanonicalName(f[0]) && rr.Type == strings.ToUpper(f[1]) })
+		w.drop(server, func(rr facts.RR) bool {
+			return rr.Name == facts.CanonicalName(f[0]) && rr.Type == strings.ToUpper(f[1])
+		})
 		return
 	}
 	if kind == "zone" {
@@ -539,8 +541,8 @@ func (w *World) factsDC(dc *DC) facts.DC {
 	out := facts.DC{
 		Name: dc.Name, DNSHostName: dc.HostName, Domain: dc.Domain, Site: dc.Site,
 		ServerDN: w.serverDN(dc), NTDSSettingsDN: w.ntdsDN(dc),
-		ComputerDN:   fmt.Sprintf("CN=%s,OU=Domain Controllers,%s", dc.Name, domainDN(dc.Domain)),
-		DSAGUID:      dc.GUID, InvocationID: dc.InvocationID, WhenCreated: dc.Created,
+		ComputerDN: fmt.Sprintf("CN=%s,OU=Domain Controllers,%s", dc.Name, domainDN(dc.Domain)),
+		DSAGUID:    dc.GUID, InvocationID: dc.InvocationID, WhenCreated: dc.Created,
 		IsGC: dc.GC, IsRODC: dc.RODC, FSMORoles: append([]string(nil), dc.FSMO...),
 		Platform:              facts.Some(dc.Platform),
 		OperatingSystem:       facts.Some(dc.OS),
