@@ -138,8 +138,27 @@ func valueProblem(attr, v string) string {
 		if !isIP(v) {
 			return "not an IP address"
 		}
+	case "server_dn", "ntds_settings_dn", "computer_dn", "source_dsa_dn", "nc":
+		if !looksLikeDN(v) {
+			return "not a distinguished name"
+		}
 	}
 	return ""
+}
+
+// looksLikeDN: "CN=...,DC=..." (an attribute type, then '='), never an option-like "-x".
+func looksLikeDN(s string) bool {
+	i := strings.IndexByte(s, '=')
+	if i < 1 {
+		return false
+	}
+	for j := 0; j < i; j++ {
+		c := s[j]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || j > 0 && ('0' <= c && c <= '9' || c == '-')) {
+			return false
+		}
+	}
+	return true
 }
 
 // dcFlags lists the hostile-looking values of a DC (Fact relative to the DC).

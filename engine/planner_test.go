@@ -598,6 +598,32 @@ func quotedIn(c, v, shell string) bool {
 	return strings.Count(c, v) == strings.Count(c, q) || strings.Contains(c, q)
 }
 
+func TestValueProblems(t *testing.T) {
+	for _, tc := range []struct{ attr, v, want string }{
+		{"name", "DC2", ""},
+		{"name", "DC2;x", "not a valid DC name"},
+		{"name", "-rf", "not a valid DC name"},
+		{"dns_host_name", "dc2.contoso.com", ""},
+		{"dns_host_name", "-dc2.contoso.com", "not a valid DNS name"},
+		{"dsa_guid", guid2, ""},
+		{"dsa_guid", "8a7baee5", "not a GUID"},
+		{"ips", "192.0.2.1", ""},
+		{"ips", "2001:db8::1", ""},
+		{"ips", "192.0.2.1; x", "not an IP address"},
+		{"nc", "DC=contoso,DC=com", ""},
+		{"nc", "-x DC=contoso", "not a distinguished name"},
+		{"source_dsa_dn", `CN=NTDS Settings\0ADEL:abc,CN=DC2,CN=Servers`, ""},
+		{"site", "a\x00b", "NUL"},
+		{"site", strings.Repeat("x", 2000), "oversized"},
+		{"site", "a\u202eb", "U+202E"},
+	} {
+		got := valueProblem(tc.attr, tc.v)
+		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("%s %q: %q, want %q", tc.attr, tc.v, got, tc.want)
+		}
+	}
+}
+
 func TestQuoteArg(t *testing.T) {
 	for _, v := range append(hostileNames[:2], "a b", "it's", "‘curly’", `C:\path\`, "", "-x") {
 		ps, err := quoteArg(ShellPowerShell, v)
