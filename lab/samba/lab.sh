@@ -378,17 +378,17 @@ replicate() { # replicate DEST SRC [NC] [labtool options...] -> JSON on stdout, 
 # make every running DC pull every NC from every other running DC (retrying through
 # restarts); the lab's "all green" baseline
 converge() {
-  local d s
+  local d s srcs
   for d in $(running_dcs); do
-    for s in $(running_dcs); do
-      [ "$d" = "$s" ] && continue
-      replicate "$d" "$s" --retries 4 >/dev/null && continue
-      # A DC that saw a partner change its NTDS GUID (re-promotion) can keep resolving the
-      # partner's old GUID name from an in-memory connection until samba restarts.
-      log "converge: $s -> $d failing; restarting $d"
-      samba_restart "$d"
-      replicate "$d" "$s" --retries 4 >/dev/null || { log "converge: $s -> $d still failing"; return 1; }
-    done
+    srcs=()
+    for s in $(others "$d"); do srcs+=(--src "$(upper "$s")"); done
+    [ ${#srcs[@]} -gt 0 ] || continue
+    lt replicate --dest "$(ip_of "$d")" "${srcs[@]}" --retries 4 >/dev/null && continue
+    # A DC that saw a partner change its NTDS GUID (re-promotion) can keep resolving the
+    # partner's old GUID name from an in-memory connection until samba restarts.
+    log "converge: a pull into $d fails; restarting $d"
+    samba_restart "$d"
+    lt replicate --dest "$(ip_of "$d")" "${srcs[@]}" --retries 4 >/dev/null || { log "converge: pulls into $d still fail"; return 1; }
   done
 }
 
@@ -721,13 +721,11 @@ reregister() { # samba_dnsupdate on the source (Netlogon restart equivalent); rc
 }
 
 heal_done() { # D pulls once from every running DC; JSON results on stdout; rc 1 if any failed
-  local out rc=0 s all=()
+  local out rc=0 s srcs=()
   rm -f "$LAB/broken"
-  for s in $(others dc1); do
-    out=$(replicate dc1 "$s" --retries 4) || rc=1
-    all+=("$out")
-  done
-  "$PY" -c 'import json,sys; print(json.dumps([r for a in sys.argv[1:] for r in json.loads(a)], indent=1))' "${all[@]}"
+  for s in $(others dc1); do srcs+=(--src "$(upper "$s")"); done
+  out=$(lt replicate --dest 127.0.10.1 "${srcs[@]}" --retries 4) || rc=1
+  printf '%s\n' "$out"
   [ $rc = 0 ] || { log "heal: a pull into dc1 still fails"; return 1; }
 }
 

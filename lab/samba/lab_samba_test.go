@@ -130,6 +130,7 @@ func TestSambaLab(t *testing.T) {
 			}); err != nil {
 				t.Fatalf("break: %v", err)
 			}
+			t.Logf("dc1 recorded while breaking: %s", summarize(res))
 			c.check(t, l, res, oldGUID)
 			if err := measure("heal-by-hand "+string(c.kind), func() (err error) {
 				res, err = l.HealByHand(ctx, c.kind)
@@ -449,6 +450,24 @@ func requirePresent(ctx context.Context, t *testing.T, l *Lab, server, name, qty
 	if a := lookup(ctx, t, l, server, name, qtype); !a.Exists() {
 		t.Errorf("%s %s at %s: %+v, want a record", qtype, name, server, a)
 	}
+}
+
+// summarize: "2 WERR_FILE_NOT_FOUND x5 (attempts 1)" style, per distinct outcome.
+func summarize(res []SyncResult) string {
+	count := map[string]int{}
+	var keys []string
+	for _, r := range res {
+		k := fmt.Sprintf("%d %s (attempts %d)", r.Result, r.Error, r.Attempts)
+		if count[k] == 0 {
+			keys = append(keys, k)
+		}
+		count[k]++
+	}
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s x%d", k, count[k]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 type testLog struct{ t *testing.T }

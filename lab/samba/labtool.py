@@ -10,8 +10,8 @@ Subcommands (all print JSON on stdout):
   ntds --server IP                     every nTDSDSA object as SERVER sees it
   self --server IP                     SERVER's own dsServiceName and its objectGUID
   repsfrom --server IP                 every repsFrom value on SERVER's NC heads, decoded
-  replicate --dest IP --src NAME [--nc NC]... [--forced] [--retries N] [--retry-on CODE]...
-                                       DsReplicaSync on DEST from SRC for each NC
+  replicate --dest IP --src NAME... [--nc NC]... [--forced] [--retries N] [--retry-on CODE]...
+                                       DsReplicaSync on DEST from each SRC for each NC
                                        (same call as `samba-tool drs replicate`, one
                                        process for all NCs); exit 1 if any NC failed
   inject8524 --conf SMBCONF --nc NC [--source GUID]
@@ -157,40 +157,25 @@ def werr_of(exc):
     return 0xFFFFFFFF, str(exc)
 
 
-def cmd_replicate(args):
-    lp = load_lp()
-    creds = admin_creds(lp)
-    db = samdb(args.dest, lp, creds)
-    base = str(db.get_default_basedn())
-    ncs = args.nc or [base, "CN=Configuration," + base, "CN=Schema,CN=Configuration," + base,
-                      "DC=DomainDnsZones," + base, "DC=ForestDnsZones," + base]
-    # the source DSA's GUID as the DESTINATION knows it (like samba-tool)
+def source_guid(db, src):
+    """The source DSA's NTDS Settings GUID as the DESTINATION knows it (like samba-tool)."""
     msg = db.search(base=db.get_config_basedn(),
                     expression="(&(objectCategory=server)(|(name=%s)(dNSHostName=%s)))" % (
-                        ldb.binary_encode(args.src), ldb.binary_encode(args.src)), attrs=[])
+                        ldb.binary_encode(src), ldb.binary_encode(src)), attrs=[])
     if len(msg) == 0:
-        json.dump({"error": "source DC %s not found on %s" % (args.src, args.dest)}, sys.stdout)
-        print()
-        return 2
+        return None
     ntds = db.search(base=msg[0].dn, scope=ldb.SCOPE_ONELEVEL,
-                     expression="(objectCategory=nTDSDSA)", attrs=["objectGUID", "options"])
+                     expression="(objectCategory=nTDSDSA)", attrs=["objectGUID"])
     if len(ntds) == 0:
-        json.dump({"error": "no NTDS Settings for %s on %s" % (args.src, args.dest)}, sys.stdout)
-        print()
-        return 2
-    src_guid = guid_str(db, ntds[0]["objectGUID"][0])
+        return None
+    return guid_str(db, ntds[0]["objectGUID"][0])
+
+
+def sync_ncs(drs, handle, src, src_guid, ncs, forced, retries, retry_on):
     opts = drsuapi.DRSUAPI_DRS_WRIT_REP
-    if args.forced:
+    if forced:
         opts |= drsuapi.DRSUAPI_DRS_SYNC_FORCED
-    try:
-        (drs, handle, _) = drsuapi_connect(args.dest, lp, creds)
-    except drsException as e:
-        json.dump({"error": "DRS connection to %s failed: %s" % (args.dest, e)}, sys.stdout)
-        print()
-        return 2
-    drs.request_timeout = 120
-    retry_on = set(args.retry_on) if args.retry_on else RETRYABLE
-    results, failed = [], False
+    results = []
     for nc in ncs:
         code, name, attempts = 0, "WERR_OK", 0
         while True:
@@ -206,13 +191,44 @@ def cmd_replicate(args):
                 code, name = 0, "WERR_OK"
             except (WERRORError, NTSTATUSError, RuntimeError) as e:
                 code, name = werr_of(e)
-            if code in retry_on and attempts <= args.retries:
+            if code in retry_on and attempts <= retries:
                 time.sleep(1)
                 continue
             break
-        failed = failed or code != 0
-        results.append({"nc": nc, "source": args.src, "sourceGUID": src_guid,
+        results.append({"nc": nc, "source": src, "sourceGUID": src_guid,
                         "result": code, "error": name, "attempts": attempts})
+    return results
+
+
+def all_ncs(db):
+    base = str(db.get_default_basedn())
+    return [base, "CN=Configuration," + base, "CN=Schema,CN=Configuration," + base,
+            "DC=DomainDnsZones," + base, "DC=ForestDnsZones," + base]
+
+
+def cmd_replicate(args):
+    lp = load_lp()
+    creds = admin_creds(lp)
+    retry_on = set(args.retry_on) if args.retry_on else RETRYABLE
+    results, failed = [], False
+    for src in args.src:
+        db = samdb(args.dest, lp, creds)
+        src_guid = source_guid(db, src)
+        if src_guid is None:
+            json.dump({"error": "source DC %s not found on %s" % (src, args.dest)}, sys.stdout)
+            print()
+            return 2
+        try:
+            (drs, handle, _) = drsuapi_connect(args.dest, lp, creds)
+        except drsException as e:
+            json.dump({"error": "DRS connection to %s failed: %s" % (args.dest, e)}, sys.stdout)
+            print()
+            return 2
+        drs.request_timeout = 120
+        rs = sync_ncs(drs, handle, src, src_guid, args.nc or all_ncs(db), args.forced,
+                      args.retries, retry_on)
+        failed = failed or any(r["result"] != 0 for r in rs)
+        results.extend(rs)
     json.dump(results, sys.stdout, indent=1)
     print()
     return 1 if failed else 0
@@ -256,7 +272,8 @@ def main():
     s.add_argument("--server", required=True)
     s = sub.add_parser("replicate")
     s.add_argument("--dest", required=True)
-    s.add_argument("--src", required=True)
+    s.add_argument("--src", required=True, action="append",
+                   help="source DC name (repeatable: one process for several sources)")
     s.add_argument("--nc", action="append")
     s.add_argument("--forced", action="store_true")
     s.add_argument("--retries", type=int, default=0)
