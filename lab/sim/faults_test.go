@@ -69,8 +69,8 @@ func TestFaultyDCs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			gopts.DCTimeout = 2 * time.Second
-			gopts.LDAP.Timeout = time.Second
+			gopts.DCTimeout = 4 * time.Second
+			gopts.LDAP.Timeout = 3 * time.Second
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			start := time.Now()

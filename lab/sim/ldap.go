@@ -356,7 +356,7 @@ func (f *Forest) answer(v *view, name string, m *gldap.SearchMessage) ([]entry, 
 				vals = append(vals, string(replstatus.EncodeNeighborXML(neighborOf(l))))
 			}
 			if garbage {
-				vals = append(vals, "<DS_REPL_NEIGHBOR><pszNamingContext>&bogus;", strings.Repeat("\x00garbage", 300000))
+				vals = append(vals, "<DS_REPL_NEIGHBOR><pszNamingContext>&bogus;", strings.Repeat("\x00garbage", 20000))
 			}
 			if n := f.opts.MaxValRange; n > 0 && len(vals) > n {
 				name, part := rangedValues(vals, 0, n)
