@@ -437,6 +437,13 @@ func (r *run) checkPlan() (bool, string) {
 		return false, fmt.Sprintf("the plan was made with playbook %s %s, this run loaded %s %s: make the plan again, or pass the same --playbooks",
 			p.Playbook.Name, short(p.Playbook.Digest), r.pb.Name, short(r.pb.Digest))
 	}
+	if probe, err := engine.MakePlan(r.pb, &facts.Snapshot{}, engine.PlanOptions{}); err == nil {
+		a, _ := json.Marshal(p.Variables)
+		b, _ := json.Marshal(probe.Variables)
+		if string(a) != string(b) {
+			return false, fmt.Sprintf("the plan was made with playbook variables %s, this run has %s: pass the same -var/-var-file as the plan", a, b)
+		}
+	}
 	ids := map[string]bool{}
 	for _, f := range p.Findings {
 		if ids[f.ID] {

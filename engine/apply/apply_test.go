@@ -656,3 +656,16 @@ func TestReplicationNeverConfirmed(t *testing.T) {
 		t.Fatalf("confirmation: %q\n%s", res.Findings[0].Confirmed, e.dumpJournal())
 	}
 }
+
+func TestPlanVariablesMustMatch(t *testing.T) {
+	e := newEnv(t, defaultScenario, "")
+	e.plan.Variables = map[string]any{"gone_after_days": 1}
+	b, _ := json.MarshalIndent(e.plan, "", "  ")
+	e.bytes = b
+	os.WriteFile(e.planPath, b, 0o644)
+	e.approve(e.now, time.Hour, nil)
+	res := e.run(nil)
+	if res.Outcome != apply.Refused || res.Refusals[0].Gate != "plan" || !strings.Contains(res.Refusals[0].Reason, "-var") {
+		t.Fatalf("%s %+v", res.Outcome, res.Refusals)
+	}
+}
