@@ -220,6 +220,7 @@ func runApply(ctx context.Context, e *env, args []string) int {
 	if stdinIsTerminal(e) && trust == nil {
 		ask = typedYes(e)
 	}
+	livePlanned := plan == nil
 	if plan == nil {
 		// apply --dc HOST: plan now, show it, and keep it next to the journal.
 		var code int
@@ -234,13 +235,18 @@ func runApply(ctx context.Context, e *env, args []string) int {
 			}
 			fmt.Fprintf(e.stderr, "fix8524 apply: refused: no approval (%s). Approve the saved plan and apply it:\n  fix8524 approve %s --by NAME\n  fix8524 apply %s --dc %s\n",
 				reason, shellWord(planPath), shellWord(planPath), shellWord(af.conn.dc))
-			_, _ = j.Record(journal.Entry{Kind: journal.KindGate, Name: "approval", Forest: apply.ForestOf(plan), PlanFingerprint: plan.Fingerprint,
-				Outcome: journal.Refused, Reason: "no approval: " + reason})
+			for _, out := range []journal.Outcome{journal.Started, journal.Refused} {
+				en := journal.Entry{Kind: journal.KindGate, Name: "approval", Forest: apply.ForestOf(plan), PlanFingerprint: plan.Fingerprint, Outcome: out}
+				if out == journal.Refused {
+					en.Reason = "no approval: " + reason
+				}
+				_, _ = j.Record(en)
+			}
 			return exitRefused
 		}
 	}
 	o.Plan, o.PlanBytes, o.PlanPath = plan, planBytes, planPath
-	o.Approvals = &ttyApprovals{file: apply.FileApprovals{PlanPath: planPath, Trust: trust}, ask: ask, e: e, plan: plan}
+	o.Approvals = &ttyApprovals{file: apply.FileApprovals{PlanPath: planPath, Trust: trust}, ask: ask, e: e, plan: plan, showPlan: !livePlanned}
 
 	res, err := apply.Run(ctx, o)
 	if af.asJSON {
@@ -342,16 +348,20 @@ func typedYes(e *env) func(string) (bool, error) {
 // ttyApprovals reads approvals from the files next to the plan and, where there is none and a
 // terminal is attached (and signatures are not required), asks for a typed "yes".
 type ttyApprovals struct {
-	file apply.FileApprovals
-	ask  func(string) (bool, error)
-	e    *env
-	plan *engine.Plan
+	file     apply.FileApprovals
+	ask      func(string) (bool, error)
+	e        *env
+	plan     *engine.Plan
+	showPlan bool // show the plan before asking (apply --dc has shown it already)
 }
 
 func (t *ttyApprovals) ApprovePlan(ctx context.Context, req apply.Request) (apply.Grant, error) {
 	g, err := t.file.ApprovePlan(ctx, req)
 	if !errors.Is(err, approval.ErrNoApproval) || t.ask == nil {
 		return g, err
+	}
+	if t.showPlan {
+		writePlanText(t.e.stderr, req.Plan, colorFor(t.e, t.e.stderr))
 	}
 	fmt.Fprintf(t.e.stderr, "\nNo approval file for %s (%d action(s), fingerprint %s).\n", req.PlanPath, req.Plan.Summary.Actions, req.Plan.Fingerprint)
 	ok, aerr := t.ask("Do you want to perform these actions?\n  fix8524 will perform the actions of the plan above, verify each, and journal every step.")

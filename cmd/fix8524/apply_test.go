@@ -236,7 +236,7 @@ func TestApplyTypedYes(t *testing.T) {
 		t.Fatalf("answer no: exit %d\n%s\n%s", code, out, stderr)
 	}
 	code, out, stderr = c.run("yes\n", "apply", p, "--demo", "--state", c.state)
-	if code != exitOK || !strings.Contains(stderr, "Only 'yes' will be accepted") {
+	if code != exitOK || !strings.Contains(stderr, "Only 'yes' will be accepted") || !strings.Contains(stderr, "source_cname_not_registered") {
 		t.Fatalf("answer yes: exit %d\n%s\n%s", code, out, stderr)
 	}
 	var how string
