@@ -432,6 +432,16 @@ func attrStep(t hcl.Traversal, i int) (string, bool) {
 	return "", false
 }
 
+// compileAttr compiles an attribute that may be missing (Content already reported a missing
+// required one): nil then.
+func (l *loader) compileAttr(attrs hcl.Attributes, name string, sc scope, want cty.Type, what string) *cexpr {
+	a := attrs[name]
+	if a == nil {
+		return nil
+	}
+	return l.compile(a.Expr, sc, want, what)
+}
+
 func (l *loader) checkBlock(name string) *hcl.Block {
 	for _, b := range l.checks {
 		if b.Labels[0] == name {
@@ -712,8 +722,8 @@ func (l *loader) loadCheck(b *hcl.Block) {
 		switch kb.Type {
 		case "dns":
 			kc := l.content(kb.Body, dnsSchema)
-			ck.dnsName = add(l.compile(kc.Attributes["name"].Expr, scopeLink, cty.String, "a string"))
-			ck.dnsServers = add(l.compile(kc.Attributes["servers"].Expr, scopeLink, cty.List(cty.String), "a list of server addresses"))
+			ck.dnsName = add(l.compileAttr(kc.Attributes, "name", scopeLink, cty.String, "a string"))
+			ck.dnsServers = add(l.compileAttr(kc.Attributes, "servers", scopeLink, cty.List(cty.String), "a list of server addresses"))
 			ck.dnsType = strings.ToUpper(l.constString(kc.Attributes, "type", "A"))
 			if !contains(dnsTypes, ck.dnsType) {
 				l.errorf(kc.Attributes["type"].Expr.Range().Ptr(), "Invalid DNS type", "%q is not one of %s.", ck.dnsType, strings.Join(dnsTypes, ", "))
@@ -744,7 +754,7 @@ func (l *loader) loadCheck(b *hcl.Block) {
 			}
 		case "tcp":
 			kc := l.content(kb.Body, tcpSchema)
-			ck.host = add(l.compile(kc.Attributes["host"].Expr, scopeLink, cty.String, "a string"))
+			ck.host = add(l.compileAttr(kc.Attributes, "host", scopeLink, cty.String, "a string"))
 			switch {
 			case kc.Attributes["port"] != nil && kc.Attributes["ports"] != nil:
 				l.errorf(kb.DefRange.Ptr(), "Invalid tcp check", "Give port or ports, not both.")
@@ -759,15 +769,15 @@ func (l *loader) loadCheck(b *hcl.Block) {
 			ck.all = l.oneOf(kc.Attributes, "match", "any", "all", "any") == "all"
 		case "event":
 			kc := l.content(kb.Body, eventSchema)
-			ck.on = add(l.compile(kc.Attributes["on"].Expr, scopeLink, cty.DynamicPseudoType, "a DC or a list of DCs"))
-			ck.ids = add(l.compile(kc.Attributes["ids"].Expr, scopeLink, cty.List(cty.Number), "a list of event IDs"))
+			ck.on = add(l.compileAttr(kc.Attributes, "on", scopeLink, cty.DynamicPseudoType, "a DC or a list of DCs"))
+			ck.ids = add(l.compileAttr(kc.Attributes, "ids", scopeLink, cty.List(cty.Number), "a list of event IDs"))
 			ck.within = l.constDuration(kc.Attributes, "within", 0)
 			if a := kc.Attributes["match"]; a != nil {
 				ck.match = add(l.compile(a.Expr, scopeEvent, cty.Bool, "a bool"))
 			}
 		case "assert":
 			kc := l.content(kb.Body, assertSchema)
-			ck.cond = add(l.compile(kc.Attributes["condition"].Expr, scopeLink, cty.Bool, "a bool"))
+			ck.cond = add(l.compileAttr(kc.Attributes, "condition", scopeLink, cty.Bool, "a bool"))
 		}
 	}
 	if l.pb.checkByName[ck.Name] == nil {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 
@@ -311,6 +312,10 @@ func TestLoadDir(t *testing.T) {
 // FuzzLoad: no input makes the loader panic, and a playbook it accepts can be planned.
 func FuzzLoad(f *testing.F) {
 	f.Add([]byte(minimal))
+	f.Add([]byte(testPlaybook))
+	if b, err := os.ReadFile("../playbooks/8524.hcl"); err == nil {
+		f.Add(b)
+	}
 	f.Add([]byte(`playbook "x" { title = "t" matches = true }` + "\n" + `decision "d" { when = true cause = "c" see = "s" }`))
 	f.Add([]byte(`check "a" { condition = check.a.ok }`))
 	f.Add([]byte("playbook \"x\" {\n title = \"${\"\n}"))
