@@ -30,6 +30,9 @@
 # LABDNS_MODE (nxdomain|refused|servfail, for dest-resolver).
 # Nothing listens outside the namespace. The only files outside $LAB: /etc/netns/$LAB_NS/
 # and /run/sshd (sshd's privilege-separation directory).
+#
+# Lists of DC names and addresses (dc1 dc2, 127.0.10.1 …) are split on purpose:
+# shellcheck disable=SC2046
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -40,9 +43,6 @@ REALM=LAB.EXAMPLE.COM
 DOMAIN=LAB
 DNSDOMAIN=lab.example.com
 BASEDN=DC=lab,DC=example,DC=com
-CONFIGDN="CN=Configuration,$BASEDN"
-SITEDN="CN=Servers,CN=Default-First-Site-Name,CN=Sites,$CONFIGDN"
-NCS=("$BASEDN" "$CONFIGDN" "CN=Schema,$CONFIGDN" "DC=DomainDnsZones,$BASEDN" "DC=ForestDnsZones,$BASEDN")
 # A constant used only inside the lab. Passed to tools through the environment (PASSWD for
 # samba-tool, LAB_ADMINPW for labtool.py), never on a command line.
 ADMINPW='Passw0rd!Lab1'
