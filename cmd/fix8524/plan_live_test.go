@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"sort"
@@ -75,4 +76,45 @@ func TestLiveFlags(t *testing.T) {
 	if _, err := l.gather(context.Background(), e, nil); err == nil || !strings.Contains(err.Error(), "needs a password") {
 		t.Fatalf("gather: %v", err)
 	}
+}
+
+// `gather --demo NAME -o facts.json` then `plan --facts facts.json` proposes what
+// `plan --demo NAME` proposes.
+func TestGatherThenPlanEqualsPlanDemo(t *testing.T) {
+	for _, name := range []string{scenario.Default, "samba-result-2"} {
+		file := t.TempDir() + "/facts.json"
+		e, _, stderr := testEnv(nil)
+		if code := run(context.Background(), e, []string{"gather", "--demo", name, "-o", file}); code != exitOK {
+			t.Fatalf("%s: gather exit %d: %s", name, code, stderr)
+		}
+		e1, out1, _ := testEnv(nil)
+		c1 := run(context.Background(), e1, []string{"plan", "--facts", file, "--json"})
+		e2, out2, _ := testEnv(nil)
+		c2 := run(context.Background(), e2, []string{"plan", "--demo", name, "--json"})
+		if c1 != c2 {
+			t.Errorf("%s: exit %d from gathered facts, %d from --demo", name, c1, c2)
+		}
+		p1, p2 := decisions(t, out1.String()), decisions(t, out2.String())
+		if p1 != p2 {
+			t.Errorf("%s: decisions differ:\n gathered: %s\n demo:     %s", name, p1, p2)
+		}
+	}
+}
+
+func decisions(t *testing.T, planJSON string) string {
+	t.Helper()
+	var p engine.Plan
+	if err := json.Unmarshal([]byte(planJSON), &p); err != nil {
+		t.Fatalf("plan JSON: %v", err)
+	}
+	var out []string
+	for _, f := range p.Findings {
+		d := "-"
+		if f.Decision != nil {
+			d = f.Decision.Name
+		}
+		out = append(out, f.ID+"="+d+"/"+f.Status)
+	}
+	sort.Strings(out)
+	return strings.Join(out, " ")
 }
