@@ -26,7 +26,7 @@ func TestParseMTTRErrors(t *testing.T) {
 	for _, line := range []string{
 		"",
 		"E2E-MTTR",
-		"E2E-MTTR case=a path=b",                   // no mttr_s
+		"E2E-MTTR case=a path=b", // no mttr_s
 		"E2E-MTTR case=a path=b mttr_s=1 mttr_s=2", // twice
 		"E2E-MTTR case=a path=b mttr_s=-1",
 		"E2E-MTTR case=a path=b mttr_s=1e9",

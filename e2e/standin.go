@@ -44,7 +44,7 @@ type WindowsStandIn struct {
 
 // StandInCall records one script the stand-in received and what it ran for it.
 type StandInCall struct {
-	Name     string   // the fix8524 marker name ("" for a script without one)
+	Name     string // the fix8524 marker name ("" for a script without one)
 	Params   map[string]string
 	Commands []string // the command lines run on the DC
 	Exit     int
