@@ -669,3 +669,26 @@ func TestPlanVariablesMustMatch(t *testing.T) {
 		t.Fatalf("%s %+v", res.Outcome, res.Refusals)
 	}
 }
+
+func TestRetryWaitsForTheDestinationToResolve(t *testing.T) {
+	e := newEnv(t, "heal-registration-not-replicated", "")
+	e.approve(e.now, time.Hour, nil)
+	start := e.clock
+	var retriedAt time.Time
+	e.lab.hook = func(a engine.PlannedAction) *actions.Outcome {
+		if a.Name == "retry_replication" && retriedAt.IsZero() {
+			retriedAt = e.clock
+		}
+		return nil
+	}
+	res := e.run(nil)
+	if res.Outcome != apply.Failed {
+		t.Fatalf("outcome %s\n%s", res.Outcome, e.out.String())
+	}
+	if retriedAt.Sub(start) < apply.DefaultVerifyTimeout {
+		t.Fatalf("replication was retried %s after the start, before the destination could resolve the source", retriedAt.Sub(start))
+	}
+	if !e.journalHas(journal.KindVerify, "precheck:retry_replication", journal.Pending) {
+		t.Fatalf("no pending pre-check in the journal:\n%s", e.dumpJournal())
+	}
+}

@@ -387,12 +387,20 @@ func (r *run) verify(ctx context.Context, f *engine.Finding, a engine.PlannedAct
 	if len(a.Verify) == 0 {
 		return Pending, prefix + "the playbook names no checks for this action: not verified"
 	}
+	out, text := r.poll(ctx, f, a.Verify, start, deadline)
+	return out, prefix + text
+}
+
+// poll evaluates checks with backoff until they pass or the deadline (extended once to outlast
+// a cached negative DNS answer, unless the caller fixed the timeout).
+func (r *run) poll(ctx context.Context, f *engine.Finding, checks []string, start, deadline time.Time) (string, string) {
+	prefix := ""
 	interval := r.o.PollInterval
 	extended := false
 	var last []engine.CheckResult
 	var lastErr error
 	for poll := 1; ; poll++ {
-		results, ttl, err := r.evalChecks(ctx, f, a.Verify)
+		results, ttl, err := r.evalChecks(ctx, f, checks)
 		lastErr = err
 		if err == nil {
 			last = results
@@ -596,6 +604,18 @@ func (r *run) confirm(ctx context.Context, f *engine.Finding, retry *engine.Plan
 		if attempt == 1 && retry != nil {
 			if !r.approved[retry.ID] {
 				return Refused, text + "; the replication retry is not approved: " + r.refusedBy[retry.ID], steps
+			}
+			if len(retry.Verify) > 0 {
+				// Retrying before the destination resolves the source only fails again: wait
+				// for the retry's checks (e.g. the PING test from the destination) first.
+				start := r.now()
+				out, vt := r.poll(ctx, f, retry.Verify, start, start.Add(r.verifyTimeout(*retry)))
+				if out != Succeeded {
+					out = Pending // a wait, not a verification: the confirmation below decides
+				}
+				r.record(journal.Entry{Kind: journal.KindVerify, Name: "precheck:" + retry.Name, Target: retry.Target, Link: f.ID,
+					Outcome: journal.Outcome(out), Verification: vt, Reason: "before retrying replication"})
+				r.say("  before %s: %s: %s", retry.Name, out, vt)
 			}
 			acts = []engine.PlannedAction{*retry}
 		} else {
