@@ -708,7 +708,7 @@ func (r *run) approveActions(ctx context.Context, todo []*engine.Finding) bool {
 	deletes := map[string]bool{}
 	for _, f := range todo {
 		for _, a := range f.Actions {
-			if a.Kind == engine.KindLDAPDelete {
+			if a.Kind == engine.KindLDAPDelete && !a.Blocked {
 				k := a.Key
 				if k == "" {
 					k = a.ID
@@ -722,6 +722,11 @@ func (r *run) approveActions(ctx context.Context, todo []*engine.Finding) bool {
 		for _, a := range f.Actions {
 			explicit := a.RequiresApprovalEach || (a.Kind == engine.KindLDAPDelete && len(deletes) > 1)
 			r.explicit[a.ID] = explicit
+			if a.Blocked {
+				// Refused (and journaled) when its turn comes; it needs no approval to be refused.
+				r.approved[a.ID] = true
+				continue
+			}
 			name := "approval:" + a.ID
 			admitted := r.gate(name, a.Target, func() (bool, string) {
 				if r.grant.Unattended && actions.Destructive(a) {

@@ -692,3 +692,24 @@ func TestRetryWaitsForTheDestinationToResolve(t *testing.T) {
 		t.Fatalf("no pending pre-check in the journal:\n%s", e.dumpJournal())
 	}
 }
+
+func TestBlockedCleanupIsRefusedAtItsTurn(t *testing.T) {
+	e := staleEnv(t, "protected = true", "", "")
+	var blocked bool
+	for _, f := range e.plan.Findings {
+		for _, a := range f.Actions {
+			blocked = blocked || (a.Kind == engine.KindLDAPDelete && a.Blocked)
+		}
+	}
+	if !blocked {
+		t.Skip("the playbook does not block the cleanup of a protected DC at plan time")
+	}
+	e.approve(e.now, time.Hour, nil)
+	res := e.run(nil)
+	if res.Outcome != apply.Refused || e.lab.count("metadata_cleanup") != 0 {
+		t.Fatalf("outcome %s, ran %d", res.Outcome, e.lab.count("metadata_cleanup"))
+	}
+	if !e.journalHas(journal.KindGate, "blocked:"+cleanupID, journal.Refused) || strings.Contains(fmt.Sprint(res.Refusals), "--allow-each") {
+		t.Fatalf("refusals %+v\n%s", res.Refusals, e.dumpJournal())
+	}
+}
