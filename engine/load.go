@@ -16,9 +16,10 @@ import (
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/robfig/cron/v3"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/fix8524/fix8524/engine/window"
 )
 
 // Source is one playbook file.
@@ -1048,24 +1049,25 @@ func (l *loader) loadWindow(b *hcl.Block) {
 	w.Cron = l.constString(c.Attributes, "cron", "")
 	w.Duration = l.constString(c.Attributes, "duration", "")
 	w.TimeZone = l.constString(c.Attributes, "time_zone", "UTC")
-	if a := c.Attributes["cron"]; a != nil && w.Cron != "" {
-		if _, err := cron.ParseStandard(w.Cron); err != nil || strings.HasPrefix(strings.TrimSpace(w.Cron), "TZ=") || strings.HasPrefix(strings.TrimSpace(w.Cron), "CRON_TZ=") {
-			msg := "set the zone with time_zone, not in the cron text"
-			if err != nil {
-				msg = err.Error()
+	if w.Cron == "" || w.Duration == "" {
+		return // Content reported the missing attribute
+	}
+	if _, err := window.Parse(w.Name, w.Cron, w.Duration, w.TimeZone); err != nil || strings.Contains(w.Cron, "TZ=") {
+		msg := "set the zone with time_zone, not in the cron text"
+		if err != nil {
+			msg = err.Error()
+		}
+		// Point at the attribute the message is about.
+		attr := "cron"
+		switch low := strings.ToLower(msg); {
+		case strings.Contains(low, "duration"):
+			attr = "duration"
+		case strings.Contains(low, "zone") || strings.Contains(low, "location"):
+			if c.Attributes["time_zone"] != nil {
+				attr = "time_zone"
 			}
-			l.errorf(a.Expr.Range().Ptr(), "Invalid cron expression", "%q: %s. Use the five standard fields: minute hour day-of-month month day-of-week.", w.Cron, msg)
 		}
-	}
-	if a := c.Attributes["duration"]; a != nil && w.Duration != "" {
-		if d, err := time.ParseDuration(w.Duration); err != nil || d <= 0 {
-			l.errorf(a.Expr.Range().Ptr(), "Invalid duration", "%q is not a positive duration such as \"4h\".", w.Duration)
-		}
-	}
-	if a := c.Attributes["time_zone"]; a != nil {
-		if _, err := time.LoadLocation(w.TimeZone); err != nil || w.TimeZone == "" || strings.EqualFold(w.TimeZone, "Local") {
-			l.errorf(a.Expr.Range().Ptr(), "Invalid time zone", "%q is not an IANA time zone name such as \"Europe/Paris\" or \"UTC\".", w.TimeZone)
-		}
+		l.errorf(c.Attributes[attr].Expr.Range().Ptr(), "Invalid change window", "%s. A window is a cron schedule (five fields: minute hour day-of-month month day-of-week), a duration (\"6h\", \"2d\") and an IANA time zone (\"Europe/Paris\").", msg)
 	}
 	l.pb.Windows = append(l.pb.Windows, w)
 }

@@ -163,10 +163,10 @@ action`, 1)
 		}, "reply is not available here", 39},
 		{"bad window cron", func(s string) string {
 			return s + "\nwindow \"w\" {\n  cron = \"61 * * * *\"\n  duration = \"1h\"\n}\n"
-		}, "Invalid cron expression", 52},
+		}, "Invalid change window", 52},
 		{"bad window zone", func(s string) string {
 			return s + "\nwindow \"w\" {\n  cron = \"0 1 * * *\"\n  duration = \"1h\"\n  time_zone = \"Mars/Olympus\"\n}\n"
-		}, "Invalid time zone", 54},
+		}, "Invalid change window", 54},
 		{"no playbook block", func(s string) string { return strings.Replace(s, `playbook "t"`, `variable "t"`, 1) }, "Missing playbook block", 0},
 		{"bad ldap risk", func(s string) string {
 			return strings.Replace(s, `windows { powershell = "Restart-Service Netlogon" }`, `ldap_delete { dn = link.source_dsa_dn }`, 1)
