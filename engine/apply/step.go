@@ -228,7 +228,7 @@ func (r *run) guards(ctx context.Context, f *engine.Finding, a engine.PlannedAct
 				bad = append(bad, "blocked: "+strings.Join(fa.Reasons, "; "))
 			}
 		}
-		for _, g := range builtinGuards(s, a) {
+		for _, g := range BuiltinGuards(s, a) {
 			line := fmt.Sprintf("%s: %s", g.Name, g.Status)
 			if g.Status != engine.StatusOK {
 				line += " — " + g.Message
@@ -246,9 +246,10 @@ func (r *run) guards(ctx context.Context, f *engine.Finding, a engine.PlannedAct
 	return ok, reason
 }
 
-// builtinGuards are the metadata-cleanup guards Go enforces whatever the playbook says, for an
-// ldap_delete, evaluated on fresh facts.
-func builtinGuards(s *facts.Snapshot, a engine.PlannedAction) []engine.GuardResult {
+// BuiltinGuards are the metadata-cleanup guards Go enforces whatever the playbook says, for an
+// ldap_delete (nil for other kinds). Apply evaluates them on fresh facts right before the
+// delete; `plan` may show them evaluated on the plan's facts.
+func BuiltinGuards(s *facts.Snapshot, a engine.PlannedAction) []engine.GuardResult {
 	if a.Kind != engine.KindLDAPDelete {
 		return nil
 	}

@@ -1,4 +1,0 @@
-package apply
-
-// BuiltinGuards exposes the built-in cleanup guards to tests.
-var BuiltinGuards = builtinGuards
