@@ -335,7 +335,9 @@ func (fe *findingEval) planAction(a *Action) (PlannedAction, []Need) {
 		gr := GuardResult{Name: g.Name, Condition: g.cond.src}
 		fe.addExprDeps(g.cond)
 		v := fe.eval(g.cond)
-		gr.Message = safeText(fe.evalText(g.message))
+		if !v.IsKnown() || v.IsNull() || v.Type() != cty.Bool || !v.True() {
+			gr.Message = safeText(fe.evalText(g.message)) // rendered only when it explains a refusal
+		}
 		switch {
 		case !v.IsKnown() || v.IsNull() || v.Type() != cty.Bool:
 			gr.Status = StatusUnknown
