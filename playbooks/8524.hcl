@@ -644,7 +644,8 @@ action "retry_replication" {
   windows {
     powershell = <<-EOT
       $failed = @()
-      foreach ($nc in $P.ncs) {
+      # Params reach the script as strings: a list arrives as JSON text.
+      foreach ($nc in @($P.ncs | ConvertFrom-Json)) {
         $out = & repadmin.exe /replicate $P.destination $P.source $nc 2>&1 | Out-String
         Write-Output $out
         if ($LASTEXITCODE -ne 0) { $failed += $nc }
