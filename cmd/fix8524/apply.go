@@ -17,10 +17,9 @@ import (
 	"golang.org/x/term"
 
 	"github.com/fix8524/fix8524/actions"
+	"github.com/fix8524/fix8524/actions/connect"
 	"github.com/fix8524/fix8524/actions/ldapdelete"
 	"github.com/fix8524/fix8524/actions/remote"
-	"github.com/fix8524/fix8524/actions/ssh"
-	"github.com/fix8524/fix8524/actions/winrm"
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/apply"
 	"github.com/fix8524/fix8524/engine/approval"
@@ -39,33 +38,6 @@ func init() {
 var stdinIsTerminal = func(e *env) bool {
 	f, ok := e.stdin.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// transportFlags say how to reach DCs to run actions; the inventory may refine them per DC.
-type transportFlags struct {
-	winrmUser       string
-	winrmHTTPS      bool
-	winrmPort       int
-	winrmAuth       string
-	winrmCA         string
-	winrmServerName string
-	sshUser         string
-	sshPort         int
-	sshKey          string
-	sshKnownHosts   string
-}
-
-func (t *transportFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&t.winrmUser, "winrm-user", "", "WinRM `USER` (DOMAIN\\user or UPN; default --user); password from $FIX8524_WINRM_PASSWORD, else as for --user")
-	fs.BoolVar(&t.winrmHTTPS, "winrm-https", false, "WinRM over HTTPS (5986) instead of HTTP (5985, NTLM-sealed, the Windows default listener)")
-	fs.IntVar(&t.winrmPort, "winrm-port", 0, "WinRM `PORT` (default 5985, or 5986 with --winrm-https)")
-	fs.StringVar(&t.winrmAuth, "winrm-auth", "ntlm", "WinRM authentication `SCHEME`: ntlm (works over HTTP) or kerberos (HTTPS only)")
-	fs.StringVar(&t.winrmCA, "winrm-ca-file", "", "trust the CA certificates in `FILE` for WinRM HTTPS")
-	fs.StringVar(&t.winrmServerName, "winrm-tls-server-name", "", "verify WinRM certificates for `NAME`")
-	fs.StringVar(&t.sshUser, "ssh-user", "root", "SSH `USER` on Samba DCs")
-	fs.IntVar(&t.sshPort, "ssh-port", 0, "SSH `PORT` (default 22)")
-	fs.StringVar(&t.sshKey, "ssh-key", "", "SSH private key `FILE` (passphrase from $FIX8524_SSH_PASSPHRASE); without it, $FIX8524_SSH_PASSWORD")
-	fs.StringVar(&t.sshKnownHosts, "ssh-known-hosts", "", "known_hosts `FILE` that verifies the DCs' host keys (default ~/.ssh/known_hosts)")
 }
 
 type applyFlags struct {
@@ -401,6 +373,8 @@ type live struct {
 	gather gather.Options
 	ldap   ldapread.Options
 	j      *journal.Store
+	// runners builds the WinRM/SSH runners (actions/connect, shared with gather's probes).
+	runners *connect.Runners
 
 	mu         sync.Mutex
 	winrmPass  string
@@ -431,6 +405,17 @@ func newLive(e *env, c *connFlags, tf *transportFlags, tlsSet bool, j *journal.S
 	if lo.Auth.Password != "" {
 		l.winrmPass = lo.Auth.Password
 	}
+	l.runners = &connect.Runners{Settings: tf.settings(), Inventory: inv, DefaultUser: c.user,
+		WinRMPassword: func() (string, error) { return l.password("FIX8524_WINRM_PASSWORD") },
+		Logf:          func(format string, args ...any) { fmt.Fprintf(e.stderr, format+"\n", args...) }}
+	if p := e.getenv("FIX8524_SSH_PASSPHRASE"); p != "" {
+		l.runners.SSHKeyPassphrase = p
+		j.RegisterSecret(p)
+	}
+	if p := e.getenv("FIX8524_SSH_PASSWORD"); p != "" {
+		l.runners.SSHPassword = p
+		j.RegisterSecret(p)
+	}
 	return l, nil
 }
 
@@ -454,90 +439,11 @@ func (l *live) password(envVar string) (string, error) {
 	return pw, nil
 }
 
-// Runner implements actions.Runners: WinRM or SSH, from the flags refined by the inventory.
-// The address dialled is the inventory's or the plan's IP (DNS may be what is broken); the
-// DC's DNS name is used for TLS, Kerberos and known_hosts.
-func (l *live) Runner(_ context.Context, t actions.Target) (remote.Runner, error) {
-	tf := l.tf
-	var ts inventory.Transport
-	var ips []string
-	if l.inv != nil {
-		ts = l.inv.TransportFor(t.Name)
-		if d := l.inv.DC(t.Name); d != nil {
-			ips = d.IPs
-		}
-	}
-	if len(ips) == 0 {
-		ips = t.IPs
-	}
-	host := t.DNSHostName
-	if host == "" {
-		host = t.Name
-	}
-	addr := ""
-	if len(ips) > 0 {
-		addr = ips[0]
-	}
-	switch t.Transport {
-	case "winrm":
-		cfg := winrm.Config{Target: remote.Target{Host: host, Address: addr, Port: tf.winrmPort}, HTTPS: tf.winrmHTTPS,
-			Auth: winrm.Auth(tf.winrmAuth), User: firstNonEmpty(tf.winrmUser, l.conn.user), CACertFile: tf.winrmCA, TLSServerName: tf.winrmServerName}
-		if w := ts.WinRM; w != nil {
-			cfg.Target.Host = firstNonEmpty(w.Host, cfg.Target.Host)
-			if w.Port != 0 {
-				cfg.Target.Port = w.Port
-			}
-			if w.HTTPS != nil {
-				cfg.HTTPS = *w.HTTPS
-			}
-			cfg.User = firstNonEmpty(w.User, cfg.User)
-			cfg.CACertFile = firstNonEmpty(w.CAFile, cfg.CACertFile)
-			if w.Auth != "" {
-				cfg.Auth = winrm.Auth(w.Auth)
-			}
-		}
-		if cfg.User == "" {
-			return nil, errors.New("no WinRM user: give --winrm-user (or --user, or winrm { user = ... } in the inventory)")
-		}
-		if cfg.Auth != winrm.AuthKerberos {
-			pw, err := l.password("FIX8524_WINRM_PASSWORD")
-			if err != nil {
-				return nil, err
-			}
-			cfg.Password = pw
-		}
-		return winrm.New(cfg)
-	case "ssh":
-		cfg := ssh.Config{Target: remote.Target{Host: host, Address: addr, Port: tf.sshPort}, User: tf.sshUser, KeyFile: tf.sshKey,
-			Windows: t.Platform == "windows"}
-		if tf.sshKnownHosts != "" {
-			cfg.KnownHostsFiles = []string{tf.sshKnownHosts}
-		}
-		if s := ts.SSH; s != nil {
-			cfg.Target.Host = firstNonEmpty(s.Host, cfg.Target.Host)
-			if s.Port != 0 {
-				cfg.Target.Port = s.Port
-			}
-			cfg.User = firstNonEmpty(s.User, cfg.User)
-			cfg.KeyFile = firstNonEmpty(s.KeyFile, cfg.KeyFile)
-			if s.KnownHosts != "" {
-				cfg.KnownHostsFiles = []string{s.KnownHosts}
-			}
-		}
-		if p := l.e.getenv("FIX8524_SSH_PASSPHRASE"); p != "" {
-			cfg.KeyPassphrase = p
-			l.j.RegisterSecret(p)
-		}
-		if cfg.KeyFile == "" {
-			if p := l.e.getenv("FIX8524_SSH_PASSWORD"); p != "" {
-				cfg.Password = p
-				l.j.RegisterSecret(p)
-			}
-		}
-		cfg.Logf = func(format string, args ...any) { fmt.Fprintf(l.e.stderr, format+"\n", args...) }
-		return ssh.New(cfg)
-	}
-	return nil, fmt.Errorf("no transport %q for %s", t.Transport, t)
+// Runner implements actions.Runners: WinRM or SSH, from the flags refined by the inventory
+// (actions/connect). The address dialled is the inventory's or the plan's IP (DNS may be what
+// is broken); the DC's DNS name is used for TLS, Kerberos and known_hosts.
+func (l *live) Runner(ctx context.Context, t actions.Target) (remote.Runner, error) {
+	return l.runners.Runner(ctx, t)
 }
 
 // LDAP implements actions.LDAPConns: a bound connection to the target DC, as the gather binds.
@@ -560,15 +466,6 @@ func (l *live) LDAP(ctx context.Context, t actions.Target) (ldapdelete.Conn, fun
 		return nil, nil, err
 	}
 	return c.Conn(), c.Close, nil
-}
-
-func firstNonEmpty(v ...string) string {
-	for _, s := range v {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 // --- the result for people ---
