@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/fix8524/fix8524/engine"
@@ -366,8 +367,8 @@ func (h *run) journalVerdicts(p *engine.Plan) bool {
 		}
 		c := v.Candidate
 		reason := v.Reason
-		if !v.Approved {
-			reason = v.Hold + ": " + v.Reason
+		if !v.Approved && !strings.HasPrefix(reason, v.Hold+": ") {
+			reason = v.Hold + ": " + v.Reason // the hold code first, for people and grep
 		}
 		if !h.record(journal.Entry{Kind: journal.KindGate, Name: "policy:" + c.ID, Target: c.Target, Link: c.Finding,
 			PlanFingerprint: p.Fingerprint, Outcome: out, Reason: reason}) {

@@ -1,0 +1,391 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fix8524/fix8524/actions"
+	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/engine/apply"
+	"github.com/fix8524/fix8524/engine/heal"
+	"github.com/fix8524/fix8524/engine/journal"
+	"github.com/fix8524/fix8524/engine/metrics"
+	"github.com/fix8524/fix8524/engine/notify"
+	"github.com/fix8524/fix8524/engine/policy"
+	"github.com/fix8524/fix8524/lab/demo"
+	"github.com/fix8524/fix8524/lab/scenario"
+)
+
+func init() {
+	register(&command{name: "heal", summary: "scheduled self-healing: gather, plan, apply what the heal policy allows unattended, escalate the rest", run: runHeal})
+}
+
+type healFlags struct {
+	conn      connFlags
+	transport transportFlags
+	state     stateFlag
+	playbooks playbookFlags
+
+	policy             string
+	every              time.Duration
+	metricsListen      string
+	metricsAllowRemote bool
+	metricsTextfile    string
+	escalateDir        string
+	verifyTime         time.Duration
+	lockTTL            time.Duration
+
+	resetBreaker bool
+	reason       string
+	by           string
+	forest       string
+}
+
+// healHooks let tests replace the clock and the waits of apply (nil: real ones), and learn
+// the metrics address of loop mode.
+var healHooks struct {
+	now       func() time.Time
+	sleep     func(ctx context.Context, d time.Duration) error
+	listening func(addr string)
+}
+
+var healExitMeaning = map[int]string{
+	exitOK:       "healthy or healed",
+	exitError:    "error",
+	exitProposed: "a human is needed",
+	exitRefused:  "refused by a guardrail",
+}
+
+func runHeal(ctx context.Context, e *env, args []string) int {
+	args, isDemo, demoName := splitDemoArgs(args)
+	var hf healFlags
+	fl := flag.NewFlagSet("heal", flag.ContinueOnError)
+	fl.SetOutput(e.stderr)
+	hf.conn.register(fl)
+	hf.transport.register(fl)
+	hf.state.register(fl)
+	hf.playbooks.register(fl)
+	fl.StringVar(&hf.policy, "policy", "", "heal policy `FILE` (HCL); without it the built-in default applies (low risk only, cooldowns, small caps)")
+	fl.DurationVar(&hf.every, "every", 0, "loop mode: run every `DURATION` (with jitter) until SIGTERM; without it, one run")
+	fl.StringVar(&hf.metricsListen, "metrics-listen", "", "loop mode: serve Prometheus metrics on `ADDR` (e.g. "+metrics.DefaultListen+"; loopback only unless --metrics-allow-remote)")
+	fl.BoolVar(&hf.metricsAllowRemote, "metrics-allow-remote", false, "let --metrics-listen use a non-loopback address (the endpoint has no authentication)")
+	fl.StringVar(&hf.metricsTextfile, "metrics-textfile", "", "write the metrics after each run to `FILE.prom` for node_exporter's textfile collector")
+	fl.StringVar(&hf.escalateDir, "escalate-dir", "", "save the plans that need a human in `DIR` (default: <state>/escalations)")
+	fl.DurationVar(&hf.verifyTime, "verify-timeout", 0, "how long to wait for each action's verification (`DURATION`; default: the action's verify_timeout)")
+	fl.DurationVar(&hf.lockTTL, "lock-ttl", apply.DefaultLockTTL, "time to live of apply's forest lock (`DURATION`), renewed before every step")
+	fl.BoolVar(&hf.resetBreaker, "reset-breaker", false, "close an open circuit breaker (needs --reason; recorded in the journal with who)")
+	fl.StringVar(&hf.reason, "reason", "", "why the breaker may close (`TEXT`), with --reset-breaker")
+	fl.StringVar(&hf.by, "by", "", "who resets the breaker (`NAME`; default user@host)")
+	fl.StringVar(&hf.forest, "forest", "", "the `FOREST` whose breaker --reset-breaker closes (default: the one open breaker)")
+	fl.Usage = func() {
+		fmt.Fprintln(e.stderr, "Usage: fix8524 heal --dc HOST [connection and transport flags] [--policy FILE] [--state DIR]")
+		fmt.Fprintln(e.stderr, "                    [--every DURATION [--metrics-listen ADDR [--metrics-allow-remote]]] [--metrics-textfile FILE.prom]")
+		fmt.Fprintln(e.stderr, "                    [--escalate-dir DIR]")
+		fmt.Fprintln(e.stderr, "       fix8524 heal --demo [SCENARIO] [--policy FILE] [--state DIR] ...   (the demo forest, started broken)")
+		fmt.Fprintln(e.stderr, "       fix8524 heal --reset-breaker --reason TEXT [--by NAME] [--forest FOREST] [--state DIR]")
+		fmt.Fprintf(e.stderr, "\nScenarios: %s (default %s)\n", strings.Join(scenario.Names(), ", "), scenario.Default)
+		fmt.Fprintln(e.stderr, "\nOne run: gather, plan, auto-approve only what the policy allows, apply with the gates, verification and")
+		fmt.Fprintln(e.stderr, "journal of a human apply; save the rest as a plan for a human (fix8524 approve, then apply) and notify.")
+		fmt.Fprintln(e.stderr, "Exit codes: 0 healthy or healed, 2 a human is needed, 3 refused by a guardrail, 1 error.")
+		fl.PrintDefaults()
+	}
+	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitError
+	}
+	if fl.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "fix8524 heal: unexpected argument %q\n", fl.Arg(0))
+		return exitError
+	}
+	fail := func(format string, args ...any) int {
+		fmt.Fprintf(e.stderr, "fix8524 heal: "+format+"\n", args...)
+		return exitError
+	}
+	if hf.resetBreaker {
+		return resetBreaker(e, &hf)
+	}
+	switch {
+	case hf.reason != "" || hf.by != "" || hf.forest != "":
+		return fail("--reason, --by and --forest go with --reset-breaker")
+	case isDemo && hf.conn.dc != "":
+		return fail("give --dc HOST or --demo [SCENARIO], not both")
+	case !isDemo && hf.conn.dc == "":
+		return fail("give --dc HOST (the DC to read the forest from), or --demo [SCENARIO]")
+	case hf.every != 0 && hf.every < heal.MinEvery:
+		return fail("--every %s: the interval must be at least %s", hf.every, heal.MinEvery)
+	case hf.metricsListen != "" && hf.every == 0:
+		return fail("--metrics-listen serves metrics in loop mode (--every); one run writes them with --metrics-textfile")
+	case hf.metricsTextfile != "" && !strings.HasSuffix(hf.metricsTextfile, ".prom"):
+		return fail("--metrics-textfile %s: the textfile collector reads only files ending in .prom", hf.metricsTextfile)
+	}
+	var ln net.Listener
+	listenAddr := ""
+	if hf.metricsListen != "" {
+		l, err := metrics.Listen(hf.metricsListen, hf.metricsAllowRemote)
+		if err != nil {
+			return fail("%v", err)
+		}
+		ln = l
+		listenAddr = l.Addr().String()
+		defer func() { _ = ln.Close() }()
+	}
+
+	// The playbook and the policy, checked against each other.
+	pb, files, diags := hf.playbooks.load()
+	if len(diags) > 0 {
+		_ = engine.WriteDiagnostics(e.stderr, files, diags, colorFor(e, e.stderr))
+	}
+	if diags.HasErrors() {
+		return exitError
+	}
+	pol, notice, pdiags := policy.LoadOrDefault(hf.policy)
+	if pol != nil {
+		pdiags = append(pdiags, pol.Lint(policy.PlaybookActions(pb))...)
+	}
+	if len(pdiags) > 0 {
+		fmt.Fprint(e.stderr, policy.FormatDiagnostics(pdiags))
+	}
+	if pdiags.HasErrors() || pol == nil {
+		return exitError
+	}
+	if notice != "" {
+		fmt.Fprintln(e.stderr, "fix8524 heal: "+notice)
+	}
+
+	j, err := hf.state.open(e)
+	if err != nil {
+		return fail("journal: %v", err)
+	}
+	defer j.Close()
+
+	out := &lockedWriter{w: e.stdout}
+	o := heal.Options{Policy: pol, Playbook: pb, Journal: j, EscalateDir: hf.escalateDir, Out: out,
+		VerifyTimeout: hf.verifyTime, LockTTL: hf.lockTTL, GatherTimeout: hf.conn.timeout,
+		Notifier: &notify.Sender{Getenv: e.getenv, Logf: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }},
+		Now:      healHooks.now, Sleep: healHooks.sleep}
+	if h, err := os.Hostname(); err == nil {
+		o.Host = h
+	}
+	if isDemo {
+		name := demoName
+		if name == "" {
+			name = scenario.Default
+		}
+		lz := &demo.Lazy{Name: name, OnStart: func(*demo.Demo) {
+			fmt.Fprintf(out, "Demo forest %q started broken: LDAP and DNS simulated on 127.0.0.1, one WS-Management server per Windows DC.\n", name)
+		}}
+		defer lz.Close()
+		o.Facts, o.Exec, o.WindowsWaived, o.Forest = lz, lz, demo.WindowsWaived, "demo:"+name
+	} else {
+		tlsSet := false
+		fl.Visit(func(f *flag.Flag) { tlsSet = tlsSet || f.Name == "tls" })
+		lv, err := newLive(e, &hf.conn, &hf.transport, tlsSet, j)
+		if err != nil {
+			return fail("%v", err)
+		}
+		o.Facts = apply.GatherFacts{Options: lv.gather}
+		o.Exec = &actions.Executor{Runners: lv, LDAP: lv}
+		o.Forest = hf.conn.dc
+	}
+
+	m, err := metrics.New(metrics.Options{})
+	if err != nil {
+		return fail("%v", err)
+	}
+	if hf.metricsTextfile != "" {
+		if t, err := metrics.LastSuccessFromTextfile(hf.metricsTextfile); err == nil {
+			m.SetLastSuccess(t)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(e.stderr, "fix8524 heal: note: %v\n", err)
+		}
+	}
+	once := func(ctx context.Context) int {
+		r := heal.Run(ctx, o)
+		writeHealReport(out, r, &hf, isDemo, j.Dir())
+		m.RecordRun(r.MetricsRun())
+		if hf.metricsTextfile != "" {
+			if err := m.WriteTextfile(hf.metricsTextfile); err != nil {
+				fmt.Fprintf(e.stderr, "fix8524 heal: --metrics-textfile: %v\n", err)
+			}
+		}
+		if r.Err != nil {
+			fmt.Fprintf(e.stderr, "fix8524 heal: %v\n", r.Err)
+		}
+		return r.ExitCode()
+	}
+	if hf.every == 0 {
+		return once(ctx)
+	}
+
+	// Loop mode.
+	var wg sync.WaitGroup
+	if listenAddr != "" {
+		fmt.Fprintf(out, "heal: serving metrics on http://%s/metrics\n", listenAddr)
+		if healHooks.listening != nil {
+			healHooks.listening(listenAddr)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := m.Serve(ctx, ln); err != nil {
+				fmt.Fprintf(e.stderr, "fix8524 heal: metrics: %v\n", err)
+			}
+		}()
+	}
+	fmt.Fprintf(out, "heal: loop mode, one run every %s (with jitter) until stopped\n", hf.every)
+	err = heal.Loop{Every: hf.every, Run: once, Logf: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }}.Start(ctx)
+	wg.Wait()
+	if err != nil {
+		return fail("%v", err)
+	}
+	fmt.Fprintln(out, "heal: stopped")
+	return exitOK
+}
+
+// resetBreaker closes a circuit breaker on a human's request, recorded in the journal.
+func resetBreaker(e *env, hf *healFlags) int {
+	if strings.TrimSpace(hf.reason) == "" {
+		fmt.Fprintln(e.stderr, "fix8524 heal: --reset-breaker needs --reason TEXT (it is recorded in the journal)")
+		return exitError
+	}
+	j, err := hf.state.open(e)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 heal: journal:", err)
+		return exitError
+	}
+	defer j.Close()
+	who := hf.by
+	if who == "" {
+		who = journal.CurrentHolder().Actor()
+	}
+	forest := hf.forest
+	if forest == "" {
+		open, err := heal.OpenBreakers(j)
+		if err != nil {
+			fmt.Fprintln(e.stderr, "fix8524 heal:", err)
+			return exitError
+		}
+		switch len(open) {
+		case 0:
+			fmt.Fprintf(e.stdout, "No circuit breaker is open (journal %s). Nothing was changed.\n", j.Path())
+			return exitOK
+		case 1:
+			forest = open[0].Forest
+		default:
+			var names []string
+			for _, b := range open {
+				names = append(names, b.Forest)
+			}
+			fmt.Fprintf(e.stderr, "fix8524 heal: the breakers of %s are open: say which with --forest FOREST\n", strings.Join(names, ", "))
+			return exitError
+		}
+	}
+	before, err := j.Breaker(forest)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 heal:", err)
+		return exitError
+	}
+	if _, err := j.ResetBreaker(forest, hf.reason, who); err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 heal:", err)
+		return exitError
+	}
+	if before.Open {
+		fmt.Fprintf(e.stdout, "Closed the circuit breaker of %s (open since %s: %s).\n", forest, before.Since.Format(time.RFC3339), before.Reason)
+	} else {
+		fmt.Fprintf(e.stdout, "The circuit breaker of %s was not open.\n", forest)
+	}
+	fmt.Fprintf(e.stdout, "Recorded in the journal: breaker-reset by %s, reason %q.\n", who, hf.reason)
+	return exitOK
+}
+
+// writeHealReport renders one run for people.
+func writeHealReport(w io.Writer, r *heal.Report, hf *healFlags, isDemo bool, stateDir string) {
+	b := bufio.NewWriter(w)
+	defer b.Flush()
+	fmt.Fprintln(b)
+	for _, oc := range r.Outcomes {
+		fmt.Fprintf(b, "  %-9s %s on %s", oc.Outcome, oc.Candidate.ID, oc.Candidate.Target)
+		if oc.Outcome != policy.OutcomeSucceeded && oc.Reason != "" {
+			fmt.Fprintf(b, ": %s", clip(oc.Reason, 300))
+		}
+		fmt.Fprintln(b)
+	}
+	for _, v := range r.Verdicts {
+		if v.Approved {
+			continue
+		}
+		what := "held"
+		if v.Class == policy.ClassGuardrail {
+			what = "refused"
+		}
+		fmt.Fprintf(b, "  %-9s %s on %s (%s): %s\n", what, v.Candidate.ID, v.Candidate.Target, v.Hold, clip(v.Reason, 300))
+	}
+	if r.Locked != "" {
+		fmt.Fprintf(b, "Refused: %s\n", r.Locked)
+	}
+	if r.Breaker.Open || r.Summary.BreakerOpen {
+		fmt.Fprintf(b, "Circuit breaker OPEN: %s\n", r.Breaker.Reason)
+	}
+	if r.EscalationPath != "" {
+		p := shellWord(r.EscalationPath)
+		fmt.Fprintf(b, "Plan for a human: %s\n", r.EscalationPath)
+		fmt.Fprintf(b, "  review and approve it: fix8524 approve %s --by NAME", p)
+		for _, v := range r.Verdicts {
+			if v.Hold == policy.HoldNever || v.Hold == policy.HoldBlocked && strings.Contains(v.Reason, "requires_approval_each") {
+				fmt.Fprintf(b, " --allow-each %s", shellWord(v.Candidate.ID))
+			}
+		}
+		fmt.Fprintln(b)
+		src := "--demo"
+		if !isDemo {
+			src = "--dc " + shellWord(hf.conn.dc)
+		}
+		fmt.Fprintf(b, "  then apply it:         fix8524 apply %s %s --state %s\n", p, src, shellWord(stateDir))
+	}
+	switch {
+	case r.NotifyQuiet:
+		fmt.Fprintf(b, "Notification: not sent again (the same %s escalation was delivered recently)\n", r.Event)
+	case len(r.Notified) > 0:
+		var parts []string
+		for _, n := range r.Notified {
+			switch {
+			case n.Skipped:
+				parts = append(parts, n.Target+" (does not take "+r.Event+")")
+			case n.Err != nil:
+				parts = append(parts, n.Target+" FAILED")
+			default:
+				parts = append(parts, n.Target+" delivered")
+			}
+		}
+		fmt.Fprintf(b, "Notification %s: %s\n", r.Event, strings.Join(parts, ", "))
+	}
+	code := r.ExitCode()
+	fmt.Fprintf(b, "heal: exit %d (%s): %s\n", code, healExitMeaning[code], r.Summary.String())
+	if r.RunID != "" {
+		fmt.Fprintf(b, "Journal: fix8524 journal --run %s --state %s\n", r.RunID, shellWord(stateDir))
+	}
+}
+
+// lockedWriter serialises writes from the run and the notification logger.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
