@@ -93,20 +93,31 @@ type Lab struct {
 // of the same namespace and directory.
 func Up(ctx context.Context, n int) (*Lab, error) { return UpWith(ctx, n, Options{}) }
 
-// UpWith builds a lab of n DCs, replacing any existing one (lab.sh up -f).
+// UpWith builds a lab of n DCs, replacing any existing one (lab.sh up -f). On failure the
+// half-built lab is torn down.
 func UpWith(ctx context.Context, n int, o Options) (*Lab, error) {
-	if n != 2 && n != 3 {
-		return nil, fmt.Errorf("lab up: %d DCs requested, want 2 or 3", n)
-	}
 	l, err := Attach(o)
 	if err != nil {
 		return nil, err
 	}
-	l.N = n
-	if _, err := l.run(ctx, "up", "-f", fmt.Sprint(n)); err != nil {
+	if err := l.Up(ctx, n); err != nil {
+		if derr := l.Down(); derr != nil {
+			return nil, fmt.Errorf("%w (and tearing down: %v)", err, derr)
+		}
 		return nil, err
 	}
 	return l, nil
+}
+
+// Up builds the lab of an attached Lab with n DCs (2 or 3), replacing any existing one of
+// its namespace and directory. It does not tear down on failure: call Down.
+func (l *Lab) Up(ctx context.Context, n int) error {
+	if n != 2 && n != 3 {
+		return fmt.Errorf("lab up: %d DCs requested, want 2 or 3", n)
+	}
+	l.N = n
+	_, err := l.run(ctx, "up", "-f", fmt.Sprint(n))
+	return err
 }
 
 // Attach returns a Lab for the options without building anything (for a lab brought up

@@ -377,18 +377,35 @@ replicate() { # replicate DEST SRC [NC] [labtool options...] -> JSON on stdout, 
 
 # make every running DC pull every NC from every other running DC (retrying through
 # restarts); the lab's "all green" baseline
+failed_pulls() { # JSON results on stdin -> "SRC NC result ERROR" lines of the failed ones
+  "$PY" -c '
+import json, sys
+try:
+    rs = json.load(sys.stdin)
+except ValueError:
+    print("unreadable results"); sys.exit()
+if isinstance(rs, dict):
+    print(rs.get("error", rs)); sys.exit()
+for r in rs:
+    if r["result"]:
+        print("%s %s %d %s (attempts %d)" % (r["source"], r["nc"], r["result"], r["error"], r["attempts"]))
+'
+}
+
 converge() {
-  local d s srcs
+  local d s srcs out try
   for d in $(running_dcs); do
     srcs=()
     for s in $(others "$d"); do srcs+=(--src "$(upper "$s")"); done
     [ ${#srcs[@]} -gt 0 ] || continue
-    lt replicate --dest "$(ip_of "$d")" "${srcs[@]}" --retries 4 >/dev/null && continue
-    # A DC that saw a partner change its NTDS GUID (re-promotion) can keep resolving the
-    # partner's old GUID name from an in-memory connection until samba restarts.
-    log "converge: a pull into $d fails; restarting $d"
-    samba_restart "$d"
-    lt replicate --dest "$(ip_of "$d")" "${srcs[@]}" --retries 4 >/dev/null || { log "converge: pulls into $d still fail"; return 1; }
+    for try in 1 2 3; do
+      out=$(lt replicate --dest "$(ip_of "$d")" "${srcs[@]}" --retries 6) && continue 2
+      log "converge: pulls into $d fail (try $try): $(failed_pulls <<<"$out" | tr '\n' ';')"
+      # A DC that saw a partner change its NTDS GUID (re-promotion) can keep resolving the
+      # partner's old GUID name from an in-memory connection until samba restarts.
+      [ $try = 1 ] && samba_restart "$d"
+    done
+    return 1
   done
 }
 

@@ -57,11 +57,11 @@ func TestSambaLab(t *testing.T) {
 	}
 	tStart := time.Now()
 
-	var l *Lab
-	if err := measure("up 3", func() (err error) { l, err = UpWith(ctx, 3, opts); return err }); err != nil {
-		t.Fatalf("up: %v", err)
+	l, err := Attach(opts)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Cleanup(func() {
+	t.Cleanup(func() { // registered before up: a half-built lab is torn down too
 		if err := measure("down", l.Down); err != nil {
 			t.Errorf("down: %v", err)
 		}
@@ -77,6 +77,9 @@ func TestSambaLab(t *testing.T) {
 		}
 		t.Logf("timings (total %.0f s):%s", time.Since(tStart).Seconds(), sb.String())
 	})
+	if err := measure("up 3", func() error { return l.Up(ctx, 3) }); err != nil {
+		t.Fatalf("up: %v", err)
+	}
 
 	t.Run("baseline", func(t *testing.T) { checkBaseline(ctx, t, l) })
 

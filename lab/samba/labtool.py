@@ -192,7 +192,7 @@ def sync_ncs(drs, handle, src, src_guid, ncs, forced, retries, retry_on):
             except (WERRORError, NTSTATUSError, RuntimeError) as e:
                 code, name = werr_of(e)
             if code in retry_on and attempts <= retries:
-                time.sleep(1)
+                time.sleep(min(attempts, 5))   # 1, 2, 3, 4, 5, 5 … s: patient on a loaded host
                 continue
             break
         results.append({"nc": nc, "source": src, "sourceGUID": src_guid,
