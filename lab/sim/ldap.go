@@ -44,8 +44,10 @@ func (f *Forest) startDC(name, host string) (*dcServer, error) {
 		if err != nil {
 			return nil, err
 		}
-		_ = mux.Bind(f.handleBind(name))
+		auth := &authSet{ids: map[int]bool{}}
+		_ = mux.Bind(f.handleBind(name, auth))
 		_ = mux.Search(f.handleSearch(name))
+		_ = mux.Delete(f.handleDelete(name, auth))
 		_ = mux.ExtendedOperation(handleStartTLS(tc), gldap.ExtendedOperationStartTLS)
 		_ = mux.DefaultRoute(func(w *gldap.ResponseWriter, r *gldap.Request) {
 			_ = w.Write(r.NewResponse(gldap.WithResponseCode(gldap.ResultUnwillingToPerform), gldap.WithDiagnosticMessage("the simulated DC is read-only")))
@@ -128,7 +130,7 @@ func handleStartTLS(tc *tls.Config) gldap.HandlerFunc {
 	}
 }
 
-func (f *Forest) handleBind(name string) gldap.HandlerFunc {
+func (f *Forest) handleBind(name string, auth *authSet) gldap.HandlerFunc {
 	return func(w *gldap.ResponseWriter, r *gldap.Request) {
 		f.LDAPRequests.Add(1)
 		resp := r.NewBindResponse(gldap.WithResponseCode(gldap.ResultInvalidCredentials))
@@ -136,6 +138,7 @@ func (f *Forest) handleBind(name string) gldap.HandlerFunc {
 		if f.hold(name) {
 			return
 		}
+		auth.set(r.ConnectionID(), false)
 		m, err := r.GetSimpleBindMessage()
 		if err != nil {
 			resp.SetResultCode(gldap.ResultAuthMethodNotSupported)
@@ -146,6 +149,8 @@ func (f *Forest) handleBind(name string) gldap.HandlerFunc {
 			resp.SetResultCode(gldap.ResultSuccess) // anonymous: rootDSE only on a real DC
 		case strings.EqualFold(m.UserName, User) && string(m.Password) == f.password:
 			resp.SetResultCode(gldap.ResultSuccess)
+			auth.set(r.ConnectionID(), true)
+			return
 		default:
 			resp.SetDiagnosticMessage("80090308: LdapErr: DSID-0C090439, comment: AcceptSecurityContext error, data 52e, v4563")
 		}

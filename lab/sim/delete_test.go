@@ -1,0 +1,88 @@
+package sim
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"testing"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/fix8524/fix8524/lab/scenario"
+)
+
+// The simulated DCs accept the metadata-cleanup delete only as a real DC does: bound, with the
+// tree-delete control, never for their own NTDS Settings; the deletion changes the World.
+func TestTreeDeleteOfStaleNTDSSettings(t *testing.T) {
+	s, err := scenario.Load("stale-metadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := s.NewWorld()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f, err := Start(ctx, w, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+
+	base := w.Base()
+	var gone, self string
+	for _, dc := range base.DCs {
+		switch dc.Name {
+		case "DC2":
+			gone = dc.NTDSSettingsDN
+		case "DC1":
+			self = dc.NTDSSettingsDN
+		}
+	}
+	if gone == "" || self == "" {
+		t.Fatalf("scenario lacks DC1/DC2: %+v", base.DCs)
+	}
+	dial := func() *ldap.Conn {
+		// The simulated DC is reached through the forest's dial map (logical names on loopback).
+		conn, err := f.Dial(ctx, "tcp", "dc1.contoso.com:636")
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		tc := tls.Client(conn, &tls.Config{RootCAs: f.RootCAs(), ServerName: "dc1.contoso.com"})
+		lc := ldap.NewConn(tc, true)
+		lc.Start()
+		return lc
+	}
+	tree := []ldap.Control{ldap.NewControlString(ldap.ControlTypeSubtreeDelete, true, "")}
+	code := func(err error) uint16 {
+		var le *ldap.Error
+		if errors.As(err, &le) {
+			return le.ResultCode
+		}
+		return 0
+	}
+
+	c := dial()
+	defer c.Close()
+	if err := c.Del(ldap.NewDelRequest(gone, tree)); code(err) != ldap.LDAPResultInsufficientAccessRights {
+		t.Fatalf("unbound delete = %v, want insufficient access", err)
+	}
+	if err := c.Bind(User, f.Password()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Del(ldap.NewDelRequest(gone, nil)); code(err) != ldap.LDAPResultNotAllowedOnNonLeaf {
+		t.Fatalf("delete without tree control = %v, want not allowed on non-leaf", err)
+	}
+	if err := c.Del(ldap.NewDelRequest(self, tree)); code(err) != ldap.LDAPResultUnwillingToPerform {
+		t.Fatalf("delete of own NTDS Settings = %v, want unwilling", err)
+	}
+	if err := c.Del(ldap.NewDelRequest(gone, tree)); err != nil {
+		t.Fatalf("tree delete: %v", err)
+	}
+	for _, dc := range w.Base().DCs {
+		if dc.NTDSSettingsDN == gone {
+			t.Fatalf("DC2's NTDS Settings still in the world")
+		}
+	}
+	if err := c.Del(ldap.NewDelRequest(gone, tree)); code(err) != ldap.LDAPResultNoSuchObject {
+		t.Fatalf("second delete = %v, want no such object", err)
+	}
+}
