@@ -241,6 +241,9 @@ window "night" {
 			if holds(r)[tc.wantHold] == 0 {
 				t.Errorf("holds %v, want %s", holds(r), tc.wantHold)
 			}
+			if r.Summary.Approved != tc.ran {
+				t.Errorf("%d approved, want %d (withdrawn approvals must not count)", r.Summary.Approved, tc.ran)
+			}
 			ran := 0
 			for _, e := range f.entries(journal.KindAction)[before:] {
 				if e.Outcome == journal.Started {
