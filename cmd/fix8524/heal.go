@@ -45,6 +45,7 @@ type healFlags struct {
 	verifyTime         time.Duration
 	lockTTL            time.Duration
 
+	emergency    bool
 	resetBreaker bool
 	reason       string
 	by           string
@@ -83,14 +84,15 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 	fl.StringVar(&hf.escalateDir, "escalate-dir", "", "save the plans that need a human in `DIR` (default: <state>/escalations)")
 	fl.DurationVar(&hf.verifyTime, "verify-timeout", 0, "how long to wait for each action's verification (`DURATION`; default: the action's verify_timeout)")
 	fl.DurationVar(&hf.lockTTL, "lock-ttl", apply.DefaultLockTTL, "time to live of apply's forest lock (`DURATION`), renewed before every step")
+	fl.BoolVar(&hf.emergency, "emergency", false, "heal outside the playbook's change windows (needs --reason; recorded; the policy's own windows still apply)")
 	fl.BoolVar(&hf.resetBreaker, "reset-breaker", false, "close an open circuit breaker (needs --reason; recorded in the journal with who)")
-	fl.StringVar(&hf.reason, "reason", "", "why the breaker may close (`TEXT`), with --reset-breaker")
+	fl.StringVar(&hf.reason, "reason", "", "why (`TEXT`, recorded): the breaker may close (--reset-breaker), or heal must act outside the playbook's windows (--emergency)")
 	fl.StringVar(&hf.by, "by", "", "who resets the breaker (`NAME`; default user@host)")
 	fl.StringVar(&hf.forest, "forest", "", "the `FOREST` whose breaker --reset-breaker closes (default: the one open breaker)")
 	fl.Usage = func() {
 		fmt.Fprintln(e.stderr, "Usage: fix8524 heal --dc HOST [connection and transport flags] [--policy FILE] [--state DIR]")
 		fmt.Fprintln(e.stderr, "                    [--every DURATION [--metrics-listen ADDR [--metrics-allow-remote]]] [--metrics-textfile FILE.prom]")
-		fmt.Fprintln(e.stderr, "                    [--escalate-dir DIR]")
+		fmt.Fprintln(e.stderr, "                    [--escalate-dir DIR] [--emergency --reason TEXT]")
 		fmt.Fprintln(e.stderr, "       fix8524 heal --demo [SCENARIO] [--policy FILE] [--state DIR] ...   (the demo forest, started broken)")
 		fmt.Fprintln(e.stderr, "       fix8524 heal --reset-breaker --reason TEXT [--by NAME] [--forest FOREST] [--state DIR]")
 		fmt.Fprintf(e.stderr, "\nScenarios: %s (default %s)\n", strings.Join(scenario.Names(), ", "), scenario.Default)
@@ -117,8 +119,12 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 		return resetBreaker(e, &hf)
 	}
 	switch {
-	case hf.reason != "" || hf.by != "" || hf.forest != "":
-		return fail("--reason, --by and --forest go with --reset-breaker")
+	case hf.by != "" || hf.forest != "":
+		return fail("--by and --forest go with --reset-breaker")
+	case hf.emergency && strings.TrimSpace(hf.reason) == "":
+		return fail("--emergency needs --reason TEXT (it is recorded in the journal)")
+	case hf.reason != "" && !hf.emergency:
+		return fail("--reason goes with --reset-breaker or --emergency")
 	case isDemo && hf.conn.dc != "":
 		return fail("give --dc HOST or --demo [SCENARIO], not both")
 	case !isDemo && hf.conn.dc == "":
@@ -173,8 +179,9 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 	out := &lockedWriter{w: e.stdout}
 	o := heal.Options{Policy: pol, Playbook: pb, Journal: j, EscalateDir: hf.escalateDir, Out: out,
 		VerifyTimeout: hf.verifyTime, LockTTL: hf.lockTTL, GatherTimeout: hf.conn.timeout,
-		Notifier: &notify.Sender{Getenv: e.getenv, Logf: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }},
-		Now:      healHooks.now, Sleep: healHooks.sleep}
+		Notifier:  &notify.Sender{Getenv: e.getenv, Logf: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }},
+		Emergency: hf.emergency, EmergencyReason: hf.reason,
+		Now: healHooks.now, Sleep: healHooks.sleep}
 	if h, err := os.Hostname(); err == nil {
 		o.Host = h
 	}

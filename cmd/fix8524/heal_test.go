@@ -294,6 +294,8 @@ func TestHealFlagErrors(t *testing.T) {
 		{[]string{"--demo", "--state", c.state, "--policy", cleanup}, "never run unattended"},
 		{[]string{"--demo", "--state", c.state, "--policy", c.path("missing.hcl")}, "Cannot read the policy file"},
 		{[]string{"--demo", "--state", c.state, "--reason", "x"}, "--reset-breaker"},
+		{[]string{"--demo", "--state", c.state, "--emergency"}, "--emergency needs --reason"},
+		{[]string{"--demo", "--state", c.state, "--by", "me"}, "go with --reset-breaker"},
 		{[]string{"--demo", "no-such-scenario", "--state", c.state}, "no-such-scenario"},
 		{[]string{"--demo", "--state", filepath.Join(c.dir, "nope")}, "does not exist"},
 		{[]string{"--demo", "--state", c.state, "extra"}, "unexpected argument"},

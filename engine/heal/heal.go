@@ -42,6 +42,10 @@ type Options struct {
 	// WindowsWaived, when not empty, says why the playbook's change windows do not apply (the
 	// demo forest). The policy's own windows still do.
 	WindowsWaived string
+	// Emergency admits a run outside the playbook's change windows (apply's --emergency); the
+	// reason is required and recorded. The policy's own windows still apply.
+	Emergency       bool
+	EmergencyReason string
 
 	// Notifier delivers the policy's notifications (nil: a notify.Sender that logs to Out).
 	Notifier Notifier
@@ -85,6 +89,9 @@ func (o *Options) check() error {
 		return errors.New("heal: no executor")
 	case o.Journal == nil:
 		return errors.New("heal: no journal")
+	}
+	if o.Emergency && strings.TrimSpace(o.EmergencyReason) == "" {
+		return errors.New("heal: an emergency run needs a reason (it is recorded)")
 	}
 	if err := o.Policy.Validate(); err != nil {
 		return fmt.Errorf("heal: policy %s: %w", o.Policy.Source, err)
@@ -155,6 +162,8 @@ type Report struct {
 	Notified       []notify.Result // one per policy target (none when quiet or no event)
 	NotifyQuiet    bool            // the same escalation was delivered less than RemindAfter ago
 
+	// Interrupted: the context ended during the run (SIGTERM); nothing was notified for it.
+	Interrupted bool
 	// Locked is set when another heal run held the forest's heal lock (nothing was decided).
 	Locked string
 	// Err is the error that ended the run, if any (exit code 1).
@@ -268,7 +277,11 @@ func (h *run) run(ctx context.Context) {
 	}
 
 	// 4. Decide.
-	d := decide(o.Policy, plan, hist, o.Now(), retryName, o.WindowsWaived != "")
+	if o.Emergency && !h.record(journal.Entry{Kind: journal.KindNote, Name: "emergency", Outcome: journal.Allowed,
+		Reason: "heal outside the playbook's change windows: " + o.EmergencyReason}) {
+		return
+	}
+	d := decide(o.Policy, plan, hist, o.Now(), retryName, o.WindowsWaived != "" || o.Emergency)
 	r.Verdicts = d.verdicts
 	if !h.journalVerdicts(plan) {
 		return
@@ -412,7 +425,7 @@ func (h *run) apply(ctx context.Context, plan *engine.Plan, d decision) *apply.R
 	res, err := apply.Run(ctx, apply.Options{
 		Plan: sub, PlanBytes: b, PlanPath: path, Playbook: o.Playbook,
 		Approvals: appr, Facts: o.Facts, Exec: o.Exec, Journal: h.j,
-		Forest: r.Forest, Actor: o.Actor, WindowsWaived: o.WindowsWaived,
+		Forest: r.Forest, Actor: o.Actor, WindowsWaived: o.WindowsWaived, Emergency: o.Emergency, EmergencyReason: o.EmergencyReason,
 		VerifyTimeout: o.VerifyTimeout, PollInterval: o.PollInterval, ReplicationAttempts: o.ReplicationAttempts,
 		LockTTL: o.LockTTL, Out: o.Out, Now: o.Now, Sleep: o.Sleep,
 	})
@@ -575,6 +588,12 @@ func (h *run) escalate(ctx context.Context) {
 	r.Event = r.Summary.Event()
 	if r.Err != nil {
 		r.Event = notify.EventError
+	}
+	if ctx.Err() != nil && !r.Summary.BreakerTripped && r.Summary.Failed == 0 {
+		// Stopped (SIGTERM): an interrupted run is not news for a pager; a breaker that opened
+		// or a verification that failed before the stop still is.
+		r.Interrupted = true
+		r.Event = ""
 	}
 	if r.Event != "" && len(o.Policy.Notify) > 0 {
 		// Escalate even when the run was interrupted (SIGTERM): the targets' own timeouts and

@@ -94,16 +94,20 @@ func mustPolicy(t *testing.T, src string) *policy.Policy {
 
 // run heals the named demo scenario, started broken as the scenario describes, over the real
 // WS-Management path (lab/demo), with the policy.
-func (f *fixture) run(name string, pol *policy.Policy) (*heal.Report, *demo.Lazy) {
+func (f *fixture) run(name string, pol *policy.Policy, opts ...func(*heal.Options)) (*heal.Report, *demo.Lazy) {
 	f.t.Helper()
 	lz := &demo.Lazy{Name: name}
 	f.t.Cleanup(func() { lz.Close() })
 	f.out.Reset()
-	r := heal.Run(context.Background(), heal.Options{
+	o := heal.Options{
 		Policy: pol, Playbook: f.pb, Facts: lz, Exec: lz, Journal: f.j,
 		WindowsWaived: demo.WindowsWaived, Notifier: f.notif, Host: "test-host",
 		Out: &f.out, Now: f.clk.Now, Sleep: f.clk.Sleep, PollInterval: time.Second,
-	})
+	}
+	for _, fn := range opts {
+		fn(&o)
+	}
+	r := heal.Run(context.Background(), o)
 	f.t.Logf("heal %s: exit %d: %s\n%s", name, r.ExitCode(), r.Summary.String(), f.out.String())
 	return r, lz
 }
@@ -543,5 +547,38 @@ func TestOpenBreakers(t *testing.T) {
 	bs, err := heal.OpenBreakers(f.j)
 	if err != nil || len(bs) != 1 || bs[0].Forest != "b.example" {
 		t.Errorf("%+v %v", bs, err)
+	}
+}
+
+// TestPlaybookWindowsAndEmergency: unattended runs respect the playbook's own change windows
+// too (both the policy's and the playbook's must admit); --emergency with a recorded reason
+// admits a run outside the playbook's windows.
+func TestPlaybookWindowsAndEmergency(t *testing.T) {
+	f := newFixture(t)
+	enforce := func(o *heal.Options) { o.WindowsWaived = "" } // as on a live forest
+	// Friday 09:30 UTC: the shipped playbook's windows are weeknights from 22:00 and the weekend.
+	r, _ := f.run("", policy.Default(), enforce)
+	if r.ExitCode() != policy.ExitRefused || holds(r)[policy.HoldWindow] != 2 || r.Apply != nil {
+		t.Fatalf("exit %d holds %v", r.ExitCode(), holds(r))
+	}
+	if !strings.Contains(r.Verdicts[0].Reason, "outside the playbook's change windows") || r.Verdicts[0].Until.IsZero() {
+		t.Errorf("verdict %+v", r.Verdicts[0])
+	}
+	r, _ = f.run("", policy.Default(), enforce, func(o *heal.Options) { o.Emergency = true })
+	if r.Err == nil || r.ExitCode() != policy.ExitError {
+		t.Fatalf("emergency without a reason: %v", r.Err)
+	}
+	r, _ = f.run("", policy.Default(), enforce, func(o *heal.Options) { o.Emergency, o.EmergencyReason = true, "CHG-9: replication down for 3 days" })
+	if r.Err != nil || r.ExitCode() != policy.ExitOK {
+		t.Fatalf("emergency: exit %d err %v", r.ExitCode(), r.Err)
+	}
+	n := 0
+	for _, e := range f.entries(journal.KindNote) {
+		if e.Name == "emergency" && e.RunID == r.RunID && strings.Contains(e.Reason, "CHG-9") {
+			n++
+		}
+	}
+	if n == 0 {
+		t.Error("the emergency reason is not in the journal")
 	}
 }
