@@ -237,6 +237,8 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 	}
 
 	// Loop mode.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	var wg sync.WaitGroup
 	if listenAddr != "" {
 		fmt.Fprintf(out, "heal: serving metrics on http://%s/metrics\n", listenAddr)
@@ -253,6 +255,7 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 	}
 	fmt.Fprintf(out, "heal: loop mode, one run every %s (with jitter) until stopped\n", hf.every)
 	err = heal.Loop{Every: hf.every, Run: once, Logf: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }}.Start(ctx)
+	stop() // the metrics server ends with the loop
 	wg.Wait()
 	if err != nil {
 		return fail("%v", err)
