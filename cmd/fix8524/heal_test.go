@@ -227,52 +227,67 @@ func (s *syncBuffer) String() string {
 }
 
 // TestHealLoopServesMetrics: loop mode on 127.0.0.1:0 serves /metrics, scraped here after the
-// first run; cancelling the context (SIGTERM) ends the loop with exit 0.
+// first run; a failing run does not end the loop (it is counted, and the next run is
+// scheduled after a backoff); cancelling the context (SIGTERM) ends the loop with exit 0.
 func TestHealLoopServesMetrics(t *testing.T) {
-	c := newCLI(t)
-	addr := make(chan string, 1)
-	healHooks.listening = func(a string) { addr <- a }
-	defer func() { healHooks.listening = nil }()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errb syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
-		done <- run(ctx, e, []string{"heal", "--demo", "--state", c.state, "--every", "1h", "--metrics-listen", "127.0.0.1:0"})
-	}()
-	var a string
-	select {
-	case a = <-addr:
-	case code := <-done:
-		t.Fatalf("heal ended: exit %d\n%s\n%s", code, out.String(), errb.String())
-	}
-	var body string
-	for i := 0; i < 600; i++ { // until the first run is recorded (no timing assertion: it just has to happen)
-		resp, err := http.Get("http://" + a + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		body = string(b)
-		if strings.Contains(body, `fix8524_heal_runs_total{exit_code="0"} 1`) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	for _, want := range []string{`fix8524_heal_runs_total{exit_code="0"} 1`, `fix8524_heal_actions_total{outcome="succeeded"} 2`,
-		"fix8524_heal_breaker_open 0", "fix8524_heal_last_run_exit_code 0"} {
-		if !strings.Contains(body, want) {
-			t.Errorf("metrics lack %q:\n%s", want, body)
-		}
-	}
-	cancel()
-	if code := <-done; code != exitOK {
-		t.Errorf("loop ended with exit %d\n%s", code, errb.String())
-	}
-	if !strings.Contains(out.String(), "heal: stopped") || !strings.Contains(out.String(), "next run in") {
-		t.Errorf("output:\n%s", out.String())
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		want    []string
+		wantOut string
+	}{
+		{"healed", []string{"--demo"}, []string{`fix8524_heal_runs_total{exit_code="0"} 1`, `fix8524_heal_actions_total{outcome="succeeded"} 2`,
+			"fix8524_heal_breaker_open 0", "fix8524_heal_last_run_exit_code 0"}, "exit 0; next run in 1h"},
+		{"failing run", []string{"--demo", "no-such-scenario"}, []string{`fix8524_heal_runs_total{exit_code="1"} 1`,
+			"fix8524_heal_last_run_exit_code 1"}, "run failed (exit 1, 1 in a row): next run in 1m"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCLI(t)
+			addr := make(chan string, 1)
+			healHooks.listening = func(a string) { addr <- a }
+			defer func() { healHooks.listening = nil }()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var out, errb syncBuffer
+			done := make(chan int, 1)
+			go func() {
+				e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+				args := append([]string{"heal"}, tc.args...)
+				done <- run(ctx, e, append(args, "--state", c.state, "--every", "1h", "--metrics-listen", "127.0.0.1:0"))
+			}()
+			var a string
+			select {
+			case a = <-addr:
+			case code := <-done:
+				t.Fatalf("heal ended: exit %d\n%s\n%s", code, out.String(), errb.String())
+			}
+			var body string
+			for i := 0; i < 600; i++ { // until the first run is recorded (no timing assertion: it just has to happen)
+				resp, err := http.Get("http://" + a + "/metrics")
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				body = string(b)
+				if strings.Contains(body, tc.want[0]) && strings.Contains(out.String(), tc.wantOut) {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(body, want) {
+					t.Errorf("metrics lack %q:\n%s", want, body)
+				}
+			}
+			cancel()
+			if code := <-done; code != exitOK {
+				t.Errorf("loop ended with exit %d\n%s", code, errb.String())
+			}
+			if !strings.Contains(out.String(), "heal: stopped") || !strings.Contains(out.String(), tc.wantOut) {
+				t.Errorf("output:\n%s", out.String())
+			}
+		})
 	}
 }
 
