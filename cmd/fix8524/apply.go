@@ -400,22 +400,21 @@ func newLive(e *env, c *connFlags, tf *transportFlags, tlsSet bool, j *journal.S
 		inv = i
 	}
 	l := &live{e: e, conn: c, tf: tf, inv: inv, ldap: lo, j: j}
-	l.gather = gather.Options{Seed: c.dc, SeedServerName: c.serverName, LDAP: lo, Inventory: inv,
-		Parallelism: c.parallelism, DCTimeout: c.dcTimeout, Progress: progressBar(e)}
 	if lo.Auth.Password != "" {
 		l.winrmPass = lo.Auth.Password
 	}
-	l.runners = &connect.Runners{Settings: tf.settings(), Inventory: inv, DefaultUser: c.user,
-		WinRMPassword: func() (string, error) { return l.password("FIX8524_WINRM_PASSWORD") },
-		Logf:          func(format string, args ...any) { fmt.Fprintf(e.stderr, format+"\n", args...) }}
-	if p := e.getenv("FIX8524_SSH_PASSPHRASE"); p != "" {
-		l.runners.SSHKeyPassphrase = p
-		j.RegisterSecret(p)
+	l.runners = tf.runners(e, inv, c.user)
+	l.runners.WinRMPassword = func() (string, error) { return l.password("FIX8524_WINRM_PASSWORD") }
+	for _, p := range []string{l.runners.SSHKeyPassphrase, l.runners.SSHPassword} {
+		if p != "" {
+			j.RegisterSecret(p)
+		}
 	}
-	if p := e.getenv("FIX8524_SSH_PASSWORD"); p != "" {
-		l.runners.SSHPassword = p
-		j.RegisterSecret(p)
-	}
+	// The fresh facts are gathered as plan --dc gathers them (host facts over WinRM/SSH when
+	// their credentials are given, assumed-self DNS when asked), or the drift gate would see
+	// the difference as drift.
+	l.gather = gather.Options{Seed: c.dc, SeedServerName: c.serverName, LDAP: lo, Inventory: inv, AssumeSelfDNS: c.assumeSelf,
+		Parallelism: c.parallelism, DCTimeout: c.dcTimeout, Progress: progressBar(e), Host: tf.hostReader(l.runners, c.dcTimeout)}
 	return l, nil
 }
 

@@ -26,7 +26,6 @@ import (
 	"github.com/fix8524/fix8524/facts/inventory"
 	"github.com/fix8524/fix8524/facts/ldapread"
 	"github.com/fix8524/fix8524/facts/repadmin"
-	"github.com/fix8524/fix8524/lab/sim"
 )
 
 func init() {
@@ -72,10 +71,10 @@ func (c *connFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.ccache, "ccache", "", "Kerberos credential cache `FILE` (default $KRB5CCNAME)")
 	fs.StringVar(&c.krb5Conf, "krb5-conf", "", "krb5.conf `FILE` (default $KRB5_CONFIG or /etc/krb5.conf)")
 	fs.StringVar(&c.inventory, "inventory", "", "inventory `FILE` (HCL): IP overrides, DNS client servers, transport settings")
-	fs.BoolVar(&c.assumeSelf, "assume-self-dns", false, "when a DC's DNS client settings are unknown (no inventory entry), assume it uses its own addresses (recorded as dns_servers_from = assumed-self)")
+	fs.BoolVar(&c.assumeSelf, "assume-self-dns", false, "when a DC's DNS client settings are unknown (not read over WinRM/SSH, no inventory dns_servers), assume it uses its own addresses (recorded as dns_servers_from = assumed-self). Off by default: it is a guess, and the shipped playbook concludes on it as on settings actually read (e.g. \"DNS resolves now, retry\" for a DC whose client points at an ISP resolver); without it those findings stay incomplete and say what to gather")
 	fs.IntVar(&c.parallelism, "parallelism", 64, "read at most `N` DCs (and DNS servers, ports) at once")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "deadline for the whole gather")
-	fs.DurationVar(&c.dcTimeout, "dc-timeout", 20*time.Second, "deadline for reading one DC")
+	fs.DurationVar(&c.dcTimeout, "dc-timeout", 20*time.Second, "deadline for reading one DC (LDAP, and its DNS client settings and events over WinRM/SSH, which get at most half of it)")
 }
 
 // ldapOptions builds the LDAP options, reading the password from the environment, a file or a
@@ -137,7 +136,11 @@ func (c *connFlags) ldapOptions(e *env, tlsSet bool) (ldapread.Options, error) {
 	return o, o.Validate()
 }
 
-func (c *connFlags) password(e *env) (string, error) {
+func (c *connFlags) password(e *env) (string, error) { return c.passwordFor(e, c.user) }
+
+// passwordFor reads a password as for --user ($FIX8524_PASSWORD, --password-file, a prompt
+// for who on a terminal).
+func (c *connFlags) passwordFor(e *env, who string) (string, error) {
 	if pw := e.getenv("FIX8524_PASSWORD"); pw != "" {
 		return pw, nil
 	}
@@ -158,7 +161,7 @@ func (c *connFlags) password(e *env) (string, error) {
 		return line, nil
 	}
 	if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		fmt.Fprintf(e.stderr, "Password for %s: ", c.user)
+		fmt.Fprintf(e.stderr, "Password for %s: ", who)
 		b, err := term.ReadPassword(int(f.Fd()))
 		fmt.Fprintln(e.stderr)
 		if err != nil {
@@ -175,30 +178,67 @@ func playbookNeeds(pb *engine.Playbook) gather.Needs {
 }
 
 // gatherLive reads a live forest from --dc.
-func (c *connFlags) gatherLive(ctx context.Context, e *env, tlsSet bool, needs gather.Needs) (*facts.Snapshot, error) {
+func (c *connFlags) gatherLive(ctx context.Context, e *env, tlsSet bool, needs gather.Needs, tf *transportFlags) (*facts.Snapshot, error) {
+	o, err := c.gatherOptions(e, tlsSet, needs, tf)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	return gather.Gather(ctx, o)
+}
+
+// gatherOptions builds the gather's options from the flags. With WinRM or SSH credentials
+// (tf, the environment, the inventory) the gather reads the DCs' DNS client settings and events
+// over them; secrets are read here, before the gather starts, so that no worker prompts.
+func (c *connFlags) gatherOptions(e *env, tlsSet bool, needs gather.Needs, tf *transportFlags) (gather.Options, error) {
 	if c.dc == "" {
-		return nil, errors.New("--dc HOST is required (or --demo, or --repadmin-csv FILE)")
+		return gather.Options{}, errors.New("--dc HOST is required (or --demo, or --repadmin-csv FILE)")
 	}
 	lo, err := c.ldapOptions(e, tlsSet)
 	if err != nil {
-		return nil, err
+		return gather.Options{}, err
 	}
 	var inv *inventory.Inventory
 	if c.inventory != "" {
 		i, diags := inventory.Load(c.inventory)
 		if diags.HasErrors() {
-			return nil, fmt.Errorf("--inventory: %s", diags.Error())
+			return gather.Options{}, fmt.Errorf("--inventory: %s", diags.Error())
 		}
 		inv = i
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
 	o := gather.Options{
 		Seed: c.dc, SeedServerName: c.serverName, LDAP: lo, Inventory: inv, Needs: needs, AssumeSelfDNS: c.assumeSelf,
 		Parallelism: c.parallelism, DCTimeout: c.dcTimeout,
 		Progress: progressBar(e),
 	}
-	return gather.Gather(ctx, o)
+	if tf != nil {
+		r := tf.runners(e, inv, "")
+		if r.WinRMPasswordNeeded() {
+			pw, err := c.winrmPassword(e, lo.Auth.Password)
+			if err != nil {
+				return gather.Options{}, err
+			}
+			r.WinRMPassword = func() (string, error) { return pw, nil }
+		}
+		o.Host = tf.hostReader(r, c.dcTimeout)
+	}
+	return o, nil
+}
+
+// winrmPassword is $FIX8524_WINRM_PASSWORD, else the LDAP password, else read as for --user.
+func (c *connFlags) winrmPassword(e *env, ldapPassword string) (string, error) {
+	if pw := e.getenv("FIX8524_WINRM_PASSWORD"); pw != "" {
+		return pw, nil
+	}
+	if ldapPassword != "" {
+		return ldapPassword, nil
+	}
+	pw, err := c.passwordFor(e, "the WinRM user")
+	if err != nil {
+		return "", errors.New("the WinRM user needs a password: set FIX8524_WINRM_PASSWORD (or FIX8524_PASSWORD), use --password-file, run on a terminal to be prompted, or use --winrm-auth kerberos")
+	}
+	return pw, nil
 }
 
 // progressBar draws progress on stderr when it is a terminal, and nothing otherwise.
@@ -218,12 +258,6 @@ func progressBar(e *env) func(phase string, done, total int) {
 			fmt.Fprint(f, "\r\033[K")
 		}
 	}
-}
-
-// gatherDemo gathers from the simulated forest of an embedded scenario, in-process.
-func gatherDemo(ctx context.Context, name string, needs gather.Needs) (*facts.Snapshot, error) {
-	s, _, err := sim.GatherDemo(ctx, name, needs)
-	return s, err
 }
 
 // splitDemoArgs lets "--demo [SCENARIO]" take an optional value: a bare word right after --demo
@@ -255,12 +289,14 @@ func runGather(ctx context.Context, e *env, args []string) int {
 	fs.SetOutput(e.stderr)
 	var c connFlags
 	c.register(fs)
+	var tf transportFlags
+	tf.register(fs)
 	var pf playbookFlags
 	pf.register(fs)
 	out := fs.String("o", "-", "write the facts to `FILE` (- for stdout)")
 	csvFile := fs.String("repadmin-csv", "", "read link status from `FILE` (repadmin /showrepl * /csv); with --dc it fills the DCs whose status LDAP could not read")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: fix8524 gather --dc HOST [connection flags] [-o facts.json]")
+		fmt.Fprintln(e.stderr, "Usage: fix8524 gather --dc HOST [connection flags] [transport flags] [-o facts.json]")
 		fmt.Fprintln(e.stderr, "       fix8524 gather --demo [SCENARIO] [-o facts.json]")
 		fmt.Fprintln(e.stderr, "       fix8524 gather --repadmin-csv FILE [-o facts.json]")
 		fs.PrintDefaults()
@@ -280,22 +316,23 @@ func runGather(ctx context.Context, e *env, args []string) int {
 	var snap *facts.Snapshot
 	var err error
 	var needs gather.Needs
+	var pb *engine.Playbook
 	if demo || c.dc != "" {
 		// The observations to make come from the playbook's checks.
-		pb, files, diags := pf.load()
+		loaded, files, diags := pf.load()
 		if len(diags) > 0 {
 			_ = engine.WriteDiagnostics(e.stderr, files, diags, colorFor(e, e.stderr))
 		}
 		if diags.HasErrors() {
 			return exitError
 		}
-		needs = playbookNeeds(pb)
+		pb, needs = loaded, playbookNeeds(loaded)
 	}
 	switch {
 	case demo:
-		snap, err = gatherDemo(ctx, demoName, needs)
+		snap, err = simDemoFacts(ctx, pb, demoName)
 	case c.dc != "":
-		snap, err = c.gatherLive(ctx, e, tlsSet, needs)
+		snap, err = c.gatherLive(ctx, e, tlsSet, needs, &tf)
 		if err == nil && *csvFile != "" {
 			err = mergeRepadmin(snap, *csvFile)
 		}
@@ -313,6 +350,9 @@ func runGather(ctx context.Context, e *env, args []string) int {
 		return exitError
 	}
 	summarize(e.stderr, snap)
+	if c.dc != "" && !demo {
+		summarizeHost(e.stderr, snap)
+	}
 	return exitOK
 }
 
@@ -380,5 +420,38 @@ func summarize(w io.Writer, s *facts.Snapshot) {
 			break
 		}
 		fmt.Fprintf(w, "  problem %s: %s\n", p.Scope, p.Message)
+	}
+}
+
+// summarizeHost says where the DCs' DNS client settings came from, and why they are unknown.
+func summarizeHost(w io.Writer, s *facts.Snapshot) {
+	from := map[string]int{}
+	var unknown []string
+	for _, dc := range s.DCs {
+		if dc.DNSServers.Known {
+			from[dc.DNSServersFrom]++
+			continue
+		}
+		unknown = append(unknown, dc.Name+": "+dc.DNSServers.Why())
+	}
+	var parts []string
+	for _, k := range [][2]string{{"winrm", "read over WinRM"}, {"ssh", "read over SSH"}, {"inventory", "from the inventory"}, {"assumed-self", "assumed to be the DC itself"}} {
+		if from[k[0]] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", from[k[0]], k[1]))
+		}
+	}
+	if len(unknown) > 0 {
+		parts = append(parts, fmt.Sprintf("%d unknown", len(unknown)))
+	}
+	if len(parts) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "DNS client settings of the DCs: %s\n", strings.Join(parts, ", "))
+	for i, u := range unknown {
+		if i == 5 {
+			fmt.Fprintf(w, "  ... and %d more (see the facts file)\n", len(unknown)-5)
+			break
+		}
+		fmt.Fprintf(w, "  %s\n", u)
 	}
 }

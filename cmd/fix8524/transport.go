@@ -2,8 +2,13 @@ package main
 
 import (
 	"flag"
+	"fmt"
+	"time"
 
 	"github.com/fix8524/fix8524/actions/connect"
+	"github.com/fix8524/fix8524/facts/gather"
+	"github.com/fix8524/fix8524/facts/hostprobe"
+	"github.com/fix8524/fix8524/facts/inventory"
 )
 
 // transportFlags say how to reach DCs over WinRM and SSH (apply: to run actions; gather and plan
@@ -19,6 +24,7 @@ type transportFlags struct {
 	sshPort         int
 	sshKey          string
 	sshKnownHosts   string
+	eventsLookback  time.Duration
 }
 
 func (t *transportFlags) register(fs *flag.FlagSet) {
@@ -32,6 +38,29 @@ func (t *transportFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&t.sshPort, "ssh-port", 0, "SSH `PORT` (default 22)")
 	fs.StringVar(&t.sshKey, "ssh-key", "", "SSH private key `FILE` (passphrase from $FIX8524_SSH_PASSPHRASE); without it, $FIX8524_SSH_PASSWORD")
 	fs.StringVar(&t.sshKnownHosts, "ssh-known-hosts", "", "known_hosts `FILE` that verifies the DCs' host keys (default ~/.ssh/known_hosts)")
+	fs.DurationVar(&t.eventsLookback, "events-lookback", hostprobe.DefaultLookback, "read the Directory Service events (2087, 2088, 1925, ...) of the last `DURATION` from Windows DCs (with WinRM credentials)")
+}
+
+// runners builds the WinRM/SSH runners from the flags, the inventory and the environment
+// ($FIX8524_SSH_PASSPHRASE, $FIX8524_SSH_PASSWORD). defaultUser is the WinRM user when none
+// is given (apply: --user). The caller sets WinRMPassword.
+func (t *transportFlags) runners(e *env, inv *inventory.Inventory, defaultUser string) *connect.Runners {
+	r := &connect.Runners{Settings: t.settings(), Inventory: inv, DefaultUser: defaultUser,
+		Logf: func(format string, args ...any) { fmt.Fprintf(e.stderr, format+"\n", args...) }}
+	r.SSHKeyPassphrase = e.getenv("FIX8524_SSH_PASSPHRASE")
+	r.SSHPassword = e.getenv("FIX8524_SSH_PASSWORD")
+	return r
+}
+
+// hostReader reads the DCs' DNS client settings and events over r for the gather, or is nil
+// when no WinRM or SSH credentials are configured (those facts then come from the inventory
+// or stay unknown). The probes of one DC get at most half of its deadline, so that a stalled
+// WinRM or SSH endpoint leaves time for its LDAP read.
+func (t *transportFlags) hostReader(r *connect.Runners, dcTimeout time.Duration) gather.HostReader {
+	if !r.Configured() {
+		return nil
+	}
+	return &hostprobe.Reader{Runners: r, Choose: r.Choose, Lookback: t.eventsLookback, Timeout: dcTimeout / 2}
 }
 
 // settings converts the flags for actions/connect.
