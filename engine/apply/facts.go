@@ -128,6 +128,14 @@ type linkState struct {
 
 func (ls linkState) healthy() bool { return ls.present > 0 && len(ls.failing) == 0 }
 
+// dsaRemoved reports whether the DSA guid is gone from the topology of s (no nTDSDSA object
+// with that objectGUID). After a metadata cleanup the destination's repsFrom values still name
+// the deleted DSA ("deleted DSA" in repadmin /showrepl, "is deleted" in samba-tool showrepl)
+// until its KCC removes them; they are not replication links to verify or retry any more.
+func dsaRemoved(s *facts.Snapshot, guid string) bool {
+	return guid != "" && facts.NewIndex(s).DCByGUID(guid) == nil
+}
+
 func linksOf(s *facts.Snapshot, f *engine.Finding) linkState {
 	var ls linkState
 	for _, l := range s.Links {

@@ -383,6 +383,9 @@ func (r *run) verify(ctx context.Context, f *engine.Finding, a engine.PlannedAct
 		if err == nil && linksOf(s, f).present == 0 {
 			return Succeeded, prefix + "; the link it served is gone (its checks no longer apply)"
 		}
+		if g := a.LDAPDelete.ExpectGUID; err == nil && strings.EqualFold(g, f.Link.SourceDSAGUID) && dsaRemoved(s, g) {
+			return Succeeded, prefix + "; DSA " + g + " is no longer in the topology: the repsFrom values that still name it go with the destination's next KCC run (its checks no longer apply)"
+		}
 		prefix += "; "
 	}
 	if len(a.Verify) == 0 {
@@ -559,6 +562,8 @@ func (r *run) confirm(ctx context.Context, f *engine.Finding, retry *engine.Plan
 		switch {
 		case ls.present == 0 && ranDelete:
 			return ls, "the link is gone (its source's metadata was removed)", nil
+		case ranDelete && dsaRemoved(s, f.Link.SourceDSAGUID):
+			return linkState{}, fmt.Sprintf("the link is gone: its source DSA %s was removed (%d repsFrom value(s) still name it until the destination's KCC runs)", f.Link.SourceDSAGUID, ls.present), nil
 		case ls.present == 0:
 			return ls, "the link no longer exists", nil
 		case ls.healthy():
