@@ -149,7 +149,9 @@ func (r *Runners) Runner(_ context.Context, t actions.Target) (remote.Runner, er
 //
 //   - a dc block of the inventory with only a winrm or only an ssh block chooses that one
 //     (Windows OpenSSH, say);
-//   - otherwise the platform does: windows → WinRM, samba → SSH;
+//   - otherwise the platform does: windows → WinRM, samba → SSH; an unknown platform (a
+//     joined Samba DC's computer object has no operatingSystem, a Windows DC's always has)
+//     takes SSH when it has credentials, else WinRM when it has;
 //   - the transport must have credentials: a WinRM user (--winrm-user, or the inventory's
 //     winrm user; --user alone is not taken as consent to log on to every DC), or an SSH key
 //     (--ssh-key, the inventory's key_file) or SSH password.
@@ -172,7 +174,15 @@ func (r *Runners) Choose(name, platform string) (transport, reason string) {
 		case "samba":
 			transport = SSH
 		default:
-			return "", "the DC's platform is unknown, so neither WinRM nor SSH is chosen (name the transport in the inventory: dc \"" + name + "\" { winrm { ... } } or ssh { ... })"
+			// Unknown platform (the gatherer asks before the DC's rootDSE tells): a Windows DC's
+			// computer object always carries operatingSystem, a joined Samba DC's does not, so
+			// SSH is the likely one; else WinRM, if only it has credentials.
+			for _, tr := range []string{SSH, WinRM} {
+				if ok, _ := r.hasCredentials(name, tr); ok {
+					return tr, ""
+				}
+			}
+			return "", "the DC's platform is unknown and there are no WinRM or SSH credentials for it (name the transport in the inventory: dc \"" + name + "\" { winrm { ... } } or ssh { ... })"
 		}
 	}
 	if ok, why := r.hasCredentials(name, transport); !ok {

@@ -99,7 +99,7 @@ func (r *Reader) ReadHost(ctx context.Context, dc facts.DC) gather.HostFacts {
 }
 
 // notWindowsEvents is why a Samba DC has no events.
-const notWindowsEvents = "the DC is not Windows: Samba writes no Directory Service event log (its log files are not read)"
+const notWindowsEvents = "read over SSH as a POSIX host: Samba writes no Directory Service event log (its log files are not read)"
 
 func unknownBoth(platform, reason string) gather.HostFacts {
 	ev := reason
