@@ -133,14 +133,9 @@ func (d *Demo) Close() error {
 func (d *Demo) Source() string { return SourcePrefix + d.Scenario.Name }
 
 // GatherOptions returns options that gather from the demo forest over LDAP, DNS and TCP, with
-// the given needs, stamped with the scenario's clock.
+// the given needs, stamped with the scenario's clock (the World is a sim.Clock).
 func (d *Demo) GatherOptions(needs gather.Needs) (gather.Options, error) {
-	o, err := d.Forest.GatherOptions(d.Source(), needs)
-	if err != nil {
-		return o, err
-	}
-	o.Now = d.World.Now
-	return o, nil
+	return d.Forest.GatherOptions(d.Source(), needs)
 }
 
 // WinRMAddress returns the loopback address of a DC's WS-Management server.

@@ -2,6 +2,8 @@ package demo
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/fix8524/fix8524/actions"
@@ -55,6 +57,24 @@ func (l *Lazy) start(ctx context.Context) error {
 		}
 	})
 	return l.err
+}
+
+// GatherForPlan starts the named scenario's demo forest ("" = scenario.Default), broken as the
+// scenario describes, gathers what pb needs and stops the forest. It is the one way the demo is
+// gathered: `plan --demo` and `gather --demo` call it, and `apply --demo` (drift check,
+// verification) and heal gather through a Lazy with apply.GatherForPlan exactly as it does, so
+// that a demo plan's fingerprints are those apply's drift check computes.
+func GatherForPlan(ctx context.Context, name string, pb *engine.Playbook) (*facts.Snapshot, error) {
+	if pb == nil {
+		return nil, errors.New("gathering from the demo forest: no playbook to say what to observe")
+	}
+	l := &Lazy{Name: name}
+	defer l.Close()
+	s, err := apply.GatherForPlan(ctx, l, pb)
+	if err != nil {
+		return nil, fmt.Errorf("gathering from the demo forest: %w", err)
+	}
+	return s, nil
 }
 
 // Demo returns the running demo, or nil before first use.

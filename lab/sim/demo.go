@@ -9,27 +9,14 @@ import (
 	"github.com/fix8524/fix8524/lab/scenario"
 )
 
-// GatherDemo serves the named embedded scenario ("" = scenario.Default) as a simulated forest on
-// loopback, gathers from it over LDAP, DNS and TCP exactly as from a live forest (asking the
-// observations needs lists; nil = gather.StandardNeeds), and shuts it down. The World is
-// returned so that a demo can act on it (remediations) and gather again.
-func GatherDemo(ctx context.Context, name string, needs gather.Needs) (*facts.Snapshot, *scenario.World, error) {
-	if name == "" {
-		name = scenario.Default
-	}
-	sc, err := scenario.Load(name)
-	if err != nil {
-		return nil, nil, err
-	}
-	w := sc.NewWorld()
-	snap, err := GatherWorld(ctx, w, "sim:"+sc.Name, needs)
-	if err != nil {
-		return nil, nil, err
-	}
-	return snap, w, nil
-}
+// A scenario's World keeps the scenario's clock: gathers from it are stamped with it.
+var (
+	_ World = (*scenario.World)(nil)
+	_ Clock = (*scenario.World)(nil)
+)
 
-// GatherWorld serves w, gathers from it and shuts it down.
+// GatherWorld serves w, gathers from it and shuts it down. (The demo commands gather from a
+// scenario through lab/demo, which serves the same forest plus its WS-Management servers.)
 func GatherWorld(ctx context.Context, w World, source string, needs gather.Needs) (*facts.Snapshot, error) {
 	f, err := Start(ctx, w, Options{})
 	if err != nil {

@@ -58,6 +58,14 @@ type Options struct {
 	Garbage map[string]bool
 }
 
+// Clock is implemented by a World that keeps its own time (*scenario.World: the scenario's
+// clock). Every gather from a forest serving such a World is stamped with that time, so that
+// "now"-dependent facts (days since the last success, events within a period) are the World's
+// and do not depend on when, or by which command, the forest is read.
+type Clock interface {
+	Now() time.Time
+}
+
 // User is the account the simulated DCs accept (with Forest.Password).
 const User = "fix8524-reader@sim.invalid"
 
@@ -341,12 +349,17 @@ func (f *Forest) ReadHost(ctx context.Context, dc facts.DC) gather.HostFacts {
 }
 
 // GatherOptions returns options that gather from this forest in-process, seeded at the World's
-// seed DC, reading with the playbook's needs (nil: gather.StandardNeeds).
+// seed DC, reading with the playbook's needs (nil: gather.StandardNeeds), stamped with the
+// World's clock when it has one (Clock; else the wall clock).
 func (f *Forest) GatherOptions(source string, needs gather.Needs) (gather.Options, error) {
 	base := f.world.Base()
 	seed := facts.NewIndex(base).DCByName(base.SeedDC)
 	if seed == nil {
 		return gather.Options{}, errors.New("the simulated forest has no seed DC")
+	}
+	var now func() time.Time
+	if c, ok := f.world.(Clock); ok {
+		now = c.Now
 	}
 	return gather.Options{
 		Seed: seed.DNSHostName,
@@ -365,6 +378,7 @@ func (f *Forest) GatherOptions(source string, needs gather.Needs) (gather.Option
 		DNS:       dnsprobe.Prober{Timeout: 400 * time.Millisecond, Retries: -1},
 		Reach:     reach.Prober{Timeout: 400 * time.Millisecond},
 		Source:    source,
+		Now:       now,
 	}, nil
 }
 
