@@ -19,8 +19,8 @@
 //     remedy. The approvals of findings that cannot start are withdrawn, with the reason of the
 //     action that holds them, and the budgets (per-run maximum, DCs per 24h) are decided again
 //     for the findings that can. Outside the playbook's own change windows nothing is approved
-//     either (unless windows are waived, the demo): policy windows and playbook windows must
-//     both admit. Every verdict is journaled as a gate entry "policy:<action id>" (allowed or
+//     either (unless windows are waived, the demo, or Emergency is set with a recorded reason):
+//     policy windows and playbook windows must both admit. Every verdict is journaled as a gate entry "policy:<action id>" (allowed or
 //     refused, with its reason) before anything runs.
 //  5. Apply (apply.Run) a plan of the startable findings (same fingerprint as the full plan,
 //     so a later human apply of the same facts resumes rather than repeats), with Approvals
@@ -33,7 +33,9 @@
 //     steps, incomplete diagnosis) is saved as a plan for a human in the escalation directory
 //     (`fix8524 approve FILE --by NAME`, then `fix8524 apply FILE`), and the policy's webhook
 //     targets get a notification (engine/notify). A notification identical to the last one
-//     delivered for the forest (policy.EscalationKey) is not sent again until RemindAfter.
+//     delivered for the forest (policy.EscalationKey) is not sent again until RemindAfter; a
+//     run stopped by its context (SIGTERM) pages only for a failed verification or a breaker
+//     that opened before the stop.
 //  8. The Report says what happened; Report.ExitCode is policy.Summary.ExitCode (0 healthy or
 //     healed, 2 a human is needed, 3 refused by a guardrail, 1 error) and Report.MetricsRun
 //     feeds engine/metrics.
