@@ -338,6 +338,38 @@ func (h *run) acquire() bool {
 	return false
 }
 
+// keepLock renews heal's lock every third of its time to live while apply runs (which can take
+// longer than the lock lives: verifications wait minutes), so that it never looks stale while
+// its holder works. It returns the function that stops it.
+func (h *run) keepLock() func() {
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	l, ttl := h.lock, h.o.HealLockTTL
+	var renewErr error // written by the goroutine, read after done
+	go func() {
+		defer close(done)
+		t := time.NewTicker(ttl / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if renewErr = l.Renew(ttl); renewErr != nil {
+					return
+				}
+			}
+		}
+	}()
+	return func() {
+		close(stop)
+		<-done
+		if renewErr != nil {
+			h.say("heal: note: renewing the heal lock: %v", renewErr)
+		}
+	}
+}
+
 func (h *run) release() {
 	if h.lock == nil {
 		return
@@ -419,6 +451,7 @@ func (h *run) apply(ctx context.Context, plan *engine.Plan, d decision) *apply.R
 			h.fail(fmt.Errorf("heal lock: %w", err))
 			return nil
 		}
+		defer h.keepLock()()
 	}
 	h.say("heal: applying %d finding(s) unattended (plan %s)", len(sub.Findings), path)
 	appr := NewPolicyApprovals("heal policy "+o.Policy.Source, r.Verdicts)

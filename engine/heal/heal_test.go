@@ -582,3 +582,16 @@ func TestPlaybookWindowsAndEmergency(t *testing.T) {
 		t.Error("the emergency reason is not in the journal")
 	}
 }
+
+// TestHealLockRenewedDuringApply: heal's lock is renewed while apply runs (here every 10ms of
+// a 30ms lock), without disturbing the run.
+func TestHealLockRenewedDuringApply(t *testing.T) {
+	f := newFixture(t)
+	r, _ := f.run("", policy.Default(), func(o *heal.Options) { o.HealLockTTL = 30 * time.Millisecond })
+	if r.Err != nil || r.ExitCode() != policy.ExitOK || strings.Contains(f.out.String(), "renewing the heal lock") {
+		t.Fatalf("exit %d err %v\n%s", r.ExitCode(), r.Err, f.out.String())
+	}
+	if li, err := f.j.LockStatus(heal.LockPrefix + forest); err != nil || li != nil {
+		t.Errorf("heal lock still held after the run: %+v %v", li, err)
+	}
+}
