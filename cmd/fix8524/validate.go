@@ -11,9 +11,11 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
 	"golang.org/x/term"
 
 	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/engine/policy"
 	"github.com/fix8524/fix8524/playbooks"
 )
 
@@ -93,9 +95,13 @@ func runValidate(_ context.Context, e *env, args []string) int {
 	var pf playbookFlags
 	pf.register(fs)
 	asJSON := fs.Bool("json", false, "print the result as JSON (shaped like terraform validate -json)")
+	var policies multiFlag
+	fs.Var(&policies, "policy", "also validate the heal policy `FILE` (repeatable), and check it against the playbook's actions")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: fix8524 validate [--playbooks DIR] [--json] [-var NAME=VALUE] [-var-file FILE]")
-		fmt.Fprintln(e.stderr, "\nChecks the playbook (syntax, unknown blocks and attributes, types, references, cycles).")
+		fmt.Fprintln(e.stderr, "Usage: fix8524 validate [--playbooks DIR] [--policy FILE]... [--json] [-var NAME=VALUE] [-var-file FILE]")
+		fmt.Fprintln(e.stderr, "\nChecks the playbook (syntax, unknown blocks and attributes, types, references, cycles)")
+		fmt.Fprintln(e.stderr, "and each heal policy given (schema, guardrail limits, actions the playbook does not define or")
+		fmt.Fprintln(e.stderr, "that may never run unattended).")
 		fmt.Fprintln(e.stderr, "Exit codes: 0 valid, 1 invalid.")
 		fs.PrintDefaults()
 	}
@@ -110,6 +116,9 @@ func runValidate(_ context.Context, e *env, args []string) int {
 		return exitError
 	}
 	pb, files, diags := pf.load()
+	for _, path := range policies {
+		diags = append(diags, validatePolicy(path, pb, files)...)
+	}
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
@@ -123,10 +132,28 @@ func runValidate(_ context.Context, e *env, args []string) int {
 		if !diags.HasErrors() {
 			fmt.Fprintf(e.stdout, "Success! The playbook %q is valid: %d checks, %d decisions, %d actions, %d windows (%s).\n",
 				pb.Name, len(pb.Checks), len(pb.Decisions), len(pb.Actions), len(pb.Windows), strings.Join(pb.Files, ", "))
+			for _, path := range policies {
+				fmt.Fprintf(e.stdout, "Success! The heal policy %s is valid.\n", path)
+			}
 		}
 	}
 	if diags.HasErrors() {
 		return exitError
 	}
 	return exitOK
+}
+
+// validatePolicy loads a heal policy and lints it against the playbook's actions. The policy's
+// source is added to files so its diagnostics render with snippets like the playbook's.
+func validatePolicy(path string, pb *engine.Playbook, files map[string]*hcl.File) hcl.Diagnostics {
+	p, diags := policy.Load(path)
+	if src, err := readSmallFile(path, engine.MaxPlaybookBytes); err == nil && files != nil {
+		if f, _ := hclparse.NewParser().ParseHCL(src, path); f != nil {
+			files[path] = f
+		}
+	}
+	if p != nil && pb != nil && !diags.HasErrors() {
+		diags = append(diags, p.Lint(policy.PlaybookActions(pb))...)
+	}
+	return diags
 }

@@ -102,3 +102,36 @@ func TestValidateBadInputs(t *testing.T) {
 		})
 	}
 }
+
+// validate --policy checks heal policies too: the shipped example is valid; a broken one gets
+// located diagnostics (text and JSON), including the hard rule that high risk never runs unattended.
+func TestValidatePolicy(t *testing.T) {
+	e, out, stderr := testEnv(nil)
+	if code := run(context.Background(), e, []string{"validate", "--policy", "../../examples/heal/policy.hcl"}); code != exitOK {
+		t.Fatalf("example policy: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(out.String(), "heal policy ../../examples/heal/policy.hcl is valid") {
+		t.Errorf("stdout %q", out)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.hcl")
+	if err := os.WriteFile(bad, []byte("max_actions_per_run = 0\nallow \"x\" {\n  max_risk = \"high\"\n}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e, _, stderr = testEnv(nil)
+	if code := run(context.Background(), e, []string{"validate", "--policy", bad}); code != exitError {
+		t.Fatalf("bad policy: exit %d", code)
+	}
+	for _, want := range []string{"on " + bad + " line 1:", "on " + bad + " line 3", "can never run unattended"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("diagnostics lack %q:\n%s", want, stderr)
+		}
+	}
+	e, out, _ = testEnv(nil)
+	if code := run(context.Background(), e, []string{"validate", "--json", "--policy", bad}); code != exitError {
+		t.Fatalf("bad policy --json: exit %d", code)
+	}
+	var v engine.ValidateJSON
+	if err := json.Unmarshal(out.Bytes(), &v); err != nil || v.Valid || v.ErrorCount != 2 {
+		t.Errorf("%v %+v", err, v)
+	}
+}
