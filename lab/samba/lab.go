@@ -23,7 +23,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -403,8 +402,7 @@ func (l *Lab) run(ctx context.Context, args ...string) ([]byte, error) {
 		cmd.Env = append(cmd.Env, "LABDNS="+l.labDNS)
 	}
 	// own process group, so that a cancelled context ends lab.sh's children too
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	ownProcessGroup(cmd)
 	cmd.WaitDelay = 5 * time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout
