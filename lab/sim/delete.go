@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	"github.com/jimlambrt/gldap"
+
+	"github.com/fix8524/fix8524/facts"
 )
 
 // Deleter is implemented by worlds that support metadata cleanup (*scenario.World does): an LDAP
@@ -82,12 +84,34 @@ func (f *Forest) handleDelete(name string, auth *authSet) gldap.HandlerFunc {
 			resp.SetResultCode(gldap.ResultNotAllowedOnNonLeaf)
 			resp.SetDiagnosticMessage("00002015: the object has children: use the tree-delete control")
 		default:
+			removed := *target
 			if err := del.DeleteDSA(m.DN); err != nil {
 				resp.SetResultCode(gldap.ResultNoSuchObject)
 				resp.SetDiagnosticMessage(err.Error())
 				return
 			}
+			f.keepLeftovers(removed)
 			resp.SetResultCode(gldap.ResultSuccess)
 		}
 	}
+}
+
+// keepLeftovers remembers what a tree delete of dc's NTDS Settings leaves behind: the server
+// object above it and the computer object it references (metadata cleanup's leftovers).
+func (f *Forest) keepLeftovers(dc facts.DC) {
+	f.leftMu.Lock()
+	defer f.leftMu.Unlock()
+	for _, l := range f.leftovers {
+		if strings.EqualFold(l.NTDSSettingsDN, dc.NTDSSettingsDN) {
+			return
+		}
+	}
+	f.leftovers = append(f.leftovers, dc)
+}
+
+// removedDCs returns the DCs whose NTDS Settings were removed by a tree delete.
+func (f *Forest) removedDCs() []facts.DC {
+	f.leftMu.Lock()
+	defer f.leftMu.Unlock()
+	return append([]facts.DC(nil), f.leftovers...)
 }

@@ -74,8 +74,41 @@ func TestTreeDeleteOfStaleNTDSSettings(t *testing.T) {
 	if err := c.Del(ldap.NewDelRequest(self, tree)); code(err) != ldap.LDAPResultUnwillingToPerform {
 		t.Fatalf("delete of own NTDS Settings = %v, want unwilling", err)
 	}
+	var server, computer string
+	for _, dc := range base.DCs {
+		if dc.NTDSSettingsDN == gone {
+			server, computer = dc.ServerDN, dc.ComputerDN
+		}
+	}
+	if server == "" || computer == "" {
+		t.Fatalf("DC2 has no server or computer DN in the scenario")
+	}
+	count := func(dn string, scope int) (int, uint16) {
+		res, err := c.Search(ldap.NewSearchRequest(dn, scope, ldap.NeverDerefAliases, 0, 0, false, "(objectClass=*)", []string{"1.1"}, nil))
+		if err != nil {
+			return 0, code(err)
+		}
+		return len(res.Entries), 0
+	}
+	if n, rc := count(server, ldap.ScopeSingleLevel); n != 1 || rc != 0 {
+		t.Fatalf("DC2's server object before the delete: %d child(ren), result %d; want its NTDS Settings", n, rc)
+	}
 	if err := c.Del(ldap.NewDelRequest(gone, tree)); err != nil {
 		t.Fatalf("tree delete: %v", err)
+	}
+	// What a tree delete of NTDS Settings leaves behind, as on a real DC: the server object
+	// (without children) and the computer object; the NTDS Settings object is gone.
+	if n, rc := count(gone, ldap.ScopeBaseObject); n != 0 || rc != ldap.LDAPResultNoSuchObject {
+		t.Fatalf("NTDS Settings after the delete: %d entries, result %d", n, rc)
+	}
+	if n, rc := count(server, ldap.ScopeBaseObject); n != 1 || rc != 0 {
+		t.Fatalf("server object after the delete: %d entries, result %d; want it left behind", n, rc)
+	}
+	if n, rc := count(server, ldap.ScopeSingleLevel); n != 0 || rc != 0 {
+		t.Fatalf("server object children after the delete: %d, result %d; want none", n, rc)
+	}
+	if n, rc := count(computer, ldap.ScopeBaseObject); n != 1 || rc != 0 {
+		t.Fatalf("computer object after the delete: %d entries, result %d; want it left behind", n, rc)
 	}
 	for _, dc := range w.Base().DCs {
 		if dc.NTDSSettingsDN == gone {

@@ -328,6 +328,7 @@ func (f *Forest) answer(v *view, name string, m *gldap.SearchMessage) ([]entry, 
 	lb := strings.ToLower(base)
 	filter := strings.ToLower(m.Filter)
 	me := v.me
+	removed := f.removedDCs()
 	garbage := flagged(f.opts.Garbage, dcKeys(me)...)
 	one := func(dn string, attrs map[string][]string) ([]entry, int) {
 		return []entry{{dn, attrs}}, gldap.ResultSuccess
@@ -398,22 +399,37 @@ func (f *Forest) answer(v *view, name string, m *gldap.SearchMessage) ([]entry, 
 			if strings.Contains(filter, "ntdsdsa") {
 				out = append(out, entry{dc.NTDSSettingsDN, dsaAttrs(dc, dc.DSAGUID)})
 			} else if strings.Contains(filter, "server") {
-				out = append(out, entry{dc.ServerDN, map[string][]string{
-					"cn": {dc.Name}, "dNSHostName": {dc.DNSHostName}, "serverReference": {dc.ComputerDN}, "objectClass": {"top", "server"},
-				}})
+				out = append(out, serverEntry(dc))
+			}
+		}
+		if !strings.Contains(filter, "ntdsdsa") && strings.Contains(filter, "server") {
+			for _, dc := range removed {
+				out = append(out, serverEntry(&dc))
 			}
 		}
 		return out, gldap.ResultSuccess
 
 	case m.Scope == gldap.WholeSubtree && strings.Contains(filter, "primarygroupid"):
 		var out []entry
-		for i := range v.base.DCs {
-			dc := &v.base.DCs[i]
+		for _, dc := range append(ptrs(v.base.DCs), ptrs(removed)...) {
 			if strings.HasSuffix(strings.ToLower(dc.ComputerDN), ","+lb) {
 				out = append(out, entry{dc.ComputerDN, computerAttrs(dc)})
 			}
 		}
 		return out, gldap.ResultSuccess
+
+	case m.Scope == gldap.SingleLevel:
+		// The children of a server object: its NTDS Settings, unless a tree delete removed it.
+		for i := range v.base.DCs {
+			if dc := &v.base.DCs[i]; dc.ServerDN != "" && strings.EqualFold(dc.ServerDN, base) {
+				return []entry{{dc.NTDSSettingsDN, map[string][]string{"objectClass": {"top", "applicationSettings", "nTDSDSA"}}}}, gldap.ResultSuccess
+			}
+		}
+		for _, dc := range removed {
+			if dc.ServerDN != "" && strings.EqualFold(dc.ServerDN, base) {
+				return nil, gldap.ResultSuccess
+			}
+		}
 
 	case m.Scope == gldap.BaseObject:
 		if strings.EqualFold(base, me.NTDSSettingsDN) {
@@ -430,10 +446,13 @@ func (f *Forest) answer(v *view, name string, m *gldap.SearchMessage) ([]entry, 
 		if dc := v.ix.DCByNTDSDN(base); dc != nil {
 			return one(dc.NTDSSettingsDN, dsaAttrs(dc, dc.DSAGUID))
 		}
-		for i := range v.base.DCs {
-			dc := &v.base.DCs[i]
-			if strings.EqualFold(dc.ComputerDN, base) {
+		for _, dc := range append(ptrs(v.base.DCs), ptrs(removed)...) {
+			if dc.ComputerDN != "" && strings.EqualFold(dc.ComputerDN, base) {
 				return one(dc.ComputerDN, computerAttrs(dc))
+			}
+			if dc.ServerDN != "" && strings.EqualFold(dc.ServerDN, base) {
+				e := serverEntry(dc)
+				return one(e.dn, e.attrs)
 			}
 		}
 		a := map[string][]string{}
@@ -467,6 +486,20 @@ func (f *Forest) answer(v *view, name string, m *gldap.SearchMessage) ([]entry, 
 		}
 	}
 	return nil, gldap.ResultNoSuchObject
+}
+
+func serverEntry(dc *facts.DC) entry {
+	return entry{dc.ServerDN, map[string][]string{
+		"cn": {dc.Name}, "dNSHostName": {dc.DNSHostName}, "serverReference": {dc.ComputerDN}, "objectClass": {"top", "server"},
+	}}
+}
+
+func ptrs(dcs []facts.DC) []*facts.DC {
+	out := make([]*facts.DC, len(dcs))
+	for i := range dcs {
+		out[i] = &dcs[i]
+	}
+	return out
 }
 
 // rangeStart finds "attr;range=N-*" among the requested attributes.

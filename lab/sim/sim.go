@@ -83,6 +83,11 @@ type Forest struct {
 	stop  chan struct{}
 	close sync.Once
 
+	// leftovers are the DCs whose NTDS Settings object an LDAP tree delete removed: as on a real
+	// DC, their server object (now without children) and computer object remain.
+	leftMu    sync.Mutex
+	leftovers []facts.DC
+
 	cacheMu    sync.Mutex
 	cacheBase  *facts.Snapshot
 	cacheIx    *facts.Index
