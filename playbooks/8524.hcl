@@ -107,6 +107,11 @@ check "destination_resolves_source" {
   condition = check.ping_from_destination.ok || check.ping_from_destination_v6.ok
 }
 
+check "stale_dsa_removed" {
+  doc       = "After a metadata cleanup: the stale NTDS Settings object (DSA link.source_dsa_guid) is gone. The topology read again no longer holds it, no longer under that GUID (the DC's name now belongs to its current object), or the destination itself resolves it as a deleted DSA (repadmin /showrepl: \"deleted DSA\"). fix8524 also reads the object on the destination's copy before this check. Unlike destination_resolves_source, it can pass once the stale DC is gone: nothing registers its GUID CNAME any more."
+  condition = !link.source.exists || link.source.dsa_guid != link.source_dsa_guid || link.source_deleted
+}
+
 check "source_dns_hosts_domain" {
   doc = "Every DNS server of the source hosts, forwards or delegates the source's domain zone (nslookup -type=soa <domain> <server>: an SOA in the answer or the authority section)."
   dns {
@@ -671,7 +676,8 @@ action "metadata_cleanup" {
     tree        = true
     expect_guid = link.source_dsa_guid
   }
-  verify = [check.destination_resolves_source]
+  # Not destination_resolves_source: a cleaned-up DSA's GUID CNAME never resolves again.
+  verify = [check.stale_dsa_removed]
 
   guard "dsa_not_alive" {
     condition = !check.source_answers.ok || (known(link.source.own_dsa_guid) && link.source.own_dsa_guid != link.source_dsa_guid)

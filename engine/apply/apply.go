@@ -790,6 +790,14 @@ func (r *run) applyFinding(ctx context.Context, f *engine.Finding) FindingResult
 			fr.Leftovers = append(fr.Leftovers, r.leftovers(ctx, f, a)...)
 		}
 		switch sr.Outcome {
+		case Skipped:
+			if a.Kind != engine.KindLDAPDelete {
+				fr.Outcome, fr.Reason = sr.Outcome, a.ID+": "+sr.Reason
+				return fr
+			}
+			// The object was already gone from the target's copy: the cleanup's effect is in
+			// place; the links are confirmed as after a delete.
+			ranDelete = true
 		case Succeeded:
 		case Pending:
 			if len(a.Verify) > 0 || a.Kind == engine.KindLDAPDelete {

@@ -96,6 +96,24 @@ func (r *run) step(ctx context.Context, f *engine.Finding, a engine.PlannedActio
 		}
 	}
 
+	// A delete whose object is already gone from the target's copy (another finding's cleanup
+	// of the same stale DSA replicated there, or someone removed it) has nothing to do: it is
+	// re-checked and skipped, not refused by guards that no longer find the object.
+	if a.Kind == engine.KindLDAPDelete && a.LDAPDelete != nil {
+		if st, err := r.o.Exec.Inspect(ctx, a); err == nil && !st.Exists {
+			detail := a.LDAPDelete.DN + " is no longer in " + a.Target + "'s copy: nothing to delete"
+			r.record(journal.Entry{Kind: journal.KindVerify, Name: "precheck:" + a.Name, Target: a.Target, Link: f.ID,
+				Outcome: journal.Skipped, Verification: detail, Reason: "before the delete", Command: sr.Command})
+			if r.fatal != nil {
+				sr.Outcome = Failed
+				return sr
+			}
+			r.say("    skipped: %s", detail)
+			sr.Outcome, sr.Reason, sr.Verification = Skipped, "already done: "+detail, detail
+			return sr
+		}
+	}
+
 	// Guards on fresh facts, right before a destructive action.
 	if actions.Destructive(a) {
 		ok, reason := r.guards(ctx, f, a)
@@ -178,7 +196,7 @@ func (r *run) recheck(ctx context.Context, f *engine.Finding, a engine.PlannedAc
 	if r.fresh == nil {
 		return false, false, "no facts"
 	}
-	results, _, err := r.evalChecks(ctx, f, a.Verify)
+	results, _, err := r.evalChecks(ctx, f, a.Verify, false)
 	if err != nil {
 		return false, false, err.Error()
 	}
@@ -369,42 +387,71 @@ func (r *run) verify(ctx context.Context, f *engine.Finding, a engine.PlannedAct
 	timeout := r.verifyTimeout(a)
 	start := r.now()
 	deadline := start.Add(timeout)
-	var prefix string
 	if a.Kind == engine.KindLDAPDelete {
-		st, err := r.o.Exec.Inspect(ctx, a)
-		switch {
-		case err != nil:
-			return Pending, "could not read " + a.LDAPDelete.DN + " after the delete: " + err.Error()
-		case st.Exists && strings.EqualFold(st.GUID, a.LDAPDelete.ExpectGUID):
-			return Failed, a.LDAPDelete.DN + " still exists after the delete"
-		}
-		prefix = a.LDAPDelete.DN + " is gone"
-		s, err := r.o.Facts.Gather(ctx, noNeeds)
-		if err == nil && linksOf(s, f).present == 0 {
-			return Succeeded, prefix + "; the link it served is gone (its checks no longer apply)"
-		}
-		if g := a.LDAPDelete.ExpectGUID; err == nil && strings.EqualFold(g, f.Link.SourceDSAGUID) && dsaRemoved(s, g) {
-			return Succeeded, prefix + "; DSA " + g + " is no longer in the topology: the repsFrom values that still name it go with the destination's next KCC run (its checks no longer apply)"
-		}
-		prefix += "; "
+		return r.verifyDelete(ctx, f, a, start, deadline)
 	}
 	if len(a.Verify) == 0 {
-		return Pending, prefix + "the playbook names no checks for this action: not verified"
+		return Pending, "the playbook names no checks for this action: not verified"
 	}
-	out, text := r.poll(ctx, f, a.Verify, start, deadline)
-	return out, prefix + text
+	return r.poll(ctx, f, a.Verify, start, deadline, false)
+}
+
+// verifyDelete verifies a metadata cleanup. The object is read again on the target's copy (it
+// must be gone, else the delete failed); the topology and the destination's replication status
+// are read again; then the playbook's checks are evaluated on facts read after the delete (the
+// facts gathered before it still hold the object), and reported: none is skipped. When the
+// target's copy shows the cleanup (object gone, and the link gone or the DSA gone from the
+// topology) but the playbook's checks do not pass in time, the outcome is pending, not failed:
+// the cleanup happened, what the playbook looks for has not caught up.
+func (r *run) verifyDelete(ctx context.Context, f *engine.Finding, a engine.PlannedAction, start, deadline time.Time) (string, string) {
+	st, err := r.o.Exec.Inspect(ctx, a)
+	switch {
+	case err != nil:
+		return Pending, "could not read " + a.LDAPDelete.DN + " on " + a.Target + " after the delete: " + err.Error()
+	case st.Exists && strings.EqualFold(st.GUID, a.LDAPDelete.ExpectGUID):
+		return Failed, a.LDAPDelete.DN + " still exists in " + a.Target + "'s copy after the delete"
+	}
+	text := a.LDAPDelete.DN + " is gone from " + a.Target + "'s copy"
+	shown := false // the target's copy and the fresh facts show the cleanup
+	s, err := r.o.Facts.Gather(ctx, noNeeds)
+	g := a.LDAPDelete.ExpectGUID
+	switch {
+	case err != nil:
+		text += "; the topology and link status could not be read again: " + err.Error()
+	case linksOf(s, f).present == 0:
+		shown = true
+		text += "; " + f.Link.Destination + " no longer replicates from DSA " + f.Link.SourceDSAGUID + " (the link is gone)"
+	case strings.EqualFold(g, f.Link.SourceDSAGUID) && dsaRemoved(s, g):
+		shown = true
+		text += "; DSA " + g + " is no longer in the topology (the repsFrom values that still name it go with the destination's next KCC run)"
+	default:
+		text += "; " + f.Link.Destination + " still lists DSA " + f.Link.SourceDSAGUID + " as a replication source"
+	}
+	if len(a.Verify) == 0 {
+		if shown {
+			return Succeeded, text + "; the playbook names no checks for this action"
+		}
+		return Pending, text + "; the playbook names no checks for this action: not verified"
+	}
+	out, checks := r.poll(ctx, f, a.Verify, start, deadline, true)
+	text += "; " + checks
+	if out != Succeeded && shown {
+		return Pending, text + " (the cleanup shows on " + a.Target + ", the playbook's checks do not agree yet)"
+	}
+	return out, text
 }
 
 // poll evaluates checks with backoff until they pass or the deadline (extended once to outlast
-// a cached negative DNS answer, unless the caller fixed the timeout).
-func (r *run) poll(ctx context.Context, f *engine.Finding, checks []string, start, deadline time.Time) (string, string) {
+// a cached negative DNS answer, unless the caller fixed the timeout). With topology, every
+// evaluation reads the topology and link status again (an action changed them).
+func (r *run) poll(ctx context.Context, f *engine.Finding, checks []string, start, deadline time.Time, topology bool) (string, string) {
 	prefix := ""
 	interval := r.o.PollInterval
 	extended := false
 	var last []engine.CheckResult
 	var lastErr error
 	for poll := 1; ; poll++ {
-		results, ttl, err := r.evalChecks(ctx, f, checks)
+		results, ttl, err := r.evalChecks(ctx, f, checks, topology)
 		lastErr = err
 		if err == nil {
 			last = results
@@ -454,10 +501,18 @@ func (r *run) poll(ctx context.Context, f *engine.Finding, checks []string, star
 	return Pending, text
 }
 
-// evalChecks observes what the checks need afresh and evaluates them on the latest facts. It
-// returns the longest DNS caching TTL seen in a negative or failing answer.
-func (r *run) evalChecks(ctx context.Context, f *engine.Finding, checks []string) ([]engine.CheckResult, time.Duration, error) {
+// evalChecks observes what the checks need afresh and evaluates them on the latest facts (with
+// topology, on the topology and link status read again rather than on r.fresh). It returns the
+// longest DNS caching TTL seen in a negative or failing answer.
+func (r *run) evalChecks(ctx context.Context, f *engine.Finding, checks []string, topology bool) ([]engine.CheckResult, time.Duration, error) {
 	base := r.fresh
+	if topology {
+		s, err := r.o.Facts.Gather(ctx, noNeeds)
+		if err != nil {
+			return nil, 0, fmt.Errorf("reading the topology again: %w", err)
+		}
+		base = s
+	}
 	if base == nil {
 		return nil, 0, errors.New("no facts gathered")
 	}
@@ -615,7 +670,7 @@ func (r *run) confirm(ctx context.Context, f *engine.Finding, retry *engine.Plan
 				// Retrying before the destination resolves the source only fails again: wait
 				// for the retry's checks (e.g. the PING test from the destination) first.
 				start := r.now()
-				out, vt := r.poll(ctx, f, retry.Verify, start, start.Add(r.verifyTimeout(*retry)))
+				out, vt := r.poll(ctx, f, retry.Verify, start, start.Add(r.verifyTimeout(*retry)), false)
 				if out != Succeeded {
 					out = Pending // a wait, not a verification: the confirmation below decides
 				}

@@ -1,0 +1,102 @@
+package apply_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fix8524/fix8524/engine/apply"
+	"github.com/fix8524/fix8524/engine/journal"
+	"github.com/fix8524/fix8524/facts"
+)
+
+func findingResult(t *testing.T, res apply.Result, id string) apply.FindingResult {
+	t.Helper()
+	for _, f := range res.Findings {
+		if f.ID == id {
+			return f
+		}
+	}
+	t.Fatalf("no result for %s: %+v", id, res.Findings)
+	return apply.FindingResult{}
+}
+
+// stale-metadata: DC1 and DC3 both replicate from the gone DC2, so the plan holds two cleanups
+// of the same NTDS Settings object (one per destination's copy), each approved on its own. The
+// first deletes it; the object is gone from DC3's copy too when the second's turn comes: it is
+// re-checked and skipped (journaled), not refused by guards that no longer find the object,
+// and the link is still confirmed.
+func TestSecondCleanupOfTheSameDSAIsSkipped(t *testing.T) {
+	e := newEnv(t, "stale-metadata", "")
+	var ids []string
+	for _, f := range e.plan.Findings {
+		for _, a := range f.Actions {
+			if a.Name == "metadata_cleanup" {
+				ids = append(ids, a.ID)
+			}
+		}
+	}
+	if len(ids) != 2 {
+		t.Fatalf("want two cleanups of DC2's NTDS Settings in the plan, got %v", ids)
+	}
+	e.approve(e.now, time.Hour, nil, ids...)
+	res := e.run(nil)
+	if res.Outcome != apply.Succeeded {
+		t.Fatalf("outcome %s %+v\n%s\n%s", res.Outcome, res.Refusals, e.out.String(), e.dumpJournal())
+	}
+	if n := e.lab.count("metadata_cleanup"); n != 1 {
+		t.Fatalf("cleanup ran %d times, want once", n)
+	}
+	first, second := findingResult(t, res, "DC1<-DC2"), findingResult(t, res, "DC3<-DC2")
+	if first.Outcome != apply.Succeeded || len(first.Steps) == 0 || first.Steps[0].Outcome != apply.Succeeded {
+		t.Fatalf("DC1<-DC2: %+v", first)
+	}
+	// The verification evaluates the playbook's check on facts read after the delete (the
+	// facts read before it still hold the object), and says so.
+	if v := first.Steps[0].Verification; !strings.Contains(v, "gone from DC1's copy") || !strings.Contains(v, "stale_dsa_removed ok") {
+		t.Fatalf("DC1<-DC2 verification %q", v)
+	}
+	if second.Outcome != apply.Succeeded || len(second.Steps) == 0 || second.Steps[0].Outcome != apply.Skipped ||
+		!strings.Contains(second.Steps[0].Reason, "no longer in DC3's copy") {
+		t.Fatalf("DC3<-DC2: %+v", second)
+	}
+	if !strings.Contains(second.Confirmed, "gone") {
+		t.Fatalf("DC3<-DC2 confirmed %q", second.Confirmed)
+	}
+	if !e.journalHas(journal.KindVerify, "precheck:metadata_cleanup", journal.Skipped) {
+		t.Fatalf("the skip is not in the journal:\n%s", e.dumpJournal())
+	}
+	if e.journalHas(journal.KindGate, "guards:"+ids[1], journal.Refused) {
+		t.Fatalf("the second cleanup was refused by its guards:\n%s", e.dumpJournal())
+	}
+}
+
+// The cleanup shows on the destination (object gone from its copy, link gone) but the facts
+// read afterwards still hold the DSA (the seed DC has not replicated the deletion yet): the
+// playbook's check does not pass, and the outcome is pending — not failed, not succeeded.
+func TestCleanupVerifiedOnlyWhenThePlaybookCheckAgrees(t *testing.T) {
+	e := staleEnv(t, "", "", "")
+	var dc3 facts.DC
+	for _, d := range e.lab.world.Base().DCs {
+		if d.Name == "DC3" {
+			dc3 = d
+		}
+	}
+	if dc3.NTDSSettingsDN == "" {
+		t.Fatal("the scenario has no DC3")
+	}
+	e.approve(e.now, time.Hour, nil, cleanupID)
+	e.lab.mangle = func(_ int, s *facts.Snapshot) {
+		if facts.NewIndex(s).DCByName("DC3") == nil {
+			s.DCs = append(s.DCs, dc3) // the seed still lists it
+		}
+	}
+	res := e.run(nil)
+	if res.Outcome != apply.Pending || e.lab.count("metadata_cleanup") != 1 {
+		t.Fatalf("outcome %s, cleanup ran %d times\n%s", res.Outcome, e.lab.count("metadata_cleanup"), e.out.String())
+	}
+	st := findingResult(t, res, "DC1<-DC3").Steps[0]
+	if st.Outcome != apply.Pending || !strings.Contains(st.Verification, "stale_dsa_removed failed") || !strings.Contains(st.Verification, "do not agree yet") {
+		t.Fatalf("step %+v", st)
+	}
+}
