@@ -534,6 +534,19 @@ func writeResult(w io.Writer, r apply.Result, color bool) {
 	if verdict == "" {
 		verdict = "Apply: " + r.Outcome
 	}
+	if r.Outcome == apply.Succeeded {
+		skipped := 0
+		for _, f := range r.Findings {
+			for _, s := range f.Steps {
+				if s.Outcome == apply.Skipped {
+					skipped++
+				}
+			}
+		}
+		if skipped > 0 {
+			verdict = c.green(fmt.Sprintf("Apply succeeded: every action that ran verified, %d skipped as already in effect (re-checked), replication confirmed.", skipped))
+		}
+	}
 	fmt.Fprintf(b, "\n%s\n", verdict)
 	if r.RunID != "" {
 		fmt.Fprintf(b, "Journal: fix8524 journal --run %s\n", r.RunID)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,5 +76,42 @@ func TestDemoPlanHasNoDriftForApply(t *testing.T) {
 				t.Errorf("plan fingerprint %s, drift check's %s", planned.Fingerprint, fresh.Fingerprint)
 			}
 		})
+	}
+}
+
+// The stale-metadata demo as a user runs it: plan --demo, approve both cleanups of DC2's NTDS
+// Settings (one per destination's copy), apply --demo. The drift check passes, the first
+// cleanup deletes the object on the simulated DC1 over LDAP (tree delete) and is verified by
+// the playbook's stale_dsa_removed check on facts read after the delete, the server and
+// computer objects it leaves are listed, and the second cleanup finds nothing left on DC3's
+// copy: re-checked and skipped, not refused.
+func TestStaleMetadataDemoApply(t *testing.T) {
+	c := newCLI(t)
+	p := c.path("s.json")
+	if code, _, stderr := c.run("", "plan", "--demo", "stale-metadata", "-o", p); code != exitProposed {
+		t.Fatalf("plan --demo stale-metadata: exit %d: %s", code, stderr)
+	}
+	code, out, stderr := c.run("", "approve", p, "--by", "me", "--state", c.state,
+		"--allow-each", "DC1<-DC2/metadata_cleanup", "--allow-each", "DC3<-DC2/metadata_cleanup")
+	if code != exitOK {
+		t.Fatalf("approve: exit %d\n%s\n%s", code, out, stderr)
+	}
+	code, out, stderr = c.run("", "apply", p, "--demo", "--state", c.state)
+	if code != exitOK {
+		t.Fatalf("apply --demo: exit %d\n%s\n%s", code, out, stderr)
+	}
+	for _, want := range []string{
+		"DC1<-DC2: same evidence", "DC3<-DC2: same evidence",
+		"is gone from DC1's copy", "stale_dsa_removed ok",
+		"leftover: server object of DC2 remains", "leftover: computer object of DC2 remains",
+		"[skipped] metadata_cleanup on DC3", "no longer in DC3's copy",
+		"1 skipped as already in effect",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("apply output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "refused") {
+		t.Errorf("apply output mentions a refusal:\n%s", out)
 	}
 }
