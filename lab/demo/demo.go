@@ -156,6 +156,19 @@ func (d *Demo) Runner(ctx context.Context, t actions.Target) (remote.Runner, err
 	if dc == nil {
 		return nil, fmt.Errorf("demo: no DC %q in the demo forest", t.Name)
 	}
+	// A DC the World says does not answer on the transport's port (gone, offline, port closed)
+	// is not reached through the demo's in-process servers either: what the gatherer's probes
+	// saw is what the actions get.
+	if port, ok := map[string]int{"winrm": 5985, "ssh": 22}[t.Transport]; ok {
+		if obs := d.World.Probe(facts.TCPProbe{Host: dc.Name, Port: port}); obs.Result != facts.ReachOpen {
+			kind := remote.KindTimeout
+			if obs.Result == facts.ReachRefused {
+				kind = remote.KindRefused
+			}
+			return nil, &remote.TransportError{Kind: kind, Op: "connect", Target: t.String(),
+				Err: fmt.Errorf("port %d of %s: %s (as the demo forest's probes see it)", port, dc.Name, obs.Error)}
+		}
+	}
 	switch t.Transport {
 	case "winrm":
 		addr, ok := d.WinRMAddress(dc.Name)
