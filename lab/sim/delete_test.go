@@ -119,3 +119,47 @@ func TestTreeDeleteOfStaleNTDSSettings(t *testing.T) {
 		t.Fatalf("second delete = %v, want no such object", err)
 	}
 }
+
+// guid-mismatch: DC2 was promoted again and runs as another DSA; DC1 replicates from the stale
+// object. After the stale object's tree delete, DC2's server object still holds the current
+// NTDS Settings: the leftovers check must not see an empty server object that is safe to delete.
+func TestTreeDeleteOfARepromotedDCsStaleObject(t *testing.T) {
+	s, err := scenario.Load("guid-mismatch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := s.NewWorld()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f, err := Start(ctx, w, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var stale, server string
+	for _, dc := range w.Base().DCs {
+		if dc.Name == "DC2" {
+			stale, server = dc.NTDSSettingsDN, dc.ServerDN
+		}
+	}
+	if stale == "" || server == "" {
+		t.Fatal("the scenario has no DC2")
+	}
+	nc, err := f.Dial(ctx, "tcp", "dc1.contoso.com:636")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ldap.NewConn(tls.Client(nc, &tls.Config{RootCAs: f.RootCAs(), ServerName: "dc1.contoso.com"}), true)
+	c.Start()
+	defer c.Close()
+	if err := c.Bind(User, f.Password()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Del(ldap.NewDelRequest(stale, []ldap.Control{ldap.NewControlString(ldap.ControlTypeSubtreeDelete, true, "")})); err != nil {
+		t.Fatalf("tree delete: %v", err)
+	}
+	res, err := c.Search(ldap.NewSearchRequest(server, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 0, false, "(objectClass=*)", []string{"1.1"}, nil))
+	if err != nil || len(res.Entries) != 1 {
+		t.Fatalf("children of DC2's server object after the stale object's delete: %v, %v; want its current NTDS Settings", res, err)
+	}
+}

@@ -426,9 +426,16 @@ func (f *Forest) answer(v *view, name string, m *gldap.SearchMessage) ([]entry, 
 			}
 		}
 		for _, dc := range removed {
-			if dc.ServerDN != "" && strings.EqualFold(dc.ServerDN, base) {
-				return nil, gldap.ResultSuccess
+			if dc.ServerDN == "" || !strings.EqualFold(dc.ServerDN, base) {
+				continue
 			}
+			if own, ok := dc.OwnDSAGUID.Get(); ok && own != "" && !strings.EqualFold(own, dc.DSAGUID) {
+				// Re-promoted: the DC runs as another DSA, whose NTDS Settings (created while the
+				// stale one existed, hence the conflict name) remain under the same server.
+				return []entry{{`CN=NTDS Settings\0ACNF:` + strings.ToLower(own) + "," + dc.ServerDN,
+					map[string][]string{"objectClass": {"top", "applicationSettings", "nTDSDSA"}}}}, gldap.ResultSuccess
+			}
+			return nil, gldap.ResultSuccess
 		}
 
 	case m.Scope == gldap.BaseObject:
