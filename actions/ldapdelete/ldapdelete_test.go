@@ -308,6 +308,44 @@ func TestLeftovers(t *testing.T) {
 	}
 }
 
+// A re-promoted DC still runs under a new GUID: after the stale object's delete, only the old
+// GUID's CNAME is a leftover; the live DC's server and computer objects and its host, SRV, NS and
+// gc records must never be offered for deletion.
+func TestLeftoversOfARepromotedDC(t *testing.T) {
+	_, conn := startDirectory(t, serverDN, ntdsDN, connDN, compDN)
+	if err := ldapdelete.TreeDelete(conn, ntdsDN); err != nil {
+		t.Fatal(err)
+	}
+	oldGUID := "8a7baee5-cd81-4c8c-9c0f-b10030574016"
+	records := map[string][]facts.RR{
+		oldGUID + "._msdcs.contoso.com CNAME": {{Name: oldGUID + "._msdcs.contoso.com.", Type: "CNAME", TTL: 600, Data: "dc2.contoso.com."}},
+		"dc2.contoso.com A":                   {{Name: "dc2.contoso.com.", Type: "A", TTL: 1200, Data: "192.0.2.12"}},
+		"contoso.com NS":                      {{Name: "contoso.com.", Type: "NS", Data: "dc2.contoso.com."}},
+		"gc._msdcs.contoso.com A":             {{Name: "gc._msdcs.contoso.com.", Type: "A", Data: "192.0.2.12"}},
+	}
+	dc := facts.DC{Name: "DC2", DNSHostName: "dc2.contoso.com", Domain: "contoso.com", ServerDN: serverDN,
+		NTDSSettingsDN: ntdsDN, ComputerDN: compDN, DSAGUID: oldGUID, IPs: facts.Some([]string{"192.0.2.12"})}
+	got := ldapdelete.Leftovers(context.Background(), conn, fakeDNS{"192.0.2.11": records}, ldapdelete.LeftoversInput{
+		Forest: facts.Forest{RootDomain: "contoso.com"}, DC: dc, DNSServers: []string{"192.0.2.11"}, Alive: true,
+	})
+	cnames := 0
+	for _, l := range got {
+		switch {
+		case l.Kind == ldapdelete.LeftoverServerObject || l.Kind == ldapdelete.LeftoverComputerObject:
+			t.Errorf("the live DC's %s was offered for deletion: %+v", l.Kind, l)
+		case l.Record != nil && l.Record.Type == facts.TypeCNAME && strings.HasPrefix(l.Record.Name, oldGUID):
+			cnames++
+		case l.Record != nil:
+			t.Errorf("the live DC's record was offered for deletion: %+v", l.Record)
+		default:
+			t.Errorf("unexpected leftover for a live DC (nltest /dsderegdns would remove its locator records): %+v", l)
+		}
+	}
+	if cnames != 1 {
+		t.Errorf("stale CNAME reported %d times, want 1: %+v", cnames, got)
+	}
+}
+
 func FuzzIsNTDSSettingsDN(f *testing.F) {
 	for _, s := range []string{ntdsDN, serverDN, "", "CN=NTDS Settings,CN=\\,x,CN=Servers,CN=a,CN=Sites,CN=Configuration,DC=x", "cn=ntds settings,cn=a+b=c,cn=servers,cn=s,cn=sites,cn=configuration,dc=a"} {
 		f.Add(s)

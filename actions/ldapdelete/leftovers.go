@@ -50,6 +50,10 @@ type LeftoversInput struct {
 	DNSServers []string
 	// Sites are the forest's site names (for site-specific locator SRV records).
 	Sites []string
+	// Alive says the DC itself still runs, under another DSA GUID (a re-promotion left the
+	// deleted object stale): its server and computer objects and its host, SRV and NS records
+	// belong to the live DC and are never reported as leftovers; only the stale GUID's CNAME is.
+	Alive bool
 }
 
 // Leftovers looks for what the tree delete of dc's NTDS Settings left behind: its server
@@ -59,6 +63,12 @@ type LeftoversInput struct {
 func Leftovers(ctx context.Context, conn Conn, dns DNSQuerier, in LeftoversInput) []Leftover {
 	var out []Leftover
 	dc := in.DC
+	if in.Alive {
+		if dns != nil {
+			out = append(out, dnsLeftovers(ctx, dns, in)...)
+		}
+		return out
+	}
 	if conn != nil {
 		out = append(out, ldapLeftovers(conn, dc)...)
 	} else {
@@ -146,7 +156,7 @@ func dnsLeftovers(ctx context.Context, dns DNSQuerier, in LeftoversInput) []Left
 	if dc.DSAGUID != "" && root != "" {
 		qs = append(qs, recordQuery{dc.DSAGUID + "._msdcs." + root, facts.TypeCNAME, anyData})
 	}
-	if host != "" {
+	if host != "" && !in.Alive {
 		qs = append(qs, recordQuery{host, facts.TypeA, anyData}, recordQuery{host, facts.TypeAAAA, anyData})
 		srv := []string{
 			"_ldap._tcp." + domain, "_ldap._tcp.dc._msdcs." + domain, "_kerberos._tcp." + domain,
@@ -166,7 +176,7 @@ func dnsLeftovers(ctx context.Context, dns DNSQuerier, in LeftoversInput) []Left
 			qs = append(qs, recordQuery{"_msdcs." + root, facts.TypeNS, isHost})
 		}
 	}
-	if len(ips) > 0 && root != "" {
+	if len(ips) > 0 && root != "" && !in.Alive {
 		qs = append(qs, recordQuery{"gc._msdcs." + root, facts.TypeA, isIP},
 			recordQuery{"domaindnszones." + domain, facts.TypeA, isIP},
 			recordQuery{"forestdnszones." + root, facts.TypeA, isIP})
@@ -201,8 +211,9 @@ func dnsLeftovers(ctx context.Context, dns DNSQuerier, in LeftoversInput) []Left
 		}
 	}
 	var out []Leftover
-	if len(order) > 0 && host != "" {
-		// nltest removes the DC's SRV and CNAME records in one go (not A records).
+	if len(order) > 0 && host != "" && !in.Alive {
+		// nltest removes the DC's SRV and CNAME records in one go (not A records); never for a
+		// live DC, whose locator records it would remove too.
 		args := []string{"nltest", "/dsderegdns:" + host}
 		if domain != "" {
 			args = append(args, "/Dom:"+domain)

@@ -841,6 +841,11 @@ func (r *run) leftovers(ctx context.Context, f *engine.Finding, a engine.Planned
 		}
 	}
 	in := ldapdelete.LeftoversInput{Forest: r.fresh.Forest, DC: *dc, DNSServers: sortedKeys(servers)}
+	// A re-promoted DC still runs under its new DSA GUID: its server and computer objects and its
+	// host, SRV and NS records belong to the live DC; only the old GUID's CNAME is a leftover.
+	if own, ok := dc.OwnDSAGUID.Get(); ok && own != "" && !strings.EqualFold(own, dc.DSAGUID) {
+		in.Alive = true
+	}
 	ls := r.o.Exec.Leftovers(ctx, a, dnsAdapter{r}, in)
 	for _, l := range ls {
 		cmds := strings.Join(l.PowerShell, "\n")
