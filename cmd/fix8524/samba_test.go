@@ -3,25 +3,46 @@
 package main
 
 // Reads the real Samba AD lab (lab/samba/lab.sh up) with the fix8524 binary, run inside the lab's
-// network namespace:
+// network namespace. It uses a running lab (bash lab/samba/lab.sh up 2) or builds one for the run:
 //
-//	bash lab/samba/lab.sh up 2 && go test -tags samba -run Samba -v ./cmd/fix8524
+//	go test -tags samba -run Samba -v ./cmd/fix8524
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/lab/samba"
 )
 
 const labPassword = "Passw0rd!Lab1" // the lab's own constant (lab/samba/lab.sh)
+
+// ownLab is the lab this package built because none was running (CI); TestMain tears it down.
+var (
+	ownLabOnce sync.Once
+	ownLab     *samba.Lab
+	ownLabErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if ownLab != nil {
+		if err := ownLab.Down(); err != nil {
+			fmt.Fprintln(os.Stderr, "tearing down the Samba lab:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 func labEnv(t *testing.T) (ns, lab string) {
 	ns, lab = os.Getenv("LAB_NS"), os.Getenv("LAB")
@@ -32,7 +53,15 @@ func labEnv(t *testing.T) (ns, lab string) {
 		lab = "/tmp/fix8524-lab"
 	}
 	if err := exec.Command("ip", "netns", "exec", ns, "true").Run(); err != nil {
-		t.Fatalf("the Samba lab namespace %s is not there (run: bash lab/samba/lab.sh up 2): %v", ns, err)
+		// No lab to read: build one for this package (torn down by PID in TestMain).
+		ownLabOnce.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+			defer cancel()
+			ownLab, ownLabErr = samba.UpWith(ctx, 2, samba.Options{NS: ns, Dir: lab})
+		})
+		if ownLabErr != nil {
+			t.Fatalf("no Samba lab namespace %s, and building one failed: %v", ns, ownLabErr)
+		}
 	}
 	// The lab's breakers restart DC1; wait for its LDAP ports.
 	for i := 0; ; i++ {
