@@ -4,13 +4,24 @@
 // package does not connect anywhere).
 //
 //	defaults {
-//	  winrm { port = 5986  https = true  ca_file = "corp-ca.pem" }
+//	  winrm {
+//	    port    = 5986
+//	    https   = true
+//	    ca_file = "corp-ca.pem"
+//	  }
 //	}
 //	dc "DC2" {
 //	  ips         = ["192.0.2.12"]
 //	  dns_servers = ["192.0.2.12", "192.0.2.11"]
-//	  winrm { host = "dc2.contoso.com"  user = "CONTOSO\\svc-fix8524" }
-//	  ssh   { host = "192.0.2.12"  user = "root"  port = 22 }
+//	  winrm {
+//	    host = "dc2.contoso.com"
+//	    user = "CONTOSO\\svc-fix8524"
+//	  }
+//	  ssh {
+//	    host = "192.0.2.12"
+//	    user = "root"
+//	    port = 22
+//	  }
 //	}
 //
 // No secrets belong here: passwords come from the environment or a prompt.
