@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/fix8524/fix8524/actions/probe"
 	"github.com/fix8524/fix8524/lab/samba"
 	labwinrm "github.com/fix8524/fix8524/lab/winrm"
 )
@@ -26,6 +27,10 @@ type DCShell interface {
 //	                                -> samba_dnsupdate --all-interfaces
 //	retry_replication               (repadmin /replicate $P.destination $P.source <nc>, per NC)
 //	                                -> samba-tool drs replicate DEST SOURCE NC -P, per NC
+//	probe_dns_client                (Get-DnsClientServerAddress | ConvertTo-Json)
+//	                                -> the DC's /etc/resolv.conf, as that JSON
+//	probe_ds_events                 (Get-WinEvent 'Directory Service') -> fails: Samba keeps
+//	                                no such log, so the events stay unknown
 //
 // It follows the script's own semantics where they matter: the naming contexts are read from
 // $P.ncs the way the script reads them (a script that pipes $P.ncs through ConvertFrom-Json
@@ -99,6 +104,24 @@ func (w *WindowsStandIn) run(ctx context.Context, cmd *labwinrm.Command, call *S
 		return 0
 	case "retry_replication":
 		return w.replicate(ctx, cmd, call, stdout, stderr)
+	case probe.NameDNSClientWindows:
+		line := "cat " + probe.ResolvConfPath
+		call.Commands = append(call.Commands, line)
+		out, err := w.Shell.SSH(ctx, w.DC, line)
+		if err != nil {
+			fmt.Fprintf(stderr, "Get-DnsClientServerAddress: %v\r\n", err)
+			return 1
+		}
+		js, err := DNSClientJSON(out)
+		if err != nil {
+			fmt.Fprintf(stderr, "Get-DnsClientServerAddress: %v\r\n", err)
+			return 1
+		}
+		_, _ = stdout.Write(js)
+		return 0
+	case probe.NameEvents:
+		fmt.Fprint(stderr, "Get-WinEvent : There is not an event log on the localhost computer that matches \"Directory Service\". (fix8524 e2e: a Samba DC keeps no Windows event log)\r\n")
+		return 1
 	}
 	first := cmd.CommandLine
 	if f := strings.Fields(first); len(f) > 0 {
@@ -106,6 +129,32 @@ func (w *WindowsStandIn) run(ctx context.Context, cmd *labwinrm.Command, call *S
 	}
 	fmt.Fprintf(stderr, "%s is not recognized as an internal or external command,\r\noperable program or batch file. (fix8524 e2e: no Samba equivalent for %s)\r\n", clipText(first, 40), clipText(cmd.Name, 40))
 	return 1
+}
+
+// DNSClientJSON turns a resolv.conf into what the Windows DNS-client probe prints
+// (Get-DnsClientServerAddress | Select-Object ... | ConvertTo-Json): one interface per address
+// family with its servers in resolver order.
+func DNSClientJSON(resolvConf []byte) ([]byte, error) {
+	d, err := probe.ParseResolvConf(resolvConf)
+	if err != nil {
+		return nil, err
+	}
+	type ifc struct {
+		InterfaceAlias  string   `json:"InterfaceAlias"`
+		InterfaceIndex  int      `json:"InterfaceIndex"`
+		AddressFamily   int      `json:"AddressFamily"`
+		ServerAddresses []string `json:"ServerAddresses"`
+	}
+	v4 := ifc{InterfaceAlias: "Ethernet", InterfaceIndex: 4, AddressFamily: 2, ServerAddresses: []string{}}
+	v6 := ifc{InterfaceAlias: "Ethernet", InterfaceIndex: 4, AddressFamily: 23, ServerAddresses: []string{}}
+	for _, s := range d.Servers {
+		if strings.Contains(s, ":") {
+			v6.ServerAddresses = append(v6.ServerAddresses, s)
+		} else {
+			v4.ServerAddresses = append(v4.ServerAddresses, s)
+		}
+	}
+	return json.Marshal([]ifc{v4, v6})
 }
 
 var ncsFromJSONRE = regexp.MustCompile(`(?i)\$P\.ncs\s*\|\s*ConvertFrom-Json`)
