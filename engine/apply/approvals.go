@@ -9,11 +9,12 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/approval"
+
+	"github.com/fix8524/fix8524/internal/atomicfile"
 )
 
 // Request is what an approval source is asked about.
@@ -139,7 +140,7 @@ func SaveEach(planPath string, add []*approval.Approval) (string, error) {
 		return "", fmt.Errorf("encode per-action approvals: %w", err)
 	}
 	path := EachPath(planPath)
-	if err := writeFileAtomic(path, append(data, '\n'), 0o644); err != nil {
+	if err := atomicfile.Write(path, append(data, '\n'), 0o644); err != nil {
 		return "", fmt.Errorf("save per-action approvals: %w", err)
 	}
 	return path, nil
@@ -207,42 +208,4 @@ func quoteArg(s string) string {
 
 func replaceAll(s, old, new string) string {
 	return string(bytes.ReplaceAll([]byte(s), []byte(old), []byte(new)))
-}
-
-// writeFileAtomic writes data next to path and renames it over path.
-func writeFileAtomic(path string, data []byte, perm fs.FileMode) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(name)
-		}
-	}()
-	if err := tmp.Chmod(perm); err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(name, path); err != nil {
-		return err
-	}
-	ok = true
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
 }

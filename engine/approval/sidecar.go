@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/fix8524/fix8524/internal/atomicfile"
 )
 
 // SidecarSuffix is appended to a plan's path to name its approval file.
@@ -23,7 +25,7 @@ func Save(planPath string, a *Approval) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := writeFileAtomic(path, data, 0o644); err != nil {
+	if err := atomicfile.Write(path, data, 0o644); err != nil {
 		return "", fmt.Errorf("save approval: %w", err)
 	}
 	return path, nil
@@ -55,43 +57,4 @@ func Load(planPath string) (*Approval, error) {
 		return nil, err
 	}
 	return a, nil
-}
-
-// writeFileAtomic writes data to a temporary file in path's directory, syncs it and renames
-// it over path, so a reader sees the old file or the new one, never half of one.
-func writeFileAtomic(path string, data []byte, perm fs.FileMode) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(name)
-		}
-	}()
-	if err := tmp.Chmod(perm); err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(name, path); err != nil {
-		return err
-	}
-	ok = true
-	if d, err := os.Open(dir); err == nil { // make the rename durable where directories can be synced
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
 }

@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/fix8524/fix8524/engine"
+
+	"github.com/fix8524/fix8524/internal/atomicfile"
 )
 
 // subPlan returns a copy of p with only the findings keep admits, its summary counted again.
@@ -70,38 +72,13 @@ func encodePlan(p *engine.Plan) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// writeNew writes data to path atomically (temporary file, fsync, rename), mode 0600.
+// writeNew writes data to path atomically (temporary file, fsync, rename), mode 0600, creating
+// the directory (0700) when needed.
 func writeNew(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(name)
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(name, path); err != nil {
-		return err
-	}
-	ok = true
-	return nil
+	return atomicfile.Write(path, data, 0o600)
 }
 
 // fileWord makes a forest name safe for a file name.
