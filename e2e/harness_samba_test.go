@@ -542,8 +542,7 @@ func (s *suite) standIn(t *testing.T, dc string) (*WindowsStandIn, *labwinrm.Ser
 		srv, err = labwinrm.Listen(samba.IP(dc)+":5985", labwinrm.Config{
 			Users:  map[string]string{samba.Domain + `\` + samba.AdminUser: samba.AdminPassword},
 			Domain: samba.Domain, DNSDomain: samba.DNSDomain, Computer: strings.ToUpper(dc),
-			NTLM: true, Handler: h,
-			Logf: func(format string, args ...any) { t.Logf("winrm %s: "+format, append([]any{dc}, args...)...) },
+			NTLM: true, Handler: h, // one log line per script (the stand-in's), not per request
 		})
 		return err
 	})
