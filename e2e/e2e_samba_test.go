@@ -116,7 +116,17 @@ func TestSambaEndToEnd(t *testing.T) {
 			t.Fatalf("out of time after %s", c.name)
 		}
 		if !ok || c.reset {
-			if _, err := s.measure(t, "reset after "+c.name, func() error { return s.lab.Reset(ctx) }); err != nil {
+			// The harness's converge restarts a DC whose pulls fail once; after a re-promotion a
+			// partner's repsFrom can take longer to follow the new GUID (lab README, P2): a
+			// second reset is allowed, and reported.
+			var err error
+			for try := 1; try <= 2; try++ {
+				if _, err = s.measure(t, fmt.Sprintf("reset after %s (try %d)", c.name, try), func() error { return s.lab.Reset(ctx) }); err == nil {
+					break
+				}
+				t.Logf("reset after %s, try %d: %v", c.name, try, err)
+			}
+			if err != nil {
 				t.Fatalf("the lab could not be reset after %s: %v", c.name, err)
 			}
 		}
@@ -178,6 +188,30 @@ func caseSourceOffline(ctx context.Context, t *testing.T, s *suite) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// First only stopped, records intact: Samba records 1225 (Windows: 1722), not a DNS lookup
+	// failure. Not this playbook's error: listed as unhandled, and certainly no cleanup.
+	if _, err := s.measure(t, "break source-offline (records intact)", func() error {
+		_, err := s.lab.Break(ctx, samba.SourceOffline)
+		return err
+	}); err != nil {
+		t.Fatalf("break: %v", err)
+	}
+	p0, _, r0 := s.plan(ctx, t, "source-offline-intact", s.inventory(ctx, t, "source-offline-intact"))
+	noCleanup(t, p0)
+	unhandled := 0
+	for _, u := range p0.Unmatched {
+		if u.Destination == "DC1" && u.SourceDSAGUID == g2 && u.LastResult == 1225 {
+			unhandled++
+		}
+	}
+	if unhandled != len(samba.NCs) || len(p0.Findings) != 0 {
+		t.Errorf("DC2 stopped with its records: %d findings, unmatched %+v; want DC1<-DC2's %d links unhandled with 1225", len(p0.Findings), p0.Unmatched, len(samba.NCs))
+	}
+	t.Logf("DC2 stopped, records intact: plan exit %d, %d failing link(s), %d unhandled", r0.code, p0.Summary.FailingLinks, p0.Summary.Unmatched)
+	if _, err := s.measure(t, "start dc2", func() error { return s.lab.StartDC(ctx, "dc2") }); err != nil {
+		t.Fatalf("start dc2: %v", err)
+	}
+
 	brk, err := s.measure(t, "break source-offline-scavenged", func() error {
 		_, err := s.lab.Break(ctx, samba.SourceOfflineScavenged)
 		return err
