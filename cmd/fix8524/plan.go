@@ -313,7 +313,7 @@ func writePlanText(w io.Writer, p *engine.Plan, color bool) {
 		fmt.Fprintf(b, "\nNot handled by this playbook: %s.\n", strings.Join(parts, ", "))
 	}
 	s := p.Summary
-	fmt.Fprintf(b, "\n%s %d partnership(s) (%d failing link(s)): %d diagnosed, %d incomplete; %d action(s)",
+	fmt.Fprintf(b, "\n%s %d partnership(s) (%d failing link(s) matched): %d diagnosed, %d incomplete; %d action(s)",
 		c.bold("Plan:"), s.Findings, s.MatchedLinks, s.Diagnosed, s.Incomplete, s.Actions)
 	if len(s.ByRisk) > 0 {
 		var parts []string
