@@ -392,6 +392,14 @@ for r in rs:
 '
 }
 
+fix_addresses() { # fix_addresses DC: repsFrom names <source GUID>._msdcs.<forest>, restart
+  local out
+  samba_stop "$1"
+  out=$("$PY" "$HERE/labtool.py" fixaddr --conf "$LAB/$1/etc/smb.conf") || die "fixaddr on $1 failed"
+  [ "$out" = "[]" ] || log "$1: repsFrom addresses rewritten: $out"
+  samba_start "$1"
+}
+
 converge() {
   local d s srcs out try
   for d in $(running_dcs); do
@@ -401,9 +409,10 @@ converge() {
     for try in 1 2 3; do
       out=$(lt replicate --dest "$(ip_of "$d")" "${srcs[@]}" --retries 6) && continue 2
       log "converge: pulls into $d fail (try $try): $(failed_pulls <<<"$out" | tr '\n' ';')"
-      # A DC that saw a partner change its NTDS GUID (re-promotion) can keep resolving the
-      # partner's old GUID name from an in-memory connection until samba restarts.
-      [ $try = 1 ] && samba_restart "$d"
+      # A DC that saw a partner change its NTDS GUID (re-promotion) can keep the old
+      # incarnation's name in repsFrom, and dial it from an in-memory connection until
+      # samba restarts: rewrite the addresses while it is stopped.
+      [ $try = 1 ] && fix_addresses "$d"
     done
     return 1
   done

@@ -18,6 +18,9 @@ Subcommands (all print JSON on stdout):
                                        offline (DC stopped): set result_last_attempt
                                        = 8524 in the repsFrom values of NC (all, or
                                        only the one from source DSA GUID)
+  fixaddr --conf SMBCONF               offline (DC stopped): point every repsFrom value
+                                       at its source's current name, <source DSA
+                                       GUID>._msdcs.<forest>; prints what changed
 """
 
 import argparse
@@ -260,6 +263,39 @@ def cmd_inject8524(args):
     print()
 
 
+def cmd_fixaddr(args):
+    """After a partner is re-promoted, Samba 4.17's KCC may keep the old incarnation's
+    address (<old GUID>._msdcs.<forest>) in a repsFrom value that already carries the new
+    DSA GUID, and dreplsrv keeps dialling the cached old name even after the KCC corrects
+    it, until samba restarts. Rewrite the addresses with the DC stopped."""
+    lp = load_lp(args.conf)
+    db = SamDB(url=lp.private_path("sam.ldb"), session_info=system_session(), lp=lp)
+    forest = db.forest_dns_name()
+    root = db.search(base="", scope=ldb.SCOPE_BASE, attrs=["namingContexts"])
+    changed = []
+    for nc in sorted(str(v) for v in root[0]["namingContexts"]):
+        res = db.search(base=nc, scope=ldb.SCOPE_BASE, attrs=["repsFrom"])
+        if len(res) == 0 or "repsFrom" not in res[0]:
+            continue
+        vals, n = [], 0
+        for v in res[0]["repsFrom"]:
+            b = ndr_unpack(drsblobs.repsFromToBlob, v)
+            want = "%s._msdcs.%s" % (b.ctr.source_dsa_obj_guid, forest)
+            oi = b.ctr.other_info
+            if b.version == 1 and oi is not None and oi.dns_name.lower() != want.lower():
+                changed.append({"nc": nc, "from": oi.dns_name, "to": want})
+                oi.dns_name = want
+                n += 1
+            vals.append(ndr_pack(b))
+        if n:
+            m = ldb.Message()
+            m.dn = ldb.Dn(db, nc)
+            m["repsFrom"] = ldb.MessageElement(vals, ldb.FLAG_MOD_REPLACE, "repsFrom")
+            db.modify(m, controls=["relax:0"])
+    json.dump(changed, sys.stdout)
+    print()
+
+
 def main():
     p = argparse.ArgumentParser(prog="labtool.py")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -283,9 +319,11 @@ def main():
     s.add_argument("--conf", required=True)
     s.add_argument("--nc", required=True)
     s.add_argument("--source", help="only the repsFrom value of this source DSA GUID")
+    s = sub.add_parser("fixaddr")
+    s.add_argument("--conf", required=True)
     args = p.parse_args()
     fn = {"ntds": cmd_ntds, "self": cmd_self, "repsfrom": cmd_repsfrom, "replicate": cmd_replicate,
-          "inject8524": cmd_inject8524}[args.cmd]
+          "inject8524": cmd_inject8524, "fixaddr": cmd_fixaddr}[args.cmd]
     rc = fn(args)
     sys.exit(rc or 0)
 
