@@ -681,9 +681,62 @@ func caseRepromoted(ctx context.Context, t *testing.T, s *suite) {
 	}
 	s.waitGreen(ctx, t, inv, samba.Dest, []string{"dc2", "dc3"}, "", time.Minute)
 	total := time.Since(broken)
-	// and dc3, which the harness restarted with dc1, pulls from the new DC2 again
-	s.pullsRecover(ctx, t, "dc3", "dc2")
 	s.logMTTR(t, MTTR{Case: "repromoted", Path: "apply", Break: brk, Plan: planD, Fix: fixD + learn, Total: total})
+	s.staleLinkAddress(ctx, t, inv, old, newG)
+}
+
+// staleLinkAddress: dc3, where the new DC2 was joined, replicates from the new DSA, but Samba
+// 4.17 leaves its links dialling the old incarnation's name (<old GUID>._msdcs), which the
+// cleanup removed: dc3 fails with result 2 although DC2's current CNAME resolves. fix8524
+// must diagnose link_address_stale (not dns_resolves_now, whose retry would fail forever),
+// and the plan's manual step for Samba (KCC, restart the DC service, retry) must heal it.
+func (s *suite) staleLinkAddress(ctx context.Context, t *testing.T, inv, old, newG string) {
+	if res, err := s.lab.Replicate(ctx, "dc3", "dc2", ""); err == nil && syncOK(res) {
+		t.Logf("dc3 <- DC2 replicates: its links were rebuilt already (nothing stale to diagnose)")
+		return
+	}
+	p, _, _ := s.settledPlan(ctx, t, "repromoted-dc3", inv)
+	f := finding(t, p, "DC3<-DC2")
+	requireDecision(t, f, "link_address_stale")
+	if f.Link.SourceDSAGUID != newG || !strings.HasPrefix(f.Link.SourceAddress, old+"._msdcs.") {
+		t.Errorf("DC3<-DC2: source DSA %s (want the new %s), address %q (want the old %s name)", f.Link.SourceDSAGUID, newG, f.Link.SourceAddress, old)
+	}
+	var step string
+	for _, m := range f.Manual {
+		if m.Shell == "posix" {
+			step = strings.Join(m.Commands, "\n")
+		}
+	}
+	if !strings.Contains(step, "samba-tool drs kcc dc3.") || !strings.Contains(step, "systemctl restart samba-ad-dc") {
+		t.Fatalf("DC3<-DC2: the Samba manual step is %q, want the KCC run and the service restart", step)
+	}
+	// The admin follows it: the lab's KCC call and its service manager (samba runs under the
+	// lab's PID control, not systemd).
+	if err := s.lab.KCC(ctx, "dc3"); err != nil {
+		t.Fatalf("kcc on dc3: %v", err)
+	}
+	if err := s.lab.RestartDC(ctx, "dc3"); err != nil {
+		t.Fatalf("restart dc3: %v", err)
+	}
+	var last []samba.SyncResult
+	for try := 1; try <= 4; try++ {
+		res, err := s.lab.Replicate(ctx, "dc3", "dc2", "")
+		if err == nil && syncOK(res) {
+			return
+		}
+		last = res
+		time.Sleep(3 * time.Second)
+	}
+	t.Errorf("dc3 <- DC2 still fails after the plan's manual step: %+v", last)
+}
+
+func syncOK(res []samba.SyncResult) bool {
+	for _, r := range res {
+		if r.Result != 0 {
+			return false
+		}
+	}
+	return len(res) == len(samba.NCs)
 }
 
 // source-gone: DC2 is gone for good (three DCs), its NTDS Settings remain in DC1's copy.

@@ -472,39 +472,6 @@ func (s *suite) waitGreen(ctx context.Context, t *testing.T, inv, dest string, s
 	s.requireGreen(ctx, t, inv, dest, srcs, allowDeleted)
 }
 
-// pullsRecover makes dest pull every NC from src until all succeed: a few tries, with dest's
-// samba restarted once in between (a DC can keep a failing DRS connection to a partner whose
-// GUID changed: lab README P2). It only logs what still fails: dest is not the destination
-// fix8524 repaired, and the lab's reset converges it (or fails the suite).
-func (s *suite) pullsRecover(ctx context.Context, t *testing.T, dest, src string) {
-	t.Helper()
-	var last []samba.SyncResult
-	for try := 1; try <= 4; try++ {
-		res, err := s.lab.Replicate(ctx, dest, src, "")
-		if err == nil && len(res) == len(samba.NCs) {
-			ok := true
-			for _, r := range res {
-				ok = ok && r.Result == 0
-			}
-			if ok {
-				if try > 1 {
-					t.Logf("%s <- %s replicates again after %d tries", dest, src, try)
-				}
-				return
-			}
-		}
-		last = res
-		t.Logf("%s <- %s, try %d: %+v %v", dest, src, try, res, err)
-		if try == 2 {
-			if err := s.lab.RestartDC(ctx, dest); err != nil {
-				t.Fatalf("restart %s: %v", dest, err)
-			}
-		}
-		time.Sleep(3 * time.Second)
-	}
-	t.Logf("HARNESS: %s still cannot pull every NC from %s after a restart: %+v", dest, src, last)
-}
-
 func allZero(reps []samba.RepsFrom, skip string) bool {
 	for _, r := range reps {
 		if r.Result != 0 && r.SourceGUID != skip {

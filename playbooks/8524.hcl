@@ -82,6 +82,11 @@ check "guid_mismatch" {
   condition = link.source.own_dsa_guid != link.source_dsa_guid
 }
 
+check "link_address_current" {
+  doc       = "The address the destination dials for the source (repsFrom's DNS name, pszSourceDsaAddress in msDS-ReplAllInboundNeighbors) is the GUID CNAME of the DSA it replicates from. After a re-promotion a link can keep the GUID name of an earlier incarnation: that name stops resolving once the old CNAME is removed, while G._msdcs.R resolves fine."
+  condition = !endswith(link.source_address, ".${forest.msdcs}") || link.source_address == link.cname
+}
+
 check "ping_from_destination" {
   doc = "The article's PING test: every DNS server of the destination resolves G._msdcs.R to an IPv4 address (the resolver is sticky, so any of them may be the one asked)."
   dns {
@@ -363,6 +368,41 @@ decision "guid_mismatch" {
   }
 }
 
+decision "link_address_stale" {
+  when  = !check.link_address_current.ok
+  cause = "${link.destination.name} replicates from ${link.source.name} as DSA ${link.source_dsa_guid}, but its replication link still dials ${link.source_address}, the GUID name of an earlier incarnation of ${link.source.name}, not ${link.cname}. That name no longer resolves, so every attempt fails with a DNS lookup failure even though ${link.cname} is registered."
+  see   = "Check Active Directory Name Resolution using PING"
+  doc   = "Seen on Samba 4.17 after a partner was re-promoted: the KCC keeps the old address in repsFrom (and the replication service keeps dialling its cached connection until it restarts). The article's PING test passes for G._msdcs.R, so without this check the plan would retry replication forever."
+
+  manual "Let the KCC rebuild the links, then check the address" {
+    text  = "repadmin /showrepl must list ${link.source.name} with DSA object GUID ${link.source_dsa_guid} and no longer the address ${link.source_address}."
+    on    = link.destination
+    shell = "cmd"
+    when  = link.destination.platform == "windows"
+    commands = [["repadmin", "/kcc", link.destination.dns_host_name], ["repadmin", "/showrepl", link.destination.dns_host_name]]
+  }
+  manual "If the old address remains: delete the stale links, let the KCC re-create them, retry" {
+    on    = link.destination
+    shell = "cmd"
+    when  = link.destination.platform == "windows"
+    commands = concat(
+      [for nc in link.ncs : ["repadmin", "/delete", nc, link.destination.dns_host_name, link.source_address]],
+      [["repadmin", "/kcc", link.destination.dns_host_name]],
+      [for nc in link.ncs : ["repadmin", "/replicate", link.destination.dns_host_name, link.source.dns_host_name, nc]],
+    )
+  }
+  manual "On Samba: rebuild the links, restart the DC service, retry" {
+    text  = "samba-tool drs kcc rewrites the repsFrom address; Samba's replication service keeps dialling the old name from its cached connection until the samba service restarts (a short outage of this DC's LDAP, Kerberos and DNS: do it in a change window). Then retry replication."
+    on    = link.destination
+    shell = "posix"
+    when  = link.destination.platform == "samba"
+    commands = concat(
+      [["samba-tool", "drs", "kcc", link.destination.dns_host_name], ["systemctl", "restart", "samba-ad-dc"]],
+      [for nc in link.ncs : ["samba-tool", "drs", "replicate", link.destination.dns_host_name, link.source.dns_host_name, nc]],
+    )
+  }
+}
+
 decision "dns_resolves_now" {
   when   = check.destination_resolves_source.ok
   cause  = "Every DNS server ${link.destination.name} uses now resolves ${link.cname} (the PING test passes): this is not, or no longer, a DNS problem. Retry the failing replication."
@@ -467,6 +507,7 @@ decision "destination_dns_client_invalid" {
   manual "Confirm with nslookup (the article's test)" {
     on    = link.destination
     shell = "cmd"
+    when  = link.destination.platform == "windows"
     commands = concat(
       [["ipconfig", "/all"]],
       [for s in link.destination.dns_servers : ["nslookup", "-type=soa", link.destination.domain, s]],
@@ -479,6 +520,15 @@ decision "destination_dns_client_invalid" {
     shell = "powershell"
     when  = link.destination.platform == "windows"
     command = ["Get-DnsClientServerAddress", "-AddressFamily", "IPv4"]
+  }
+  manual "On Samba: confirm with dig" {
+    on    = link.destination
+    shell = "posix"
+    when  = link.destination.platform == "samba"
+    commands = concat(
+      [for s in link.destination.dns_servers : ["dig", "SOA", link.destination.domain, "@${s}"]],
+      [for s in link.destination.dns_servers : ["dig", "SOA", forest.msdcs, "@${s}"]],
+    )
   }
   manual "On Samba: fix the destination's /etc/resolv.conf" {
     on    = link.destination

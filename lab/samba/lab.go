@@ -319,6 +319,15 @@ func (l *Lab) StartDC(ctx context.Context, dc string) error { return l.dcCmd(ctx
 // StopDC stops dc's sshd and samba by PID.
 func (l *Lab) StopDC(ctx context.Context, dc string) error { return l.dcCmd(ctx, "stop", dc) }
 
+// KCC runs DC's KCC now (samba-tool drs kcc), as an admin would after fixing topology.
+func (l *Lab) KCC(ctx context.Context, dc string) error {
+	if !validDC(dc) {
+		return fmt.Errorf("kcc: bad DC name %q", dc)
+	}
+	_, err := l.run(ctx, "kcc", dc)
+	return err
+}
+
 // RestartDC restarts dc's samba only (a service restart); its sshd stays.
 func (l *Lab) RestartDC(ctx context.Context, dc string) error { return l.dcCmd(ctx, "restart", dc) }
 

@@ -14,6 +14,7 @@
 #   lab.sh showrepl DC             samba-tool drs showrepl --json on DC (by IP)
 #   lab.sh repsfrom DC             repsFrom read over LDAP and decoded (showrepl's keys + result)
 #   lab.sh replicate DEST SRC [NC] DsReplicaSync on DEST from SRC (all five NCs by default); JSON
+#   lab.sh kcc DC                  samba-tool drs kcc on DC: run its KCC now
 #   lab.sh dns SERVER NAME TYPE    one DNS query at SERVER (dcN or an IP): "STATUS answer..."
 #   lab.sh break KIND              see KINDS below; destination is dc1, source is dc2
 #   lab.sh heal-by-hand KIND       the manual fix an admin would do (floor MTTR)
@@ -852,6 +853,7 @@ main() {
     showrepl) valid_dc "${1:-}"; st drs showrepl --json "$(ip_of "$1")" ;;
     repsfrom) valid_dc "${1:-}"; lt repsfrom --server "$(ip_of "$1")" ;;
     replicate) [ $# -ge 2 ] || die "replicate DEST SRC [NC]"; valid_dc "$1"; valid_dc "$2"; replicate "$@" ;;
+    kcc) valid_dc "${1:-}"; st drs kcc "$(ip_of "$1")" ;;
     dns)
       [ $# = 3 ] || die "dns SERVER NAME TYPE"
       local s=$1; [[ $s =~ ^dc ]] && s=$(ip_of "$s")

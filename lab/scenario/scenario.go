@@ -13,6 +13,9 @@
 //	dns_server "192.0.2.11" { host = "DC1" }
 //	link { destination = "DC1"  source = "DC2"  failures = 23 }
 //
+// A link block may also set source_guid (the DSA GUID the destination knows the source by) and
+// address_guid (the GUID whose _msdcs name the destination dials, when that differs).
+//
 // Replication results are derived from the DNS state unless a link block says otherwise: a
 // destination that cannot resolve the source's GUID CNAME through its (sticky) resolver records
 // 8524 (2 on Samba), exactly as the article describes.
@@ -138,6 +141,10 @@ type LinkOverride struct {
 	Result      *int
 	Failures    *int
 	SourceGUID  string
+	// AddressGUID names the address the destination dials, <AddressGUID>._msdcs.<root>, when
+	// it differs from the source GUID's own name (a link left with an earlier incarnation's
+	// address after a re-promotion).
+	AddressGUID string
 	LastSuccess *time.Time
 }
 
@@ -267,6 +274,7 @@ type linkHCL struct {
 	Result      *int     `hcl:"result,optional"`
 	Failures    *int     `hcl:"failures,optional"`
 	SourceGUID  string   `hcl:"source_guid,optional"`
+	AddressGUID string   `hcl:"address_guid,optional"`
 	LastSuccess string   `hcl:"last_success,optional"`
 }
 
@@ -446,6 +454,10 @@ func Parse(filename string, src []byte) (*Scenario, hcl.Diagnostics) {
 		o := LinkOverride{Destination: l.Destination, Source: l.Source, NCs: l.NCs, Result: l.Result, Failures: l.Failures, SourceGUID: strings.ToLower(l.SourceGUID)}
 		if o.SourceGUID != "" && !guidRE.MatchString(o.SourceGUID) {
 			errf("link %s<-%s: source_guid must be a lower-case GUID", l.Destination, l.Source)
+		}
+		o.AddressGUID = strings.ToLower(l.AddressGUID)
+		if o.AddressGUID != "" && !guidRE.MatchString(o.AddressGUID) {
+			errf("link %s<-%s: address_guid must be a lower-case GUID", l.Destination, l.Source)
 		}
 		if l.LastSuccess != "" {
 			t, err := time.Parse(time.RFC3339, l.LastSuccess)

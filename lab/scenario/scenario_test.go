@@ -184,6 +184,21 @@ dc "A" {
 		`scenario { title = "t" }
 forest { root_domain = "x.com" }
 bogus {}`: "Unsupported block type",
+		`scenario { title = "t" }
+forest { root_domain = "x.com" }
+dc "A" {
+  guid = "e15fc9a1-82f8-4a99-97f2-8e715f06e747"
+  ips = ["192.0.2.1"]
+}
+dc "B" {
+  guid = "5b2e7c41-0d9a-4f63-8e15-2a7c9b3d6f80"
+  ips = ["192.0.2.2"]
+}
+link {
+  destination  = "A"
+  source       = "B"
+  address_guid = "x; rm -rf /"
+}`: "address_guid must be a lower-case GUID",
 	}
 	for src, want := range bad {
 		_, diags := Parse("bad.hcl", []byte(src))

@@ -371,8 +371,8 @@ func (w *World) resolversOf(dc *DC) []string {
 }
 
 // resultFor computes what dest records when it replicates from src now.
-func (w *World) resultFor(dest, src *DC, sourceGUID string) int {
-	ips, _ := w.resolve(dest, sourceGUID+"._msdcs."+w.s.RootDomain)
+func (w *World) resultFor(dest, src *DC, sourceGUID, address string) int {
+	ips, _ := w.resolve(dest, address)
 	if len(ips) == 0 {
 		if dest.Platform == facts.PlatformSamba {
 			return ResultFileNotFound
@@ -427,7 +427,11 @@ func (w *World) deriveLinks() []facts.Link {
 			if o != nil && o.SourceGUID != "" {
 				guid = o.SourceGUID
 			}
-			result := w.resultFor(dest, src, guid)
+			address := guid + "._msdcs." + w.s.RootDomain
+			if o != nil && o.AddressGUID != "" {
+				address = o.AddressGUID + "._msdcs." + w.s.RootDomain
+			}
+			result := w.resultFor(dest, src, guid, address)
 			failures := 0
 			if result != ResultOK {
 				failures = 1
@@ -454,7 +458,7 @@ func (w *World) deriveLinks() []facts.Link {
 			for _, nc := range ncs {
 				links = append(links, facts.Link{
 					Destination: dest.Name, DestinationGUID: dest.OwnGUID, NC: nc,
-					SourceDSAGUID: guid, SourceDSADN: w.ntdsDN(src), SourceAddress: guid + "._msdcs." + w.s.RootDomain,
+					SourceDSAGUID: guid, SourceDSADN: w.ntdsDN(src), SourceAddress: address,
 					LastResult: result, ConsecutiveFailures: failures, LastSuccess: lastSuccess, LastAttempt: w.now.Add(-5 * time.Minute),
 					ReadVia: readVia(dest.Platform),
 				})
@@ -756,7 +760,7 @@ func (w *World) Replicate(dest, source string) (int, error) {
 			continue
 		}
 		found = true
-		result = w.resultFor(d, s, l.SourceDSAGUID)
+		result = w.resultFor(d, s, l.SourceDSAGUID, l.SourceAddress)
 		l.LastResult, l.LastAttempt = result, w.now
 		if result == ResultOK {
 			l.ConsecutiveFailures, l.LastSuccess = 0, w.now
