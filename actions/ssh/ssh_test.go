@@ -1,175 +1,42 @@
 package ssh_test
 
 import (
-	"bufio"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/pem"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/fix8524/fix8524/actions/remote"
 	"github.com/fix8524/fix8524/actions/ssh"
+	"github.com/fix8524/fix8524/lab/sshd"
 )
 
-const sshdPath = "/usr/sbin/sshd"
+// fakePowerShell stands in for powershell.exe on the private sshd: it prints the script that
+// -EncodedCommand carries, so the Windows path can be checked end to end.
+const fakePowerShell = "#!/bin/sh\n# fake powershell.exe: print the decoded -EncodedCommand script\n" +
+	"while [ $# -gt 0 ]; do case \"$1\" in -EncodedCommand) printf %s \"$2\" | base64 -d | iconv -f UTF-16LE -t UTF-8; exit 0;; esac; shift; done\nexit 64\n"
 
-type sshd struct {
-	dir     string
-	port    int
-	hostPub gossh.PublicKey
-	keyPEM  []byte // client private key
-	user    string
-}
-
-func writeKey(t *testing.T, path string) (gossh.PublicKey, []byte) {
+// startSSHD runs a private sshd on 127.0.0.1 (lab/sshd) with the fake powershell.exe on its PATH.
+func startSSHD(t *testing.T) *sshd.Server {
 	t.Helper()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := gossh.MarshalPrivateKey(priv, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := pem.EncodeToMemory(block)
-	if path != "" {
-		if err := os.WriteFile(path, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sp, err := gossh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sp, b
+	return sshd.Start(t, sshd.Options{Commands: map[string]string{"powershell.exe": fakePowerShell}})
 }
 
-// startSSHD runs a private sshd on 127.0.0.1 with keys generated in a temp dir. A fake
-// powershell.exe on the server's PATH decodes -EncodedCommand so the Windows path can be
-// checked end to end. SHLVL=2 keeps Debian's bash from sourcing the login user's ~/.bashrc
-// for every command (on the CI machine root's .bashrc runs pyenv: seconds per command).
-func startSSHD(t *testing.T) *sshd {
-	t.Helper()
-	if _, err := os.Stat(sshdPath); err != nil {
-		t.Skipf("%s not found: apt-get install -y openssh-server (skipping the SSH integration test)", sshdPath)
-	}
-	dir := t.TempDir()
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	s := &sshd{dir: dir}
-	s.hostPub, _ = writeKey(t, filepath.Join(dir, "host_ed25519"))
-	clientPub, clientPEM := writeKey(t, "")
-	s.keyPEM = clientPEM
-	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), gossh.MarshalAuthorizedKey(clientPub), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "bin")
-	if err := os.Mkdir(bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	fakePS := "#!/bin/sh\n# fake powershell.exe: print the decoded -EncodedCommand script\n" +
-		"while [ $# -gt 0 ]; do case \"$1\" in -EncodedCommand) printf %s \"$2\" | base64 -d | iconv -f UTF-16LE -t UTF-8; exit 0;; esac; shift; done\nexit 64\n"
-	if err := os.WriteFile(filepath.Join(bin, "powershell.exe"), []byte(fakePS), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	u, err := exec.Command("id", "-un").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.user = strings.TrimSpace(string(u))
-	var lastErr string
-	for attempt := 0; attempt < 5; attempt++ {
-		s.port = freePort(t)
-		cfg := fmt.Sprintf(`Port %d
-ListenAddress 127.0.0.1
-HostKey %s/host_ed25519
-AuthorizedKeysFile %s/authorized_keys
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-PermitRootLogin prohibit-password
-PidFile none
-SetEnv PATH=%s:/usr/bin:/bin SHLVL=2
-LogLevel ERROR
-`, s.port, dir, dir, bin)
-		cfgPath := filepath.Join(dir, "sshd_config")
-		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command(sshdPath, "-D", "-e", "-f", cfgPath)
-		var errb strings.Builder
-		cmd.Stderr = &errb
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("start sshd: %v", err)
-		}
-		if waitBanner(fmt.Sprintf("127.0.0.1:%d", s.port), 10*time.Second) {
-			t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-			return s
-		}
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		lastErr = errb.String()
-	}
-	t.Fatalf("sshd did not start: %s", lastErr)
-	return nil
-}
-
-func freePort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func waitBanner(addr string, limit time.Duration) bool {
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-			line, _ := bufio.NewReader(c).ReadString('\n')
-			_ = c.Close()
-			if strings.HasPrefix(line, "SSH-2.0-") {
-				return true
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return false
-}
-
-func (s *sshd) knownHosts(t *testing.T, key gossh.PublicKey) string {
-	p := filepath.Join(t.TempDir(), "known_hosts")
-	line := knownhosts.Line([]string{knownhosts.Normalize(fmt.Sprintf("dc1.samba.test:%d", s.port))}, key)
-	if err := os.WriteFile(p, []byte(line+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func (s *sshd) client(t *testing.T, mod func(*ssh.Config)) *ssh.Client {
+// client is an ssh.Client for s as dc1.samba.test, with the authorized key and s's host key;
+// mod changes the config first.
+func client(t *testing.T, s *sshd.Server, mod func(*ssh.Config)) *ssh.Client {
 	t.Helper()
 	cfg := ssh.Config{
-		Target:          remote.Target{Host: "dc1.samba.test", Address: "127.0.0.1", Port: s.port},
-		User:            s.user,
-		KeyPEM:          s.keyPEM,
-		KnownHostsFiles: []string{s.knownHosts(t, s.hostPub)},
+		Target:          remote.Target{Host: "dc1.samba.test", Address: "127.0.0.1", Port: s.Port},
+		User:            s.User,
+		KeyPEM:          s.Client.PEM,
+		KnownHostsFiles: []string{s.KnownHosts(t, "dc1.samba.test")},
 		Timeout:         10 * time.Second,
 		Logf:            t.Logf,
 	}
@@ -194,7 +61,7 @@ var hostile = []string{
 
 func TestRunHostileArguments(t *testing.T) {
 	s := startSSHD(t)
-	c := s.client(t, nil)
+	c := client(t, s, nil)
 	for _, v := range hostile {
 		res, err := c.Run(context.Background(), remote.Command{Name: "echo", Argv: []string{"printf", "%s", v}})
 		if err != nil {
@@ -218,7 +85,7 @@ func TestRunHostileArguments(t *testing.T) {
 
 func TestWindowsOpenSSHBootstrap(t *testing.T) {
 	s := startSSHD(t)
-	c := s.client(t, func(c *ssh.Config) { c.Windows = true })
+	c := client(t, s, func(c *ssh.Config) { c.Windows = true })
 	res, err := c.Run(context.Background(), remote.Command{Name: "restart_netlogon", PowerShell: "Restart-Service Netlogon", Params: map[string]string{"DC": "dc1'; evil"}})
 	if err != nil || res.ExitCode != 0 {
 		t.Fatalf("%+v %v", res, err)
@@ -231,10 +98,10 @@ func TestWindowsOpenSSHBootstrap(t *testing.T) {
 
 func TestHostKeyVerification(t *testing.T) {
 	s := startSSHD(t)
-	other, _ := writeKey(t, "")
+	other := sshd.NewKey(t).Public
 	echo := remote.Command{Name: "echo", Argv: []string{"true"}}
 
-	c := s.client(t, func(c *ssh.Config) { c.KnownHostsFiles = []string{s.knownHosts(t, other)} })
+	c := client(t, s, func(c *ssh.Config) { c.KnownHostsFiles = []string{s.KnownHostsWithKey(t, other, "dc1.samba.test")} })
 	_, err := c.Run(context.Background(), echo)
 	if remote.KindOf(err) != remote.KindHostKey || !strings.Contains(err.Error(), "MISMATCH") {
 		t.Fatalf("wrong host key: %v", err)
@@ -243,13 +110,13 @@ func TestHostKeyVerification(t *testing.T) {
 	if err := os.WriteFile(empty, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c = s.client(t, func(c *ssh.Config) { c.KnownHostsFiles = []string{empty} })
+	c = client(t, s, func(c *ssh.Config) { c.KnownHostsFiles = []string{empty} })
 	_, err = c.Run(context.Background(), echo)
 	if remote.KindOf(err) != remote.KindHostKey || !strings.Contains(err.Error(), "not in known_hosts") {
 		t.Fatalf("unknown host: %v", err)
 	}
 	var warned bool
-	c = s.client(t, func(c *ssh.Config) {
+	c = client(t, s, func(c *ssh.Config) {
 		c.KnownHostsFiles = []string{empty}
 		c.InsecureIgnoreHostKey = true
 		c.Logf = func(f string, a ...any) { warned = warned || strings.Contains(fmt.Sprintf(f, a...), "NOT verified") }
@@ -261,7 +128,7 @@ func TestHostKeyVerification(t *testing.T) {
 
 func TestFailuresAreBounded(t *testing.T) {
 	s := startSSHD(t)
-	_, wrongKey := writeKey(t, "")
+	wrongKey := sshd.NewKey(t).PEM
 	cases := []struct {
 		name string
 		mod  func(*ssh.Config)
@@ -270,11 +137,11 @@ func TestFailuresAreBounded(t *testing.T) {
 	}{
 		{"wrong-key", func(c *ssh.Config) { c.KeyPEM = wrongKey }, remote.Command{Name: "x", Argv: []string{"true"}}, remote.KindAuth},
 		{"timeout", nil, remote.Command{Name: "sleepy", Argv: []string{"sleep", "30"}, Timeout: time.Second}, remote.KindTimeout},
-		{"refused", func(c *ssh.Config) { c.Target.Port = freePort(t) }, remote.Command{Name: "x", Argv: []string{"true"}}, remote.KindRefused},
+		{"refused", func(c *ssh.Config) { c.Target.Port = sshd.FreePort(t) }, remote.Command{Name: "x", Argv: []string{"true"}}, remote.KindRefused},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := s.client(t, tc.mod)
+			c := client(t, s, tc.mod)
 			start := time.Now()
 			_, err := c.Run(context.Background(), tc.cmd)
 			if remote.KindOf(err) != tc.kind {
@@ -287,7 +154,7 @@ func TestFailuresAreBounded(t *testing.T) {
 		})
 	}
 	// After a timeout the connection still works.
-	c := s.client(t, nil)
+	c := client(t, s, nil)
 	_, _ = c.Run(context.Background(), remote.Command{Name: "sleepy", Argv: []string{"sleep", "30"}, Timeout: 500 * time.Millisecond})
 	if res, err := c.Run(context.Background(), remote.Command{Name: "x", Argv: []string{"echo", "ok"}}); err != nil || string(res.Stdout) != "ok\n" {
 		t.Fatalf("after timeout: %q %v", res.Stdout, err)
@@ -295,7 +162,7 @@ func TestFailuresAreBounded(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	_, enc := writeKey(t, "")
+	enc := sshd.NewKey(t).PEM
 	for name, cfg := range map[string]ssh.Config{
 		"no-host":     {User: "u", Password: "p"},
 		"no-user":     {Target: remote.Target{Host: "h"}, Password: "p"},
@@ -312,7 +179,7 @@ func TestConfigErrors(t *testing.T) {
 
 func TestEncryptedKeyFile(t *testing.T) {
 	s := startSSHD(t)
-	block, err := gossh.ParseRawPrivateKey(s.keyPEM)
+	block, err := gossh.ParseRawPrivateKey(s.Client.PEM)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +191,7 @@ func TestEncryptedKeyFile(t *testing.T) {
 	if err := os.WriteFile(path, pem.EncodeToMemory(enc), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c := s.client(t, func(c *ssh.Config) { c.KeyPEM = nil; c.KeyFile = path; c.KeyPassphrase = "key pass" })
+	c := client(t, s, func(c *ssh.Config) { c.KeyPEM = nil; c.KeyFile = path; c.KeyPassphrase = "key pass" })
 	if res, err := c.Run(context.Background(), remote.Command{Name: "x", Argv: []string{"echo", "ok"}}); err != nil || string(res.Stdout) != "ok\n" {
 		t.Fatalf("%q %v", res.Stdout, err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/fix8524/fix8524/facts/inventory"
 	"github.com/fix8524/fix8524/lab/scenario"
 	"github.com/fix8524/fix8524/lab/sim"
+	"github.com/fix8524/fix8524/lab/sshd"
 	labwinrm "github.com/fix8524/fix8524/lab/winrm"
 )
 
@@ -147,7 +148,7 @@ func TestWinRMProbes(t *testing.T) {
 	noSecrets(t, "auth failure", hf, "", winrmPassword, bad)
 
 	// Nothing listens: refused.
-	hf = reader(winrmRunners(freePort(t), winrmPassword), 0).ReadHost(context.Background(), windowsDC)
+	hf = reader(winrmRunners(sshd.FreePort(t), winrmPassword), 0).ReadHost(context.Background(), windowsDC)
 	if hf.DNSServers.Known || !strings.Contains(hf.DNSServers.Reason, "(refused)") {
 		t.Errorf("refused: %+v", hf.DNSServers)
 	}
@@ -174,10 +175,10 @@ func TestSSHProbes(t *testing.T) {
 	sambaDC := facts.DC{Name: "DC2", DNSHostName: "dc2.lab.example.com", Platform: facts.Some(facts.PlatformSamba), IPs: facts.Some([]string{"127.0.0.1"})}
 	var logs strings.Builder
 	runners := func(key, knownHosts string) *connect.Runners {
-		return &connect.Runners{Settings: connect.Settings{SSHUser: s.user, SSHPort: s.port, SSHKey: key, SSHKnownHosts: knownHosts},
+		return &connect.Runners{Settings: connect.Settings{SSHUser: s.User, SSHPort: s.Port, SSHKey: key, SSHKnownHosts: knownHosts},
 			Timeout: 20 * time.Second, Logf: func(f string, a ...any) { fmt.Fprintf(&logs, f+"\n", a...) }}
 	}
-	hf := reader(runners(s.keyFile, s.knownHosts), 0).ReadHost(context.Background(), sambaDC)
+	hf := reader(runners(s.ClientKeyFile, s.knownHosts), 0).ReadHost(context.Background(), sambaDC)
 	if srv, ok := hf.DNSServers.Get(); !ok || !reflect.DeepEqual(srv, []string{"127.0.10.1", "127.0.0.1"}) || hf.DNSServersFrom != "ssh" {
 		t.Fatalf("dns servers %+v from %q", hf.DNSServers, hf.DNSServersFrom)
 	}
@@ -191,11 +192,11 @@ func TestSSHProbes(t *testing.T) {
 		t.Errorf("auth failure: %+v", hf.DNSServers)
 	}
 	other := startSSHD(t, "nameserver 192.0.2.1\n", "dc9.lab.example.com")
-	hf = reader(runners(s.keyFile, other.knownHosts), 0).ReadHost(context.Background(), sambaDC)
+	hf = reader(runners(s.ClientKeyFile, other.knownHosts), 0).ReadHost(context.Background(), sambaDC)
 	if hf.DNSServers.Known || !strings.Contains(hf.DNSServers.Reason, "(hostkey)") {
 		t.Errorf("unknown host key: %+v", hf.DNSServers)
 	}
-	for _, f := range []string{s.keyFile, s.otherKey} {
+	for _, f := range []string{s.ClientKeyFile, s.otherKey} {
 		key := readKeyBody(t, f)
 		noSecrets(t, "ssh", hf, logs.String(), key)
 	}
@@ -342,7 +343,7 @@ func (g gatherResult) get() (*facts.Snapshot, error) { return g.s, g.err }
 func TestGatherOverSSH(t *testing.T) {
 	f := startForest(t, "samba-result-2")
 	s := startSSHD(t, "nameserver 192.0.2.101\nnameserver 127.0.0.1\n", "dc1.lab.example.com", "dc2.lab.example.com")
-	r := &connect.Runners{Settings: connect.Settings{SSHUser: s.user, SSHPort: s.port, SSHKey: s.keyFile, SSHKnownHosts: s.knownHosts}}
+	r := &connect.Runners{Settings: connect.Settings{SSHUser: s.User, SSHPort: s.Port, SSHKey: s.ClientKeyFile, SSHKnownHosts: s.knownHosts}}
 	rd := &hostprobe.Reader{Runners: loopback{t, r}, Choose: r.Choose, Timeout: 20 * time.Second}
 	o, err := f.GatherOptions("sim:test", nil)
 	if err != nil {
