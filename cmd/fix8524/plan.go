@@ -194,7 +194,8 @@ func planFromFacts(_ context.Context, e *env, s *facts.Snapshot, o planOpts) int
 			fmt.Fprintf(e.stdout, "\nSaved the plan to %s. Next: fix8524 approve %s --by NAME, then fix8524 apply %s\n", o.out, o.out, o.out)
 		}
 	}
-	if planProposes(p) {
+	if planProposes(p) || len(p.Unmatched) > 0 {
+		// Failing links the playbook does not handle still need a person to look at them.
 		return exitProposed
 	}
 	return exitOK

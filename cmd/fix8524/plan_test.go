@@ -94,6 +94,37 @@ func TestPlanHealthyExitsZero(t *testing.T) {
 	}
 }
 
+// A failing link the playbook does not handle (1722, not 8524) is listed as not handled and
+// still makes plan exit 2: replication fails there and a person has to look.
+func TestPlanUnmatchedFailingLinkNeedsAHuman(t *testing.T) {
+	var pf playbookFlags
+	pb, _, diags := pf.load()
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	s, err := demoFacts(pb, "healthy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Links[0].LastResult, s.Links[0].ConsecutiveFailures = 1722, 4
+	file := filepath.Join(t.TempDir(), "unmatched.json")
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := facts.Encode(f, s); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	e, out, stderr := testEnv(nil)
+	if code := run(context.Background(), e, []string{"plan", "--facts", file}); code != exitProposed {
+		t.Fatalf("exit %d, want %d: %s%s", code, exitProposed, out, stderr)
+	}
+	if !strings.Contains(out.String(), "1722") {
+		t.Errorf("the unmatched link is not listed:\n%s", out)
+	}
+}
+
 func TestPlanFromFactsFile(t *testing.T) {
 	file := scenarioFactsFile(t, "source-host-missing")
 	e, out, stderr := testEnv(nil)

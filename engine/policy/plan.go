@@ -49,7 +49,9 @@ func CandidatesFromPlan(p *engine.Plan) []Candidate {
 // HumanFindings counts the findings of a plan that need a human whatever the policy allows:
 // incomplete diagnoses, and diagnoses with no action (manual steps only). Manual steps that
 // accompany actions are advice and do not count. Failing links the playbook does not match
-// (Plan.Unmatched) are not 8524's and do not count either. Set Summary.HumanFindings from it.
+// (Plan.Unmatched: another error than 8524) count one each: replication still fails there and
+// only a person can look at it, so the run must not report "healthy". Set
+// Summary.HumanFindings from it.
 func HumanFindings(p *engine.Plan) int {
 	if p == nil {
 		return 0
@@ -60,7 +62,9 @@ func HumanFindings(p *engine.Plan) int {
 			n++
 		}
 	}
-	return n
+	// Failing links the playbook does not handle (another error than 8524) still fail:
+	// "healthy" would be a lie, and only a person can look at them.
+	return n + len(p.Unmatched)
 }
 
 // PlaybookActions lists a playbook's actions for Policy.Lint. The playbook refuses an LDAP

@@ -188,6 +188,14 @@ func TestHumanFindings(t *testing.T) {
 	if n := policy.HumanFindings(p); n != 2 {
 		t.Errorf("HumanFindings = %d, want 2", n)
 	}
+	// a failing link the playbook does not handle (1722) is not "healthy"
+	unmatched := &engine.Plan{Unmatched: []engine.LinkRef{{Destination: "DC1", Source: "DC2", LastResult: 1722}}}
+	if n := policy.HumanFindings(unmatched); n != 1 {
+		t.Errorf("HumanFindings(only unmatched) = %d, want 1", n)
+	}
+	if s := (policy.Summary{HumanFindings: policy.HumanFindings(unmatched)}); s.ExitCode() != policy.ExitHuman {
+		t.Errorf("exit %d for an unmatched failing link, want %d", s.ExitCode(), policy.ExitHuman)
+	}
 	if policy.HumanFindings(nil) != 0 || policy.CandidatesFromPlan(nil) != nil {
 		t.Error("nil plan")
 	}
