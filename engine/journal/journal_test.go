@@ -849,3 +849,32 @@ func TestConcurrentFirstOpen(t *testing.T) {
 		t.Fatalf("%d entries, want %d", len(all), n)
 	}
 }
+
+// The journal (and SQLite's -wal/-shm companions) is readable by its owner only, whatever the
+// umask: it names DCs, plans and the reasons admins gave.
+func TestJournalFilesAreOwnerOnly(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("POSIX modes")
+	}
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Record(Entry{Kind: KindNote, Name: "mode", Outcome: Allowed}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{FileName, FileName + "-wal", FileName + "-shm"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			if name != FileName && errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			t.Fatal(err)
+		}
+		if m := fi.Mode().Perm(); m&0o077 != 0 {
+			t.Errorf("%s has mode %v, want no group/other access", name, m)
+		}
+	}
+}

@@ -88,6 +88,13 @@ func Open(dir string) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{dir: abs, path: filepath.Join(abs, FileName), clock: time.Now, runID: NewRunID(), actor: CurrentHolder().Actor()}
+	// The journal names DCs, plans and reasons: readable by its owner only. SQLite creates the
+	// -wal and -shm files with the database file's mode, so creating it 0600 covers all three.
+	if f, err := os.OpenFile(s.path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrExist) {
+		return nil, s.wrap("create", err)
+	}
 	dsn := s.path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
 		"&_pragma=foreign_keys(1)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
