@@ -16,28 +16,43 @@ import (
 // NameEvents is the Command.Name of the event probe.
 const NameEvents = "probe_ds_events"
 
-// DefaultEventIDs are the Directory Service events of an 8524 (protocol-facts §H).
-var DefaultEventIDs = []int{2087, 2088, 1925, 1926, 2023, 1655, 1308, 1865}
+// DefaultEventIDs are the events of an 8524 (protocol-facts §H) fix8524 reads by default: the
+// Directory Service events, and the DNS Server log's 2501 (a scavenging cycle deleted records),
+// the evidence that registered records vanished.
+var DefaultEventIDs = []int{2087, 2088, 1925, 1926, 2023, 1655, 1308, 1865, 2501}
+
+// DNSServerEventIDs are the IDs read from the "DNS Server" log; every other ID is read from
+// the "Directory Service" log.
+var DNSServerEventIDs = map[int]bool{2501: true, 2502: true}
 
 // EventQuery selects events.
 type EventQuery struct {
 	Since time.Time // required: events at or after this time
-	IDs   []int     // default DefaultEventIDs
-	Max   int       // newest first, at most Max (default 200)
+	IDs   []int     // default DefaultEventIDs; DNSServerEventIDs are read from the DNS Server log
+	Max   int       // newest first, at most Max per log (default 200)
 }
 
 // eventsScript reads its query from $P only. -ErrorAction SilentlyContinue keeps
 // "No events were found" from being an error; other errors (no Directory Service log on a
-// non-DC, access denied) are returned in Errors, so they are not mistaken for "no events".
-const eventsScript = `$ids = @($P.Ids -split ',' | ForEach-Object { [int]$_ })
+// non-DC, access denied) are returned in Errors, so they are not mistaken for "no events". A
+// DC without the DNS Server role has no "DNS Server" log: that is not an error (it scavenged
+// nothing), so the log is only read when it exists.
+const eventsScript = `$ids = @($P.Ids -split ',' | Where-Object { $_ -ne '' } | ForEach-Object { [int]$_ })
+$dnsIds = @($P.DnsIds -split ',' | Where-Object { $_ -ne '' } | ForEach-Object { [int]$_ })
 $start = [datetime]::Parse($P.Since, [Globalization.CultureInfo]::InvariantCulture, [Globalization.DateTimeStyles]::RoundtripKind)
-$err = $null
-$ev = @(Get-WinEvent -FilterHashtable @{LogName='Directory Service'; Id=$ids; StartTime=$start} -MaxEvents ([int]$P.Max) -ErrorAction SilentlyContinue -ErrorVariable err)
+$err = $null; $dnsErr = $null
+$ev = @()
+if ($ids.Count -gt 0) {
+  $ev += @(Get-WinEvent -FilterHashtable @{LogName='Directory Service'; Id=$ids; StartTime=$start} -MaxEvents ([int]$P.Max) -ErrorAction SilentlyContinue -ErrorVariable err)
+}
+if ($dnsIds.Count -gt 0 -and (Get-WinEvent -ListLog 'DNS Server' -ErrorAction SilentlyContinue)) {
+  $ev += @(Get-WinEvent -FilterHashtable @{LogName='DNS Server'; Id=$dnsIds; StartTime=$start} -MaxEvents ([int]$P.Max) -ErrorAction SilentlyContinue -ErrorVariable dnsErr)
+}
 $out = @($ev | ForEach-Object { [pscustomobject]@{
   Id = $_.Id; Time = $_.TimeCreated.ToUniversalTime().ToString('o'); Level = [int]$_.Level
   LevelName = $_.LevelDisplayName; Provider = $_.ProviderName
   Data = @($_.Properties | ForEach-Object { [string]$_.Value }); Message = $_.Message } })
-$errs = @($err | Where-Object { $_.FullyQualifiedErrorId -notlike 'NoMatchingEventsFound*' } | ForEach-Object { $_.Exception.Message })
+$errs = @(@($err) + @($dnsErr) | Where-Object { $_ -and $_.FullyQualifiedErrorId -notlike 'NoMatchingEventsFound*' } | ForEach-Object { $_.Exception.Message })
 ConvertTo-Json -Compress -Depth 4 -InputObject ([pscustomobject]@{ Events = $out; Errors = $errs })
 `
 
@@ -48,18 +63,23 @@ func EventsCommand(q EventQuery) remote.Command {
 	if len(ids) == 0 {
 		ids = DefaultEventIDs
 	}
-	s := make([]string, len(ids))
-	for i, id := range ids {
-		s[i] = strconv.Itoa(id)
+	var ds, dns []string
+	for _, id := range ids {
+		if DNSServerEventIDs[id] {
+			dns = append(dns, strconv.Itoa(id))
+		} else {
+			ds = append(ds, strconv.Itoa(id))
+		}
 	}
 	limit := q.Max
 	if limit <= 0 {
 		limit = 200
 	}
 	return remote.Command{Name: NameEvents, PowerShell: eventsScript, Params: map[string]string{
-		"Ids":   strings.Join(s, ","),
-		"Since": q.Since.UTC().Format(time.RFC3339),
-		"Max":   strconv.Itoa(limit),
+		"Ids":    strings.Join(ds, ","),
+		"DnsIds": strings.Join(dns, ","),
+		"Since":  q.Since.UTC().Format(time.RFC3339),
+		"Max":    strconv.Itoa(limit),
 	}}
 }
 

@@ -223,3 +223,24 @@ func TestErrorsKeepTheirKind(t *testing.T) {
 		t.Fatalf("exit error: %v", err)
 	}
 }
+
+// DNS Server event 2501 (scavenging) is read from the DNS Server log, every other ID from the
+// Directory Service log; the script reads the DNS Server log only where it exists.
+func TestEventsCommandSplitsLogs(t *testing.T) {
+	since := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	c := EventsCommand(EventQuery{Since: since})
+	if c.Params["DnsIds"] != "2501" || strings.Contains(","+c.Params["Ids"]+",", ",2501,") || !strings.Contains(c.Params["Ids"], "2087") {
+		t.Errorf("default query %v", c.Params)
+	}
+	c = EventsCommand(EventQuery{Since: since, IDs: []int{2087, 2501, 2502}})
+	if c.Params["Ids"] != "2087" || c.Params["DnsIds"] != "2501,2502" {
+		t.Errorf("split %v", c.Params)
+	}
+	c = EventsCommand(EventQuery{Since: since, IDs: []int{2501}})
+	if c.Params["Ids"] != "" || c.Params["DnsIds"] != "2501" {
+		t.Errorf("dns only %v", c.Params)
+	}
+	if !strings.Contains(c.PowerShell, "LogName='DNS Server'") || !strings.Contains(c.PowerShell, "-ListLog 'DNS Server'") {
+		t.Error("the script does not read the DNS Server log, or reads it without checking it exists")
+	}
+}

@@ -1,7 +1,7 @@
 // Package hostprobe reads a DC's host facts for the gatherer (gather.HostReader) through the
 // read-only probes of actions/probe, over WinRM or SSH: the DNS client servers
 // (Get-DnsClientServerAddress on Windows, /etc/resolv.conf on Samba) and, on Windows, the
-// Directory Service events of an 8524 within a lookback window.
+// Directory Service events of an 8524 and DNS Server event 2501 within a lookback window.
 //
 // A probe that cannot run leaves its fact unknown with the reason (no credentials for the
 // transport, authentication refused, timeout, ...), never "none"; the gather goes on. The
