@@ -84,7 +84,7 @@ check "guid_mismatch" {
 
 check "link_address_current" {
   doc       = "The address the destination dials for the source (repsFrom's DNS name, pszSourceDsaAddress in msDS-ReplAllInboundNeighbors) is the GUID CNAME of the DSA it replicates from. After a re-promotion a link can keep the GUID name of an earlier incarnation: that name stops resolving once the old CNAME is removed, while G._msdcs.R resolves fine."
-  condition = !endswith(link.source_address, ".${forest.msdcs}") || link.source_address == link.cname
+  condition = !is_guid(link.source_dsa_guid) || !endswith(link.source_address, ".${forest.msdcs}") || link.source_address == link.cname
 }
 
 check "ping_from_destination" {
