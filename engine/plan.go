@@ -113,6 +113,11 @@ type Finding struct {
 	Fingerprint string `json:"fingerprint"`
 	// Incomplete is the one-line reason when Status is not FindingDiagnosed.
 	Incomplete string `json:"incomplete,omitempty"`
+	// Assumptions name the guesses the diagnosis rests on: one sentence per DC whose DNS client
+	// settings were assumed rather than read (facts.DC.DNSServersFrom "assumed-self", from
+	// gather --assume-self-dns) when the walk (or the winning decision's actions) read them.
+	// heal never runs the actions of a finding with assumptions unattended.
+	Assumptions []string `json:"assumptions,omitempty"`
 	// Errors are playbook expressions that failed on these facts (the value counts as unknown).
 	Errors []string `json:"errors,omitempty"`
 }

@@ -506,15 +506,20 @@ walk:
 			f.Actions = append(f.Actions, pa)
 			f.Needs = append(f.Needs, needs...)
 		}
+	} else if f.Status == "" {
+		f.Status = FindingUndiagnosed
+		f.Incomplete = "no decision of the playbook holds for this partnership"
+	}
+	// What the walk and the actions read is known now; manual steps (advice for a human, who
+	// reads the assumptions anyway) do not add any.
+	f.Assumptions = fe.assumptions()
+	if winner != nil {
 		for _, m := range winner.manual {
 			if ms, ok := fe.renderManual(m); ok {
 				f.Manual = append(f.Manual, ms)
 			}
 		}
 		f.Needs = dedupNeeds(f.Needs)
-	} else if f.Status == "" {
-		f.Status = FindingUndiagnosed
-		f.Incomplete = "no decision of the playbook holds for this partnership"
 	}
 	for _, name := range p.pb.evidence {
 		fe.check(name)

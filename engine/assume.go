@@ -1,0 +1,82 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/fix8524/fix8524/facts"
+)
+
+// DNSServersAssumedSelf is facts.DC.DNSServersFrom for DNS client settings that were not read
+// but assumed to be the DC's own addresses (gather --assume-self-dns).
+const DNSServersAssumedSelf = "assumed-self"
+
+// assumptions returns one sentence per DC of the partnership whose assumed DNS client
+// settings were read by what the finding rests on so far (the walked decisions' conditions,
+// the checks they evaluated, recursively, and the winning decision's actions: exactly the fact
+// dependencies recorded for the fingerprint). For each, a fingerprint entry is added, so that
+// the same addresses read for real (or assumed where they had been read) make the finding
+// stale for apply's drift check: the evidence the admin approved was not the same.
+//
+// Only the partnership's own DCs are traced (link.destination, link.source,
+// link.current_source); settings of other DCs read through forest.dcs are not.
+func (fe *findingEval) assumptions() []string {
+	roles := []struct {
+		path string
+		v    *dcValue
+	}{
+		{"link.destination", fe.g.dest},
+		{"link.source", fe.g.src},
+		{"link.current_source", fe.g.cur},
+	}
+	var out []string
+	seen := map[*facts.DC]bool{}
+	for _, r := range roles {
+		if r.v == nil || r.v.dc == nil || seen[r.v.dc] {
+			continue
+		}
+		dc := r.v.dc
+		servers, known := dc.DNSServers.Get()
+		if !known || dc.DNSServersFrom != DNSServersAssumedSelf || !fe.readFact(r.path+".dns_servers") {
+			continue
+		}
+		seen[dc] = true
+		out = append(out, safeText(assumedSentence(dc, servers)))
+		fe.addDep("assumed|dns_servers|"+strings.ToLower(dc.Name), DNSServersAssumedSelf)
+	}
+	return out
+}
+
+// readFact reports whether the recorded dependencies read the fact at path: the fact itself,
+// a part of it (link.source.dns_servers[0]) or a value that holds it (link.source, link).
+func (fe *findingEval) readFact(path string) bool {
+	for k := range fe.deps {
+		p, ok := strings.CutPrefix(k, "fact|")
+		if !ok {
+			continue
+		}
+		if p == path || strings.HasPrefix(p, path+".") || strings.HasPrefix(p, path+"[") || strings.HasPrefix(path, p+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// assumedSentence says what was assumed about one DC and how to check it.
+func assumedSentence(dc *facts.DC, servers []string) string {
+	verify := "ipconfig /all (Windows) or /etc/resolv.conf (Samba)"
+	if p, ok := dc.Platform.Get(); ok {
+		switch p {
+		case facts.PlatformWindows:
+			verify = "ipconfig /all"
+		case facts.PlatformSamba:
+			verify = "cat /etc/resolv.conf"
+		}
+	}
+	addrs := strings.Join(servers, ", ")
+	if addrs == "" {
+		addrs = "(none)"
+	}
+	return fmt.Sprintf("%s's DNS client settings were not read (no WinRM/SSH access, no inventory dns_servers); the checks assumed it uses its own addresses %s. Verify with %s on %s before acting.",
+		dc.Name, addrs, verify, dc.Name)
+}
