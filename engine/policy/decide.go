@@ -24,6 +24,9 @@ type Candidate struct {
 	Command        string
 	Blocked        bool
 	BlockedReasons []string
+	// Assumptions are the finding's (engine.Finding.Assumptions): guesses its diagnosis rests
+	// on. A candidate with any is never approved (HoldAssumed).
+	Assumptions []string
 }
 
 // History is what Decide needs from the journal of past runs. All times are instants; DC
@@ -48,6 +51,7 @@ type History interface {
 const (
 	HoldNever         = "never_unattended" // high risk, LDAP delete or a destructive command: hard-coded
 	HoldBlocked       = "blocked"          // the plan blocks it (guard, flagged value, unknown platform, no target)
+	HoldAssumed       = "assumed_settings" // its finding's diagnosis rests on assumed settings (assume-self DNS)
 	HoldDenied        = "denied"           // the policy's deny list names it
 	HoldNotAllowed    = "not_allowed"      // no allow rule admits it
 	HoldBreaker       = "breaker_open"     // the circuit breaker is open
@@ -74,7 +78,7 @@ func ClassOf(code string) Class {
 	switch code {
 	case "":
 		return ClassApproved
-	case HoldNever, HoldBlocked, HoldDenied, HoldNotAllowed:
+	case HoldNever, HoldBlocked, HoldAssumed, HoldDenied, HoldNotAllowed:
 		return ClassHuman
 	case HoldBreaker, HoldWindow, HoldCooldown, HoldDCCap, HoldRunMax:
 		return ClassGuardrail
@@ -178,11 +182,11 @@ func neverUnattended(c Candidate) string {
 // Decide decides, for each candidate in order, whether heal may run it now without a human.
 // It is a pure function of its arguments (History is only read). Checks, in order, each
 // holding the candidate with its own reason: never unattended (hard-coded: high risk, LDAP
-// delete, destructive command), blocked by the plan, denied, not admitted by any allow rule,
-// breaker open, outside every change window, per-DC per-action cooldown, the 24h cap of
-// distinct DCs, the per-run maximum. Candidates with the same Key as an earlier one share its
-// verdict and count once. A nil policy is Default(). Journal errors hold what they touch
-// (ClassError).
+// delete, destructive command), blocked by the plan, resting on assumed settings, denied, not
+// admitted by any allow rule, breaker open, outside every change window, per-DC per-action
+// cooldown, the 24h cap of distinct DCs, the per-run maximum. Candidates with the same Key as
+// an earlier one share its verdict and count once (except those with assumptions, decided
+// alone). A nil policy is Default(). Journal errors hold what they touch (ClassError).
 func Decide(p *Policy, candidates []Candidate, h History, now time.Time) []Verdict {
 	if p == nil {
 		p = Default()
@@ -231,7 +235,11 @@ func Decide(p *Policy, candidates []Candidate, h History, now time.Time) []Verdi
 	}
 
 	for _, c := range candidates {
-		if c.Key != "" {
+		// A candidate whose finding rests on assumptions is decided on its own (and held): it
+		// neither takes the verdict of an earlier one with the same effect, nor gives its hold
+		// to a later one whose diagnosis was read.
+		shares := c.Key != "" && len(c.Assumptions) == 0
+		if shares {
 			if prev, ok := byKey[c.Key]; ok {
 				v := prev
 				v.Candidate = c
@@ -250,7 +258,7 @@ func Decide(p *Policy, candidates []Candidate, h History, now time.Time) []Verdi
 			approved++
 			touched[normDC(c.Target)] = c.Target
 		}
-		if c.Key != "" {
+		if shares {
 			byKey[c.Key] = v
 		}
 		out = append(out, v)
@@ -283,6 +291,9 @@ func decideOne(p *Policy, c Candidate, h History, now time.Time, st decideState)
 	}
 	if strings.TrimSpace(c.Target) == "" {
 		return hold(HoldBlocked, "the action names no target DC", time.Time{})
+	}
+	if len(c.Assumptions) > 0 {
+		return hold(HoldAssumed, assumedReason(c), time.Time{})
 	}
 	if p.denied(c.Action) {
 		return hold(HoldDenied, fmt.Sprintf("the policy's deny list names %q", c.Action), time.Time{})
@@ -364,4 +375,11 @@ func sortedSet(m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// assumedReason says why a candidate resting on assumptions is held: what was assumed, and
+// what a human does about it.
+func assumedReason(c Candidate) string {
+	return fmt.Sprintf("the diagnosis of %s rests on assumed settings, not on settings read; a human verifies them, then approves and applies the plan: %s",
+		c.Finding, strings.Join(c.Assumptions, " "))
 }

@@ -66,6 +66,7 @@
 //
 //	never_unattended  human      high risk, LDAP delete, cleanup or destructive command (hard-coded)
 //	blocked           human      the plan blocks it (guard, flagged value, unknown platform)
+//	assumed_settings  human      its finding rests on assumed settings (Finding.Assumptions)
 //	denied            human      the policy's deny list names it
 //	not_allowed       human      no allow rule admits its name at its risk
 //	breaker_open      guardrail  the circuit breaker is open

@@ -31,6 +31,14 @@ func CandidateFromAction(findingID string, a engine.PlannedAction) Candidate {
 	}
 }
 
+// CandidateFromFinding turns one planned action of a finding into a Candidate that carries
+// the finding's assumptions (so that Decide holds it: HoldAssumed).
+func CandidateFromFinding(f *engine.Finding, a engine.PlannedAction) Candidate {
+	c := CandidateFromAction(f.ID, a)
+	c.Assumptions = append([]string(nil), f.Assumptions...)
+	return c
+}
+
 // CandidatesFromPlan lists every action of a plan as a candidate, finding by finding, in plan
 // order (the order Decide spends the per-run and per-24h budgets in).
 func CandidatesFromPlan(p *engine.Plan) []Candidate {
@@ -38,9 +46,9 @@ func CandidatesFromPlan(p *engine.Plan) []Candidate {
 		return nil
 	}
 	var out []Candidate
-	for _, f := range p.Findings {
-		for _, a := range f.Actions {
-			out = append(out, CandidateFromAction(f.ID, a))
+	for i := range p.Findings {
+		for _, a := range p.Findings[i].Actions {
+			out = append(out, CandidateFromFinding(&p.Findings[i], a))
 		}
 	}
 	return out
