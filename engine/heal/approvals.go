@@ -17,7 +17,9 @@ import (
 // the built-in replication retry of a finding whose own replication retry was approved (on the
 // same target). It refuses everything else: held actions with their policy reason, actions
 // that need an approval of their own (a human's), and destructive actions whatever the
-// verdicts say. Every grant is Unattended, so apply refuses destructive actions too.
+// verdicts say, and the actions of a finding whose diagnosis rests on assumed settings
+// (engine.Finding.Assumptions). Every grant is Unattended, so apply refuses destructive
+// actions too.
 type PolicyApprovals struct {
 	// By names the approver for the journal: "heal policy <source>".
 	By string
@@ -67,12 +69,16 @@ func (p *PolicyApprovals) ApprovePlan(_ context.Context, req apply.Request) (app
 
 // ApproveAction admits an action the policy approved, or the built-in retry covered by an
 // approved retry; it refuses the rest.
-func (p *PolicyApprovals) ApproveAction(_ context.Context, _ apply.Request, a engine.PlannedAction, explicit bool) (apply.Grant, error) {
+func (p *PolicyApprovals) ApproveAction(_ context.Context, req apply.Request, a engine.PlannedAction, explicit bool) (apply.Grant, error) {
 	switch {
 	case actions.Destructive(a):
 		return apply.Grant{}, fmt.Errorf("%s: destructive actions (%s, risk %s) never run unattended: a human approves and applies them", a.ID, a.Kind, a.Risk)
 	case explicit:
 		return apply.Grant{}, fmt.Errorf("%s needs an approval of its own, which only a human can give (fix8524 approve --allow-each)", a.ID)
+	}
+	if f := findingOf(req.Plan, a.ID); f != nil && len(f.Assumptions) > 0 {
+		return apply.Grant{}, fmt.Errorf("%s: the diagnosis of %s rests on assumed settings (%s), which only a human can verify: %s",
+			a.ID, f.ID, policy.HoldAssumed, strings.Join(f.Assumptions, " "))
 	}
 	if v, ok := p.Verdicts[a.ID]; ok {
 		c := v.Candidate
@@ -93,6 +99,21 @@ func (p *PolicyApprovals) ApproveAction(_ context.Context, _ apply.Request, a en
 		return apply.Grant{}, fmt.Errorf("%s: the heal policy approved no replication retry on %s for %s", a.ID, a.Target, finding)
 	}
 	return apply.Grant{}, fmt.Errorf("%s is not in the actions the heal policy decided on", a.ID)
+}
+
+// findingOf returns the finding of plan p an action id belongs to ("<finding id>/..."), or nil.
+func findingOf(p *engine.Plan, actionID string) *engine.Finding {
+	if p == nil {
+		return nil
+	}
+	var best *engine.Finding
+	for i := range p.Findings {
+		f := &p.Findings[i]
+		if strings.HasPrefix(actionID, f.ID+"/") && (best == nil || len(f.ID) > len(best.ID)) {
+			best = f
+		}
+	}
+	return best
 }
 
 // builtinRetryOf returns the finding of a built-in retry's action id ("F/builtin:retry…").

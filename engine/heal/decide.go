@@ -24,12 +24,14 @@ func explicit(a engine.PlannedAction) bool {
 }
 
 // candidates lists the plan's candidates; actions that need their own (human) approval are
-// marked blocked so that no policy approves them.
+// marked blocked so that no policy approves them, and those of a finding that rests on assumed
+// settings carry them (policy.HoldAssumed).
 func candidates(p *engine.Plan) []policy.Candidate {
 	var out []policy.Candidate
-	for _, f := range p.Findings {
+	for i := range p.Findings {
+		f := &p.Findings[i]
 		for _, a := range f.Actions {
-			c := policy.CandidateFromAction(f.ID, a)
+			c := policy.CandidateFromFinding(f, a)
 			if a.RequiresApprovalEach {
 				c.Blocked = true
 				c.BlockedReasons = append(c.BlockedReasons, "the playbook requires an approval of its own for this action (requires_approval_each), which only a human gives")

@@ -14,7 +14,10 @@
 //     stays open until `fix8524 heal --reset-breaker --reason TEXT`.
 //  4. Decide (policy.Decide) on every planned action. heal adds its own rules on top:
 //     an action the playbook marks requires_approval_each is held for a human (heal cannot give
-//     a per-action human approval); a finding is started only as a whole — every action except
+//     a per-action human approval); the actions of a finding whose diagnosis rests on assumed
+//     settings (engine.Finding.Assumptions: DNS client settings assumed by gather
+//     --assume-self-dns) are held for a human (policy.HoldAssumed, exit 2), who verifies them
+//     and approves and applies the escalated plan; a finding is started only as a whole — every action except
 //     the replication retry approved, none needing its own approval — so heal never runs half a
 //     remedy. The approvals of findings that cannot start are withdrawn, with the reason of the
 //     action that holds them, and the budgets (per-run maximum, DCs per 24h) are decided again
