@@ -10,6 +10,7 @@ package gather
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"sort"
@@ -101,6 +102,7 @@ func Gather(ctx context.Context, o Options) (*facts.Snapshot, error) {
 	if o.Dial != nil {
 		lo.Dial = ldapread.DialFunc(o.Dial)
 	}
+	lo.TLSConfig = withSessionCache(lo.TLSConfig)
 	now := time.Now
 	if o.Now != nil {
 		now = o.Now
@@ -189,6 +191,23 @@ func (g *gatherer) problem(scope, format string, a ...any) {
 	g.mu.Unlock()
 }
 
+// withSessionCache returns a copy of base with a TLS session cache of its own for this gather:
+// a second connection to the same DC (the seed, read for the topology and then as a DC) resumes
+// the session instead of making a full handshake. Resumption keeps the server authenticated (the
+// session was made with a verified certificate, and crypto/tls checks its expiry and runs
+// VerifyConnection again). A cache the caller set is kept.
+func withSessionCache(base *tls.Config) *tls.Config {
+	tc := &tls.Config{}
+	if base != nil {
+		if base.ClientSessionCache != nil {
+			return base
+		}
+		tc = base.Clone()
+	}
+	tc.ClientSessionCache = tls.NewLRUClientSessionCache(0)
+	return tc
+}
+
 func (g *gatherer) readDCs(ctx context.Context) {
 	n := len(g.snap.DCs)
 	links := make([][]facts.Link, n)
@@ -197,7 +216,16 @@ func (g *gatherer) readDCs(ctx context.Context) {
 	var done int
 	var dmu sync.Mutex
 	ix := facts.NewIndex(&facts.Snapshot{DCs: append([]facts.DC(nil), g.snap.DCs...)})
+	// The seed DC first, while its TLS session from the topology read is fresh in the cache.
+	order := make([]int, 0, n)
 	for i := range g.snap.DCs {
+		if g.snap.DCs[i].Name == g.snap.SeedDC {
+			order = append([]int{i}, order...)
+		} else {
+			order = append(order, i)
+		}
+	}
+	for _, i := range order {
 		wg.Add(1)
 		sem <- struct{}{} // a canceled gather drains fast: every call below honours ctx
 		go func() {

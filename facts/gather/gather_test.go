@@ -1,6 +1,8 @@
 package gather
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"testing"
 
 	"github.com/fix8524/fix8524/facts"
@@ -64,5 +66,25 @@ func TestAddressOf(t *testing.T) {
 	ix := facts.NewIndex(s)
 	if addressOf(ix, "dc1") != "192.0.2.11" || addressOf(ix, "DC2") != "dc2.contoso.com" || addressOf(ix, "198.51.100.7") != "198.51.100.7" {
 		t.Fatal("addressOf")
+	}
+}
+
+func TestWithSessionCache(t *testing.T) {
+	if tc := withSessionCache(nil); tc == nil || tc.ClientSessionCache == nil {
+		t.Fatalf("nil config: got %+v, want a config with a session cache", tc)
+	}
+	roots := x509.NewCertPool()
+	base := &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS13}
+	tc := withSessionCache(base)
+	if tc == base || base.ClientSessionCache != nil {
+		t.Fatal("the caller's config was changed")
+	}
+	if tc.ClientSessionCache == nil || tc.RootCAs != roots || tc.MinVersion != tls.VersionTLS13 || tc.InsecureSkipVerify {
+		t.Fatalf("copy lost settings or has no cache: %+v", tc)
+	}
+	own := tls.NewLRUClientSessionCache(1)
+	base.ClientSessionCache = own
+	if tc := withSessionCache(base); tc.ClientSessionCache != own {
+		t.Fatal("the caller's session cache was replaced")
 	}
 }

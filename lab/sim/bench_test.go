@@ -45,6 +45,30 @@ func TestSyntheticForestGathers(t *testing.T) {
 	}
 }
 
+// A gather makes one LDAPS connection (one TLS handshake) per DC, and its second connection to
+// the seed DC (topology, then the seed's own view) resumes the TLS session.
+func TestGatherOneHandshakePerDC(t *testing.T) {
+	sy, err := NewSynthetic(30, 2, 0.2, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := Start(context.Background(), sy, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	snap, err := f.Gather(context.Background(), "synthetic", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hs, n := f.TLSHandshakes.Load(), int64(len(snap.DCs)+1); hs != n {
+		t.Errorf("%d TLS handshakes for %d DCs, want %d (one per DC, and the seed's topology connection)", hs, len(snap.DCs), n)
+	}
+	if r := f.TLSResumed.Load(); r != 1 {
+		t.Errorf("%d resumed TLS sessions, want 1 (the seed DC's second connection)", r)
+	}
+}
+
 type benchRun struct {
 	wall       time.Duration
 	ldap, dns  int64

@@ -3,13 +3,11 @@ package sim
 import (
 	"crypto/tls"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
-	"time"
+	"sync"
 
-	"github.com/hashicorp/go-hclog"
-	"github.com/jimlambrt/gldap"
+	"github.com/go-ldap/ldap/v3"
 
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/facts/guid"
@@ -24,12 +22,12 @@ type dcServer struct {
 	tls   *tls.Config
 	ldaps string // 127.0.0.1:port, TLS from the first byte
 	ldap  string // 127.0.0.1:port, plain with StartTLS
-	srvs  []*gldap.Server
+	srvs  []*ldapServer
 }
 
 func (s *dcServer) stop() {
 	for _, srv := range s.srvs {
-		_ = srv.Stop()
+		srv.stop()
 	}
 }
 
@@ -39,128 +37,57 @@ func (f *Forest) startDC(name, host string) (*dcServer, error) {
 		return nil, err
 	}
 	s := &dcServer{name: name, tls: tc}
-	for _, tlsOn := range []bool{true, false} {
-		mux, err := gldap.NewMux()
-		if err != nil {
-			return nil, err
-		}
-		auth := &authSet{ids: map[int]bool{}}
-		_ = mux.Bind(f.handleBind(name, auth))
-		_ = mux.Search(f.handleSearch(name))
-		_ = mux.Delete(f.handleDelete(name, auth))
-		_ = mux.ExtendedOperation(handleStartTLS(tc), gldap.ExtendedOperationStartTLS)
-		_ = mux.DefaultRoute(func(w *gldap.ResponseWriter, r *gldap.Request) {
-			_ = w.Write(r.NewResponse(gldap.WithResponseCode(gldap.ResultUnwillingToPerform), gldap.WithDiagnosticMessage("the simulated DC is read-only")))
-		})
-		var srvTLS *tls.Config
-		if tlsOn {
-			srvTLS = tc
-		}
-		addr, srv, err := runGLDAP(mux, srvTLS)
+	h := &ldapHandlers{bind: f.handleBind(name), search: f.handleSearch(name), del: f.handleDelete(name)}
+	for _, tlsFirst := range []bool{true, false} {
+		srv, err := serveLDAP(tc, tlsFirst, h, f.countHandshake)
 		if err != nil {
 			s.stop()
 			return nil, err
 		}
 		s.srvs = append(s.srvs, srv)
-		if tlsOn {
-			s.ldaps = addr
+		if tlsFirst {
+			s.ldaps = srv.addr()
 		} else {
-			s.ldap = addr
+			s.ldap = srv.addr()
 		}
 	}
 	return s, nil
 }
 
-// runGLDAP starts a gldap server on a free loopback port. gldap listens by address, so a port is
-// picked, released and bound again; a lost race is retried.
-func runGLDAP(mux *gldap.Mux, tc *tls.Config) (string, *gldap.Server, error) {
-	var lastErr error
-	for try := 0; try < 20; try++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return "", nil, err
-		}
-		addr := l.Addr().String()
-		l.Close()
-		srv, err := gldap.NewServer(gldap.WithLogger(hclog.NewNullLogger()))
-		if err != nil {
-			return "", nil, err
-		}
-		if err := srv.Router(mux); err != nil {
-			return "", nil, err
-		}
-		var opts []gldap.Option
-		if tc != nil {
-			opts = append(opts, gldap.WithTLSConfig(tc))
-		}
-		errc := make(chan error, 1)
-		go func() { errc <- srv.Run(addr, opts...) }()
-		deadline := time.Now().Add(5 * time.Second)
-		for time.Now().Before(deadline) {
-			select {
-			case err := <-errc:
-				lastErr = err
-			default:
-			}
-			if lastErr != nil {
-				break
-			}
-			if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
-				c.Close()
-				return addr, srv, nil
-			}
-			time.Sleep(2 * time.Millisecond)
-		}
-		_ = srv.Stop()
-		if lastErr == nil {
-			lastErr = fmt.Errorf("LDAP server on %s did not start", addr)
-		}
-	}
-	return "", nil, lastErr
-}
-
-func handleStartTLS(tc *tls.Config) gldap.HandlerFunc {
-	return func(w *gldap.ResponseWriter, r *gldap.Request) {
-		res := r.NewExtendedResponse(gldap.WithResponseCode(gldap.ResultSuccess))
-		res.SetResponseName(gldap.ExtendedOperationStartTLS)
-		if err := w.Write(res); err != nil {
-			return
-		}
-		_ = r.StartTLS(tc)
+func (f *Forest) countHandshake(cs tls.ConnectionState) {
+	f.TLSHandshakes.Add(1)
+	if cs.DidResume {
+		f.TLSResumed.Add(1)
 	}
 }
 
-func (f *Forest) handleBind(name string, auth *authSet) gldap.HandlerFunc {
-	return func(w *gldap.ResponseWriter, r *gldap.Request) {
+func (f *Forest) handleBind(name string) func(st *ldapConnState, user, password string, simple bool) (ldapResult, bool) {
+	return func(st *ldapConnState, user, password string, simple bool) (ldapResult, bool) {
 		f.LDAPRequests.Add(1)
-		resp := r.NewBindResponse(gldap.WithResponseCode(gldap.ResultInvalidCredentials))
-		defer func() { _ = w.Write(resp) }()
 		if f.hold(name) {
-			return
+			return ldapResult{}, false
 		}
-		auth.set(r.ConnectionID(), false)
-		m, err := r.GetSimpleBindMessage()
-		if err != nil {
-			resp.SetResultCode(gldap.ResultAuthMethodNotSupported)
-			return
-		}
+		st.bound.Store(false)
 		switch {
-		case m.UserName == "" && m.Password == "":
-			resp.SetResultCode(gldap.ResultSuccess) // anonymous: rootDSE only on a real DC
-		case strings.EqualFold(m.UserName, User) && string(m.Password) == f.password:
-			resp.SetResultCode(gldap.ResultSuccess)
-			auth.set(r.ConnectionID(), true)
-			return
-		default:
-			resp.SetDiagnosticMessage("80090308: LdapErr: DSID-0C090439, comment: AcceptSecurityContext error, data 52e, v4563")
+		case !simple:
+			return ldapResult{code: ldap.LDAPResultAuthMethodNotSupported}, true
+		case user == "" && password == "":
+			return ldapResult{code: ldap.LDAPResultSuccess}, true // anonymous: rootDSE only on a real DC
+		case strings.EqualFold(user, User) && password == f.password:
+			st.bound.Store(true)
+			return ldapResult{code: ldap.LDAPResultSuccess}, true
 		}
+		return ldapResult{code: ldap.LDAPResultInvalidCredentials, diag: "80090308: LdapErr: DSID-0C090439, comment: AcceptSecurityContext error, data 52e, v4563"}, true
 	}
 }
 
 // hold applies latency and stalls; it reports whether the request must go unanswered.
 func (f *Forest) hold(name string) bool {
-	_, ix := f.snapshot()
-	dc := ix.DCByName(name)
+	if len(f.opts.Stall) == 0 && len(f.opts.EndpointLatency) == 0 {
+		f.sleep(f.opts.Latency) // no per-endpoint options: skip the look-up
+		return false
+	}
+	dc := f.cache().ix.DCByName(name)
 	keys := []string{name}
 	if dc != nil {
 		keys = dcKeys(dc)
@@ -173,28 +100,37 @@ func (f *Forest) hold(name string) bool {
 	return false
 }
 
-// view is one DC's answer material, built from the World per request.
+// view is one DC's answer material, built from the World's snapshot once per snapshot (a World
+// that returns a new snapshot after a change gets new views).
 type view struct {
 	base   *facts.Snapshot
 	ix     *facts.Index
 	me     *facts.DC
 	fsmo   map[string]string // lower-case role object DN -> owner DSA DN
 	ncHeld map[string]bool   // lower-case NC DN
+	mine   []facts.Link      // inbound links of me
+	ncs    []string          // namingContexts
+
+	xmlOnce sync.Once
+	xml     []string // msDS-ReplAllInboundNeighbors values, encoded on first use
 }
 
 func (f *Forest) view(name string) *view {
-	base, ix := f.snapshot()
+	c := f.cache()
 	f.cacheMu.Lock()
-	if v := f.cacheViews[name]; v != nil && v.base == base {
+	if v := c.views[name]; v != nil {
 		f.cacheMu.Unlock()
 		return v
 	}
 	f.cacheMu.Unlock()
-	v := &view{base: base, ix: ix, fsmo: map[string]string{}, ncHeld: map[string]bool{}}
+	base := c.base
+	v := &view{base: base, ix: c.ix, fsmo: map[string]string{}, ncHeld: map[string]bool{}}
 	defer func() {
 		f.cacheMu.Lock()
-		if f.cacheBase == base {
-			f.cacheViews[name] = v
+		if old := c.views[name]; old != nil {
+			v = old // built concurrently: keep one
+		} else {
+			c.views[name] = v
 		}
 		f.cacheMu.Unlock()
 	}()
@@ -217,18 +153,32 @@ func (f *Forest) view(name string) *view {
 		v.fsmo[strings.ToLower(dn)] = r.OwnerDSA
 	}
 	if v.me != nil {
+		v.mine = c.linksTo[strings.ToLower(v.me.Name)]
 		for _, nc := range v.me.MasterNCs {
 			v.ncHeld[strings.ToLower(nc)] = true
 		}
-		for _, l := range base.Links {
-			if strings.EqualFold(l.Destination, v.me.Name) {
-				v.ncHeld[strings.ToLower(l.NC)] = true
-			}
+		for _, l := range v.mine {
+			v.ncHeld[strings.ToLower(l.NC)] = true
 		}
 		v.ncHeld[strings.ToLower(fo.ConfigDN)] = true
 		v.ncHeld[strings.ToLower(fo.SchemaDN)] = true
 	}
+	for _, nc := range fo.NCs {
+		if v.ncHeld[strings.ToLower(nc)] {
+			v.ncs = append(v.ncs, nc)
+		}
+	}
 	return v
+}
+
+// neighborXML returns me's msDS-ReplAllInboundNeighbors values.
+func (v *view) neighborXML() []string {
+	v.xmlOnce.Do(func() {
+		for _, l := range v.mine {
+			v.xml = append(v.xml, string(replstatus.EncodeNeighborXML(neighborOf(l))))
+		}
+	})
+	return v.xml
 }
 
 func (v *view) domainDN(dnsName string) string {
@@ -240,25 +190,10 @@ func (v *view) domainDN(dnsName string) string {
 	return ""
 }
 
-func (v *view) namingContexts() []string {
-	var out []string
-	for _, nc := range v.base.Forest.NCs {
-		if v.ncHeld[strings.ToLower(nc)] {
-			out = append(out, nc)
-		}
-	}
-	return out
-}
+func (v *view) namingContexts() []string { return v.ncs }
 
-func (v *view) links() []facts.Link {
-	var out []facts.Link
-	for _, l := range v.base.Links {
-		if v.me != nil && strings.EqualFold(l.Destination, v.me.Name) {
-			out = append(out, l)
-		}
-	}
-	return out
-}
+// links returns me's inbound links (shared: read only).
+func (v *view) links() []facts.Link { return v.mine }
 
 func neighborOf(l facts.Link) replstatus.Neighbor {
 	return replstatus.Neighbor{
@@ -286,33 +221,21 @@ func rawGUID(g string) string {
 	return string(b)
 }
 
-func (f *Forest) handleSearch(name string) gldap.HandlerFunc {
-	return func(w *gldap.ResponseWriter, r *gldap.Request) {
+func (f *Forest) handleSearch(name string) func(st *ldapConnState, m *searchMsg, emit func(dn string, attrs map[string][]string)) (ldapResult, bool) {
+	return func(st *ldapConnState, m *searchMsg, emit func(dn string, attrs map[string][]string)) (ldapResult, bool) {
 		f.LDAPRequests.Add(1)
-		done := r.NewSearchDoneResponse(gldap.WithResponseCode(gldap.ResultNoSuchObject))
 		if f.hold(name) {
-			return
-		}
-		defer func() { _ = w.Write(done) }()
-		m, err := r.GetSearchMessage()
-		if err != nil {
-			done.SetResultCode(gldap.ResultProtocolError)
-			return
+			return ldapResult{}, false
 		}
 		v := f.view(name)
 		if v.me == nil {
-			done.SetResultCode(gldap.ResultUnavailable)
-			done.SetDiagnosticMessage("this DC's NTDS Settings object was removed")
-			return
+			return ldapResult{code: ldap.LDAPResultUnavailable, diag: "this DC's NTDS Settings object was removed"}, true
 		}
 		entries, code := f.answer(v, name, m)
 		for _, e := range entries {
-			ent := r.NewSearchResponseEntry(e.dn, gldap.WithAttributes(e.attrs))
-			if err := w.Write(ent); err != nil {
-				return
-			}
+			emit(e.dn, e.attrs)
 		}
-		done.SetResultCode(code)
+		return ldapResult{code: code}, true
 	}
 }
 
@@ -322,7 +245,7 @@ type entry struct {
 }
 
 // answer serves exactly the searches fix8524's gatherer makes (see facts/ldapread).
-func (f *Forest) answer(v *view, name string, m *gldap.SearchMessage) ([]entry, int) {
+func (f *Forest) answer(v *view, name string, m *searchMsg) ([]entry, int) {
 	fo := &v.base.Forest
 	base := strings.TrimSpace(m.BaseDN)
 	lb := strings.ToLower(base)
@@ -331,10 +254,10 @@ func (f *Forest) answer(v *view, name string, m *gldap.SearchMessage) ([]entry, 
 	removed := f.removedDCs()
 	garbage := flagged(f.opts.Garbage, dcKeys(me)...)
 	one := func(dn string, attrs map[string][]string) ([]entry, int) {
-		return []entry{{dn, attrs}}, gldap.ResultSuccess
+		return []entry{{dn, attrs}}, ldap.LDAPResultSuccess
 	}
 	switch {
-	case base == "" && m.Scope == gldap.BaseObject:
+	case base == "" && m.Scope == scopeBase:
 		a := map[string][]string{
 			"defaultNamingContext":       {v.domainDN(me.Domain)},
 			"configurationNamingContext": {fo.ConfigDN},
@@ -349,20 +272,13 @@ func (f *Forest) answer(v *view, name string, m *gldap.SearchMessage) ([]entry, 
 			a["vendorName"] = []string{"Samba Team (https://www.samba.org)"}
 		}
 		if start, ranged := rangeStart(m.Attributes, ldapread.AttrReplAllInboundNeighbors); !samba && ranged {
-			var vals []string
-			for _, l := range v.links() {
-				vals = append(vals, string(replstatus.EncodeNeighborXML(neighborOf(l))))
-			}
-			name, part := rangedValues(vals, start, f.opts.MaxValRange)
+			name, part := rangedValues(v.neighborXML(), start, f.opts.MaxValRange)
 			return one("", map[string][]string{name: part})
 		}
 		if !samba && wants(m.Attributes, ldapread.AttrReplAllInboundNeighbors) {
-			var vals []string
-			for _, l := range v.links() {
-				vals = append(vals, string(replstatus.EncodeNeighborXML(neighborOf(l))))
-			}
+			vals := v.neighborXML()
 			if garbage {
-				vals = append(vals, "<DS_REPL_NEIGHBOR><pszNamingContext>&bogus;", strings.Repeat("\x00garbage", 20000))
+				vals = append(vals[:len(vals):len(vals)], "<DS_REPL_NEIGHBOR><pszNamingContext>&bogus;", strings.Repeat("\x00garbage", 20000))
 			}
 			if n := f.opts.MaxValRange; n > 0 && len(vals) > n {
 				name, part := rangedValues(vals, 0, n)
@@ -373,7 +289,7 @@ func (f *Forest) answer(v *view, name string, m *gldap.SearchMessage) ([]entry, 
 		}
 		return one("", a)
 
-	case strings.HasPrefix(base, "<GUID=") && m.Scope == gldap.BaseObject:
+	case strings.HasPrefix(base, "<GUID=") && m.Scope == scopeBase:
 		g := strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(base, "<GUID="), ">"))
 		for _, l := range v.links() {
 			if strings.EqualFold(l.SourceDSAGUID, g) && l.SourceDSADN != "" {
@@ -383,16 +299,16 @@ func (f *Forest) answer(v *view, name string, m *gldap.SearchMessage) ([]entry, 
 		if dc := v.ix.DCByGUID(g); dc != nil {
 			return one(dc.NTDSSettingsDN, map[string][]string{"objectClass": {"top", "applicationSettings", "nTDSDSA"}})
 		}
-		return nil, gldap.ResultNoSuchObject
+		return nil, ldap.LDAPResultNoSuchObject
 
-	case lb == strings.ToLower("CN=Partitions,"+fo.ConfigDN) && m.Scope == gldap.SingleLevel:
+	case lb == strings.ToLower("CN=Partitions,"+fo.ConfigDN) && m.Scope == scopeOne:
 		var out []entry
 		for _, nc := range fo.NCs {
 			out = append(out, crossRef(v, nc))
 		}
-		return out, gldap.ResultSuccess
+		return out, ldap.LDAPResultSuccess
 
-	case lb == strings.ToLower("CN=Sites,"+fo.ConfigDN) && m.Scope == gldap.WholeSubtree:
+	case lb == strings.ToLower("CN=Sites,"+fo.ConfigDN) && m.Scope == scopeSubtree:
 		var out []entry
 		for i := range v.base.DCs {
 			dc := &v.base.DCs[i]
@@ -407,22 +323,22 @@ func (f *Forest) answer(v *view, name string, m *gldap.SearchMessage) ([]entry, 
 				out = append(out, serverEntry(&dc))
 			}
 		}
-		return out, gldap.ResultSuccess
+		return out, ldap.LDAPResultSuccess
 
-	case m.Scope == gldap.WholeSubtree && strings.Contains(filter, "primarygroupid"):
+	case m.Scope == scopeSubtree && strings.Contains(filter, "primarygroupid"):
 		var out []entry
 		for _, dc := range append(ptrs(v.base.DCs), ptrs(removed)...) {
 			if strings.HasSuffix(strings.ToLower(dc.ComputerDN), ","+lb) {
 				out = append(out, entry{dc.ComputerDN, computerAttrs(dc)})
 			}
 		}
-		return out, gldap.ResultSuccess
+		return out, ldap.LDAPResultSuccess
 
-	case m.Scope == gldap.SingleLevel:
+	case m.Scope == scopeOne:
 		// The children of a server object: its NTDS Settings, unless a tree delete removed it.
 		for i := range v.base.DCs {
 			if dc := &v.base.DCs[i]; dc.ServerDN != "" && strings.EqualFold(dc.ServerDN, base) {
-				return []entry{{dc.NTDSSettingsDN, map[string][]string{"objectClass": {"top", "applicationSettings", "nTDSDSA"}}}}, gldap.ResultSuccess
+				return []entry{{dc.NTDSSettingsDN, map[string][]string{"objectClass": {"top", "applicationSettings", "nTDSDSA"}}}}, ldap.LDAPResultSuccess
 			}
 		}
 		for _, dc := range removed {
@@ -433,12 +349,12 @@ func (f *Forest) answer(v *view, name string, m *gldap.SearchMessage) ([]entry, 
 				// Re-promoted: the DC runs as another DSA, whose NTDS Settings (created while the
 				// stale one existed, hence the conflict name) remain under the same server.
 				return []entry{{`CN=NTDS Settings\0ACNF:` + strings.ToLower(own) + "," + dc.ServerDN,
-					map[string][]string{"objectClass": {"top", "applicationSettings", "nTDSDSA"}}}}, gldap.ResultSuccess
+					map[string][]string{"objectClass": {"top", "applicationSettings", "nTDSDSA"}}}}, ldap.LDAPResultSuccess
 			}
-			return nil, gldap.ResultSuccess
+			return nil, ldap.LDAPResultSuccess
 		}
 
-	case m.Scope == gldap.BaseObject:
+	case m.Scope == scopeBase:
 		if strings.EqualFold(base, me.NTDSSettingsDN) {
 			own := me.DSAGUID
 			if g, ok := me.OwnDSAGUID.Get(); ok && g != "" {
@@ -492,7 +408,7 @@ func (f *Forest) answer(v *view, name string, m *gldap.SearchMessage) ([]entry, 
 			return one(base, a)
 		}
 	}
-	return nil, gldap.ResultNoSuchObject
+	return nil, ldap.LDAPResultNoSuchObject
 }
 
 func serverEntry(dc *facts.DC) entry {

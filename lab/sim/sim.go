@@ -88,14 +88,16 @@ type Forest struct {
 	leftMu    sync.Mutex
 	leftovers []facts.DC
 
-	cacheMu    sync.Mutex
-	cacheBase  *facts.Snapshot
-	cacheIx    *facts.Index
-	cacheViews map[string]*view
+	cacheMu sync.Mutex
+	cached  *worldCache
 
 	// Requests counts LDAP requests and DNS queries served (for the benchmark's bound).
 	LDAPRequests atomic.Int64
 	DNSQueries   atomic.Int64
+	// TLSHandshakes counts completed server TLS handshakes (LDAPS and StartTLS), TLSResumed
+	// those that resumed a session.
+	TLSHandshakes atomic.Int64
+	TLSResumed    atomic.Int64
 }
 
 // Start serves w until Close.
@@ -140,16 +142,45 @@ func acceptAndClose(l net.Listener) {
 	}
 }
 
-// snapshot returns the World's Base and an index of it; a World that returns the same snapshot
-// pointer again (an immutable world) is indexed once.
-func (f *Forest) snapshot() (*facts.Snapshot, *facts.Index) {
+// worldCache holds look-up tables of one World snapshot.
+type worldCache struct {
+	base    *facts.Snapshot
+	ix      *facts.Index
+	byIP    map[string]*facts.DC
+	linksTo map[string][]facts.Link // lower-case destination DC name
+	views   map[string]*view        // DC name; guarded by Forest.cacheMu
+}
+
+// cache returns the tables of the World's current Base; a World that returns the same snapshot
+// pointer again (an immutable world, or one that has not changed) is indexed once.
+func (f *Forest) cache() *worldCache {
 	base := f.world.Base()
 	f.cacheMu.Lock()
 	defer f.cacheMu.Unlock()
-	if base != f.cacheBase {
-		f.cacheBase, f.cacheIx, f.cacheViews = base, facts.NewIndex(base), map[string]*view{}
+	if f.cached == nil || f.cached.base != base {
+		c := &worldCache{base: base, ix: facts.NewIndex(base), byIP: map[string]*facts.DC{}, linksTo: map[string][]facts.Link{}, views: map[string]*view{}}
+		for i := range base.DCs {
+			if ips, ok := base.DCs[i].IPs.Get(); ok {
+				for _, ip := range ips {
+					if c.byIP[ip] == nil {
+						c.byIP[ip] = &base.DCs[i]
+					}
+				}
+			}
+		}
+		for _, l := range base.Links {
+			k := strings.ToLower(l.Destination)
+			c.linksTo[k] = append(c.linksTo[k], l)
+		}
+		f.cached = c
 	}
-	return base, f.cacheIx
+	return f.cached
+}
+
+// snapshot returns the World's Base and an index of it.
+func (f *Forest) snapshot() (*facts.Snapshot, *facts.Index) {
+	c := f.cache()
+	return c.base, c.ix
 }
 
 // Password is the password of User on every simulated DC.
@@ -281,10 +312,10 @@ func (f *Forest) Dial(ctx context.Context, network, address string) (net.Conn, e
 	if network != "tcp" {
 		return nil, refused(network, address)
 	}
-	base, ix := f.snapshot()
-	dc := ix.DCByName(host)
+	c := f.cache()
+	dc := c.ix.DCByName(host)
 	if dc == nil {
-		dc = dcByIP(base, host)
+		dc = c.byIP[host]
 	}
 	if dc == nil {
 		return nil, &net.OpError{Op: "dial", Net: network, Addr: fakeAddr(address), Err: &net.DNSError{Err: "no such host in the simulated forest", Name: host, IsNotFound: true}}
@@ -309,19 +340,6 @@ func (f *Forest) Dial(ctx context.Context, network, address string) (net.Conn, e
 		return d.DialContext(ctx, "tcp", s.ldap)
 	}
 	return d.DialContext(ctx, "tcp", f.open.Addr().String())
-}
-
-func dcByIP(s *facts.Snapshot, ip string) *facts.DC {
-	for i := range s.DCs {
-		if ips, ok := s.DCs[i].IPs.Get(); ok {
-			for _, a := range ips {
-				if a == ip {
-					return &s.DCs[i]
-				}
-			}
-		}
-	}
-	return nil
 }
 
 // Resolve is the workstation's resolver inside the simulation: DC host names resolve to the
