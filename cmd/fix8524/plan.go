@@ -329,6 +329,9 @@ func writePlanText(w io.Writer, p *engine.Plan, color bool) {
 		fmt.Fprintf(b, ", %s", c.red(fmt.Sprintf("%d blocked", s.Blocked)))
 	}
 	fmt.Fprintf(b, ", %d manual step(s)", s.ManualSteps)
+	if n := assumedFindings(p); n > 0 {
+		fmt.Fprintf(b, ", %s", c.yellow(fmt.Sprintf("%d resting on assumed settings", n)))
+	}
 	if s.Flags > 0 {
 		fmt.Fprintf(b, ", %s", c.red(fmt.Sprintf("%d flagged value(s)", s.Flags)))
 	}
@@ -356,6 +359,12 @@ func writeFinding(b *bufio.Writer, c painter, f *engine.Finding) {
 		fmt.Fprintf(b, "    See the article: %q\n", f.Decision.See)
 	default:
 		fmt.Fprintf(b, "  %s %s\n", c.yellow("Diagnosis incomplete:"), f.Incomplete)
+	}
+	if len(f.Assumptions) > 0 {
+		fmt.Fprintf(b, "  %s %s\n", c.yellow("Assumed:"), c.bold("this diagnosis rests on settings that were not read; heal will not act on it unattended"))
+		for _, a := range f.Assumptions {
+			fmt.Fprintf(b, "    %s %s\n", c.yellow("!"), a)
+		}
 	}
 	if len(f.Evidence) > 0 {
 		fmt.Fprintln(b, "  Evidence:")
@@ -451,6 +460,17 @@ func writeFinding(b *bufio.Writer, c painter, f *engine.Finding) {
 	for _, e := range f.Errors {
 		fmt.Fprintf(b, "  %s %s\n", c.red("Playbook error:"), e)
 	}
+}
+
+// assumedFindings counts the findings whose diagnosis rests on assumed settings.
+func assumedFindings(p *engine.Plan) int {
+	n := 0
+	for _, f := range p.Findings {
+		if len(f.Assumptions) > 0 {
+			n++
+		}
+	}
+	return n
 }
 
 func orDash(s string) string {
