@@ -34,6 +34,11 @@ func checkPlanInvariants(t *testing.T, pb *Playbook, s *facts.Snapshot) {
 				}
 			}
 		}
+		for _, a := range f.Assumptions {
+			if unrenderable(a) != "" {
+				t.Fatalf("assumption with an unsafe character: %q", a)
+			}
+		}
 		for _, ac := range f.Actions {
 			if unrenderable(ac.Title) != "" && len(ac.Title) <= maxValueBytes {
 				t.Fatalf("title with an unsafe character: %q", ac.Title)
@@ -62,7 +67,18 @@ func FuzzPlanFacts(f *testing.F) {
 	if err := facts.Encode(&buf, sampleFacts()); err != nil {
 		f.Fatal(err)
 	}
-	f.Add(buf.Bytes())
+	f.Add(bytes.Clone(buf.Bytes()))
+	assumed := sampleFacts()
+	for i := range assumed.DCs {
+		if ips, ok := assumed.DCs[i].IPs.Get(); ok {
+			assumed.DCs[i].DNSServers, assumed.DCs[i].DNSServersFrom = facts.Some(ips), DNSServersAssumedSelf
+		}
+	}
+	buf.Reset()
+	if err := facts.Encode(&buf, assumed); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(bytes.Clone(buf.Bytes()))
 	f.Add([]byte(`{"format_version":1,"forest":{},"dcs":[],"links":[{"destination":"A","source_dsa_guid":"x","last_result":8524}],"dns":[],"reachability":[]}`))
 	f.Add([]byte(`{"format_version":1,"forest":{"root_domain":"a"},"dcs":[{"name":"A","dns_servers":{"unknown":"x"},"platform":"samba"}],"links":[{"destination":"A","last_result":2}],"dns":null,"reachability":null}`))
 	pb := mustLoad(f, testPlaybook)
@@ -85,6 +101,7 @@ func FuzzPlanValues(f *testing.F) {
 		s := sampleFacts()
 		s.DCs[1].Name, s.DCs[1].DNSHostName, s.DCs[1].DSAGUID, s.DCs[1].Site = name, host, guid, site
 		s.DCs[1].DNSServers = facts.Some([]string{server, "192.0.2.12"})
+		s.DCs[1].DNSServersFrom = DNSServersAssumedSelf // the name and servers reach Finding.Assumptions
 		s.DCs[1].OwnDSAGUID = facts.Some(guid)
 		s.Links[0].SourceDSAGUID, s.Links[0].LastResult = guid, result
 		s.DNS[0].Rcode = rcode
