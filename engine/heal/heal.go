@@ -39,6 +39,10 @@ type Options struct {
 	PlanDir string
 	// EscalateDir receives the plans saved for a human (default: <state dir>/escalations).
 	EscalateDir string
+	// PlanRetention: plan files heal wrote (in PlanDir and EscalateDir) are deleted once they
+	// are older than this (default DefaultPlanRetention); the newest 50 of each kind and the
+	// ones this run uses are always kept. Negative: never delete.
+	PlanRetention time.Duration
 	// WindowsWaived, when not empty, says why the playbook's change windows do not apply (the
 	// demo forest). The policy's own windows still do.
 	WindowsWaived string
@@ -117,6 +121,9 @@ func (o *Options) defaults() {
 	}
 	if o.RemindAfter <= 0 {
 		o.RemindAfter = DefaultRemindAfter
+	}
+	if o.PlanRetention == 0 {
+		o.PlanRetention = DefaultPlanRetention
 	}
 	if o.HealLockTTL <= 0 {
 		o.HealLockTTL = DefaultLockTTL
@@ -617,6 +624,9 @@ func (h *run) escalate(ctx context.Context) {
 				}
 			}
 		}
+	}
+	if r.Locked == "" {
+		h.prunePlans()
 	}
 	r.Event = r.Summary.Event()
 	if r.Err != nil {

@@ -12,8 +12,10 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/engine/journal"
 
 	"github.com/fix8524/fix8524/internal/atomicfile"
 )
@@ -126,4 +128,93 @@ func saveHeld(dir, forest string, p *engine.Plan) (string, bool, error) {
 		return "", false, fmt.Errorf("saving the plan for a human: %w", err)
 	}
 	return path, true, nil
+}
+
+// DefaultPlanRetention is how long heal keeps the plan files it wrote (Options.PlanRetention).
+const DefaultPlanRetention = 90 * 24 * time.Hour
+
+// prunePlans deletes heal's old plan files (see Options.PlanRetention) and journals what it
+// deleted. A failure is reported and does not change the run's outcome.
+func (h *run) prunePlans() {
+	o, r := h.o, h.r
+	for _, d := range []struct{ dir, prefix, keep string }{
+		{o.PlanDir, "heal-", r.AppliedPlanPath},
+		{o.EscalateDir, "held-", r.EscalationPath},
+	} {
+		deleted, err := prunePlans(d.dir, d.prefix, o.PlanRetention, o.Now(), d.keep)
+		if err != nil {
+			h.say("heal: warning: %v", err)
+		}
+		if len(deleted) > 0 {
+			h.say("heal: deleted %d plan file(s) older than %s from %s", len(deleted), age(o.PlanRetention), d.dir)
+			names := deleted
+			more := ""
+			if len(names) > 20 {
+				names, more = names[:20], fmt.Sprintf(" and %d more", len(deleted)-20)
+			}
+			h.record(journal.Entry{Kind: journal.KindNote, Name: "prune-plans",
+				Reason: fmt.Sprintf("deleted %d plan file(s) older than %s from %s: %s%s", len(deleted), age(o.PlanRetention), d.dir, strings.Join(names, ", "), more)})
+		}
+	}
+}
+
+// age prints a retention in days when it is whole days.
+func age(d time.Duration) string {
+	if d > 0 && d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	}
+	return d.String()
+}
+
+// keepNewestPlans plan files of each kind (heal-*.json, held-*.json) are kept whatever their
+// age, so that a quiet forest still has its last runs on disk.
+const keepNewestPlans = 50
+
+// prunePlans deletes the plan files heal wrote in dir (regular files named prefix*.json)
+// whose modification time is older than maxAge, keeping the newest keepNewestPlans and never
+// except (the file this run wrote). Nothing else in dir is touched: no other names, no
+// symbolic links, no directories. It returns the names it deleted; a file it cannot delete
+// ends the pruning with an error (the run itself goes on). maxAge <= 0 disables pruning.
+func prunePlans(dir, prefix string, maxAge time.Duration, now time.Time, except string) ([]string, error) {
+	if maxAge <= 0 {
+		return nil, nil
+	}
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pruning old plans in %s: %w", dir, err)
+	}
+	type plan struct {
+		name string
+		mod  time.Time
+	}
+	var plans []plan
+	for _, e := range ents {
+		name := e.Name()
+		if !e.Type().IsRegular() || !strings.HasPrefix(name, prefix) || !strings.HasSuffix(name, ".json") {
+			continue
+		}
+		if except != "" && filepath.Join(dir, name) == except {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			continue // gone meanwhile
+		}
+		plans = append(plans, plan{name, fi.ModTime()})
+	}
+	sort.Slice(plans, func(i, j int) bool { return plans[i].mod.After(plans[j].mod) })
+	var deleted []string
+	for i, p := range plans {
+		if i < keepNewestPlans || now.Sub(p.mod) <= maxAge {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, p.name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return deleted, fmt.Errorf("pruning old plans in %s: %w", dir, err)
+		}
+		deleted = append(deleted, p.name)
+	}
+	return deleted, nil
 }
