@@ -83,6 +83,12 @@ func runApprove(_ context.Context, e *env, args []string) int {
 		}
 	}
 	for _, f := range plan.Findings {
+		// heal never acts on these; a person approving them should know what was guessed
+		for _, as := range f.Assumptions {
+			fmt.Fprintf(e.stderr, "warning: %s rests on an assumption: %s\n", f.ID, as)
+		}
+	}
+	for _, f := range plan.Findings {
 		for _, a := range f.Actions {
 			if a.RequiresApprovalEach || (a.Kind == engine.KindLDAPDelete && deletes > 1) {
 				needEach = append(needEach, a.ID)

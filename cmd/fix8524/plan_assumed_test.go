@@ -108,3 +108,25 @@ func TestPlanShowsAssumed(t *testing.T) {
 		t.Errorf("settings read over WinRM shown as assumed:\n%s", out)
 	}
 }
+
+// approve warns about a finding that rests on an assumption (and still records the approval:
+// the person decides).
+func TestApproveWarnsAboutAssumptions(t *testing.T) {
+	dir := t.TempDir()
+	plan := filepath.Join(dir, "p.json")
+	e, out, stderr := testEnv(nil)
+	if code := run(context.Background(), e, []string{"plan", "--facts", selfDNSFactsFile(t, engine.DNSServersAssumedSelf), "-o", plan}); code != exitProposed {
+		t.Fatalf("plan: exit %d: %s%s", code, out, stderr)
+	}
+	st := filepath.Join(dir, "st")
+	if err := os.Mkdir(st, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	e, out, stderr = testEnv(nil)
+	if code := run(context.Background(), e, []string{"approve", plan, "--by", "me", "--state", st}); code != exitOK {
+		t.Fatalf("approve: exit %d: %s%s", code, out, stderr)
+	}
+	if !strings.Contains(stderr.String(), "warning: DC1<-DC2 rests on an assumption: DC1's DNS client settings were not read") {
+		t.Errorf("no assumption warning:\n%s", stderr)
+	}
+}
