@@ -161,7 +161,6 @@ func (s *ldapServer) stop() {
 // ldapConn is one client connection.
 type ldapConn struct {
 	s        *ldapServer
-	raw      net.Conn
 	r        *bufio.Reader
 	wmu      sync.Mutex
 	w        io.Writer
@@ -170,7 +169,7 @@ type ldapConn struct {
 }
 
 func (s *ldapServer) serveConn(raw net.Conn) {
-	c := &ldapConn{s: s, raw: raw}
+	c := &ldapConn{s: s}
 	var nc net.Conn = raw
 	if s.tlsFirst {
 		tc := tls.Server(raw, s.tc)
@@ -234,7 +233,10 @@ func (s *ldapServer) serveConn(raw net.Conn) {
 			}
 			_ = raw.SetDeadline(time.Time{})
 			s.handshakeDone(tc)
-			c.r, c.w = bufio.NewReader(tc), tc
+			c.r = bufio.NewReader(tc)
+			c.wmu.Lock()
+			c.w = tc
+			c.wmu.Unlock()
 			continue
 		}
 		c.inflight.Add(1)
