@@ -108,6 +108,7 @@ func TestSambaEndToEnd(t *testing.T) {
 		{"inject-8524-windows", caseInject8524Windows, true},
 		{"windows-heal", caseWindowsHeal, true},
 		{"repromoted", caseRepromoted, true},
+		{"link-address", caseLinkAddress, true},
 		{"source-gone", caseSourceGone, false}, // destroys dc2: last
 	}
 	only := map[string]bool{} // E2E_CASES=a,b: only these (and baseline), for debugging
@@ -685,6 +686,70 @@ func caseRepromoted(ctx context.Context, t *testing.T, s *suite) {
 	s.staleLinkAddress(ctx, t, inv, old, newG)
 }
 
+// link-address: DC1's links to DC2 carry DC2's current GUID but dial the GUID name of an
+// earlier incarnation (what Samba leaves on a partner after a re-promotion, lab P2). DC2's
+// CNAME resolves everywhere, so the PING test passes; fix8524 must say link_address_stale with
+// the stale name as evidence (not dns_resolves_now, whose retry would fail forever), and the
+// plan's Samba manual step (KCC, restart the DC's samba, retry) heals it.
+func caseLinkAddress(ctx context.Context, t *testing.T, s *suite) {
+	g2, err := s.lab.GUID(ctx, "dc2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	brk, err := s.measure(t, "break link-address", func() error {
+		_, err := s.lab.Break(ctx, samba.LinkAddress)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("break: %v", err)
+	}
+	broken := time.Now()
+	inv := s.inventory(ctx, t, "link-address")
+	var p *engine.Plan
+	planD, _ := s.measure(t, "plan link-address", func() error {
+		p, _, _ = s.plan(ctx, t, "link-address", inv)
+		return nil
+	})
+	f := finding(t, p, "DC1<-DC2")
+	requireDecision(t, f, "link_address_stale")
+	if f.Link.SourceDSAGUID != g2 || f.Link.SourceAddress == "" || strings.HasPrefix(f.Link.SourceAddress, g2) {
+		t.Errorf("DC1<-DC2: source DSA %s (want %s), address %q (want another GUID's name)", f.Link.SourceDSAGUID, g2, f.Link.SourceAddress)
+	}
+	if c := evidence(t, f, "link_address_current"); c.Status != engine.StatusFailed {
+		t.Errorf("link_address_current: %s, want failed", c.Status)
+	}
+	if len(f.Actions) != 0 {
+		t.Errorf("actions %v, want manual steps only", actionNames(f))
+	}
+	s.followLinkAddressStep(ctx, t, f, "dc1")
+	fixD := time.Since(broken) - planD
+	s.waitGreen(ctx, t, s.inventory(ctx, t, "link-address-after"), samba.Dest, []string{"dc2", "dc3"}, "", time.Minute)
+	s.logMTTR(t, MTTR{Case: "link-address", Path: "manual", Break: brk, Plan: planD, Fix: fixD, Total: time.Since(broken)})
+}
+
+// followLinkAddressStep checks the Samba manual step of a link_address_stale finding and does
+// what it says on dc, as an admin would: the KCC run (through the lab, which holds the
+// credentials) and the restart of the DC's samba (the lab's service manager: samba runs under
+// the lab's PID control, not systemd).
+func (s *suite) followLinkAddressStep(ctx context.Context, t *testing.T, f *engine.Finding, dc string) {
+	t.Helper()
+	var step string
+	for _, m := range f.Manual {
+		if m.Shell == "posix" {
+			step = strings.Join(m.Commands, "\n")
+		}
+	}
+	if !strings.Contains(step, "samba-tool drs kcc "+dc+".") || !strings.Contains(step, "systemctl restart samba-ad-dc") || !strings.Contains(step, "samba-tool drs replicate "+dc+".") {
+		t.Fatalf("%s: the Samba manual step is %q, want the KCC run, the service restart and the retry", f.ID, step)
+	}
+	if err := s.lab.KCC(ctx, dc); err != nil {
+		t.Fatalf("kcc on %s: %v", dc, err)
+	}
+	if err := s.lab.RestartDC(ctx, dc); err != nil {
+		t.Fatalf("restart %s: %v", dc, err)
+	}
+}
+
 // staleLinkAddress: dc3, where the new DC2 was joined, replicates from the new DSA, but Samba
 // 4.17 leaves its links dialling the old incarnation's name (<old GUID>._msdcs), which the
 // cleanup removed: dc3 fails with result 2 although DC2's current CNAME resolves. fix8524
@@ -701,23 +766,7 @@ func (s *suite) staleLinkAddress(ctx context.Context, t *testing.T, inv, old, ne
 	if f.Link.SourceDSAGUID != newG || !strings.HasPrefix(f.Link.SourceAddress, old+"._msdcs.") {
 		t.Errorf("DC3<-DC2: source DSA %s (want the new %s), address %q (want the old %s name)", f.Link.SourceDSAGUID, newG, f.Link.SourceAddress, old)
 	}
-	var step string
-	for _, m := range f.Manual {
-		if m.Shell == "posix" {
-			step = strings.Join(m.Commands, "\n")
-		}
-	}
-	if !strings.Contains(step, "samba-tool drs kcc dc3.") || !strings.Contains(step, "systemctl restart samba-ad-dc") {
-		t.Fatalf("DC3<-DC2: the Samba manual step is %q, want the KCC run and the service restart", step)
-	}
-	// The admin follows it: the lab's KCC call and its service manager (samba runs under the
-	// lab's PID control, not systemd).
-	if err := s.lab.KCC(ctx, "dc3"); err != nil {
-		t.Fatalf("kcc on dc3: %v", err)
-	}
-	if err := s.lab.RestartDC(ctx, "dc3"); err != nil {
-		t.Fatalf("restart dc3: %v", err)
-	}
+	s.followLinkAddressStep(ctx, t, f, "dc3")
 	var last []samba.SyncResult
 	for try := 1; try <= 4; try++ {
 		res, err := s.lab.Replicate(ctx, "dc3", "dc2", "")

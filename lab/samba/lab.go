@@ -60,13 +60,14 @@ const (
 	SourceOfflineScavenged Kind = "source-offline-scavenged" // S stopped and its records scavenged
 	SourceGone             Kind = "source-gone"              // S gone for good, NTDS Settings stale in D's copy (3 DCs)
 	Repromoted             Kind = "repromoted"               // S re-promoted with a new GUID, D holds the old one (3 DCs)
+	LinkAddress            Kind = "link-address"             // D's links to S dial an earlier incarnation's GUID name
 	Inject8524             Kind = "inject-8524"              // 8524 written into D's repsFrom (Inject8524 method)
 )
 
 // Kinds lists the breakers that (*Lab).Break accepts.
 func Kinds() []Kind {
 	return []Kind{SourceRecords, DestCNAMEOnly, DestResolver, SourceOffline,
-		SourceOfflineScavenged, SourceGone, Repromoted}
+		SourceOfflineScavenged, SourceGone, Repromoted, LinkAddress}
 }
 
 // Options adjust Up and Attach. Zero values mean the defaults.

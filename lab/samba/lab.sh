@@ -24,7 +24,7 @@
 #   lab.sh ssh DC [CMD...]         ssh root@DC with the lab key and known_hosts
 #
 # KINDS: source-records dest-cname-only dest-resolver source-offline
-#        source-offline-scavenged source-gone repromoted inject-8524
+#        source-offline-scavenged source-gone repromoted link-address inject-8524
 #
 # Environment: LAB (state dir, default /tmp/fix8524-lab), LAB_NS (namespace, default
 # fix8524lab), LABDNS (path of the labdns binary; built with `go build` when missing),
@@ -720,6 +720,24 @@ break_repromoted() { # S re-promoted under the same name; D still holds the old 
   record_failure dc1 dc2
 }
 
+break_link_address() { # D's links to S dial the GUID name of an earlier incarnation of S (P2)
+  require_dcs dc1 dc2
+  local g stale
+  g=$(guid_on dc2 dc1)
+  stale="$(cat /proc/sys/kernel/random/uuid)._msdcs.$DNSDOMAIN"
+  samba_stop dc1
+  "$PY" "$HERE/labtool.py" setaddr --conf "$LAB/dc1/etc/smb.conf" --source "$g" --name "$stale" >/dev/null \
+    || die "setaddr on dc1 failed"
+  # keep the stale name in repsFrom until someone runs the KCC (its periodic run would rewrite
+  # it, though not the connection samba already holds)
+  printf 'kccsrv:periodic_interval=3600\nkccsrv:periodic_startup_interval=3600\n' >"$LAB/dc1/samba.opts"
+  samba_start dc1
+  echo "$stale" >"$LAB/link-address.stale"
+  log "dc1's links to DC2 ($g) now dial $stale"
+  mark_broken link-address
+  record_failure dc1 dc2
+}
+
 inject_8524() { # inject_8524 DC NC [SRC]
   local dc=$1 nc=$2 src=${3:-}
   valid_dc "$dc"
@@ -810,6 +828,12 @@ heal_by_hand() {
       wait $p
       set_resolver dc2 127.0.10.1
       heal_done dc2 ;;
+    link-address)
+      # what the plan's manual step says: run the KCC (it rewrites the address), restart the
+      # DC's samba (its replication service keeps the cached connection), retry
+      st drs kcc 127.0.10.1 >/dev/null || die "kcc on dc1 failed"
+      samba_restart dc1
+      heal_done dc2 ;;
     inject-8524)
       local d
       for d in dc1 dc2 dc3; do
@@ -832,6 +856,7 @@ brk() {
     source-offline-scavenged) break_source_offline_scavenged ;;
     source-gone) break_source_gone ;;
     repromoted) break_repromoted ;;
+    link-address) break_link_address ;;
     *) die "break: unknown kind '$kind'" ;;
   esac
 }

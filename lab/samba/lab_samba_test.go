@@ -96,6 +96,7 @@ func TestSambaLab(t *testing.T) {
 		{kind: SourceOffline, check: checkSourceOffline},
 		{kind: SourceOfflineScavenged, check: checkSourceOfflineScavenged},
 		{kind: Repromoted, check: checkRepromoted},
+		{kind: LinkAddress, check: checkLinkAddress},
 		{kind: SourceGone, check: checkSourceGone, healed: checkGoneHealed, noReset: true},
 	}
 	// inject-8524 first: it needs a healthy lab and is not a Break kind
@@ -259,6 +260,34 @@ func checkDestResolver(t *testing.T, l *Lab, res []SyncResult, g string) {
 	if err != nil || !strings.Contains(string(out), "nameserver "+BadDNSIP) {
 		t.Errorf("dc1's own resolv.conf over ssh: %v %q", err, out)
 	}
+}
+
+// link-address: dc1's links to DC2 carry DC2's current GUID but dial another GUID's name,
+// which resolves nowhere: result 2, while DC2's own CNAME is registered everywhere.
+func checkLinkAddress(t *testing.T, l *Lab, res []SyncResult, g string) {
+	ctx := context.Background()
+	requireResults(t, res, 2)
+	reps, err := l.RepsFrom(ctx, Dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range reps {
+		if r.SourceGUID != g {
+			continue
+		}
+		n++
+		if r.Result != 2 || r.DNSName == "" || strings.HasPrefix(r.DNSName, g+".") || !strings.HasSuffix(r.DNSName, "._msdcs."+DNSDomain) {
+			t.Errorf("dc1's link %s from %s: result %d, dials %q (want 2 and another GUID's _msdcs name)", r.NC, g, r.Result, r.DNSName)
+		}
+		if a := lookup(ctx, t, l, IP(Dest), r.DNSName, "CNAME"); a.Status != "NXDOMAIN" {
+			t.Errorf("the stale name %s resolves on dc1: %+v", r.DNSName, a)
+		}
+	}
+	if n != len(NCs) {
+		t.Errorf("%d links from %s on dc1, want %d", n, g, len(NCs))
+	}
+	requirePresent(ctx, t, l, Dest, CNAME(g), "CNAME")
 }
 
 func checkSourceOffline(t *testing.T, l *Lab, res []SyncResult, g string) {

@@ -18,6 +18,8 @@ Subcommands (all print JSON on stdout):
                                        offline (DC stopped): set result_last_attempt
                                        = 8524 in the repsFrom values of NC (all, or
                                        only the one from source DSA GUID)
+  setaddr --conf SMBCONF --source GUID --name NAME
+                                       offline: the repsFrom values from GUID dial NAME
   fixaddr --conf SMBCONF               offline (DC stopped): point every repsFrom value
                                        at its source's current name, <source DSA
                                        GUID>._msdcs.<forest>; prints what changed
@@ -263,6 +265,36 @@ def cmd_inject8524(args):
     print()
 
 
+def cmd_setaddr(args):
+    """Offline (DC stopped): make the repsFrom values from source GUID dial NAME, the state a
+    re-promotion leaves on a partner (lab P2), so that it can be reproduced on demand."""
+    lp = load_lp(args.conf)
+    db = SamDB(url=lp.private_path("sam.ldb"), session_info=system_session(), lp=lp)
+    root = db.search(base="", scope=ldb.SCOPE_BASE, attrs=["namingContexts"])
+    patched = 0
+    for nc in sorted(str(v) for v in root[0]["namingContexts"]):
+        res = db.search(base=nc, scope=ldb.SCOPE_BASE, attrs=["repsFrom"])
+        if len(res) == 0 or "repsFrom" not in res[0]:
+            continue
+        vals, n = [], 0
+        for v in res[0]["repsFrom"]:
+            b = ndr_unpack(drsblobs.repsFromToBlob, v)
+            if b.version == 1 and str(b.ctr.source_dsa_obj_guid) == args.source and b.ctr.other_info is not None:
+                b.ctr.other_info.dns_name = args.name
+                n += 1
+            vals.append(ndr_pack(b))
+        if n:
+            m = ldb.Message()
+            m.dn = ldb.Dn(db, nc)
+            m["repsFrom"] = ldb.MessageElement(vals, ldb.FLAG_MOD_REPLACE, "repsFrom")
+            db.modify(m, controls=["relax:0"])
+            patched += n
+    if patched == 0:
+        sys.exit("labtool: no repsFrom value from %s" % args.source)
+    json.dump({"patched": patched, "name": args.name}, sys.stdout)
+    print()
+
+
 def cmd_fixaddr(args):
     """After a partner is re-promoted, Samba 4.17's KCC may keep the old incarnation's
     address (<old GUID>._msdcs.<forest>) in a repsFrom value that already carries the new
@@ -319,11 +351,15 @@ def main():
     s.add_argument("--conf", required=True)
     s.add_argument("--nc", required=True)
     s.add_argument("--source", help="only the repsFrom value of this source DSA GUID")
+    s = sub.add_parser("setaddr")
+    s.add_argument("--conf", required=True)
+    s.add_argument("--source", required=True, help="source DSA GUID")
+    s.add_argument("--name", required=True, help="the DNS name to dial")
     s = sub.add_parser("fixaddr")
     s.add_argument("--conf", required=True)
     args = p.parse_args()
     fn = {"ntds": cmd_ntds, "self": cmd_self, "repsfrom": cmd_repsfrom, "replicate": cmd_replicate,
-          "inject8524": cmd_inject8524, "fixaddr": cmd_fixaddr}[args.cmd]
+          "inject8524": cmd_inject8524, "fixaddr": cmd_fixaddr, "setaddr": cmd_setaddr}[args.cmd]
     rc = fn(args)
     sys.exit(rc or 0)
 
