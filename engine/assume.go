@@ -7,9 +7,9 @@ import (
 	"github.com/fix8524/fix8524/facts"
 )
 
-// DNSServersAssumedSelf is facts.DC.DNSServersFrom for DNS client settings that were not read
+// DNSServersAssumedSelf is facts.DNSServersAssumedSelf: DNS client settings that were not read
 // but assumed to be the DC's own addresses (gather --assume-self-dns).
-const DNSServersAssumedSelf = "assumed-self"
+const DNSServersAssumedSelf = facts.DNSServersAssumedSelf
 
 // assumptions returns one sentence per DC of the partnership whose assumed DNS client
 // settings were read by what the finding rests on so far (the walked decisions' conditions,

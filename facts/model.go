@@ -78,6 +78,10 @@ const (
 	PlatformSamba   = "samba"
 )
 
+// DNSServersAssumedSelf is DC.DNSServersFrom for DNS client settings that were not read but
+// assumed to be the DC's own addresses (gather --assume-self-dns).
+const DNSServersAssumedSelf = "assumed-self"
+
 // DC is one domain controller, keyed by its NTDS Settings objectGUID (the DSA GUID) as the seed
 // DC's copy of the configuration NC holds it.
 type DC struct {
