@@ -435,7 +435,7 @@ func summarizeHost(w io.Writer, s *facts.Snapshot) {
 		unknown = append(unknown, dc.Name+": "+dc.DNSServers.Why())
 	}
 	var parts []string
-	for _, k := range [][2]string{{"winrm", "read over WinRM"}, {"ssh", "read over SSH"}, {"inventory", "from the inventory"}, {"assumed-self", "assumed to be the DC itself"}} {
+	for _, k := range [][2]string{{"winrm", "read over WinRM"}, {"ssh", "read over SSH"}, {"inventory", "from the inventory"}, {facts.DNSServersAssumedSelf, "assumed to be the DC itself"}} {
 		if from[k[0]] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", from[k[0]], k[1]))
 		}
