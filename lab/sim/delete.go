@@ -2,8 +2,9 @@ package sim
 
 import (
 	"strings"
+	"sync"
 
-	"github.com/go-ldap/ldap/v3"
+	"github.com/jimlambrt/gldap"
 
 	"github.com/fix8524/fix8524/facts"
 )
@@ -17,44 +18,84 @@ type Deleter interface {
 // treeDeleteOID is LDAP_SERVER_TREE_DELETE_OID.
 const treeDeleteOID = "1.2.840.113556.1.4.805"
 
+// authSet remembers which connections of one simulated LDAP server bound as User.
+type authSet struct {
+	mu  sync.Mutex
+	ids map[int]bool
+}
+
+func (a *authSet) set(id int, ok bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if ok {
+		a.ids[id] = true
+	} else {
+		delete(a.ids, id)
+	}
+}
+
+// forget drops a closed connection (gldap's OnClose callback).
+func (a *authSet) forget(id int) { a.set(id, false) }
+
+func (a *authSet) ok(id int) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.ids[id]
+}
+
 // handleDelete answers an LDAP delete the way a DC answers the metadata-cleanup delete of an
 // NTDS Settings object: only for a bound administrator, only with the tree-delete control (the
 // object has child connection objects), never for the serving DC's own NTDS Settings.
-func (f *Forest) handleDelete(name string) func(st *ldapConnState, dn string, controls []string) (ldapResult, bool) {
-	return func(st *ldapConnState, dn string, controls []string) (ldapResult, bool) {
+func (f *Forest) handleDelete(name string, auth *authSet) gldap.HandlerFunc {
+	return func(w *gldap.ResponseWriter, r *gldap.Request) {
 		f.LDAPRequests.Add(1)
+		resp := r.NewResponse(gldap.WithApplicationCode(gldap.ApplicationDelResponse), gldap.WithResponseCode(gldap.ResultUnwillingToPerform))
 		if f.hold(name) {
-			return ldapResult{}, false
+			return // a stalled DC leaves the request unanswered
 		}
-		if !st.bound.Load() {
-			return ldapResult{code: ldap.LDAPResultInsufficientAccessRights, diag: "00002098: SecErr: DSID-03150F94, problem 4003 (INSUFF_ACCESS_RIGHTS), data 0"}, true
+		defer func() { _ = w.Write(resp) }()
+		m, err := r.GetDeleteMessage()
+		if err != nil {
+			resp.SetResultCode(gldap.ResultProtocolError)
+			return
+		}
+		if !auth.ok(r.ConnectionID()) {
+			resp.SetResultCode(gldap.ResultInsufficientAccessRights)
+			resp.SetDiagnosticMessage("00002098: SecErr: DSID-03150F94, problem 4003 (INSUFF_ACCESS_RIGHTS), data 0")
+			return
 		}
 		del, ok := f.world.(Deleter)
 		if !ok {
-			return ldapResult{code: ldap.LDAPResultUnwillingToPerform, diag: "the simulated DC is read-only"}, true
+			resp.SetDiagnosticMessage("the simulated DC is read-only")
+			return
 		}
 		tree := false
-		for _, c := range controls {
-			if c == treeDeleteOID {
+		for _, c := range m.Controls {
+			if c.GetControlType() == treeDeleteOID {
 				tree = true
 			}
 		}
 		_, ix := f.snapshot()
-		target := ix.DCByNTDSDN(dn)
+		target := ix.DCByNTDSDN(m.DN)
 		switch {
 		case target == nil:
-			return ldapResult{code: ldap.LDAPResultNoSuchObject, diag: "0000208D: NameErr: DSID-0310028D, problem 2001 (NO_OBJECT)"}, true
+			resp.SetResultCode(gldap.ResultNoSuchObject)
+			resp.SetDiagnosticMessage("0000208D: NameErr: DSID-0310028D, problem 2001 (NO_OBJECT)")
 		case strings.EqualFold(target.Name, name):
-			return ldapResult{code: ldap.LDAPResultUnwillingToPerform, diag: "00002035: it's the DC's own nTDSDSA object"}, true
+			resp.SetDiagnosticMessage("00002035: it's the DC's own nTDSDSA object")
 		case !tree:
-			return ldapResult{code: ldap.LDAPResultNotAllowedOnNonLeaf, diag: "00002015: the object has children: use the tree-delete control"}, true
+			resp.SetResultCode(gldap.ResultNotAllowedOnNonLeaf)
+			resp.SetDiagnosticMessage("00002015: the object has children: use the tree-delete control")
+		default:
+			removed := *target
+			if err := del.DeleteDSA(m.DN); err != nil {
+				resp.SetResultCode(gldap.ResultNoSuchObject)
+				resp.SetDiagnosticMessage(err.Error())
+				return
+			}
+			f.keepLeftovers(removed)
+			resp.SetResultCode(gldap.ResultSuccess)
 		}
-		removed := *target
-		if err := del.DeleteDSA(dn); err != nil {
-			return ldapResult{code: ldap.LDAPResultNoSuchObject, diag: err.Error()}, true
-		}
-		f.keepLeftovers(removed)
-		return ldapResult{code: ldap.LDAPResultSuccess}, true
 	}
 }
 

@@ -3,11 +3,14 @@ package sim
 import (
 	"crypto/tls"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
-	"github.com/go-ldap/ldap/v3"
+	"github.com/hashicorp/go-hclog"
+	"github.com/jimlambrt/gldap"
 
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/facts/guid"
@@ -16,18 +19,18 @@ import (
 	"github.com/fix8524/fix8524/facts/secdesc"
 )
 
-// dcServer is one simulated DC's pair of LDAP servers.
+// dcServer is one simulated DC's pair of LDAP servers (gldap).
 type dcServer struct {
 	name  string
 	tls   *tls.Config
 	ldaps string // 127.0.0.1:port, TLS from the first byte
 	ldap  string // 127.0.0.1:port, plain with StartTLS
-	srvs  []*ldapServer
+	srvs  []*gldap.Server
 }
 
 func (s *dcServer) stop() {
 	for _, srv := range s.srvs {
-		srv.stop()
+		_ = srv.Stop()
 	}
 }
 
@@ -36,24 +39,48 @@ func (f *Forest) startDC(name, host string) (*dcServer, error) {
 	if err != nil {
 		return nil, err
 	}
+	// gldap runs the TLS handshakes itself (its LDAPS listener, Request.StartTLS); the server
+	// side's VerifyConnection is called once in every handshake, full or resumed, and is where
+	// the simulation counts them. It never refuses: the DCs ask for no client certificate.
+	tc.VerifyConnection = func(cs tls.ConnectionState) error {
+		f.countHandshake(cs)
+		return nil
+	}
 	s := &dcServer{name: name, tls: tc}
-	h := &ldapHandlers{bind: f.handleBind(name), search: f.handleSearch(name), del: f.handleDelete(name)}
-	for _, tlsFirst := range []bool{true, false} {
-		srv, err := serveLDAP(tc, tlsFirst, h, f.countHandshake)
+	for _, tlsOn := range []bool{true, false} {
+		mux, err := gldap.NewMux()
 		if err != nil {
 			s.stop()
-			return nil, err
+			return nil, fmt.Errorf("LDAP router of %s: %w", name, err)
+		}
+		auth := &authSet{ids: map[int]bool{}}
+		_ = mux.Bind(f.handleBind(name, auth))
+		_ = mux.Search(f.handleSearch(name))
+		_ = mux.Delete(f.handleDelete(name, auth))
+		_ = mux.ExtendedOperation(handleStartTLS(tc), gldap.ExtendedOperationStartTLS)
+		_ = mux.DefaultRoute(func(w *gldap.ResponseWriter, r *gldap.Request) {
+			_ = w.Write(r.NewResponse(gldap.WithResponseCode(gldap.ResultUnwillingToPerform), gldap.WithDiagnosticMessage("the simulated DC is read-only")))
+		})
+		var srvTLS *tls.Config
+		if tlsOn {
+			srvTLS = tc
+		}
+		addr, srv, err := runGLDAP(mux, srvTLS, auth)
+		if err != nil {
+			s.stop()
+			return nil, fmt.Errorf("LDAP server of %s: %w", name, err)
 		}
 		s.srvs = append(s.srvs, srv)
-		if tlsFirst {
-			s.ldaps = srv.addr()
+		if tlsOn {
+			s.ldaps = addr
 		} else {
-			s.ldap = srv.addr()
+			s.ldap = addr
 		}
 	}
 	return s, nil
 }
 
+// countHandshake counts a server TLS handshake (LDAPS or StartTLS) and whether it resumed.
 func (f *Forest) countHandshake(cs tls.ConnectionState) {
 	f.TLSHandshakes.Add(1)
 	if cs.DidResume {
@@ -61,23 +88,94 @@ func (f *Forest) countHandshake(cs tls.ConnectionState) {
 	}
 }
 
-func (f *Forest) handleBind(name string) func(st *ldapConnState, user, password string, simple bool) (ldapResult, bool) {
-	return func(st *ldapConnState, user, password string, simple bool) (ldapResult, bool) {
+// runGLDAP starts a gldap server on a free loopback port. gldap listens by address, so a port is
+// picked, released and bound again; a lost race is retried. A closed connection's bind state is
+// forgotten.
+func runGLDAP(mux *gldap.Mux, tc *tls.Config, auth *authSet) (string, *gldap.Server, error) {
+	var lastErr error
+	for try := 0; try < 20; try++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", nil, fmt.Errorf("free loopback port: %w", err)
+		}
+		addr := l.Addr().String()
+		_ = l.Close()
+		srv, err := gldap.NewServer(gldap.WithLogger(hclog.NewNullLogger()), gldap.WithOnClose(auth.forget))
+		if err != nil {
+			return "", nil, fmt.Errorf("gldap server: %w", err)
+		}
+		if err := srv.Router(mux); err != nil {
+			return "", nil, fmt.Errorf("gldap router: %w", err)
+		}
+		var opts []gldap.Option
+		if tc != nil {
+			opts = append(opts, gldap.WithTLSConfig(tc))
+		}
+		errc := make(chan error, 1)
+		go func() { errc <- srv.Run(addr, opts...) }()
+		lastErr = nil
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			select {
+			case err := <-errc:
+				lastErr = err
+			default:
+			}
+			if lastErr != nil {
+				break
+			}
+			if !srv.Ready() { // not yet past its net.Listen
+				time.Sleep(20 * time.Microsecond)
+				continue
+			}
+			if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+				_ = c.Close()
+				return addr, srv, nil
+			}
+			time.Sleep(time.Millisecond)
+		}
+		_ = srv.Stop()
+		if lastErr == nil {
+			lastErr = fmt.Errorf("LDAP server on %s did not start", addr)
+		}
+	}
+	return "", nil, lastErr
+}
+
+func handleStartTLS(tc *tls.Config) gldap.HandlerFunc {
+	return func(w *gldap.ResponseWriter, r *gldap.Request) {
+		res := r.NewExtendedResponse(gldap.WithResponseCode(gldap.ResultSuccess))
+		res.SetResponseName(gldap.ExtendedOperationStartTLS)
+		if err := w.Write(res); err != nil {
+			return
+		}
+		_ = r.StartTLS(tc)
+	}
+}
+
+func (f *Forest) handleBind(name string, auth *authSet) gldap.HandlerFunc {
+	return func(w *gldap.ResponseWriter, r *gldap.Request) {
 		f.LDAPRequests.Add(1)
+		resp := r.NewBindResponse(gldap.WithResponseCode(gldap.ResultInvalidCredentials))
 		if f.hold(name) {
-			return ldapResult{}, false
+			return
 		}
-		st.bound.Store(false)
+		defer func() { _ = w.Write(resp) }()
+		auth.set(r.ConnectionID(), false)
+		m, err := r.GetSimpleBindMessage()
+		if err != nil {
+			resp.SetResultCode(gldap.ResultAuthMethodNotSupported)
+			return
+		}
 		switch {
-		case !simple:
-			return ldapResult{code: ldap.LDAPResultAuthMethodNotSupported}, true
-		case user == "" && password == "":
-			return ldapResult{code: ldap.LDAPResultSuccess}, true // anonymous: rootDSE only on a real DC
-		case strings.EqualFold(user, User) && password == f.password:
-			st.bound.Store(true)
-			return ldapResult{code: ldap.LDAPResultSuccess}, true
+		case m.UserName == "" && m.Password == "":
+			resp.SetResultCode(gldap.ResultSuccess) // anonymous: rootDSE only on a real DC
+		case strings.EqualFold(m.UserName, User) && string(m.Password) == f.password:
+			resp.SetResultCode(gldap.ResultSuccess)
+			auth.set(r.ConnectionID(), true)
+		default:
+			resp.SetDiagnosticMessage("80090308: LdapErr: DSID-0C090439, comment: AcceptSecurityContext error, data 52e, v4563")
 		}
-		return ldapResult{code: ldap.LDAPResultInvalidCredentials, diag: "80090308: LdapErr: DSID-0C090439, comment: AcceptSecurityContext error, data 52e, v4563"}, true
 	}
 }
 
@@ -221,21 +319,32 @@ func rawGUID(g string) string {
 	return string(b)
 }
 
-func (f *Forest) handleSearch(name string) func(st *ldapConnState, m *searchMsg, emit func(dn string, attrs map[string][]string)) (ldapResult, bool) {
-	return func(st *ldapConnState, m *searchMsg, emit func(dn string, attrs map[string][]string)) (ldapResult, bool) {
+func (f *Forest) handleSearch(name string) gldap.HandlerFunc {
+	return func(w *gldap.ResponseWriter, r *gldap.Request) {
 		f.LDAPRequests.Add(1)
+		done := r.NewSearchDoneResponse(gldap.WithResponseCode(gldap.ResultNoSuchObject))
 		if f.hold(name) {
-			return ldapResult{}, false
+			return
+		}
+		defer func() { _ = w.Write(done) }()
+		m, err := r.GetSearchMessage()
+		if err != nil {
+			done.SetResultCode(gldap.ResultProtocolError)
+			return
 		}
 		v := f.view(name)
 		if v.me == nil {
-			return ldapResult{code: ldap.LDAPResultUnavailable, diag: "this DC's NTDS Settings object was removed"}, true
+			done.SetResultCode(gldap.ResultUnavailable)
+			done.SetDiagnosticMessage("this DC's NTDS Settings object was removed")
+			return
 		}
 		entries, code := f.answer(v, name, m)
 		for _, e := range entries {
-			emit(e.dn, e.attrs)
+			if err := w.Write(r.NewSearchResponseEntry(e.dn, gldap.WithAttributes(e.attrs))); err != nil {
+				return
+			}
 		}
-		return ldapResult{code: code}, true
+		done.SetResultCode(code)
 	}
 }
 
@@ -245,7 +354,7 @@ type entry struct {
 }
 
 // answer serves exactly the searches fix8524's gatherer makes (see facts/ldapread).
-func (f *Forest) answer(v *view, name string, m *searchMsg) ([]entry, int) {
+func (f *Forest) answer(v *view, name string, m *gldap.SearchMessage) ([]entry, int) {
 	fo := &v.base.Forest
 	base := strings.TrimSpace(m.BaseDN)
 	lb := strings.ToLower(base)
@@ -254,10 +363,10 @@ func (f *Forest) answer(v *view, name string, m *searchMsg) ([]entry, int) {
 	removed := f.removedDCs()
 	garbage := flagged(f.opts.Garbage, dcKeys(me)...)
 	one := func(dn string, attrs map[string][]string) ([]entry, int) {
-		return []entry{{dn, attrs}}, ldap.LDAPResultSuccess
+		return []entry{{dn, attrs}}, gldap.ResultSuccess
 	}
 	switch {
-	case base == "" && m.Scope == scopeBase:
+	case base == "" && m.Scope == gldap.BaseObject:
 		a := map[string][]string{
 			"defaultNamingContext":       {v.domainDN(me.Domain)},
 			"configurationNamingContext": {fo.ConfigDN},
@@ -289,7 +398,7 @@ func (f *Forest) answer(v *view, name string, m *searchMsg) ([]entry, int) {
 		}
 		return one("", a)
 
-	case strings.HasPrefix(base, "<GUID=") && m.Scope == scopeBase:
+	case strings.HasPrefix(base, "<GUID=") && m.Scope == gldap.BaseObject:
 		g := strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(base, "<GUID="), ">"))
 		for _, l := range v.links() {
 			if strings.EqualFold(l.SourceDSAGUID, g) && l.SourceDSADN != "" {
@@ -299,16 +408,16 @@ func (f *Forest) answer(v *view, name string, m *searchMsg) ([]entry, int) {
 		if dc := v.ix.DCByGUID(g); dc != nil {
 			return one(dc.NTDSSettingsDN, map[string][]string{"objectClass": {"top", "applicationSettings", "nTDSDSA"}})
 		}
-		return nil, ldap.LDAPResultNoSuchObject
+		return nil, gldap.ResultNoSuchObject
 
-	case lb == strings.ToLower("CN=Partitions,"+fo.ConfigDN) && m.Scope == scopeOne:
+	case lb == strings.ToLower("CN=Partitions,"+fo.ConfigDN) && m.Scope == gldap.SingleLevel:
 		var out []entry
 		for _, nc := range fo.NCs {
 			out = append(out, crossRef(v, nc))
 		}
-		return out, ldap.LDAPResultSuccess
+		return out, gldap.ResultSuccess
 
-	case lb == strings.ToLower("CN=Sites,"+fo.ConfigDN) && m.Scope == scopeSubtree:
+	case lb == strings.ToLower("CN=Sites,"+fo.ConfigDN) && m.Scope == gldap.WholeSubtree:
 		var out []entry
 		for i := range v.base.DCs {
 			dc := &v.base.DCs[i]
@@ -323,22 +432,22 @@ func (f *Forest) answer(v *view, name string, m *searchMsg) ([]entry, int) {
 				out = append(out, serverEntry(&dc))
 			}
 		}
-		return out, ldap.LDAPResultSuccess
+		return out, gldap.ResultSuccess
 
-	case m.Scope == scopeSubtree && strings.Contains(filter, "primarygroupid"):
+	case m.Scope == gldap.WholeSubtree && strings.Contains(filter, "primarygroupid"):
 		var out []entry
 		for _, dc := range append(ptrs(v.base.DCs), ptrs(removed)...) {
 			if strings.HasSuffix(strings.ToLower(dc.ComputerDN), ","+lb) {
 				out = append(out, entry{dc.ComputerDN, computerAttrs(dc)})
 			}
 		}
-		return out, ldap.LDAPResultSuccess
+		return out, gldap.ResultSuccess
 
-	case m.Scope == scopeOne:
+	case m.Scope == gldap.SingleLevel:
 		// The children of a server object: its NTDS Settings, unless a tree delete removed it.
 		for i := range v.base.DCs {
 			if dc := &v.base.DCs[i]; dc.ServerDN != "" && strings.EqualFold(dc.ServerDN, base) {
-				return []entry{{dc.NTDSSettingsDN, map[string][]string{"objectClass": {"top", "applicationSettings", "nTDSDSA"}}}}, ldap.LDAPResultSuccess
+				return []entry{{dc.NTDSSettingsDN, map[string][]string{"objectClass": {"top", "applicationSettings", "nTDSDSA"}}}}, gldap.ResultSuccess
 			}
 		}
 		for _, dc := range removed {
@@ -349,12 +458,12 @@ func (f *Forest) answer(v *view, name string, m *searchMsg) ([]entry, int) {
 				// Re-promoted: the DC runs as another DSA, whose NTDS Settings (created while the
 				// stale one existed, hence the conflict name) remain under the same server.
 				return []entry{{`CN=NTDS Settings\0ACNF:` + strings.ToLower(own) + "," + dc.ServerDN,
-					map[string][]string{"objectClass": {"top", "applicationSettings", "nTDSDSA"}}}}, ldap.LDAPResultSuccess
+					map[string][]string{"objectClass": {"top", "applicationSettings", "nTDSDSA"}}}}, gldap.ResultSuccess
 			}
-			return nil, ldap.LDAPResultSuccess
+			return nil, gldap.ResultSuccess
 		}
 
-	case m.Scope == scopeBase:
+	case m.Scope == gldap.BaseObject:
 		if strings.EqualFold(base, me.NTDSSettingsDN) {
 			own := me.DSAGUID
 			if g, ok := me.OwnDSAGUID.Get(); ok && g != "" {
@@ -408,7 +517,7 @@ func (f *Forest) answer(v *view, name string, m *searchMsg) ([]entry, int) {
 			return one(base, a)
 		}
 	}
-	return nil, ldap.LDAPResultNoSuchObject
+	return nil, gldap.ResultNoSuchObject
 }
 
 func serverEntry(dc *facts.DC) entry {

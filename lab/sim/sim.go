@@ -94,8 +94,9 @@ type Forest struct {
 	// Requests counts LDAP requests and DNS queries served (for the benchmark's bound).
 	LDAPRequests atomic.Int64
 	DNSQueries   atomic.Int64
-	// TLSHandshakes counts completed server TLS handshakes (LDAPS and StartTLS), TLSResumed
-	// those that resumed a session.
+	// TLSHandshakes counts the simulated DCs' server TLS handshakes (LDAPS and StartTLS; counted
+	// at the server's connection check, which a handshake reaches once its server side is done),
+	// TLSResumed those that resumed a session.
 	TLSHandshakes atomic.Int64
 	TLSResumed    atomic.Int64
 }
