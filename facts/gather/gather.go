@@ -288,7 +288,7 @@ func (g *gatherer) readDC(ctx context.Context, dc *facts.DC, ix *facts.Index) []
 		hf.DNSServers, hf.DNSServersFrom = facts.Some(append([]string(nil), inv.DNSServers...)), "inventory"
 	}
 	if ips, ok := dc.IPs.Get(); ok && len(ips) > 0 && !hf.DNSServers.Known && g.o.AssumeSelfDNS {
-		hf.DNSServers, hf.DNSServersFrom = facts.Some(append([]string(nil), ips...)), "assumed-self"
+		hf.DNSServers, hf.DNSServersFrom = facts.Some(append([]string(nil), ips...)), facts.DNSServersAssumedSelf
 	}
 	dc.DNSServers, dc.DNSServersFrom, dc.Events = hf.DNSServers, hf.DNSServersFrom, hf.Events
 
