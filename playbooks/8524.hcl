@@ -370,7 +370,7 @@ decision "guid_mismatch" {
 
 decision "link_address_stale" {
   when  = !check.link_address_current.ok
-  cause = "${link.destination.name} replicates from ${link.source.name} as DSA ${link.source_dsa_guid}, but its replication link still dials ${link.source_address}, the GUID name of an earlier incarnation of ${link.source.name}, not ${link.cname}. That name no longer resolves, so every attempt fails with a DNS lookup failure even though ${link.cname} is registered."
+  cause = "${link.destination.name} replicates from ${link.source.name} as DSA ${link.source_dsa_guid}, but its replication link dials ${link.source_address}, not ${link.cname}: the GUID name of an earlier incarnation of ${link.source.name} (a re-promotion). Replication fails looking up that name (result ${link.last_result}) whatever the DNS servers hold for ${link.cname}: the link must be rebuilt."
   see   = "Check Active Directory Name Resolution using PING"
   doc   = "Seen on Samba 4.17 after a partner was re-promoted: the KCC keeps the old address in repsFrom (and the replication service keeps dialling its cached connection until it restarts). The article's PING test passes for G._msdcs.R, so without this check the plan would retry replication forever."
 
