@@ -688,6 +688,17 @@ func evidenceDiff(old, fresh *engine.Finding) string {
 	if dec(old) != dec(fresh) {
 		s = fmt.Sprintf("decision %s→%s", dec(old), dec(fresh))
 	}
+	// DNS client settings read at one time and only assumed at the other (or the reverse)
+	if a, b := strings.Join(old.Assumptions, "\n"), strings.Join(fresh.Assumptions, "\n"); a != b {
+		switch {
+		case len(fresh.Assumptions) > len(old.Assumptions):
+			ch = append(ch, "DNS client settings are now assumed, not read: "+strings.Join(fresh.Assumptions, " "))
+		case len(fresh.Assumptions) < len(old.Assumptions):
+			ch = append(ch, "DNS client settings that were assumed are now read")
+		default:
+			ch = append(ch, "the assumed DNS client settings changed: "+strings.Join(fresh.Assumptions, " "))
+		}
+	}
 	if len(ch) > 0 {
 		if s != "" {
 			s += ", "
