@@ -104,7 +104,7 @@ func (fe *findingEval) evalIn(e *cexpr, extra map[string]cty.Value) cty.Value {
 			ctx.Variables = extra
 		}
 		v, d := e.expr.Value(ctx)
-		if len(pending) > 0 && (d.HasErrors() || !v.IsWhollyKnown()) {
+		if len(pending) > 0 && (d.HasErrors() || !whollyKnown(v)) {
 			fe.check(pending[0])
 			continue
 		}
@@ -300,7 +300,7 @@ func knownString(v cty.Value) (string, bool) {
 }
 
 func knownStrings(v cty.Value) ([]string, bool) {
-	if !v.IsWhollyKnown() || v.IsNull() {
+	if !whollyKnown(v) || v.IsNull() {
 		return nil, false
 	}
 	if !v.Type().IsListType() && !v.Type().IsTupleType() && !v.Type().IsSetType() {
@@ -511,7 +511,7 @@ func (fe *findingEval) tcpProbes(ck *Check) (host string, ps []facts.TCPProbe, o
 	hv := fe.eval(ck.host)
 	pv := fe.eval(ck.ports)
 	host, hok := knownString(hv)
-	if !hok || !pv.IsWhollyKnown() || pv.IsNull() {
+	if !hok || !whollyKnown(pv) || pv.IsNull() {
 		return host, nil, false
 	}
 	var ports []int
@@ -606,7 +606,7 @@ func (fe *findingEval) evalEvent(ce *checkEval, attrs map[string]cty.Value) []st
 	ck := ce.ck
 	onV := fe.eval(ck.on)
 	idsV := fe.eval(ck.ids)
-	if !onV.IsKnown() || onV.IsNull() || !idsV.IsWhollyKnown() || idsV.IsNull() {
+	if !onV.IsKnown() || onV.IsNull() || !whollyKnown(idsV) || idsV.IsNull() {
 		return []string{"the DCs or the event IDs are unknown"}
 	}
 	ids := map[int64]bool{}
@@ -645,7 +645,7 @@ func (fe *findingEval) evalEvent(ce *checkEval, attrs map[string]cty.Value) []st
 			ce.obsDeps = map[string]string{}
 		}
 		ce.obsDeps["events|"+strings.ToLower(name)] = string(canon(nil, evs))
-		if !evs.IsWhollyKnown() {
+		if !whollyKnown(evs) {
 			unknownDCs++
 			obs.Status, obs.Note = StatusUnknown, "events not gathered"
 			evidence = append(evidence, name+": events not gathered")
@@ -758,7 +758,7 @@ func (fe *findingEval) evalAssert(ce *checkEval) []string {
 
 // showValue renders a value for evidence: short, safe, with the reason when unknown.
 func (fe *findingEval) showValue(t hcl.Traversal, v cty.Value) string {
-	if !v.IsWhollyKnown() {
+	if !whollyKnown(v) {
 		_, why := fe.reasonFor(t)
 		return "(unknown: " + why + ")"
 	}
@@ -835,7 +835,7 @@ func (fe *findingEval) lookup(t hcl.Traversal) (cty.Value, bool) {
 func (fe *findingEval) unknownsOf(e *cexpr) []string {
 	set := map[string]bool{}
 	for _, r := range e.refs {
-		if v, ok := fe.lookup(r.t); !ok || !v.IsWhollyKnown() {
+		if v, ok := fe.lookup(r.t); !ok || !whollyKnown(v) {
 			set[r.path] = true
 		}
 	}
@@ -862,7 +862,7 @@ func (fe *findingEval) factNeeds(e *cexpr, forName string) []Need {
 }
 
 func (fe *findingEval) factNeed(t hcl.Traversal, forName string) []Need {
-	if v, ok := fe.lookup(t); ok && v.IsWhollyKnown() {
+	if v, ok := fe.lookup(t); ok && whollyKnown(v) {
 		return nil
 	}
 	dc, why := fe.reasonFor(t)
@@ -942,7 +942,7 @@ func (fe *findingEval) coveredBy(d *Decision, e *cexpr, depth int) bool {
 		return false
 	}
 	for _, r := range e.refs {
-		if v, ok := fe.lookup(r.t); ok && v.IsWhollyKnown() {
+		if v, ok := fe.lookup(r.t); ok && whollyKnown(v) {
 			continue
 		}
 		if !covered(d.optional, []string{r.path}) {
@@ -961,7 +961,7 @@ func (fe *findingEval) coveredBy(d *Decision, e *cexpr, depth int) bool {
 			return false
 		}
 		for _, r := range ce.ck.refs {
-			if v, ok := fe.lookup(r.t); ok && v.IsWhollyKnown() {
+			if v, ok := fe.lookup(r.t); ok && whollyKnown(v) {
 				continue
 			}
 			if !covered(d.optional, []string{r.path}) {
@@ -1014,23 +1014,26 @@ func traversalString(t hcl.Traversal) string {
 
 func (fe *findingEval) addDep(k, v string) {
 	if fe.deps == nil {
-		fe.deps = map[string]string{}
+		fe.deps = make(map[string]string, 32)
 	}
 	fe.deps[k] = v
 }
 
 func (fe *findingEval) addLinkDeps() {
 	for _, l := range fe.g.links {
-		fe.addDep(fmt.Sprintf("link|%s|%s|%s", strings.ToLower(l.Destination), strings.ToLower(l.SourceDSAGUID), l.NC), strconv.Itoa(l.LastResult))
+		fe.addDep("link|"+strings.ToLower(l.Destination)+"|"+strings.ToLower(l.SourceDSAGUID)+"|"+l.NC, strconv.Itoa(l.LastResult))
 	}
 }
 
 func (fe *findingEval) addFactDep(t hcl.Traversal) {
-	fe.addFactRef(factRef{t: t, path: traversalString(t)})
+	fe.addFactRef(newFactRef(t, traversalString(t)))
 }
 
 func (fe *findingEval) addFactRef(r factRef) {
-	k := "fact|" + r.path
+	k := r.key
+	if k == "" {
+		k = "fact|" + r.path
+	}
 	if _, done := fe.deps[k]; done {
 		return
 	}
@@ -1137,6 +1140,19 @@ func canon(b []byte, v cty.Value) []byte {
 			b = append(b, ',')
 		}
 		return append(b, ']')
+	case ty.IsObjectType() && !v.IsMarked():
+		names := attrNames(ty)
+		sort.Strings(names)
+		b = append(b, '{')
+		for _, k := range names {
+			b = strconv.AppendInt(b, int64(len(k)), 10)
+			b = append(b, ':')
+			b = append(b, k...)
+			b = append(b, '=')
+			b = canon(b, v.GetAttr(k))
+			b = append(b, ',')
+		}
+		return append(b, '}')
 	case ty.IsObjectType() || ty.IsMapType():
 		type kv struct {
 			k string

@@ -15,16 +15,24 @@ func (fe *findingEval) fingerprint() string {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	h := sha256.New()
-	h.Write([]byte("fix8524 finding v1\n"))
-	for _, k := range keys {
-		h.Write([]byte(k))
-		h.Write([]byte{0})
-		h.Write([]byte(fe.deps[k]))
-		h.Write([]byte{'\n'})
+	// One buffer hashed at once: the same digest as writing each piece.
+	n := len(findingHeader)
+	for k, v := range fe.deps {
+		n += len(k) + len(v) + 2
 	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+	b := make([]byte, 0, n)
+	b = append(b, findingHeader...)
+	for _, k := range keys {
+		b = append(b, k...)
+		b = append(b, 0)
+		b = append(b, fe.deps[k]...)
+		b = append(b, '\n')
+	}
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
+
+const findingHeader = "fix8524 finding v1\n"
 
 // planFingerprint digests the findings' ids and fingerprints (findings are sorted by id). A
 // plan with no finding still has a fingerprint: that of "nothing matched".

@@ -366,7 +366,7 @@ func (l *loader) compile(expr hcl.Expression, sc scope, want cty.Type, what stri
 	for _, t := range c.facts {
 		if p := traversalString(t); !seenRef[p] {
 			seenRef[p] = true
-			c.refs = append(c.refs, factRef{t: t, path: p})
+			c.refs = append(c.refs, newFactRef(t, p))
 		}
 	}
 	l.exprs = append(l.exprs, typed{e: c, sc: sc, want: want, what: what})
@@ -388,7 +388,7 @@ func buildCheckRefs(ck *Check) []factRef {
 		if e == ck.on {
 			if t, d := hcl.AbsTraversalForExpr(e.expr); !d.HasErrors() && (t.RootName() == "link" || t.RootName() == "forest") {
 				t2 := append(append(hcl.Traversal{}, t...), hcl.TraverseAttr{Name: "events"})
-				add(factRef{t: t2, path: traversalString(t2)})
+				add(newFactRef(t2, traversalString(t2)))
 				continue
 			}
 		}

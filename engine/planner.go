@@ -70,10 +70,11 @@ type planner struct {
 	dcs         map[*facts.DC]*dcValue
 	domainCount map[string]int
 	seed        string
+	root        string // the forest root domain, canonical
 }
 
 func newPlanner(pb *Playbook, s *facts.Snapshot, opts PlanOptions) *planner {
-	p := &planner{pb: pb, s: s, ix: facts.NewIndex(s), now: opts.Now, ref: s.GatheredAt, dcs: make(map[*facts.DC]*dcValue, len(s.DCs)), domainCount: map[string]int{}, seed: s.SeedDC}
+	p := &planner{pb: pb, s: s, ix: facts.NewIndex(s), now: opts.Now, ref: s.GatheredAt, dcs: make(map[*facts.DC]*dcValue, len(s.DCs)), domainCount: map[string]int{}, seed: s.SeedDC, root: facts.CanonicalName(s.Forest.RootDomain)}
 	if p.ref.IsZero() {
 		p.ref = opts.Now
 	}
@@ -335,12 +336,15 @@ func sameResult(links []*facts.Link) bool {
 	return true
 }
 
-func (v *dcValue) name() string {
-	n := v.val.GetAttr("name")
+// name is the DC's name, or its DSA GUID when it has none (computed once: see dcName).
+func (v *dcValue) name() string { return v.nm }
+
+func dcName(val cty.Value) string {
+	n := val.GetAttr("name")
 	if n.IsKnown() && !n.IsNull() && n.AsString() != "" {
 		return n.AsString()
 	}
-	g := v.val.GetAttr("dsa_guid")
+	g := val.GetAttr("dsa_guid")
 	if g.IsKnown() && !g.IsNull() {
 		return g.AsString()
 	}
@@ -423,15 +427,17 @@ func (p *planner) linkValue(g *partnership, links []*facts.Link) cty.Value {
 		cur = g.cur.val
 	}
 	srcName := g.src.name()
-	root := facts.CanonicalName(p.s.Forest.RootDomain)
+	root := p.root
+	resultList := numList(results)
+	lastResult := resultList.Index(smallInts[0])
 	return cty.ObjectVal(map[string]cty.Value{
 		"destination":          g.dest.val,
 		"source":               g.src.val,
 		"current_source":       cur,
 		"nc":                   cty.StringVal(first.NC),
 		"ncs":                  strList(ncs),
-		"last_result":          intVal(int64(first.LastResult)),
-		"results":              numList(results),
+		"last_result":          lastResult,
+		"results":              resultList,
 		"consecutive_failures": intVal(int64(maxFail)),
 		"destination_guid":     cty.StringVal(strings.ToLower(first.DestinationGUID)),
 		"source_dsa_guid":      cty.StringVal(strings.ToLower(first.SourceDSAGUID)),
@@ -460,7 +466,7 @@ func (p *planner) finding(g *partnership) Finding {
 	if fe == nil {
 		fe = p.newEval(g, g.links)
 	}
-	f := Finding{ID: g.id, Link: g.info(), Walk: []WalkStep{}, Evidence: []CheckResult{}, Flags: append([]Flag(nil), g.flags...)}
+	f := Finding{ID: g.id, Link: g.info(), Walk: make([]WalkStep, 0, len(p.pb.Decisions)), Evidence: []CheckResult{}, Flags: append([]Flag(nil), g.flags...)}
 	fe.addLinkDeps()
 	if g.matchUnknown {
 		f.Status = FindingIncomplete
@@ -501,6 +507,9 @@ walk:
 	if winner != nil {
 		f.Status = FindingDiagnosed
 		f.Decision = &DecisionRef{Name: winner.Name, See: winner.See, Doc: winner.Doc, Cause: safeText(fe.evalText(winner.cause))}
+		if len(winner.Remedy) > 0 {
+			f.Actions = make([]PlannedAction, 0, len(winner.Remedy))
+		}
 		for _, name := range winner.Remedy {
 			pa, needs := fe.planAction(p.pb.actionByName[name])
 			f.Actions = append(f.Actions, pa)
@@ -516,6 +525,9 @@ walk:
 	if winner != nil {
 		for _, m := range winner.manual {
 			if ms, ok := fe.renderManual(m); ok {
+				if f.Manual == nil {
+					f.Manual = make([]ManualStep, 0, len(winner.manual))
+				}
 				f.Manual = append(f.Manual, ms)
 			}
 		}
@@ -524,6 +536,7 @@ walk:
 	for _, name := range p.pb.evidence {
 		fe.check(name)
 	}
+	f.Evidence = make([]CheckResult, 0, len(fe.results))
 	for _, ck := range p.pb.Checks {
 		if ce := fe.results[ck.Name]; ce != nil {
 			f.Evidence = append(f.Evidence, ce.result)
@@ -543,6 +556,7 @@ func (g *partnership) info() LinkInfo {
 		Source: g.src.name(), SourceDSAGUID: strings.ToLower(first.SourceDSAGUID),
 		SourceDSADN: first.SourceDSADN, SourceAddress: first.SourceAddress,
 	}
+	li.NCs = make([]NCLink, 0, len(g.links))
 	for _, l := range g.links {
 		li.NCs = append(li.NCs, NCLink{NC: l.NC, LastResult: l.LastResult, ConsecutiveFailures: l.ConsecutiveFailures, LastSuccess: l.LastSuccess, LastAttempt: l.LastAttempt})
 	}

@@ -161,6 +161,11 @@ type cexpr struct {
 type factRef struct {
 	t    hcl.Traversal
 	path string
+	key  string // "fact|" + path: its fingerprint entry
+}
+
+func newFactRef(t hcl.Traversal, path string) factRef {
+	return factRef{t: t, path: path, key: "fact|" + path}
 }
 
 // Check returns the named check, or nil.

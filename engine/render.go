@@ -156,7 +156,7 @@ func (fe *findingEval) renderManual(m *Manual) (ManualStep, bool) {
 		}
 		fe.addExprDeps(e)
 		v := fe.eval(e)
-		if !v.IsWhollyKnown() || v.IsNull() {
+		if !whollyKnown(v) || v.IsNull() {
 			ms.Commands = append(ms.Commands, "(commands unknown until "+strings.Join(fe.unknownsOf(e), ", ")+" is gathered)")
 			continue
 		}
@@ -310,7 +310,7 @@ func (fe *findingEval) planAction(a *Action) (PlannedAction, []Need) {
 		fe.addExprDeps(a.params)
 		pv := fe.eval(a.params)
 		switch {
-		case !pv.IsWhollyKnown() || pv.IsNull():
+		case !whollyKnown(pv) || pv.IsNull():
 			block("params are unknown: %s", strings.Join(fe.unknownsOf(a.params), ", "))
 			needs = append(needs, fe.factNeeds(a.params, "action."+a.Name)...)
 		default:
@@ -408,7 +408,7 @@ func actionKey(pa *PlannedAction) string {
 // goValue converts a known cty value to plain Go, as encoding/json would decode its JSON:
 // map[string]any, []any, string, json.Number, bool.
 func goValue(v cty.Value) any {
-	if !v.IsWhollyKnown() || v.IsNull() {
+	if !whollyKnown(v) || v.IsNull() {
 		return nil
 	}
 	ty := v.Type()
@@ -423,6 +423,13 @@ func goValue(v cty.Value) any {
 		out := make([]any, 0, v.LengthInt())
 		for _, e := range elems(v) {
 			out = append(out, goValue(e))
+		}
+		return out
+	case ty.IsObjectType() && !v.IsMarked():
+		atys := ty.AttributeTypes()
+		out := make(map[string]any, len(atys))
+		for k := range atys {
+			out[k] = goValue(v.GetAttr(k))
 		}
 		return out
 	case ty.IsObjectType() || ty.IsMapType():

@@ -241,6 +241,10 @@ func numList(ns []int) cty.Value {
 	}
 	vs := make([]cty.Value, len(ns))
 	for i, n := range ns {
+		if i > 0 && n == ns[i-1] {
+			vs[i] = vs[i-1] // values are immutable: equal neighbours share one
+			continue
+		}
 		vs[i] = intVal(int64(n))
 	}
 	return cty.ListVal(vs)
@@ -293,6 +297,7 @@ func eventVal(e facts.Event) cty.Value {
 type dcValue struct {
 	dc      *facts.DC // nil when the DSA is not in the topology
 	val     cty.Value
+	nm      string            // name(), computed once
 	reasons map[string]string // attribute -> why it is unknown
 	flags   []Flag            // Fact is relative to the DC ("name", "ips", ...)
 }
@@ -364,7 +369,8 @@ func buildDC(dc *facts.DC, seed string, domainCount map[string]int) dcValue {
 		reasons["events"] = dc.Events.Why()
 		attrs["events"] = unknownEvts
 	}
-	return dcValue{dc: dc, val: cty.ObjectVal(attrs), reasons: reasons, flags: dcFlags(dc)}
+	val := cty.ObjectVal(attrs)
+	return dcValue{dc: dc, val: val, nm: dcName(val), reasons: reasons, flags: dcFlags(dc)}
 }
 
 func isSeed(dc *facts.DC, seed string) bool {
@@ -395,7 +401,8 @@ func absentDC(name, guid, dn, why string) dcValue {
 	set("is_seed", cty.False)
 	set("fsmo_roles", cty.ListValEmpty(cty.String))
 	set("holds_fsmo", cty.False)
-	v := dcValue{val: cty.ObjectVal(attrs), reasons: reasons}
+	val := cty.ObjectVal(attrs)
+	v := dcValue{val: val, nm: dcName(val), reasons: reasons}
 	for _, f := range []struct{ attr, val string }{{"name", name}, {"dsa_guid", guid}, {"ntds_settings_dn", dn}} {
 		if p := valueProblem(f.attr, f.val); p != "" {
 			v.flags = append(v.flags, Flag{Fact: f.attr, Value: displayValue(f.val), Problem: p, raw: f.val})
@@ -419,8 +426,65 @@ func elems(v cty.Value) []cty.Value {
 		}
 		return out
 	}
-	if v.LengthInt() == 0 {
+	n := v.LengthInt()
+	if n == 0 {
 		return nil
 	}
+	if (ty.IsListType() || ty.IsTupleType()) && n <= len(smallInts) {
+		// Index with a shared key allocates nothing; AsValueSlice allocates a key per element.
+		out := make([]cty.Value, n)
+		for i := range out {
+			out[i] = v.Index(smallInts[i])
+		}
+		return out
+	}
 	return v.AsValueSlice()
+}
+
+// attrNames returns the attribute names of an object type, in no particular order.
+func attrNames(ty cty.Type) []string {
+	atys := ty.AttributeTypes()
+	names := make([]string, 0, len(atys))
+	for k := range atys {
+		names = append(names, k)
+	}
+	return names
+}
+
+// whollyKnown is v.IsWhollyKnown() without cty's element iterators, which allocate a key for
+// every element (and sort an object's attribute names).
+func whollyKnown(v cty.Value) bool {
+	if v.IsMarked() {
+		return v.IsWhollyKnown()
+	}
+	if !v.IsKnown() {
+		return false
+	}
+	if v.IsNull() {
+		return true
+	}
+	ty := v.Type()
+	switch {
+	case ty.IsPrimitiveType():
+		return true
+	case ty.IsListType() || ty.IsTupleType():
+		n := v.LengthInt()
+		if n > len(smallInts) {
+			return v.IsWhollyKnown()
+		}
+		for i := 0; i < n; i++ {
+			if !whollyKnown(v.Index(smallInts[i])) {
+				return false
+			}
+		}
+		return true
+	case ty.IsObjectType():
+		for k := range ty.AttributeTypes() {
+			if !whollyKnown(v.GetAttr(k)) {
+				return false
+			}
+		}
+		return true
+	}
+	return v.IsWhollyKnown()
 }
