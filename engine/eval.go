@@ -561,6 +561,7 @@ func (fe *findingEval) evalTCP(ce *checkEval, attrs map[string]cty.Value) []stri
 		return []string{"host " + displayValue(host) + " is not a valid name: not probed"}
 	}
 	ce.obsDeps = map[string]string{}
+	buildPorts := wants(ck, "ports") // built only when an expression reads them
 	var okN, failN, unkN int
 	var ports []cty.Value
 	var open []cty.Value
@@ -568,7 +569,10 @@ func (fe *findingEval) evalTCP(ce *checkEval, attrs map[string]cty.Value) []stri
 	for _, p := range ps {
 		o := fe.p.ix.Reach(p)
 		obs := Observation{Target: fmt.Sprintf("%s:%d", host, p.Port)}
-		pvals := map[string]cty.Value{"port": cty.NumberIntVal(int64(p.Port)), "result": cty.StringVal(""), "address": cty.StringVal(""), "error": cty.StringVal("")}
+		var pvals map[string]cty.Value
+		if buildPorts {
+			pvals = map[string]cty.Value{"port": cty.NumberIntVal(int64(p.Port)), "result": cty.StringVal(""), "address": cty.StringVal(""), "error": cty.StringVal("")}
+		}
 		if o == nil {
 			ce.missing = true
 			pp := p
@@ -576,7 +580,9 @@ func (fe *findingEval) evalTCP(ce *checkEval, attrs map[string]cty.Value) []stri
 			ce.obsDeps["tcp|"+p.Key()] = "missing"
 			unkN++
 			obs.Status, obs.Note = StatusUnknown, "not gathered"
-			pvals["status"] = cty.StringVal(StatusUnknown)
+			if buildPorts {
+				pvals["status"] = cty.StringVal(StatusUnknown)
+			}
 			evidence = append(evidence, fmt.Sprintf("port %d: not gathered", p.Port))
 		} else {
 			ce.obsDeps["tcp|"+p.Key()] = o.Result
@@ -589,15 +595,23 @@ func (fe *findingEval) evalTCP(ce *checkEval, attrs map[string]cty.Value) []stri
 				failN++
 			}
 			obs.Status, obs.Result, obs.Error = st, o.Result, safeText(o.Error)
-			pvals["status"], pvals["result"], pvals["address"], pvals["error"] = cty.StringVal(st), cty.StringVal(o.Result), cty.StringVal(o.Address), cty.StringVal(o.Error)
+			if buildPorts {
+				pvals["status"], pvals["result"], pvals["address"], pvals["error"] = cty.StringVal(st), cty.StringVal(o.Result), cty.StringVal(o.Address), cty.StringVal(o.Error)
+			}
 			evidence = append(evidence, fmt.Sprintf("port %d: %s", p.Port, o.Result))
 		}
-		ports = append(ports, cty.ObjectVal(pvals))
+		if buildPorts {
+			ports = append(ports, cty.ObjectVal(pvals))
+		}
 		ce.result.Observations = append(ce.result.Observations, obs)
 	}
 	ce.status = aggregate(ck.all, okN, failN, unkN)
-	attrs["ports"] = listOf(tcpPortResultType, ports)
-	attrs["open_ports"] = listOf(cty.Number, open)
+	if buildPorts {
+		attrs["ports"] = listOf(tcpPortResultType, ports)
+	}
+	if wants(ck, "open_ports") {
+		attrs["open_ports"] = listOf(cty.Number, open)
+	}
 	ce.result.Summary = fmt.Sprintf("%s answers on %s port: %s", safeText(host), matchWord(ck.all), strings.Join(evidence, "; "))
 	return evidence
 }
@@ -692,9 +706,15 @@ func (fe *findingEval) evalEvent(ce *checkEval, attrs map[string]cty.Value) []st
 	default:
 		ce.status = StatusFailed
 	}
-	attrs["count"] = cty.NumberIntVal(int64(len(matched)))
-	attrs["events"] = listOf(eventType, matched)
-	attrs["dcs"] = strList(names)
+	if wants(ck, "count") {
+		attrs["count"] = cty.NumberIntVal(int64(len(matched)))
+	}
+	if wants(ck, "events") {
+		attrs["events"] = listOf(eventType, matched)
+	}
+	if wants(ck, "dcs") {
+		attrs["dcs"] = strList(names)
+	}
 	within := ""
 	if ck.within > 0 {
 		within = " within " + ck.within.String()
@@ -1014,7 +1034,7 @@ func traversalString(t hcl.Traversal) string {
 
 func (fe *findingEval) addDep(k, v string) {
 	if fe.deps == nil {
-		fe.deps = make(map[string]string, 32)
+		fe.deps = make(map[string]string, 28)
 	}
 	fe.deps[k] = v
 }
