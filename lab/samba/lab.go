@@ -240,6 +240,19 @@ func (l *Lab) RepsFrom(ctx context.Context, dc string) ([]RepsFrom, error) {
 	return ParseRepsFrom(out)
 }
 
+// RepsFromLDAP reads dc's repsFrom over LDAP only (labtool), which also gives each link's DNS
+// name (DNSName); showrepl does not.
+func (l *Lab) RepsFromLDAP(ctx context.Context, dc string) ([]RepsFrom, error) {
+	if !validDC(dc) {
+		return nil, fmt.Errorf("repsFrom: bad DC name %q", dc)
+	}
+	out, err := l.run(ctx, "repsfrom", dc)
+	if err != nil {
+		return nil, fmt.Errorf("repsFrom of %s over LDAP: %w", dc, err)
+	}
+	return ParseRepsFrom(out)
+}
+
 // Status reads `lab.sh status`.
 func (l *Lab) Status(ctx context.Context) (*Status, error) {
 	out, err := l.run(ctx, "status")

@@ -267,7 +267,7 @@ func checkDestResolver(t *testing.T, l *Lab, res []SyncResult, g string) {
 func checkLinkAddress(t *testing.T, l *Lab, res []SyncResult, g string) {
 	ctx := context.Background()
 	requireResults(t, res, 2)
-	reps, err := l.RepsFrom(ctx, Dest)
+	reps, err := l.RepsFromLDAP(ctx, Dest)
 	if err != nil {
 		t.Fatal(err)
 	}
