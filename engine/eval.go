@@ -29,6 +29,8 @@ type findingEval struct {
 
 	deps      map[string]string // fingerprint entries: key -> canonical value
 	depChecks map[string]bool
+
+	linkAttrs map[string]cty.Value // the attributes `link` was built from (see lookupLink)
 }
 
 type checkEval struct {
@@ -44,7 +46,9 @@ type checkEval struct {
 func (p *planner) newEval(g *partnership, links []*facts.Link) *findingEval {
 	fe := &findingEval{p: p, g: g, results: map[string]*checkEval{}}
 	fe.ctx = p.base.NewChild()
-	fe.ctx.Variables = map[string]cty.Value{"link": p.linkValue(g, links), "check": cty.EmptyObjectVal}
+	link, attrs := p.linkValue(g, links)
+	fe.linkAttrs = attrs
+	fe.ctx.Variables = map[string]cty.Value{"link": link, "check": cty.EmptyObjectVal}
 	for _, f := range g.flags {
 		if f.raw != "" {
 			fe.flagged = append(fe.flagged, f.raw)
@@ -831,6 +835,9 @@ func renderValue(v cty.Value) string {
 // lookup finds the value of a fact reference in the finding's context, without hcl's
 // traversal machinery for the common case of attribute steps.
 func (fe *findingEval) lookup(t hcl.Traversal) (cty.Value, bool) {
+	if v, ok := fe.lookupLink(t); ok {
+		return v, true
+	}
 	root := t.RootName()
 	var v cty.Value
 	found := false
@@ -849,6 +856,57 @@ func (fe *findingEval) lookup(t hcl.Traversal) (cty.Value, bool) {
 		v = v.GetAttr(a.Name)
 	}
 	return v, true
+}
+
+// lookupLink resolves link.ATTR and link.destination|source|current_source.ATTR from the
+// attribute maps `link` and the DC values were built from: the values GetAttr would return,
+// without its name normalization and type lookups. Anything else (other roots, index steps,
+// non-ASCII names, which cty normalizes) is left to lookup.
+func (fe *findingEval) lookupLink(t hcl.Traversal) (cty.Value, bool) {
+	if fe.linkAttrs == nil || len(t) < 2 || len(t) > 3 {
+		return cty.NilVal, false
+	}
+	if r, ok := t[0].(hcl.TraverseRoot); !ok || r.Name != "link" {
+		return cty.NilVal, false
+	}
+	a1, ok := t[1].(hcl.TraverseAttr)
+	if !ok || !isASCII(a1.Name) {
+		return cty.NilVal, false
+	}
+	v, ok := fe.linkAttrs[a1.Name]
+	if !ok {
+		return cty.NilVal, false
+	}
+	if len(t) == 2 {
+		return v, true
+	}
+	a2, ok := t[2].(hcl.TraverseAttr)
+	if !ok || !isASCII(a2.Name) {
+		return cty.NilVal, false
+	}
+	var dv *dcValue
+	switch a1.Name {
+	case "destination":
+		dv = fe.g.dest
+	case "source":
+		dv = fe.g.src
+	case "current_source":
+		dv = fe.g.cur // nil: link.current_source is unknown
+	}
+	if dv == nil || dv.attrs == nil {
+		return cty.NilVal, false
+	}
+	w, ok := dv.attrs[a2.Name]
+	return w, ok
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // unknownsOf lists the unknown facts and checks an expression reads.

@@ -398,8 +398,9 @@ func (p *planner) newPartnership(l *facts.Link) *partnership {
 	return g
 }
 
-// linkValue builds `link` for a set of links of one partnership.
-func (p *planner) linkValue(g *partnership, links []*facts.Link) cty.Value {
+// linkValue builds `link` for a set of links of one partnership, and returns the attributes
+// it is made of.
+func (p *planner) linkValue(g *partnership, links []*facts.Link) (cty.Value, map[string]cty.Value) {
 	first := links[0]
 	ncs := make([]string, len(links))
 	results := make([]int, len(links))
@@ -430,7 +431,7 @@ func (p *planner) linkValue(g *partnership, links []*facts.Link) cty.Value {
 	root := p.root
 	resultList := numList(results)
 	lastResult := resultList.Index(smallInts[0])
-	return cty.ObjectVal(map[string]cty.Value{
+	attrs := map[string]cty.Value{
 		"destination":          g.dest.val,
 		"source":               g.src.val,
 		"current_source":       cur,
@@ -451,7 +452,8 @@ func (p *planner) linkValue(g *partnership, links []*facts.Link) cty.Value {
 		"last_attempt":         cty.StringVal(timeStr(lastAttempt)),
 		"never_succeeded":      cty.BoolVal(lastSuccess.IsZero()),
 		"days_since_success":   intVal(days),
-	})
+	}
+	return cty.ObjectVal(attrs), attrs
 }
 
 func (p *planner) matchLink(g *partnership, l *facts.Link) (cty.Value, *findingEval) {

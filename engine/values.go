@@ -297,9 +297,10 @@ func eventVal(e facts.Event) cty.Value {
 type dcValue struct {
 	dc      *facts.DC // nil when the DSA is not in the topology
 	val     cty.Value
-	nm      string            // name(), computed once
-	reasons map[string]string // attribute -> why it is unknown
-	flags   []Flag            // Fact is relative to the DC ("name", "ips", ...)
+	attrs   map[string]cty.Value // the attributes val was built from (read-only)
+	nm      string               // name(), computed once
+	reasons map[string]string    // attribute -> why it is unknown
+	flags   []Flag               // Fact is relative to the DC ("name", "ips", ...)
 }
 
 func maybeStr(m facts.Maybe[string], attr string, reasons map[string]string) cty.Value {
@@ -370,7 +371,7 @@ func buildDC(dc *facts.DC, seed string, domainCount map[string]int) dcValue {
 		attrs["events"] = unknownEvts
 	}
 	val := cty.ObjectVal(attrs)
-	return dcValue{dc: dc, val: val, nm: dcName(val), reasons: reasons, flags: dcFlags(dc)}
+	return dcValue{dc: dc, val: val, attrs: attrs, nm: dcName(val), reasons: reasons, flags: dcFlags(dc)}
 }
 
 func isSeed(dc *facts.DC, seed string) bool {
@@ -402,7 +403,7 @@ func absentDC(name, guid, dn, why string) dcValue {
 	set("fsmo_roles", cty.ListValEmpty(cty.String))
 	set("holds_fsmo", cty.False)
 	val := cty.ObjectVal(attrs)
-	v := dcValue{val: val, nm: dcName(val), reasons: reasons}
+	v := dcValue{val: val, attrs: attrs, nm: dcName(val), reasons: reasons}
 	for _, f := range []struct{ attr, val string }{{"name", name}, {"dsa_guid", guid}, {"ntds_settings_dn", dn}} {
 		if p := valueProblem(f.attr, f.val); p != "" {
 			v.flags = append(v.flags, Flag{Fact: f.attr, Value: displayValue(f.val), Problem: p, raw: f.val})
