@@ -69,6 +69,9 @@ func (fe *findingEval) evalIn(e *cexpr, extra map[string]cty.Value) cty.Value {
 	if e == nil {
 		return cty.NullVal(cty.DynamicPseudoType)
 	}
+	if e.isConst {
+		return e.konst
+	}
 	if e.trav != nil && extra == nil {
 		if v, ok := fe.lookup(e.trav); ok {
 			return v

@@ -369,8 +369,28 @@ func (l *loader) compile(expr hcl.Expression, sc scope, want cty.Type, what stri
 			c.refs = append(c.refs, newFactRef(t, p))
 		}
 	}
+	if len(expr.Variables()) == 0 {
+		c.konst, c.isConst = foldConstant(expr)
+	}
 	l.exprs = append(l.exprs, typed{e: c, sc: sc, want: want, what: what})
 	return c
+}
+
+// foldConstant evaluates an expression that reads no variable once, at load: without an
+// evaluation context, so that only literals, operators, templates and for expressions over
+// literals succeed (a function call fails, and the expression is then evaluated at plan time,
+// as any other). Such a value is the same in every finding.
+func foldConstant(expr hcl.Expression) (v cty.Value, ok bool) {
+	defer func() {
+		if recover() != nil {
+			v, ok = cty.NilVal, false
+		}
+	}()
+	v, d := expr.Value(nil)
+	if d.HasErrors() {
+		return cty.NilVal, false
+	}
+	return v, true
 }
 
 // buildCheckRefs lists the facts a check reads: for an event check's `on` (when it is a plain

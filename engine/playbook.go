@@ -155,6 +155,10 @@ type cexpr struct {
 	trav   hcl.Traversal   // set when the expression is just a reference to a fact (fast path)
 	checks []string        // check names referenced
 	src    string          // the source text, for plans and diagnostics
+
+	// konst is the value of an expression that reads nothing (a literal): isConst.
+	konst   cty.Value
+	isConst bool
 }
 
 // factRef is a reference to a fact with its printed path ("link.source.dns_servers").
