@@ -903,6 +903,21 @@ func (fe *findingEval) lookupLink(t hcl.Traversal) (cty.Value, bool) {
 	return w, ok
 }
 
+// writeLower writes strings.ToLower(s) without an intermediate string when s is ASCII.
+func writeLower(b *strings.Builder, s string) {
+	if !isASCII(s) {
+		b.WriteString(strings.ToLower(s))
+		return
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
+}
+
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
@@ -1101,8 +1116,17 @@ func (fe *findingEval) addDep(k, v string) {
 }
 
 func (fe *findingEval) addLinkDeps() {
+	var b strings.Builder
 	for _, l := range fe.g.links {
-		fe.addDep("link|"+strings.ToLower(l.Destination)+"|"+strings.ToLower(l.SourceDSAGUID)+"|"+l.NC, strconv.Itoa(l.LastResult))
+		b.Reset()
+		b.Grow(len("link|||") + len(l.Destination) + len(l.SourceDSAGUID) + len(l.NC))
+		b.WriteString("link|")
+		writeLower(&b, l.Destination)
+		b.WriteByte('|')
+		writeLower(&b, l.SourceDSAGUID)
+		b.WriteByte('|')
+		b.WriteString(l.NC)
+		fe.addDep(b.String(), strconv.Itoa(l.LastResult))
 	}
 }
 

@@ -5,23 +5,20 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"sync"
 )
 
 // fingerprint digests exactly the facts and observations this finding's decisions (and the
 // actions and manual steps of the winning one) read: sorted "key\x00value" lines.
 func (fe *findingEval) fingerprint() string {
-	keys := make([]string, 0, len(fe.deps))
+	fb := fpBufs.Get().(*fpBuf)
+	keys := fb.keys[:0]
 	for k := range fe.deps {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	// One buffer hashed at once: the same digest as writing each piece.
-	n := len(findingHeader)
-	for k, v := range fe.deps {
-		n += len(k) + len(v) + 2
-	}
-	b := make([]byte, 0, n)
-	b = append(b, findingHeader...)
+	b := append(fb.b[:0], findingHeader...)
 	for _, k := range keys {
 		b = append(b, k...)
 		b = append(b, 0)
@@ -29,7 +26,27 @@ func (fe *findingEval) fingerprint() string {
 		b = append(b, '\n')
 	}
 	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
+	clear(keys)
+	fb.keys, fb.b = keys[:0], b[:0]
+	fpBufs.Put(fb)
+	return digestString(sum)
+}
+
+// fpBuf is fingerprint's scratch space, reused between findings.
+type fpBuf struct {
+	keys []string
+	b    []byte
+}
+
+var fpBufs = sync.Pool{New: func() any { return new(fpBuf) }}
+
+// digestString renders "sha256:<hex>" in one allocation.
+func digestString(sum [sha256.Size]byte) string {
+	const prefix = "sha256:"
+	var out [len(prefix) + 2*sha256.Size]byte
+	copy(out[:], prefix)
+	hex.Encode(out[len(prefix):], sum[:])
+	return string(out[:])
 }
 
 const findingHeader = "fix8524 finding v1\n"
