@@ -74,18 +74,24 @@ type planner struct {
 }
 
 func newPlanner(pb *Playbook, s *facts.Snapshot, opts PlanOptions) *planner {
-	p := &planner{pb: pb, s: s, ix: facts.NewIndex(s), now: opts.Now, ref: s.GatheredAt, dcs: make(map[*facts.DC]*dcValue, len(s.DCs)), domainCount: map[string]int{}, seed: s.SeedDC, root: facts.CanonicalName(s.Forest.RootDomain)}
+	p := &planner{pb: pb, s: s, now: opts.Now, ref: s.GatheredAt, dcs: make(map[*facts.DC]*dcValue, len(s.DCs)), domainCount: map[string]int{}, seed: s.SeedDC, root: facts.CanonicalName(s.Forest.RootDomain)}
 	if p.ref.IsZero() {
 		p.ref = opts.Now
 	}
+	// The index and the DC values only read the facts: they are built side by side.
+	ixDone := make(chan *facts.Index, 1)
+	go func() { ixDone <- facts.NewIndex(s) }()
 	for i := range s.DCs {
 		p.domainCount[facts.CanonicalName(s.DCs[i].Domain)]++
 	}
 	// Every DC's value is built now: evaluation below runs on several goroutines and only
 	// reads this cache.
+	vals := make([]dcValue, len(s.DCs))
+	parallel(len(s.DCs), func(i int) { vals[i] = buildDC(&s.DCs[i], p.seed, p.domainCount) })
 	for i := range s.DCs {
-		p.dcVal(&s.DCs[i])
+		p.dcs[&s.DCs[i]] = &vals[i]
 	}
+	p.ix = <-ixDone
 	byIP := map[string][]*facts.DC{}
 	for i := range s.DCs {
 		if ips, ok := s.DCs[i].IPs.Get(); ok {
