@@ -117,7 +117,7 @@ func verifyEval(pb *Playbook, s *facts.Snapshot, f *Finding, opts PlanOptions) (
 		return nil, errorf("verify: finding %s has no links", f.ID)
 	}
 	sort.Slice(links, func(i, j int) bool { return links[i].NC < links[j].NC })
-	g := p.newPartnership(links[0])
-	g.id, g.links = f.ID, links
+	g := &partnership{id: f.ID, links: links}
+	p.newPartnership(g, links[0])
 	return p.newEval(g, links), nil
 }

@@ -180,11 +180,21 @@ type partnership struct {
 }
 
 func partKey(l *facts.Link) string {
-	g := strings.ToLower(l.SourceDSAGUID)
-	if g == "" {
-		g = "dn:" + strings.ToLower(l.SourceDSADN)
+	n := len(l.SourceDSAGUID)
+	if n == 0 {
+		n = len("dn:") + len(l.SourceDSADN)
 	}
-	return strings.ToLower(l.Destination) + "|" + g
+	var b strings.Builder
+	b.Grow(len(l.Destination) + 1 + n)
+	writeLower(&b, l.Destination)
+	b.WriteByte('|')
+	if l.SourceDSAGUID != "" {
+		writeLower(&b, l.SourceDSAGUID)
+	} else {
+		b.WriteString("dn:")
+		writeLower(&b, l.SourceDSADN)
+	}
+	return b.String()
 }
 
 // partnerships groups failing links by (destination, source DSA GUID), evaluates the
@@ -203,7 +213,7 @@ func (p *planner) partnerships() ([]*partnership, []LinkRef, int) {
 		k := partKey(l)
 		g := groups[k]
 		if g == nil {
-			g = p.newPartnership(l)
+			g = &partnership{} // filled by newPartnership below, in parallel
 			groups[k] = g
 			order = append(order, k)
 		}
@@ -216,7 +226,10 @@ func (p *planner) partnerships() ([]*partnership, []LinkRef, int) {
 	for i, k := range order {
 		gs[i] = groups[k]
 	}
-	parallel(len(gs), func(i int) { unm[i] = p.match(gs[i]) })
+	parallel(len(gs), func(i int) {
+		p.newPartnership(gs[i], gs[i].links[0])
+		unm[i] = p.match(gs[i])
+	})
 	for i, g := range gs {
 		unmatched = append(unmatched, unm[i]...)
 		if len(g.links) > 0 {
@@ -357,8 +370,9 @@ func dcName(val cty.Value) string {
 	return "?"
 }
 
-func (p *planner) newPartnership(l *facts.Link) *partnership {
-	g := &partnership{guid: strings.ToLower(l.SourceDSAGUID)}
+// newPartnership fills in a partnership from its first link. It only reads the planner.
+func (p *planner) newPartnership(g *partnership, l *facts.Link) {
+	g.guid = strings.ToLower(l.SourceDSAGUID)
 	if dc := p.ix.DCByName(l.Destination); dc != nil {
 		g.dest = p.dcVal(dc)
 	} else {
@@ -401,7 +415,6 @@ func (p *planner) newPartnership(l *facts.Link) *partnership {
 	for _, f := range linkFlags(l) {
 		g.flags = append(g.flags, Flag{Fact: "link." + f.Fact, Value: f.Value, Problem: f.Problem, raw: f.raw})
 	}
-	return g
 }
 
 // linkValue builds `link` for a set of links of one partnership, and returns the attributes
