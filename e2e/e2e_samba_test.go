@@ -762,11 +762,31 @@ func (s *suite) staleLinkAddress(ctx context.Context, t *testing.T, inv, old, ne
 	}
 	p, _, _ := s.settledPlan(ctx, t, "repromoted-dc3", inv)
 	f := finding(t, p, "DC3<-DC2")
-	requireDecision(t, f, "link_address_stale")
-	if f.Link.SourceDSAGUID != newG || !strings.HasPrefix(f.Link.SourceAddress, old+"._msdcs.") {
-		t.Errorf("DC3<-DC2: source DSA %s (want the new %s), address %q (want the old %s name)", f.Link.SourceDSAGUID, newG, f.Link.SourceAddress, old)
+	if f.Status == engine.FindingDiagnosed && f.Decision != nil && f.Decision.Name == "dns_resolves_now" &&
+		f.Link.SourceDSAGUID == newG && !strings.HasPrefix(f.Link.SourceAddress, old+".") {
+		// dc3's KCC has rewritten the name already, but samba still dials its cached
+		// connection to the old one: the facts cannot show it. The plan's retry would fail
+		// again; its Samba manual step (restart, retry) is what heals it.
+		t.Logf("DC3<-DC2: the link already names %s but still fails (Samba's cached connection): dns_resolves_now with its Samba step", f.Link.SourceAddress)
+		step := ""
+		for _, m := range f.Manual {
+			if m.Shell == "posix" {
+				step = strings.Join(m.Commands, "\n")
+			}
+		}
+		if !strings.Contains(step, "systemctl restart samba-ad-dc") {
+			t.Fatalf("DC3<-DC2: dns_resolves_now without the Samba restart step: %q", step)
+		}
+		if err := s.lab.RestartDC(ctx, "dc3"); err != nil {
+			t.Fatalf("restart dc3: %v", err)
+		}
+	} else {
+		requireDecision(t, f, "link_address_stale")
+		if f.Link.SourceDSAGUID != newG || !strings.HasPrefix(f.Link.SourceAddress, old+"._msdcs.") {
+			t.Errorf("DC3<-DC2: source DSA %s (want the new %s), address %q (want the old %s name)", f.Link.SourceDSAGUID, newG, f.Link.SourceAddress, old)
+		}
+		s.followLinkAddressStep(ctx, t, f, "dc3")
 	}
-	s.followLinkAddressStep(ctx, t, f, "dc3")
 	var last []samba.SyncResult
 	for try := 1; try <= 4; try++ {
 		res, err := s.lab.Replicate(ctx, "dc3", "dc2", "")

@@ -409,6 +409,17 @@ decision "dns_resolves_now" {
   see    = "Check Active Directory Name Resolution using PING"
   doc    = "Article: 'If PING works, retry the failing operation in Active Directory.'"
   remedy = [action.retry_replication]
+
+  manual "On Samba: if the retry fails again with 2" {
+    text  = "Samba 4.17's replication service can keep dialling an address of ${link.source.name} from a cached connection after a re-promotion, even once the KCC has corrected the link (the address shown is then right). If replication from ${link.source.name} still fails with 2 although ${link.cname} resolves, restart the samba service on ${link.destination.name} (a short outage of its LDAP, Kerberos and DNS: do it in a change window), then retry."
+    on    = link.destination
+    shell = "posix"
+    when  = link.destination.platform == "samba"
+    commands = concat(
+      [["systemctl", "restart", "samba-ad-dc"]],
+      [for nc in link.ncs : ["samba-tool", "drs", "replicate", link.destination.dns_host_name, link.source.dns_host_name, nc]],
+    )
+  }
 }
 
 decision "source_dns_client_invalid" {
