@@ -39,6 +39,7 @@ type checkEval struct {
 	val     cty.Value
 	result  CheckResult
 	needs   []Need
+	fixed   bool              // val is ck.statusVals[status] (see checkVar)
 	missing bool              // an observation it needs is missing
 	obsDeps map[string]string // observation key -> canonical value
 }
@@ -92,18 +93,9 @@ func (fe *findingEval) evalIn(e *cexpr, extra map[string]cty.Value) cty.Value {
 		}
 	}
 	for {
-		var pending []string
+		pending := ""
 		if len(e.checks) > 0 {
-			vals := make(map[string]cty.Value, len(e.checks))
-			for _, c := range e.checks {
-				if ce := fe.results[c]; ce != nil {
-					vals[c] = ce.val
-				} else {
-					vals[c] = fe.p.pb.checkByName[c].placeholder
-					pending = append(pending, c)
-				}
-			}
-			fe.ctx.Variables["check"] = cty.ObjectVal(vals)
+			fe.ctx.Variables["check"], pending = fe.checkVar(e)
 		}
 		ctx := fe.ctx
 		if extra != nil {
@@ -111,8 +103,8 @@ func (fe *findingEval) evalIn(e *cexpr, extra map[string]cty.Value) cty.Value {
 			ctx.Variables = extra
 		}
 		v, d := e.expr.Value(ctx)
-		if len(pending) > 0 && (d.HasErrors() || !whollyKnown(v)) {
-			fe.check(pending[0])
+		if pending != "" && (d.HasErrors() || !whollyKnown(v)) {
+			fe.check(pending)
 			continue
 		}
 		if d.HasErrors() {
@@ -121,6 +113,57 @@ func (fe *findingEval) evalIn(e *cexpr, extra map[string]cty.Value) cty.Value {
 		}
 		return v
 	}
+}
+
+// checkVar returns the `check` object an expression sees now (its checks: the results so far,
+// placeholders for the others), and the first of its checks not evaluated yet ("" if none).
+// When every check the expression reads has a value that depends on its status alone, the
+// object depends on those statuses alone, and is built once per playbook (e.checkVars).
+func (fe *findingEval) checkVar(e *cexpr) (cty.Value, string) {
+	pending := ""
+	sig, shared := 0, e.checkVars != nil
+	for i, c := range e.checks {
+		ce := fe.results[c]
+		switch {
+		case ce == nil:
+			if pending == "" {
+				pending = c
+			}
+		case shared && ce.fixed:
+			sig |= statusIndex(ce.status) << (2 * i)
+		default:
+			shared = false
+		}
+	}
+	if shared {
+		if v := e.checkVars[sig].Load(); v != nil {
+			return *v, pending
+		}
+	}
+	vals := make(map[string]cty.Value, len(e.checks))
+	for _, c := range e.checks {
+		if ce := fe.results[c]; ce != nil {
+			vals[c] = ce.val
+		} else {
+			vals[c] = fe.p.pb.checkByName[c].placeholder
+		}
+	}
+	v := cty.ObjectVal(vals)
+	if shared {
+		e.checkVars[sig].Store(&v)
+	}
+	return v, pending
+}
+
+// statusIndex numbers the statuses 1..3 for checkVar (0 is "not evaluated yet").
+func statusIndex(status string) int {
+	switch status {
+	case StatusOK:
+		return 1
+	case StatusFailed:
+		return 2
+	}
+	return 3
 }
 
 func diagString(d hcl.Diagnostics) string {
@@ -174,7 +217,12 @@ func (fe *findingEval) check(name string) *checkEval {
 	ce.val = cty.UnknownVal(resultType(ck.Kind))
 	fe.results[name] = ce // a placeholder: cycles are rejected at load
 	ce.result = CheckResult{Name: ck.Name, Kind: ck.Kind, Doc: ck.Doc}
-	attrs := map[string]cty.Value{}
+	// A check whose readers only read ok, status or kind has one value per status, built at
+	// load: no attribute map is needed.
+	var attrs map[string]cty.Value
+	if ck.statusVals == nil {
+		attrs = map[string]cty.Value{}
+	}
 	var evidence []string
 	switch ck.Kind {
 	case "dns":
@@ -190,14 +238,29 @@ func (fe *findingEval) check(name string) *checkEval {
 		ce.needs = append(ce.needs, fe.inputNeeds(ck)...)
 		ce.needs = dedupNeeds(ce.needs)
 	}
-	attrs["status"] = statusVals[ce.status]
+	if ck.statusVals != nil {
+		ce.val, ce.fixed = ck.statusVals[ce.status], true
+	} else {
+		ce.val = checkValue(ck, ce.status, attrs, evidence)
+	}
+	ce.result.Status = ce.status
+	if ce.result.Summary == "" {
+		ce.result.Summary = strings.Join(evidence, "; ")
+	}
+	return ce
+}
+
+// checkValue builds check.NAME from the attributes a kind set: status, ok, kind and evidence
+// are added, attributes no expression reads are dropped, and those read but not set are unknown.
+func checkValue(ck *Check, status string, attrs map[string]cty.Value, evidence []string) cty.Value {
+	attrs["status"] = statusVals[status]
 	if ck.usedAll || ck.used["kind"] {
 		attrs["kind"] = cty.StringVal(ck.Kind)
 	}
 	if ck.usedAll || ck.used["evidence"] {
 		attrs["evidence"] = strList(evidence)
 	}
-	switch ce.status {
+	switch status {
 	case StatusOK:
 		attrs["ok"] = cty.True
 	case StatusFailed:
@@ -216,12 +279,28 @@ func (fe *findingEval) check(name string) *checkEval {
 			attrs[a] = unknownOf(ty)
 		}
 	}
-	ce.val = cty.ObjectVal(attrs)
-	ce.result.Status = ce.status
-	if ce.result.Summary == "" {
-		ce.result.Summary = strings.Join(evidence, "; ")
+	return cty.ObjectVal(attrs)
+}
+
+// statusOnly reports whether expressions read nothing of a check but ok, status and kind: its
+// value then depends on its status alone.
+func statusOnly(ck *Check) bool {
+	if ck.usedAll {
+		return false
 	}
-	return ce
+	for a := range ck.used {
+		if a != "ok" && a != "status" && a != "kind" {
+			return false
+		}
+	}
+	return true
+}
+
+// setAttr sets a check attribute; attrs is nil when the check's value does not need them.
+func setAttr(attrs map[string]cty.Value, name string, v cty.Value) {
+	if attrs != nil {
+		attrs[name] = v
+	}
 }
 
 var statusVals = map[string]cty.Value{
@@ -362,11 +441,11 @@ func (fe *findingEval) evalDNS(ce *checkEval, attrs map[string]cty.Value) []stri
 	ck := ce.ck
 	buildServers := ck.usedAll || ck.used["servers"]
 	name, qs, bad, ok := fe.dnsQueries(ck)
-	attrs["type"] = cty.StringVal(ck.dnsType)
+	setAttr(attrs, "type", cty.StringVal(ck.dnsType))
 	if !ok {
 		return []string{"the query name or the server list is unknown"}
 	}
-	attrs["name"] = cty.StringVal(facts.CanonicalName(name))
+	setAttr(attrs, "name", cty.StringVal(facts.CanonicalName(name)))
 	ce.result.Summary = ""
 	if !isDNSName(name) {
 		ce.result.Summary = fmt.Sprintf("%s %s: not a valid DNS name, not asked", ck.dnsType, displayValue(name))
@@ -433,14 +512,14 @@ func (fe *findingEval) evalDNS(ce *checkEval, attrs map[string]cty.Value) []stri
 	}
 	ce.status = aggregate(ck.all, len(okS), len(failS), len(unkS))
 	if buildServers {
-		attrs["servers"] = listOf(dnsServerResultType, servers)
+		setAttr(attrs, "servers", listOf(dnsServerResultType, servers))
 	}
 	for _, x := range []struct {
 		attr string
 		ss   []string
 	}{{"ok_servers", okS}, {"failed_servers", failS}, {"unknown_servers", unkS}, {"answers", answers}} {
 		if wants(ck, x.attr) {
-			attrs[x.attr] = strList(x.ss)
+			setAttr(attrs, x.attr, strList(x.ss))
 		}
 	}
 	if len(qs)+len(bad) == 0 {
@@ -563,7 +642,7 @@ func (fe *findingEval) evalTCP(ce *checkEval, attrs map[string]cty.Value) []stri
 	if !ok {
 		return []string{"the host or the ports are unknown"}
 	}
-	attrs["host"] = cty.StringVal(host)
+	setAttr(attrs, "host", cty.StringVal(host))
 	if len(ps) == 0 {
 		return []string{"host " + displayValue(host) + " is not a valid name: not probed"}
 	}
@@ -614,10 +693,10 @@ func (fe *findingEval) evalTCP(ce *checkEval, attrs map[string]cty.Value) []stri
 	}
 	ce.status = aggregate(ck.all, okN, failN, unkN)
 	if buildPorts {
-		attrs["ports"] = listOf(tcpPortResultType, ports)
+		setAttr(attrs, "ports", listOf(tcpPortResultType, ports))
 	}
 	if wants(ck, "open_ports") {
-		attrs["open_ports"] = listOf(cty.Number, open)
+		setAttr(attrs, "open_ports", listOf(cty.Number, open))
 	}
 	ce.result.Summary = fmt.Sprintf("%s answers on %s port: %s", safeText(host), matchWord(ck.all), strings.Join(evidence, "; "))
 	return evidence
@@ -714,13 +793,13 @@ func (fe *findingEval) evalEvent(ce *checkEval, attrs map[string]cty.Value) []st
 		ce.status = StatusFailed
 	}
 	if wants(ck, "count") {
-		attrs["count"] = cty.NumberIntVal(int64(len(matched)))
+		setAttr(attrs, "count", cty.NumberIntVal(int64(len(matched))))
 	}
 	if wants(ck, "events") {
-		attrs["events"] = listOf(eventType, matched)
+		setAttr(attrs, "events", listOf(eventType, matched))
 	}
 	if wants(ck, "dcs") {
-		attrs["dcs"] = strList(names)
+		setAttr(attrs, "dcs", strList(names))
 	}
 	within := ""
 	if ck.within > 0 {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -240,6 +241,27 @@ func (l *loader) load(srcs []Source, opts LoadOptions) {
 		ck.used, ck.usedAll = use, use["*"]
 		ck.placeholder = cty.UnknownVal(resultType(ck.Kind))
 		ck.refs = buildCheckRefs(ck)
+		if statusOnly(ck) {
+			ck.statusVals = map[string]cty.Value{}
+			for _, st := range []string{StatusOK, StatusFailed, StatusUnknown} {
+				ck.statusVals[st] = checkValue(ck, st, map[string]cty.Value{}, nil)
+			}
+		}
+	}
+	for _, x := range l.exprs {
+		e := x.e
+		if len(e.checks) == 0 || len(e.checks) > maxSharedChecks {
+			continue
+		}
+		shared := true
+		for _, c := range e.checks {
+			if ck := l.pb.checkByName[c]; ck == nil || ck.statusVals == nil {
+				shared = false
+			}
+		}
+		if shared {
+			e.checkVars = make([]atomic.Pointer[cty.Value], 1<<(2*len(e.checks)))
+		}
 	}
 	if m := l.pb.matches; m != nil {
 		for _, t := range m.facts {

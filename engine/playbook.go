@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -75,6 +76,9 @@ type Check struct {
 	usedAll bool
 	// placeholder stands for the check's result before it is evaluated (unknown).
 	placeholder cty.Value
+	// statusVals are the check's values by status when expressions read nothing of it but ok,
+	// status and kind (nil otherwise).
+	statusVals map[string]cty.Value
 	// refs are the facts the check reads; for an event check's `on`, the events of those DCs.
 	refs []factRef
 }
@@ -159,7 +163,13 @@ type cexpr struct {
 	// konst is the value of an expression that reads nothing (a literal): isConst.
 	konst   cty.Value
 	isConst bool
+	// checkVars caches the `check` object by the statuses of checks (see checkVar): set when
+	// the expression reads at most maxSharedChecks checks, each with statusVals.
+	checkVars []atomic.Pointer[cty.Value]
 }
+
+// maxSharedChecks bounds checkVars (4^n entries).
+const maxSharedChecks = 3
 
 // factRef is a reference to a fact with its printed path ("link.source.dns_servers").
 type factRef struct {
