@@ -394,6 +394,14 @@ func (l *loader) compile(expr hcl.Expression, sc scope, want cty.Type, what stri
 	if len(expr.Variables()) == 0 {
 		c.konst, c.isConst = foldConstant(expr)
 	}
+	if t, d := hcl.AbsTraversalForExpr(expr); !d.HasErrors() {
+		c.abs, c.absOK = t, true
+		c.onRefs = make(map[string]factRef, len(onAttrs))
+		for _, a := range onAttrs {
+			t2 := append(append(hcl.Traversal{}, t...), hcl.TraverseAttr{Name: a})
+			c.onRefs[a] = newFactRef(t2, traversalString(t2))
+		}
+	}
 	l.exprs = append(l.exprs, typed{e: c, sc: sc, want: want, what: what})
 	return c
 }

@@ -163,9 +163,26 @@ type cexpr struct {
 	// konst is the value of an expression that reads nothing (a literal): isConst.
 	konst   cty.Value
 	isConst bool
+	// abs is the expression as an absolute traversal (absOK), for `on` expressions: onRefs
+	// are the references to its name and platform (see attrRef).
+	abs    hcl.Traversal
+	absOK  bool
+	onRefs map[string]factRef
 	// checkVars caches the `check` object by the statuses of checks (see checkVar): set when
 	// the expression reads at most maxSharedChecks checks, each with statusVals.
 	checkVars []atomic.Pointer[cty.Value]
+}
+
+// onAttrs are the attributes of an `on` DC the planner records as dependencies.
+var onAttrs = []string{"name", "platform"}
+
+// attrRef is the reference to an attribute of the DC an `on` expression names (absOK).
+func (e *cexpr) attrRef(attr string) factRef {
+	if r, ok := e.onRefs[attr]; ok {
+		return r
+	}
+	t := append(append(hcl.Traversal{}, e.abs...), hcl.TraverseAttr{Name: attr})
+	return newFactRef(t, traversalString(t))
 }
 
 // maxSharedChecks bounds checkVars (4^n entries).

@@ -221,7 +221,6 @@ func (fe *findingEval) planAction(a *Action) (PlannedAction, []Need) {
 			pa.TargetIPs = append([]string(nil), ips...)
 		}
 	}
-	onTraversal, onTravOK := hcl.AbsTraversalForExpr(a.on.expr)
 	switch {
 	case a.hasLDAP:
 		pa.Kind, pa.Platform, pa.Transport = KindLDAPDelete, "any", "ldap"
@@ -253,16 +252,15 @@ func (fe *findingEval) planAction(a *Action) (PlannedAction, []Need) {
 		if !ok {
 			pa.Platform = "unknown"
 			block("the target's platform is unknown: the action cannot be chosen")
-			if onTravOK.HasErrors() {
+			if !a.on.absOK {
 				break
 			}
-			t := append(append(hcl.Traversal{}, onTraversal...), hcl.TraverseAttr{Name: "platform"})
-			needs = append(needs, fe.factNeed(t, "action."+a.Name)...)
+			needs = append(needs, fe.factNeed(a.on.attrRef("platform").t, "action."+a.Name)...)
 			break
 		}
 		pa.Platform = plat
-		if !onTravOK.HasErrors() {
-			fe.addFactDep(append(append(hcl.Traversal{}, onTraversal...), hcl.TraverseAttr{Name: "platform"}))
+		if a.on.absOK {
+			fe.addFactRef(a.on.attrRef("platform"))
 		}
 		switch plat {
 		case facts.PlatformWindows:
@@ -357,13 +355,12 @@ func (fe *findingEval) planAction(a *Action) (PlannedAction, []Need) {
 
 // addOnDeps records the attributes of a DC an `on` expression is used for, not the whole DC.
 func (fe *findingEval) addOnDeps(e *cexpr, attrs ...string) {
-	t, d := hcl.AbsTraversalForExpr(e.expr)
-	if d.HasErrors() {
+	if !e.absOK {
 		fe.addExprDeps(e)
 		return
 	}
 	for _, a := range attrs {
-		fe.addFactDep(append(append(hcl.Traversal{}, t...), hcl.TraverseAttr{Name: a}))
+		fe.addFactRef(e.attrRef(a))
 	}
 }
 
@@ -397,12 +394,21 @@ func walkStrings(v cty.Value, f func(string)) {
 // actionKey identifies the effect of an action: the same key in two findings means the same
 // command on the same DC, which apply runs once.
 func actionKey(pa *PlannedAction) string {
-	h := sha256.New()
 	params, _ := json.Marshal(pa.Params)
 	argv, _ := json.Marshal(pa.Argv)
 	del, _ := json.Marshal(pa.LDAPDelete)
-	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s", pa.Name, strings.ToLower(pa.Target), pa.Kind, pa.PowerShell, argv, params, del)
-	return hex.EncodeToString(h.Sum(nil))[:16]
+	target := strings.ToLower(pa.Target)
+	b := make([]byte, 0, len(pa.Name)+len(target)+len(pa.Kind)+len(pa.PowerShell)+len(argv)+len(params)+len(del)+6)
+	// The bytes fmt.Fprintf(h, "%s\x00%s\x00...") wrote before: the keys of existing plans stand.
+	b = append(append(b, pa.Name...), 0)
+	b = append(append(b, target...), 0)
+	b = append(append(b, pa.Kind...), 0)
+	b = append(append(b, pa.PowerShell...), 0)
+	b = append(append(b, argv...), 0)
+	b = append(append(b, params...), 0)
+	b = append(b, del...)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
 }
 
 // goValue converts a known cty value to plain Go, as encoding/json would decode its JSON:
