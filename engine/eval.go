@@ -31,6 +31,7 @@ type findingEval struct {
 	depChecks map[string]bool
 
 	linkAttrs map[string]cty.Value // the attributes `link` was built from (see lookupLink)
+	scratch   []byte               // canon's buffer
 }
 
 type checkEval struct {
@@ -494,7 +495,9 @@ func (fe *findingEval) evalDNS(ce *checkEval, attrs map[string]cty.Value) []stri
 				sv["status"], sv["rcode"], sv["aa"], sv["error"] = cty.StringVal(st), cty.StringVal(o.Rcode), cty.BoolVal(o.Authoritative), cty.StringVal(o.Error)
 				sv["answers"], sv["authority"] = strList(rrStrings(o.Answers, false)), strList(rrStrings(o.Authority, true))
 			}
-			answers = append(answers, rrStrings(o.Answers, false)...)
+			if attrs != nil && wants(ck, "answers") {
+				answers = append(answers, rrStrings(o.Answers, false)...)
+			}
 			switch st {
 			case StatusOK:
 				okS = append(okS, q.Server)
@@ -525,7 +528,7 @@ func (fe *findingEval) evalDNS(ce *checkEval, attrs map[string]cty.Value) []stri
 	if len(qs)+len(bad) == 0 {
 		evidence = append(evidence, "no DNS servers to ask")
 	}
-	ce.result.Summary = fmt.Sprintf("%s %s must resolve on %s server: %s", ck.dnsType, safeText(facts.CanonicalName(name)), matchWord(ck.all), strings.Join(safeAll(evidence), "; "))
+	ce.result.Summary = ck.dnsType + " " + safeText(facts.CanonicalName(name)) + " must resolve on " + matchWord(ck.all) + " server: " + strings.Join(safeAll(evidence), "; ")
 	return evidence
 }
 
@@ -654,7 +657,8 @@ func (fe *findingEval) evalTCP(ce *checkEval, attrs map[string]cty.Value) []stri
 	var evidence []string
 	for _, p := range ps {
 		o := fe.p.ix.Reach(p)
-		obs := Observation{Target: fmt.Sprintf("%s:%d", host, p.Port)}
+		port := strconv.Itoa(p.Port)
+		obs := Observation{Target: host + ":" + port}
 		var pvals map[string]cty.Value
 		if buildPorts {
 			pvals = map[string]cty.Value{"port": cty.NumberIntVal(int64(p.Port)), "result": cty.StringVal(""), "address": cty.StringVal(""), "error": cty.StringVal("")}
@@ -669,14 +673,16 @@ func (fe *findingEval) evalTCP(ce *checkEval, attrs map[string]cty.Value) []stri
 			if buildPorts {
 				pvals["status"] = cty.StringVal(StatusUnknown)
 			}
-			evidence = append(evidence, fmt.Sprintf("port %d: not gathered", p.Port))
+			evidence = append(evidence, "port "+port+": not gathered")
 		} else {
 			ce.obsDeps["tcp|"+p.Key()] = o.Result
 			st := StatusFailed
 			if o.Result == facts.ReachOpen {
 				st = StatusOK
 				okN++
-				open = append(open, cty.NumberIntVal(int64(p.Port)))
+				if attrs != nil && wants(ck, "open_ports") {
+					open = append(open, cty.NumberIntVal(int64(p.Port)))
+				}
 			} else {
 				failN++
 			}
@@ -684,7 +690,7 @@ func (fe *findingEval) evalTCP(ce *checkEval, attrs map[string]cty.Value) []stri
 			if buildPorts {
 				pvals["status"], pvals["result"], pvals["address"], pvals["error"] = cty.StringVal(st), cty.StringVal(o.Result), cty.StringVal(o.Address), cty.StringVal(o.Error)
 			}
-			evidence = append(evidence, fmt.Sprintf("port %d: %s", p.Port, o.Result))
+			evidence = append(evidence, "port "+port+": "+o.Result)
 		}
 		if buildPorts {
 			ports = append(ports, cty.ObjectVal(pvals))
@@ -698,7 +704,7 @@ func (fe *findingEval) evalTCP(ce *checkEval, attrs map[string]cty.Value) []stri
 	if wants(ck, "open_ports") {
 		setAttr(attrs, "open_ports", listOf(cty.Number, open))
 	}
-	ce.result.Summary = fmt.Sprintf("%s answers on %s port: %s", safeText(host), matchWord(ck.all), strings.Join(evidence, "; "))
+	ce.result.Summary = safeText(host) + " answers on " + matchWord(ck.all) + " port: " + strings.Join(evidence, "; ")
 	return evidence
 }
 
@@ -744,7 +750,8 @@ func (fe *findingEval) evalEvent(ce *checkEval, attrs map[string]cty.Value) []st
 		if ce.obsDeps == nil {
 			ce.obsDeps = map[string]string{}
 		}
-		ce.obsDeps["events|"+strings.ToLower(name)] = string(canon(nil, evs))
+		fe.scratch = canon(fe.scratch[:0], evs)
+		ce.obsDeps["events|"+strings.ToLower(name)] = string(fe.scratch)
 		if !whollyKnown(evs) {
 			unknownDCs++
 			obs.Status, obs.Note = StatusUnknown, "events not gathered"
@@ -781,7 +788,7 @@ func (fe *findingEval) evalEvent(ce *checkEval, attrs map[string]cty.Value) []st
 		} else {
 			obs.Status = StatusFailed
 		}
-		evidence = append(evidence, fmt.Sprintf("%s: %d matching event(s)", name, n))
+		evidence = append(evidence, name+": "+strconv.Itoa(n)+" matching event(s)")
 		ce.result.Observations = append(ce.result.Observations, obs)
 	}
 	switch {
@@ -805,7 +812,7 @@ func (fe *findingEval) evalEvent(ce *checkEval, attrs map[string]cty.Value) []st
 	if ck.within > 0 {
 		within = " within " + ck.within.String()
 	}
-	ce.result.Summary = safeText(fmt.Sprintf("events %s seen%s: %s", strings.Join(idList, ", "), within, strings.Join(evidence, "; ")))
+	ce.result.Summary = safeText("events " + strings.Join(idList, ", ") + " seen" + within + ": " + strings.Join(evidence, "; "))
 	return evidence
 }
 
@@ -1226,7 +1233,8 @@ func (fe *findingEval) addFactRef(r factRef) {
 		fe.addDep(k, "error")
 		return
 	}
-	fe.addDep(k, string(canon(nil, v)))
+	fe.scratch = canon(fe.scratch[:0], v)
+	fe.addDep(k, string(fe.scratch))
 }
 
 // addExprDeps records the facts an expression reads, and those of the checks it reads.
