@@ -1216,10 +1216,6 @@ func (fe *findingEval) addLinkDeps() {
 	}
 }
 
-func (fe *findingEval) addFactDep(t hcl.Traversal) {
-	fe.addFactRef(newFactRef(t, traversalString(t)))
-}
-
 func (fe *findingEval) addFactRef(r factRef) {
 	k := r.key
 	if k == "" {
