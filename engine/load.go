@@ -394,6 +394,14 @@ func (l *loader) compile(expr hcl.Expression, sc scope, want cty.Type, what stri
 	if len(expr.Variables()) == 0 {
 		c.konst, c.isConst = foldConstant(expr)
 	}
+	l.exprs = append(l.exprs, typed{e: c, sc: sc, want: want, what: what})
+	return c
+}
+
+// compileOn compiles the `on` of an action or manual step: a DC, whose name and platform the
+// planner records as dependencies (see addOnDeps).
+func (l *loader) compileOn(expr hcl.Expression, what string) *cexpr {
+	c := l.compile(expr, scopeLink, dcType, what)
 	if t, d := hcl.AbsTraversalForExpr(expr); !d.HasErrors() {
 		c.abs, c.absOK = t, true
 		c.onRefs = make(map[string]factRef, len(onAttrs))
@@ -402,7 +410,6 @@ func (l *loader) compile(expr hcl.Expression, sc scope, want cty.Type, what stri
 			c.onRefs[a] = newFactRef(t2, traversalString(t2))
 		}
 	}
-	l.exprs = append(l.exprs, typed{e: c, sc: sc, want: want, what: what})
 	return c
 }
 
@@ -863,7 +870,7 @@ func (l *loader) loadAction(b *hcl.Block) {
 		a.title = l.compile(c.Attributes["title"].Expr, scopeLink, cty.String, "a string")
 	}
 	if c.Attributes["on"] != nil {
-		a.on = l.compile(c.Attributes["on"].Expr, scopeLink, dcType, "a DC (link.source, link.destination, or one of forest.dcs)")
+		a.on = l.compileOn(c.Attributes["on"].Expr, "a DC (link.source, link.destination, or one of forest.dcs)")
 	}
 	a.Risk = l.oneOf(c.Attributes, "risk", RiskHigh, RiskLow, RiskMedium, RiskHigh)
 	a.Doc = l.constString(c.Attributes, "doc", "")
@@ -1041,7 +1048,7 @@ func (l *loader) loadDecision(b *hcl.Block) {
 			m.text = l.compile(a.Expr, scopeLink, cty.String, "a string")
 		}
 		if a := mc.Attributes["on"]; a != nil {
-			m.on = l.compile(a.Expr, scopeLink, dcType, "a DC")
+			m.on = l.compileOn(a.Expr, "a DC")
 		}
 		if a := mc.Attributes["when"]; a != nil {
 			m.when = l.compile(a.Expr, scopeLink, cty.Bool, "a bool")

@@ -163,8 +163,8 @@ type cexpr struct {
 	// konst is the value of an expression that reads nothing (a literal): isConst.
 	konst   cty.Value
 	isConst bool
-	// abs is the expression as an absolute traversal (absOK), for `on` expressions: onRefs
-	// are the references to its name and platform (see attrRef).
+	// For `on` expressions (compileOn): abs is the expression as an absolute traversal
+	// (absOK), and onRefs are the references to its name and platform (see attrRef).
 	abs    hcl.Traversal
 	absOK  bool
 	onRefs map[string]factRef
