@@ -319,7 +319,8 @@ func (l *loader) src(r hcl.Range) string {
 func (l *loader) compile(expr hcl.Expression, sc scope, want cty.Type, what string) *cexpr {
 	c := &cexpr{expr: expr, src: l.src(expr.Range())}
 	seenCheck := map[string]bool{}
-	for _, t := range expr.Variables() {
+	vars := expr.Variables()
+	for _, t := range vars {
 		root := t.RootName()
 		rng := t.SourceRange()
 		switch root {
@@ -391,7 +392,7 @@ func (l *loader) compile(expr hcl.Expression, sc scope, want cty.Type, what stri
 			c.refs = append(c.refs, newFactRef(t, p))
 		}
 	}
-	if len(expr.Variables()) == 0 {
+	if len(vars) == 0 {
 		c.konst, c.isConst = foldConstant(expr)
 	}
 	l.exprs = append(l.exprs, typed{e: c, sc: sc, want: want, what: what})
