@@ -864,8 +864,16 @@ func (fe *findingEval) evalAssert(ce *checkEval) []string {
 			ev = append(ev, "check."+c+" not needed")
 		}
 	}
-	word := map[string]string{StatusOK: "holds", StatusFailed: "does not hold", StatusUnknown: "unknown"}[ce.status]
-	ce.result.Summary = safeText(fmt.Sprintf("%s (%s)", word, strings.Join(ev, ", ")))
+	word := ""
+	switch ce.status {
+	case StatusOK:
+		word = "holds"
+	case StatusFailed:
+		word = "does not hold"
+	case StatusUnknown:
+		word = "unknown"
+	}
+	ce.result.Summary = safeText(word + " (" + strings.Join(ev, ", ") + ")")
 	return ev
 }
 
@@ -1286,13 +1294,17 @@ func canonDNS(o *facts.DNSObservation) string {
 			b.WriteString("|error")
 		}
 	}
+	var rrs []string
+	var q []byte
 	for _, sec := range [][]facts.RR{o.Answers, o.Authority} {
-		rrs := make([]string, 0, len(sec))
+		rrs = rrs[:0]
 		for _, rr := range sec {
 			rrs = append(rrs, facts.CanonicalName(rr.Name)+" "+strings.ToUpper(rr.Type)+" "+strings.ToLower(strings.TrimSuffix(rr.Data, ".")))
 		}
 		sort.Strings(rrs)
-		b.WriteString("|" + strconv.Quote(strings.Join(rrs, "\n")))
+		b.WriteByte('|')
+		q = strconv.AppendQuote(q[:0], strings.Join(rrs, "\n"))
+		b.Write(q)
 	}
 	return b.String()
 }
