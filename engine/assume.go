@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/fix8524/fix8524/facts"
 )
@@ -73,10 +74,40 @@ func assumedSentence(dc *facts.DC, servers []string) string {
 			verify = "cat /etc/resolv.conf"
 		}
 	}
-	addrs := strings.Join(servers, ", ")
+	// Bounded whatever the facts hold (a hostile name, hundreds of addresses): at most
+	// maxAssumedServers addresses, each value clipped, so the sentence stays one readable line.
+	shown := servers
+	more := ""
+	if len(shown) > maxAssumedServers {
+		shown, more = shown[:maxAssumedServers], fmt.Sprintf(" and %d more", len(servers)-maxAssumedServers)
+	}
+	clipped := make([]string, len(shown))
+	for i, a := range shown {
+		clipped[i] = clipValue(a)
+	}
+	addrs := strings.Join(clipped, ", ") + more
 	if addrs == "" {
 		addrs = "(none)"
 	}
+	name := clipValue(dc.Name)
 	return fmt.Sprintf("%s's DNS client settings were not read (no WinRM/SSH access, no inventory dns_servers); the checks assumed it uses its own addresses %s. Verify with %s on %s before acting.",
-		dc.Name, addrs, verify, dc.Name)
+		name, addrs, verify, name)
+}
+
+// maxAssumedServers and maxAssumedValue bound what an assumption sentence quotes.
+const (
+	maxAssumedServers = 8
+	maxAssumedValue   = 64
+)
+
+// clipValue shortens a value to maxAssumedValue bytes (on a rune boundary), marking the cut.
+func clipValue(v string) string {
+	if len(v) <= maxAssumedValue {
+		return v
+	}
+	cut := maxAssumedValue
+	for cut > 0 && !utf8.RuneStart(v[cut]) {
+		cut--
+	}
+	return v[:cut] + "…"
 }
