@@ -118,3 +118,21 @@ func splitDN(dn string) []string {
 	}
 	return append(parts, strings.TrimSpace(dn[start:]))
 }
+
+// Missing returns the queries and probes s holds no observation for, in their order.
+func Missing(s *Snapshot, dns []DNSQuery, tcp []TCPProbe) ([]DNSQuery, []TCPProbe) {
+	ix := NewIndex(s)
+	var md []DNSQuery
+	for _, q := range dns {
+		if ix.DNS(q) == nil {
+			md = append(md, q)
+		}
+	}
+	var mt []TCPProbe
+	for _, p := range tcp {
+		if ix.Reach(p) == nil {
+			mt = append(mt, p)
+		}
+	}
+	return md, mt
+}

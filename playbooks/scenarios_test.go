@@ -19,37 +19,8 @@ func scenarioFacts(t testing.TB, pb *engine.Playbook, name string) *facts.Snapsh
 	}
 	w := sc.NewWorld()
 	s := w.Base()
-	for i := 0; i < 4; i++ {
-		dns, tcp := engine.Needs(pb, s)
-		n := len(s.DNS) + len(s.Reach)
-		w.Observe(s, missingDNS(s, dns), missingTCP(s, tcp))
-		if len(s.DNS)+len(s.Reach) == n {
-			break
-		}
-	}
+	w.ObserveNeeds(s, 4, func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) })
 	return s
-}
-
-func missingDNS(s *facts.Snapshot, qs []facts.DNSQuery) []facts.DNSQuery {
-	ix := facts.NewIndex(s)
-	var out []facts.DNSQuery
-	for _, q := range qs {
-		if ix.DNS(q) == nil {
-			out = append(out, q)
-		}
-	}
-	return out
-}
-
-func missingTCP(s *facts.Snapshot, ps []facts.TCPProbe) []facts.TCPProbe {
-	ix := facts.NewIndex(s)
-	var out []facts.TCPProbe
-	for _, p := range ps {
-		if ix.Reach(p) == nil {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // TestScenarios plans every embedded scenario with the shipped playbook and checks the decision

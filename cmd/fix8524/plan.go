@@ -145,26 +145,7 @@ func demoFacts(pb *engine.Playbook, name string) (*facts.Snapshot, error) {
 	}
 	w := sc.NewWorld()
 	s := w.Base()
-	for range 8 {
-		dns, tcp := engine.Needs(pb, s)
-		ix := facts.NewIndex(s)
-		var newDNS []facts.DNSQuery
-		var newTCP []facts.TCPProbe
-		for _, q := range dns {
-			if ix.DNS(q) == nil {
-				newDNS = append(newDNS, q)
-			}
-		}
-		for _, p := range tcp {
-			if ix.Reach(p) == nil {
-				newTCP = append(newTCP, p)
-			}
-		}
-		if len(newDNS)+len(newTCP) == 0 {
-			break
-		}
-		w.Observe(s, newDNS, newTCP)
-	}
+	w.ObserveNeeds(s, 8, func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) })
 	return s, nil
 }
 

@@ -34,26 +34,7 @@ func selfDNSFactsFile(t *testing.T, from string) string {
 			s.DCs[i].DNSServers, s.DCs[i].DNSServersFrom = facts.Some(append([]string(nil), ips...)), from
 		}
 	}
-	for range 8 {
-		dns, tcp := engine.Needs(pb, s)
-		ix := facts.NewIndex(s)
-		var md []facts.DNSQuery
-		for _, q := range dns {
-			if ix.DNS(q) == nil {
-				md = append(md, q)
-			}
-		}
-		var mt []facts.TCPProbe
-		for _, p := range tcp {
-			if ix.Reach(p) == nil {
-				mt = append(mt, p)
-			}
-		}
-		if len(md)+len(mt) == 0 {
-			break
-		}
-		w.Observe(s, md, mt)
-	}
+	w.ObserveNeeds(s, 8, func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) })
 	file := filepath.Join(t.TempDir(), "facts-"+from+".json")
 	f, err := os.Create(file)
 	if err != nil {

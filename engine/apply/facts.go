@@ -90,7 +90,7 @@ func GatherForPlan(ctx context.Context, f Facts, pb *engine.Playbook) (*facts.Sn
 	}
 	for round := 1; round < maxRounds; round++ {
 		nd, nt := engine.Needs(pb, s)
-		dns, tcp := missing(s, nd, nt)
+		dns, tcp := facts.Missing(s, nd, nt)
 		if len(dns) == 0 && len(tcp) == 0 {
 			break
 		}
@@ -99,24 +99,6 @@ func GatherForPlan(ctx context.Context, f Facts, pb *engine.Playbook) (*facts.Sn
 		}
 	}
 	return s, nil
-}
-
-// missing returns the queries and probes s has no observation for.
-func missing(s *facts.Snapshot, dns []facts.DNSQuery, tcp []facts.TCPProbe) ([]facts.DNSQuery, []facts.TCPProbe) {
-	ix := facts.NewIndex(s)
-	var md []facts.DNSQuery
-	for _, q := range dns {
-		if ix.DNS(q) == nil {
-			md = append(md, q)
-		}
-	}
-	var mt []facts.TCPProbe
-	for _, p := range tcp {
-		if ix.Reach(p) == nil {
-			mt = append(mt, p)
-		}
-	}
-	return md, mt
 }
 
 // linkState is what fresh facts say about a finding's links.

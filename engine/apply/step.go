@@ -526,7 +526,7 @@ func (r *run) evalChecks(ctx context.Context, f *engine.Finding, checks []string
 		if err != nil {
 			return nil, 0, err
 		}
-		dns, tcp = missing(&s, dns, tcp)
+		dns, tcp = facts.Missing(&s, dns, tcp)
 		if len(dns) == 0 && len(tcp) == 0 {
 			break
 		}

@@ -33,26 +33,7 @@ func selfDNSPlan(t *testing.T, from string) *engine.Plan {
 			s.DCs[i].DNSServers, s.DCs[i].DNSServersFrom = facts.Some(append([]string(nil), ips...)), from
 		}
 	}
-	for i := 0; i < 4; i++ {
-		dns, tcp := engine.Needs(pb, s)
-		ix := facts.NewIndex(s)
-		var md []facts.DNSQuery
-		for _, q := range dns {
-			if ix.DNS(q) == nil {
-				md = append(md, q)
-			}
-		}
-		var mt []facts.TCPProbe
-		for _, p := range tcp {
-			if ix.Reach(p) == nil {
-				mt = append(mt, p)
-			}
-		}
-		if len(md)+len(mt) == 0 {
-			break
-		}
-		w.Observe(s, md, mt)
-	}
+	w.ObserveNeeds(s, 4, func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) })
 	p, err := engine.MakePlan(pb, s, engine.PlanOptions{Now: sc.Now})
 	if err != nil {
 		t.Fatal(err)

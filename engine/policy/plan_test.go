@@ -22,26 +22,7 @@ func scenarioPlan(t *testing.T, pb *engine.Playbook, name string) *engine.Plan {
 	}
 	w := sc.NewWorld()
 	s := w.Base()
-	for i := 0; i < 4; i++ {
-		dns, tcp := engine.Needs(pb, s)
-		ix := facts.NewIndex(s)
-		var md []facts.DNSQuery
-		for _, q := range dns {
-			if ix.DNS(q) == nil {
-				md = append(md, q)
-			}
-		}
-		var mt []facts.TCPProbe
-		for _, p := range tcp {
-			if ix.Reach(p) == nil {
-				mt = append(mt, p)
-			}
-		}
-		if len(md)+len(mt) == 0 {
-			break
-		}
-		w.Observe(s, md, mt)
-	}
+	w.ObserveNeeds(s, 4, func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) })
 	p, err := engine.MakePlan(pb, s, engine.PlanOptions{Now: sc.Now})
 	if err != nil {
 		t.Fatal(err)

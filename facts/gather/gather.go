@@ -152,19 +152,7 @@ func Gather(ctx context.Context, o Options) (*facts.Snapshot, error) {
 	}
 	for round := 0; round < MaxNeedsRounds && ctx.Err() == nil; round++ {
 		qs, probes := needs(snap)
-		ix := facts.NewIndex(snap)
-		var newQ []facts.DNSQuery
-		var newP []facts.TCPProbe
-		for _, q := range qs {
-			if ix.DNS(q) == nil {
-				newQ = append(newQ, q)
-			}
-		}
-		for _, p := range probes {
-			if ix.Reach(p) == nil {
-				newP = append(newP, p)
-			}
-		}
+		newQ, newP := facts.Missing(snap, qs, probes)
 		if len(newQ)+len(newP) == 0 {
 			break
 		}

@@ -651,6 +651,20 @@ func (w *World) dcByHost(host string) *DC {
 	return nil
 }
 
+// ObserveNeeds observes, round after round (at most rounds), what needs asks of s that s does
+// not hold yet, the way a gather answers a playbook's needs (engine.Needs); it stops when
+// nothing is missing.
+func (w *World) ObserveNeeds(s *facts.Snapshot, rounds int, needs func(*facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe)) {
+	for range rounds {
+		dns, tcp := needs(s)
+		md, mt := facts.Missing(s, dns, tcp)
+		if len(md)+len(mt) == 0 {
+			return
+		}
+		w.Observe(s, md, mt)
+	}
+}
+
 // Observe appends the answers to dns and tcp to s.
 func (w *World) Observe(s *facts.Snapshot, dns []facts.DNSQuery, tcp []facts.TCPProbe) {
 	for _, q := range dns {
