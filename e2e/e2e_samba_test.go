@@ -733,12 +733,7 @@ func caseLinkAddress(ctx context.Context, t *testing.T, s *suite) {
 // the lab's PID control, not systemd).
 func (s *suite) followLinkAddressStep(ctx context.Context, t *testing.T, f *engine.Finding, dc string) {
 	t.Helper()
-	var step string
-	for _, m := range f.Manual {
-		if m.Shell == "posix" {
-			step = strings.Join(m.Commands, "\n")
-		}
-	}
+	step := posixCommands(f)
 	if !strings.Contains(step, "samba-tool drs kcc "+dc+".") || !strings.Contains(step, "systemctl restart samba-ad-dc") || !strings.Contains(step, "samba-tool drs replicate "+dc+".") {
 		t.Fatalf("%s: the Samba manual step is %q, want the KCC run, the service restart and the retry", f.ID, step)
 	}
@@ -768,13 +763,7 @@ func (s *suite) staleLinkAddress(ctx context.Context, t *testing.T, inv, old, ne
 		// connection to the old one: the facts cannot show it. The plan's retry would fail
 		// again; its Samba manual step (restart, retry) is what heals it.
 		t.Logf("DC3<-DC2: the link already names %s but still fails (Samba's cached connection): dns_resolves_now with its Samba step", f.Link.SourceAddress)
-		step := ""
-		for _, m := range f.Manual {
-			if m.Shell == "posix" {
-				step = strings.Join(m.Commands, "\n")
-			}
-		}
-		if !strings.Contains(step, "systemctl restart samba-ad-dc") {
+		if step := posixCommands(f); !strings.Contains(step, "systemctl restart samba-ad-dc") {
 			t.Fatalf("DC3<-DC2: dns_resolves_now without the Samba restart step: %q", step)
 		}
 		if err := s.lab.RestartDC(ctx, "dc3"); err != nil {
@@ -797,6 +786,17 @@ func (s *suite) staleLinkAddress(ctx context.Context, t *testing.T, inv, old, ne
 		time.Sleep(3 * time.Second)
 	}
 	t.Errorf("dc3 <- DC2 still fails after the plan's manual step: %+v", last)
+}
+
+// posixCommands are the commands of a finding's Samba (posix) manual step, one per line.
+func posixCommands(f *engine.Finding) string {
+	var step string
+	for _, m := range f.Manual {
+		if m.Shell == "posix" {
+			step = strings.Join(m.Commands, "\n")
+		}
+	}
+	return step
 }
 
 func syncOK(res []samba.SyncResult) bool {
