@@ -394,8 +394,17 @@ func RetryReplication(f *engine.Finding, destPlatform, destHost string, destIPs 
 	case "samba":
 		var out []engine.PlannedAction
 		for i, nc := range ncs {
+			// numbered by the NC's place in the finding, so that one NC keeps one id across
+			// attempts that pull different sets of NCs
+			n := len(f.Link.NCs) + i + 1
+			for j, l := range f.Link.NCs {
+				if strings.EqualFold(l.NC, nc) {
+					n = j + 1
+					break
+				}
+			}
 			a := base
-			a.ID, a.Key = fmt.Sprintf("%s/builtin:%s#%d", f.ID, RetryName, i+1), "builtin:"+RetryName+":"+f.ID+":"+nc
+			a.ID, a.Key = fmt.Sprintf("%s/builtin:%s#%d", f.ID, RetryName, n), "builtin:"+RetryName+":"+f.ID+":"+nc
 			a.Title += " (" + nc + ")"
 			a.Kind, a.Transport = engine.KindArgv, "ssh"
 			a.Argv = []string{"samba-tool", "drs", "replicate", dest, source, nc, "-P"}

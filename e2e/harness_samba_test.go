@@ -239,6 +239,36 @@ func (s *suite) settledPlan(ctx context.Context, t *testing.T, name, inv string,
 	return p, path, r
 }
 
+// withoutStrayFailures returns a settled plan in which no failing link is left that the
+// playbook does not handle. Right after a break, a partner's own pull may have hit a DC while
+// samba restarted (64, 1225, 1722): a real failure, of another kind, which an unattended heal
+// rightly counts as needing a human (exit 2). The case is about one cause, so the suite pulls
+// those links once (what their next scheduled pull would do) and plans again; it says so.
+func (s *suite) withoutStrayFailures(ctx context.Context, t *testing.T, name, inv string) *engine.Plan {
+	t.Helper()
+	p, _, _ := s.settledPlan(ctx, t, name, inv)
+	for try := 1; try <= 3 && len(p.Unmatched) > 0; try++ {
+		for _, u := range engine.GroupUnmatched(p.Unmatched) {
+			t.Logf("plan %s: %s: another error than the case's; pulling it again", name, u)
+			for _, nc := range u.NCs {
+				dest, src := strings.ToLower(u.Destination), strings.ToLower(u.Source)
+				if _, err := s.lab.Replicate(ctx, dest, src, nc); err != nil {
+					t.Logf("replicate %s <- %s %s: %v", dest, src, nc, err)
+				}
+			}
+		}
+		p, _, _ = s.settledPlan(ctx, t, name, inv)
+	}
+	if len(p.Unmatched) > 0 {
+		var l []string
+		for _, u := range engine.GroupUnmatched(p.Unmatched) {
+			l = append(l, u.String())
+		}
+		t.Fatalf("plan %s: failing links of another kind remain: %s", name, strings.Join(l, "; "))
+	}
+	return p
+}
+
 func short(fp string) string {
 	if len(fp) > 19 {
 		return fp[:19] + "…"

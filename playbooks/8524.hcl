@@ -699,7 +699,7 @@ action "register_host" {
 
 action "retry_replication" {
   title  = "Retry replication ${link.destination.name} <- ${link.source.name} (${length(link.ncs)} NC(s))"
-  doc    = "Windows: repadmin /replicate for every failing NC. Samba: samba-tool drs replicate for the first failing NC (the other NCs follow on the next schedule once the name resolves)."
+  doc    = "Windows: repadmin /replicate for every failing NC. Samba: samba-tool drs replicate for the first failing NC; apply pulls the other failing NCs in the same attempt with its built-in retry (same command, one per NC)."
   on     = link.destination
   risk   = "low"
   params = {

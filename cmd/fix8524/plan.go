@@ -283,16 +283,11 @@ func writePlanText(w io.Writer, p *engine.Plan, color bool) {
 		writeFinding(b, c, &f)
 	}
 	if len(p.Unmatched) > 0 {
-		byResult := map[int]int{}
-		for _, u := range p.Unmatched {
-			byResult[u.LastResult]++
+		fmt.Fprintf(b, "\n%s %d failing link(s) with another error; a person must look (repadmin /showrepl, samba-tool drs showrepl):\n",
+			c.bold("Not handled by this playbook:"), len(p.Unmatched))
+		for _, u := range engine.GroupUnmatched(p.Unmatched) {
+			fmt.Fprintf(b, "  %s\n", u)
 		}
-		var parts []string
-		for r, n := range byResult {
-			parts = append(parts, fmt.Sprintf("%d link(s) with result %d", n, r))
-		}
-		sort.Strings(parts)
-		fmt.Fprintf(b, "\nNot handled by this playbook: %s.\n", strings.Join(parts, ", "))
 	}
 	s := p.Summary
 	fmt.Fprintf(b, "\n%s %d partnership(s) (%d failing link(s) matched): %d diagnosed, %d incomplete; %d action(s)",

@@ -1,6 +1,7 @@
 package apply_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 	"github.com/fix8524/fix8524/engine/approval"
 	"github.com/fix8524/fix8524/engine/journal"
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/lab/scenarios"
 )
 
 const defaultScenario = "source-cname-missing"
@@ -711,5 +714,51 @@ func TestBlockedCleanupIsRefusedAtItsTurn(t *testing.T) {
 	}
 	if !e.journalHas(journal.KindGate, "blocked:"+cleanupID, journal.Refused) || strings.Contains(fmt.Sprint(res.Refusals), "--allow-each") {
 		t.Fatalf("refusals %+v\n%s", res.Refusals, e.dumpJournal())
+	}
+}
+
+// A Samba retry pulls one NC per command: the first attempt pulls every failing NC (the
+// playbook's command for the first, built-in ones for the rest), not one per poll interval.
+func TestSambaRetryPullsEveryFailingNCAtOnce(t *testing.T) {
+	src, err := scenarios.FS.ReadFile("samba-result-2.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// only the CNAME is missing: re-registering it is the whole fix
+	src = bytes.Replace(src, []byte(`unregistered = ["cname", "host"]`), []byte(`unregistered = ["cname"]`), 1)
+	e := newEnv(t, "", string(src))
+	e.approve(e.now, time.Hour, nil)
+	failing := 0
+	for _, l := range e.lab.links() {
+		if l.LastResult != 0 {
+			failing++
+		}
+	}
+	if failing < 2 {
+		t.Fatalf("the scenario has %d failing NC(s); the test needs several", failing)
+	}
+	var mu sync.Mutex
+	pulled := map[string]bool{}
+	e.lab.hook = func(a engine.PlannedAction) *actions.Outcome {
+		if a.Name == "retry_replication" {
+			if len(a.Argv) == 0 {
+				t.Errorf("%s: not a POSIX command", a.ID)
+			} else {
+				mu.Lock()
+				pulled[a.Argv[len(a.Argv)-1]] = true
+				mu.Unlock()
+			}
+		}
+		return nil
+	}
+	res := e.run(nil)
+	if res.Outcome != apply.Succeeded {
+		t.Fatalf("outcome %s\n%s", res.Outcome, e.out.String())
+	}
+	if strings.Contains(e.out.String(), "attempt 2 of") {
+		t.Errorf("a second attempt ran:\n%s", e.out.String())
+	}
+	if got := e.lab.count("retry_replication"); got != failing {
+		t.Errorf("%d retry command(s) for %d failing NC(s) (%v)\n%s", got, failing, pulled, e.out.String())
 	}
 }

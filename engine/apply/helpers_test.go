@@ -204,6 +204,9 @@ func (l *lab) Run(_ context.Context, a engine.PlannedAction) actions.Outcome {
 		err = l.mutate("register " + a.Target + " host")
 	case "retry_replication":
 		src := fmt.Sprint(a.Params["source"])
+		if a.Params["source"] == nil && len(a.Argv) > 4 {
+			src = a.Argv[4] // samba-tool drs replicate DEST SOURCE NC
+		}
 		l.mu.Lock()
 		dc := facts.NewIndex(l.world.Base()).DCByName(src)
 		l.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -679,6 +680,18 @@ func (r *run) confirm(ctx context.Context, f *engine.Finding, retry *engine.Plan
 				r.say("  before %s: %s: %s", retry.Name, out, vt)
 			}
 			acts = []engine.PlannedAction{*retry}
+			// A Samba retry pulls one NC per command: the built-in retry pulls the other
+			// failing NCs in the same attempt, rather than one poll interval later. One not
+			// approved waits for the next attempt, where the refusal is reported.
+			if extra := notInArgv(ls.failingNCs, retry.Argv); len(retry.Argv) > 0 && len(extra) > 0 {
+				if b, err := r.builtinRetry(f, extra); err == nil {
+					for _, a := range b {
+						if r.approveBuiltin(ctx, a) {
+							acts = append(acts, a)
+						}
+					}
+				}
+			}
 		} else {
 			b, err := r.builtinRetry(f, ls.failingNCs)
 			switch {
@@ -704,7 +717,11 @@ func (r *run) confirm(ctx context.Context, f *engine.Finding, retry *engine.Plan
 		var ran []started
 		for _, act := range acts {
 			sr := StepResult{ActionID: act.ID, Name: act.Name, Target: act.Target, Command: actions.Display(act)}
-			r.say("  %s on %s (attempt %d of %d)", act.Name, act.Target, attempt, r.o.ReplicationAttempts)
+			if len(acts) > 1 {
+				r.say("  %s on %s (attempt %d of %d): %s", act.Name, act.Target, attempt, r.o.ReplicationAttempts, sr.Command)
+			} else {
+				r.say("  %s on %s (attempt %d of %d)", act.Name, act.Target, attempt, r.o.ReplicationAttempts)
+			}
 			begin, err := r.j.BeginAction(journal.Entry{Forest: r.o.Forest, Name: act.Name, Target: act.Target, Link: f.ID,
 				PlanFingerprint: r.o.Plan.Fingerprint, Command: sr.Command, Reason: fmt.Sprintf("%s (attempt %d)", act.Title, attempt)})
 			if err != nil {
@@ -720,7 +737,7 @@ func (r *run) confirm(ctx context.Context, f *engine.Finding, retry *engine.Plan
 			text = "could not read the link status: " + err.Error()
 		}
 		ok := err == nil && (ls.present == 0 || ls.healthy())
-		for _, s := range ran {
+		for i, s := range ran {
 			sr := s.sr
 			switch {
 			case ok:
@@ -736,7 +753,12 @@ func (r *run) confirm(ctx context.Context, f *engine.Finding, retry *engine.Plan
 			}
 			r.finish(s.begin, journal.Outcome(sr.Outcome), s.out, text, "")
 			steps = append(steps, sr)
-			r.say("    %s: %s", sr.Outcome, text)
+			switch {
+			case i == len(ran)-1:
+				r.say("    %s: %s", sr.Outcome, text) // one reading of the link serves every step
+			case sr.Error != "":
+				r.say("    %s: %s", sr.Outcome, sr.Error)
+			}
 			if r.fatal != nil {
 				return Failed, r.fatal.Error(), steps
 			}
@@ -748,6 +770,17 @@ func (r *run) confirm(ctx context.Context, f *engine.Finding, retry *engine.Plan
 	}
 	record(journal.Failed, text)
 	return Failed, text, steps
+}
+
+// notInArgv returns the NCs that are not an argument of argv (the NC a POSIX retry pulls).
+func notInArgv(ncs, argv []string) []string {
+	var out []string
+	for _, nc := range ncs {
+		if !slices.ContainsFunc(argv, func(a string) bool { return strings.EqualFold(a, nc) }) {
+			out = append(out, nc)
+		}
+	}
+	return out
 }
 
 // approveBuiltin asks, once per action, whether a built-in replication retry may run.

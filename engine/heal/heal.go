@@ -266,6 +266,9 @@ func (h *run) run(ctx context.Context) {
 	r.Forest = forestOf(plan, s)
 	h.say("heal: forest %s: %d failing link(s), %d finding(s), %d action(s) proposed", r.Forest,
 		plan.Summary.FailingLinks, len(plan.Findings), plan.Summary.Actions)
+	for _, u := range engine.GroupUnmatched(plan.Unmatched) {
+		h.say("heal: %s: not handled by playbook %s; a human must look (repadmin /showrepl)", u, plan.Playbook.Name)
+	}
 	if !h.record(journal.Entry{Kind: journal.KindNote, Name: "heal", PlanFingerprint: plan.Fingerprint,
 		Reason: fmt.Sprintf("heal run: policy %s; %d finding(s), %d action(s) proposed", o.Policy.Source, len(plan.Findings), plan.Summary.Actions)}) {
 		return
@@ -678,6 +681,12 @@ func (r *Report) Items() []notify.Item {
 				items = append(items, notify.Item{Status: notify.ItemHeld, Code: "manual", Finding: f.ID,
 					Target: f.Link.Destination, Reason: fmt.Sprintf("%s%d manual step(s) for a human", dec, len(f.Manual))})
 			}
+		}
+	}
+	if r.Plan != nil {
+		for _, u := range engine.GroupUnmatched(r.Plan.Unmatched) {
+			items = append(items, notify.Item{Status: notify.ItemHeld, Code: "unmatched", Finding: u.ID(),
+				Target: u.Destination, Reason: u.String() + ": not handled by the playbook; a human must look"})
 		}
 	}
 	if r.Err != nil {
