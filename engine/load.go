@@ -126,6 +126,7 @@ type loader struct {
 	variables []*hcl.Block
 	checks    []*hcl.Block
 	decisions []*hcl.Block
+	warnings  []*hcl.Block
 	actions   []*hcl.Block
 	windows   []*hcl.Block
 
@@ -157,6 +158,7 @@ var topSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "variable", LabelNames: []string{"name"}},
 	{Type: "check", LabelNames: []string{"name"}},
 	{Type: "decision", LabelNames: []string{"name"}},
+	{Type: "warning", LabelNames: []string{"name"}},
 	{Type: "action", LabelNames: []string{"name"}},
 	{Type: "window", LabelNames: []string{"name"}},
 }}
@@ -197,6 +199,8 @@ func (l *loader) load(srcs []Source, opts LoadOptions) {
 				l.checks = append(l.checks, b)
 			case "decision":
 				l.decisions = append(l.decisions, b)
+			case "warning":
+				l.warnings = append(l.warnings, b)
 			case "action":
 				l.actions = append(l.actions, b)
 			case "window":
@@ -223,6 +227,9 @@ func (l *loader) load(srcs []Source, opts LoadOptions) {
 	for _, b := range l.decisions {
 		l.loadDecision(b)
 	}
+	for _, b := range l.warnings {
+		l.loadWarning(b)
+	}
 	l.loadPlaybookBlock()
 	for _, b := range l.windows {
 		l.loadWindow(b)
@@ -234,6 +241,7 @@ func (l *loader) load(srcs []Source, opts LoadOptions) {
 	if l.diags.HasErrors() {
 		return
 	}
+	l.checkWarningsPure()
 	l.typeCheck()
 	l.unused()
 	for _, ck := range l.pb.Checks {
@@ -277,7 +285,7 @@ func validIdent(s string) bool { return hclsyntax.ValidIdentifier(s) }
 // checkNames registers every named block and reports duplicates and invalid names.
 func (l *loader) checkNames() {
 	seen := map[string]map[string]*hcl.Block{}
-	for _, group := range [][]*hcl.Block{l.playbooks, l.variables, l.checks, l.decisions, l.actions, l.windows} {
+	for _, group := range [][]*hcl.Block{l.playbooks, l.variables, l.checks, l.decisions, l.warnings, l.actions, l.windows} {
 		for _, b := range group {
 			name := b.Labels[0]
 			if !validIdent(name) {
@@ -1042,36 +1050,181 @@ func (l *loader) loadDecision(b *hcl.Block) {
 		}
 	}
 	for _, mb := range c.Blocks {
-		mc := l.content(mb.Body, manualSchema)
-		m := &Manual{Title: mb.Labels[0]}
-		m.Shell = l.oneOf(mc.Attributes, "shell", "cmd", "cmd", "powershell", "posix")
-		if a := mc.Attributes["text"]; a != nil {
-			m.text = l.compile(a.Expr, scopeLink, cty.String, "a string")
-		}
-		if a := mc.Attributes["on"]; a != nil {
-			m.on = l.compileOn(a.Expr, "a DC")
-		}
-		if a := mc.Attributes["when"]; a != nil {
-			m.when = l.compile(a.Expr, scopeLink, cty.Bool, "a bool")
-		}
-		if mc.Attributes["commands"] != nil && mc.Attributes["command"] != nil {
-			l.errorf(mb.DefRange.Ptr(), "Invalid manual step", "Give command (one argument vector) or commands (a list of them), not both.")
-		}
-		if a := mc.Attributes["commands"]; a != nil {
-			m.commands = l.compile(a.Expr, scopeLink, cty.List(cty.List(cty.String)), "a list of argument vectors (lists of strings)")
-		}
-		if a := mc.Attributes["command"]; a != nil {
-			m.command = l.compile(a.Expr, scopeLink, cty.List(cty.String), "an argument vector (a list of strings)")
-		}
-		if m.text == nil && m.commands == nil && m.command == nil {
-			l.errorf(mb.DefRange.Ptr(), "Empty manual step", "A manual step needs text, command or commands.")
-		}
-		d.manual = append(d.manual, m)
+		d.manual = append(d.manual, l.loadManual(mb))
 	}
 	if d.See == "" && c.Attributes["see"] != nil {
 		l.errorf(c.Attributes["see"].Expr.Range().Ptr(), "Empty see", "see names the article section the decision comes from.")
 	}
 	l.pb.Decisions = append(l.pb.Decisions, d)
+}
+
+// loadManual reads one `manual` block (of a decision or a warning).
+func (l *loader) loadManual(mb *hcl.Block) *Manual {
+	mc := l.content(mb.Body, manualSchema)
+	m := &Manual{Title: mb.Labels[0]}
+	m.Shell = l.oneOf(mc.Attributes, "shell", "cmd", "cmd", "powershell", "posix")
+	if a := mc.Attributes["text"]; a != nil {
+		m.text = l.compile(a.Expr, scopeLink, cty.String, "a string")
+	}
+	if a := mc.Attributes["on"]; a != nil {
+		m.on = l.compileOn(a.Expr, "a DC")
+	}
+	if a := mc.Attributes["when"]; a != nil {
+		m.when = l.compile(a.Expr, scopeLink, cty.Bool, "a bool")
+	}
+	if mc.Attributes["commands"] != nil && mc.Attributes["command"] != nil {
+		l.errorf(mb.DefRange.Ptr(), "Invalid manual step", "Give command (one argument vector) or commands (a list of them), not both.")
+	}
+	if a := mc.Attributes["commands"]; a != nil {
+		m.commands = l.compile(a.Expr, scopeLink, cty.List(cty.List(cty.String)), "a list of argument vectors (lists of strings)")
+	}
+	if a := mc.Attributes["command"]; a != nil {
+		m.command = l.compile(a.Expr, scopeLink, cty.List(cty.String), "an argument vector (a list of strings)")
+	}
+	if m.text == nil && m.commands == nil && m.command == nil {
+		l.errorf(mb.DefRange.Ptr(), "Empty manual step", "A manual step needs text, command or commands.")
+	}
+	return m
+}
+
+// ---- warnings ----
+
+var warningSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "when", Required: true}, {Name: "message", Required: true}, {Name: "see"}, {Name: "doc"},
+	},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "manual", LabelNames: []string{"title"}}},
+}
+
+func (l *loader) loadWarning(b *hcl.Block) {
+	c := l.content(b.Body, warningSchema)
+	w := &WarningRule{Name: b.Labels[0], DeclRange: b.DefRange}
+	if a := c.Attributes["when"]; a != nil {
+		w.when = l.compile(a.Expr, scopeLink, cty.Bool, "a bool")
+	}
+	if a := c.Attributes["message"]; a != nil {
+		w.message = l.compile(a.Expr, scopeLink, cty.String, "a string")
+	}
+	w.See = l.constString(c.Attributes, "see", "")
+	w.Doc = l.constString(c.Attributes, "doc", "")
+	for _, mb := range c.Blocks {
+		w.manual = append(w.manual, l.loadManual(mb))
+	}
+	l.pb.Warnings = append(l.pb.Warnings, w)
+}
+
+// exprs lists every expression of a warning.
+func (w *WarningRule) exprs() []*cexpr {
+	out := []*cexpr{w.when, w.message}
+	for _, m := range w.manual {
+		out = append(out, m.text, m.on, m.when, m.commands, m.command)
+	}
+	return out
+}
+
+// checkWarningsPure enforces that warnings read facts only: every check a warning's
+// expressions use, and every check those use in turn, must be an assert check. Warnings are
+// evaluated for every healthy partnership of a forest; a dns, tcp or event check there would
+// make the gatherer query DNS servers, probe ports or read event logs for links that work.
+// It also records the attributes of link the warnings' when expressions read
+// (Playbook.warnLinkAttrs).
+func (l *loader) checkWarningsPure() {
+	memo := map[string][]string{} // check -> chain to a check that is not an assert ([] if pure)
+	var impure func(name string) []string
+	impure = func(name string) []string {
+		if chain, ok := memo[name]; ok {
+			return chain
+		}
+		ck := l.pb.checkByName[name]
+		var chain []string
+		switch {
+		case ck == nil:
+		case ck.Kind != "assert":
+			chain = []string{name}
+		default:
+			for _, e := range ck.exprs {
+				for _, dep := range e.checks {
+					if sub := impure(dep); sub != nil {
+						chain = append([]string{name}, sub...)
+						break
+					}
+				}
+				if chain != nil {
+					break
+				}
+			}
+		}
+		memo[name] = chain
+		return chain
+	}
+	for _, w := range l.pb.Warnings {
+		for _, e := range w.exprs() {
+			if e == nil {
+				continue
+			}
+			for _, c := range e.checks {
+				chain := impure(c)
+				if chain == nil {
+					continue
+				}
+				last := l.pb.checkByName[chain[len(chain)-1]]
+				via := ""
+				if len(chain) > 1 {
+					via = fmt.Sprintf(" (through %s)", strings.Join(chain[:len(chain)-1], " -> "))
+				}
+				l.errorf(refRange(e, c), "Warning uses a check that needs observations",
+					"Warning %q uses check %q%s, a %s check: a warning is evaluated for every healthy partnership, so it may only use checks that read facts (assert checks, and the assert checks they use), never DNS queries, TCP probes or events.",
+					w.Name, last.Name, via, last.Kind)
+			}
+		}
+	}
+	var whens []*cexpr
+	for _, w := range l.pb.Warnings {
+		whens = append(whens, w.when)
+	}
+	l.pb.warnLinkAttrs, l.pb.warnLinkAll = linkAttrsOf(l.pb, whens...)
+}
+
+// linkAttrsOf lists the attributes of link expressions read, directly or through the checks
+// they use (all: one reads link as a whole, or an attribute by a computed index).
+func linkAttrsOf(pb *Playbook, es ...*cexpr) (attrs []string, all bool) {
+	seen := map[string]bool{}
+	seenCheck := map[string]bool{}
+	var walk func(e *cexpr)
+	walk = func(e *cexpr) {
+		for _, t := range e.facts {
+			if t.RootName() != "link" {
+				continue
+			}
+			a, ok := attrStep(t, 1)
+			if !ok {
+				all = true
+				continue
+			}
+			if !seen[a] {
+				seen[a] = true
+				attrs = append(attrs, a)
+			}
+		}
+		for _, c := range e.checks {
+			if ck := pb.checkByName[c]; ck != nil && !seenCheck[c] {
+				seenCheck[c] = true
+				for _, x := range ck.exprs {
+					walk(x)
+				}
+			}
+		}
+	}
+	for _, e := range es {
+		if e != nil {
+			walk(e)
+		}
+	}
+	sort.Strings(attrs)
+	if all {
+		return nil, true
+	}
+	return attrs, false
 }
 
 // ---- playbook and windows ----

@@ -51,7 +51,11 @@ type Plan struct {
 	Windows   []WindowSpec `json:"windows,omitempty"`
 	Findings  []Finding    `json:"findings"`
 	Unmatched []LinkRef    `json:"unmatched,omitempty"` // failing links this playbook does not handle
-	Summary   Summary      `json:"summary"`
+	// Warnings are advisories for partnerships whose links all replicate now but depend on
+	// something that may go away (the playbook's warning blocks), sorted by id, then name. They
+	// carry no actions and are not part of the fingerprint.
+	Warnings []Warning `json:"warnings,omitempty"`
+	Summary  Summary   `json:"summary"`
 }
 
 // PlaybookRef identifies the playbook a plan was made with.
@@ -91,7 +95,8 @@ type Summary struct {
 	ByRisk       map[string]int `json:"actions_by_risk,omitempty"`
 	ByDecision   map[string]int `json:"findings_by_decision,omitempty"`
 	Unmatched    int            `json:"unmatched"`
-	Flags        int            `json:"flagged_values"`
+	Flags        int            `json:"flagged_values"` // of findings and warnings
+	Warnings     int            `json:"warnings"`       // warnings reported for healthy partnerships
 }
 
 // Finding is the diagnosis of one partnership: every failing link from one source DSA (as the
@@ -120,6 +125,22 @@ type Finding struct {
 	Assumptions []string `json:"assumptions,omitempty"`
 	// Errors are playbook expressions that failed on these facts (the value counts as unknown).
 	Errors []string `json:"errors,omitempty"`
+}
+
+// Warning is one warning block of the playbook that holds for a partnership whose links all
+// succeed (last result 0): it works today and will fail once something it depends on goes
+// away. It proposes no action; its manual steps are rendered like a decision's.
+type Warning struct {
+	// ID is "DEST<-SOURCE" like a finding's, plus "@<guid prefix>" when another warning's or a
+	// finding's partnership has the same names.
+	ID      string       `json:"id"`
+	Name    string       `json:"name"`    // the playbook's warning name
+	Message string       `json:"message"` // rendered for this partnership
+	See     string       `json:"see,omitempty"`
+	Doc     string       `json:"doc,omitempty"`
+	Link    LinkInfo     `json:"link"`
+	Manual  []ManualStep `json:"manual,omitempty"`
+	Flags   []Flag       `json:"flags,omitempty"`
 }
 
 // LinkRef names one replication link (one NC).

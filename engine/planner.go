@@ -54,7 +54,12 @@ func MakePlan(pb *Playbook, s *facts.Snapshot, opts PlanOptions) (*Plan, error) 
 	}
 	plan.Findings = make([]Finding, len(parts))
 	parallel(len(parts), func(i int) { plan.Findings[i] = p.finding(parts[i]) })
+	if len(pb.Warnings) > 0 {
+		plan.Warnings = p.warnings(parts)
+	}
 	plan.Summary = summarize(plan, len(s.Links), failing)
+	// Warnings stay out of the fingerprint: they carry no action, and approvals bind to what
+	// apply would do (planFingerprint reads the findings only).
 	plan.Fingerprint = planFingerprint(plan)
 	return plan, nil
 }
@@ -71,6 +76,8 @@ type planner struct {
 	domainCount map[string]int
 	seed        string
 	root        string // the forest root domain, canonical
+	// failingKeys are the partKeys of partnerships with a failing link (set by partnerships).
+	failingKeys map[string]*partnership
 }
 
 func newPlanner(pb *Playbook, s *facts.Snapshot, opts PlanOptions) *planner {
@@ -252,6 +259,7 @@ func (p *planner) partnerships() ([]*partnership, []LinkRef, int) {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	p.failingKeys = groups
 	sort.Slice(unmatched, func(i, j int) bool {
 		a, b := unmatched[i], unmatched[j]
 		if a.Destination != b.Destination {
@@ -420,6 +428,12 @@ func (p *planner) newPartnership(g *partnership, l *facts.Link) {
 // linkValue builds `link` for a set of links of one partnership, and returns the attributes
 // it is made of.
 func (p *planner) linkValue(g *partnership, links []*facts.Link) (cty.Value, map[string]cty.Value) {
+	attrs := p.linkAttrMap(g, links)
+	return cty.ObjectVal(attrs), attrs
+}
+
+// linkAttrMap returns the attributes of `link` for a set of links of one partnership.
+func (p *planner) linkAttrMap(g *partnership, links []*facts.Link) map[string]cty.Value {
 	first := links[0]
 	ncs := make([]string, len(links))
 	results := make([]int, len(links))
@@ -472,7 +486,7 @@ func (p *planner) linkValue(g *partnership, links []*facts.Link) (cty.Value, map
 		"never_succeeded":      cty.BoolVal(lastSuccess.IsZero()),
 		"days_since_success":   intVal(days),
 	}
-	return cty.ObjectVal(attrs), attrs
+	return attrs
 }
 
 func (p *planner) matchLink(g *partnership, l *facts.Link) (cty.Value, *findingEval) {
@@ -628,6 +642,10 @@ func summarize(plan *Plan, links, failing int) Summary {
 		}
 		s.ManualSteps += len(f.Manual)
 		s.Flags += len(f.Flags)
+	}
+	s.Warnings = len(plan.Warnings)
+	for _, w := range plan.Warnings {
+		s.Flags += len(w.Flags)
 	}
 	if len(s.ByRisk) == 0 {
 		s.ByRisk = nil

@@ -17,9 +17,10 @@ type Playbook struct {
 	Files       []string // file names, in load order
 	Digest      string   // "sha256:<hex>" over the files' names and bytes
 
-	Checks    []*Check    // in file order
-	Decisions []*Decision // in file order: the walk order
-	Actions   []*Action   // in file order
+	Checks    []*Check       // in file order
+	Decisions []*Decision    // in file order: the walk order
+	Warnings  []*WarningRule // in file order: every one that holds is reported
+	Actions   []*Action      // in file order
 	Windows   []WindowSpec
 	Variables []*Variable
 
@@ -31,6 +32,11 @@ type Playbook struct {
 	varValues     map[string]cty.Value
 	sources       map[string]*hcl.File
 	needForestDCs bool
+	// warnLinkAttrs are the attributes of `link` the warnings' when expressions read, directly
+	// or through their checks: the only ones built for a healthy partnership until a warning
+	// holds (every one when warnLinkAll: an expression reads link as a whole).
+	warnLinkAttrs []string
+	warnLinkAll   bool
 	// matchesPerLink: matches reads per-NC attributes of link (nc, failures, times), so it is
 	// evaluated for every link rather than once per partnership and result.
 	matchesPerLink bool
@@ -97,7 +103,22 @@ type Decision struct {
 	optional []hcl.Traversal // facts or checks whose unknown-ness skips rather than stops
 }
 
-// Manual is one `manual` block of a decision.
+// WarningRule is one `warning` block: an advisory for a partnership whose links all replicate
+// today but depend on something that may go away (see planWarnings). Its expressions read only
+// facts and assert checks (transitively): healthy partnerships are many, and evaluating a
+// warning never asks the gatherer for a DNS query, a TCP probe or events.
+type WarningRule struct {
+	Name      string
+	DeclRange hcl.Range
+	See       string
+	Doc       string
+
+	when    *cexpr
+	message *cexpr
+	manual  []*Manual
+}
+
+// Manual is one `manual` block of a decision or a warning.
 type Manual struct {
 	Title string
 	Shell string // cmd | powershell | posix
@@ -210,6 +231,16 @@ func (pb *Playbook) Decision(name string) *Decision {
 	for _, d := range pb.Decisions {
 		if d.Name == name {
 			return d
+		}
+	}
+	return nil
+}
+
+// WarningRule returns the named warning block, or nil.
+func (pb *Playbook) WarningRule(name string) *WarningRule {
+	for _, w := range pb.Warnings {
+		if w.Name == name {
+			return w
 		}
 	}
 	return nil

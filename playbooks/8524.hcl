@@ -652,6 +652,39 @@ decision "dns_unexplained" {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Warnings: partnerships whose links all replicate today (last result 0) but will fail with 8524
+# once something they depend on goes away. Every warning that holds is reported (not only the
+# first); they propose no action. A warning may only use facts and assert checks: it is
+# evaluated for every healthy partnership, and must not make fix8524 query DNS for them.
+# ---------------------------------------------------------------------------------------------
+
+warning "link_address_latent" {
+  when    = !check.link_address_current.ok
+  message = "${link.destination.name} replicates from ${link.source.name} (DSA ${link.source_dsa_guid}) by dialing ${link.source_address}, not ${link.cname}: the GUID name of an earlier incarnation of ${link.source.name} (a re-promotion). It works only while that old CNAME still resolves. Nothing registers it any more (Net Logon registers ${link.cname}), so DNS scavenging or a cleanup of the old DC's records will remove it, and replication will then fail with 8524 (2 on a Samba destination). Let the KCC rebuild the link before that happens."
+  see     = "Verify that the source DC has registered its CNAME record."
+  doc     = "The latent form of decision link_address_stale, measured on Samba 4.17 after a partner was re-promoted: the link keeps the old GUID name while the old CNAME still exists. The article notes that each promotion registers a different CNAME, and that a registered CNAME can later disappear (scavenging)."
+
+  manual "Let the KCC rebuild the links, then check the address" {
+    text  = "repadmin /showrepl must list ${link.source.name} with DSA object GUID ${link.source_dsa_guid} and no longer the address ${link.source_address}."
+    on    = link.destination
+    shell = "cmd"
+    when  = link.destination.platform == "windows"
+    commands = [["repadmin", "/kcc", link.destination.dns_host_name], ["repadmin", "/showrepl", link.destination.dns_host_name]]
+  }
+  manual "On Samba: rebuild the links, then restart the DC service in a change window" {
+    text  = "samba-tool drs kcc rewrites the repsFrom address; Samba's replication service keeps dialling the old name from its cached connection until the samba service restarts (a short outage of this DC's LDAP, Kerberos and DNS: do it in a change window). drs showrepl must then list ${link.source.name} at ${link.cname}."
+    on    = link.destination
+    shell = "posix"
+    when  = link.destination.platform == "samba"
+    commands = [
+      ["samba-tool", "drs", "kcc", link.destination.dns_host_name],
+      ["systemctl", "restart", "samba-ad-dc"],
+      ["samba-tool", "drs", "showrepl", link.destination.dns_host_name],
+    ]
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
 # Actions: what fix8524 may do. Go holds the kinds (PowerShell over WinRM, argv over SSH, LDAP
 # delete); this file holds what to run. Facts never become command text: PowerShell reads them
 # from $P (params, passed as data); argv elements are passed as separate arguments.

@@ -2,6 +2,8 @@ package playbooks
 
 import (
 	"encoding/json"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/fix8524/fix8524/engine"
@@ -72,9 +74,38 @@ func TestScenarios(t *testing.T) {
 					t.Errorf("%s: unexpected finding (decision %s)", id, d)
 				}
 			}
+			// Warnings, in both directions too: every expected one, and no other.
+			gotW := map[string][]string{}
+			for _, w := range p.Warnings {
+				gotW[w.ID] = append(gotW[w.ID], w.Name)
+				if strings.Contains(w.Message, "(unknown") {
+					t.Errorf("%s: warning %s: message has unknown parts: %s", w.ID, w.Name, w.Message)
+				}
+				if len(w.Flags) > 0 {
+					t.Errorf("%s: warning %s: unexpected flags: %+v", w.ID, w.Name, w.Flags)
+				}
+			}
+			for id, want := range sc.ExpectWarnings {
+				if _, failing := got[id]; failing {
+					t.Errorf("%s: expects warnings but has a finding", id)
+				}
+				if g := gotW[id]; !slices.Equal(g, want) {
+					t.Errorf("%s: want warnings %v, got %v", id, want, g)
+				}
+			}
+			for id, names := range gotW {
+				if _, ok := sc.ExpectWarnings[id]; !ok {
+					t.Errorf("%s: unexpected warnings %v", id, names)
+				}
+			}
+			if p.Summary.Warnings != len(p.Warnings) {
+				t.Errorf("summary counts %d warnings, the plan has %d", p.Summary.Warnings, len(p.Warnings))
+			}
 			if t.Failed() {
 				b, _ := json.MarshalIndent(p.Findings, "", "  ")
 				t.Logf("plan findings:\n%s", b)
+				b, _ = json.MarshalIndent(p.Warnings, "", "  ")
+				t.Logf("plan warnings:\n%s", b)
 			}
 		})
 	}
@@ -105,6 +136,40 @@ func TestEveryDecisionHasAScenario(t *testing.T) {
 	for d, names := range covered {
 		if d != "healthy" && pb.Decision(d) == nil {
 			t.Errorf("scenarios %v expect decision %q, which the playbook does not have", names, d)
+		}
+	}
+}
+
+// TestEveryWarningHasAScenario: each warning of the shipped playbook is reported in a forest
+// someone can run, and scenarios expect only warnings the playbook has.
+func TestEveryWarningHasAScenario(t *testing.T) {
+	pb, _, diags := Load(engine.LoadOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	covered := map[string][]string{}
+	for _, name := range scenario.Names() {
+		sc, err := scenario.Load(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ws := range sc.ExpectWarnings {
+			for _, w := range ws {
+				covered[w] = append(covered[w], name)
+			}
+		}
+	}
+	if len(pb.Warnings) == 0 {
+		t.Fatal("the shipped playbook has no warning")
+	}
+	for _, w := range pb.Warnings {
+		if len(covered[w.Name]) == 0 {
+			t.Errorf("warning %q is expected by no scenario in lab/scenarios", w.Name)
+		}
+	}
+	for w, names := range covered {
+		if pb.WarningRule(w) == nil {
+			t.Errorf("scenarios %v expect warning %q, which the playbook does not have", names, w)
 		}
 	}
 }

@@ -13,6 +13,9 @@
 //	dns_server "192.0.2.11" { host = "DC1" }
 //	link { destination = "DC1"  source = "DC2"  failures = 23 }
 //
+// The scenario block may also set expect_warnings = { "DC1<-DC3" = ["link_address_latent"] }:
+// the warnings the shipped playbook must report for partnerships whose links all succeed.
+//
 // A link block may also set source_guid (the DSA GUID the destination knows the source by) and
 // address_guid (the GUID whose _msdcs name the destination dials, when that differs).
 //
@@ -68,8 +71,12 @@ type Scenario struct {
 	// Expect maps a partnership "DEST<-SOURCE" to the decision the shipped playbook must reach
 	// ("healthy" for no failing link).
 	Expect map[string]string
-	Now    time.Time
-	Seed   string
+	// ExpectWarnings maps a partnership "DEST<-SOURCE" whose links all succeed to the names of
+	// the warnings the shipped playbook must report for it (sorted); a partnership not listed
+	// must get none.
+	ExpectWarnings map[string][]string
+	Now            time.Time
+	Seed           string
 
 	RootDomain string
 	Domains    []Domain
@@ -198,8 +205,10 @@ type scenarioHCL struct {
 	Title       string            `hcl:"title"`
 	Description string            `hcl:"description,optional"`
 	Expect      map[string]string `hcl:"expect,optional"`
-	Now         string            `hcl:"now,optional"`
-	Seed        string            `hcl:"seed,optional"`
+	// ExpectWarnings: { "DC1<-DC2" = ["link_address_latent"] }.
+	ExpectWarnings map[string][]string `hcl:"expect_warnings,optional"`
+	Now            string              `hcl:"now,optional"`
+	Seed           string              `hcl:"seed,optional"`
 }
 
 type forestHCL struct {
@@ -291,16 +300,23 @@ func Parse(filename string, src []byte) (*Scenario, hcl.Diagnostics) {
 		return nil, append(diags, d...)
 	}
 	s := &Scenario{
-		Name:        strings.TrimSuffix(path.Base(filename), ".hcl"),
-		Title:       raw.Scenario.Title,
-		Description: raw.Scenario.Description,
-		Expect:      raw.Scenario.Expect,
-		Seed:        raw.Scenario.Seed,
-		Now:         DefaultNow,
-		RootDomain:  facts.CanonicalName(raw.Forest.RootDomain),
+		Name:           strings.TrimSuffix(path.Base(filename), ".hcl"),
+		Title:          raw.Scenario.Title,
+		Description:    raw.Scenario.Description,
+		Expect:         raw.Scenario.Expect,
+		ExpectWarnings: raw.Scenario.ExpectWarnings,
+		Seed:           raw.Scenario.Seed,
+		Now:            DefaultNow,
+		RootDomain:     facts.CanonicalName(raw.Forest.RootDomain),
 	}
 	errf := func(format string, a ...any) {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid scenario", Detail: fmt.Sprintf(format, a...), Subject: f.Body.MissingItemRange().Ptr()})
+	}
+	for id, names := range s.ExpectWarnings {
+		if len(names) == 0 {
+			errf("scenario.expect_warnings[%q]: list at least one warning (leave the partnership out to expect none)", id)
+		}
+		sort.Strings(names)
 	}
 	if raw.Scenario.Now != "" {
 		t, err := time.Parse(time.RFC3339, raw.Scenario.Now)
