@@ -1183,6 +1183,16 @@ func (l *loader) checkWarningsPure() {
 		whens = append(whens, w.when)
 	}
 	l.pb.warnLinkAttrs, l.pb.warnLinkAll = linkAttrsOf(l.pb, whens...)
+	l.pb.warnMemo = !l.pb.warnLinkAll
+	for _, a := range l.pb.warnLinkAttrs {
+		switch a {
+		case "destination", "source", "current_source", "source_name":
+			l.pb.warnNeedDCs = true
+		}
+		if !warnStringAttrs[a] {
+			l.pb.warnMemo = false
+		}
+	}
 }
 
 // linkAttrsOf lists the attributes of link expressions read, directly or through the checks

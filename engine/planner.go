@@ -380,6 +380,12 @@ func dcName(val cty.Value) string {
 
 // newPartnership fills in a partnership from its first link. It only reads the planner.
 func (p *planner) newPartnership(g *partnership, l *facts.Link) {
+	p.resolvePartnership(g, l)
+	p.partnershipFlags(g, l)
+}
+
+// resolvePartnership finds the DCs of a partnership (destination, source, current source).
+func (p *planner) resolvePartnership(g *partnership, l *facts.Link) {
 	g.guid = strings.ToLower(l.SourceDSAGUID)
 	if dc := p.ix.DCByName(l.Destination); dc != nil {
 		g.dest = p.dcVal(dc)
@@ -409,6 +415,10 @@ func (p *planner) newPartnership(g *partnership, l *facts.Link) {
 			g.cur = &d
 		}
 	}
+}
+
+// partnershipFlags collects the flagged values of a resolved partnership's DCs and first link.
+func (p *planner) partnershipFlags(g *partnership, l *facts.Link) {
 	for _, f := range g.dest.flags {
 		g.flags = append(g.flags, Flag{Fact: "link.destination." + f.Fact, Value: f.Value, Problem: f.Problem, raw: f.raw})
 	}
@@ -430,6 +440,50 @@ func (p *planner) newPartnership(g *partnership, l *facts.Link) {
 func (p *planner) linkValue(g *partnership, links []*facts.Link) (cty.Value, map[string]cty.Value) {
 	attrs := p.linkAttrMap(g, links)
 	return cty.ObjectVal(attrs), attrs
+}
+
+// linkAttrsOnly returns the named attributes of `link` (see linkAttrMap); the attributes that
+// are the same for every NC are made one by one, without the others.
+func (p *planner) linkAttrsOnly(g *partnership, links []*facts.Link, names []string) map[string]cty.Value {
+	first := links[0]
+	out := make(map[string]cty.Value, len(names))
+	var all map[string]cty.Value
+	for _, n := range names {
+		var v cty.Value
+		switch n {
+		case "destination":
+			v = g.dest.val
+		case "source":
+			v = g.src.val
+		case "current_source":
+			v = unknownDC
+			if g.cur != nil {
+				v = g.cur.val
+			}
+		case "destination_guid":
+			v = cty.StringVal(strings.ToLower(first.DestinationGUID))
+		case "source_dsa_guid":
+			v = cty.StringVal(strings.ToLower(first.SourceDSAGUID))
+		case "source_dsa_dn":
+			v = cty.StringVal(first.SourceDSADN)
+		case "source_address":
+			v = cty.StringVal(facts.CanonicalName(first.SourceAddress))
+		case "source_name":
+			v = cty.StringVal(g.src.name())
+		case "cname":
+			v = cty.StringVal(strings.ToLower(first.SourceDSAGUID) + "._msdcs." + p.root)
+		default:
+			if all == nil {
+				all = p.linkAttrMap(g, links)
+			}
+			var ok bool
+			if v, ok = all[n]; !ok {
+				continue
+			}
+		}
+		out[n] = v
+	}
+	return out
 }
 
 // linkAttrMap returns the attributes of `link` for a set of links of one partnership.

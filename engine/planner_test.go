@@ -625,7 +625,7 @@ func TestValueProblems(t *testing.T) {
 }
 
 func TestQuoteArg(t *testing.T) {
-	for _, v := range append(hostileNames[:2], "a b", "it's", "‘curly’", `C:\path\`, "", "-x") {
+	for _, v := range append(hostileNames[:2:2], "a b", "it's", "‘curly’", `C:\path\`, "", "-x") {
 		ps, err := quoteArg(ShellPowerShell, v)
 		if err != nil {
 			t.Fatal(err)
@@ -656,7 +656,7 @@ func TestQuoteArg(t *testing.T) {
 	if err != nil {
 		t.Skip("no sh")
 	}
-	for _, v := range append(hostileNames[:2], "a b", "it's", "$HOME", "*", "~", "a=b", "'", `\`, "") {
+	for _, v := range append(hostileNames[:2:2], "a b", "it's", "$HOME", "*", "~", "a=b", "'", `\`, "") {
 		q, err := quoteArg(ShellPOSIX, v)
 		if err != nil {
 			t.Fatal(err)

@@ -37,6 +37,12 @@ type Playbook struct {
 	// holds (every one when warnLinkAll: an expression reads link as a whole).
 	warnLinkAttrs []string
 	warnLinkAll   bool
+	// warnNeedDCs: the warnings' when reads a DC of the partnership (or the source's name), so
+	// its DCs are looked up before evaluating it.
+	warnNeedDCs bool
+	// warnMemo: the warnings' when reads only attributes of warnStringAttrs, so its value
+	// depends on their values alone and is computed once per distinct set of them.
+	warnMemo bool
 	// matchesPerLink: matches reads per-NC attributes of link (nc, failures, times), so it is
 	// evaluated for every link rather than once per partnership and result.
 	matchesPerLink bool

@@ -3,8 +3,11 @@ package engine
 import (
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/fix8524/fix8524/facts"
 )
 
 // warnings evaluates the playbook's warning blocks for every partnership whose links all
@@ -13,9 +16,13 @@ import (
 // Every warning whose when holds is reported; a when that is false, unknown or fails is not
 // (healthy links never ask for facts). findings are the plan's failing partnerships, for ids.
 //
-// Healthy partnerships are most of a forest, so a when is first evaluated on a `link` built
-// from the attributes it reads only (WarningRule.linkAttrs); the full evaluation context, the
-// message and the manual steps are made only for a partnership where a warning holds.
+// Healthy partnerships are most of a forest, so evaluating when costs as little as it can:
+// `link` holds only the attributes the warnings' when expressions read (directly or through
+// their checks: Playbook.warnLinkAttrs), checks keep no evidence, the partnership's DCs are
+// looked up only when when reads them, and when it reads only link attributes that are
+// strings (the source's DSA GUID and address, say) its value is computed once per distinct
+// set of values: a source with many partners is evaluated once. The full evaluation context,
+// the message, the manual steps and the flags are made only where a warning holds.
 func (p *planner) warnings(findings []*partnership) []Warning {
 	groups := map[string]*partnership{}
 	var healthy []*partnership
@@ -36,12 +43,15 @@ func (p *planner) warnings(findings []*partnership) []Warning {
 		}
 		g.links = append(g.links, l)
 	}
+	var memo *sync.Map
+	if p.pb.warnMemo {
+		memo = &sync.Map{}
+	}
 	held := make([][]Warning, len(healthy))
 	parallel(len(healthy), func(i int) {
 		g := healthy[i]
 		sort.Slice(g.links, func(a, b int) bool { return g.links[a].NC < g.links[b].NC })
-		p.newPartnership(g, g.links[0])
-		held[i] = p.warningsFor(g)
+		held[i] = p.warningsFor(g, memo)
 	})
 	// ids: DEST<-SOURCE, with @guid when another reported partnership (a finding or a warning)
 	// has the same names. Findings keep their own ids (approvals name them).
@@ -82,21 +92,29 @@ func (p *planner) warnings(findings []*partnership) []Warning {
 }
 
 // warningsFor evaluates every warning for one healthy partnership and renders those that hold.
-func (p *planner) warningsFor(g *partnership) []Warning {
-	quick := p.newWarnEval(g)
+// memo (when the playbook's whens allow it, Playbook.warnMemo) maps the values they read to
+// the warnings that hold.
+func (p *planner) warningsFor(g *partnership, memo *sync.Map) []Warning {
 	var holds []*WarningRule
-	for _, w := range p.pb.Warnings {
-		if v := quick.evalBool(w.when); v.IsKnown() && !v.IsNull() && v.True() {
-			holds = append(holds, w)
+	if memo != nil {
+		key := p.warnKey(g.links[0])
+		if v, ok := memo.Load(key); ok {
+			holds = v.([]*WarningRule)
+		} else {
+			holds = p.warningsHolding(g)
+			memo.Store(key, holds)
 		}
+	} else {
+		holds = p.warningsHolding(g)
 	}
 	if len(holds) == 0 {
 		return nil
 	}
-	fe := quick
-	if !p.pb.warnLinkAll {
-		fe = p.newEval(g, g.links)
+	if g.dest == nil {
+		p.resolvePartnership(g, g.links[0])
 	}
+	p.partnershipFlags(g, g.links[0])
+	fe := p.newEval(g, g.links)
 	info := g.info()
 	out := make([]Warning, 0, len(holds))
 	for _, w := range holds {
@@ -113,22 +131,59 @@ func (p *planner) warningsFor(g *partnership) []Warning {
 	return out
 }
 
-// newWarnEval is newEval with a `link` made only of the attributes the warnings' when
-// expressions read (Playbook.warnLinkAttrs), or the whole link when one reads it as a whole.
-func (p *planner) newWarnEval(g *partnership) *findingEval {
-	if p.pb.warnLinkAll {
-		return p.newEval(g, g.links)
-	}
-	fe := &findingEval{p: p, g: g, results: map[string]*checkEval{}}
-	fe.ctx = p.base.NewChild()
-	all := p.linkAttrMap(g, g.links)
-	part := make(map[string]cty.Value, len(p.pb.warnLinkAttrs))
-	for _, a := range p.pb.warnLinkAttrs {
-		if v, ok := all[a]; ok {
-			part[a] = v
+// warningsHolding evaluates the warnings' when expressions (nothing else) for a partnership.
+func (p *planner) warningsHolding(g *partnership) []*WarningRule {
+	fe := p.newWarnEval(g)
+	var holds []*WarningRule
+	for _, w := range p.pb.Warnings {
+		if v := fe.evalBool(w.when); v.IsKnown() && !v.IsNull() && v.True() {
+			holds = append(holds, w)
 		}
 	}
-	fe.linkAttrs = part
-	fe.ctx.Variables = map[string]cty.Value{"link": cty.ObjectVal(part), "check": cty.EmptyObjectVal}
+	return holds
+}
+
+// newWarnEval is newEval with a `link` made only of the attributes the warnings' when
+// expressions read (Playbook.warnLinkAttrs), or the whole link when one reads it as a whole,
+// and without evidence.
+func (p *planner) newWarnEval(g *partnership) *findingEval {
+	if p.pb.warnLinkAll || p.pb.warnNeedDCs {
+		p.resolvePartnership(g, g.links[0])
+	}
+	if p.pb.warnLinkAll {
+		fe := p.newEval(g, g.links)
+		fe.quick = true
+		return fe
+	}
+	fe := &findingEval{p: p, g: g, results: make(map[string]*checkEval, 2), quick: true}
+	fe.ctx = p.base.NewChild()
+	fe.linkAttrs = p.linkAttrsOnly(g, g.links, p.pb.warnLinkAttrs)
+	fe.ctx.Variables = map[string]cty.Value{"link": cty.ObjectVal(fe.linkAttrs), "check": cty.EmptyObjectVal}
 	return fe
+}
+
+// warnStringAttrs are the attributes of link that linkAttrsOnly makes from the first link's
+// own fields alone: strings, the same for every NC, needing no DC of the topology.
+var warnStringAttrs = map[string]bool{
+	"destination_guid": true, "source_dsa_guid": true, "source_dsa_dn": true, "source_address": true, "cname": true,
+}
+
+// warnKey joins the raw fields the attributes of warnStringAttrs are made from (the forest
+// root, which cname also uses, is the same for the whole plan).
+func (p *planner) warnKey(l *facts.Link) string {
+	var b strings.Builder
+	for _, a := range p.pb.warnLinkAttrs {
+		switch a {
+		case "destination_guid":
+			b.WriteString(l.DestinationGUID)
+		case "source_dsa_guid", "cname":
+			b.WriteString(l.SourceDSAGUID)
+		case "source_dsa_dn":
+			b.WriteString(l.SourceDSADN)
+		case "source_address":
+			b.WriteString(l.SourceAddress)
+		}
+		b.WriteByte(0)
+	}
+	return b.String()
 }
