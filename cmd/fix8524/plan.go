@@ -282,6 +282,7 @@ func writePlanText(w io.Writer, p *engine.Plan, color bool) {
 	for _, f := range p.Findings {
 		writeFinding(b, c, &f)
 	}
+	writeWarnings(b, c, p.Warnings)
 	if len(p.Unmatched) > 0 {
 		fmt.Fprintf(b, "\n%s %d failing link(s) with another error; a person must look (repadmin /showrepl, samba-tool drs showrepl):\n",
 			c.bold("Not handled by this playbook:"), len(p.Unmatched))
@@ -311,7 +312,66 @@ func writePlanText(w io.Writer, p *engine.Plan, color bool) {
 	if s.Flags > 0 {
 		fmt.Fprintf(b, ", %s", c.red(fmt.Sprintf("%d flagged value(s)", s.Flags)))
 	}
+	if s.Warnings > 0 {
+		fmt.Fprintf(b, ", %s", c.yellow(fmt.Sprintf("%d warning(s)", s.Warnings)))
+	}
 	fmt.Fprintf(b, ".\nFingerprint %s\n", p.Fingerprint)
+}
+
+// writeWarnings prints the warnings: replication links that work today and will fail once
+// something they depend on goes away. They propose no action and do not change the exit code.
+func writeWarnings(b *bufio.Writer, c painter, ws []engine.Warning) {
+	if len(ws) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n%s %d partnership warning(s): these links replicate now and will fail later\n", c.yellow("Warnings:"), len(ws))
+	for i := range ws {
+		w := &ws[i]
+		fmt.Fprintf(b, "\n%s  %s\n", c.bold(w.ID), c.dim(fmt.Sprintf("(%d NC(s) replicating, source DSA %s)", len(w.Link.NCs), w.Link.SourceDSAGUID)))
+		fmt.Fprintf(b, "  %s %s\n", c.yellow("Warning:"), c.bold(w.Name))
+		fmt.Fprintf(b, "    %s\n", w.Message)
+		if w.See != "" {
+			fmt.Fprintf(b, "    See the article: %q\n", w.See)
+		}
+		writeManual(b, c, w.Manual)
+		writeFlags(b, c, w.Flags)
+	}
+}
+
+// writeManual prints manual steps (of a finding or a warning).
+func writeManual(b *bufio.Writer, c painter, steps []engine.ManualStep) {
+	if len(steps) == 0 {
+		return
+	}
+	fmt.Fprintln(b, "  Manual steps:")
+	for i, m := range steps {
+		where := "on an admin workstation"
+		if m.On != "" {
+			where = "on " + m.On
+		}
+		fmt.Fprintf(b, "    %d. %s %s\n", i+1, m.Title, c.dim("("+m.Shell+", "+where+")"))
+		if m.Text != "" {
+			fmt.Fprintf(b, "       %s\n", m.Text)
+		}
+		prompt := map[string]string{"cmd": "C:\\>", "powershell": "PS>", "posix": "$"}[m.Shell]
+		for _, cmd := range m.Commands {
+			fmt.Fprintf(b, "       %s %s\n", c.dim(prompt), cmd)
+		}
+		if m.Flagged {
+			fmt.Fprintf(b, "       %s\n", c.red("Read before running: a value in these commands is flagged (see Flagged values)."))
+		}
+	}
+}
+
+// writeFlags prints flagged values (of a finding or a warning).
+func writeFlags(b *bufio.Writer, c painter, flags []engine.Flag) {
+	if len(flags) == 0 {
+		return
+	}
+	fmt.Fprintln(b, "  Flagged values:")
+	for _, fl := range flags {
+		fmt.Fprintf(b, "    %s %s = %s: %s\n", c.red("!"), fl.Fact, fl.Value, fl.Problem)
+	}
 }
 
 func writeFinding(b *bufio.Writer, c painter, f *engine.Finding) {
@@ -407,32 +467,8 @@ func writeFinding(b *bufio.Writer, c painter, f *engine.Finding) {
 			}
 		}
 	}
-	if len(f.Manual) > 0 {
-		fmt.Fprintln(b, "  Manual steps:")
-		for i, m := range f.Manual {
-			where := "on an admin workstation"
-			if m.On != "" {
-				where = "on " + m.On
-			}
-			fmt.Fprintf(b, "    %d. %s %s\n", i+1, m.Title, c.dim("("+m.Shell+", "+where+")"))
-			if m.Text != "" {
-				fmt.Fprintf(b, "       %s\n", m.Text)
-			}
-			prompt := map[string]string{"cmd": "C:\\>", "powershell": "PS>", "posix": "$"}[m.Shell]
-			for _, cmd := range m.Commands {
-				fmt.Fprintf(b, "       %s %s\n", c.dim(prompt), cmd)
-			}
-			if m.Flagged {
-				fmt.Fprintf(b, "       %s\n", c.red("Read before running: a value in these commands is flagged (see Flagged values)."))
-			}
-		}
-	}
-	if len(f.Flags) > 0 {
-		fmt.Fprintln(b, "  Flagged values:")
-		for _, fl := range f.Flags {
-			fmt.Fprintf(b, "    %s %s = %s: %s\n", c.red("!"), fl.Fact, fl.Value, fl.Problem)
-		}
-	}
+	writeManual(b, c, f.Manual)
+	writeFlags(b, c, f.Flags)
 	for _, e := range f.Errors {
 		fmt.Fprintf(b, "  %s %s\n", c.red("Playbook error:"), e)
 	}

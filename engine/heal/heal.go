@@ -269,6 +269,11 @@ func (h *run) run(ctx context.Context) {
 	for _, u := range engine.GroupUnmatched(plan.Unmatched) {
 		h.say("heal: %s: not handled by playbook %s; a human must look (repadmin /showrepl)", u, plan.Playbook.Name)
 	}
+	// Warnings: links that replicate now and will fail later. Nothing to heal; the exit code
+	// and the notifications ignore them (fix8524_warnings counts them).
+	for _, w := range plan.Warnings {
+		h.say("heal: warning %s %s: %s", w.ID, w.Name, w.Message)
+	}
 	if !h.record(journal.Entry{Kind: journal.KindNote, Name: "heal", PlanFingerprint: plan.Fingerprint,
 		Reason: fmt.Sprintf("heal run: policy %s; %d finding(s), %d action(s) proposed", o.Policy.Source, len(plan.Findings), plan.Summary.Actions)}) {
 		return
@@ -737,9 +742,12 @@ func (h *run) notify(ctx context.Context) {
 // MetricsRun is the run as engine/metrics records it.
 func (r *Report) MetricsRun() metrics.Run {
 	m := metrics.Run{End: r.Ended, GatherDuration: r.GatherDuration, FailingLinks: map[string]int{},
-		Actions: map[string]int{}, Held: map[string]int{}, ExitCode: r.ExitCode(),
+		Actions: map[string]int{}, Held: map[string]int{}, Warnings: map[string]int{}, ExitCode: r.ExitCode(),
 		BreakerOpen: r.Breaker.Open || r.Summary.BreakerOpen}
 	if r.Plan != nil {
+		for _, w := range r.Plan.Warnings {
+			m.Warnings[w.Name]++
+		}
 		for _, f := range r.Plan.Findings {
 			d := "incomplete"
 			if f.Status == engine.FindingDiagnosed && f.Decision != nil {

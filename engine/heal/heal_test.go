@@ -480,6 +480,25 @@ func TestHealthyForest(t *testing.T) {
 	}
 }
 
+// TestHealthyForestWithWarning: links that replicate through a name that will go away are
+// reported (a line each, fix8524_warnings) but change nothing: exit 0, nothing saved or sent.
+func TestHealthyForestWithWarning(t *testing.T) {
+	f := newFixture(t)
+	rc := newReceiver(t)
+	pol := mustPolicy(t, `notify "hook" { url = "`+rc.srv.URL+`" }`)
+	r, _ := f.run("link-address-latent", pol)
+	if r.Err != nil || r.ExitCode() != 0 || r.EscalationPath != "" || r.Event != "" || len(rc.kinds()) != 0 {
+		t.Errorf("exit %d err %v escalation %q event %q sent %v", r.ExitCode(), r.Err, r.EscalationPath, r.Event, rc.kinds())
+	}
+	if want := "heal: warning DC1<-DC2 link_address_latent: DC1 replicates from DC2"; !strings.Contains(f.out.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, f.out.String())
+	}
+	m := r.MetricsRun()
+	if m.ExitCode != 0 || len(m.FailingLinks) != 0 || len(m.Warnings) != 1 || m.Warnings["link_address_latent"] != 1 {
+		t.Errorf("metrics run %+v", m)
+	}
+}
+
 // TestHealLockRefusesASecondRun: while another heal run holds the forest's heal lock, a run
 // decides nothing (exit 3); a stale lock is an error naming the command that clears it.
 func TestHealLockRefusesASecondRun(t *testing.T) {

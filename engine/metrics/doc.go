@@ -18,6 +18,8 @@
 //
 //	fix8524_failing_links{decision}                 gauge    failing links in the last run, by the decision that explains them
 //	                                                          ("incomplete": diagnosis incomplete, "unmatched": no playbook matched)
+//	fix8524_warnings{warning}                       gauge    partnerships that replicate now but will fail later, in the last run,
+//	                                                          by the playbook's warning (e.g. link_address_latent)
 //	fix8524_heal_actions_total{outcome}             counter  actions by outcome since the process started
 //	fix8524_heal_last_run_actions{outcome}          gauge    actions by outcome in the last run
 //	fix8524_heal_last_run_held{reason}              gauge    candidates held in the last run, by hold code (engine/policy)
@@ -39,5 +41,6 @@
 // previous file with LastSuccessFromTextfile before recording the run.
 //
 // Useful alerts: time() - fix8524_heal_last_success_timestamp_seconds > 3 * interval (heal is
-// not running), fix8524_heal_breaker_open == 1, sum(fix8524_failing_links) > 0 for an hour.
+// not running), fix8524_heal_breaker_open == 1, sum(fix8524_failing_links) > 0 for an hour,
+// sum(fix8524_warnings) > 0 for a day (a link will break: fix it in a change window).
 package metrics

@@ -52,6 +52,7 @@ type Options struct {
 type Metrics struct {
 	reg            *prometheus.Registry
 	failingLinks   *prometheus.GaugeVec
+	warnings       *prometheus.GaugeVec
 	actions        *prometheus.CounterVec
 	lastRunActions *prometheus.GaugeVec
 	held           *prometheus.GaugeVec
@@ -76,6 +77,8 @@ func New(opts Options) (*Metrics, error) {
 		reg: prometheus.NewRegistry(),
 		failingLinks: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "fix8524_failing_links",
 			Help: "Failing replication links in the last run, by the decision that explains them.", ConstLabels: cl}, []string{"decision"}),
+		warnings: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "fix8524_warnings",
+			Help: "Partnerships whose links replicate but will fail later, in the last run, by the playbook's warning.", ConstLabels: cl}, []string{"warning"}),
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fix8524_heal_actions_total",
 			Help: "Actions considered by heal since the process started, by outcome.", ConstLabels: cl}, []string{"outcome"}),
 		lastRunActions: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "fix8524_heal_last_run_actions",
@@ -90,7 +93,7 @@ func New(opts Options) (*Metrics, error) {
 		lastRun:     gauge("fix8524_heal_last_run_timestamp_seconds", "When the last heal run ended, as Unix time."),
 		lastSuccess: gauge("fix8524_heal_last_success_timestamp_seconds", "When the last heal run that completed without error ended, as Unix time."),
 	}
-	cs := []prometheus.Collector{m.failingLinks, m.actions, m.lastRunActions, m.held, m.breaker, m.gatherDuration,
+	cs := []prometheus.Collector{m.failingLinks, m.warnings, m.actions, m.lastRunActions, m.held, m.breaker, m.gatherDuration,
 		m.runs, m.lastExit, m.lastRun, m.lastSuccess}
 	if opts.RuntimeMetrics {
 		cs = append(cs, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -117,6 +120,8 @@ type Run struct {
 	GatherDuration time.Duration
 	// FailingLinks counts failing links by decision name.
 	FailingLinks map[string]int
+	// Warnings counts partnerships by the warning reported for them (engine.Plan.Warnings).
+	Warnings map[string]int
 	// Actions counts actions by outcome (Outcome* constants).
 	Actions map[string]int
 	// Held counts held candidates by hold code.
@@ -138,6 +143,12 @@ func (m *Metrics) RecordRun(r Run) {
 		m.lastRunActions.WithLabelValues(o).Set(0)
 	}
 	m.lastRunActions.DeleteLabelValues(OutcomeOther)
+	m.warnings.Reset()
+	for w, n := range r.Warnings {
+		if g, err := m.warnings.GetMetricWithLabelValues(labelValue(w)); err == nil {
+			g.Add(float64(n))
+		}
+	}
 	for o, n := range r.Actions {
 		if n <= 0 {
 			continue

@@ -27,6 +27,7 @@ func sampleRun() Run {
 		FailingLinks:   map[string]int{"source_cname_not_registered": 2, "incomplete": 1},
 		Actions:        map[string]int{OutcomeSucceeded: 2, OutcomeRefused: 1, "bogus": 1},
 		Held:           map[string]int{"cooldown": 1},
+		Warnings:       map[string]int{"link_address_latent": 2},
 		BreakerOpen:    false,
 		ExitCode:       3,
 	}
@@ -92,6 +93,7 @@ func checkRun(t *testing.T, mfs map[string]*dto.MetricFamily, forest string) {
 	}{
 		{"fix8524_failing_links", with("decision", "source_cname_not_registered"), 2},
 		{"fix8524_failing_links", with("decision", "incomplete"), 1},
+		{"fix8524_warnings", with("warning", "link_address_latent"), 2},
 		{"fix8524_heal_actions_total", with("outcome", "succeeded"), 2},
 		{"fix8524_heal_actions_total", with("outcome", "refused"), 1},
 		{"fix8524_heal_actions_total", with("outcome", "other"), 1},
@@ -432,5 +434,35 @@ func TestLabelValuesAreSanitised(t *testing.T) {
 	mfs := parse(t, bytes.NewReader(text))
 	if len(mfs["fix8524_failing_links"].GetMetric()) != 2 {
 		t.Errorf("failing links: %v", mfs["fix8524_failing_links"])
+	}
+}
+
+// TestWarningsGauge: fix8524_warnings holds the last run's warnings only: a warning that is no
+// longer reported disappears.
+func TestWarningsGauge(t *testing.T) {
+	m, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.RecordRun(sampleRun())
+	text, err := m.Text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mfs := parse(t, bytes.NewReader(text))
+	if got := value(t, mfs, "fix8524_warnings", map[string]string{"warning": "link_address_latent"}); got != 2 {
+		t.Errorf("fix8524_warnings = %v, want 2", got)
+	}
+	if mfs["fix8524_warnings"].GetType() != dto.MetricType_GAUGE {
+		t.Error("fix8524_warnings is not a gauge")
+	}
+	r := sampleRun()
+	r.Warnings = map[string]int{"other": 1}
+	m.RecordRun(r)
+	if text, err = m.Text(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(text), `warning="link_address_latent"`) || !strings.Contains(string(text), `fix8524_warnings{warning="other"} 1`) {
+		t.Errorf("warnings of an earlier run remain, or the new one is missing:\n%s", text)
 	}
 }
