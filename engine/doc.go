@@ -12,7 +12,9 @@
 // with three-valued checks (ok, failed, unknown) evaluated lazily; an unknown condition stops the
 // walk and the finding says what to gather. The plan carries a fingerprint over exactly the
 // facts its decisions read. Hostile fact values are flagged, quoted for the target shell in
-// manual steps, and block the actions that would use them.
+// manual steps, and block the actions that would use them. Partnerships whose links all
+// succeed are evaluated against the playbook's warning blocks (fact-only, enforced at load):
+// Plan.Warnings, outside the fingerprint.
 //
 // The language is described in playbooks/README.md, the plan's JSON in engine/PLAN.md.
 package engine
