@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -366,5 +367,41 @@ warning "w" {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestWarningsDeterministicInParallel: many healthy partnerships (evaluated on several
+// goroutines, sharing the memo) give the same warnings every time (run it with -race).
+func TestWarningsDeterministicInParallel(t *testing.T) {
+	pb := mustLoad(t, testPlaybook+warningBlocks)
+	s := sampleFacts()
+	const n = 60
+	for i := 0; i < n; i++ {
+		d := dc(fmt.Sprintf("DC%d", 10+i), fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i), fmt.Sprintf("192.0.2.%d", 20+i))
+		s.DCs = append(s.DCs, d)
+	}
+	for i := 0; i < n; i++ {
+		dest, src := &s.DCs[2+i], &s.DCs[2+(i/3)*3] // every third DC is the source of three partnerships
+		if dest == src {
+			src = &s.DCs[2+(i+1)%n]
+		}
+		for _, nc := range []string{"DC=contoso,DC=com", "CN=Configuration,DC=contoso,DC=com"} {
+			l := link(dest.Name, dest.DSAGUID, src.Name, src.DSAGUID, nc, 0)
+			if i%2 == 0 {
+				l.SourceAddress = oldGUID + "._msdcs.contoso.com"
+			}
+			s.Links = append(s.Links, l)
+		}
+	}
+	first, _ := json.Marshal(plan(t, pb, s))
+	p := plan(t, pb, s)
+	if p.Summary.Warnings != n { // half the partnerships, two warnings each
+		t.Fatalf("%d warnings, want %d", p.Summary.Warnings, n)
+	}
+	for range 3 {
+		again, _ := json.Marshal(plan(t, pb, s))
+		if string(again) != string(first) {
+			t.Fatal("two plans of the same facts differ")
+		}
 	}
 }
