@@ -4,7 +4,9 @@
 // # One run (Run)
 //
 //  1. Gather what the playbook needs (apply.GatherForPlan, as `plan` and apply's drift check
-//     gather) and make the plan (engine.MakePlan).
+//     gather) and make the plan (engine.MakePlan). Its warnings (links that replicate now and
+//     will fail later: engine.Plan.Warnings) are printed, one line each, and counted in the
+//     fix8524_warnings metric; they change neither the exit code nor the notifications.
 //  2. Take the heal lock of the forest ("heal:" + forest, engine/journal): one heal run at a
 //     time decides and applies, so two schedulers cannot both pass the same cooldown. A busy
 //     lock refuses the run (exit 3); a stale one is an error (exit 1) that a human clears with

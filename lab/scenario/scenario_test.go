@@ -199,6 +199,15 @@ link {
   source       = "B"
   address_guid = "x; rm -rf /"
 }`: "address_guid must be a lower-case GUID",
+		`scenario {
+  title = "t"
+  expect_warnings = { "A<-B" = [] }
+}
+forest { root_domain = "x.com" }
+dc "A" {
+  guid = "e15fc9a1-82f8-4a99-97f2-8e715f06e747"
+  ips = ["192.0.2.1"]
+}`: "list at least one warning",
 	}
 	for src, want := range bad {
 		_, diags := Parse("bad.hcl", []byte(src))
