@@ -130,8 +130,8 @@ func runValidate(_ context.Context, e *env, args []string) int {
 	} else {
 		_ = engine.WriteDiagnostics(e.stderr, files, diags, colorFor(e, e.stderr))
 		if !diags.HasErrors() {
-			fmt.Fprintf(e.stdout, "Success! The playbook %q is valid: %d checks, %d decisions, %d actions, %d windows (%s).\n",
-				pb.Name, len(pb.Checks), len(pb.Decisions), len(pb.Actions), len(pb.Windows), strings.Join(pb.Files, ", "))
+			fmt.Fprintf(e.stdout, "Success! The playbook %q is valid: %d checks, %d decisions, %d warnings, %d actions, %d windows (%s).\n",
+				pb.Name, len(pb.Checks), len(pb.Decisions), len(pb.Warnings), len(pb.Actions), len(pb.Windows), strings.Join(pb.Files, ", "))
 			for _, path := range policies {
 				fmt.Fprintf(e.stdout, "Success! The heal policy %s is valid.\n", path)
 			}
