@@ -61,13 +61,14 @@ const (
 	SourceGone             Kind = "source-gone"              // S gone for good, NTDS Settings stale in D's copy (3 DCs)
 	Repromoted             Kind = "repromoted"               // S re-promoted with a new GUID, D holds the old one (3 DCs)
 	LinkAddress            Kind = "link-address"             // D's links to S dial an earlier incarnation's GUID name
+	LinkAddressLatent      Kind = "link-address-latent"      // the same, while that old CNAME still resolves: the link works
 	Inject8524             Kind = "inject-8524"              // 8524 written into D's repsFrom (Inject8524 method)
 )
 
 // Kinds lists the breakers that (*Lab).Break accepts.
 func Kinds() []Kind {
 	return []Kind{SourceRecords, DestCNAMEOnly, DestResolver, SourceOffline,
-		SourceOfflineScavenged, SourceGone, Repromoted, LinkAddress}
+		SourceOfflineScavenged, SourceGone, Repromoted, LinkAddress, LinkAddressLatent}
 }
 
 // Options adjust Up and Attach. Zero values mean the defaults.

@@ -24,7 +24,8 @@
 #   lab.sh ssh DC [CMD...]         ssh root@DC with the lab key and known_hosts
 #
 # KINDS: source-records dest-cname-only dest-resolver source-offline
-#        source-offline-scavenged source-gone repromoted link-address inject-8524
+#        source-offline-scavenged source-gone repromoted link-address link-address-latent
+#        inject-8524
 #
 # Environment: LAB (state dir, default /tmp/fix8524-lab), LAB_NS (namespace, default
 # fix8524lab), LABDNS (path of the labdns binary; built with `go build` when missing),
@@ -720,11 +721,12 @@ break_repromoted() { # S re-promoted under the same name; D still holds the old 
   record_failure dc1 dc2
 }
 
-break_link_address() { # D's links to S dial the GUID name of an earlier incarnation of S (P2)
+break_link_address() { # [latent] D's links to S dial the GUID name of an earlier incarnation of S (P2)
   require_dcs dc1 dc2
-  local g stale
+  local g stale sg mode=${1:-}
   g=$(guid_on dc2 dc1)
-  stale="$(cat /proc/sys/kernel/random/uuid)._msdcs.$DNSDOMAIN"
+  sg=$(cat /proc/sys/kernel/random/uuid)
+  stale="$sg._msdcs.$DNSDOMAIN"
   samba_stop dc1
   "$PY" "$HERE/labtool.py" setaddr --conf "$LAB/dc1/etc/smb.conf" --source "$g" --name "$stale" >/dev/null \
     || die "setaddr on dc1 failed"
@@ -734,8 +736,26 @@ break_link_address() { # D's links to S dial the GUID name of an earlier incarna
   samba_start dc1
   echo "$stale" >"$LAB/link-address.stale"
   log "dc1's links to DC2 ($g) now dial $stale"
+  if [ "$mode" = latent ]; then
+    # the old incarnation's CNAME still exists (not scavenged yet): the link works, for now
+    st dns add 127.0.10.1 "_msdcs.$DNSDOMAIN" "$sg" CNAME "dc2.$DNSDOMAIN" >/dev/null || die "adding the old CNAME failed"
+    wait_rec present 127.0.10.1 "$stale" CNAME 10 || die "the old CNAME $stale does not resolve"
+    mark_broken link-address-latent
+    replicate dc1 dc2 --retries 3 || die "dc1 <- dc2 fails although the old CNAME resolves"
+    return
+  fi
   mark_broken link-address
   record_failure dc1 dc2
+}
+
+undo_link_address() { # the stale address and the old CNAME a link-address breaker left
+  local stale
+  [ -s "$LAB/link-address.stale" ] || return 0
+  stale=$(cat "$LAB/link-address.stale")
+  st dns delete 127.0.10.1 "_msdcs.$DNSDOMAIN" "${stale%%.*}" CNAME "dc2.$DNSDOMAIN" >/dev/null 2>&1 || true
+  # a working link is not rewritten by converge (its pulls succeed): rewrite it here
+  running dc1 && fix_addresses dc1
+  rm -f "$LAB/link-address.stale"
 }
 
 inject_8524() { # inject_8524 DC NC [SRC]
@@ -789,6 +809,7 @@ reset() {
   done
   for d in "${p[@]}"; do wait "$d" || die "restart failed"; done
   for d in $(dcs); do running "$d" || dc_start "$d"; alive "$(sshd_pid "$d")" || sshd_start "$d"; done
+  undo_link_address
   for d in $(dcs); do
     g=$(guid_self "$d")
     has_rec 127.0.10.1 "$g._msdcs.$DNSDOMAIN" CNAME && has_rec 127.0.10.1 "$d.$DNSDOMAIN" A || reregister "$d"
@@ -828,7 +849,7 @@ heal_by_hand() {
       wait $p
       set_resolver dc2 127.0.10.1
       heal_done dc2 ;;
-    link-address)
+    link-address|link-address-latent)
       # what the plan's manual step says: run the KCC (it rewrites the address), restart the
       # DC's samba (its replication service keeps the cached connection), retry
       st drs kcc 127.0.10.1 >/dev/null || die "kcc on dc1 failed"
@@ -857,6 +878,7 @@ brk() {
     source-gone) break_source_gone ;;
     repromoted) break_repromoted ;;
     link-address) break_link_address ;;
+    link-address-latent) break_link_address latent ;;
     *) die "break: unknown kind '$kind'" ;;
   esac
 }
