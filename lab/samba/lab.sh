@@ -699,9 +699,21 @@ break_repromoted() { # S re-promoted under the same name; D still holds the old 
   samba_restart dc1 & d=$!
   samba_restart dc3
   wait $d || die "dc1 restart failed"
-  # the admin cleans up the dead DC's metadata on dc3 and promotes a fresh dc2 there
-  st domain demote --remove-other-dead-server=DC2 -H "ldap://127.0.10.3" >"$LAB/log/demote-dc2.log" 2>&1 \
-    || { tail "$LAB/log/demote-dc2.log" >&2; die "metadata cleanup of dc2 on dc3 failed"; }
+  # the admin cleans up the dead DC's metadata on dc3 and promotes a fresh dc2 there. dc3 was
+  # just restarted: its LDAP port answers before an authenticated bind works (seen in CI: the
+  # demote failed connecting); wait for a bound search, and retry a demote that failed to
+  # connect (it changed nothing then)
+  local try
+  for try in $(seq 1 20); do lt self --server 127.0.10.3 >/dev/null 2>&1 && break; sleep 1; done
+  for try in 1 2 3; do
+    st domain demote --remove-other-dead-server=DC2 -H "ldap://127.0.10.3" >"$LAB/log/demote-dc2.log" 2>&1 && break
+    if [ $try -lt 3 ] && grep -q 'in connect' "$LAB/log/demote-dc2.log"; then
+      log "metadata cleanup of dc2 on dc3: could not connect (try $try); again"
+      sleep 3
+      continue
+    fi
+    tail "$LAB/log/demote-dc2.log" >&2; die "metadata cleanup of dc2 on dc3 failed"
+  done
   rm -rf "$LAB/dc2"
   set_resolver dc2 127.0.10.3
   join_dc dc2 dc3
