@@ -764,12 +764,7 @@ func caseLinkAddressLatent(ctx context.Context, t *testing.T, s *suite) {
 		t.Errorf("DC1<-DC2 warning: source DSA %s (want %s), address %q (want another GUID's name), message %q",
 			w.Link.SourceDSAGUID, g2, w.Link.SourceAddress, w.Message)
 	}
-	var step string
-	for _, m := range w.Manual {
-		if m.Shell == "posix" {
-			step = strings.Join(m.Commands, "\n")
-		}
-	}
+	step := posixCommands(w.Manual)
 	if !strings.Contains(step, "samba-tool drs kcc dc1.") || !strings.Contains(step, "systemctl restart samba-ad-dc") {
 		t.Fatalf("the warning's Samba step is %q, want the KCC run and the service restart", step)
 	}
@@ -795,7 +790,7 @@ func caseLinkAddressLatent(ctx context.Context, t *testing.T, s *suite) {
 // the lab's PID control, not systemd).
 func (s *suite) followLinkAddressStep(ctx context.Context, t *testing.T, f *engine.Finding, dc string) {
 	t.Helper()
-	step := posixCommands(f)
+	step := posixCommands(f.Manual)
 	if !strings.Contains(step, "samba-tool drs kcc "+dc+".") || !strings.Contains(step, "systemctl restart samba-ad-dc") || !strings.Contains(step, "samba-tool drs replicate "+dc+".") {
 		t.Fatalf("%s: the Samba manual step is %q, want the KCC run, the service restart and the retry", f.ID, step)
 	}
@@ -825,7 +820,7 @@ func (s *suite) staleLinkAddress(ctx context.Context, t *testing.T, inv, old, ne
 		// connection to the old one: the facts cannot show it. The plan's retry would fail
 		// again; its Samba manual step (restart, retry) is what heals it.
 		t.Logf("DC3<-DC2: the link already names %s but still fails (Samba's cached connection): dns_resolves_now with its Samba step", f.Link.SourceAddress)
-		if step := posixCommands(f); !strings.Contains(step, "systemctl restart samba-ad-dc") {
+		if step := posixCommands(f.Manual); !strings.Contains(step, "systemctl restart samba-ad-dc") {
 			t.Fatalf("DC3<-DC2: dns_resolves_now without the Samba restart step: %q", step)
 		}
 		if err := s.lab.RestartDC(ctx, "dc3"); err != nil {
@@ -850,10 +845,11 @@ func (s *suite) staleLinkAddress(ctx context.Context, t *testing.T, inv, old, ne
 	t.Errorf("dc3 <- DC2 still fails after the plan's manual step: %+v", last)
 }
 
-// posixCommands are the commands of a finding's Samba (posix) manual step, one per line.
-func posixCommands(f *engine.Finding) string {
+// posixCommands are the commands of the Samba (posix) manual step among steps (a finding's
+// or a warning's), one per line.
+func posixCommands(steps []engine.ManualStep) string {
 	var step string
-	for _, m := range f.Manual {
+	for _, m := range steps {
 		if m.Shell == "posix" {
 			step = strings.Join(m.Commands, "\n")
 		}
