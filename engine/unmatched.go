@@ -15,7 +15,13 @@ type UnmatchedGroup struct {
 	more                int // > 0: this entry stands for that many further groups
 }
 
-func (u UnmatchedGroup) ID() string { return u.Destination + "<-" + u.Source }
+// ID is the partnership, "DEST<-SOURCE" ("" for the entry that stands for further groups).
+func (u UnmatchedGroup) ID() string {
+	if u.more > 0 {
+		return ""
+	}
+	return u.Destination + "<-" + u.Source
+}
 
 func (u UnmatchedGroup) String() string {
 	if u.more > 0 {

@@ -271,7 +271,11 @@ func (h *run) run(ctx context.Context) {
 	}
 	// Warnings: links that replicate now and will fail later. Nothing to heal; the exit code
 	// and the notifications ignore them (fix8524_warnings counts them).
-	for _, w := range plan.Warnings {
+	for i, w := range plan.Warnings {
+		if i == maxWarningLines {
+			h.say("heal: %d more warning(s): see the plan (fix8524 plan)", len(plan.Warnings)-i)
+			break
+		}
 		h.say("heal: warning %s %s: %s", w.ID, w.Name, w.Message)
 	}
 	if !h.record(journal.Entry{Kind: journal.KindNote, Name: "heal", PlanFingerprint: plan.Fingerprint,
@@ -738,6 +742,10 @@ func (h *run) notify(ctx context.Context) {
 			Reason: fmt.Sprintf("%s sent to %d target(s)", r.Event, delivered)})
 	}
 }
+
+// maxWarningLines bounds the warnings a run prints: a forest-wide latent problem must not
+// bury the run's own output.
+const maxWarningLines = 20
 
 // MetricsRun is the run as engine/metrics records it.
 func (r *Report) MetricsRun() metrics.Run {
