@@ -271,12 +271,8 @@ func (h *run) run(ctx context.Context) {
 	}
 	// Warnings: links that replicate now and will fail later. Nothing to heal; the exit code
 	// and the notifications ignore them (fix8524_warnings counts them).
-	for i, w := range plan.Warnings {
-		if i == maxWarningLines {
-			h.say("heal: %d more warning(s): see the plan (fix8524 plan)", len(plan.Warnings)-i)
-			break
-		}
-		h.say("heal: warning %s %s: %s", w.ID, w.Name, w.Message)
+	for _, line := range warningLines(plan.Warnings, maxWarningLines) {
+		h.say("%s", line)
 	}
 	if !h.record(journal.Entry{Kind: journal.KindNote, Name: "heal", PlanFingerprint: plan.Fingerprint,
 		Reason: fmt.Sprintf("heal run: policy %s; %d finding(s), %d action(s) proposed", o.Policy.Source, len(plan.Findings), plan.Summary.Actions)}) {
@@ -746,6 +742,20 @@ func (h *run) notify(ctx context.Context) {
 // maxWarningLines bounds the warnings a run prints: a forest-wide latent problem must not
 // bury the run's own output.
 const maxWarningLines = 20
+
+// warningLines renders warnings as a run prints them: one line each, at most limit, then one
+// line that counts the rest.
+func warningLines(ws []engine.Warning, limit int) []string {
+	lines := make([]string, 0, min(len(ws), limit+1))
+	for i, w := range ws {
+		if i == limit {
+			lines = append(lines, fmt.Sprintf("heal: %d more warning(s): see the plan (fix8524 plan)", len(ws)-i))
+			break
+		}
+		lines = append(lines, fmt.Sprintf("heal: warning %s %s: %s", w.ID, w.Name, w.Message))
+	}
+	return lines
+}
 
 // MetricsRun is the run as engine/metrics records it.
 func (r *Report) MetricsRun() metrics.Run {
