@@ -202,8 +202,7 @@ func caseSourceOffline(ctx context.Context, t *testing.T, s *suite) {
 	// First only stopped, records intact: Samba records 1225 (Windows: 1722), not a DNS lookup
 	// failure. Not this playbook's error: listed as unhandled, and certainly no cleanup.
 	if _, err := s.measure(t, "break source-offline (records intact)", func() error {
-		_, err := s.lab.Break(ctx, samba.SourceOffline)
-		return err
+		return s.breakLab(ctx, t, samba.SourceOffline)
 	}); err != nil {
 		t.Fatalf("break: %v", err)
 	}
@@ -224,8 +223,7 @@ func caseSourceOffline(ctx context.Context, t *testing.T, s *suite) {
 	}
 
 	brk, err := s.measure(t, "break source-offline-scavenged", func() error {
-		_, err := s.lab.Break(ctx, samba.SourceOfflineScavenged)
-		return err
+		return s.breakLab(ctx, t, samba.SourceOfflineScavenged)
 	})
 	if err != nil {
 		t.Fatalf("break: %v", err)
@@ -300,8 +298,7 @@ func caseSourceRecords(ctx context.Context, t *testing.T, s *suite) {
 		t.Fatal(err)
 	}
 	brk, err := s.measure(t, "break source-records", func() error {
-		_, err := s.lab.Break(ctx, samba.SourceRecords)
-		return err
+		return s.breakLab(ctx, t, samba.SourceRecords)
 	})
 	if err != nil {
 		t.Fatalf("break: %v", err)
@@ -370,7 +367,7 @@ func caseSourceRecords(ctx context.Context, t *testing.T, s *suite) {
 	s.journalRuns(ctx, t, st)
 
 	// the lab's floor: the same break, fixed by hand (samba_dnsupdate over SSH, one pull)
-	if _, err := s.lab.Break(ctx, samba.SourceRecords); err != nil {
+	if err := s.breakLab(ctx, t, samba.SourceRecords); err != nil {
 		t.Fatalf("break again: %v", err)
 	}
 	floor, err := s.measure(t, "heal-by-hand source-records (floor)", func() error {
@@ -403,8 +400,7 @@ func caseDestCNAMEOnly(ctx context.Context, t *testing.T, s *suite) {
 	// A DC that points at itself (the harness leaves dc2 on dc1's DNS; see the report)
 	s.setResolver(ctx, t, "dc2", samba.IP("dc2"))
 	brk, err := s.measure(t, "break dest-cname-only", func() error {
-		_, err := s.lab.Break(ctx, samba.DestCNAMEOnly)
-		return err
+		return s.breakLab(ctx, t, samba.DestCNAMEOnly)
 	})
 	if err != nil {
 		t.Fatalf("break: %v", err)
@@ -450,8 +446,7 @@ func caseDestCNAMEOnly(ctx context.Context, t *testing.T, s *suite) {
 // destination_dns_client_invalid, manual.
 func caseDestResolver(ctx context.Context, t *testing.T, s *suite) {
 	brk, err := s.measure(t, "break dest-resolver", func() error {
-		_, err := s.lab.Break(ctx, samba.DestResolver)
-		return err
+		return s.breakLab(ctx, t, samba.DestResolver)
 	})
 	if err != nil {
 		t.Fatalf("break: %v", err)
@@ -570,8 +565,7 @@ func caseWindowsHeal(ctx context.Context, t *testing.T, s *suite) {
 	defer restore()
 	h, _ := s.standIn(t, "dc2")
 	brk, err := s.measure(t, "break source-records (DC2 as Windows)", func() error {
-		_, err := s.lab.Break(ctx, samba.SourceRecords)
-		return err
+		return s.breakLab(ctx, t, samba.SourceRecords)
 	})
 	if err != nil {
 		t.Fatalf("break: %v", err)
@@ -623,8 +617,7 @@ func caseRepromoted(ctx context.Context, t *testing.T, s *suite) {
 		t.Fatal(err)
 	}
 	brk, err := s.measure(t, "break repromoted", func() error {
-		_, err := s.lab.Break(ctx, samba.Repromoted)
-		return err
+		return s.breakLab(ctx, t, samba.Repromoted)
 	})
 	if err != nil {
 		t.Fatalf("break: %v", err)
@@ -698,8 +691,7 @@ func caseLinkAddress(ctx context.Context, t *testing.T, s *suite) {
 		t.Fatal(err)
 	}
 	brk, err := s.measure(t, "break link-address", func() error {
-		_, err := s.lab.Break(ctx, samba.LinkAddress)
-		return err
+		return s.breakLab(ctx, t, samba.LinkAddress)
 	})
 	if err != nil {
 		t.Fatalf("break: %v", err)
@@ -738,8 +730,7 @@ func caseLinkAddressLatent(ctx context.Context, t *testing.T, s *suite) {
 		t.Fatal(err)
 	}
 	if _, err := s.measure(t, "break link-address-latent", func() error {
-		_, err := s.lab.Break(ctx, samba.LinkAddressLatent)
-		return err
+		return s.breakLab(ctx, t, samba.LinkAddressLatent)
 	}); err != nil {
 		t.Fatalf("break: %v", err)
 	}
@@ -876,8 +867,7 @@ func caseSourceGone(ctx context.Context, t *testing.T, s *suite) {
 		t.Fatal(err)
 	}
 	brk, err := s.measure(t, "break source-gone", func() error {
-		_, err := s.lab.Break(ctx, samba.SourceGone)
-		return err
+		return s.breakLab(ctx, t, samba.SourceGone)
 	})
 	if err != nil {
 		t.Fatalf("break: %v", err)
