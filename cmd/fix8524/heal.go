@@ -364,23 +364,8 @@ func writeHealReport(w io.Writer, r *heal.Report, hf *healFlags, isDemo bool, st
 		}
 		fmt.Fprintf(b, "  then apply it:         fix8524 apply %s %s --state %s\n", p, src, shellWord(stateDir))
 	}
-	switch {
-	case r.NotifyQuiet:
-		fmt.Fprintf(b, "Notification: not sent again (the same %s escalation was delivered recently)\n", r.Event)
-	case len(r.Notified) > 0:
-		var parts []string
-		for _, n := range r.Notified {
-			switch {
-			case n.Skipped:
-				parts = append(parts, n.Target+" (does not take "+r.Event+")")
-			case n.Err != nil:
-				parts = append(parts, n.Target+" FAILED")
-			default:
-				parts = append(parts, n.Target+" delivered")
-			}
-		}
-		fmt.Fprintf(b, "Notification %s: %s\n", r.Event, strings.Join(parts, ", "))
-	}
+	notified(b, r.Event, r.Notified, r.NotifyQuiet)
+	notified(b, notify.EventWarning, r.WarningsNotified, r.WarningsQuiet)
 	code := r.ExitCode()
 	fmt.Fprintf(b, "heal: exit %d (%s): %s\n", code, healExitMeaning[code], r.Summary.String())
 	if r.RunID != "" {
@@ -398,4 +383,25 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// notified says what became of one notification event.
+func notified(b io.Writer, event string, results []notify.Result, quiet bool) {
+	switch {
+	case quiet:
+		fmt.Fprintf(b, "Notification: not sent again (the same %s notification was delivered recently)\n", event)
+	case len(results) > 0:
+		var parts []string
+		for _, n := range results {
+			switch {
+			case n.Skipped:
+				parts = append(parts, n.Target+" (does not take "+event+")")
+			case n.Err != nil:
+				parts = append(parts, n.Target+" FAILED")
+			default:
+				parts = append(parts, n.Target+" delivered")
+			}
+		}
+		fmt.Fprintf(b, "Notification %s: %s\n", event, strings.Join(parts, ", "))
+	}
 }

@@ -40,7 +40,9 @@
 //     targets get a notification (engine/notify). A notification identical to the last one
 //     delivered for the forest (policy.EscalationKey) is not sent again until RemindAfter; a
 //     run stopped by its context (SIGTERM) pages only for a failed verification or a breaker
-//     that opened before the stop.
+//     that opened before the stop. The plan's warnings (links that work now and will fail)
+//     go out as their own event (notify.EventWarning), only to targets that list it, and are
+//     remembered apart, so they neither hide nor repeat an escalation.
 //  8. The Report says what happened; Report.ExitCode is policy.Summary.ExitCode (0 healthy or
 //     healed, 2 a human is needed, 3 refused by a guardrail, 1 error) and Report.MetricsRun
 //     feeds engine/metrics.

@@ -168,6 +168,10 @@ type Report struct {
 	Event          string          // the notification's event kind ("" none)
 	Notified       []notify.Result // one per policy target (none when quiet or no event)
 	NotifyQuiet    bool            // the same escalation was delivered less than RemindAfter ago
+	// WarningsNotified: the plan's warnings sent as notify.EventWarning, one per target that
+	// lists that event; WarningsQuiet: the same warnings were delivered less than RemindAfter ago.
+	WarningsNotified []notify.Result
+	WarningsQuiet    bool
 
 	// Interrupted: the context ended during the run (SIGTERM); nothing was notified for it.
 	Interrupted bool
@@ -270,7 +274,8 @@ func (h *run) run(ctx context.Context) {
 		h.say("heal: %s: not handled by playbook %s; a human must look (repadmin /showrepl)", u, plan.Playbook.Name)
 	}
 	// Warnings: links that replicate now and will fail later. Nothing to heal; the exit code
-	// and the notifications ignore them (fix8524_warnings counts them).
+	// ignores them (fix8524_warnings counts them); targets that list the "warning" event get
+	// them (notifyWarnings).
 	for _, line := range warningLines(plan.Warnings, maxWarningLines) {
 		h.say("%s", line)
 	}
@@ -651,6 +656,9 @@ func (h *run) escalate(ctx context.Context) {
 		// attempts bound it.
 		h.notify(context.WithoutCancel(ctx))
 	}
+	if ctx.Err() == nil && r.Err == nil {
+		h.notifyWarnings(ctx)
+	}
 	if r.Plan != nil || r.Err != nil {
 		reason := fmt.Sprintf("exit %d: %s", r.ExitCode(), r.Summary.String())
 		if r.Err != nil {
@@ -702,26 +710,61 @@ func (r *Report) Items() []notify.Item {
 
 func (h *run) notify(ctx context.Context) {
 	o, r := h.o, h.r
-	items := r.Items()
-	key := policy.EscalationKey(r.Event, items)
+	ev := notify.Event{Event: r.Event, PlanPath: r.EscalationPath, Items: r.Items()}
+	if r.Breaker.Open || r.Summary.BreakerOpen {
+		ev.Breaker = &notify.Breaker{Open: true, Since: r.Breaker.Since, Reason: r.Breaker.Reason}
+	}
+	r.Notified, r.NotifyQuiet = h.deliver(ctx, o.Policy.Notify, ev, "")
+}
+
+// notifyWarnings sends the plan's warnings as their own event (notify.EventWarning) to the
+// targets that list it, remembered apart from the run's escalations: an unchanged set of
+// warnings is sent once per RemindAfter, whatever else the runs escalate.
+func (h *run) notifyWarnings(ctx context.Context) {
+	o, r := h.o, h.r
+	var targets []notify.Target
+	for _, t := range o.Policy.Notify {
+		if t.Wants(notify.EventWarning) {
+			targets = append(targets, t)
+		}
+	}
+	if len(targets) == 0 || r.Plan == nil || len(r.Plan.Warnings) == 0 {
+		return
+	}
+	ev := notify.Event{Event: notify.EventWarning, Items: WarningItems(r.Plan.Warnings)}
+	r.WarningsNotified, r.WarningsQuiet = h.deliver(ctx, targets, ev, "warning:")
+}
+
+// WarningItems are a plan's warnings as notification items.
+func WarningItems(ws []engine.Warning) []notify.Item {
+	items := make([]notify.Item, 0, len(ws))
+	for _, w := range ws {
+		items = append(items, notify.Item{Status: notify.ItemWarning, Code: w.Name, Finding: w.ID,
+			Target: w.Link.Destination, Reason: w.Message})
+	}
+	return items
+}
+
+// deliver sends ev (its run fields filled in here) to targets unless the same event was
+// delivered for the forest less than RemindAfter ago (quiet). The last delivery is remembered
+// per forest under the key prefix+forest; failures and deliveries are journaled.
+func (h *run) deliver(ctx context.Context, targets []notify.Target, ev notify.Event, prefix string) (results []notify.Result, quiet bool) {
+	o, r := h.o, h.r
+	key := policy.EscalationKey(ev.Event, ev.Items)
 	forest := r.Forest
 	if forest == "" {
 		forest = "(unknown forest)"
 	}
 	now := o.Now()
-	if alreadySent(o.EscalateDir, forest, key, now, o.RemindAfter) {
-		r.NotifyQuiet = true
-		h.say("heal: not notifying again: the same %s escalation was delivered less than %s ago", r.Event, o.RemindAfter)
-		return
+	if alreadySent(o.EscalateDir, prefix+forest, key, now, o.RemindAfter) {
+		h.say("heal: not notifying again: the same %s notification was delivered less than %s ago", ev.Event, o.RemindAfter)
+		return nil, true
 	}
-	ev := notify.Event{Event: r.Event, Forest: forest, RunID: r.RunID, Time: now.UTC(), Host: o.Host,
-		PlanPath: r.EscalationPath, ExitCode: r.ExitCode(), Summary: r.Summary.String(), Items: items}
-	if r.Breaker.Open || r.Summary.BreakerOpen {
-		ev.Breaker = &notify.Breaker{Open: true, Since: r.Breaker.Since, Reason: r.Breaker.Reason}
-	}
-	r.Notified = o.Notifier.SendAll(ctx, o.Policy.Notify, ev)
+	ev.Forest, ev.RunID, ev.Time, ev.Host = forest, r.RunID, now.UTC(), o.Host
+	ev.ExitCode, ev.Summary = r.ExitCode(), r.Summary.String()
+	results = o.Notifier.SendAll(ctx, targets, ev)
 	delivered := 0
-	for _, res := range r.Notified {
+	for _, res := range results {
 		switch {
 		case res.Err != nil:
 			h.say("heal: notification: %v", res.Err)
@@ -730,13 +773,14 @@ func (h *run) notify(ctx context.Context) {
 			delivered++
 		}
 	}
-	if err := notify.Failed(r.Notified); err == nil && delivered > 0 {
-		if err := rememberSent(o.EscalateDir, forest, key, now); err != nil {
+	if err := notify.Failed(results); err == nil && delivered > 0 {
+		if err := rememberSent(o.EscalateDir, prefix+forest, key, now); err != nil {
 			h.say("heal: note: %v", err)
 		}
 		_, _ = h.j.Record(journal.Entry{Kind: journal.KindNote, Forest: r.Forest, Name: "notified",
-			Reason: fmt.Sprintf("%s sent to %d target(s)", r.Event, delivered)})
+			Reason: fmt.Sprintf("%s sent to %d target(s)", ev.Event, delivered)})
 	}
+	return results, false
 }
 
 // maxWarningLines bounds the warnings a run prints: a forest-wide latent problem must not

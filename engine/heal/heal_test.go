@@ -499,6 +499,79 @@ func TestHealthyForestWithWarning(t *testing.T) {
 	}
 }
 
+// TestWarningsAreNotifiedToTargetsThatListThem: a target that lists the "warning" event gets
+// the plan's warnings as their own event (exit code unchanged), once per RemindAfter while they
+// stay the same; a target without an events list does not get them.
+func TestWarningsAreNotifiedToTargetsThatListThem(t *testing.T) {
+	f := newFixture(t)
+	chat, pager := newReceiver(t), newReceiver(t)
+	pol := mustPolicy(t, `
+notify "chat" {
+  url    = "`+chat.srv.URL+`"
+  events = ["held", "warning"]
+}
+notify "pager" { url = "`+pager.srv.URL+`" }
+`)
+	r, _ := f.run("link-address-latent", pol)
+	if r.Err != nil || r.ExitCode() != 0 || r.Event != "" || len(r.Notified) != 0 {
+		t.Fatalf("exit %d err %v event %q notified %v", r.ExitCode(), r.Err, r.Event, r.Notified)
+	}
+	if got := chat.kinds(); len(got) != 1 || got[0] != notify.EventWarning {
+		t.Fatalf("chat got %v, want one warning event", got)
+	}
+	if got := pager.kinds(); len(got) != 0 {
+		t.Errorf("pager (no events list) got %v", got)
+	}
+	ev := chat.last()
+	items, _ := ev["items"].([]any)
+	if len(items) != 1 {
+		t.Fatalf("items %v", ev["items"])
+	}
+	it := items[0].(map[string]any)
+	if it["status"] != notify.ItemWarning || it["code"] != "link_address_latent" || it["finding"] != "DC1<-DC2" ||
+		it["target"] != "DC1" || !strings.Contains(it["reason"].(string), "DC1 replicates from DC2") {
+		t.Errorf("item %v", it)
+	}
+	if text := ev["text"].(string); !strings.Contains(text, "1 link replicates now but will fail") ||
+		!strings.Contains(text, "WARNING DC1&lt;-DC2 on DC1") {
+		t.Errorf("text %q", text)
+	}
+	if len(r.WarningsNotified) != 1 || r.WarningsNotified[0].Target != "chat" || r.WarningsQuiet {
+		t.Errorf("report: warnings notified %+v quiet %v", r.WarningsNotified, r.WarningsQuiet)
+	}
+	if n := len(f.entries(journal.KindNote)); n == 0 {
+		t.Error("no journal notes")
+	}
+	noted := false
+	for _, e := range f.entries(journal.KindNote) {
+		if e.Name == "notified" && strings.HasPrefix(e.Reason, "warning sent to 1 target") {
+			noted = true
+		}
+	}
+	if !noted {
+		t.Error("the warning notification is not in the journal")
+	}
+
+	// the same warnings an hour later: quiet; a day later: sent again
+	f.clk.Advance(time.Hour)
+	r, _ = f.run("link-address-latent", pol)
+	if !r.WarningsQuiet || len(r.WarningsNotified) != 0 || len(chat.kinds()) != 1 {
+		t.Errorf("an hour later: quiet %v notified %v chat %v", r.WarningsQuiet, r.WarningsNotified, chat.kinds())
+	}
+	f.clk.Advance(heal.DefaultRemindAfter)
+	r, _ = f.run("link-address-latent", pol)
+	if r.WarningsQuiet || len(chat.kinds()) != 2 {
+		t.Errorf("a day later: quiet %v chat %v", r.WarningsQuiet, chat.kinds())
+	}
+
+	// a run that escalates keeps its own stream: the held event goes out although the
+	// warnings' was just sent
+	r, _ = f.run("guid-mismatch", pol)
+	if r.Event != notify.EventHeld || len(r.Notified) != 2 || r.NotifyQuiet {
+		t.Errorf("guid-mismatch: event %q notified %+v quiet %v", r.Event, r.Notified, r.NotifyQuiet)
+	}
+}
+
 // TestHealLockRefusesASecondRun: while another heal run holds the forest's heal lock, a run
 // decides nothing (exit 3); a stale lock is an error naming the command that clears it.
 func TestHealLockRefusesASecondRun(t *testing.T) {

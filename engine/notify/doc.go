@@ -8,7 +8,7 @@
 //	{
 //	  "text": "fix8524 heal on contoso.com: 1 item needs a human …",   // Slack and Teams show this
 //	  "version": 1,
-//	  "event": "held",                  // held | verification_failed | breaker_open | refused | error
+//	  "event": "held",                  // held | verification_failed | breaker_open | refused | error | warning
 //	  "forest": "contoso.com",
 //	  "run_id": "20261120T093000Z-1a2b",
 //	  "time": "2026-11-20T09:30:00Z",
@@ -28,6 +28,15 @@
 // rendering of the event, with '&', '<' and '>' escaped as Slack requires (so a value from the
 // directory cannot form a mention or a link), control characters removed and the item list
 // bounded. Receivers that want structure read the other fields.
+//
+// # Warnings
+//
+// The event "warning" reports links that replicate now but will fail (the plan's warnings,
+// e.g. a link that dials the GUID name of an earlier incarnation of its source): one item per
+// warning, status "warning", code the playbook's warning name, finding the partnership,
+// target the destination DC, reason the rendered message. A target receives it only when its
+// events list names it: nothing is broken yet, so it is news for a channel, not a pager, and a
+// target configured before the event existed keeps receiving what it did.
 //
 // # Secrets
 //

@@ -31,10 +31,13 @@ const (
 	EventBreakerOpen        = "breaker_open"        // the circuit breaker is open: no unattended changes
 	EventRefused            = "refused"             // guardrails (cooldown, caps, window) held items back
 	EventError              = "error"               // the run failed
+	// EventWarning: links that replicate now will fail later (the plan's warnings). Sent on its
+	// own, besides any other event of the run, and only to targets that list it.
+	EventWarning = "warning"
 )
 
 // Events lists every event kind, in a stable order.
-var Events = []string{EventHeld, EventVerificationFailed, EventBreakerOpen, EventRefused, EventError}
+var Events = []string{EventHeld, EventVerificationFailed, EventBreakerOpen, EventRefused, EventError, EventWarning}
 
 // Item statuses.
 const (
@@ -43,6 +46,7 @@ const (
 	ItemFailed  = "failed"  // applied, but verification failed
 	ItemPending = "pending" // applied, verification did not conclude
 	ItemError   = "error"   // could not be decided or applied
+	ItemWarning = "warning" // a link that replicates now and will fail (EventWarning only)
 )
 
 // Defaults and bounds of delivery.
@@ -70,7 +74,8 @@ type Event struct {
 	Breaker  *Breaker  `json:"breaker,omitempty"`
 }
 
-// Item is one held, refused or failed action.
+// Item is one held, refused or failed action, a link a human must look at, or (EventWarning)
+// a link that will fail.
 type Item struct {
 	Status   string `json:"status"`         // Item* constant
 	Code     string `json:"code,omitempty"` // machine-readable reason (policy hold codes, "verification_failed")
@@ -188,6 +193,8 @@ func headline(e Event) string {
 		return plural(n, "item held back by guardrails", "items held back by guardrails")
 	case EventError:
 		return "the run failed"
+	case EventWarning:
+		return plural(n, "link replicates now but will fail", "links replicate now but will fail")
 	}
 	return clean(e.Event)
 }
@@ -239,7 +246,8 @@ type Target struct {
 	Timeout time.Duration
 	// Attempts is the number of attempts in all, retries included (0: DefaultAttempts).
 	Attempts int
-	// Events restricts the event kinds sent to this target (empty: all).
+	// Events restricts the event kinds sent to this target (empty: all but EventWarning, which
+	// a target receives only when it lists it).
 	Events []string
 }
 
@@ -325,7 +333,7 @@ func (t Target) Validate() error {
 // Wants reports whether the target receives events of kind ev.
 func (t Target) Wants(ev string) bool {
 	if len(t.Events) == 0 {
-		return true
+		return ev != EventWarning
 	}
 	for _, e := range t.Events {
 		if e == ev {

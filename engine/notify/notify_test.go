@@ -521,6 +521,26 @@ func TestTargetValidate(t *testing.T) {
 	}
 }
 
+// A target without an events list receives every event but "warning": that one is opt-in
+// (nothing is broken yet; a pager configured before it existed must not start ringing).
+func TestTargetWants(t *testing.T) {
+	all := Target{Name: "all"}
+	for _, ev := range Events {
+		if got, want := all.Wants(ev), ev != EventWarning; got != want {
+			t.Errorf("no events list: Wants(%q) = %v, want %v", ev, got, want)
+		}
+	}
+	some := Target{Name: "some", URL: "https://hooks.example.net/x", Events: []string{EventHeld, EventWarning}}
+	for _, ev := range Events {
+		if got, want := some.Wants(ev), ev == EventHeld || ev == EventWarning; got != want {
+			t.Errorf("events [held warning]: Wants(%q) = %v, want %v", ev, got, want)
+		}
+	}
+	if err := some.Validate(); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+}
+
 func TestRedactURL(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://hooks.slack.com/services/T/B/X": "https://hooks.slack.com/…",

@@ -63,11 +63,12 @@ window "office-hours" {
 }
 
 # Escalation to a chat channel (Slack or Teams incoming webhook): held items, failed
-# verifications, the breaker opening, errors. The webhook URL of Slack and Teams is itself a
-# secret, so it comes from an environment variable, never from this file.
+# verifications, the breaker opening, errors, and warnings (links that replicate now but will
+# fail; only targets that list "warning" get them). The webhook URL of Slack and Teams is
+# itself a secret, so it comes from an environment variable, never from this file.
 notify "ops-chat" {
   url_env  = "FIX8524_CHAT_WEBHOOK_URL"
-  events   = ["held", "verification_failed", "breaker_open", "error"]
+  events   = ["held", "verification_failed", "breaker_open", "error", "warning"]
   timeout  = "10s"        # per attempt
   attempts = 3            # 5xx and timeouts are retried with backoff; 4xx are not
 }
