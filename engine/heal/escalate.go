@@ -24,7 +24,8 @@ const DefaultRemindAfter = 24 * time.Hour
 
 // sentFile remembers, per forest, the last escalation delivered (its EscalationKey and when),
 // in the escalation directory, so that a run every 15 minutes does not page every 15 minutes
-// about the same held items (loop mode and one-shot runs alike).
+// about the same held items (loop mode and one-shot runs alike). The warnings event is
+// remembered apart, under "warning:<forest>".
 const sentFile = ".notified.json"
 
 type sentRecord struct {
