@@ -731,12 +731,12 @@ func (h *run) notifyWarnings(ctx context.Context) {
 	if len(targets) == 0 || r.Plan == nil || len(r.Plan.Warnings) == 0 {
 		return
 	}
-	ev := notify.Event{Event: notify.EventWarning, Items: WarningItems(r.Plan.Warnings)}
+	ev := notify.Event{Event: notify.EventWarning, Items: warningItems(r.Plan.Warnings)}
 	r.WarningsNotified, r.WarningsQuiet = h.deliver(ctx, targets, ev, "warning:")
 }
 
-// WarningItems are a plan's warnings as notification items.
-func WarningItems(ws []engine.Warning) []notify.Item {
+// warningItems are a plan's warnings as notification items.
+func warningItems(ws []engine.Warning) []notify.Item {
 	items := make([]notify.Item, 0, len(ws))
 	for _, w := range ws {
 		items = append(items, notify.Item{Status: notify.ItemWarning, Code: w.Name, Finding: w.ID,
