@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -321,6 +322,8 @@ func caseSourceRecords(ctx context.Context, t *testing.T, s *suite) {
 		if on, err := s.lab.GUIDOn(ctx, "dc2", samba.Dest); err != nil || on != c.guid {
 			t.Errorf("DC2's NTDS Settings on dc1 after the refused cleanup: %q %v (want %s)", on, err, c.guid)
 		}
+	} else if only := os.Getenv("E2E_CASES"); only != "" && !slices.Contains(strings.Split(only, ","), "source-offline") {
+		t.Log("E2E_CASES leaves out source-offline: no cleanup plan to try on an online DC")
 	} else {
 		t.Error("no cleanup plan from source-offline to try on an online DC")
 	}

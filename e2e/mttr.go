@@ -21,7 +21,7 @@ type MTTR struct {
 	Case  string        // the suite's case name
 	Path  string        // apply, heal, winrm, manual (a human did the fix fix8524 prescribed)
 	Break time.Duration // breaker
-	Plan  time.Duration // fix8524 plan --dc (gather + diagnosis)
+	Plan  time.Duration // fix8524 plan --dc (gather + diagnosis); 0 when not separate (heal)
 	Fix   time.Duration // approve + apply, or heal (incl. fix8524's own verification)
 	Total time.Duration // broken -> replication result 0 (MTTR)
 	Floor time.Duration // heal-by-hand of the same break; 0 when not measured
@@ -29,12 +29,23 @@ type MTTR struct {
 
 var mttrWordRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
 
-// String is the parseable log line:
+// String is the parseable log line; a plan or floor that was not measured prints as "-" rather
+// than as a misleading 0.0:
 //
 //	E2E-MTTR case=source-records path=apply break_s=7.7 plan_s=9.1 fix_s=20.4 mttr_s=29.5 floor_s=6.0
+//	E2E-MTTR case=windows-heal path=heal break_s=6.7 plan_s=- fix_s=17.0 mttr_s=20.7 floor_s=-
 func (m MTTR) String() string {
-	return fmt.Sprintf("%s case=%s path=%s break_s=%.1f plan_s=%.1f fix_s=%.1f mttr_s=%.1f floor_s=%.1f",
-		MTTRPrefix, word(m.Case), word(m.Path), m.Break.Seconds(), m.Plan.Seconds(), m.Fix.Seconds(), m.Total.Seconds(), m.Floor.Seconds())
+	return fmt.Sprintf("%s case=%s path=%s break_s=%.1f plan_s=%s fix_s=%.1f mttr_s=%.1f floor_s=%s",
+		MTTRPrefix, word(m.Case), word(m.Path), m.Break.Seconds(), optSeconds(m.Plan), m.Fix.Seconds(), m.Total.Seconds(), optSeconds(m.Floor))
+}
+
+// optSeconds prints a duration that may not have been measured: "-" for none (or one too short
+// to print).
+func optSeconds(d time.Duration) string {
+	if d < 50*time.Millisecond {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", d.Seconds())
 }
 
 func word(s string) string {
@@ -73,7 +84,11 @@ func ParseMTTR(line string) (MTTR, error) {
 				m.Path = v
 			}
 		case "break_s", "plan_s", "fix_s", "mttr_s", "floor_s":
-			d, err := seconds(v)
+			var d time.Duration
+			var err error
+			if v != "-" || (k != "plan_s" && k != "floor_s") {
+				d, err = seconds(v)
+			}
 			if err != nil {
 				return MTTR{}, fmt.Errorf("MTTR %s: %w", k, err)
 			}

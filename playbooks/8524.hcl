@@ -732,7 +732,7 @@ action "register_host" {
 
 action "retry_replication" {
   title  = "Retry replication ${link.destination.name} <- ${link.source.name} (${length(link.ncs)} NC(s))"
-  doc    = "Windows: repadmin /replicate for every failing NC. Samba: samba-tool drs replicate for the first failing NC; apply pulls the other failing NCs in the same attempt with its built-in retry (same command, one per NC)."
+  doc    = "Windows: repadmin /replicate for every failing NC. Samba: samba-tool drs replicate for the first failing NC; apply pulls the other failing NCs in the same attempt with its built-in retry (same command, one per NC, side by side)."
   on     = link.destination
   risk   = "low"
   params = {

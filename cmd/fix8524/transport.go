@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/fix8524/fix8524/actions/connect"
@@ -45,8 +46,13 @@ func (t *transportFlags) register(fs *flag.FlagSet) {
 // ($FIX8524_SSH_PASSPHRASE, $FIX8524_SSH_PASSWORD). defaultUser is the WinRM user when none
 // is given (apply: --user). The caller sets WinRMPassword.
 func (t *transportFlags) runners(e *env, inv *inventory.Inventory, defaultUser string) *connect.Runners {
+	var mu sync.Mutex // runners are used side by side (host probes, replication pulls)
 	r := &connect.Runners{Settings: t.settings(), Inventory: inv, DefaultUser: defaultUser,
-		Logf: func(format string, args ...any) { fmt.Fprintf(e.stderr, format+"\n", args...) }}
+		Logf: func(format string, args ...any) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(e.stderr, format+"\n", args...)
+		}}
 	r.SSHKeyPassphrase = e.getenv("FIX8524_SSH_PASSPHRASE")
 	r.SSHPassword = e.getenv("FIX8524_SSH_PASSWORD")
 	return r

@@ -21,6 +21,8 @@ import (
 
 // Executor runs actions (actions.Executor implements it).
 type Executor interface {
+	// Run runs one action. It must be safe for concurrent use: the replication pulls of one
+	// attempt run side by side.
 	Run(ctx context.Context, a engine.PlannedAction) actions.Outcome
 	// Inspect reads the object an ldap_delete targets.
 	Inspect(ctx context.Context, a engine.PlannedAction) (ldapdelete.ObjectState, error)
@@ -569,6 +571,9 @@ func (r *run) drift(ctx context.Context) ([]*engine.Finding, bool) {
 		case ff == nil && ls.healthy():
 			fr.Outcome, fr.Reason = Skipped, "healthy now: every naming context of the link replicates (result 0)"
 			lines = append(lines, f.ID+": healthy now, skipped")
+			if started {
+				r.closeInterrupted(ctx, f, fr.Reason)
+			}
 			r.res.Findings = append(r.res.Findings, fr)
 			continue
 		case ff == nil && ls.present == 0 && started:

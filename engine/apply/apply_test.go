@@ -737,23 +737,46 @@ func TestSambaRetryPullsEveryFailingNCAtOnce(t *testing.T) {
 	if failing < 2 {
 		t.Fatalf("the scenario has %d failing NC(s); the test needs several", failing)
 	}
+	// The pulls run side by side: each waits (up to 5 s) until as many as may run at once
+	// are running; one after the other, none would ever see another.
+	wantAtOnce := min(failing, 4)
 	var mu sync.Mutex
 	pulled := map[string]bool{}
+	active, peak := 0, 0
+	together := make(chan struct{})
 	e.lab.hook = func(a engine.PlannedAction) *actions.Outcome {
-		if a.Name == "retry_replication" {
-			if len(a.Argv) == 0 {
-				t.Errorf("%s: not a POSIX command", a.ID)
-			} else {
-				mu.Lock()
-				pulled[a.Argv[len(a.Argv)-1]] = true
-				mu.Unlock()
+		if a.Name != "retry_replication" {
+			return nil
+		}
+		if len(a.Argv) < 6 {
+			t.Errorf("%s: not a samba-tool drs replicate command: %q", a.ID, a.Argv)
+			return nil
+		}
+		mu.Lock()
+		pulled[a.Argv[5]] = true // samba-tool drs replicate DEST SOURCE NC -P
+		active++
+		if active > peak {
+			peak = active
+			if peak == wantAtOnce {
+				close(together)
 			}
 		}
+		mu.Unlock()
+		select {
+		case <-together:
+		case <-time.After(5 * time.Second):
+		}
+		mu.Lock()
+		active--
+		mu.Unlock()
 		return nil
 	}
 	res := e.run(nil)
 	if res.Outcome != apply.Succeeded {
 		t.Fatalf("outcome %s\n%s", res.Outcome, e.out.String())
+	}
+	if peak < wantAtOnce || len(pulled) != failing {
+		t.Errorf("%d pull(s) at once at most, want %d; NCs pulled: %v\n%s", peak, wantAtOnce, pulled, e.out.String())
 	}
 	if strings.Contains(e.out.String(), "attempt 2 of") {
 		t.Errorf("a second attempt ran:\n%s", e.out.String())

@@ -1,6 +1,7 @@
 package apply_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/apply"
 	"github.com/fix8524/fix8524/engine/journal"
+	"github.com/fix8524/fix8524/lab/scenarios"
 	"github.com/fix8524/fix8524/playbooks"
 )
 
@@ -84,6 +86,14 @@ func TestResumeAfterKill(t *testing.T) {
 		{name: "destructive cleanup", src: fmt.Sprintf(staleScenario, "", "", ""), action: "metadata_cleanup", each: cleanupID},
 		{name: "netlogon registration", scenario: defaultScenario, action: "register_cname"},
 	}
+	// Samba: one pull per failing NC, all begun before they are sent side by side: killed
+	// while they run, every one is left open, and the resume re-checks each by reading the link.
+	samba, err := scenarios.FS.ReadFile("samba-result-2.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	samba = bytes.Replace(samba, []byte(`unregistered = ["cname", "host"]`), []byte(`unregistered = ["cname"]`), 1)
+	cases = append(cases, struct{ name, scenario, src, action, each string }{name: "samba pulls", src: string(samba), action: "retry_replication"})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEnv(t, c.scenario, c.src)
@@ -119,9 +129,21 @@ func TestResumeAfterKill(t *testing.T) {
 			}
 			<-exited
 
-			un, err := e.j.Unfinished("contoso.com")
-			if err != nil || len(un) != 1 || un[0].Name != c.action {
+			un, err := e.j.Unfinished(apply.ForestOf(e.plan))
+			if err != nil || len(un) == 0 {
 				t.Fatalf("unfinished after kill -9: %+v %v\n%s", un, err, e.dumpJournal())
+			}
+			for _, u := range un {
+				if u.Name != c.action {
+					t.Fatalf("unfinished after kill -9: %+v, want only %s\n%s", un, c.action, e.dumpJournal())
+				}
+			}
+			switch {
+			case c.action != "retry_replication" && len(un) != 1:
+				t.Fatalf("%d unfinished %s, want 1\n%s", len(un), c.action, e.dumpJournal())
+			case c.action == "retry_replication" && len(un) < 2:
+				// the first pull never returns: only pulls begun before any was sent are open
+				t.Fatalf("%d unfinished pulls, want every failing NC's (begun before any is sent)\n%s", len(un), e.dumpJournal())
 			}
 			e.lab.load() // the child's change is in the world
 
@@ -131,12 +153,16 @@ func TestResumeAfterKill(t *testing.T) {
 				!strings.Contains(res.Refusals[0].Reason, "no longer running") || !strings.Contains(res.Refusals[0].Reason, "--break-lock") {
 				t.Fatalf("apply over a dead run's lock: %s %+v", res.Outcome, res.Refusals)
 			}
-			if _, err := e.j.BreakLock("contoso.com", "tester", "the previous run was killed"); err != nil {
+			if _, err := e.j.BreakLock(apply.ForestOf(e.plan), "tester", "the previous run was killed"); err != nil {
 				t.Fatal(err)
 			}
 
 			res = e.run(nil)
-			if res.Outcome != apply.Succeeded {
+			want := apply.Succeeded
+			if c.action == "retry_replication" {
+				want = apply.Nothing // the pulls took effect: the link is healthy, its open steps are re-checked
+			}
+			if res.Outcome != want {
 				t.Fatalf("resume: %s %+v\n%s\n%s", res.Outcome, res.Refusals, e.out.String(), e.dumpJournal())
 			}
 			if n := e.lab.count(c.action); n != 0 {
@@ -145,7 +171,7 @@ func TestResumeAfterKill(t *testing.T) {
 			if !e.journalHas(journal.KindVerify, journal.RecheckPrefix+c.action, journal.Succeeded) {
 				t.Fatalf("the re-check is not in the journal:\n%s", e.dumpJournal())
 			}
-			if un, _ := e.j.Unfinished("contoso.com"); len(un) != 0 {
+			if un, _ := e.j.Unfinished(apply.ForestOf(e.plan)); len(un) != 0 {
 				t.Fatalf("still unfinished after the resume: %+v", un)
 			}
 		})

@@ -29,7 +29,8 @@
 //     Options override; extended to outlast a DNS negative-caching TTL seen in the answers);
 //     the action finished in the journal with exit code, output digest and verification.
 //  5. Replication retried (the plan's retry action, once its own verify checks pass or time out;
-//     then actions.RetryReplication for the NCs still failing) and
+//     then actions.RetryReplication for the NCs still failing; on Samba one pull per NC, all
+//     begun in the journal first, then sent side by side, at most four at once) and
 //     confirmed by re-reading the link status until every naming context reports result 0
 //     (or the link is gone after a metadata cleanup); retried up to ReplicationAttempts times.
 //

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fix8524/fix8524/actions"
@@ -714,6 +715,8 @@ func (r *run) confirm(ctx context.Context, f *engine.Finding, retry *engine.Plan
 			sr    StepResult
 			out   actions.Outcome
 		}
+		// Every pull of the attempt is begun in the journal before any is sent, then they
+		// run side by side (runPulls); each is finished after the link is read again.
 		var ran []started
 		for _, act := range acts {
 			sr := StepResult{ActionID: act.ID, Name: act.Name, Target: act.Target, Command: actions.Display(act)}
@@ -725,12 +728,20 @@ func (r *run) confirm(ctx context.Context, f *engine.Finding, retry *engine.Plan
 			begin, err := r.j.BeginAction(journal.Entry{Forest: r.o.Forest, Name: act.Name, Target: act.Target, Link: f.ID,
 				PlanFingerprint: r.o.Plan.Fingerprint, Command: sr.Command, Reason: fmt.Sprintf("%s (attempt %d)", act.Title, attempt)})
 			if err != nil {
+				// nothing of this attempt has been sent: the begun ones are closed as not run
+				for _, s := range ran {
+					r.finish(s.begin, journal.Failed, actions.Outcome{Command: s.sr.Command, Err: errors.New("not sent: the journal failed")}, "", "")
+				}
 				r.fatal = fmt.Errorf("%w: %v", ErrJournal, err)
 				return Failed, r.fatal.Error(), steps
 			}
-			out := r.o.Exec.Run(ctx, act)
-			sr.ExitCode = exitOf(out)
-			ran = append(ran, started{begin, sr, out})
+			ran = append(ran, started{begin: begin, sr: sr})
+		}
+		if len(acts) > 1 {
+			r.say("    %d pulls side by side (at most %d at once)", len(acts), maxParallelPulls)
+		}
+		for i, out := range r.runPulls(ctx, acts) {
+			ran[i].out, ran[i].sr.ExitCode = out, exitOf(out)
 		}
 		ls, text, err = read()
 		if err != nil {
@@ -770,6 +781,35 @@ func (r *run) confirm(ctx context.Context, f *engine.Finding, retry *engine.Plan
 	}
 	record(journal.Failed, text)
 	return Failed, text, steps
+}
+
+// maxParallelPulls bounds the replication retries of one attempt that run at once.
+const maxParallelPulls = 4
+
+// runPulls runs the replication retries of one attempt side by side, at most maxParallelPulls
+// at once, and returns their outcomes in order. They are pulls of different naming contexts
+// into one destination from one source, independent of each other: on Samba each is a
+// samba-tool drs replicate over its own SSH connection, and its connection and start cost
+// seconds each, while the destination's replication service queues the pulls themselves; one
+// after the other they added seconds per failing NC to every repair.
+func (r *run) runPulls(ctx context.Context, acts []engine.PlannedAction) []actions.Outcome {
+	outs := make([]actions.Outcome, len(acts))
+	if len(acts) == 1 {
+		outs[0] = r.o.Exec.Run(ctx, acts[0])
+		return outs
+	}
+	sem := make(chan struct{}, maxParallelPulls)
+	var wg sync.WaitGroup
+	for i, a := range acts {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			outs[i] = r.o.Exec.Run(ctx, a)
+		}()
+	}
+	wg.Wait()
+	return outs
 }
 
 // notInArgv returns the NCs that are not an argument of argv (the NC a POSIX retry pulls).
@@ -817,8 +857,68 @@ func (r *run) resolveRetry(f *engine.Finding, retry *engine.PlannedAction, text 
 	if strings.Contains(text, "result 0") || strings.Contains(text, "gone") || strings.Contains(text, "no longer exists") {
 		out = journal.Succeeded
 	}
-	if _, err := r.j.MarkRechecked(st.BeginID, journal.Recheck{Outcome: out, Verification: text, Reason: "interrupted replication retry, re-checked by reading the link status"}); err != nil {
+	// An attempt begins all its pulls before it sends them: every one left open is re-checked
+	// by this one reading of the link.
+	open, err := r.j.OpenBegins(r.o.Plan.Fingerprint, f.ID, name)
+	if err != nil {
 		r.fatal = fmt.Errorf("%w: %v", ErrJournal, err)
+		return
+	}
+	for _, id := range open {
+		if _, err := r.j.MarkRechecked(id, journal.Recheck{Outcome: out, Verification: text, Reason: "interrupted replication retry, re-checked by reading the link status"}); err != nil {
+			r.fatal = fmt.Errorf("%w: %v", ErrJournal, err)
+			return
+		}
+	}
+}
+
+// closeInterrupted re-checks, for a finding skipped because its link is healthy now, every
+// step an earlier run of this plan began and never finished (a run killed mid-step): nothing
+// else would ever resolve them, and the journal would show them open for ever. The link
+// replicating again is the check of every step but a destructive one, which is inspected as
+// on any resume.
+func (r *run) closeInterrupted(ctx context.Context, f *engine.Finding, healthy string) {
+	var names []string
+	acts := map[string]engine.PlannedAction{}
+	add := func(name string) {
+		if _, seen := acts[name]; !seen && name != "" {
+			names = append(names, name)
+		}
+	}
+	for _, a := range f.Actions {
+		add(a.Name)
+		acts[a.Name] = a
+	}
+	add(r.o.RetryAction)
+	add(actions.RetryName)
+	for _, name := range names {
+		open, err := r.j.OpenBegins(r.o.Plan.Fingerprint, f.ID, name)
+		if err != nil {
+			r.fatal = fmt.Errorf("%w: %v", ErrJournal, err)
+			return
+		}
+		if len(open) == 0 {
+			continue
+		}
+		out, detail := journal.Succeeded, healthy
+		if a, ok := acts[name]; ok && actions.Destructive(a) {
+			inPlace, known, d := r.recheck(ctx, f, a)
+			out, detail = journal.Failed, d
+			switch {
+			case inPlace:
+				out = journal.Succeeded
+			case !known:
+				out = journal.Skipped
+			}
+		}
+		for _, id := range open {
+			if _, err := r.j.MarkRechecked(id, journal.Recheck{Outcome: out, Verification: detail,
+				Reason: "interrupted in an earlier run; the link is healthy now, so it is not run again"}); err != nil {
+				r.fatal = fmt.Errorf("%w: %v", ErrJournal, err)
+				return
+			}
+		}
+		r.say("  %s: re-checked %d interrupted %s step(s) of an earlier run: %s", f.ID, len(open), name, out)
 	}
 }
 

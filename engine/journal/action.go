@@ -239,6 +239,33 @@ func (s *Store) stepByKey(key string) (Step, error) {
 	return st, nil
 }
 
+// OpenBegins returns the begin records of the step (planFingerprint, link, action) that have
+// neither a finish nor a re-check, oldest first. Step describes only the latest begin; an
+// interrupted step that began several commands at once (the pulls of one replication retry)
+// leaves each of them open, and each must be re-checked.
+func (s *Store) OpenBegins(planFingerprint, link, action string) ([]int64, error) {
+	rows, err := s.db.Query(`SELECT b.id FROM entries b
+		WHERE b.step_key = ? AND b.kind = 'action' AND b.outcome = 'started'
+		AND NOT EXISTS (SELECT 1 FROM entries f WHERE f.ref = b.id AND f.kind IN ('action','verify'))
+		ORDER BY b.id`, StepKey(planFingerprint, link, action))
+	if err != nil {
+		return nil, s.wrap("list open steps", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, s.wrap("list open steps", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap("list open steps", err)
+	}
+	return ids, nil
+}
+
 // Steps returns the state of every step ever begun under planFingerprint, by first begin.
 func (s *Store) Steps(planFingerprint string) ([]Step, error) {
 	rows, err := s.db.Query(`SELECT step_key FROM entries WHERE plan_fingerprint = ? AND kind = 'action'

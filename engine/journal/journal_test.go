@@ -539,7 +539,7 @@ func TestLockLifecycle(t *testing.T) {
 	for _, e := range locks {
 		ops = append(ops, e.Name+":"+string(e.Outcome))
 	}
-	want := "acquire:allowed acquire:refused break:refused acquire:refused break:succeeded acquire:allowed release:succeeded"
+	want := "acquire:allowed acquire:refused break:refused renew:succeeded acquire:refused break:succeeded renew:failed acquire:allowed release:succeeded"
 	if strings.Join(ops, " ") != want {
 		t.Fatalf("lock entries:\n got %s\nwant %s", strings.Join(ops, " "), want)
 	}

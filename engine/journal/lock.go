@@ -210,17 +210,32 @@ func (l *Lock) Renew(ttl time.Duration) error {
 		return fmt.Errorf("journal: renew lock: %w: ttl %s", ErrInvalid, ttl)
 	}
 	exp := l.s.now().Add(ttl)
-	return l.s.tx("renew lock", func(t *sql.Tx) error {
+	var lost error
+	err := l.s.tx("renew lock", func(t *sql.Tx) error {
 		res, err := t.Exec(`UPDATE locks SET expires_ns = ? WHERE forest = ? AND token = ?`, exp.UnixNano(), l.Forest, l.token)
 		if err != nil {
 			return err
 		}
+		e := Entry{Kind: KindLock, Forest: l.Forest, Name: "renew", Actor: l.Holder.Actor()}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return keep(fmt.Errorf("journal: lock of forest %q: %w", l.Forest, ErrLockLost))
+			// recorded (committed): a run that lost its lock stops before its next change
+			lost = fmt.Errorf("journal: lock of forest %q: %w", l.Forest, ErrLockLost)
+			e.Outcome, e.Reason = Failed, "the lock is no longer held by "+l.Holder.String()+" (broken or taken over)"
+			_, err := l.s.insert(t, &e)
+			return err
 		}
-		l.Expires = exp
-		return nil
+		e.Outcome, e.Reason = Succeeded, fmt.Sprintf("%s until %s", l.Holder, exp.Format(time.RFC3339))
+		_, err = l.s.insert(t, &e)
+		return err
 	})
+	if err != nil {
+		return err
+	}
+	if lost != nil {
+		return lost
+	}
+	l.Expires = exp
+	return nil
 }
 
 // Check reports whether the lock is still held and unexpired: nil, ErrLockLost, or an error
