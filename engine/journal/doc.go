@@ -51,7 +51,9 @@
 // reported as stale (errors.Is(err, ErrStaleLock)) and is never taken over silently: only
 // BreakLock(forest, who, reason) removes it, and it refuses to break a lock that has not
 // expired unless the holder ran on this host and its process is gone. Acquisitions, refusals,
-// releases and breaks are all recorded as lock entries.
+// renewals (apply renews before each step; a renewal that finds the lock gone is recorded as
+// failed and the run stops before its next change), releases and breaks are all recorded as
+// lock entries.
 //
 // # Heal bookkeeping
 //
