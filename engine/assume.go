@@ -19,8 +19,12 @@ const DNSServersAssumedSelf = facts.DNSServersAssumedSelf
 // the same addresses read for real (or assumed where they had been read) make the finding
 // stale for apply's drift check: the evidence the admin approved was not the same.
 //
-// Only the partnership's own DCs are traced (link.destination, link.source,
-// link.current_source); settings of other DCs read through forest.dcs are not.
+// The partnership's own DCs are traced by role (link.destination, link.source,
+// link.current_source). DNS client settings read through forest.dcs (forest.dcs[*].dns_servers,
+// forest.dcs[2].dns_servers, or whole DC objects) are traced conservatively: every DC of the
+// forest whose settings were assumed is named, since the recorded path does not say which
+// element the expression finally used. Settings of DCs returned by dcs_with_ip(...) are not
+// traced (the shipped playbook uses it only to choose whose events to read).
 func (fe *findingEval) assumptions() []string {
 	roles := []struct {
 		path string
@@ -45,7 +49,41 @@ func (fe *findingEval) assumptions() []string {
 		out = append(out, safeText(assumedSentence(dc, servers)))
 		fe.addDep("assumed|dns_servers|"+strings.ToLower(dc.Name), DNSServersAssumedSelf)
 	}
+	if fe.p == nil || len(fe.p.assumed) == 0 || !fe.readForestDCsDNS() {
+		return out
+	}
+	for _, dc := range fe.p.assumed {
+		servers, _ := dc.DNSServers.Get()
+		if seen[dc] {
+			continue
+		}
+		seen[dc] = true
+		out = append(out, safeText(assumedSentence(dc, servers)))
+		fe.addDep("assumed|dns_servers|"+strings.ToLower(dc.Name), DNSServersAssumedSelf)
+	}
 	return out
+}
+
+// readForestDCsDNS reports whether the recorded dependencies read DNS client settings through
+// forest.dcs: the list itself, an element, or an element's dns_servers.
+func (fe *findingEval) readForestDCsDNS() bool {
+	for k := range fe.deps {
+		p, ok := strings.CutPrefix(k, "fact|forest.dcs")
+		if !ok {
+			continue
+		}
+		if strings.HasPrefix(p, "[") {
+			end := strings.IndexByte(p, ']')
+			if end < 0 {
+				continue
+			}
+			p = p[end+1:]
+		}
+		if p == "" || p == ".dns_servers" || strings.HasPrefix(p, ".dns_servers[") || strings.HasPrefix(p, ".dns_servers.") {
+			return true
+		}
+	}
+	return false
 }
 
 // readFact reports whether the recorded dependencies read the fact at path: the fact itself,

@@ -78,6 +78,9 @@ type planner struct {
 	root        string // the forest root domain, canonical
 	// failingKeys are the partKeys of partnerships with a failing link (set by partnerships).
 	failingKeys map[string]*partnership
+	// assumed are the DCs whose DNS client settings were assumed (--assume-self-dns), in
+	// snapshot order: what a read of forest.dcs may rest on (assumptions).
+	assumed []*facts.DC
 }
 
 func newPlanner(pb *Playbook, s *facts.Snapshot, opts PlanOptions) *planner {
@@ -90,6 +93,9 @@ func newPlanner(pb *Playbook, s *facts.Snapshot, opts PlanOptions) *planner {
 	go func() { ixDone <- facts.NewIndex(s) }()
 	for i := range s.DCs {
 		p.domainCount[facts.CanonicalName(s.DCs[i].Domain)]++
+		if s.DCs[i].DNSServersFrom == DNSServersAssumedSelf && s.DCs[i].DNSServers.Known {
+			p.assumed = append(p.assumed, &s.DCs[i])
+		}
 	}
 	// Every DC's value is built now: evaluation below runs on several goroutines and only
 	// reads this cache.
