@@ -2,6 +2,7 @@ package sim
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-ldap/ldap/v3"
 	"github.com/hashicorp/go-hclog"
 	"github.com/jimlambrt/gldap"
 
@@ -21,16 +23,88 @@ import (
 
 // dcServer is one simulated DC's pair of LDAP servers (gldap).
 type dcServer struct {
-	name  string
-	tls   *tls.Config
-	ldaps string // 127.0.0.1:port, TLS from the first byte
-	ldap  string // 127.0.0.1:port, plain with StartTLS
-	srvs  []*gldap.Server
+	name   string
+	host   string
+	tls    *tls.Config
+	ldaps  string // 127.0.0.1:port, TLS from the first byte
+	ldap   string // 127.0.0.1:port, plain with StartTLS
+	srvs   []*gldap.Server
+	runs   []<-chan error  // what each server's Run returned
+	addrs  []string        // each server's address; index 0 speaks TLS from the first byte
+	synced []chan struct{} // a sync request reached server i's handlers (see stop)
+	roots  *x509.CertPool  // trusts the LDAPS server's certificate (stop's sync connection)
 }
 
+// syncDN is the base DN of stop's sync request: answered by the server itself, never by the
+// simulated directory.
+const syncDN = "cn=fix8524-sim-sync"
+
+// stop stops the servers. gldap (v0.1.14) registers each accepted connection with
+// WaitGroup.Add in its accept loop while Stop waits on that WaitGroup: a connection accepted
+// just as the forest closes (a TCP reachability probe's, say) makes an Add at zero race with
+// the Wait, which the race detector reports. stop avoids it without changing gldap: per
+// server it first opens a sync connection and has its request answered by a handler that
+// signals back over a channel, which orders every registration so far before the Stop; the
+// connection stays open, so the count stays above zero, until Run has returned (no Add can
+// follow); then it is closed and Stop's Wait ends.
 func (s *dcServer) stop() {
-	for _, srv := range s.srvs {
-		_ = srv.Stop()
+	for i, srv := range s.srvs {
+		var keeper *ldap.Conn
+		if i < len(s.addrs) {
+			keeper = s.sync(i)
+		}
+		stopped := make(chan struct{})
+		go func() { _ = srv.Stop(); close(stopped) }()
+		if keeper != nil {
+			select {
+			case <-s.runs[i]:
+			case <-time.After(5 * time.Second):
+			}
+			_ = keeper.Close()
+		}
+		<-stopped
+	}
+}
+
+// sync opens a connection to server i and has one request on it answered by the server's
+// own handler (syncDN); nil if that did not work (stop then stops the server as it is).
+func (s *dcServer) sync(i int) *ldap.Conn {
+	var c *ldap.Conn
+	var err error
+	if i == 0 && s.roots != nil {
+		c, err = ldap.DialURL("ldaps://"+s.addrs[i], ldap.DialWithTLSConfig(&tls.Config{RootCAs: s.roots, ServerName: s.host, MinVersion: tls.VersionTLS12}))
+	} else {
+		c, err = ldap.DialURL("ldap://" + s.addrs[i])
+	}
+	if err != nil {
+		return nil
+	}
+	c.SetTimeout(2 * time.Second)
+	if _, err := c.Search(ldap.NewSearchRequest(syncDN, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 2, false, "(objectClass=*)", nil, nil)); err != nil {
+		_ = c.Close()
+		return nil
+	}
+	select {
+	case <-s.synced[i]:
+		return c
+	default:
+		_ = c.Close()
+		return nil
+	}
+}
+
+// syncRoute answers stop's sync request on server i and passes every other search on.
+func (s *dcServer) syncRoute(i int, next gldap.HandlerFunc) gldap.HandlerFunc {
+	return func(w *gldap.ResponseWriter, r *gldap.Request) {
+		if m, err := r.GetSearchMessage(); err == nil && strings.EqualFold(m.BaseDN, syncDN) {
+			select {
+			case s.synced[i] <- struct{}{}:
+			default:
+			}
+			_ = w.Write(r.NewSearchDoneResponse(gldap.WithResponseCode(gldap.ResultSuccess)))
+			return
+		}
+		next(w, r)
 	}
 }
 
@@ -43,11 +117,14 @@ func (f *Forest) startDC(name, host string) (*dcServer, error) {
 	// side's VerifyConnection is called once in every handshake, full or resumed, and is where
 	// the simulation counts them. It never refuses: the DCs ask for no client certificate.
 	tc.VerifyConnection = func(cs tls.ConnectionState) error {
-		f.countHandshake(cs)
+		if !f.closing.Load() { // stop's sync connections are not the clients' handshakes
+			f.countHandshake(cs)
+		}
 		return nil
 	}
-	s := &dcServer{name: name, tls: tc}
-	for _, tlsOn := range []bool{true, false} {
+	s := &dcServer{name: name, host: host, tls: tc, roots: f.ca.pool,
+		synced: []chan struct{}{make(chan struct{}, 1), make(chan struct{}, 1)}}
+	for i, tlsOn := range []bool{true, false} {
 		mux, err := gldap.NewMux()
 		if err != nil {
 			s.stop()
@@ -55,7 +132,7 @@ func (f *Forest) startDC(name, host string) (*dcServer, error) {
 		}
 		auth := &authSet{ids: map[int]bool{}}
 		_ = mux.Bind(f.handleBind(name, auth))
-		_ = mux.Search(f.handleSearch(name))
+		_ = mux.Search(s.syncRoute(i, f.handleSearch(name)))
 		_ = mux.Delete(f.handleDelete(name, auth))
 		_ = mux.ExtendedOperation(handleStartTLS(tc), gldap.ExtendedOperationStartTLS)
 		_ = mux.DefaultRoute(func(w *gldap.ResponseWriter, r *gldap.Request) {
@@ -65,12 +142,12 @@ func (f *Forest) startDC(name, host string) (*dcServer, error) {
 		if tlsOn {
 			srvTLS = tc
 		}
-		addr, srv, err := runGLDAP(mux, srvTLS, auth)
+		addr, srv, run, err := runGLDAP(mux, srvTLS, auth)
 		if err != nil {
 			s.stop()
 			return nil, fmt.Errorf("LDAP server of %s: %w", name, err)
 		}
-		s.srvs = append(s.srvs, srv)
+		s.srvs, s.runs, s.addrs = append(s.srvs, srv), append(s.runs, run), append(s.addrs, addr)
 		if tlsOn {
 			s.ldaps = addr
 		} else {
@@ -90,22 +167,22 @@ func (f *Forest) countHandshake(cs tls.ConnectionState) {
 
 // runGLDAP starts a gldap server on a free loopback port. gldap listens by address, so a port is
 // picked, released and bound again; a lost race is retried. A closed connection's bind state is
-// forgotten.
-func runGLDAP(mux *gldap.Mux, tc *tls.Config, auth *authSet) (string, *gldap.Server, error) {
+// forgotten. The channel receives what Run returns once the server stops.
+func runGLDAP(mux *gldap.Mux, tc *tls.Config, auth *authSet) (string, *gldap.Server, <-chan error, error) {
 	var lastErr error
 	for try := 0; try < 20; try++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return "", nil, fmt.Errorf("free loopback port: %w", err)
+			return "", nil, nil, fmt.Errorf("free loopback port: %w", err)
 		}
 		addr := l.Addr().String()
 		_ = l.Close()
 		srv, err := gldap.NewServer(gldap.WithLogger(hclog.NewNullLogger()), gldap.WithOnClose(auth.forget))
 		if err != nil {
-			return "", nil, fmt.Errorf("gldap server: %w", err)
+			return "", nil, nil, fmt.Errorf("gldap server: %w", err)
 		}
 		if err := srv.Router(mux); err != nil {
-			return "", nil, fmt.Errorf("gldap router: %w", err)
+			return "", nil, nil, fmt.Errorf("gldap router: %w", err)
 		}
 		var opts []gldap.Option
 		if tc != nil {
@@ -130,7 +207,7 @@ func runGLDAP(mux *gldap.Mux, tc *tls.Config, auth *authSet) (string, *gldap.Ser
 			}
 			if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
 				_ = c.Close()
-				return addr, srv, nil
+				return addr, srv, errc, nil
 			}
 			time.Sleep(time.Millisecond)
 		}
@@ -139,7 +216,7 @@ func runGLDAP(mux *gldap.Mux, tc *tls.Config, auth *authSet) (string, *gldap.Ser
 			lastErr = fmt.Errorf("LDAP server on %s did not start", addr)
 		}
 	}
-	return "", nil, lastErr
+	return "", nil, nil, lastErr
 }
 
 func handleStartTLS(tc *tls.Config) gldap.HandlerFunc {

@@ -82,6 +82,8 @@ type Forest struct {
 	open  net.Listener          // accepts and closes: any other open TCP port
 	stop  chan struct{}
 	close sync.Once
+	// closing is set when Close begins: its own connections (dcServer.stop) are not counted.
+	closing atomic.Bool
 
 	// leftovers are the DCs whose NTDS Settings object an LDAP tree delete removed: as on a real
 	// DC, their server object (now without children) and computer object remain.
@@ -197,6 +199,7 @@ func (f *Forest) World() World { return f.world }
 // connections open.
 func (f *Forest) Close() error {
 	f.close.Do(func() {
+		f.closing.Store(true)
 		close(f.stop)
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -204,9 +207,15 @@ func (f *Forest) Close() error {
 			_ = f.open.Close()
 		}
 		var wg sync.WaitGroup
+		sem := make(chan struct{}, 16) // each stop opens a sync connection per server: bounded
 		for _, s := range f.dcs {
 			wg.Add(1)
-			go func() { defer wg.Done(); s.stop() }()
+			go func() {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				s.stop()
+			}()
 		}
 		for _, s := range f.dns {
 			s.stop()
