@@ -62,13 +62,7 @@ func (r *run) step(ctx context.Context, f *engine.Finding, a engine.PlannedActio
 	}
 	if st.State != journal.StepNotStarted {
 		inPlace, known, detail := r.recheck(ctx, f, a)
-		rc := journal.Failed
-		switch {
-		case inPlace:
-			rc = journal.Succeeded
-		case !known:
-			rc = journal.Skipped
-		}
+		rc := recheckOutcome(inPlace, known)
 		why := fmt.Sprintf("earlier attempt (run %s, %s", st.RunID, st.State)
 		if st.Outcome != "" {
 			why += ", " + string(st.Outcome)
@@ -176,6 +170,17 @@ func (r *run) finish(begin int64, out journal.Outcome, o actions.Outcome, verifi
 		Verification: verification, Reason: reason, Err: o.Err}); err != nil {
 		r.fatal = fmt.Errorf("%w: the action ran but its end could not be recorded (the next apply re-checks it): %v", ErrJournal, err)
 	}
+}
+
+// recheckOutcome records what a re-check found: the effect in place, not in place, or unknown.
+func recheckOutcome(inPlace, known bool) journal.Outcome {
+	switch {
+	case inPlace:
+		return journal.Succeeded
+	case !known:
+		return journal.Skipped
+	}
+	return journal.Failed
 }
 
 // recheck looks at whether an action's effect is in place, without running it.
@@ -880,14 +885,18 @@ func (r *run) resolveRetry(f *engine.Finding, retry *engine.PlannedAction, text 
 func (r *run) closeInterrupted(ctx context.Context, f *engine.Finding, healthy string) {
 	var names []string
 	acts := map[string]engine.PlannedAction{}
+	seen := map[string]bool{"": true}
 	add := func(name string) {
-		if _, seen := acts[name]; !seen && name != "" {
+		if !seen[name] {
+			seen[name] = true
 			names = append(names, name)
 		}
 	}
 	for _, a := range f.Actions {
 		add(a.Name)
-		acts[a.Name] = a
+		if _, ok := acts[a.Name]; !ok {
+			acts[a.Name] = a
+		}
 	}
 	add(r.o.RetryAction)
 	add(actions.RetryName)
@@ -903,13 +912,7 @@ func (r *run) closeInterrupted(ctx context.Context, f *engine.Finding, healthy s
 		out, detail := journal.Succeeded, healthy
 		if a, ok := acts[name]; ok && actions.Destructive(a) {
 			inPlace, known, d := r.recheck(ctx, f, a)
-			out, detail = journal.Failed, d
-			switch {
-			case inPlace:
-				out = journal.Succeeded
-			case !known:
-				out = journal.Skipped
-			}
+			out, detail = recheckOutcome(inPlace, known), d
 		}
 		for _, id := range open {
 			if _, err := r.j.MarkRechecked(id, journal.Recheck{Outcome: out, Verification: detail,
