@@ -29,8 +29,7 @@ type dcServer struct {
 	ldaps  string // 127.0.0.1:port, TLS from the first byte
 	ldap   string // 127.0.0.1:port, plain with StartTLS
 	srvs   []*gldap.Server
-	runs   []<-chan error  // what each server's Run returned
-	addrs  []string        // each server's address; index 0 speaks TLS from the first byte
+	runs   []<-chan error  // what each server's Run returned (srvs[0] is the LDAPS one)
 	synced []chan struct{} // a sync request reached server i's handlers (see stop)
 	roots  *x509.CertPool  // trusts the LDAPS server's certificate (stop's sync connection)
 }
@@ -50,7 +49,7 @@ const syncDN = "cn=fix8524-sim-sync"
 func (s *dcServer) stop() {
 	for i, srv := range s.srvs {
 		var keeper *ldap.Conn
-		if i < len(s.addrs) {
+		if i < len(s.runs) {
 			keeper = s.sync(i)
 		}
 		stopped := make(chan struct{})
@@ -66,15 +65,23 @@ func (s *dcServer) stop() {
 	}
 }
 
+// addr is server i's address: srvs[0] speaks TLS from the first byte, srvs[1] plain LDAP.
+func (s *dcServer) addr(i int) string {
+	if i == 0 {
+		return s.ldaps
+	}
+	return s.ldap
+}
+
 // sync opens a connection to server i and has one request on it answered by the server's
 // own handler (syncDN); nil if that did not work (stop then stops the server as it is).
 func (s *dcServer) sync(i int) *ldap.Conn {
 	var c *ldap.Conn
 	var err error
 	if i == 0 && s.roots != nil {
-		c, err = ldap.DialURL("ldaps://"+s.addrs[i], ldap.DialWithTLSConfig(&tls.Config{RootCAs: s.roots, ServerName: s.host, MinVersion: tls.VersionTLS12}))
+		c, err = ldap.DialURL("ldaps://"+s.addr(i), ldap.DialWithTLSConfig(&tls.Config{RootCAs: s.roots, ServerName: s.host, MinVersion: tls.VersionTLS12}))
 	} else {
-		c, err = ldap.DialURL("ldap://" + s.addrs[i])
+		c, err = ldap.DialURL("ldap://" + s.addr(i))
 	}
 	if err != nil {
 		return nil
@@ -147,7 +154,7 @@ func (f *Forest) startDC(name, host string) (*dcServer, error) {
 			s.stop()
 			return nil, fmt.Errorf("LDAP server of %s: %w", name, err)
 		}
-		s.srvs, s.runs, s.addrs = append(s.srvs, srv), append(s.runs, run), append(s.addrs, addr)
+		s.srvs, s.runs = append(s.srvs, srv), append(s.runs, run)
 		if tlsOn {
 			s.ldaps = addr
 		} else {

@@ -27,15 +27,15 @@ func TestStopSyncsEveryServer(t *testing.T) {
 		for i := range s.srvs {
 			c := s.sync(i)
 			if c == nil {
-				t.Fatalf("%s: server %d (%s) did not answer the sync request", s.name, i, s.addrs[i])
+				t.Fatalf("%s: server %d (%s) did not answer the sync request", s.name, i, s.addr(i))
 			}
 			_ = c.Close()
 		}
 	}
 	// connections accepted right up to Close, as a gather's last TCP probes are
 	for _, s := range servers {
-		for _, a := range s.addrs {
-			if c, err := net.Dial("tcp", a); err == nil {
+		for i := range s.srvs {
+			if c, err := net.Dial("tcp", s.addr(i)); err == nil {
 				_ = c.Close()
 			}
 		}
