@@ -84,9 +84,9 @@ func ParseMTTR(line string) (MTTR, error) {
 				m.Path = v
 			}
 		case "break_s", "plan_s", "fix_s", "mttr_s", "floor_s":
-			var d time.Duration
+			var d time.Duration // "-": a plan or floor that was not measured
 			var err error
-			if v != "-" || (k != "plan_s" && k != "floor_s") {
+			if unmeasured := v == "-" && (k == "plan_s" || k == "floor_s"); !unmeasured {
 				d, err = seconds(v)
 			}
 			if err != nil {

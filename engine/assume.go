@@ -36,6 +36,11 @@ func (fe *findingEval) assumptions() []string {
 	}
 	var out []string
 	seen := map[*facts.DC]bool{}
+	say := func(dc *facts.DC, servers []string) {
+		seen[dc] = true
+		out = append(out, safeText(assumedSentence(dc, servers)))
+		fe.addDep("assumed|dns_servers|"+strings.ToLower(dc.Name), DNSServersAssumedSelf)
+	}
 	for _, r := range roles {
 		if r.v == nil || r.v.dc == nil || seen[r.v.dc] {
 			continue
@@ -45,21 +50,16 @@ func (fe *findingEval) assumptions() []string {
 		if !known || dc.DNSServersFrom != DNSServersAssumedSelf || !fe.readFact(r.path+".dns_servers") {
 			continue
 		}
-		seen[dc] = true
-		out = append(out, safeText(assumedSentence(dc, servers)))
-		fe.addDep("assumed|dns_servers|"+strings.ToLower(dc.Name), DNSServersAssumedSelf)
+		say(dc, servers)
 	}
 	if fe.p == nil || len(fe.p.assumed) == 0 || !fe.readForestDCsDNS() {
 		return out
 	}
 	for _, dc := range fe.p.assumed {
-		servers, _ := dc.DNSServers.Get()
-		if seen[dc] {
-			continue
+		if !seen[dc] {
+			servers, _ := dc.DNSServers.Get()
+			say(dc, servers)
 		}
-		seen[dc] = true
-		out = append(out, safeText(assumedSentence(dc, servers)))
-		fe.addDep("assumed|dns_servers|"+strings.ToLower(dc.Name), DNSServersAssumedSelf)
 	}
 	return out
 }

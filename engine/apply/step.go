@@ -733,10 +733,8 @@ func (r *run) confirm(ctx context.Context, f *engine.Finding, retry *engine.Plan
 			begin, err := r.j.BeginAction(journal.Entry{Forest: r.o.Forest, Name: act.Name, Target: act.Target, Link: f.ID,
 				PlanFingerprint: r.o.Plan.Fingerprint, Command: sr.Command, Reason: fmt.Sprintf("%s (attempt %d)", act.Title, attempt)})
 			if err != nil {
-				// nothing of this attempt has been sent: the begun ones are closed as not run
-				for _, s := range ran {
-					r.finish(s.begin, journal.Failed, actions.Outcome{Command: s.sr.Command, Err: errors.New("not sent: the journal failed")}, "", "")
-				}
+				// nothing of this attempt was sent; the pulls already begun stay open and the
+				// next run re-checks them (resolveRetry), as after a crash
 				r.fatal = fmt.Errorf("%w: %v", ErrJournal, err)
 				return Failed, r.fatal.Error(), steps
 			}

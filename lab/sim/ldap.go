@@ -48,10 +48,7 @@ const syncDN = "cn=fix8524-sim-sync"
 // follow); then it is closed and Stop's Wait ends.
 func (s *dcServer) stop() {
 	for i, srv := range s.srvs {
-		var keeper *ldap.Conn
-		if i < len(s.runs) {
-			keeper = s.sync(i)
-		}
+		keeper := s.sync(i)
 		stopped := make(chan struct{})
 		go func() { _ = srv.Stop(); close(stopped) }()
 		if keeper != nil {
@@ -78,7 +75,7 @@ func (s *dcServer) addr(i int) string {
 func (s *dcServer) sync(i int) *ldap.Conn {
 	var c *ldap.Conn
 	var err error
-	if i == 0 && s.roots != nil {
+	if i == 0 {
 		c, err = ldap.DialURL("ldaps://"+s.addr(i), ldap.DialWithTLSConfig(&tls.Config{RootCAs: s.roots, ServerName: s.host, MinVersion: tls.VersionTLS12}))
 	} else {
 		c, err = ldap.DialURL("ldap://" + s.addr(i))
