@@ -56,6 +56,9 @@ type Plan struct {
 	// carry no actions and are not part of the fingerprint.
 	Warnings []Warning `json:"warnings,omitempty"`
 	Summary  Summary   `json:"summary"`
+	// Topology is every DC and inbound partnership of the facts, for drawing them (fix8524
+	// report); absent in plans made before it was added. Not part of the fingerprint.
+	Topology *Topology `json:"topology,omitempty"`
 }
 
 // PlaybookRef identifies the playbook a plan was made with.

@@ -58,6 +58,7 @@ func MakePlan(pb *Playbook, s *facts.Snapshot, opts PlanOptions) (*Plan, error) 
 		plan.Warnings = p.warnings(parts)
 	}
 	plan.Summary = summarize(plan, len(s.Links), failing)
+	plan.Topology = topologyOf(s, p.ix)
 	// Warnings stay out of the fingerprint: they carry no action, and approvals bind to what
 	// apply would do (planFingerprint reads the findings only).
 	plan.Fingerprint = planFingerprint(plan)

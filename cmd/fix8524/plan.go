@@ -28,6 +28,7 @@ type planOpts struct {
 	pb     *engine.Playbook
 	out    string // -o FILE: write the plan JSON (what approve and apply read)
 	asJSON bool   // --json: print the plan JSON on stdout instead of the human view
+	report string // --report FILE: write the report (HTML, or Markdown for .md)
 	now    time.Time
 }
 
@@ -66,9 +67,10 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 	factsFile := fs.String("facts", "", "plan from a facts snapshot `FILE` (from fix8524 gather; - for stdin)")
 	out := fs.String("o", "", "write the plan JSON to `FILE` (what approve and apply read)")
 	asJSON := fs.Bool("json", false, "print the plan as JSON (schema: engine/PLAN.md) instead of the human view")
+	reportFile := fs.String("report", "", "also write the plan as a report to `FILE`: one HTML page with the topology drawn, or Markdown for .md (see fix8524 report)")
 	live := addLiveFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: fix8524 plan (--dc HOST [connection flags] | --facts FILE | --demo [SCENARIO]) [--playbooks DIR] [-o plan.json] [--json] [-var NAME=VALUE] [-var-file FILE]")
+		fmt.Fprintln(e.stderr, "Usage: fix8524 plan (--dc HOST [connection flags] | --facts FILE | --demo [SCENARIO]) [--playbooks DIR] [-o plan.json] [--json] [--report FILE] [-var NAME=VALUE] [-var-file FILE]")
 		fmt.Fprintf(e.stderr, "\nScenarios: %s (default %s)\n", strings.Join(scenario.Names(), ", "), scenario.Default)
 		fmt.Fprintln(e.stderr, "Exit codes: 0 nothing to do, 2 actions or manual steps proposed (or facts to gather), 1 error.")
 		fs.PrintDefaults()
@@ -115,7 +117,7 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "fix8524 plan:", err)
 		return exitError
 	}
-	return planFromFacts(ctx, e, s, planOpts{pb: pb, out: *out, asJSON: *asJSON, now: time.Now()})
+	return planFromFacts(ctx, e, s, planOpts{pb: pb, out: *out, asJSON: *asJSON, report: *reportFile, now: time.Now()})
 }
 
 func readFacts(e *env, path string) (*facts.Snapshot, error) {
@@ -164,6 +166,12 @@ func planFromFacts(_ context.Context, e *env, s *facts.Snapshot, o planOpts) int
 			return exitError
 		}
 	}
+	if o.report != "" {
+		if err := writePlanReport(o.report, o.out, p); err != nil {
+			fmt.Fprintln(e.stderr, "fix8524 plan:", err)
+			return exitError
+		}
+	}
 	if o.asJSON {
 		if err := encodePlan(e.stdout, p); err != nil {
 			fmt.Fprintln(e.stderr, "fix8524 plan:", err)
@@ -173,6 +181,9 @@ func planFromFacts(_ context.Context, e *env, s *facts.Snapshot, o planOpts) int
 		writePlanText(e.stdout, p, colorFor(e, e.stdout))
 		if o.out != "" {
 			fmt.Fprintf(e.stdout, "\nSaved the plan to %s. Next: fix8524 approve %s --by NAME, then fix8524 apply %s\n", o.out, o.out, o.out)
+		}
+		if o.report != "" {
+			fmt.Fprintf(e.stdout, "Wrote the report to %s\n", o.report)
 		}
 	}
 	if planProposes(p) || len(p.Unmatched) > 0 {

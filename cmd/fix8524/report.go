@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/engine/apply"
+	"github.com/fix8524/fix8524/engine/approval"
+	"github.com/fix8524/fix8524/engine/journal"
+	"github.com/fix8524/fix8524/internal/atomicfile"
+	"github.com/fix8524/fix8524/internal/report"
+)
+
+func init() {
+	register(&command{name: "report", summary: "write a saved plan as one self-contained HTML page (topology drawn) or as Markdown for a change ticket", run: runReport})
+}
+
+func runReport(_ context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	out := fs.String("o", "", "write the report to `FILE` (default: standard output); .md or .markdown picks Markdown")
+	format := fs.String("format", "", "`html` or markdown (default: from -o's extension, else html)")
+	withJournal := fs.Bool("journal", false, "also show what the journal recorded for this plan (apply, heal)")
+	var st stateFlag
+	st.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "Usage: fix8524 report PLAN.json [--journal [--state DIR]] [-o FILE] [--format html|markdown]")
+		fmt.Fprintln(e.stderr, "\nReads only the plan file, its approval file (PLAN.json.approval.json) and, with --journal, the")
+		fmt.Fprintln(e.stderr, "journal: no network. The HTML page is one file that loads nothing; Markdown suits a change ticket.")
+		fs.PrintDefaults()
+	}
+	planPath, rest := splitFirstArg(args)
+	if err := fs.Parse(rest); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitError
+	}
+	if planPath == "" && fs.NArg() > 0 {
+		planPath = fs.Arg(0)
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return exitError
+		}
+	}
+	if planPath == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return exitError
+	}
+	f := *format
+	if f == "" {
+		f = report.FormatOf(*out)
+	}
+	if f != report.FormatHTML && f != report.FormatMarkdown && f != "md" {
+		fmt.Fprintf(e.stderr, "fix8524 report: --format %q: want html or markdown\n", f)
+		return exitError
+	}
+	p, raw, err := readPlanFile(planPath)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 report:", err)
+		return exitError
+	}
+	in := report.Input{Plan: p, PlanFile: filepath.Base(planPath), Approval: approvalState(planPath, raw, p, time.Now())}
+	if *withJournal {
+		j, err := readJournal(e, &st, p)
+		if err != nil {
+			fmt.Fprintln(e.stderr, "fix8524 report:", err)
+			return exitError
+		}
+		in.Journal = j
+	}
+	b, err := report.Render(f, in)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 report:", err)
+		return exitError
+	}
+	if *out == "" || *out == "-" {
+		if _, err := e.stdout.Write(b); err != nil {
+			fmt.Fprintln(e.stderr, "fix8524 report:", err)
+			return exitError
+		}
+		return exitOK
+	}
+	if err := writeReportFile(*out, b); err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 report:", err)
+		return exitError
+	}
+	fmt.Fprintf(e.stderr, "Wrote the report to %s\n", *out)
+	return exitOK
+}
+
+// splitFirstArg takes a leading positional argument (the plan) off args, so that flags may
+// follow it.
+func splitFirstArg(args []string) (string, []string) {
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		return args[0], args[1:]
+	}
+	return "", args
+}
+
+// readPlanFile reads a plan file as the untrusted input it is: a regular file, bounded, parsed
+// strictly.
+func readPlanFile(path string) (*engine.Plan, []byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read plan: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("read plan: %s is not a regular file", path)
+	}
+	return apply.ReadPlan(path)
+}
+
+// approvalState is what the plan's approval file says about it now.
+func approvalState(planPath string, raw []byte, p *engine.Plan, now time.Time) *report.Approval {
+	a, err := approval.Load(planPath)
+	if err != nil {
+		if r, ok := approval.ReasonOf(err); ok && r == approval.ReasonNone {
+			return &report.Approval{Status: report.ApprovalMissing}
+		}
+		return &report.Approval{Status: report.ApprovalRefused, Problem: err.Error()}
+	}
+	st := &report.Approval{By: a.By, At: a.At, Expires: a.Expires, Reason: a.Reason, KeyID: a.KeyID, Status: report.ApprovalValid}
+	if err := approval.Verify(raw, p.Fingerprint, a, now, nil); err != nil {
+		st.Status, st.Problem = report.ApprovalRefused, err.Error()
+	}
+	return st
+}
+
+// readJournal reads the journal entries that may concern p: those since a day before it was
+// made (the report keeps the ones with its fingerprint). The journal is not created.
+func readJournal(e *env, st *stateFlag, p *engine.Plan) (*report.Journal, error) {
+	dir := st.dir
+	if dir == "" {
+		d, err := defaultStateDir(e)
+		if err != nil {
+			return nil, err
+		}
+		dir = d
+	}
+	if _, err := os.Stat(filepath.Join(dir, journal.FileName)); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("--journal: no journal in %s (give --state DIR)", dir)
+	}
+	j, err := journal.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("--journal: %w", err)
+	}
+	defer j.Close()
+	var since time.Time
+	if !p.CreatedAt.IsZero() {
+		since = p.CreatedAt.Add(-24 * time.Hour)
+	}
+	entries, err := j.List(journal.Filter{Since: since})
+	if err != nil {
+		return nil, fmt.Errorf("--journal: %w", err)
+	}
+	return &report.Journal{Source: "the journal in " + dir, Entries: entries}, nil
+}
+
+// writeReportFile writes a report atomically; it refuses to replace anything but a regular file.
+func writeReportFile(path string, b []byte) error {
+	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+		return fmt.Errorf("writing the report: %s exists and is not a regular file", path)
+	}
+	return atomicfile.Write(path, b, 0o644)
+}
+
+// writePlanReport writes the report of a plan just made (plan --report); planFile is the plan
+// file written beside it, if any. A new plan has no approval yet.
+func writePlanReport(path, planFile string, p *engine.Plan) error {
+	in := report.Input{Plan: p, Approval: &report.Approval{Status: report.ApprovalMissing}}
+	if planFile != "" {
+		in.PlanFile = filepath.Base(planFile)
+	}
+	b, err := report.Render(report.FormatOf(path), in)
+	if err != nil {
+		return err
+	}
+	return writeReportFile(path, b)
+}

@@ -1,0 +1,569 @@
+// Package report renders a fix8524 plan, and what the journal recorded about it, for people:
+// one self-contained HTML page with the replication topology drawn (HTML), or Markdown for a
+// change ticket or a pull request (Markdown). It is pure: plan, approval state and journal
+// entries in, bytes out; no clock, no I/O, no network. Equal input gives equal bytes.
+//
+// Every string of the plan is untrusted (it comes from AD or from a plan file): the renderers
+// work on a deep copy in which control, bidirectional and invisible characters are written as
+// visible escapes; the HTML goes through html/template only (no value becomes markup) under a
+// Content-Security-Policy that admits only the page's own style and script, by hash; the
+// Markdown puts values in code spans and fenced blocks sized so that no value can close them.
+package report
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/engine/journal"
+)
+
+// Input is what a report shows.
+type Input struct {
+	Plan *engine.Plan
+	// PlanFile names the plan in the report (its file name); "" when it has none.
+	PlanFile string
+	// Approval is the state of the plan's approval; nil when it was not looked at.
+	Approval *Approval
+	// Journal is what the journal holds; nil when it was not read.
+	Journal *Journal
+}
+
+// Approval states.
+const (
+	ApprovalMissing = "missing" // no approval file next to the plan
+	ApprovalValid   = "valid"   // an approval admits this plan now
+	ApprovalRefused = "refused" // an approval exists and does not admit this plan (Problem says why)
+)
+
+// Approval is what the caller found about the plan's approval.
+type Approval struct {
+	Status  string // Approval* constant
+	By      string
+	At      time.Time
+	Expires time.Time
+	Reason  string
+	KeyID   string // the signing key, "" when unsigned
+	Problem string // why the approval does not admit the plan (ApprovalRefused)
+}
+
+// Journal is the journal's entries as read by the caller. The report keeps those about the
+// plan (same plan fingerprint), oldest first.
+type Journal struct {
+	Source  string // where they were read ("the journal in /var/lib/fix8524")
+	Entries []journal.Entry
+}
+
+// maxJournalRows bounds the journal table.
+const maxJournalRows = 500
+
+// model is what both renderers show, built from a cleaned copy of the input.
+type model struct {
+	Title     string
+	Forest    string
+	Headline  string
+	Tone      string // ok | warn | bad
+	PlanFile  string
+	Meta      []pair
+	Counts    []count
+	Approval  string
+	ApprTone  string
+	Findings  []findingView
+	Warnings  []warningView
+	Unmatched []unmatchedRow
+	Journal   *journalView
+	Plan      *engine.Plan
+}
+
+type pair struct {
+	K, V string
+	Code bool // V is an identifier (monospace)
+}
+
+type count struct {
+	Label string
+	N     int
+	Tone  string // "" | ok | warn | bad
+	Note  string
+}
+
+type findingView struct {
+	*engine.Finding
+	Anchor      string // "f-1": ids never come from values
+	N           int
+	Tone        string
+	StatusText  string
+	Results     string
+	MaxFailures int
+	LastSuccess string
+	Evidence    []evidenceView
+	Actions     []actionView
+	Manual      []manualView
+	Needs       []string
+	Walk        []engine.WalkStep
+}
+
+type evidenceView struct {
+	engine.CheckResult
+	Tone       string
+	StatusText string
+}
+
+type actionView struct {
+	engine.PlannedAction
+	Command    string // what runs, as shown
+	Lang       string // powershell | posix | ldap
+	ParamsJSON string
+	Where      string
+}
+
+type manualView struct {
+	engine.ManualStep
+	Where  string
+	Prompt string
+	Lang   string
+}
+
+type warningView struct {
+	*engine.Warning
+	Anchor string
+	Manual []manualView
+}
+
+type unmatchedRow struct {
+	Destination, Source, NCs string
+	Result                   int
+	Count                    int
+}
+
+type journalView struct {
+	Source string
+	Rows   []journal.Entry
+	Total  int // entries about the plan (Rows may hold fewer)
+}
+
+// build checks the input and makes the model from a cleaned copy of it.
+func build(in Input) (*model, error) {
+	if in.Plan == nil {
+		return nil, errors.New("report: no plan")
+	}
+	p, err := cleanCopy(in.Plan)
+	if err != nil {
+		return nil, fmt.Errorf("report: copying the plan: %w", err)
+	}
+	m := &model{Plan: p, PlanFile: visible(in.PlanFile)}
+	if p.Topology != nil {
+		m.Forest = p.Topology.Forest
+	}
+	m.Title = "fix8524 report"
+	if m.Forest != "" {
+		m.Title += ": " + oneLine(m.Forest)
+	}
+	m.headline()
+	m.meta(in.Approval)
+	m.counts()
+	for i := range p.Findings {
+		m.Findings = append(m.Findings, newFindingView(&p.Findings[i], i+1))
+	}
+	for i := range p.Warnings {
+		w := &p.Warnings[i]
+		m.Warnings = append(m.Warnings, warningView{Warning: w, Anchor: "w-" + strconv.Itoa(i+1), Manual: manualViews(w.Manual)})
+	}
+	m.Unmatched = groupUnmatched(p.Unmatched)
+	if in.Journal != nil {
+		m.Journal = journalOf(in.Journal, in.Plan.Fingerprint)
+	}
+	return m, nil
+}
+
+func (m *model) headline() {
+	p := m.Plan
+	s := p.Summary
+	var parts []string
+	switch {
+	case len(p.Findings) == 0 && len(p.Unmatched) == 0:
+		m.Tone = "ok"
+		parts = append(parts, "No replication link fails with an error this playbook handles: nothing to do.")
+	case len(p.Findings) > 0:
+		m.Tone = "bad"
+		parts = append(parts, fmt.Sprintf("%s fail%s with a DNS lookup error: %d diagnosed, %d incomplete.",
+			plural(len(p.Findings), "partnership"), verbS(len(p.Findings)), s.Diagnosed, s.Incomplete))
+		if s.Actions > 0 {
+			parts = append(parts, fmt.Sprintf("%s proposed (%s)%s.", plural(s.Actions, "action"), riskText(s.ByRisk), blockedText(s.Blocked)))
+		} else {
+			parts = append(parts, "No action proposed.")
+		}
+		if s.ManualSteps > 0 {
+			parts = append(parts, plural(s.ManualSteps, "manual step")+" for a person.")
+		}
+	default:
+		m.Tone = "warn"
+	}
+	if n := len(p.Unmatched); n > 0 {
+		parts = append(parts, fmt.Sprintf("%s fail%s with other errors this playbook does not handle: a person must look.", plural(n, "link"), verbS(n)))
+	}
+	if n := len(p.Warnings); n > 0 {
+		if m.Tone == "ok" {
+			m.Tone = "warn"
+		}
+		parts = append(parts, fmt.Sprintf("%s: links that replicate now and will fail later.", plural(n, "warning")))
+	}
+	if t := p.Topology; t != nil {
+		unread := 0
+		for _, dc := range t.DCs {
+			if dc.Unread != "" {
+				unread++
+			}
+		}
+		if unread > 0 {
+			if m.Tone == "ok" {
+				m.Tone = "warn"
+			}
+			parts = append(parts, fmt.Sprintf("The replication status of %s could not be read: this picture is partial.", plural(unread, "DC")))
+		}
+	}
+	m.Headline = strings.Join(parts, " ")
+}
+
+func (m *model) meta(a *Approval) {
+	p := m.Plan
+	add := func(k, v string, code bool) {
+		if v != "" {
+			m.Meta = append(m.Meta, pair{K: k, V: v, Code: code})
+		}
+	}
+	add("Forest", m.Forest, true)
+	add("Seed DC", p.Facts.SeedDC, true)
+	add("Facts", p.Facts.Source, true)
+	add("Gathered at", stamp(p.Facts.GatheredAt), false)
+	add("Plan made at", stamp(p.CreatedAt), false)
+	add("Plan file", m.PlanFile, true)
+	pb := p.Playbook.Name
+	if p.Playbook.Title != "" {
+		pb += " (" + p.Playbook.Title + ")"
+	}
+	add("Playbook", pb, false)
+	add("Playbook digest", p.Playbook.Digest, true)
+	add("Plan fingerprint", p.Fingerprint, true)
+	if a == nil {
+		return
+	}
+	switch a.Status {
+	case ApprovalValid:
+		m.ApprTone = "ok"
+		m.Approval = fmt.Sprintf("approved by %s at %s, valid until %s", oneLine(a.By), stamp(a.At), stamp(a.Expires))
+		if a.KeyID != "" {
+			m.Approval += ", signed by key " + oneLine(a.KeyID)
+		}
+		if a.Reason != "" {
+			m.Approval += " (" + oneLine(a.Reason) + ")"
+		}
+	case ApprovalRefused:
+		m.ApprTone = "bad"
+		m.Approval = "an approval exists but does not admit this plan: " + oneLine(a.Problem)
+	default:
+		m.ApprTone = "warn"
+		m.Approval = "not approved"
+	}
+	add("Approval", m.Approval, false)
+}
+
+func (m *model) counts() {
+	s := m.Plan.Summary
+	dcs := 0
+	if t := m.Plan.Topology; t != nil {
+		dcs = len(t.DCs)
+	}
+	tone := func(n int, t string) string {
+		if n > 0 {
+			return t
+		}
+		return ""
+	}
+	if dcs > 0 {
+		m.Counts = append(m.Counts, count{Label: "DCs", N: dcs})
+	}
+	m.Counts = append(m.Counts,
+		count{Label: "links", N: s.Links},
+		count{Label: "failing links", N: s.FailingLinks, Tone: tone(s.FailingLinks, "bad")},
+		count{Label: "partnerships to fix", N: s.Findings, Tone: tone(s.Findings, "bad")},
+		count{Label: "diagnosed", N: s.Diagnosed},
+		count{Label: "incomplete", N: s.Incomplete, Tone: tone(s.Incomplete, "warn")},
+		count{Label: "actions", N: s.Actions, Note: riskText(s.ByRisk)},
+		count{Label: "blocked actions", N: s.Blocked, Tone: tone(s.Blocked, "bad")},
+		count{Label: "manual steps", N: s.ManualSteps},
+		count{Label: "not handled", N: s.Unmatched, Tone: tone(s.Unmatched, "warn")},
+		count{Label: "warnings", N: s.Warnings, Tone: tone(s.Warnings, "warn")},
+	)
+	if s.Flags > 0 {
+		m.Counts = append(m.Counts, count{Label: "flagged values", N: s.Flags, Tone: "bad"})
+	}
+}
+
+func newFindingView(f *engine.Finding, n int) findingView {
+	v := findingView{Finding: f, N: n, Anchor: "f-" + strconv.Itoa(n), Walk: f.Walk}
+	switch {
+	case f.Status == engine.FindingDiagnosed && f.Decision != nil:
+		v.Tone, v.StatusText = "bad", "diagnosed"
+	case f.Status == engine.FindingDiagnosed:
+		// A plan file that says diagnosed without a decision: shown as what it is.
+		v.Tone, v.StatusText = "warn", "diagnosed (no decision in the plan file)"
+	default:
+		v.Tone, v.StatusText = "warn", oneLine(f.Status)
+		if v.StatusText == "" {
+			v.StatusText = "unknown status"
+		}
+	}
+	results := map[int]bool{}
+	var oldest time.Time
+	never := false
+	for _, nc := range f.Link.NCs {
+		results[nc.LastResult] = true
+		v.MaxFailures = max(v.MaxFailures, nc.ConsecutiveFailures)
+		if nc.LastSuccess.IsZero() {
+			never = true
+		} else if oldest.IsZero() || nc.LastSuccess.Before(oldest) {
+			oldest = nc.LastSuccess
+		}
+	}
+	var rs []int
+	for r := range results {
+		rs = append(rs, r)
+	}
+	sort.Ints(rs)
+	var parts []string
+	for _, r := range rs {
+		parts = append(parts, strconv.Itoa(r))
+	}
+	v.Results = strings.Join(parts, ", ")
+	switch {
+	case never:
+		v.LastSuccess = "never"
+	case !oldest.IsZero():
+		v.LastSuccess = stamp(oldest)
+	}
+	for _, ev := range f.Evidence {
+		e := evidenceView{CheckResult: ev}
+		e.Tone, e.StatusText = statusTone(ev.Status)
+		v.Evidence = append(v.Evidence, e)
+	}
+	for _, a := range f.Actions {
+		v.Actions = append(v.Actions, newActionView(a))
+	}
+	v.Manual = manualViews(f.Manual)
+	for _, nd := range f.Needs {
+		v.Needs = append(v.Needs, needText(nd))
+	}
+	return v
+}
+
+// statusTone names a check or guard status.
+func statusTone(s string) (tone, text string) {
+	switch s {
+	case engine.StatusOK:
+		return "ok", "holds"
+	case engine.StatusFailed:
+		return "bad", "does not hold"
+	case engine.StatusUnknown:
+		return "warn", "unknown"
+	}
+	return "warn", oneLine(s)
+}
+
+func newActionView(a engine.PlannedAction) actionView {
+	v := actionView{PlannedAction: a}
+	v.Where = "on " + oneLine(a.Target)
+	if a.Platform != "" || a.Transport != "" {
+		v.Where += " (" + orDash(a.Platform) + " over " + orDash(a.Transport) + ")"
+	}
+	switch a.Kind {
+	case engine.KindPowerShell:
+		v.Lang, v.Command = "powershell", strings.TrimRight(a.PowerShell, "\n")
+	case engine.KindArgv:
+		v.Lang, v.Command = "sh", a.ArgvDisplay
+	case engine.KindLDAPDelete:
+		v.Lang = "ldap"
+		if d := a.LDAPDelete; d != nil {
+			v.Command = "LDAP delete: " + d.DN
+			if d.Tree {
+				v.Command = "LDAP tree delete: " + d.DN
+			}
+			if d.ExpectGUID != "" {
+				v.Command += "\nonly if its objectGUID is " + d.ExpectGUID
+			}
+		}
+	}
+	if len(a.Params) > 0 {
+		v.ParamsJSON = jsonText(a.Params)
+	}
+	return v
+}
+
+func manualViews(steps []engine.ManualStep) []manualView {
+	var out []manualView
+	for _, m := range steps {
+		v := manualView{ManualStep: m, Where: "on an admin workstation"}
+		if m.On != "" {
+			v.Where = "on " + oneLine(m.On)
+		}
+		switch m.Shell {
+		case "cmd":
+			v.Prompt, v.Lang = `C:\>`, "bat"
+		case "powershell":
+			v.Prompt, v.Lang = "PS>", "powershell"
+		case "posix":
+			v.Prompt, v.Lang = "$", "sh"
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// needText says what to gather; it never trusts the plan file to fill the fields its kind needs.
+func needText(n engine.Need) string {
+	var s string
+	switch {
+	case n.Kind == engine.NeedDNS && n.DNS != nil:
+		s = fmt.Sprintf("DNS %s %s from %s", n.DNS.Type, n.DNS.Name, n.DNS.Server)
+		if n.DNS.NoRecurse {
+			s += " (no recursion)"
+		}
+	case n.Kind == engine.NeedTCP && n.TCP != nil:
+		s = fmt.Sprintf("TCP %s port %d", n.TCP.Host, n.TCP.Port)
+	default:
+		s = n.Fact
+		if n.DC != "" {
+			s += " of " + n.DC
+		}
+		if n.Reason != "" {
+			s += " (" + n.Reason + ")"
+		}
+	}
+	if len(n.For) > 0 {
+		s += ", for " + strings.Join(n.For, ", ")
+	}
+	return oneLine(s)
+}
+
+// groupUnmatched groups unmatched links by partnership and result (all of them: the report is
+// where a person looks at every one).
+func groupUnmatched(links []engine.LinkRef) []unmatchedRow {
+	idx := map[string]int{}
+	var out []unmatchedRow
+	var ncs [][]string
+	for _, l := range links {
+		src := l.Source
+		if src == "" {
+			src = l.SourceDSAGUID
+		}
+		k := strings.ToLower(l.Destination) + "\x00" + strings.ToLower(src) + "\x00" + strconv.Itoa(l.LastResult)
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, unmatchedRow{Destination: l.Destination, Source: src, Result: l.LastResult})
+			ncs = append(ncs, nil)
+		}
+		out[i].Count++
+		ncs[i] = append(ncs[i], l.NC)
+	}
+	for i := range out {
+		sort.Strings(ncs[i])
+		out[i].NCs = strings.Join(ncs[i], "; ")
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Destination != b.Destination {
+			return a.Destination < b.Destination
+		}
+		if a.Source != b.Source {
+			return a.Source < b.Source
+		}
+		return a.Result < b.Result
+	})
+	return out
+}
+
+func journalOf(j *Journal, fingerprint string) *journalView {
+	v := &journalView{Source: visible(j.Source)}
+	for _, e := range j.Entries {
+		if e.PlanFingerprint == "" || e.PlanFingerprint != fingerprint {
+			continue
+		}
+		v.Total++
+		if len(v.Rows) < maxJournalRows {
+			e.Actor, e.Name, e.Target, e.Link = oneLine(e.Actor), oneLine(e.Name), oneLine(e.Target), oneLine(e.Link)
+			e.Reason, e.Command, e.Error, e.Verification = visible(e.Reason), visible(e.Command), visible(e.Error), visible(e.Verification)
+			e.Kind, e.Outcome = journal.Kind(oneLine(string(e.Kind))), journal.Outcome(oneLine(string(e.Outcome)))
+			v.Rows = append(v.Rows, e)
+		}
+	}
+	sort.SliceStable(v.Rows, func(i, k int) bool {
+		if !v.Rows[i].Time.Equal(v.Rows[k].Time) {
+			return v.Rows[i].Time.Before(v.Rows[k].Time)
+		}
+		return v.Rows[i].ID < v.Rows[k].ID
+	})
+	return v
+}
+
+// ---- small text helpers ----
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.Itoa(n) + " " + what + "s"
+}
+
+func verbS(n int) string {
+	if n == 1 {
+		return "s"
+	}
+	return ""
+}
+
+// riskText is "2 low, 1 high" in risk order, then any other level the plan file names.
+func riskText(by map[string]int) string {
+	var parts []string
+	seen := map[string]bool{}
+	for _, r := range []string{engine.RiskLow, engine.RiskMedium, engine.RiskHigh} {
+		seen[r] = true
+		if n := by[r]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, r))
+		}
+	}
+	var other []string
+	for r, n := range by {
+		if !seen[r] && n > 0 {
+			other = append(other, fmt.Sprintf("%d %s", n, oneLine(r)))
+		}
+	}
+	sort.Strings(other)
+	return strings.Join(append(parts, other...), ", ")
+}
+
+func blockedText(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d blocked", n)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return oneLine(s)
+}
