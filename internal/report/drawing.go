@@ -49,6 +49,7 @@ type drawing struct {
 type dGroup struct {
 	X, Y, W, H float64
 	Label, Sub string
+	Sub2       string // a collapsed site's second line
 	Title      string
 	Collapsed  bool
 	Class      string
@@ -66,8 +67,8 @@ type dEdge struct {
 	D      string // SVG path data
 	Class  string
 	Marker string // the arrowhead's id
-	Title string
-	Href  string
+	Title  string
+	Href   string
 }
 
 type legendItem struct{ Class, Text string }
@@ -199,7 +200,8 @@ func draw(m *model) *drawing {
 			shown = append(shown, &shownEdge{from: a, to: b, e: e, count: 1})
 			continue
 		}
-		if a == b {
+		if a == b || (summary && nodeSite[a] == nodeSite[b]) {
+			// Inside one node, or (past detailLimit) inside one site: counted, not drawn.
 			inner[a]++
 			continue
 		}
@@ -221,7 +223,7 @@ func draw(m *model) *drawing {
 	groups := make([]layered.Node, len(ss))
 	for i, st := range ss {
 		if st.collapsed {
-			groups[i] = layered.Node{W: siteW, H: 72}
+			groups[i] = layered.Node{W: siteW, H: 84}
 			continue
 		}
 		g := layered.Graph{Nodes: make([]layered.Node, len(st.nodes))}
@@ -268,7 +270,8 @@ func draw(m *model) *drawing {
 		switch {
 		case st.collapsed:
 			grp.Class = "site collapsed"
-			grp.Sub = fmt.Sprintf("%s · %s inside · all replicating", plural(st.dcs, "DC"), plural(inner["site:"+st.name], "partnership"))
+			grp.Sub = fmt.Sprintf("%s, all replicating", plural(st.dcs, "DC"))
+			grp.Sub2 = plural(inner["site:"+st.name], "partnership") + " inside"
 			rects["site:"+st.name] = placed{gx, gy, grp.W, grp.H}
 		default:
 			grp.Class = "site"
@@ -392,7 +395,7 @@ func drawingNote(summary bool, dcs, parts int) string {
 	if !summary {
 		return fmt.Sprintf("Every DC (%d) and every inbound partnership (%d) is drawn; an arrow points from the source to the destination that replicates from it.", dcs, parts)
 	}
-	return fmt.Sprintf("%d DCs, %d partnerships: every failing partnership is drawn between its own DCs; a site without trouble is one box, and the DCs without trouble in the other sites are one node per site. Healthy partnerships between them are merged into one grey arrow per pair.", dcs, parts)
+	return fmt.Sprintf("%d DCs, %d partnerships: every failing partnership is drawn between its own DCs; a site without trouble is one box, and in the other sites the DCs without trouble are one node. Healthy partnerships are drawn only between sites, merged into one grey arrow per pair of nodes.", dcs, parts)
 }
 
 // collect gathers the DCs and partnerships: from the plan's topology when it has one, and in

@@ -37,7 +37,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"half": func(f float64) float64 {
 		return f / 2
 	},
-	"lines": func(s string) []string { return strings.Split(s, "\n") },
+	"lines":  func(s string) []string { return strings.Split(s, "\n") },
 	"status": func(s string) string { _, t := statusTone(s); return t },
 	"tone":   func(s string) string { t, _ := statusTone(s); return t },
 	"short":  func(s string) string { return clip(s, 240) },

@@ -63,20 +63,22 @@ const maxJournalRows = 500
 
 // model is what both renderers show, built from a cleaned copy of the input.
 type model struct {
-	Title     string
-	Forest    string
-	Headline  string
-	Tone      string // ok | warn | bad
-	PlanFile  string
-	Meta      []pair
-	Counts    []count
-	Approval  string
-	ApprTone  string
-	Findings  []findingView
-	Warnings  []warningView
-	Unmatched []unmatchedRow
-	Journal   *journalView
-	Plan      *engine.Plan
+	Title    string
+	Forest   string
+	Headline string
+	Tone     string // ok | warn | bad
+	PlanFile string
+	Meta     []pair
+	Counts   []count
+	// ByDecision counts the findings per decision (and those not diagnosed), most first.
+	ByDecision []count
+	Approval   string
+	ApprTone   string
+	Findings   []findingView
+	Warnings   []warningView
+	Unmatched  []unmatchedRow
+	Journal    *journalView
+	Plan       *engine.Plan
 }
 
 type pair struct {
@@ -173,6 +175,7 @@ func build(in Input) (*model, error) {
 		w := &p.Warnings[i]
 		m.Warnings = append(m.Warnings, warningView{Warning: w, Anchor: "w-" + strconv.Itoa(i+1), Manual: manualViews(w.Manual)})
 	}
+	m.byDecision()
 	m.Unmatched = groupUnmatched(p.Unmatched)
 	if in.Journal != nil {
 		m.Journal = journalOf(in.Journal, in.Plan.Fingerprint)
@@ -302,6 +305,27 @@ func (m *model) counts() {
 	if s.Flags > 0 {
 		m.Counts = append(m.Counts, count{Label: "flagged values", N: s.Flags, Tone: "bad"})
 	}
+}
+
+func (m *model) byDecision() {
+	n := map[string]int{}
+	for _, f := range m.Findings {
+		k := "diagnosis " + f.StatusText
+		if f.Decision != nil {
+			k = f.Decision.Name
+		}
+		n[k]++
+	}
+	for k, v := range n {
+		m.ByDecision = append(m.ByDecision, count{Label: k, N: v})
+	}
+	sort.Slice(m.ByDecision, func(i, j int) bool {
+		a, b := m.ByDecision[i], m.ByDecision[j]
+		if a.N != b.N {
+			return a.N > b.N
+		}
+		return a.Label < b.Label
+	})
 }
 
 func newFindingView(f *engine.Finding, n int) findingView {

@@ -25,9 +25,38 @@ type Synthetic struct {
 // NewSynthetic builds a forest of n DCs (n <= 762: addresses come from the three documentation
 // ranges) with partners inbound partners each and the given fraction of failing partnerships.
 func NewSynthetic(n, partners int, failing float64, seed int64) (*Synthetic, error) {
-	if n < 2 || n > 762 || partners < 1 || partners >= n {
+	if n > 762 {
 		return nil, fmt.Errorf("synthetic forest: n=%d partners=%d out of range", n, partners)
 	}
+	return NewSyntheticForest(SyntheticOptions{DCs: n, Partners: partners, Failing: failing, Seed: seed})
+}
+
+// SyntheticOptions shape a generated forest (NewSyntheticForest).
+type SyntheticOptions struct {
+	DCs      int     // 2..130,000; past 762 the addresses come from 198.18.0.0/15 (benchmarking)
+	Partners int     // inbound partners per DC (within its site when SiteSize is set)
+	NCs      int     // naming contexts replicated per partnership, 1..5 (default 5)
+	SiteSize int     // DCs per site (0: one site); the first DC of each site also replicates from the previous site's first
+	Failing  float64 // fraction of partnerships failing with 8524
+	Seed     int64
+}
+
+// NewSyntheticForest builds a forest as o says. Within a site each DC replicates from the next
+// Partners DCs of the site (a ring, as the KCC builds it).
+func NewSyntheticForest(o SyntheticOptions) (*Synthetic, error) {
+	n, partners := o.DCs, o.Partners
+	size := o.SiteSize
+	if size <= 0 || size > n {
+		size = n
+	}
+	ncs := o.NCs
+	if ncs == 0 {
+		ncs = 5
+	}
+	if n < 2 || n > 130000 || partners < 1 || partners >= size || ncs < 1 || ncs > 5 {
+		return nil, fmt.Errorf("synthetic forest: n=%d partners=%d site size %d NCs %d out of range", n, partners, size, ncs)
+	}
+	failing, seed := o.Failing, o.Seed
 	rng := rand.New(rand.NewSource(seed))
 	root := "bench.example"
 	rootDN := "DC=bench,DC=example"
@@ -46,11 +75,20 @@ func NewSynthetic(n, partners int, failing float64, seed int64) (*Synthetic, err
 	sy := &Synthetic{byIP: map[string]*facts.DC{}, missing: map[string]bool{}, root: root}
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("DC%04d", i+1)
-		ip := fmt.Sprintf("%s%d", ranges[i/254], i%254+1)
+		var ip string
+		if i < 762 {
+			ip = fmt.Sprintf("%s%d", ranges[i/254], i%254+1)
+		} else {
+			ip = fmt.Sprintf("198.%d.%d.%d", 18+(i-762)/65024, (i-762)/254%256, (i-762)%254+1)
+		}
+		site := "Default-First-Site-Name"
+		if size < n {
+			site = fmt.Sprintf("Site%03d", i/size+1)
+		}
+		server := fmt.Sprintf("CN=%s,CN=Servers,CN=%s,CN=Sites,%s", name, site, config)
 		g := fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", rng.Uint32(), rng.Intn(1<<16), rng.Intn(1<<12), rng.Intn(1<<12), rng.Int63n(1<<48))
-		server := fmt.Sprintf("CN=%s,CN=Servers,CN=Default-First-Site-Name,CN=Sites,%s", name, config)
 		dc := facts.DC{
-			Name: name, DNSHostName: strings.ToLower(name) + "." + root, Domain: root, Site: "Default-First-Site-Name",
+			Name: name, DNSHostName: strings.ToLower(name) + "." + root, Domain: root, Site: site,
 			ServerDN: server, NTDSSettingsDN: "CN=NTDS Settings," + server, ComputerDN: "CN=" + name + ",OU=Domain Controllers," + rootDN,
 			DSAGUID: g, InvocationID: g, WhenCreated: now.Add(-time.Duration(i+10) * 24 * time.Hour), IsGC: true, Options: 1,
 			MasterNCs: []string{config, s.Forest.SchemaDN, rootDN},
@@ -68,16 +106,25 @@ func NewSynthetic(n, partners int, failing float64, seed int64) (*Synthetic, err
 		}
 		s.DCs = append(s.DCs, dc)
 	}
+	ncList := s.Forest.NCs[len(s.Forest.NCs)-ncs:]
 	for i := range s.DCs {
 		dest := &s.DCs[i]
-		for k := 1; k <= partners; k++ {
-			src := &s.DCs[(i+k)%n]
+		lo := i / size * size
+		span := min(size, n-lo)
+		var srcs []*facts.DC
+		for k := 1; k <= partners && k < span; k++ {
+			srcs = append(srcs, &s.DCs[lo+(i-lo+k)%span])
+		}
+		if size < n && i == lo {
+			srcs = append(srcs, &s.DCs[(lo-size+n)%n/size*size])
+		}
+		for _, src := range srcs {
 			result, failures, success := 0, 0, now.Add(-5*time.Minute)
 			if rng.Float64() < failing {
 				result, failures, success = 8524, 12, now.Add(-26*time.Hour)
 				sy.missing[dest.IPs.Value[0]+"|"+src.DSAGUID+"._msdcs."+root] = true
 			}
-			for _, nc := range s.Forest.NCs {
+			for _, nc := range ncList {
 				s.Links = append(s.Links, facts.Link{
 					Destination: dest.Name, DestinationGUID: dest.DSAGUID, NC: nc,
 					SourceDSAGUID: src.DSAGUID, SourceDSADN: src.NTDSSettingsDN, SourceAddress: src.DSAGUID + "._msdcs." + root,
