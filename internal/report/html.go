@@ -24,7 +24,7 @@ var (
 // CSP is the page's Content-Security-Policy: nothing is fetched, nothing is sent, and only the
 // page's own style and script run, admitted by their SHA-256.
 var CSP = "default-src 'none'; style-src " + hashSource(pageCSS) + "; script-src " + hashSource(pageJS) +
-	"; img-src 'none'; font-src 'none'; connect-src 'none'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'"
+	"; img-src 'none'; font-src 'none'; connect-src 'none'; form-action 'none'; base-uri 'none'"
 
 func hashSource(s string) string {
 	h := sha256.Sum256([]byte(s))
