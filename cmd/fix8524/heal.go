@@ -351,6 +351,9 @@ func writeHealReport(w io.Writer, r *heal.Report, hf *healFlags, isDemo bool, st
 	if r.EscalationPath != "" {
 		p := shellWord(r.EscalationPath)
 		fmt.Fprintf(b, "Plan for a human: %s\n", r.EscalationPath)
+		if r.EscalationReport != "" {
+			fmt.Fprintf(b, "  read it in a browser:  %s\n", r.EscalationReport)
+		}
 		fmt.Fprintf(b, "  review and approve it: fix8524 approve %s --by NAME", p)
 		for _, v := range r.Verdicts {
 			if v.Hold == policy.HoldNever || v.Hold == policy.HoldBlocked && strings.Contains(v.Reason, "requires_approval_each") {

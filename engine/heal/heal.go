@@ -165,9 +165,12 @@ type Report struct {
 
 	// EscalationPath is the plan saved for a human ("" when nothing needs one).
 	EscalationPath string
-	Event          string          // the notification's event kind ("" none)
-	Notified       []notify.Result // one per policy target (none when quiet or no event)
-	NotifyQuiet    bool            // the same escalation was delivered less than RemindAfter ago
+	// EscalationReport is the plan's report beside it (fix8524 report: one HTML page, the
+	// topology drawn), what the person paged opens; "" when none could be written.
+	EscalationReport string
+	Event            string          // the notification's event kind ("" none)
+	Notified         []notify.Result // one per policy target (none when quiet or no event)
+	NotifyQuiet      bool            // the same escalation was delivered less than RemindAfter ago
 	// WarningsNotified: the plan's warnings sent as notify.EventWarning, one per target that
 	// lists that event; WarningsQuiet: the same warnings were delivered less than RemindAfter ago.
 	WarningsNotified []notify.Result
@@ -630,6 +633,7 @@ func (h *run) escalate(ctx context.Context) {
 				h.fail(err)
 			} else {
 				r.EscalationPath = path
+				h.writeReport(path, held, fresh)
 				if fresh {
 					h.say("heal: saved the plan of %d finding(s) that need a human: %s", len(held.Findings), path)
 				} else {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -267,6 +268,18 @@ window "night" {
 			}
 			if len(held.Findings) == 0 {
 				t.Error("the plan for a human holds no finding")
+			}
+			// Beside it, its report: one HTML page naming every held finding.
+			if want := strings.TrimSuffix(r.EscalationPath, ".json") + ".html"; r.EscalationReport != want {
+				t.Errorf("report %q, want %q", r.EscalationReport, want)
+			} else if page, err := os.ReadFile(want); err != nil {
+				t.Error(err)
+			} else {
+				for _, fd := range held.Findings {
+					if !strings.Contains(string(page), html.EscapeString(fd.ID)) || !strings.Contains(string(page), "<svg") {
+						t.Errorf("the report lacks finding %s or its drawing", fd.ID)
+					}
+				}
 			}
 			refused := 0
 			for _, e := range f.entries(journal.KindGate) {

@@ -170,7 +170,8 @@ func age(d time.Duration) string {
 // age, so that a quiet forest still has its last runs on disk.
 const keepNewestPlans = 50
 
-// prunePlans deletes the plan files heal wrote in dir (regular files named prefix*.json)
+// prunePlans deletes the plan files heal wrote in dir (regular files named prefix*.json, and
+// the report of each, prefix*.html)
 // whose modification time is older than maxAge, keeping the newest keepNewestPlans and never
 // except (the file this run wrote). Nothing else in dir is touched: no other names, no
 // symbolic links, no directories. It returns the names it deleted; a file it cannot delete
@@ -215,6 +216,13 @@ func prunePlans(dir, prefix string, maxAge time.Duration, now time.Time, except 
 			return deleted, fmt.Errorf("pruning old plans in %s: %w", dir, err)
 		}
 		deleted = append(deleted, p.name)
+		// The plan's report (held-….html) goes with it, if it is a regular file.
+		rep := reportPath(filepath.Join(dir, p.name))
+		if fi, err := os.Lstat(rep); err == nil && fi.Mode().IsRegular() {
+			if err := os.Remove(rep); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return deleted, fmt.Errorf("pruning old plans in %s: %w", dir, err)
+			}
+		}
 	}
 	return deleted, nil
 }

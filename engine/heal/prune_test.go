@@ -38,6 +38,8 @@ func TestPrunePlans(t *testing.T) {
 	if err := os.Symlink("/etc/hostname", filepath.Join(dir, "heal-link.json")); err != nil {
 		t.Fatal(err)
 	}
+	touch("heal-old0.html", 300*24*time.Hour)  // the report of a pruned plan: goes with it
+	touch("heal-new00.html", 300*24*time.Hour) // the report of a kept plan: stays
 	deleted, err := prunePlans(dir, "heal-", 90*24*time.Hour, now, except)
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +49,10 @@ func TestPrunePlans(t *testing.T) {
 	if fmt.Sprint(deleted) != fmt.Sprint(want) {
 		t.Errorf("deleted %v, want %v", deleted, want)
 	}
-	for _, keep := range []string{"heal-new00.json", "heal-new49.json", "heal-current.json", "held-x.json", "heal-notes.txt", "heal-dir.json", "heal-link.json"} {
+	if _, err := os.Lstat(filepath.Join(dir, "heal-old0.html")); err == nil {
+		t.Error("the report of a pruned plan is left behind")
+	}
+	for _, keep := range []string{"heal-new00.html", "heal-new00.json", "heal-new49.json", "heal-current.json", "held-x.json", "heal-notes.txt", "heal-dir.json", "heal-link.json"} {
 		if _, err := os.Lstat(filepath.Join(dir, keep)); err != nil {
 			t.Errorf("%s was removed: %v", keep, err)
 		}
