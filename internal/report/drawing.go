@@ -17,10 +17,11 @@ const (
 	nodeH     = 44.0
 	siteW     = 210.0 // a collapsed site
 	sitePad   = 14.0
-	siteHead  = 40.0
+	siteHead  = 52.0
+	siteFoot  = 36.0 // room for arrows bowed out of the last row
 	innerGapX = 80.0
 	margin    = 16.0
-	labelRune = 24 // runes of a name shown in a node (the tooltip has all of it)
+	labelRune = 19 // runes of a name shown in a node (the tooltip has all of it)
 	// detailLimit is the number of DCs up to which every DC and every link is drawn; past it,
 	// sites without trouble become one node each, and inside the others the DCs without
 	// trouble become one node: every failing link is still drawn between its own DCs.
@@ -245,7 +246,7 @@ func draw(m *model) *drawing {
 		for j, n := range st.nodes {
 			local[n] = placed{r.X[j], r.Y[j], nodeW, nodeH}
 		}
-		groups[i] = layered.Node{W: max(r.Width, nodeW) + 2*sitePad, H: r.Height + siteHead + sitePad}
+		groups[i] = layered.Node{W: max(r.Width, nodeW) + 2*sitePad, H: r.Height + siteHead + siteFoot}
 	}
 	sg := layered.Graph{Nodes: groups}
 	seen := map[[2]int]bool{}
@@ -265,7 +266,8 @@ func draw(m *model) *drawing {
 	rects := map[string]placed{}
 	for i, st := range ss {
 		gx, gy := sr.X[i]+margin, sr.Y[i]+margin
-		grp := dGroup{X: gx, Y: gy, W: groups[i].W, H: groups[i].H, Label: clip(oneLine(st.name), 30), Collapsed: st.collapsed}
+		// Bold 13 px text is about 8 px a character: the label fits the box, the tooltip has all.
+		grp := dGroup{X: gx, Y: gy, W: groups[i].W, H: groups[i].H, Label: clip(oneLine(st.name), max(8, int((groups[i].W-28)/8))), Collapsed: st.collapsed}
 		grp.Title = oneLine(st.name)
 		switch {
 		case st.collapsed:
@@ -550,7 +552,8 @@ func collect(m *model) (map[string]*dcInfo, []string, []edgeInfo) {
 type rect = struct{ x, y, w, h float64 }
 
 // curve is the path of an arrow from rectangle a to rectangle b: a quadratic curve bowed to the
-// left of its direction by bend (a fraction of its length), clipped to both rectangles.
+// left of its direction by bend (a fraction of its length; out of the row when it passes other
+// nodes of its row), clipped to both rectangles.
 func curve(a, b rect, bend float64) string {
 	ax, ay := a.x+a.w/2, a.y+a.h/2
 	bx, by := b.x+b.w/2, b.y+b.h/2
@@ -560,6 +563,11 @@ func curve(a, b rect, bend float64) string {
 		return ""
 	}
 	off := math.Min(36, l*bend)
+	if math.Abs(dy) < 1 && math.Abs(dx) > a.w+innerGapX+1 {
+		// Along a row past other nodes: bow out of the row (a quadratic curve reaches half
+		// its control point's offset).
+		off = 2 * (a.h/2 + 14)
+	}
 	cx, cy := (ax+bx)/2-dy/l*off, (ay+by)/2+dx/l*off
 	sx, sy := clipToRect(a, cx, cy)
 	ex, ey := clipToRect(b, cx, cy)
