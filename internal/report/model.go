@@ -193,8 +193,12 @@ func (m *model) headline() {
 		parts = append(parts, "No replication link fails with an error this playbook handles: nothing to do.")
 	case len(p.Findings) > 0:
 		m.Tone = "bad"
-		parts = append(parts, fmt.Sprintf("%s fail%s with a DNS lookup error: %d diagnosed, %d incomplete.",
-			plural(len(p.Findings), "partnership"), verbS(len(p.Findings)), s.Diagnosed, s.Incomplete))
+		diag := fmt.Sprintf("%d diagnosed", s.Diagnosed)
+		if s.Incomplete > 0 {
+			diag += fmt.Sprintf(", %d with the diagnosis incomplete", s.Incomplete)
+		}
+		parts = append(parts, fmt.Sprintf("%s fail%s with a DNS lookup error (%s).",
+			plural(len(p.Findings), "partnership"), verbS(len(p.Findings)), diag))
 		if s.Actions > 0 {
 			parts = append(parts, fmt.Sprintf("%s proposed (%s)%s.", plural(s.Actions, "action"), riskText(s.ByRisk), blockedText(s.Blocked)))
 		} else {
@@ -294,14 +298,20 @@ func (m *model) counts() {
 		count{Label: "links", N: s.Links},
 		count{Label: "failing links", N: s.FailingLinks, Tone: tone(s.FailingLinks, "bad")},
 		count{Label: "partnerships to fix", N: s.Findings, Tone: tone(s.Findings, "bad")},
-		count{Label: "diagnosed", N: s.Diagnosed},
-		count{Label: "incomplete", N: s.Incomplete, Tone: tone(s.Incomplete, "warn")},
 		count{Label: "actions", N: s.Actions, Note: riskText(s.ByRisk)},
-		count{Label: "blocked actions", N: s.Blocked, Tone: tone(s.Blocked, "bad")},
 		count{Label: "manual steps", N: s.ManualSteps},
-		count{Label: "not handled", N: s.Unmatched, Tone: tone(s.Unmatched, "warn")},
-		count{Label: "warnings", N: s.Warnings, Tone: tone(s.Warnings, "warn")},
 	)
+	// The rest only when there is something to count.
+	for _, c := range []count{
+		{Label: "diagnosis incomplete", N: s.Incomplete, Tone: "warn"},
+		{Label: "blocked actions", N: s.Blocked, Tone: "bad"},
+		{Label: "not handled", N: s.Unmatched, Tone: "warn"},
+		{Label: "warnings", N: s.Warnings, Tone: "warn"},
+	} {
+		if c.N > 0 {
+			m.Counts = append(m.Counts, c)
+		}
+	}
 	if s.Flags > 0 {
 		m.Counts = append(m.Counts, count{Label: "flagged values", N: s.Flags, Tone: "bad"})
 	}
