@@ -44,6 +44,16 @@ const MaxUnmatchedGroups = 20
 // GroupUnmatched groups a plan's unmatched links by partnership and result, sorted, at most
 // MaxUnmatchedGroups (the last one then says how many more there are).
 func GroupUnmatched(links []LinkRef) []UnmatchedGroup {
+	out := GroupAllUnmatched(links)
+	if len(out) > MaxUnmatchedGroups {
+		rest := len(out) - MaxUnmatchedGroups + 1
+		out = append(out[:MaxUnmatchedGroups-1], UnmatchedGroup{more: rest})
+	}
+	return out
+}
+
+// GroupAllUnmatched is GroupUnmatched without the bound: every group (what a report lists).
+func GroupAllUnmatched(links []LinkRef) []UnmatchedGroup {
 	idx := map[string]int{}
 	var out []UnmatchedGroup
 	for _, l := range links {
@@ -70,9 +80,5 @@ func GroupUnmatched(links []LinkRef) []UnmatchedGroup {
 		}
 		return a.Result < b.Result
 	})
-	if len(out) > MaxUnmatchedGroups {
-		rest := len(out) - MaxUnmatchedGroups + 1
-		out = append(out[:MaxUnmatchedGroups-1], UnmatchedGroup{more: rest})
-	}
 	return out
 }

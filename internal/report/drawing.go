@@ -495,48 +495,32 @@ func collect(m *model) (map[string]*dcInfo, []string, []edgeInfo) {
 			e.warn, e.href = true, "#"+m.Warnings[i].Anchor
 		}
 	}
+	// add adds the partnership of destination d from source src (DSA guid), once.
+	add := func(d, src, guid string, ncs, failing int) {
+		key := pk(d, guid)
+		if done[key] {
+			return
+		}
+		done[key] = true
+		e := edgeInfo{to: dest(d), from: resolve(src, guid), ncs: ncs, failing: failing}
+		classify(&e, key)
+		edges = append(edges, e)
+	}
 	if t := p.Topology; t != nil {
 		for _, l := range t.Partnerships {
-			key := pk(l.Destination, l.SourceDSAGUID)
-			if done[key] {
-				continue
-			}
-			done[key] = true
-			e := edgeInfo{to: dest(l.Destination), from: resolve(l.Source, l.SourceDSAGUID), ncs: l.NCs, failing: l.Failing}
-			classify(&e, key)
-			edges = append(edges, e)
+			add(l.Destination, l.Source, l.SourceDSAGUID, l.NCs, l.Failing)
 		}
 	}
 	// Whatever the topology lacks (or a plan without one): findings, unmatched, warnings.
 	for _, f := range m.Findings {
-		key := pk(f.Link.Destination, f.Link.SourceDSAGUID)
-		if done[key] {
-			continue
-		}
-		done[key] = true
-		e := edgeInfo{to: dest(f.Link.Destination), from: resolve(f.Link.Source, f.Link.SourceDSAGUID), ncs: len(f.Link.NCs), failing: len(f.Link.NCs)}
-		classify(&e, key)
-		edges = append(edges, e)
+		add(f.Link.Destination, f.Link.Source, f.Link.SourceDSAGUID, len(f.Link.NCs), len(f.Link.NCs))
 	}
 	for _, u := range p.Unmatched {
-		key := pk(u.Destination, u.SourceDSAGUID)
-		if done[key] {
-			continue
-		}
-		done[key] = true
-		e := edgeInfo{to: dest(u.Destination), from: resolve(u.Source, u.SourceDSAGUID), ncs: unmatched[key], failing: unmatched[key]}
-		classify(&e, key)
-		edges = append(edges, e)
+		n := unmatched[pk(u.Destination, u.SourceDSAGUID)]
+		add(u.Destination, u.Source, u.SourceDSAGUID, n, n)
 	}
 	for _, w := range p.Warnings {
-		key := pk(w.Link.Destination, w.Link.SourceDSAGUID)
-		if done[key] {
-			continue
-		}
-		done[key] = true
-		e := edgeInfo{to: dest(w.Link.Destination), from: resolve(w.Link.Source, w.Link.SourceDSAGUID), ncs: len(w.Link.NCs)}
-		classify(&e, key)
-		edges = append(edges, e)
+		add(w.Link.Destination, w.Link.Source, w.Link.SourceDSAGUID, len(w.Link.NCs), 0)
 	}
 	for _, e := range edges {
 		if d := dcs[e.to]; d != nil {

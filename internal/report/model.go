@@ -486,39 +486,12 @@ func needText(n engine.Need) string {
 // groupUnmatched groups unmatched links by partnership and result (all of them: the report is
 // where a person looks at every one).
 func groupUnmatched(links []engine.LinkRef) []unmatchedRow {
-	idx := map[string]int{}
 	var out []unmatchedRow
-	var ncs [][]string
-	for _, l := range links {
-		src := l.Source
-		if src == "" {
-			src = l.SourceDSAGUID
-		}
-		k := strings.ToLower(l.Destination) + "\x00" + strings.ToLower(src) + "\x00" + strconv.Itoa(l.LastResult)
-		i, ok := idx[k]
-		if !ok {
-			i = len(out)
-			idx[k] = i
-			out = append(out, unmatchedRow{Destination: l.Destination, Source: src, Result: l.LastResult})
-			ncs = append(ncs, nil)
-		}
-		out[i].Count++
-		ncs[i] = append(ncs[i], l.NC)
+	for _, g := range engine.GroupAllUnmatched(links) {
+		ncs := append([]string(nil), g.NCs...)
+		sort.Strings(ncs)
+		out = append(out, unmatchedRow{Destination: g.Destination, Source: g.Source, Result: g.Result, Count: len(g.NCs), NCs: strings.Join(ncs, "; ")})
 	}
-	for i := range out {
-		sort.Strings(ncs[i])
-		out[i].NCs = strings.Join(ncs[i], "; ")
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.Destination != b.Destination {
-			return a.Destination < b.Destination
-		}
-		if a.Source != b.Source {
-			return a.Source < b.Source
-		}
-		return a.Result < b.Result
-	})
 	return out
 }
 
