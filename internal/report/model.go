@@ -121,6 +121,7 @@ type actionView struct {
 	Lang       string // powershell | posix | ldap
 	ParamsJSON string
 	Where      string
+	RiskClass  string // low | medium | high | other: a class name, never the plan's text
 }
 
 type manualView struct {
@@ -409,7 +410,11 @@ func statusTone(s string) (tone, text string) {
 }
 
 func newActionView(a engine.PlannedAction) actionView {
-	v := actionView{PlannedAction: a}
+	v := actionView{PlannedAction: a, RiskClass: "other"}
+	switch a.Risk {
+	case engine.RiskLow, engine.RiskMedium, engine.RiskHigh:
+		v.RiskClass = a.Risk
+	}
 	v.Where = "on " + oneLine(a.Target)
 	if a.Platform != "" || a.Transport != "" {
 		v.Where += " (" + orDash(a.Platform) + " over " + orDash(a.Transport) + ")"
