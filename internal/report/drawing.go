@@ -100,13 +100,51 @@ type edgeInfo struct {
 const noSite = "(site not known)"
 const outside = "(not in the topology)"
 
+// scene is what the drawing shows, before it is placed: sites, the nodes in them (a DC, a
+// site's "more DCs" node, or a collapsed site) and the arrows between nodes.
+type scene struct {
+	dcs      map[string]*dcInfo
+	summary  bool
+	sites    []*siteBox
+	nodeSite map[string]int // node key -> index in sites
+	agg      map[string]int // "more:" node key -> DCs it stands for
+	inner    map[string]int // node key -> healthy partnerships inside it, not drawn
+	shown    []*shownEdge
+	dcCount  int
+	parts    int
+}
+
+type siteBox struct {
+	name      string
+	nodes     []string // node keys inside
+	collapsed bool
+	dcs, bad  int
+}
+
+// shownEdge is one arrow: an unhealthy partnership, or the healthy ones between two nodes.
+type shownEdge struct {
+	from, to string
+	e        edgeInfo
+	count    int
+}
+
 // draw lays out the plan's topology.
 func draw(m *model) *drawing {
+	sc := newScene(m)
+	if sc == nil {
+		return nil
+	}
+	return sc.place(m)
+}
+
+// newScene decides what is shown: every DC, or (past detailLimit) the DCs with trouble.
+func newScene(m *model) *scene {
 	dcs, order, edges := collect(m)
 	if len(order) == 0 {
 		return nil
 	}
-	summary := len(order) > detailLimit
+	sc := &scene{dcs: dcs, summary: len(order) > detailLimit, nodeSite: map[string]int{}, agg: map[string]int{},
+		inner: map[string]int{}, dcCount: len(order), parts: len(edges)}
 	troubled := map[string]bool{}
 	for _, k := range order {
 		d := dcs[k]
@@ -132,17 +170,8 @@ func draw(m *model) *drawing {
 	}
 	sort.Strings(siteNames)
 	shownBy := map[string]string{} // DC key -> node key
-	type site struct {
-		name      string
-		nodes     []string // node keys inside
-		collapsed bool
-		dcs, bad  int
-	}
-	var ss []*site
-	nodeSite := map[string]int{}
-	agg := map[string]int{} // aggregate node key -> DCs it stands for
 	for _, name := range siteNames {
-		st := &site{name: name, dcs: len(sites[name])}
+		st := &siteBox{name: name, dcs: len(sites[name])}
 		hasTrouble := false
 		for _, k := range sites[name] {
 			if troubled[k] {
@@ -153,7 +182,7 @@ func draw(m *model) *drawing {
 			}
 		}
 		switch {
-		case !summary:
+		case !sc.summary:
 			for _, k := range sites[name] {
 				shownBy[k] = k
 				st.nodes = append(st.nodes, k)
@@ -173,37 +202,30 @@ func draw(m *model) *drawing {
 					st.nodes = append(st.nodes, k)
 				} else {
 					shownBy[k] = key
-					agg[key]++
+					sc.agg[key]++
 				}
 			}
-			if agg[key] > 0 {
+			if sc.agg[key] > 0 {
 				st.nodes = append(st.nodes, key)
 			}
 		}
 		for _, n := range st.nodes {
-			nodeSite[n] = len(ss)
+			sc.nodeSite[n] = len(sc.sites)
 		}
-		ss = append(ss, st)
+		sc.sites = append(sc.sites, st)
 	}
 	// Edges between shown nodes: every unhealthy partnership on its own; healthy ones merged
 	// per pair of shown nodes (inside one shown node they are only counted).
-	type shownEdge struct {
-		from, to string
-		e        edgeInfo
-		count    int
-	}
-	var shown []*shownEdge
 	merged := map[[2]string]*shownEdge{}
-	inner := map[string]int{} // healthy partnerships inside a merged node
 	for _, e := range edges {
 		a, b := shownBy[e.from], shownBy[e.to]
 		if e.state != edgeOK {
-			shown = append(shown, &shownEdge{from: a, to: b, e: e, count: 1})
+			sc.shown = append(sc.shown, &shownEdge{from: a, to: b, e: e, count: 1})
 			continue
 		}
-		if a == b || (summary && nodeSite[a] == nodeSite[b]) {
+		if a == b || (sc.summary && sc.nodeSite[a] == sc.nodeSite[b]) {
 			// Inside one node, or (past detailLimit) inside one site: counted, not drawn.
-			inner[a]++
+			sc.inner[a]++
 			continue
 		}
 		k := [2]string{a, b}
@@ -215,14 +237,17 @@ func draw(m *model) *drawing {
 		}
 		se := &shownEdge{from: a, to: b, e: e, count: 1}
 		merged[k] = se
-		shown = append(shown, se)
+		sc.shown = append(sc.shown, se)
 	}
-	// Layout: each expanded site on its own, then the sites.
-	d := &drawing{Summary: summary}
-	type placed struct{ x, y, w, h float64 }
-	local := map[string]placed{}
-	groups := make([]layered.Node, len(ss))
-	for i, st := range ss {
+	return sc
+}
+
+// place lays the scene out: the nodes of each expanded site, then the sites, then the arrows.
+func (sc *scene) place(m *model) *drawing {
+	d := &drawing{Summary: sc.summary}
+	local := map[string]rect{}
+	groups := make([]layered.Node, len(sc.sites))
+	for i, st := range sc.sites {
 		if st.collapsed {
 			groups[i] = layered.Node{W: siteW, H: 84}
 			continue
@@ -233,7 +258,7 @@ func draw(m *model) *drawing {
 			g.Nodes[j] = layered.Node{W: nodeW, H: nodeH}
 			idx[n] = j
 		}
-		for _, se := range shown {
+		for _, se := range sc.shown {
 			if fi, ok := idx[se.from]; ok {
 				if ti, ok := idx[se.to]; ok {
 					g.Edges = append(g.Edges, layered.Edge{From: fi, To: ti})
@@ -244,14 +269,14 @@ func draw(m *model) *drawing {
 		cols = max(2, min(cols, 6))
 		r := layered.Layout(g, layered.Options{MaxWidth: float64(cols)*(nodeW+innerGapX) - innerGapX, GapX: innerGapX, GapY: 44})
 		for j, n := range st.nodes {
-			local[n] = placed{r.X[j], r.Y[j], nodeW, nodeH}
+			local[n] = rect{r.X[j], r.Y[j], nodeW, nodeH}
 		}
 		groups[i] = layered.Node{W: max(r.Width, nodeW) + 2*sitePad, H: r.Height + siteHead + siteFoot}
 	}
 	sg := layered.Graph{Nodes: groups}
 	seen := map[[2]int]bool{}
-	for _, se := range shown {
-		a, b := nodeSite[se.from], nodeSite[se.to]
+	for _, se := range sc.shown {
+		a, b := sc.nodeSite[se.from], sc.nodeSite[se.to]
 		if a != b && !seen[[2]int{a, b}] {
 			seen[[2]int{a, b}] = true
 			sg.Edges = append(sg.Edges, layered.Edge{From: a, To: b})
@@ -263,8 +288,8 @@ func draw(m *model) *drawing {
 	}
 	sr := layered.Layout(sg, layered.Options{MaxWidth: max(1180, widest), GapX: 56, GapY: 56})
 	d.W, d.H = sr.Width+2*margin, sr.Height+2*margin
-	rects := map[string]placed{}
-	for i, st := range ss {
+	rects := map[string]rect{}
+	for i, st := range sc.sites {
 		gx, gy := sr.X[i]+margin, sr.Y[i]+margin
 		// Bold 13 px text is about 8 px a character: the label fits the box, the tooltip has all.
 		grp := dGroup{X: gx, Y: gy, W: groups[i].W, H: groups[i].H, Label: clip(oneLine(st.name), max(8, int((groups[i].W-28)/8))), Collapsed: st.collapsed}
@@ -273,8 +298,8 @@ func draw(m *model) *drawing {
 		case st.collapsed:
 			grp.Class = "site collapsed"
 			grp.Sub = fmt.Sprintf("%s, all replicating", plural(st.dcs, "DC"))
-			grp.Sub2 = plural(inner["site:"+st.name], "partnership") + " inside"
-			rects["site:"+st.name] = placed{gx, gy, grp.W, grp.H}
+			grp.Sub2 = plural(sc.inner["site:"+st.name], "partnership") + " inside"
+			rects["site:"+st.name] = rect{gx, gy, grp.W, grp.H}
 		default:
 			grp.Class = "site"
 			if st.bad > 0 {
@@ -289,18 +314,31 @@ func draw(m *model) *drawing {
 				p.x += gx + sitePad
 				p.y += gy + siteHead
 				rects[n] = p
-				d.Nodes = append(d.Nodes, m.node(n, p.x, p.y, dcs, agg, inner))
+				d.Nodes = append(d.Nodes, m.node(n, p.x, p.y, sc.dcs, sc.agg, sc.inner))
 			}
 		}
 		d.Groups = append(d.Groups, grp)
 	}
-	// Arrows: healthy first, so that the trouble is drawn on top.
+	d.Edges = sc.arrows(rects)
+	d.Note = drawingNote(sc.summary, sc.dcCount, sc.parts)
+	d.Legend = []legendItem{
+		{"e-ok", "replicating"}, {"e-fail", "failing, diagnosed"}, {"e-incomplete", "failing, diagnosis incomplete"},
+		{"e-unmatched", "failing with another error (not handled)"},
+	}
+	return d
+}
+
+// arrows draws the shown edges between the placed nodes: healthy first, so that the trouble
+// is drawn on top.
+func (sc *scene) arrows(rects map[string]rect) []dEdge {
 	rank := map[string]int{edgeOK: 0, edgeUnmatched: 1, edgeIncomplete: 2, edgeFail: 3}
+	shown := append([]*shownEdge(nil), sc.shown...)
 	sort.SliceStable(shown, func(i, j int) bool { return rank[shown[i].e.state] < rank[shown[j].e.state] })
 	pairs := map[[2]string]bool{}
 	for _, se := range shown {
 		pairs[[2]string{se.from, se.to}] = true
 	}
+	var out []dEdge
 	for _, se := range shown {
 		a, b := rects[se.from], rects[se.to]
 		if a.w == 0 || b.w == 0 {
@@ -315,15 +353,10 @@ func draw(m *model) *drawing {
 			e.Class += " e-warn"
 		}
 		e.D = curve(a, b, bend)
-		e.Title = edgeTitle(se.from, se.to, se.e, se.count, dcs)
-		d.Edges = append(d.Edges, e)
+		e.Title = edgeTitle(se.from, se.to, se.e, se.count, sc.dcs)
+		out = append(out, e)
 	}
-	d.Note = drawingNote(summary, len(order), len(edges))
-	d.Legend = []legendItem{
-		{"e-ok", "replicating"}, {"e-fail", "failing, diagnosed"}, {"e-incomplete", "failing, diagnosis incomplete"},
-		{"e-unmatched", "failing with another error (not handled)"},
-	}
-	return d
+	return out
 }
 
 // node makes the drawn node of key n.
@@ -533,7 +566,8 @@ func collect(m *model) (map[string]*dcInfo, []string, []edgeInfo) {
 	return dcs, order, edges
 }
 
-type rect = struct{ x, y, w, h float64 }
+// rect is a placed box: top-left corner and size.
+type rect struct{ x, y, w, h float64 }
 
 // curve is the path of an arrow from rectangle a to rectangle b: a quadratic curve bowed to the
 // left of its direction by bend (a fraction of its length; out of the row when it passes other
