@@ -26,7 +26,7 @@ func runReport(_ context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	out := fs.String("o", "", "write the report to `FILE` (default: standard output); .md or .markdown picks Markdown")
-	format := fs.String("format", "", "`html` or markdown (default: from -o's extension, else html)")
+	format := fs.String("format", "", "`FORMAT` of the report: html or markdown (default: from -o's extension, else html)")
 	withJournal := fs.Bool("journal", false, "also show what the journal recorded for this plan (apply, heal)")
 	var st stateFlag
 	st.register(fs)
