@@ -739,7 +739,7 @@ func (l *loader) loadVariables(opts LoadOptions) {
 // ---- checks ----
 
 var checkSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "doc"}, {Name: "condition"}},
+	Attributes: []hcl.AttributeSchema{{Name: "doc"}, {Name: "condition"}, {Name: "ok_means"}},
 	Blocks:     []hcl.BlockHeaderSchema{{Type: "dns"}, {Type: "tcp"}, {Type: "event"}, {Type: "assert"}},
 }
 
@@ -766,6 +766,7 @@ func (l *loader) loadCheck(b *hcl.Block) {
 	c := l.content(b.Body, checkSchema)
 	ck := &Check{Name: b.Labels[0], DeclRange: b.DefRange}
 	ck.Doc = l.constString(c.Attributes, "doc", "")
+	ck.OKMeans = l.oneOf(c.Attributes, "ok_means", OKMeansHealthy, OKMeansHealthy, OKMeansProblem)
 	kinds := len(c.Blocks)
 	if c.Attributes["condition"] != nil {
 		kinds++

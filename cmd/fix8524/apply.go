@@ -275,7 +275,7 @@ func planLive(ctx context.Context, e *env, f apply.Facts, pb *engine.Playbook, s
 		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
 		return nil, nil, "", exitError
 	}
-	writePlanText(e.stdout, p, colorFor(e, e.stdout))
+	writePlanText(e.stdout, p, paint(e, e.stdout))
 	if p.Summary.Actions == 0 {
 		fmt.Fprintln(e.stdout, "\nNothing to apply.")
 		if planProposes(p) {
@@ -333,7 +333,7 @@ func (t *ttyApprovals) ApprovePlan(ctx context.Context, req apply.Request) (appl
 		return g, err
 	}
 	if t.showPlan {
-		writePlanText(t.e.stderr, req.Plan, colorFor(t.e, t.e.stderr))
+		writePlanText(t.e.stderr, req.Plan, paint(t.e, t.e.stderr))
 	}
 	fmt.Fprintf(t.e.stderr, "\nNo approval file for %s (%d action(s), fingerprint %s).\n", req.PlanPath, req.Plan.Summary.Actions, req.Plan.Fingerprint)
 	ok, aerr := t.ask("Do you want to perform these actions?\n  fix8524 will perform the actions of the plan above, verify each, and journal every step.")
@@ -470,7 +470,7 @@ func (l *live) LDAP(ctx context.Context, t actions.Target) (ldapdelete.Conn, fun
 // --- the result for people ---
 
 func writeResult(w io.Writer, r apply.Result, color bool) {
-	c := painter{color}
+	c := painter{on: color}
 	b := bufio.NewWriter(w)
 	defer b.Flush()
 	fmt.Fprintln(b)

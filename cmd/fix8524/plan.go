@@ -28,6 +28,7 @@ type planOpts struct {
 	pb     *engine.Playbook
 	out    string // -o FILE: write the plan JSON (what approve and apply read)
 	asJSON bool   // --json: print the plan JSON on stdout instead of the human view
+	full   bool   // --full: evidence and parameters uncut
 	now    time.Time
 }
 
@@ -66,6 +67,7 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 	factsFile := fs.String("facts", "", "plan from a facts snapshot `FILE` (from fix8524 gather; - for stdin)")
 	out := fs.String("o", "", "write the plan JSON to `FILE` (what approve and apply read)")
 	asJSON := fs.Bool("json", false, "print the plan as JSON (schema: engine/PLAN.md) instead of the human view")
+	full := fs.Bool("full", false, "print evidence and action parameters uncut (the human view clips long lines)")
 	live := addLiveFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "Usage: fix8524 plan (--dc HOST [connection flags] | --facts FILE | --demo [SCENARIO]) [--playbooks DIR] [-o plan.json] [--json] [-var NAME=VALUE] [-var-file FILE]")
@@ -115,7 +117,7 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "fix8524 plan:", err)
 		return exitError
 	}
-	return planFromFacts(ctx, e, s, planOpts{pb: pb, out: *out, asJSON: *asJSON, now: time.Now()})
+	return planFromFacts(ctx, e, s, planOpts{pb: pb, out: *out, asJSON: *asJSON, full: *full, now: time.Now()})
 }
 
 func readFacts(e *env, path string) (*facts.Snapshot, error) {
@@ -170,7 +172,9 @@ func planFromFacts(_ context.Context, e *env, s *facts.Snapshot, o planOpts) int
 			return exitError
 		}
 	} else {
-		writePlanText(e.stdout, p, colorFor(e, e.stdout))
+		c := paint(e, e.stdout)
+		c.full = o.full
+		writePlanText(e.stdout, p, c)
 		if o.out != "" {
 			fmt.Fprintf(e.stdout, "\nSaved the plan to %s. Next: fix8524 approve %s --by NAME, then fix8524 apply %s\n", o.out, o.out, o.out)
 		}
@@ -221,7 +225,9 @@ func writePlanFile(path string, p *engine.Plan) error {
 
 // ---- the human view ----
 
-type painter struct{ on bool }
+// painter renders the human views: on colours them (a terminal, no NO_COLOR); full prints
+// evidence and parameters uncut (--full).
+type painter struct{ on, full bool }
 
 func (c painter) wrap(code, s string) string {
 	if !c.on {
@@ -246,6 +252,31 @@ func (c painter) status(s string) string {
 	}
 }
 
+// reading labels a check's evidence as the article reads it: a problem found, no problem, or
+// unknown. A plan made before readings existed shows its status.
+func (c painter) reading(ev engine.CheckResult) string {
+	switch ev.Reading {
+	case engine.ReadingProblem:
+		return c.red("[problem found]")
+	case engine.ReadingNoProblem:
+		return c.green("[no problem]   ")
+	case engine.ReadingUnknown:
+		return c.yellow("[unknown]      ")
+	}
+	return c.status(ev.Status)
+}
+
+// paint is the painter for w: colour on a terminal.
+func paint(e *env, w io.Writer) painter { return painter{on: colorFor(e, w)} }
+
+// cut clips s to n bytes unless the view is --full.
+func (c painter) cut(s string, n int) string {
+	if c.full {
+		return s
+	}
+	return clip(s, n)
+}
+
 func (c painter) risk(r string) string {
 	switch r {
 	case engine.RiskHigh:
@@ -266,9 +297,9 @@ func clip(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// writePlanText prints a plan in the spirit of terraform plan: one block per partnership.
-func writePlanText(w io.Writer, p *engine.Plan, color bool) {
-	c := painter{color}
+// writePlanText prints a plan in the spirit of terraform plan: one block per partnership. It is
+// the one rendering of a plan for people: plan, show and apply print it.
+func writePlanText(w io.Writer, p *engine.Plan, c painter) {
 	b := bufio.NewWriter(w)
 	defer b.Flush()
 	fmt.Fprintf(b, "Playbook %s (%s), facts %s gathered %s", p.Playbook.Name, strings.Join(p.Playbook.Files, ", "), p.Facts.Source, p.Facts.GatheredAt.UTC().Format(time.RFC3339))
@@ -405,7 +436,7 @@ func writeFinding(b *bufio.Writer, c painter, f *engine.Finding) {
 	if len(f.Evidence) > 0 {
 		fmt.Fprintln(b, "  Evidence:")
 		for _, ev := range f.Evidence {
-			fmt.Fprintf(b, "    %s %s: %s\n", c.status(ev.Status), ev.Name, clip(ev.Summary, 240))
+			fmt.Fprintf(b, "    %s %s: %s\n", c.reading(ev), ev.Name, c.cut(ev.Summary, 240))
 		}
 	}
 	if len(f.Needs) > 0 {
@@ -434,7 +465,7 @@ func writeFinding(b *bufio.Writer, c painter, f *engine.Finding) {
 				}
 				if len(a.Params) > 0 {
 					pj, _ := json.Marshal(a.Params)
-					fmt.Fprintf(b, "        %s %s\n", c.dim("$P ="), clip(string(pj), 400))
+					fmt.Fprintf(b, "        %s %s\n", c.dim("$P ="), c.cut(string(pj), 400))
 				}
 			case engine.KindArgv:
 				fmt.Fprintf(b, "        %s %s", c.dim("$"), a.ArgvDisplay)

@@ -218,3 +218,56 @@ func TestTakeOptionalArg(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanEvidenceReadings: evidence reads as the article does. A check that looks for a
+// problem (ok_means = "problem") and does not find it is "no problem", not a failure; --full
+// prints evidence uncut.
+func TestPlanEvidenceReadings(t *testing.T) {
+	f := scenarioFactsFile(t, "source-cname-missing")
+	e, out, stderr := testEnv(nil)
+	if code := run(context.Background(), e, []string{"plan", "--facts", f}); code != exitProposed {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := map[string]string{}
+	for _, l := range strings.Split(out.String(), "\n") {
+		if _, rest, ok := strings.Cut(l, "] "); ok && strings.HasPrefix(strings.TrimSpace(l), "[") {
+			name, _, _ := strings.Cut(strings.TrimSpace(rest), ":")
+			lines[name] = l
+		}
+	}
+	for name, want := range map[string]string{
+		"guid_mismatch":            "[no problem]",    // looks for a problem, finds none
+		"scavenging_on_source_dns": "[no problem]",    // looks for a problem, finds none
+		"destination_logged_2087":  "[problem found]", // looks for a problem, finds it
+		"cname_on_source_dns":      "[problem found]", // looks for health, does not find it
+		"source_answers":           "[no problem]",    // looks for health, finds it
+	} {
+		if !strings.Contains(lines[name], want) {
+			t.Errorf("%s reads %q, want %s", name, strings.TrimSpace(lines[name]), want)
+		}
+	}
+	if strings.Contains(out.String(), "[failed]") || strings.Contains(out.String(), "[ok]") {
+		t.Errorf("evidence still reads ok/failed:\n%s", out)
+	}
+	if !strings.HasSuffix(lines["link_address_current"], "…") {
+		t.Fatalf("the long evidence line is not clipped without --full: %q", lines["link_address_current"])
+	}
+	e, out, stderr = testEnv(nil)
+	if code := run(context.Background(), e, []string{"plan", "--facts", f, "--full"}); code != exitProposed {
+		t.Fatalf("--full: exit %d: %s", code, stderr)
+	}
+	if strings.Contains(out.String(), "…") {
+		t.Errorf("--full still clips:\n%s", out)
+	}
+	e, out, _ = testEnv(nil)
+	run(context.Background(), e, []string{"plan", "--facts", f, "--json"})
+	var p engine.Plan
+	if err := json.Unmarshal(out.Bytes(), &p); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range p.Findings[0].Evidence {
+		if ev.Name == "guid_mismatch" && (ev.Status != engine.StatusFailed || ev.Reading != engine.ReadingNoProblem) {
+			t.Errorf("guid_mismatch in JSON: status %s, reading %s", ev.Status, ev.Reading)
+		}
+	}
+}
