@@ -214,10 +214,10 @@ type WalkStep struct {
 
 // CheckResult is the evidence of one check for one finding.
 type CheckResult struct {
-	Name    string `json:"name"`
-	Kind    string `json:"kind"` // dns | tcp | event | assert
-	Doc     string `json:"doc,omitempty"`
-	Status  string `json:"status"` // Status* constant
+	Name   string `json:"name"`
+	Kind   string `json:"kind"` // dns | tcp | event | assert
+	Doc    string `json:"doc,omitempty"`
+	Status string `json:"status"` // Status* constant
 	// Reading is what the status means (Reading* constant): a check that looks for a problem
 	// (ok_means = "problem") reads "problem_found" when it holds. Empty in plans made before
 	// it existed.
