@@ -98,6 +98,11 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Errorf("journal lacks %q", want)
 		}
 	}
+	// show tells what happened to the plan.
+	code, out, _ = c.run("", "show", p, "--state", c.state)
+	if code != exitOK || !strings.Contains(out, "actions: 2 succeeded; replication confirmed") {
+		t.Errorf("show after apply: exit %d\n%s", code, out)
+	}
 	code, out, _ = c.run("", "journal", "--state", c.state, "--run", "last")
 	if code != exitOK || !strings.Contains(out, "register_cname") {
 		t.Errorf("journal --run last: exit %d\n%s", code, out)

@@ -220,7 +220,7 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 	}
 	once := func(ctx context.Context) int {
 		r := heal.Run(ctx, o)
-		writeHealReport(out, r, &hf, isDemo, j.Dir())
+		writeHealReport(out, paint(e, e.stdout), r, &hf, isDemo, j.Dir())
 		m.RecordRun(r.MetricsRun())
 		if hf.metricsTextfile != "" {
 			if err := m.WriteTextfile(hf.metricsTextfile); err != nil {
@@ -321,7 +321,7 @@ func resetBreaker(e *env, hf *healFlags) int {
 }
 
 // writeHealReport renders one run for people.
-func writeHealReport(w io.Writer, r *heal.Report, hf *healFlags, isDemo bool, stateDir string) {
+func writeHealReport(w io.Writer, c painter, r *heal.Report, hf *healFlags, isDemo bool, stateDir string) {
 	b := bufio.NewWriter(w)
 	defer b.Flush()
 	fmt.Fprintln(b)
@@ -350,19 +350,26 @@ func writeHealReport(w io.Writer, r *heal.Report, hf *healFlags, isDemo bool, st
 	}
 	if r.EscalationPath != "" {
 		p := shellWord(r.EscalationPath)
+		state := " --state " + shellWord(stateDir)
 		fmt.Fprintf(b, "Plan for a human: %s\n", r.EscalationPath)
-		fmt.Fprintf(b, "  review and approve it: fix8524 approve %s --by NAME", p)
-		for _, v := range r.Verdicts {
-			if v.Hold == policy.HoldNever || v.Hold == policy.HoldBlocked && strings.Contains(v.Reason, "requires_approval_each") {
-				fmt.Fprintf(b, " --allow-each %s", shellWord(v.Candidate.ID))
+		actions := writeHeld(b, c, r)
+		fmt.Fprintf(b, "  review it:             fix8524 show %s%s\n", p, state)
+		if actions > 0 {
+			fmt.Fprintf(b, "  approve it:            fix8524 approve %s --by NAME%s", p, state)
+			for _, v := range r.Verdicts {
+				if v.Hold == policy.HoldNever || v.Hold == policy.HoldBlocked && strings.Contains(v.Reason, "requires_approval_each") {
+					fmt.Fprintf(b, " --allow-each %s", shellWord(v.Candidate.ID))
+				}
 			}
+			fmt.Fprintln(b)
+			src := "--demo"
+			if !isDemo {
+				src = "--dc " + shellWord(hf.conn.dc)
+			}
+			fmt.Fprintf(b, "  then apply it:         fix8524 apply %s %s%s\n", p, src, state)
+		} else {
+			fmt.Fprintln(b, "  It proposes no action: nothing to approve or apply; the manual steps above are for a person.")
 		}
-		fmt.Fprintln(b)
-		src := "--demo"
-		if !isDemo {
-			src = "--dc " + shellWord(hf.conn.dc)
-		}
-		fmt.Fprintf(b, "  then apply it:         fix8524 apply %s %s --state %s\n", p, src, shellWord(stateDir))
 	}
 	notified(b, r.Event, r.Notified, r.NotifyQuiet)
 	notified(b, notify.EventWarning, r.WarningsNotified, r.WarningsQuiet)
@@ -371,6 +378,59 @@ func writeHealReport(w io.Writer, r *heal.Report, hf *healFlags, isDemo bool, st
 	if r.RunID != "" {
 		fmt.Fprintf(b, "Journal: fix8524 journal --run %s --state %s\n", r.RunID, shellWord(stateDir))
 	}
+}
+
+// writeHeld prints, for each finding of the run's plan that was not healed, its diagnosis, why
+// heal held it and its manual steps. It returns the held findings' actions.
+func writeHeld(b *bufio.Writer, c painter, r *heal.Report) int {
+	if r.Plan == nil {
+		return 0
+	}
+	held := map[string][]string{} // finding id -> why its actions were held
+	for _, v := range r.Verdicts {
+		if !v.Approved {
+			held[v.Candidate.Finding] = append(held[v.Candidate.Finding], fmt.Sprintf("%s held (%s): %s", v.Candidate.Action, v.Hold, clip(v.Reason, 300)))
+		}
+	}
+	for _, oc := range r.Outcomes {
+		if oc.Outcome != policy.OutcomeSucceeded {
+			held[oc.Candidate.Finding] = append(held[oc.Candidate.Finding], fmt.Sprintf("%s %s: %s", oc.Candidate.Action, oc.Outcome, clip(oc.Reason, 300)))
+		}
+	}
+	healed := map[string]bool{}
+	for _, id := range r.Healed {
+		healed[id] = true
+	}
+	actions := 0
+	for i := range r.Plan.Findings {
+		f := &r.Plan.Findings[i]
+		if healed[f.ID] {
+			continue
+		}
+		actions += len(f.Actions)
+		switch {
+		case f.Decision != nil:
+			fmt.Fprintf(b, "  %s: %s\n    %s\n", c.bold(f.ID), c.bold(f.Decision.Name), f.Decision.Cause)
+		default:
+			fmt.Fprintf(b, "  %s: %s %s\n", c.bold(f.ID), c.yellow("diagnosis incomplete:"), f.Incomplete)
+		}
+		var why []string
+		switch {
+		case f.Status != engine.FindingDiagnosed:
+			why = append(why, "the diagnosis is incomplete: gather what it names, then plan again")
+		case len(f.Actions) == 0:
+			why = append(why, "the playbook proposes no action for it, only manual steps: a person must act")
+		}
+		if len(f.Assumptions) > 0 {
+			why = append(why, "it rests on settings that were assumed, not read")
+		}
+		why = append(why, held[f.ID]...)
+		for _, w := range why {
+			fmt.Fprintf(b, "    %s %s\n", c.yellow("held:"), w)
+		}
+		writeManual(b, c, f.Manual)
+	}
+	return actions
 }
 
 // lockedWriter serialises writes from the run and the notification logger.

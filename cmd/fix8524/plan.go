@@ -175,15 +175,33 @@ func planFromFacts(_ context.Context, e *env, s *facts.Snapshot, o planOpts) int
 		c := paint(e, e.stdout)
 		c.full = o.full
 		writePlanText(e.stdout, p, c)
-		if o.out != "" {
-			fmt.Fprintf(e.stdout, "\nSaved the plan to %s. Next: fix8524 approve %s --by NAME, then fix8524 apply %s\n", o.out, o.out, o.out)
-		}
+		writePlanNext(e.stdout, p, o.out)
 	}
 	if planProposes(p) || len(p.Unmatched) > 0 {
 		// Failing links the playbook does not handle still need a person to look at them.
 		return exitProposed
 	}
 	return exitOK
+}
+
+// writePlanNext says what to do with the plan: save, approve and apply it (with --demo for a
+// demo plan), or nothing when it proposes no action.
+func writePlanNext(w io.Writer, p *engine.Plan, out string) {
+	if out != "" {
+		fmt.Fprintf(w, "\nSaved the plan to %s (fix8524 show %s prints it again).", out, shellWord(out))
+	}
+	switch {
+	case p.Summary.Actions == 0 && planProposes(p):
+		fmt.Fprintln(w, "\nNothing to approve or apply: the plan proposes no action; what it holds is for a person.")
+	case p.Summary.Actions == 0:
+		if out != "" {
+			fmt.Fprintln(w)
+		}
+	case out != "":
+		fmt.Fprintf(w, "\nNext: fix8524 approve %s --by NAME, then %s\n", shellWord(out), applyCommand(out, p, ""))
+	default:
+		fmt.Fprintf(w, "\nNext: save it (the same command with -o plan.json), then fix8524 approve plan.json --by NAME and %s\n", applyCommand("plan.json", p, ""))
+	}
 }
 
 func planProposes(p *engine.Plan) bool {
