@@ -243,12 +243,14 @@ func refuseTampered(e *env, j *journal.Store, planPath string, b []byte) (int, b
 		return 0, false // no (valid) approval: the approval gate reports it
 	}
 	if d := approval.Digest(b); d != a.PlanDigest {
-		reason := fmt.Sprintf("approval refused: plan changed after approval: %s has digest %s, %s approved %s; make and approve the plan again",
+		reason := fmt.Sprintf("approval refused: plan changed after approval: %s has digest %s, %s approved %s",
 			planPath, d[:19]+"…", a.By, a.PlanDigest[:19]+"…")
+		do := "read the plan as it is now (fix8524 show " + shellWord(planPath) + "), then approve it again, or make a new plan"
 		_, _ = j.Record(journal.Entry{Kind: journal.KindGate, Name: "approval", Outcome: journal.Started, Target: planPath})
-		_, _ = j.Record(journal.Entry{Kind: journal.KindGate, Name: "approval", Outcome: journal.Refused, Reason: reason, Target: planPath,
+		_, _ = j.Record(journal.Entry{Kind: journal.KindGate, Name: "approval", Outcome: journal.Refused, Reason: reason + " — to do: " + do, Target: planPath,
 			PlanFingerprint: a.PlanFingerprint})
 		fmt.Fprintln(e.stderr, "fix8524 apply: refused:", reason)
+		fmt.Fprintln(e.stderr, "  What to do:", do)
 		return exitRefused, true
 	}
 	return 0, false
@@ -475,7 +477,10 @@ func writeResult(w io.Writer, r apply.Result, color bool) {
 	defer b.Flush()
 	fmt.Fprintln(b)
 	for _, rf := range r.Refusals {
-		fmt.Fprintf(b, "%s %s: %s\n", c.red("Refused"), rf.Gate, rf.Reason)
+		fmt.Fprintf(b, "%s by the %s gate: %s\n", c.red("Refused"), rf.Gate, rf.Reason)
+		if rf.Do != "" {
+			fmt.Fprintf(b, "  What to do: %s\n", rf.Do)
+		}
 	}
 	for _, f := range r.Findings {
 		mark := outcomeColor(c, f.Outcome)
