@@ -52,6 +52,7 @@ type applyFlags struct {
 	verifyTime time.Duration
 	lockTTL    time.Duration
 	asJSON     bool
+	clock      string
 }
 
 func runApply(ctx context.Context, e *env, args []string) int {
@@ -69,6 +70,7 @@ func runApply(ctx context.Context, e *env, args []string) int {
 	fs.DurationVar(&af.verifyTime, "verify-timeout", 0, "how long to wait for each action's verification (`DURATION`; default: the action's verify_timeout, 5m)")
 	fs.DurationVar(&af.lockTTL, "lock-ttl", apply.DefaultLockTTL, "time to live of the forest lock (`DURATION`), renewed before every step")
 	fs.BoolVar(&af.asJSON, "json", false, "print the result as JSON on stdout (progress goes to stderr)")
+	fs.StringVar(&af.clock, "clock", "", demoClockUsage)
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "Usage: fix8524 apply PLAN [--demo] [--state DIR] [--trust-keys FILE] [--emergency --reason TEXT] [--verify-timeout 5m] [connection and transport flags]")
 		fmt.Fprintln(e.stderr, "       fix8524 apply --dc HOST [connection and transport flags]   (plan, show, ask for 'yes', apply)")
@@ -103,6 +105,11 @@ func runApply(ctx context.Context, e *env, args []string) int {
 	}
 	if af.emergency && strings.TrimSpace(af.reason) == "" {
 		fmt.Fprintln(e.stderr, "fix8524 apply: --emergency needs --reason TEXT (it is recorded in the journal)")
+		return exitError
+	}
+	windowClock, err := demoClock(af.clock, af.demo)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
 		return exitError
 	}
 	progress := e.stdout
@@ -170,7 +177,8 @@ func runApply(ctx context.Context, e *env, args []string) int {
 			fmt.Fprintf(progress, "Demo forest %q started broken again: LDAP and DNS simulated on 127.0.0.1, one WS-Management server per Windows DC.\n", scenarioName)
 		}}
 		defer lz.Close()
-		o.Facts, o.Exec, o.WindowsWaived = lz, lz, demo.WindowsWaived
+		o.Facts, o.Exec, o.WindowClock = lz, lz, windowClock
+		sayDemoWindows(progress, af.clock, af.emergency)
 	default:
 		if af.conn.dc == "" {
 			af.conn.dc = seedOf(plan)

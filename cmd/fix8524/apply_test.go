@@ -15,6 +15,10 @@ import (
 	"github.com/fix8524/fix8524/engine/journal"
 )
 
+// inWindow is a --clock inside the playbook's weekend change window (a Saturday morning): the
+// demo enforces the windows.
+const inWindow = "2026-11-21T10:00:00Z"
+
 // cli runs the CLI in-process with stdin.
 type cli struct {
 	t     *testing.T
@@ -76,7 +80,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "Approved plan") {
 		t.Fatalf("approve: exit %d\n%s\n%s", code, out, stderr)
 	}
-	code, out, stderr = c.run("", "apply", p, "--demo", "--state", c.state)
+	code, out, stderr = c.run("", "apply", p, "--demo", "--clock", inWindow, "--state", c.state)
 	if code != exitOK {
 		t.Fatalf("apply --demo: exit %d\n%s\n%s", code, out, stderr)
 	}
@@ -108,7 +112,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		t.Errorf("journal --run last: exit %d\n%s", code, out)
 	}
 	// The demo forest starts broken again: the same plan applies again (re-check, run again).
-	if code, out, stderr = c.run("", "apply", p, "--demo", "--state", c.state); code != exitOK {
+	if code, out, stderr = c.run("", "apply", p, "--demo", "--clock", inWindow, "--state", c.state); code != exitOK {
 		t.Fatalf("second apply --demo: exit %d\n%s\n%s", code, out, stderr)
 	}
 }
@@ -189,7 +193,7 @@ func TestApplyRefusals(t *testing.T) {
 			c := newCLI(t)
 			p := c.demoPlan()
 			extra := tc.setup(c, p)
-			args := append([]string{"apply", p, "--demo", "--state", c.state}, extra...)
+			args := append([]string{"apply", p, "--demo", "--clock", inWindow, "--state", c.state}, extra...)
 			code, out, stderr := c.run("", args...)
 			if code != exitRefused {
 				t.Fatalf("exit %d, want 3\n%s\n%s", code, out, stderr)
@@ -225,7 +229,7 @@ func TestApplySignedWithTrustedKey(t *testing.T) {
 	if code, _, stderr := c.run("", "approve", p, "--by", "alice", "--sign-key", c.path("k"), "--state", c.state); code != exitOK {
 		t.Fatalf("approve: %s", stderr)
 	}
-	if code, out, stderr := c.run("", "apply", p, "--demo", "--trust-keys", c.path("k.pub"), "--state", c.state); code != exitOK {
+	if code, out, stderr := c.run("", "apply", p, "--demo", "--clock", inWindow, "--trust-keys", c.path("k.pub"), "--state", c.state); code != exitOK {
 		t.Fatalf("apply: exit %d\n%s\n%s", code, out, stderr)
 	}
 }
@@ -236,11 +240,11 @@ func TestApplyTypedYes(t *testing.T) {
 	t.Cleanup(func() { stdinIsTerminal = old })
 	c := newCLI(t)
 	p := c.demoPlan()
-	code, out, stderr := c.run("no\n", "apply", p, "--demo", "--state", c.state)
+	code, out, stderr := c.run("no\n", "apply", p, "--demo", "--clock", inWindow, "--state", c.state)
 	if code != exitRefused || !strings.Contains(out+stderr, "not 'yes'") {
 		t.Fatalf("answer no: exit %d\n%s\n%s", code, out, stderr)
 	}
-	code, out, stderr = c.run("yes\n", "apply", p, "--demo", "--state", c.state)
+	code, out, stderr = c.run("yes\n", "apply", p, "--demo", "--clock", inWindow, "--state", c.state)
 	if code != exitOK || !strings.Contains(stderr, "Only 'yes' will be accepted") || !strings.Contains(stderr, "source_cname_not_registered") {
 		t.Fatalf("answer yes: exit %d\n%s\n%s", code, out, stderr)
 	}
@@ -255,7 +259,7 @@ func TestApplyTypedYes(t *testing.T) {
 	}
 	// With --trust-keys, typing yes is not enough: nothing is asked.
 	c.run("", "keygen", c.path("k"))
-	code, _, stderr = c.run("yes\n", "apply", p, "--demo", "--trust-keys", c.path("k.pub"), "--state", c.state)
+	code, _, stderr = c.run("yes\n", "apply", p, "--demo", "--clock", inWindow, "--trust-keys", c.path("k.pub"), "--state", c.state)
 	if code != exitRefused || strings.Contains(stderr, "Enter a value") {
 		t.Fatalf("trust keys + terminal: exit %d, asked: %v", code, strings.Contains(stderr, "Enter a value"))
 	}

@@ -50,6 +50,7 @@ type healFlags struct {
 	reason       string
 	by           string
 	forest       string
+	clock        string
 }
 
 // healHooks let tests replace the clock and the waits of apply (nil: real ones), and learn
@@ -89,6 +90,7 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 	fl.StringVar(&hf.reason, "reason", "", "why (`TEXT`, recorded): the breaker may close (--reset-breaker), or heal must act outside the playbook's windows (--emergency)")
 	fl.StringVar(&hf.by, "by", "", "who resets the breaker (`NAME`; default user@host)")
 	fl.StringVar(&hf.forest, "forest", "", "the `FOREST` whose breaker --reset-breaker closes (default: the one open breaker)")
+	fl.StringVar(&hf.clock, "clock", "", demoClockUsage)
 	fl.Usage = func() {
 		fmt.Fprintln(e.stderr, "Usage: fix8524 heal --dc HOST [connection and transport flags] [--policy FILE] [--state DIR]")
 		fmt.Fprintln(e.stderr, "                    [--every DURATION [--metrics-listen ADDR [--metrics-allow-remote]]] [--metrics-textfile FILE.prom]")
@@ -135,6 +137,10 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 		return fail("--metrics-listen serves metrics in loop mode (--every); one run writes them with --metrics-textfile")
 	case hf.metricsTextfile != "" && !strings.HasSuffix(hf.metricsTextfile, ".prom"):
 		return fail("--metrics-textfile %s: the textfile collector reads only files ending in .prom", hf.metricsTextfile)
+	}
+	windowClock, err := demoClock(hf.clock, isDemo)
+	if err != nil {
+		return fail("%v", err)
 	}
 	var ln net.Listener
 	listenAddr := ""
@@ -194,7 +200,8 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 			fmt.Fprintf(out, "Demo forest %q started broken: LDAP and DNS simulated on 127.0.0.1, one WS-Management server per Windows DC.\n", name)
 		}}
 		defer lz.Close()
-		o.Facts, o.Exec, o.WindowsWaived, o.Forest = lz, lz, demo.WindowsWaived, "demo:"+name
+		o.Facts, o.Exec, o.WindowClock, o.Forest = lz, lz, windowClock, "demo:"+name
+		sayDemoWindows(out, hf.clock, hf.emergency)
 	} else {
 		tlsSet := false
 		fl.Visit(func(f *flag.Flag) { tlsSet = tlsSet || f.Name == "tls" })

@@ -33,7 +33,7 @@ func (c *cli) write(name, content string) string {
 // DIR` shows why.
 func TestHealDemoDoneWhen(t *testing.T) {
 	c := newCLI(t)
-	code, out, stderr := c.run("", "heal", "--demo", "--state", c.state)
+	code, out, stderr := c.run("", "heal", "--demo", "--clock", inWindow, "--state", c.state)
 	if code != exitOK {
 		t.Fatalf("first run: exit %d\n%s\n%s", code, out, stderr)
 	}
@@ -43,7 +43,7 @@ func TestHealDemoDoneWhen(t *testing.T) {
 	if !strings.Contains(out, "succeeded DC1<-DC2/register_cname on DC2") || !strings.Contains(out, "heal: exit 0 (healthy or healed)") {
 		t.Errorf("first run output:\n%s", out)
 	}
-	code, out, stderr = c.run("", "heal", "--demo", "--state", c.state)
+	code, out, stderr = c.run("", "heal", "--demo", "--clock", inWindow, "--state", c.state)
 	if code != exitRefused {
 		t.Fatalf("second run: exit %d\n%s\n%s", code, out, stderr)
 	}
@@ -106,7 +106,7 @@ notify "ops" {
   url_env = "FIX8524_HOOK"
 }
 `)
-	code, out, stderr := c.run("", "heal", "--demo", "guid-mismatch", "--policy", pol, "--state", c.state)
+	code, out, stderr := c.run("", "heal", "--demo", "guid-mismatch", "--clock", inWindow, "--policy", pol, "--state", c.state)
 	if code != exitProposed {
 		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
 	}
@@ -145,7 +145,7 @@ func TestHealBreakerCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	j.Close()
-	code, out, _ := c.run("", "heal", "--demo", "--state", c.state)
+	code, out, _ := c.run("", "heal", "--demo", "--clock", inWindow, "--state", c.state)
 	if code != exitRefused || !strings.Contains(out, "(breaker_open)") || !strings.Contains(out, "Circuit breaker OPEN") {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
@@ -168,7 +168,7 @@ func TestHealBreakerCLI(t *testing.T) {
 	if code, out, _ := c.run("", "heal", "--reset-breaker", "--reason", "again", "--state", c.state); code != exitOK || !strings.Contains(out, "No circuit breaker is open") {
 		t.Errorf("second reset: exit %d %s", code, out)
 	}
-	if code, out, _ := c.run("", "heal", "--demo", "--state", c.state); code != exitOK {
+	if code, out, _ := c.run("", "heal", "--demo", "--clock", inWindow, "--state", c.state); code != exitOK {
 		t.Errorf("after the reset: exit %d\n%s", code, out)
 	}
 }
@@ -178,7 +178,7 @@ func TestHealBreakerCLI(t *testing.T) {
 func TestHealMetricsTextfile(t *testing.T) {
 	c := newCLI(t)
 	prom := c.path("fix8524.prom")
-	if code, out, stderr := c.run("", "heal", "--demo", "--state", c.state, "--metrics-textfile", prom); code != exitOK {
+	if code, out, stderr := c.run("", "heal", "--demo", "--clock", inWindow, "--state", c.state, "--metrics-textfile", prom); code != exitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
 	}
 	b, err := os.ReadFile(prom)
@@ -199,7 +199,7 @@ func TestHealMetricsTextfile(t *testing.T) {
 		}
 	}
 	// The second run (refused by the cooldown) keeps a last-success time and says exit 3.
-	if code, _, _ := c.run("", "heal", "--demo", "--state", c.state, "--metrics-textfile", prom); code != exitRefused {
+	if code, _, _ := c.run("", "heal", "--demo", "--clock", inWindow, "--state", c.state, "--metrics-textfile", prom); code != exitRefused {
 		t.Fatalf("second run: exit %d", code)
 	}
 	b, _ = os.ReadFile(prom)
@@ -253,7 +253,7 @@ func TestHealLoopServesMetrics(t *testing.T) {
 			go func() {
 				e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
 				args := append([]string{"heal"}, tc.args...)
-				done <- run(ctx, e, append(args, "--state", c.state, "--every", "1h", "--metrics-listen", "127.0.0.1:0"))
+				done <- run(ctx, e, append(args, "--state", c.state, "--clock", inWindow, "--every", "1h", "--metrics-listen", "127.0.0.1:0"))
 			}()
 			var a string
 			select {

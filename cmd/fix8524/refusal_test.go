@@ -65,3 +65,55 @@ func TestDriftRefusalNamesTheChange(t *testing.T) {
 		t.Error("the journal's drift refusal does not name the changed evidence")
 	}
 }
+
+// TestDemoWindowGate: the demo enforces the playbook's change windows; --clock shows the window
+// gate refuse (with the next opening) and admit; --emergency --reason acts outside them.
+func TestDemoWindowGate(t *testing.T) {
+	c := newCLI(t)
+	p := c.demoPlan()
+	if code, _, stderr := c.run("", "approve", p, "--by", "alice", "--state", c.state); code != exitOK {
+		t.Fatalf("approve: exit %d: %s", code, stderr)
+	}
+	const friday = "2026-11-20T12:00:00Z" // between the weeknights window and the weekend one
+	code, out, stderr := c.run("", "apply", p, "--demo", "--clock", friday, "--state", c.state)
+	if code != exitRefused {
+		t.Fatalf("apply outside the windows: exit %d\n%s\n%s", code, out, stderr)
+	}
+	for _, want := range []string{
+		"Demo: the playbook's change windows are enforced, judged by --clock " + friday,
+		"Refused by the window gate: outside every change window",
+		"  What to do: apply it again inside a change window (the next opens 2026-11-20T22:00:00Z), or now with --emergency --reason TEXT",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("refused apply lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "Demo forest") {
+		t.Errorf("a refused apply started the demo forest:\n%s", out)
+	}
+	code, out, stderr = c.run("", "apply", p, "--demo", "--clock", friday, "--emergency", "--reason", "INC-9", "--state", c.state)
+	if code != exitOK || !strings.Contains(out, "EMERGENCY override outside the change windows, reason: INC-9") {
+		t.Errorf("emergency apply: exit %d\n%s\n%s", code, out, stderr)
+	}
+	code, out, stderr = c.run("", "apply", p, "--demo", "--clock", "2026-11-20T23:30:00Z", "--state", c.state)
+	if code != exitOK || !strings.Contains(out, `gate window: inside change window "weeknights"`) {
+		t.Errorf("apply inside the window: exit %d\n%s\n%s", code, out, stderr)
+	}
+	fresh := c.path("heal-state") // without the applies' cooldowns
+	if err := os.Mkdir(fresh, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr = c.run("", "heal", "--demo", "--clock", friday, "--state", fresh)
+	if code != exitRefused || !strings.Contains(out, "held (outside_window): outside the playbook's change windows") {
+		t.Errorf("heal outside the windows: exit %d\n%s\n%s", code, out, stderr)
+	}
+	for _, args := range [][]string{
+		{"apply", p, "--clock", friday, "--state", c.state},
+		{"apply", p, "--demo", "--clock", "friday noon", "--state", c.state},
+		{"heal", "--dc", "dc1.example.com", "--clock", friday, "--state", c.state},
+	} {
+		if code, _, stderr := c.run("", args...); code != exitError || !strings.Contains(stderr, "--clock") {
+			t.Errorf("%q: exit %d: %s", args, code, stderr)
+		}
+	}
+}

@@ -88,7 +88,7 @@ func TestShowPlanWithoutActions(t *testing.T) {
 // was held and its manual steps, and the show command; with no action, no approve or apply.
 func TestHealEscalationExplains(t *testing.T) {
 	c := newCLI(t)
-	code, out, stderr := c.run("", "heal", "--demo", "source-offline", "--state", c.state)
+	code, out, stderr := c.run("", "heal", "--demo", "source-offline", "--clock", inWindow, "--state", c.state)
 	if code != exitProposed {
 		t.Fatalf("heal: exit %d\n%s\n%s", code, out, stderr)
 	}

@@ -65,6 +65,10 @@ type Options struct {
 	// WindowsWaived, when not empty, says why change windows do not apply (the demo forest is
 	// simulated); the window gate records it and admits.
 	WindowsWaived string
+	// WindowClock, when set, is the clock the change windows are judged by (the demo's --clock,
+	// to show the window gate refuse and admit); nil: Now. Approvals, locks and verification
+	// keep Now.
+	WindowClock func() time.Time
 
 	// VerifyTimeout, when set, overrides every action's verification deadline.
 	VerifyTimeout time.Duration
@@ -484,7 +488,7 @@ func (r *run) checkWindow() (bool, string) {
 		}
 		r.windows = append(r.windows, w)
 	}
-	d := window.Evaluate(r.windows, r.now())
+	d := window.Evaluate(r.windows, r.windowNow())
 	r.nextWindow = d.Next
 	reason := d.Reason
 	if len(bad) > 0 {
@@ -509,8 +513,16 @@ func (r *run) windowStillOpen() (bool, string) {
 	if r.o.WindowsWaived != "" || r.o.Emergency {
 		return true, ""
 	}
-	d := window.Evaluate(r.windows, r.now())
+	d := window.Evaluate(r.windows, r.windowNow())
 	return d.Admitted, d.Reason
+}
+
+// windowNow is the time change windows are judged at.
+func (r *run) windowNow() time.Time {
+	if r.o.WindowClock != nil {
+		return r.o.WindowClock()
+	}
+	return r.now()
 }
 
 // keepLock renews the lock; false when it was lost (broken by someone).
