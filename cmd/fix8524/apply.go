@@ -133,45 +133,53 @@ func runApply(ctx context.Context, e *env, args []string) int {
 		}
 		trust = t
 	}
-	j, err := af.state.open(e)
-	if err != nil {
-		fmt.Fprintln(e.stderr, "fix8524 apply: journal:", err)
-		return exitError
-	}
-	defer j.Close()
-
-	o := apply.Options{Playbook: pb, Journal: j, Out: progress, Emergency: af.emergency, EmergencyReason: af.reason,
-		VerifyTimeout: af.verifyTime, LockTTL: af.lockTTL}
+	// The plan is read before the journal is opened: a file that is no plan creates nothing.
 	var plan *engine.Plan
 	var planBytes []byte
+	tampered := false
 	if planPath != "" {
 		planBytes, err = readSmallFile(planPath, apply.MaxPlanBytes)
 		if err != nil {
 			fmt.Fprintln(e.stderr, "fix8524 apply:", err)
 			return exitError
 		}
-		if code, refused := refuseTampered(e, j, planPath, planBytes); refused {
-			return code
-		}
-		plan, err = apply.ParsePlan(planBytes)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "fix8524 apply: %s: %v\n", planPath, err)
-			return exitError
+		tampered = changedSinceApproval(planPath, planBytes)
+		if !tampered {
+			plan, err = apply.ParsePlan(planBytes)
+			if err != nil {
+				fmt.Fprintf(e.stderr, "fix8524 apply: %s: %v\n", planPath, err)
+				return exitError
+			}
 		}
 	}
-
-	// Where facts come from and where actions go.
 	scenarioName, isDemoPlan := "", false
 	if plan != nil {
 		scenarioName, isDemoPlan = demo.ScenarioOf(plan.Facts.Source)
 	}
 	switch {
-	case af.demo && !isDemoPlan:
+	case af.demo && plan != nil && !isDemoPlan:
 		fmt.Fprintf(e.stderr, "fix8524 apply: --demo: this plan was made from %s, not from the demo forest\n", plan.Facts.Source)
 		return exitError
 	case isDemoPlan && !af.demo:
 		fmt.Fprintf(e.stderr, "fix8524 apply: this plan was made from the demo forest (%s): apply it with --demo\n", plan.Facts.Source)
 		return exitError
+	}
+	j, err := af.state.openFor(e, af.demo, progress)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 apply: journal:", err)
+		return exitError
+	}
+	defer j.Close()
+	if tampered {
+		code, _ := refuseTampered(e, j, planPath, planBytes)
+		return code
+	}
+
+	o := apply.Options{Playbook: pb, Journal: j, Out: progress, Emergency: af.emergency, EmergencyReason: af.reason,
+		VerifyTimeout: af.verifyTime, LockTTL: af.lockTTL}
+
+	// Where facts come from and where actions go.
+	switch {
 	case af.demo:
 		lz := &demo.Lazy{Name: scenarioName, OnStart: func(*demo.Demo) {
 			fmt.Fprintf(progress, "Demo forest %q started broken again: LDAP and DNS simulated on 127.0.0.1, one WS-Management server per Windows DC.\n", scenarioName)
@@ -234,13 +242,20 @@ func runApply(ctx context.Context, e *env, args []string) int {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(res)
 	} else {
-		writeResult(e.stdout, res, colorFor(e, e.stdout))
+		writeResult(e.stdout, res, colorFor(e, e.stdout), af.state.flag(e, af.demo, j.Dir()))
 	}
 	if err != nil {
 		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
 		return exitError
 	}
 	return res.ExitCode()
+}
+
+// changedSinceApproval reports whether the plan file has an approval whose digest differs
+// from its bytes.
+func changedSinceApproval(planPath string, b []byte) bool {
+	a, err := approval.Load(planPath)
+	return err == nil && a != nil && approval.Digest(b) != a.PlanDigest
 }
 
 // refuseTampered refuses, before parsing, a plan whose bytes differ from the ones its sidecar
@@ -479,7 +494,7 @@ func (l *live) LDAP(ctx context.Context, t actions.Target) (ldapdelete.Conn, fun
 
 // --- the result for people ---
 
-func writeResult(w io.Writer, r apply.Result, color bool) {
+func writeResult(w io.Writer, r apply.Result, color bool, stateArg string) {
 	c := painter{on: color}
 	b := bufio.NewWriter(w)
 	defer b.Flush()
@@ -562,7 +577,7 @@ func writeResult(w io.Writer, r apply.Result, color bool) {
 	}
 	fmt.Fprintf(b, "\n%s\n", verdict)
 	if r.RunID != "" {
-		fmt.Fprintf(b, "Journal: fix8524 journal --run %s\n", r.RunID)
+		fmt.Fprintf(b, "Journal: fix8524 journal --run %s%s\n", r.RunID, stateArg)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,9 +30,15 @@ type cli struct {
 
 func newCLI(t *testing.T) *cli {
 	dir := t.TempDir()
-	c := &cli{t: t, dir: dir, state: filepath.Join(dir, "state"), vars: map[string]string{}}
-	if err := os.Mkdir(c.state, 0o700); err != nil {
-		t.Fatal(err)
+	// The CLI reads HOME, XDG_* and TMPDIR through its env: they point into the test's
+	// directory, so that nothing a test runs writes the real home or temporary directory.
+	c := &cli{t: t, dir: dir, state: filepath.Join(dir, "state"), vars: map[string]string{
+		"HOME": filepath.Join(dir, "home"), "TMPDIR": filepath.Join(dir, "tmp"),
+	}}
+	for _, d := range []string{c.state, c.vars["HOME"], c.vars["TMPDIR"]} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return c
 }
@@ -364,12 +371,24 @@ func TestJournalLockCommands(t *testing.T) {
 func TestDefaultStateDir(t *testing.T) {
 	c := newCLI(t)
 	c.vars["XDG_STATE_HOME"] = c.path("xdg")
-	p := c.demoPlan()
-	if code, _, stderr := c.run("", "approve", p, "--by", "me"); code != exitOK {
-		t.Fatalf("approve with the default state dir: %s", stderr)
+	if code, _, stderr := c.run("", "journal"); code != exitOK {
+		t.Fatalf("journal with the default state dir: %s", stderr)
 	}
 	if _, err := os.Stat(filepath.Join(c.path("xdg"), "fix8524", journal.FileName)); err != nil {
 		t.Fatalf("the default state dir was not created: %v", err)
+	}
+	// A demo plan's approval goes to the demo's temporary state directory, and says so.
+	p := c.demoPlan()
+	code, out, stderr := c.run("", "approve", p, "--by", "me")
+	demoDir := filepath.Join(c.vars["TMPDIR"], "fix8524-demo-"+strconv.Itoa(os.Getuid()))
+	if code != exitOK || !strings.Contains(out, "Demo state (journal, lock): "+demoDir+", a temporary directory") {
+		t.Fatalf("approve of a demo plan: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(demoDir, journal.FileName)); err != nil {
+		t.Fatalf("the demo's state dir was not used: %v", err)
+	}
+	if code, out, _ := c.run("", "journal", "--demo"); code != exitOK || !strings.Contains(out, "note") || !strings.Contains(out, "approve") {
+		t.Errorf("journal --demo: exit %d\n%s", code, out)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/fix8524/fix8524/engine/approval"
 	"github.com/fix8524/fix8524/engine/journal"
 	"github.com/fix8524/fix8524/engine/window"
+	"github.com/fix8524/fix8524/lab/demo"
 )
 
 func init() {
@@ -129,8 +130,10 @@ func runApprove(_ context.Context, e *env, args []string) int {
 		eachApprovals = append(eachApprovals, x)
 	}
 
-	// Journal first: an approval that cannot be recorded is not written either.
-	j, err := st.open(e)
+	// Journal first: an approval that cannot be recorded is not written either. A demo plan's
+	// approval goes to the demo's state directory, where apply --demo looks.
+	_, isDemo := demo.ScenarioOf(plan.Facts.Source)
+	j, err := st.openFor(e, isDemo, e.stdout)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "fix8524 approve: journal:", err)
 		return exitError
@@ -169,7 +172,7 @@ func runApprove(_ context.Context, e *env, args []string) int {
 			fmt.Fprintf(e.stdout, "  fix8524 approve %s --by %s --allow-each %s\n", shellWord(planPath), shellWord(*by), shellWord(id))
 		}
 	}
-	fmt.Fprintf(e.stdout, "Next: fix8524 apply %s\n", shellWord(planPath))
+	fmt.Fprintf(e.stdout, "Next: %s\n", applyCommand(planPath, plan, st.flag(e, isDemo, j.Dir())))
 	return exitOK
 }
 

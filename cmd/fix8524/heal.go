@@ -118,7 +118,7 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 		return exitError
 	}
 	if hf.resetBreaker {
-		return resetBreaker(e, &hf)
+		return resetBreaker(e, &hf, isDemo)
 	}
 	switch {
 	case hf.by != "" || hf.forest != "":
@@ -176,7 +176,7 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "fix8524 heal: "+notice)
 	}
 
-	j, err := hf.state.open(e)
+	j, err := hf.state.openFor(e, isDemo, e.stdout)
 	if err != nil {
 		return fail("journal: %v", err)
 	}
@@ -272,12 +272,12 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 }
 
 // resetBreaker closes a circuit breaker on a human's request, recorded in the journal.
-func resetBreaker(e *env, hf *healFlags) int {
+func resetBreaker(e *env, hf *healFlags, isDemo bool) int {
 	if strings.TrimSpace(hf.reason) == "" {
 		fmt.Fprintln(e.stderr, "fix8524 heal: --reset-breaker needs --reason TEXT (it is recorded in the journal)")
 		return exitError
 	}
-	j, err := hf.state.open(e)
+	j, err := hf.state.openFor(e, isDemo, e.stdout)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "fix8524 heal: journal:", err)
 		return exitError

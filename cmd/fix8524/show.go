@@ -187,9 +187,10 @@ func writeEachState(b *bufio.Writer, c painter, planPath string, p *engine.Plan,
 // writePlanHistory prints, run by run, what the journal recorded about the plan (by its
 // fingerprint). A missing journal is not created: show changes nothing.
 func writePlanHistory(b *bufio.Writer, e *env, st *stateFlag, p *engine.Plan) error {
+	_, isDemo := demo.ScenarioOf(p.Facts.Source)
 	dir := st.dir
 	if dir == "" {
-		d, err := defaultStateDir(e)
+		d, err := st.defaultFor(e, isDemo)
 		if err != nil {
 			return err
 		}
@@ -219,11 +220,7 @@ func writePlanHistory(b *bufio.Writer, e *env, st *stateFlag, p *engine.Plan) er
 		first := r[0]
 		fmt.Fprintf(b, "  %s  %s  %s: %s\n", first.Time.UTC().Format("2006-01-02 15:04:05Z"), first.RunID, first.Actor, runSummary(r))
 	}
-	state := ""
-	if st.dir != "" {
-		state = " --state " + shellWord(dir)
-	}
-	fmt.Fprintf(b, "  Details: fix8524 journal --run RUN%s\n", state)
+	fmt.Fprintf(b, "  Details: fix8524 journal --run RUN%s\n", st.flag(e, isDemo, dir))
 	return nil
 }
 
