@@ -166,7 +166,7 @@ func runApply(ctx context.Context, e *env, args []string) int {
 	}
 	j, err := af.state.openFor(e, af.demo, progress)
 	if err != nil {
-		fmt.Fprintln(e.stderr, "fix8524 apply: journal:", err)
+		fmt.Fprintln(e.stderr, "fix8524 apply:", journalErr(err))
 		return exitError
 	}
 	defer j.Close()
@@ -429,6 +429,7 @@ func newLive(e *env, c *connFlags, tf *transportFlags, tlsSet bool, j *journal.S
 		l.winrmPass = lo.Auth.Password
 	}
 	l.runners = tf.runners(e, inv, c.user)
+	l.runners.ConnectTimeout = c.dcTimeout
 	l.runners.WinRMPassword = func() (string, error) { return l.password("FIX8524_WINRM_PASSWORD") }
 	for _, p := range []string{l.runners.SSHKeyPassphrase, l.runners.SSHPassword} {
 		if p != "" {

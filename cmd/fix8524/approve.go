@@ -135,7 +135,7 @@ func runApprove(_ context.Context, e *env, args []string) int {
 	_, isDemo := demo.ScenarioOf(plan.Facts.Source)
 	j, err := st.openFor(e, isDemo, e.stdout)
 	if err != nil {
-		fmt.Fprintln(e.stderr, "fix8524 approve: journal:", err)
+		fmt.Fprintln(e.stderr, "fix8524 approve:", journalErr(err))
 		return exitError
 	}
 	defer j.Close()
@@ -143,7 +143,7 @@ func runApprove(_ context.Context, e *env, args []string) int {
 	forest := apply.ForestOf(plan)
 	if _, err := j.Record(journal.Entry{Kind: journal.KindNote, Name: "approve", Forest: forest, PlanFingerprint: plan.Fingerprint,
 		Outcome: journal.Allowed, Reason: a.String() + eachText(each), Target: planPath}); err != nil {
-		fmt.Fprintln(e.stderr, "fix8524 approve: journal:", err)
+		fmt.Fprintln(e.stderr, "fix8524 approve:", journalErr(err))
 		return exitError
 	}
 	path, err := approval.Save(planPath, a)

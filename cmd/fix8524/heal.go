@@ -178,7 +178,7 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 
 	j, err := hf.state.openFor(e, isDemo, e.stdout)
 	if err != nil {
-		return fail("journal: %v", err)
+		return fail("%s", journalErr(err))
 	}
 	defer j.Close()
 
@@ -279,7 +279,7 @@ func resetBreaker(e *env, hf *healFlags, isDemo bool) int {
 	}
 	j, err := hf.state.openFor(e, isDemo, e.stdout)
 	if err != nil {
-		fmt.Fprintln(e.stderr, "fix8524 heal: journal:", err)
+		fmt.Fprintln(e.stderr, "fix8524 heal:", journalErr(err))
 		return exitError
 	}
 	defer j.Close()

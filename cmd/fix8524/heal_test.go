@@ -188,7 +188,6 @@ func TestHealMetricsTextfile(t *testing.T) {
 	for _, want := range []string{
 		"fix8524_heal_last_run_exit_code 0",
 		`fix8524_heal_actions_total{outcome="succeeded"} 2`,
-		`fix8524_failing_links{decision="source_cname_not_registered"} 5`,
 		`fix8524_heal_runs_total{exit_code="0"} 1`,
 		"fix8524_heal_breaker_open 0",
 		"fix8524_gather_duration_seconds ",
@@ -198,12 +197,18 @@ func TestHealMetricsTextfile(t *testing.T) {
 			t.Errorf("textfile lacks %q:\n%s", want, b)
 		}
 	}
-	// The second run (refused by the cooldown) keeps a last-success time and says exit 3.
+	// The links heal healed are no longer failing (issue 15: the gauge still said 5).
+	if bytes.Contains(b, []byte(`fix8524_failing_links{decision="source_cname_not_registered"}`)) {
+		t.Errorf("a healed partnership still counts as failing:\n%s", b)
+	}
+	// The second run (refused by the cooldown; the demo forest starts broken again) keeps a
+	// last-success time, says exit 3 and counts the failing links it left.
 	if code, _, _ := c.run("", "heal", "--demo", "--clock", inWindow, "--state", c.state, "--metrics-textfile", prom); code != exitRefused {
 		t.Fatalf("second run: exit %d", code)
 	}
 	b, _ = os.ReadFile(prom)
-	if !bytes.Contains(b, []byte("fix8524_heal_last_run_exit_code 3")) || !bytes.Contains(b, []byte(`fix8524_heal_last_run_held{reason="cooldown"} 2`)) {
+	if !bytes.Contains(b, []byte("fix8524_heal_last_run_exit_code 3")) || !bytes.Contains(b, []byte(`fix8524_heal_last_run_held{reason="cooldown"} 2`)) ||
+		!bytes.Contains(b, []byte(`fix8524_failing_links{decision="source_cname_not_registered"} 5`)) {
 		t.Errorf("second textfile:\n%s", b)
 	}
 }

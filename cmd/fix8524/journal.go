@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -56,7 +57,7 @@ func runJournal(_ context.Context, e *env, args []string) int {
 	}
 	j, err := st.openFor(e, *demoState, nil)
 	if err != nil {
-		fmt.Fprintln(e.stderr, "fix8524 journal:", err)
+		fmt.Fprintln(e.stderr, "fix8524 journal:", strings.TrimPrefix(err.Error(), "journal: "))
 		return exitError
 	}
 	defer j.Close()
@@ -73,7 +74,7 @@ func runJournal(_ context.Context, e *env, args []string) int {
 		}
 		li, err := j.BreakLock(*breakLock, who, *reason)
 		if err != nil {
-			fmt.Fprintln(e.stderr, "fix8524 journal:", err)
+			fmt.Fprintln(e.stderr, "fix8524 journal:", strings.TrimPrefix(err.Error(), "journal: "))
 			if errors.Is(err, journal.ErrLockLive) {
 				return exitRefused
 			}
@@ -85,7 +86,7 @@ func runJournal(_ context.Context, e *env, args []string) int {
 	case *lockStatus != "":
 		li, err := j.LockStatus(*lockStatus)
 		if err != nil {
-			fmt.Fprintln(e.stderr, "fix8524 journal:", err)
+			fmt.Fprintln(e.stderr, "fix8524 journal:", strings.TrimPrefix(err.Error(), "journal: "))
 			return exitError
 		}
 		if li == nil {
@@ -110,14 +111,23 @@ func runJournal(_ context.Context, e *env, args []string) int {
 	if *since != "" {
 		t, err := journal.ParseSince(*since, time.Now())
 		if err != nil {
-			fmt.Fprintln(e.stderr, "fix8524 journal:", err)
+			fmt.Fprintln(e.stderr, "fix8524 journal:", strings.TrimPrefix(err.Error(), "journal: "))
 			return exitError
 		}
 		f.Since = t
 	}
 	if *kinds != "" {
 		for _, k := range strings.Split(*kinds, ",") {
-			f.Kinds = append(f.Kinds, journal.Kind(strings.TrimSpace(k)))
+			k := journal.Kind(strings.TrimSpace(k))
+			if !slices.Contains(journal.Kinds, k) {
+				names := make([]string, len(journal.Kinds))
+				for i, x := range journal.Kinds {
+					names[i] = string(x)
+				}
+				fmt.Fprintf(e.stderr, "fix8524 journal: --kind %s: the journal's kinds are %s (several: --kind gate,action)\n", k, strings.Join(names, ", "))
+				return exitError
+			}
+			f.Kinds = append(f.Kinds, k)
 		}
 	}
 	switch *run {
@@ -125,7 +135,7 @@ func runJournal(_ context.Context, e *env, args []string) int {
 	case "last":
 		last, err := j.List(journal.Filter{Limit: 1, Kinds: []journal.Kind{journal.KindGate, journal.KindAction}})
 		if err != nil {
-			fmt.Fprintln(e.stderr, "fix8524 journal:", err)
+			fmt.Fprintln(e.stderr, "fix8524 journal:", strings.TrimPrefix(err.Error(), "journal: "))
 			return exitError
 		}
 		if len(last) == 0 {
@@ -138,12 +148,12 @@ func runJournal(_ context.Context, e *env, args []string) int {
 	}
 	entries, err := j.List(f)
 	if err != nil {
-		fmt.Fprintln(e.stderr, "fix8524 journal:", err)
+		fmt.Fprintln(e.stderr, "fix8524 journal:", strings.TrimPrefix(err.Error(), "journal: "))
 		return exitError
 	}
 	if *asJSON {
 		if err := journal.WriteJSON(e.stdout, entries); err != nil {
-			fmt.Fprintln(e.stderr, "fix8524 journal:", err)
+			fmt.Fprintln(e.stderr, "fix8524 journal:", strings.TrimPrefix(err.Error(), "journal: "))
 			return exitError
 		}
 		return exitOK
@@ -153,9 +163,13 @@ func runJournal(_ context.Context, e *env, args []string) int {
 		return exitOK
 	}
 	if err := journal.WriteTable(e.stdout, entries); err != nil {
-		fmt.Fprintln(e.stderr, "fix8524 journal:", err)
+		fmt.Fprintln(e.stderr, "fix8524 journal:", strings.TrimPrefix(err.Error(), "journal: "))
 		return exitError
 	}
-	fmt.Fprintf(e.stdout, "\n%d entries from %s\n", len(entries), j.Path())
+	noun := "entries"
+	if len(entries) == 1 {
+		noun = "entry"
+	}
+	fmt.Fprintf(e.stdout, "\n%d %s from %s\n", len(entries), noun, j.Path())
 	return exitOK
 }

@@ -73,7 +73,7 @@ func runShow(_ context.Context, e *env, args []string) int {
 	approved := writeApprovalState(b, c, planPath, plan, planBytes, now)
 	if err := writePlanHistory(b, e, &st, plan); err != nil {
 		b.Flush()
-		fmt.Fprintln(e.stderr, "fix8524 show: journal:", err)
+		fmt.Fprintln(e.stderr, "fix8524 show:", journalErr(err))
 		return exitError
 	}
 	if plan.Summary.Actions > 0 {

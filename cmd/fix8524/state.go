@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/fix8524/fix8524/engine/journal"
 )
@@ -121,4 +122,9 @@ func sanitizeName(s string) string {
 		return "user"
 	}
 	return string(out)
+}
+
+// journalErr says "journal: " once before a journal error, whether or not it says it already.
+func journalErr(err error) string {
+	return "journal: " + strings.TrimPrefix(err.Error(), "journal: ")
 }

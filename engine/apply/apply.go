@@ -467,7 +467,7 @@ func (r *run) checkPlan() (bool, string) {
 			ids[a.ID] = true
 		}
 	}
-	return true, fmt.Sprintf("plan %s (%d findings, %d actions), playbook %s %s", short(p.Fingerprint), len(p.Findings), p.Summary.Actions, p.Playbook.Name, short(p.Playbook.Digest))
+	return true, fmt.Sprintf("plan %s (%d finding(s), %d action(s)), playbook %s %s", short(p.Fingerprint), len(p.Findings), p.Summary.Actions, p.Playbook.Name, short(p.Playbook.Digest))
 }
 
 func short(s string) string {

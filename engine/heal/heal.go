@@ -818,6 +818,9 @@ func (r *Report) MetricsRun() metrics.Run {
 			m.Warnings[w.Name]++
 		}
 		for _, f := range r.Plan.Findings {
+			if r.healed(f.ID) {
+				continue // replication confirmed (or healthy when apply looked): no longer failing
+			}
 			d := "incomplete"
 			if f.Status == engine.FindingDiagnosed && f.Decision != nil {
 				d = f.Decision.Name
