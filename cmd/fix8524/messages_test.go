@@ -3,7 +3,6 @@ package main
 import (
 	"net"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -93,5 +92,4 @@ func TestMessagesSayItOnce(t *testing.T) {
 			}
 		}
 	}
-	_ = strconv.Itoa
 }
