@@ -71,6 +71,8 @@ func runApply(ctx context.Context, e *env, args []string) int {
 	fs.DurationVar(&af.lockTTL, "lock-ttl", apply.DefaultLockTTL, "time to live of the forest lock (`DURATION`), renewed before every step")
 	fs.BoolVar(&af.asJSON, "json", false, "print the result as JSON on stdout (progress goes to stderr)")
 	fs.StringVar(&af.clock, "clock", "", demoClockUsage)
+	var prof profileFlag
+	prof.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "Usage: fix8524 apply PLAN [--demo] [--state DIR] [--trust-keys FILE] [--emergency --reason TEXT] [--verify-timeout 5m] [connection and transport flags]")
 		fmt.Fprintln(e.stderr, "       fix8524 apply --dc HOST [connection and transport flags]   (plan, show, ask for 'yes', apply)")
@@ -92,6 +94,18 @@ func runApply(ctx context.Context, e *env, args []string) int {
 	} else if fs.NArg() > 0 {
 		fmt.Fprintf(e.stderr, "fix8524 apply: unexpected argument %q\n", fs.Arg(0))
 		return exitError
+	}
+	if !af.demo {
+		// The profile's seed DC is where a saved plan's fresh facts come from; without a plan
+		// it would start an interactive apply, which takes --dc on purpose.
+		var skip []string
+		if planPath == "" {
+			skip = append(skip, "dc")
+		}
+		if _, err := prof.apply(e, fs, skip...); err != nil {
+			fmt.Fprintln(e.stderr, "fix8524 apply:", err)
+			return exitError
+		}
 	}
 	tlsSet := false
 	fs.Visit(func(f *flag.Flag) { tlsSet = tlsSet || f.Name == "tls" })

@@ -33,6 +33,8 @@ func runApprove(_ context.Context, e *env, args []string) int {
 	fs.Var(&each, "allow-each", "also approve this one `ACTION_ID` on its own (repeatable); metadata cleanups need it")
 	var st stateFlag
 	st.register(fs)
+	var prof profileFlag
+	prof.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "Usage: fix8524 approve PLAN --by NAME [--expires 4h] [--reason TEXT] [--sign-key FILE] [--allow-each ACTION_ID]... [--state DIR]")
 		fmt.Fprintln(e.stderr, "\nRecords an approval of the plan file exactly as it is (its fingerprint and its bytes) next to it:")
@@ -57,6 +59,12 @@ func runApprove(_ context.Context, e *env, args []string) int {
 	if planPath == "" {
 		fs.Usage()
 		return exitError
+	}
+	if set, err := prof.apply(e, fs); err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 approve:", err)
+		return exitError
+	} else {
+		st.fromProfile = set["state"]
 	}
 	if strings.TrimSpace(*by) == "" {
 		fmt.Fprintln(e.stderr, "fix8524 approve: --by NAME is required: an approval says who approved")

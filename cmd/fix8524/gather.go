@@ -295,6 +295,8 @@ func runGather(ctx context.Context, e *env, args []string) int {
 	tf.register(fs)
 	var pf playbookFlags
 	pf.register(fs)
+	var prof profileFlag
+	prof.register(fs)
 	out := fs.String("o", "-", "write the facts to `FILE` (- for stdout)")
 	csvFile := fs.String("repadmin-csv", "", "read link status from `FILE` (repadmin /showrepl * /csv); with --dc it fills the DCs whose status LDAP could not read")
 	fs.Usage = func() {
@@ -312,6 +314,17 @@ func runGather(ctx context.Context, e *env, args []string) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(e.stderr, "fix8524 gather: unexpected argument %q\n", fs.Arg(0))
 		return exitError
+	}
+	if !demo {
+		// The profile's seed DC reads a live forest: not when --repadmin-csv alone is given.
+		var skip []string
+		if *csvFile != "" {
+			skip = append(skip, "dc")
+		}
+		if _, err := prof.apply(e, fs, skip...); err != nil {
+			fmt.Fprintln(e.stderr, "fix8524 gather:", err)
+			return exitError
+		}
 	}
 	tlsSet := false
 	fs.Visit(func(f *flag.Flag) { tlsSet = tlsSet || f.Name == "tls" })

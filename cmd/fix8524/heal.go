@@ -91,6 +91,8 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 	fl.StringVar(&hf.by, "by", "", "who resets the breaker (`NAME`; default user@host)")
 	fl.StringVar(&hf.forest, "forest", "", "the `FOREST` whose breaker --reset-breaker closes (default: the one open breaker)")
 	fl.StringVar(&hf.clock, "clock", "", demoClockUsage)
+	var prof profileFlag
+	prof.register(fl)
 	fl.Usage = func() {
 		fmt.Fprintln(e.stderr, "Usage: fix8524 heal --dc HOST [connection and transport flags] [--policy FILE] [--state DIR]")
 		fmt.Fprintln(e.stderr, "                    [--every DURATION [--metrics-listen ADDR [--metrics-allow-remote]]] [--metrics-textfile FILE.prom]")
@@ -112,6 +114,12 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 	if fl.NArg() > 0 {
 		fmt.Fprintf(e.stderr, "fix8524 heal: unexpected argument %q\n", fl.Arg(0))
 		return exitError
+	}
+	if !isDemo {
+		if _, err := prof.apply(e, fl); err != nil {
+			fmt.Fprintln(e.stderr, "fix8524 heal:", err)
+			return exitError
+		}
 	}
 	fail := func(format string, args ...any) int {
 		fmt.Fprintf(e.stderr, "fix8524 heal: "+format+"\n", args...)

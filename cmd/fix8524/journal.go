@@ -21,6 +21,8 @@ func runJournal(_ context.Context, e *env, args []string) int {
 	fs.SetOutput(e.stderr)
 	var st stateFlag
 	st.register(fs)
+	var prof profileFlag
+	prof.register(fs)
 	demoState := fs.Bool("demo", false, "the demo's journal (its temporary state directory, where apply --demo, heal --demo and approving a demo plan record)")
 	asJSON := fs.Bool("json", false, "print the entries as JSON (schema fix8524.journal/v1)")
 	since := fs.String("since", "", "only entries since `WHEN`: a duration back (24h, 7d), a date or an RFC 3339 time")
@@ -50,6 +52,12 @@ func runJournal(_ context.Context, e *env, args []string) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(e.stderr, "fix8524 journal: unexpected argument %q\n", fs.Arg(0))
 		return exitError
+	}
+	if !*demoState {
+		if _, err := prof.apply(e, fs); err != nil {
+			fmt.Fprintln(e.stderr, "fix8524 journal:", err)
+			return exitError
+		}
 	}
 	if *demoState && st.dir != "" {
 		fmt.Fprintln(e.stderr, "fix8524 journal: give --demo or --state DIR, not both")

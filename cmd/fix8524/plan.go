@@ -69,6 +69,8 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 	asJSON := fs.Bool("json", false, "print the plan as JSON (schema: engine/PLAN.md) instead of the human view")
 	full := fs.Bool("full", false, "print evidence and action parameters uncut (the human view clips long lines)")
 	live := addLiveFlags(fs)
+	var prof profileFlag
+	prof.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "Usage: fix8524 plan (--dc HOST [connection flags] | --facts FILE | --demo [SCENARIO]) [--playbooks DIR] [-o plan.json] [--json] [-var NAME=VALUE] [-var-file FILE]")
 		fmt.Fprintf(e.stderr, "\nScenarios: %s (default %s)\n", strings.Join(scenario.Names(), ", "), scenario.Default)
@@ -84,6 +86,13 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(e.stderr, "fix8524 plan: unexpected argument %q\n", fs.Arg(0))
 		return exitError
+	}
+	if !demo && *factsFile == "" {
+		// Without another source, the profile's seed DC: a live plan.
+		if _, err := prof.apply(e, fs); err != nil {
+			fmt.Fprintln(e.stderr, "fix8524 plan:", err)
+			return exitError
+		}
 	}
 	sources := 0
 	for _, given := range []bool{demo, *factsFile != "", live.requested()} {

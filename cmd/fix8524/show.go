@@ -32,6 +32,8 @@ func runShow(_ context.Context, e *env, args []string) int {
 	full := fl.Bool("full", false, "print evidence and action parameters uncut")
 	var st stateFlag
 	st.register(fl)
+	var prof profileFlag
+	prof.register(fl)
 	fl.Usage = func() {
 		fmt.Fprintln(e.stderr, "Usage: fix8524 show PLAN.json [--full] [--state DIR]")
 		fmt.Fprintln(e.stderr, "\nPrints a saved plan (from plan -o, or one heal saved for a human) exactly as plan printed it, then")
@@ -56,6 +58,12 @@ func runShow(_ context.Context, e *env, args []string) int {
 		fl.Usage()
 		return exitError
 	}
+	set, err := prof.apply(e, fl)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 show:", err)
+		return exitError
+	}
+	st.fromProfile = set["state"]
 	plan, planBytes, err := apply.ReadPlan(planPath)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "fix8524 show:", err)
@@ -189,6 +197,9 @@ func writeEachState(b *bufio.Writer, c painter, planPath string, p *engine.Plan,
 func writePlanHistory(b *bufio.Writer, e *env, st *stateFlag, p *engine.Plan) error {
 	_, isDemo := demo.ScenarioOf(p.Facts.Source)
 	dir := st.dir
+	if isDemo && st.fromProfile {
+		dir = "" // the demo never uses the real state
+	}
 	if dir == "" {
 		d, err := st.defaultFor(e, isDemo)
 		if err != nil {

@@ -15,7 +15,11 @@ import (
 )
 
 // stateFlag is --state DIR, which approve, apply, heal, journal and show take.
-type stateFlag struct{ dir string }
+type stateFlag struct {
+	dir string
+	// fromProfile: dir came from the profile, which the demo does not use.
+	fromProfile bool
+}
 
 func (s *stateFlag) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.dir, "state", "", "state `DIR` holding the journal (default: $XDG_STATE_HOME/fix8524 or ~/.local/state/fix8524; %LOCALAPPDATA%\\fix8524 on Windows; for the demo, a temporary directory it names)")
@@ -29,7 +33,7 @@ func (s *stateFlag) open(e *env) (*journal.Store, error) { return s.openFor(e, f
 // temporary state directory (said on w: the demo never writes the user's real state), else the
 // per-user default.
 func (s *stateFlag) openFor(e *env, isDemo bool, w io.Writer) (*journal.Store, error) {
-	if s.dir != "" {
+	if s.dir != "" && !(isDemo && s.fromProfile) {
 		if _, err := os.Stat(s.dir); errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("--state %s does not exist: create it (mkdir -p %s), or leave --state out to use the default directory", s.dir, s.dir)
 		}
@@ -60,6 +64,9 @@ func (s *stateFlag) defaultFor(e *env, isDemo bool) (string, error) {
 
 // flag renders the state directory for a command shown to the user ("" for the default).
 func (s *stateFlag) flag(e *env, isDemo bool, dir string) string {
+	if !isDemo && s.fromProfile {
+		return "" // the profile gives it again
+	}
 	if def, err := defaultStateDir(e); s.dir == "" && !isDemo && err == nil && def == dir {
 		return ""
 	}
