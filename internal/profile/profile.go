@@ -184,7 +184,7 @@ func (p *Profile) body(b hcl.Body, block string) hcl.Diagnostics {
 			if strings.Contains(strings.ToLower(n), w) && n != "password_file" {
 				a := attrs[n]
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "A profile holds no secrets",
-					Detail: fmt.Sprintf("Remove %q: passwords come from the environment ($FIX8524_PASSWORD, $FIX8524_WINRM_PASSWORD, $FIX8524_SSH_PASSPHRASE), from a file (password_file, --password-file) or from a prompt.", qualified(block, n)),
+					Detail:  fmt.Sprintf("Remove %q: passwords come from the environment ($FIX8524_PASSWORD, $FIX8524_WINRM_PASSWORD, $FIX8524_SSH_PASSPHRASE), from a file (password_file, --password-file) or from a prompt.", qualified(block, n)),
 					Subject: a.NameRange.Ptr()})
 				secret = true
 				break
@@ -237,7 +237,9 @@ func qualified(block, attr string) string {
 	return block + "." + attr
 }
 
-func pos(r hcl.Range) string { return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column) }
+func pos(r hcl.Range) string {
+	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+}
 
 // value evaluates one attribute: a constant of the field's kind.
 func value(f Field, a *hcl.Attribute) (Setting, hcl.Diagnostics) {
