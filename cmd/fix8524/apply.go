@@ -130,6 +130,7 @@ func runApply(ctx context.Context, e *env, args []string) int {
 	if af.asJSON {
 		progress = e.stderr
 	}
+	progress = e.progress(progress)
 
 	pb, files, diags := af.playbooks.load()
 	if len(diags) > 0 {
@@ -138,6 +139,7 @@ func runApply(ctx context.Context, e *env, args []string) int {
 	if diags.HasErrors() {
 		return exitError
 	}
+	debugPlaybook(e, pb)
 	var trust *approval.TrustSet
 	if af.trustKeys != "" {
 		t, err := approval.LoadTrust(af.trustKeys)

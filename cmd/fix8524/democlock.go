@@ -1,12 +1,23 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
+
+	"github.com/fix8524/fix8524/lab/scenario"
 )
 
 const demoClockUsage = "demo only: judge the playbook's change windows at `TIME` (RFC 3339, e.g. 2026-11-21T09:00:00Z, running on from there) instead of this machine's clock, to see the window gate refuse and admit"
+
+// demoUsage documents --demo [SCENARIO] in a flag set's defaults (and so in completion). The
+// commands take it out of the arguments before parsing (its value is optional), so the flag
+// itself is never set.
+func demoUsage(fs *flag.FlagSet) {
+	fs.Bool("demo", false, "use the demo forest: an embedded scenario (`[SCENARIO]`: "+strings.Join(scenario.Names(), ", ")+"; default "+scenario.Default+") served on 127.0.0.1")
+}
 
 // demoClock parses --clock: the clock the demo's change windows are judged by (nil: the wall
 // clock). It starts at TIME and runs on.

@@ -132,7 +132,7 @@ func (c *connFlags) ldapOptions(e *env, tlsSet bool) (ldapread.Options, error) {
 		fmt.Fprintln(e.stderr, "WARNING: --tls none: the password is sent in clear text over LDAP port 389.")
 	}
 	if c.user == "" && !c.kerberos {
-		fmt.Fprintln(e.stderr, "note: no --user: binding anonymously; most DCs allow only the rootDSE to anonymous clients.")
+		notef(e, e.stderr, "note: no --user: binding anonymously; most DCs allow only the rootDSE to anonymous clients.\n")
 	}
 	return o, o.Validate()
 }
@@ -297,6 +297,7 @@ func runGather(ctx context.Context, e *env, args []string) int {
 	pf.register(fs)
 	var prof profileFlag
 	prof.register(fs)
+	demoUsage(fs)
 	out := fs.String("o", "-", "write the facts to `FILE` (- for stdout)")
 	csvFile := fs.String("repadmin-csv", "", "read link status from `FILE` (repadmin /showrepl * /csv); with --dc it fills the DCs whose status LDAP could not read")
 	fs.Usage = func() {

@@ -93,6 +93,7 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 	fl.StringVar(&hf.clock, "clock", "", demoClockUsage)
 	var prof profileFlag
 	prof.register(fl)
+	demoUsage(fl)
 	fl.Usage = func() {
 		fmt.Fprintln(e.stderr, "Usage: fix8524 heal --dc HOST [connection and transport flags] [--policy FILE] [--state DIR]")
 		fmt.Fprintln(e.stderr, "                    [--every DURATION [--metrics-listen ADDR [--metrics-allow-remote]]] [--metrics-textfile FILE.prom]")
@@ -181,17 +182,19 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 		return exitError
 	}
 	if notice != "" {
-		fmt.Fprintln(e.stderr, "fix8524 heal: "+notice)
+		notef(e, e.stderr, "fix8524 heal: %s\n", notice)
 	}
 
-	j, err := hf.state.openFor(e, isDemo, e.stdout)
+	j, err := hf.state.openFor(e, isDemo, e.progress(e.stdout))
 	if err != nil {
 		return fail("%s", journalErr(err))
 	}
+	debugPlaybook(e, pb)
 	defer j.Close()
 
 	out := &lockedWriter{w: e.stdout}
-	o := heal.Options{Policy: pol, Playbook: pb, Journal: j, EscalateDir: hf.escalateDir, Out: out,
+	progress := e.progress(out) // the run's progress; its report (writeHealReport) is not quiet
+	o := heal.Options{Policy: pol, Playbook: pb, Journal: j, EscalateDir: hf.escalateDir, Out: progress,
 		VerifyTimeout: hf.verifyTime, LockTTL: hf.lockTTL, GatherTimeout: hf.conn.timeout,
 		Notifier:  &notify.Sender{Getenv: e.getenv, Logf: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }},
 		Emergency: hf.emergency, EmergencyReason: hf.reason,
@@ -205,11 +208,11 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 			name = scenario.Default
 		}
 		lz := &demo.Lazy{Name: name, OnStart: func(*demo.Demo) {
-			fmt.Fprintf(out, "Demo forest %q started broken: LDAP and DNS simulated on 127.0.0.1, one WS-Management server per Windows DC.\n", name)
+			fmt.Fprintf(progress, "Demo forest %q started broken: LDAP and DNS simulated on 127.0.0.1, one WS-Management server per Windows DC.\n", name)
 		}}
 		defer lz.Close()
 		o.Facts, o.Exec, o.WindowClock, o.Forest = lz, lz, windowClock, "demo:"+name
-		sayDemoWindows(out, hf.clock, hf.emergency)
+		sayDemoWindows(progress, hf.clock, hf.emergency)
 	} else {
 		tlsSet := false
 		fl.Visit(func(f *flag.Flag) { tlsSet = tlsSet || f.Name == "tls" })

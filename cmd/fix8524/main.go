@@ -12,7 +12,10 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
+
+	"github.com/fix8524/fix8524/engine"
 )
 
 // Exit codes shared by every subcommand (documented in the README).
@@ -39,6 +42,18 @@ func debugf(e *env, format string, args ...any) {
 	if e.verbose {
 		fmt.Fprintf(e.stderr, "debug: "+format+"\n", args...)
 	}
+}
+
+// debugPlaybook says which playbook a command loaded.
+func debugPlaybook(e *env, pb *engine.Playbook) {
+	if pb == nil {
+		return
+	}
+	vars := make([]string, 0, len(pb.Variables))
+	for _, v := range pb.Variables {
+		vars = append(vars, v.Name)
+	}
+	debugf(e, "playbook %s %s from %s (variables: %s)", pb.Name, pb.Digest, strings.Join(pb.Files, ", "), strings.Join(vars, ", "))
 }
 
 // notef prints an informational line (a note, a hint) on w unless -q.
@@ -103,6 +118,9 @@ func run(ctx context.Context, e *env, args []string) int {
 	if e.verbose && e.quiet {
 		fmt.Fprintln(e.stderr, "fix8524: -v and -q exclude each other")
 		return exitError
+	}
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		return runVersion(ctx, e, args[1:])
 	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(e.stderr)

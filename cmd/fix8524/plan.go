@@ -71,6 +71,7 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 	live := addLiveFlags(fs)
 	var prof profileFlag
 	prof.register(fs)
+	demoUsage(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "Usage: fix8524 plan (--dc HOST [connection flags] | --facts FILE | --demo [SCENARIO]) [--playbooks DIR] [-o plan.json] [--json] [-var NAME=VALUE] [-var-file FILE]")
 		fmt.Fprintf(e.stderr, "\nScenarios: %s (default %s)\n", strings.Join(scenario.Names(), ", "), scenario.Default)
@@ -111,8 +112,10 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 	if diags.HasErrors() {
 		return exitError
 	}
+	debugPlaybook(e, pb)
 	var s *facts.Snapshot
 	var err error
+	t0 := time.Now()
 	switch {
 	case demo:
 		// The scenario served as a simulated forest on loopback, gathered over LDAP and DNS.
@@ -126,6 +129,8 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "fix8524 plan:", err)
 		return exitError
 	}
+	debugf(e, "facts from %s (gathered %s): %d DC(s), %d link(s), %d DNS and %d TCP observation(s), %d problem(s), read in %s",
+		s.Source, s.GatheredAt.UTC().Format(time.RFC3339), len(s.DCs), len(s.Links), len(s.DNS), len(s.Reach), len(s.Problems), time.Since(t0).Round(time.Millisecond))
 	return planFromFacts(ctx, e, s, planOpts{pb: pb, out: *out, asJSON: *asJSON, full: *full, now: time.Now()})
 }
 
@@ -184,7 +189,9 @@ func planFromFacts(_ context.Context, e *env, s *facts.Snapshot, o planOpts) int
 		c := paint(e, e.stdout)
 		c.full = o.full
 		writePlanText(e.stdout, p, c)
-		writePlanNext(e.stdout, p, o.out)
+		if !e.quiet {
+			writePlanNext(e.stdout, p, o.out)
+		}
 	}
 	if planProposes(p) || len(p.Unmatched) > 0 {
 		// Failing links the playbook does not handle still need a person to look at them.

@@ -157,7 +157,11 @@ func runProfile(_ context.Context, e *env, args []string) int {
 	if sub == "init" {
 		fl.BoolVar(&force, "force", false, "overwrite an existing profile")
 	}
-	fl.Usage = usage
+	fl.Usage = func() {
+		usage()
+		fmt.Fprintln(e.stderr)
+		fl.PrintDefaults()
+	}
 	if sub != "init" && sub != "show" {
 		fmt.Fprintf(e.stderr, "fix8524 profile: unknown subcommand %q (init or show)\n", sub)
 		return exitError

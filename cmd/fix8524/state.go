@@ -43,6 +43,7 @@ func (s *stateFlag) openFor(e *env, isDemo bool, w io.Writer) (*journal.Store, e
 	if err != nil {
 		return nil, err
 	}
+	debugf(e, "state directory %s (default; demo: %v)", dir, isDemo)
 	if isDemo {
 		if err := makeDemoStateDir(dir); err != nil {
 			return nil, err
