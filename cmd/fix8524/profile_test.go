@@ -39,7 +39,7 @@ func TestProfile(t *testing.T) {
 		}
 	}
 	write("dc              = \"127.0.0.1\"\nldap_port       = " + port + "\ntls_server_name = \"dc1.example.com\"\ndc_timeout      = \"1500ms\"\nstate           = \"st\"\n\nwinrm {\n  user = \"CONTOSO\\\\admin\"\n}\n")
-	code, out, _ = c.run("", "profile", "show")
+	_, out, _ = c.run("", "profile", "show")
 	for _, want := range []string{"Profile " + path, "dc_timeout", "1500ms", "(--dc-timeout)", filepath.Join(c.path("config"), "fix8524", "st"), "winrm.user", `CONTOSO\admin`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("profile show lacks %q:\n%s", want, out)

@@ -25,11 +25,8 @@ func (s *stateFlag) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.dir, "state", "", "state `DIR` holding the journal (default: $XDG_STATE_HOME/fix8524 or ~/.local/state/fix8524; %LOCALAPPDATA%\\fix8524 on Windows; for the demo, a temporary directory it names)")
 }
 
-// open opens the journal. The default directory is created on first use; a --state DIR that
-// does not exist is an error (a typo must not scatter journals).
-func (s *stateFlag) open(e *env) (*journal.Store, error) { return s.openFor(e, false, nil) }
-
-// openFor opens the journal of --state DIR, else, for the demo (isDemo), the demo's own
+// openFor opens the journal of --state DIR (which must exist: a typo must not scatter
+// journals), else, for the demo (isDemo), the demo's own
 // temporary state directory (said on w: the demo never writes the user's real state), else the
 // per-user default.
 func (s *stateFlag) openFor(e *env, isDemo bool, w io.Writer) (*journal.Store, error) {
