@@ -667,6 +667,11 @@ func (l *loader) loadVariables(opts LoadOptions) {
 		decl = append(decl, p.v)
 	}
 	declared := declaredVariables(decl)
+	varNames := make([]string, 0, len(decl))
+	for _, v := range decl {
+		varNames = append(varNames, v.Name)
+	}
+	sort.Strings(varNames)
 	for _, vf := range opts.VarFiles {
 		f, d := l.parser.ParseHCL(vf.Src, vf.Name)
 		l.diags = append(l.diags, d...)
@@ -677,7 +682,7 @@ func (l *loader) loadVariables(opts LoadOptions) {
 		l.diags = append(l.diags, d...)
 		for name, a := range attrs {
 			if byName[name] == nil {
-				l.errorf(a.NameRange.Ptr(), "Value for undeclared variable", "The playbook declares no variable %q%s. %s", name, didYouMean(name, byName), declared)
+				l.errorf(a.NameRange.Ptr(), "Value for undeclared variable", "The playbook declares no variable %q.%s %s", name, suggest(name, varNames), declared)
 				continue
 			}
 			val, d := a.Expr.Value(nil)
@@ -698,7 +703,7 @@ func (l *loader) loadVariables(opts LoadOptions) {
 		}
 		v := byName[name]
 		if v == nil {
-			l.errorf(nil, "Value for undeclared variable", "-var %s: the playbook declares no variable %q%s. %s", kv, name, didYouMean(name, byName), declared)
+			l.errorf(nil, "Value for undeclared variable", "-var %s: the playbook declares no variable %q.%s %s", kv, name, suggest(name, varNames), declared)
 			continue
 		}
 		givenAs[name] = "-var " + kv
@@ -769,40 +774,6 @@ func declaredVariables(vs []*Variable) string {
 	}
 	sort.Strings(names)
 	return "Its variables: " + strings.Join(names, ", ") + "."
-}
-
-// didYouMean suggests a declared name close to name (" (did you mean X?)"), or "".
-func didYouMean(name string, declared map[string]*Variable) string {
-	best, bestD := "", 4
-	for d := range declared {
-		if k := editDistance(name, d); k < bestD || k == bestD && d < best {
-			best, bestD = d, k
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return " (did you mean " + best + "?)"
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // typeWords names a variable type for people: "a number", "a list(string)".

@@ -287,7 +287,7 @@ func TestPlanVariableErrors(t *testing.T) {
 		{[]string{"-var", "gone_after_days=abc"}, []string{`-var gone_after_days=abc: the variable "gone_after_days" is a number, and "abc" is not one`, "-var 'gone_after_days=30'"}},
 		{[]string{"-var", "decommissioned=DC3"}, []string{`-var decommissioned=DC3: the variable "decommissioned" is of type list(string), and "DC3" is not one`, `-var 'decommissioned=["text"]'`}},
 		{[]string{"-var", "nosuch=1"}, []string{`-var nosuch=1: the playbook declares no variable "nosuch". ` + declared}},
-		{[]string{"-var", "gone_after_day=3"}, []string{`(did you mean gone_after_days?)`}},
+		{[]string{"-var", "gone_after_day=3"}, []string{`no variable "gone_after_day". Did you mean "gone_after_days"? Its variables:`}},
 		{[]string{"-var", "max_failures=5"}, []string{`no variable "max_failures"`, declared}},
 		{[]string{"-var-file", vf}, []string{"vars.hcl line 1", `The variable "gone_after_days" is a number`, "vars.hcl line 2", `no variable "max_failures"`}},
 	} {

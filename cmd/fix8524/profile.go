@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fix8524/fix8524/engine/policy"
 	"github.com/fix8524/fix8524/internal/profile"
 )
 
@@ -70,7 +71,7 @@ func (p *profileFlag) load(e *env) (*profile.Profile, error) {
 	}
 	prof, diags := profile.Load(path)
 	if diags.HasErrors() {
-		return nil, fmt.Errorf("profile %s:\n%s", path, strings.TrimRight(profile.Format(diags), "\n"))
+		return nil, fmt.Errorf("profile %s:\n%s", path, strings.TrimRight(policy.FormatDiagnostics(diags), "\n"))
 	}
 	return prof, nil
 }

@@ -290,23 +290,3 @@ func value(f Field, a *hcl.Attribute) (Setting, hcl.Diagnostics) {
 	}
 	return s, nil
 }
-
-// Format renders diagnostics one per line: "FILE:LINE:COL: error: SUMMARY: DETAIL".
-func Format(diags hcl.Diagnostics) string {
-	var b strings.Builder
-	for _, d := range diags {
-		sev := "error"
-		if d.Severity == hcl.DiagWarning {
-			sev = "warning"
-		}
-		if d.Subject != nil {
-			b.WriteString(pos(*d.Subject) + ": ")
-		}
-		fmt.Fprintf(&b, "%s: %s", sev, d.Summary)
-		if d.Detail != "" {
-			fmt.Fprintf(&b, ": %s", strings.TrimSuffix(d.Detail, "."))
-		}
-		b.WriteString("\n")
-	}
-	return b.String()
-}

@@ -3,6 +3,8 @@ package profile
 import (
 	"strings"
 	"testing"
+
+	"github.com/fix8524/fix8524/engine/policy"
 )
 
 func TestParse(t *testing.T) {
@@ -59,7 +61,7 @@ func TestParseErrors(t *testing.T) {
 		{"ssh { https = true }", `Unsupported argument`},
 	} {
 		_, diags := Parse("p.hcl", []byte(c.src))
-		got := Format(diags)
+		got := policy.FormatDiagnostics(diags)
 		if !diags.HasErrors() || !strings.Contains(got, c.want) {
 			t.Errorf("%q: %s\nwant %q", c.src, got, c.want)
 		}
