@@ -361,10 +361,13 @@ func writeHealReport(w io.Writer, c painter, r *heal.Report, hf *healFlags, isDe
 		fmt.Fprintf(b, "  %-9s %s on %s (%s): %s\n", what, v.Candidate.ID, v.Candidate.Target, v.Hold, clip(v.Reason, 300))
 	}
 	if r.Locked != "" {
-		fmt.Fprintf(b, "Refused: %s\n", r.Locked)
+		fmt.Fprintf(b, "Refused: another heal run works on this forest: %s\n", r.Locked)
+		fmt.Fprintf(b, "  What to do: let it finish (fix8524 journal --lock-status %s --state %s says who holds it); the next scheduled run starts afresh\n",
+			shellWord(heal.LockPrefix+r.Forest), shellWord(stateDir))
 	}
 	if r.Breaker.Open || r.Summary.BreakerOpen {
 		fmt.Fprintf(b, "Circuit breaker OPEN: %s\n", r.Breaker.Reason)
+		fmt.Fprintf(b, "  What to do: find why the verifications failed (fix8524 journal --kind verify --state %s), then fix8524 heal --reset-breaker --reason TEXT\n", shellWord(stateDir))
 	}
 	if r.EscalationPath != "" {
 		p := shellWord(r.EscalationPath)

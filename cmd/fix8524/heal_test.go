@@ -146,7 +146,7 @@ func TestHealBreakerCLI(t *testing.T) {
 	}
 	j.Close()
 	code, out, _ := c.run("", "heal", "--demo", "--clock", inWindow, "--state", c.state)
-	if code != exitRefused || !strings.Contains(out, "(breaker_open)") || !strings.Contains(out, "Circuit breaker OPEN") {
+	if code != exitRefused || !strings.Contains(out, "(breaker_open)") || !strings.Contains(out, "Circuit breaker OPEN") || !strings.Contains(out, "  What to do: find why the verifications failed") {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
 	if code, _, stderr := c.run("", "heal", "--reset-breaker", "--state", c.state); code != exitError || !strings.Contains(stderr, "--reason") {
