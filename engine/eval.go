@@ -248,6 +248,7 @@ func (fe *findingEval) check(name string) *checkEval {
 		ce.val = checkValue(ck, ce.status, attrs, evidence)
 	}
 	ce.result.Status = ce.status
+	ce.result.Reading = ReadingOf(ce.status, ck.OKMeans)
 	if ce.result.Summary == "" {
 		ce.result.Summary = strings.Join(evidence, "; ")
 	}

@@ -656,10 +656,22 @@ func (l *loader) loadVariables(opts LoadOptions) {
 		vars = append(vars, pending{v: v, blk: b, def: c.Attributes["default"]})
 	}
 	given := map[string]cty.Value{}
+	givenAs := map[string]string{}    // the -var option a value came from, for its errors
+	givenAt := map[string]hcl.Range{} // the -var-file attribute a value came from
 	byName := map[string]*Variable{}
 	for _, p := range vars {
 		byName[p.v.Name] = p.v
 	}
+	decl := make([]*Variable, 0, len(vars))
+	for _, p := range vars {
+		decl = append(decl, p.v)
+	}
+	declared := declaredVariables(decl)
+	varNames := make([]string, 0, len(decl))
+	for _, v := range decl {
+		varNames = append(varNames, v.Name)
+	}
+	sort.Strings(varNames)
 	for _, vf := range opts.VarFiles {
 		f, d := l.parser.ParseHCL(vf.Src, vf.Name)
 		l.diags = append(l.diags, d...)
@@ -670,14 +682,17 @@ func (l *loader) loadVariables(opts LoadOptions) {
 		l.diags = append(l.diags, d...)
 		for name, a := range attrs {
 			if byName[name] == nil {
-				l.errorf(a.NameRange.Ptr(), "Value for undeclared variable", "The playbook declares no variable %q.", name)
+				l.errorf(a.NameRange.Ptr(), "Value for undeclared variable", "The playbook declares no variable %q.%s %s", name, suggest(name, varNames), declared)
 				continue
 			}
 			val, d := a.Expr.Value(nil)
-			l.diags = append(l.diags, d...)
-			if !d.HasErrors() {
-				given[name] = val
+			if d.HasErrors() {
+				v := byName[name]
+				l.errorf(a.Expr.Range().Ptr(), "Invalid value for variable", "The variable %q is %s: write its value as a constant, e.g. %s = %s.", name, typeWords(v.Type), name, typeExample(v.Type))
+				continue
 			}
+			given[name], givenAt[name] = val, a.Expr.Range()
+			delete(givenAs, name)
 		}
 	}
 	for _, kv := range opts.Vars {
@@ -688,23 +703,29 @@ func (l *loader) loadVariables(opts LoadOptions) {
 		}
 		v := byName[name]
 		if v == nil {
-			l.errorf(nil, "Value for undeclared variable", "A variable named %q was given on the command line, but the playbook declares none.", name)
+			l.errorf(nil, "Value for undeclared variable", "-var %s: the playbook declares no variable %q.%s %s", kv, name, suggest(name, varNames), declared)
 			continue
 		}
+		givenAs[name] = "-var " + kv
+		delete(givenAt, name)
 		if v.Type == cty.String || v.Type == cty.DynamicPseudoType {
 			given[name] = cty.StringVal(raw)
 			continue
 		}
-		expr, d := hclsyntax.ParseExpression([]byte(raw), "<value for var."+name+">", hcl.InitialPos)
-		l.diags = append(l.diags, d...)
+		bad := func() {
+			l.errorf(nil, "Invalid value for variable", "-var %s: the variable %q is %s, and %q is not one. Write it as HCL, e.g. -var '%s=%s'.", kv, name, typeWords(v.Type), raw, name, typeExample(v.Type))
+		}
+		expr, d := hclsyntax.ParseExpression([]byte(raw), "-var "+name, hcl.InitialPos)
 		if d.HasErrors() {
+			bad()
 			continue
 		}
 		val, d := expr.Value(nil)
-		l.diags = append(l.diags, d...)
-		if !d.HasErrors() {
-			given[name] = val
+		if d.HasErrors() {
+			bad()
+			continue
 		}
+		given[name] = val
 	}
 	for _, p := range vars {
 		val, ok := given[p.v.Name]
@@ -723,7 +744,13 @@ func (l *loader) loadVariables(opts LoadOptions) {
 		}
 		cv, err := convert.Convert(val, p.v.Type)
 		if err != nil {
-			l.errorf(&rng, "Invalid value for variable", "The value for variable %q is not %s: %v.", p.v.Name, typeexpr.TypeString(p.v.Type), err)
+			if opt := givenAs[p.v.Name]; opt != "" {
+				l.errorf(nil, "Invalid value for variable", "%s: the variable %q is %s: %v. Write it as HCL, e.g. -var '%s=%s'.", opt, p.v.Name, typeWords(p.v.Type), err, p.v.Name, typeExample(p.v.Type))
+			} else if at, ok := givenAt[p.v.Name]; ok {
+				l.errorf(&at, "Invalid value for variable", "The variable %q is %s: %v. For example: %s = %s.", p.v.Name, typeWords(p.v.Type), err, p.v.Name, typeExample(p.v.Type))
+			} else {
+				l.errorf(&rng, "Invalid value for variable", "The value for variable %q is not %s: %v.", p.v.Name, typeWords(p.v.Type), err)
+			}
 			continue
 		}
 		if !cv.IsWhollyKnown() {
@@ -736,10 +763,58 @@ func (l *loader) loadVariables(opts LoadOptions) {
 	}
 }
 
+// declaredVariables names the playbook's variables and their types, for errors.
+func declaredVariables(vs []*Variable) string {
+	if len(vs) == 0 {
+		return "It declares no variables."
+	}
+	names := make([]string, 0, len(vs))
+	for _, v := range vs {
+		names = append(names, v.Name+" ("+typeexpr.TypeString(v.Type)+")")
+	}
+	sort.Strings(names)
+	return "Its variables: " + strings.Join(names, ", ") + "."
+}
+
+// typeWords names a variable type for people: "a number", "a list(string)".
+func typeWords(t cty.Type) string {
+	switch {
+	case t == cty.Number:
+		return "a number"
+	case t == cty.Bool:
+		return "a bool (true or false)"
+	case t == cty.String:
+		return "a string"
+	}
+	return "of type " + typeexpr.TypeString(t)
+}
+
+// typeExample is an HCL value of type t, for errors.
+func typeExample(t cty.Type) string {
+	switch {
+	case t == cty.Number:
+		return "30"
+	case t == cty.Bool:
+		return "true"
+	case t == cty.String:
+		return `"text"`
+	case t.IsListType() || t.IsSetType() || t.IsTupleType():
+		if t.IsListType() || t.IsSetType() {
+			return "[" + typeExample(t.ElementType()) + "]"
+		}
+		return "[...]"
+	case t.IsMapType():
+		return "{ key = " + typeExample(t.ElementType()) + " }"
+	case t.IsObjectType():
+		return "{ ... }"
+	}
+	return `"value"`
+}
+
 // ---- checks ----
 
 var checkSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "doc"}, {Name: "condition"}},
+	Attributes: []hcl.AttributeSchema{{Name: "doc"}, {Name: "condition"}, {Name: "ok_means"}},
 	Blocks:     []hcl.BlockHeaderSchema{{Type: "dns"}, {Type: "tcp"}, {Type: "event"}, {Type: "assert"}},
 }
 
@@ -766,6 +841,7 @@ func (l *loader) loadCheck(b *hcl.Block) {
 	c := l.content(b.Body, checkSchema)
 	ck := &Check{Name: b.Labels[0], DeclRange: b.DefRange}
 	ck.Doc = l.constString(c.Attributes, "doc", "")
+	ck.OKMeans = l.oneOf(c.Attributes, "ok_means", OKMeansHealthy, OKMeansHealthy, OKMeansProblem)
 	kinds := len(c.Blocks)
 	if c.Attributes["condition"] != nil {
 		kinds++

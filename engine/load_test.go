@@ -139,6 +139,9 @@ action`, 1)
 			return strings.Replace(s, `powershell = "Restart-Service Netlogon"`, `powershell = "Restart-Service ${link.source.name}"`, 1)
 		}, "PowerShell must not interpolate values", 48},
 		{"bad risk", func(s string) string { return strings.Replace(s, `risk  = "low"`, `risk  = "tiny"`, 1) }, "Invalid value for risk", 47},
+		{"bad ok_means", func(s string) string {
+			return strings.Replace(s, `condition = check.answers.ok && check.cname.ok`, "ok_means  = \"bad\"\n  condition = check.answers.ok && check.cname.ok", 1)
+		}, "Invalid value for ok_means", 28},
 		{"bad dns type", func(s string) string { return strings.Replace(s, `type    = "CNAME"`, `type    = "MX"`, 1) }, "Invalid DNS type", 22},
 		{"two kinds", func(s string) string {
 			return strings.Replace(s, `condition = check.answers.ok && check.cname.ok`, "condition = true\n  tcp {\n    host = \"x\"\n    port = 1\n  }", 1)

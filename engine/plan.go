@@ -17,6 +17,31 @@ const (
 	StatusUnknown = "unknown" // a fact or an observation it needs is missing
 )
 
+// What a check holding means (the check block's ok_means).
+const (
+	OKMeansHealthy = "healthy" // the check looks for something working: failing is the problem
+	OKMeansProblem = "problem" // the check looks for a problem: holding is finding it
+)
+
+// Readings of evidence, as the article reads it: a check that looks for a problem and does not
+// find it is no problem, not a failure.
+const (
+	ReadingProblem   = "problem_found"
+	ReadingNoProblem = "no_problem"
+	ReadingUnknown   = "unknown"
+)
+
+// ReadingOf is what a check's status means given its ok_means.
+func ReadingOf(status, okMeans string) string {
+	switch {
+	case status == StatusOK && okMeans == OKMeansProblem, status == StatusFailed && okMeans != OKMeansProblem:
+		return ReadingProblem
+	case status == StatusOK, status == StatusFailed:
+		return ReadingNoProblem
+	}
+	return ReadingUnknown
+}
+
 // Finding statuses.
 const (
 	FindingDiagnosed  = "diagnosed"  // a decision holds: cause, actions and manual steps are known
@@ -192,10 +217,14 @@ type WalkStep struct {
 
 // CheckResult is the evidence of one check for one finding.
 type CheckResult struct {
-	Name    string `json:"name"`
-	Kind    string `json:"kind"` // dns | tcp | event | assert
-	Doc     string `json:"doc,omitempty"`
-	Status  string `json:"status"` // Status* constant
+	Name   string `json:"name"`
+	Kind   string `json:"kind"` // dns | tcp | event | assert
+	Doc    string `json:"doc,omitempty"`
+	Status string `json:"status"` // Status* constant
+	// Reading is what the status means (Reading* constant): a check that looks for a problem
+	// (ok_means = "problem") reads "problem_found" when it holds. Empty in plans made before
+	// it existed.
+	Reading string `json:"reading,omitempty"`
 	Summary string `json:"summary"`
 	// Observations are what each server, port or DC showed (dns, tcp, event checks).
 	Observations []Observation `json:"observations,omitempty"`

@@ -590,7 +590,7 @@ walk:
 			f.Walk = append(f.Walk, WalkStep{Decision: d.Name, Result: WalkUnknown, Unknown: unk})
 			f.Status = FindingIncomplete
 			f.Needs = dedupNeeds(fe.needsOf(d.when, d.Name))
-			f.Incomplete = fmt.Sprintf("diagnosis incomplete at decision %q: gather %s", d.Name, needList(f.Needs))
+			f.Incomplete = fmt.Sprintf("the walk stopped at decision %q: gather %s", d.Name, needList(f.Needs))
 			break walk
 		case v.True():
 			f.Walk = append(f.Walk, WalkStep{Decision: d.Name, Result: WalkHolds})

@@ -50,9 +50,13 @@ type Playbook struct {
 
 // Check is one `check` block.
 type Check struct {
-	Name      string
-	Doc       string
-	Kind      string // dns | tcp | event | assert
+	Name string
+	Doc  string
+	Kind string // dns | tcp | event | assert
+	// OKMeans says what the check holding means: OKMeansHealthy (the default: it looks for
+	// something working, and failing is the problem) or OKMeansProblem (it looks for a problem,
+	// and holding is finding it). It changes how evidence reads, never how it is evaluated.
+	OKMeans   string
 	DeclRange hcl.Range
 
 	// dns

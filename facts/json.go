@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"sort"
+
+	"github.com/fix8524/fix8524/internal/jsonerr"
 )
 
 // MaxSnapshotBytes bounds the size of a facts file fix8524 will read.
@@ -31,7 +33,7 @@ func DecodeBytes(data []byte) (*Snapshot, error) {
 		FormatVersion *int `json:"format_version"`
 	}
 	if err := json.Unmarshal(data, &probe); err != nil {
-		return nil, fmt.Errorf("facts are not valid JSON: %w", describeJSONError(data, err))
+		return nil, fmt.Errorf("not a fix8524 facts file: %w", jsonerr.Describe(data, err))
 	}
 	if probe.FormatVersion == nil {
 		return nil, errors.New("facts have no format_version: not a fix8524 facts file")
@@ -43,7 +45,7 @@ func DecodeBytes(data []byte) (*Snapshot, error) {
 	dec.DisallowUnknownFields()
 	var s Snapshot
 	if err := dec.Decode(&s); err != nil {
-		return nil, fmt.Errorf("decoding facts: %w", describeJSONError(data, err))
+		return nil, fmt.Errorf("decoding facts: %w", jsonerr.Describe(data, err))
 	}
 	if dec.More() {
 		return nil, errors.New("decoding facts: trailing data after the JSON document")
@@ -83,29 +85,4 @@ func (s *Snapshot) Sort() {
 	sort.SliceStable(s.Problems, func(i, j int) bool {
 		return s.Problems[i].Scope < s.Problems[j].Scope || (s.Problems[i].Scope == s.Problems[j].Scope && s.Problems[i].Message < s.Problems[j].Message)
 	})
-}
-
-func describeJSONError(data []byte, err error) error {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	off := int64(-1)
-	switch {
-	case errors.As(err, &se):
-		off = se.Offset
-	case errors.As(err, &te):
-		off = te.Offset
-	}
-	if off < 0 || off > int64(len(data)) {
-		return err
-	}
-	line, col := 1, 1
-	for _, c := range data[:off] {
-		if c == '\n' {
-			line++
-			col = 1
-		} else {
-			col++
-		}
-	}
-	return fmt.Errorf("line %d, column %d: %w", line, col, err)
 }

@@ -74,11 +74,13 @@ check "source_host_on_destination_dns" {
 
 check "source_gone" {
   doc       = "The source is gone for good: you said so (var.decommissioned), or its host record is gone and it has not replicated for var.gone_after_days days."
+  ok_means  = "problem"
   condition = contains(var.decommissioned, link.source.name) || (!check.source_host_on_destination_dns.ok && (link.never_succeeded || link.days_since_success >= var.gone_after_days))
 }
 
 check "guid_mismatch" {
   doc       = "The source's own view of its DSA GUID (its rootDSE dsServiceName) differs from the GUID the destination knows it by: the DC was promoted again and one NTDS Settings object is stale."
+  ok_means  = "problem"
   condition = link.source.own_dsa_guid != link.source_dsa_guid
 }
 
@@ -173,7 +175,8 @@ check "source_host_registered" {
 }
 
 check "scavenging_on_source_dns" {
-  doc = "A DNS server the source registers on scavenged records recently (DNS Server event 2501): registered records that later vanish point at scavenging, duplicate zones or the zone-transfer delete bug (KB 953317)."
+  doc      = "A DNS server the source registers on scavenged records recently (DNS Server event 2501): registered records that later vanish point at scavenging, duplicate zones or the zone-transfer delete bug (KB 953317)."
+  ok_means = "problem"
   event {
     on     = dcs_with_ip(link.source.dns_servers)
     ids    = [2501]
@@ -192,7 +195,8 @@ check "destination_dns_hosts_domain" {
 }
 
 check "msdcs_not_delegated_on_destination_dns" {
-  doc = "On some DNS server of the destination, _msdcs.R is a non-delegated sub-domain of R (the Windows 2000 layout): SOA _msdcs.R answers NODATA with R's SOA in the authority section."
+  doc      = "On some DNS server of the destination, _msdcs.R is a non-delegated sub-domain of R (the Windows 2000 layout): SOA _msdcs.R answers NODATA with R's SOA in the authority section."
+  ok_means = "problem"
   dns {
     name    = forest.msdcs
     type    = "SOA"
@@ -224,7 +228,8 @@ check "destination_dns_resolves_source_domain" {
 }
 
 check "cname_wrong_on_destination_dns" {
-  doc = "Some DNS server of the destination holds a CNAME for G._msdcs.R whose target is not the source's host name (a conflicting, CNF-mangled or leftover record)."
+  doc      = "Some DNS server of the destination holds a CNAME for G._msdcs.R whose target is not the source's host name (a conflicting, CNF-mangled or leftover record)."
+  ok_means = "problem"
   dns {
     name    = link.cname
     type    = "CNAME"
@@ -235,7 +240,8 @@ check "cname_wrong_on_destination_dns" {
 }
 
 check "cname_missing_on_destination_dns" {
-  doc = "Some DNS server of the destination answers that G._msdcs.R does not exist (NXDOMAIN, or NOERROR without a CNAME): its copy of the zone lacks the record."
+  doc      = "Some DNS server of the destination answers that G._msdcs.R does not exist (NXDOMAIN, or NOERROR without a CNAME): its copy of the zone lacks the record."
+  ok_means = "problem"
   dns {
     name    = link.cname
     type    = "CNAME"
@@ -246,7 +252,8 @@ check "cname_missing_on_destination_dns" {
 }
 
 check "host_missing_on_destination_dns_a" {
-  doc = "Some DNS server of the destination answers that the source's host has no A record."
+  doc      = "Some DNS server of the destination answers that the source's host has no A record."
+  ok_means = "problem"
   dns {
     name    = link.source.dns_host_name
     type    = "A"
@@ -257,7 +264,8 @@ check "host_missing_on_destination_dns_a" {
 }
 
 check "host_missing_on_destination_dns_aaaa" {
-  doc = "Some DNS server of the destination answers that the source's host has no AAAA record."
+  doc      = "Some DNS server of the destination answers that the source's host has no AAAA record."
+  ok_means = "problem"
   dns {
     name    = link.source.dns_host_name
     type    = "AAAA"
@@ -269,11 +277,13 @@ check "host_missing_on_destination_dns_aaaa" {
 
 check "records_differ_between_dns_servers" {
   doc       = "The source's records exist where it registered them but not where the destination asks."
+  ok_means  = "problem"
   condition = check.cname_on_source_dns.ok && check.source_host_registered.ok && (check.cname_missing_on_destination_dns.ok || (check.host_missing_on_destination_dns_a.ok && check.host_missing_on_destination_dns_aaaa.ok))
 }
 
 check "destination_logged_2087" {
-  doc = "The destination logged event 2087 (could not resolve the source by CNAME, FQDN or NetBIOS name) for this source."
+  doc      = "The destination logged event 2087 (could not resolve the source by CNAME, FQDN or NetBIOS name) for this source."
+  ok_means = "problem"
   event {
     on     = link.destination
     ids    = [2087]
@@ -283,7 +293,8 @@ check "destination_logged_2087" {
 }
 
 check "destination_logged_2088" {
-  doc = "The destination logged event 2088 (DNS failed; replication fell back to the NetBIOS or FQDN name)."
+  doc      = "The destination logged event 2088 (DNS failed; replication fell back to the NetBIOS or FQDN name)."
+  ok_means = "problem"
   event {
     on     = link.destination
     ids    = [2088]

@@ -52,6 +52,7 @@ type applyFlags struct {
 	verifyTime time.Duration
 	lockTTL    time.Duration
 	asJSON     bool
+	clock      string
 }
 
 func runApply(ctx context.Context, e *env, args []string) int {
@@ -69,6 +70,9 @@ func runApply(ctx context.Context, e *env, args []string) int {
 	fs.DurationVar(&af.verifyTime, "verify-timeout", 0, "how long to wait for each action's verification (`DURATION`; default: the action's verify_timeout, 5m)")
 	fs.DurationVar(&af.lockTTL, "lock-ttl", apply.DefaultLockTTL, "time to live of the forest lock (`DURATION`), renewed before every step")
 	fs.BoolVar(&af.asJSON, "json", false, "print the result as JSON on stdout (progress goes to stderr)")
+	fs.StringVar(&af.clock, "clock", "", demoClockUsage)
+	var prof profileFlag
+	prof.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "Usage: fix8524 apply PLAN [--demo] [--state DIR] [--trust-keys FILE] [--emergency --reason TEXT] [--verify-timeout 5m] [connection and transport flags]")
 		fmt.Fprintln(e.stderr, "       fix8524 apply --dc HOST [connection and transport flags]   (plan, show, ask for 'yes', apply)")
@@ -91,6 +95,18 @@ func runApply(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "fix8524 apply: unexpected argument %q\n", fs.Arg(0))
 		return exitError
 	}
+	if !af.demo {
+		// The profile's seed DC is where a saved plan's fresh facts come from; without a plan
+		// it would start an interactive apply, which takes --dc on purpose.
+		var skip []string
+		if planPath == "" {
+			skip = append(skip, "dc")
+		}
+		if _, err := prof.apply(e, fs, skip...); err != nil {
+			fmt.Fprintln(e.stderr, "fix8524 apply:", err)
+			return exitError
+		}
+	}
 	tlsSet := false
 	fs.Visit(func(f *flag.Flag) { tlsSet = tlsSet || f.Name == "tls" })
 	if planPath == "" && af.conn.dc == "" {
@@ -105,10 +121,16 @@ func runApply(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "fix8524 apply: --emergency needs --reason TEXT (it is recorded in the journal)")
 		return exitError
 	}
+	windowClock, err := demoClock(af.clock, af.demo)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
+		return exitError
+	}
 	progress := e.stdout
 	if af.asJSON {
 		progress = e.stderr
 	}
+	progress = e.progress(progress)
 
 	pb, files, diags := af.playbooks.load()
 	if len(diags) > 0 {
@@ -117,6 +139,7 @@ func runApply(ctx context.Context, e *env, args []string) int {
 	if diags.HasErrors() {
 		return exitError
 	}
+	debugPlaybook(e, pb)
 	var trust *approval.TrustSet
 	if af.trustKeys != "" {
 		t, err := approval.LoadTrust(af.trustKeys)
@@ -126,51 +149,60 @@ func runApply(ctx context.Context, e *env, args []string) int {
 		}
 		trust = t
 	}
-	j, err := af.state.open(e)
-	if err != nil {
-		fmt.Fprintln(e.stderr, "fix8524 apply: journal:", err)
-		return exitError
-	}
-	defer j.Close()
-
-	o := apply.Options{Playbook: pb, Journal: j, Out: progress, Emergency: af.emergency, EmergencyReason: af.reason,
-		VerifyTimeout: af.verifyTime, LockTTL: af.lockTTL}
+	// The plan is read before the journal is opened: a file that is no plan creates nothing.
 	var plan *engine.Plan
 	var planBytes []byte
+	tampered := false
 	if planPath != "" {
 		planBytes, err = readSmallFile(planPath, apply.MaxPlanBytes)
 		if err != nil {
 			fmt.Fprintln(e.stderr, "fix8524 apply:", err)
 			return exitError
 		}
-		if code, refused := refuseTampered(e, j, planPath, planBytes); refused {
-			return code
-		}
-		plan, err = apply.ParsePlan(planBytes)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "fix8524 apply: %s: %v\n", planPath, err)
-			return exitError
+		tampered = changedSinceApproval(planPath, planBytes)
+		if !tampered {
+			plan, err = apply.ParsePlan(planBytes)
+			if err != nil {
+				fmt.Fprintf(e.stderr, "fix8524 apply: %s: %v\n", planPath, err)
+				return exitError
+			}
 		}
 	}
-
-	// Where facts come from and where actions go.
 	scenarioName, isDemoPlan := "", false
 	if plan != nil {
 		scenarioName, isDemoPlan = demo.ScenarioOf(plan.Facts.Source)
 	}
 	switch {
-	case af.demo && !isDemoPlan:
+	case af.demo && plan != nil && !isDemoPlan:
 		fmt.Fprintf(e.stderr, "fix8524 apply: --demo: this plan was made from %s, not from the demo forest\n", plan.Facts.Source)
 		return exitError
 	case isDemoPlan && !af.demo:
 		fmt.Fprintf(e.stderr, "fix8524 apply: this plan was made from the demo forest (%s): apply it with --demo\n", plan.Facts.Source)
 		return exitError
+	}
+	j, err := af.state.openFor(e, af.demo, progress)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 apply:", journalErr(err))
+		return exitError
+	}
+	defer j.Close()
+	if tampered {
+		code, _ := refuseTampered(e, j, planPath, planBytes)
+		return code
+	}
+
+	o := apply.Options{Playbook: pb, Journal: j, Out: progress, Emergency: af.emergency, EmergencyReason: af.reason,
+		VerifyTimeout: af.verifyTime, LockTTL: af.lockTTL}
+
+	// Where facts come from and where actions go.
+	switch {
 	case af.demo:
 		lz := &demo.Lazy{Name: scenarioName, OnStart: func(*demo.Demo) {
 			fmt.Fprintf(progress, "Demo forest %q started broken again: LDAP and DNS simulated on 127.0.0.1, one WS-Management server per Windows DC.\n", scenarioName)
 		}}
 		defer lz.Close()
-		o.Facts, o.Exec, o.WindowsWaived = lz, lz, demo.WindowsWaived
+		o.Facts, o.Exec, o.WindowClock = lz, lz, windowClock
+		sayDemoWindows(progress, af.clock, af.emergency)
 	default:
 		if af.conn.dc == "" {
 			af.conn.dc = seedOf(plan)
@@ -226,13 +258,20 @@ func runApply(ctx context.Context, e *env, args []string) int {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(res)
 	} else {
-		writeResult(e.stdout, res, colorFor(e, e.stdout))
+		writeResult(e.stdout, res, colorFor(e, e.stdout), af.state.flag(e, af.demo, j.Dir()))
 	}
 	if err != nil {
 		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
 		return exitError
 	}
 	return res.ExitCode()
+}
+
+// changedSinceApproval reports whether the plan file has an approval whose digest differs
+// from its bytes.
+func changedSinceApproval(planPath string, b []byte) bool {
+	a, err := approval.Load(planPath)
+	return err == nil && a != nil && approval.Digest(b) != a.PlanDigest
 }
 
 // refuseTampered refuses, before parsing, a plan whose bytes differ from the ones its sidecar
@@ -243,12 +282,14 @@ func refuseTampered(e *env, j *journal.Store, planPath string, b []byte) (int, b
 		return 0, false // no (valid) approval: the approval gate reports it
 	}
 	if d := approval.Digest(b); d != a.PlanDigest {
-		reason := fmt.Sprintf("approval refused: plan changed after approval: %s has digest %s, %s approved %s; make and approve the plan again",
+		reason := fmt.Sprintf("approval refused: plan changed after approval: %s has digest %s, %s approved %s",
 			planPath, d[:19]+"…", a.By, a.PlanDigest[:19]+"…")
+		do := "read the plan as it is now (fix8524 show " + shellWord(planPath) + "), then approve it again, or make a new plan"
 		_, _ = j.Record(journal.Entry{Kind: journal.KindGate, Name: "approval", Outcome: journal.Started, Target: planPath})
-		_, _ = j.Record(journal.Entry{Kind: journal.KindGate, Name: "approval", Outcome: journal.Refused, Reason: reason, Target: planPath,
+		_, _ = j.Record(journal.Entry{Kind: journal.KindGate, Name: "approval", Outcome: journal.Refused, Reason: reason + " — to do: " + do, Target: planPath,
 			PlanFingerprint: a.PlanFingerprint})
 		fmt.Fprintln(e.stderr, "fix8524 apply: refused:", reason)
+		fmt.Fprintln(e.stderr, "  What to do:", do)
 		return exitRefused, true
 	}
 	return 0, false
@@ -275,7 +316,7 @@ func planLive(ctx context.Context, e *env, f apply.Facts, pb *engine.Playbook, s
 		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
 		return nil, nil, "", exitError
 	}
-	writePlanText(e.stdout, p, colorFor(e, e.stdout))
+	writePlanText(e.stdout, p, paint(e, e.stdout))
 	if p.Summary.Actions == 0 {
 		fmt.Fprintln(e.stdout, "\nNothing to apply.")
 		if planProposes(p) {
@@ -333,7 +374,7 @@ func (t *ttyApprovals) ApprovePlan(ctx context.Context, req apply.Request) (appl
 		return g, err
 	}
 	if t.showPlan {
-		writePlanText(t.e.stderr, req.Plan, colorFor(t.e, t.e.stderr))
+		writePlanText(t.e.stderr, req.Plan, paint(t.e, t.e.stderr))
 	}
 	fmt.Fprintf(t.e.stderr, "\nNo approval file for %s (%d action(s), fingerprint %s).\n", req.PlanPath, req.Plan.Summary.Actions, req.Plan.Fingerprint)
 	ok, aerr := t.ask("Do you want to perform these actions?\n  fix8524 will perform the actions of the plan above, verify each, and journal every step.")
@@ -404,6 +445,7 @@ func newLive(e *env, c *connFlags, tf *transportFlags, tlsSet bool, j *journal.S
 		l.winrmPass = lo.Auth.Password
 	}
 	l.runners = tf.runners(e, inv, c.user)
+	l.runners.ConnectTimeout = c.dcTimeout
 	l.runners.WinRMPassword = func() (string, error) { return l.password("FIX8524_WINRM_PASSWORD") }
 	for _, p := range []string{l.runners.SSHKeyPassphrase, l.runners.SSHPassword} {
 		if p != "" {
@@ -469,13 +511,16 @@ func (l *live) LDAP(ctx context.Context, t actions.Target) (ldapdelete.Conn, fun
 
 // --- the result for people ---
 
-func writeResult(w io.Writer, r apply.Result, color bool) {
-	c := painter{color}
+func writeResult(w io.Writer, r apply.Result, color bool, stateArg string) {
+	c := painter{on: color}
 	b := bufio.NewWriter(w)
 	defer b.Flush()
 	fmt.Fprintln(b)
 	for _, rf := range r.Refusals {
-		fmt.Fprintf(b, "%s %s: %s\n", c.red("Refused"), rf.Gate, rf.Reason)
+		fmt.Fprintf(b, "%s by the %s gate: %s\n", c.red("Refused"), rf.Gate, rf.Reason)
+		if rf.Do != "" {
+			fmt.Fprintf(b, "  What to do: %s\n", rf.Do)
+		}
 	}
 	for _, f := range r.Findings {
 		mark := outcomeColor(c, f.Outcome)
@@ -549,7 +594,7 @@ func writeResult(w io.Writer, r apply.Result, color bool) {
 	}
 	fmt.Fprintf(b, "\n%s\n", verdict)
 	if r.RunID != "" {
-		fmt.Fprintf(b, "Journal: fix8524 journal --run %s\n", r.RunID)
+		fmt.Fprintf(b, "Journal: fix8524 journal --run %s%s\n", r.RunID, stateArg)
 	}
 }
 

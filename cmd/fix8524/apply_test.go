@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,10 @@ import (
 	"github.com/fix8524/fix8524/engine/approval"
 	"github.com/fix8524/fix8524/engine/journal"
 )
+
+// inWindow is a --clock inside the playbook's weekend change window (a Saturday morning): the
+// demo enforces the windows.
+const inWindow = "2026-11-21T10:00:00Z"
 
 // cli runs the CLI in-process with stdin.
 type cli struct {
@@ -25,9 +30,15 @@ type cli struct {
 
 func newCLI(t *testing.T) *cli {
 	dir := t.TempDir()
-	c := &cli{t: t, dir: dir, state: filepath.Join(dir, "state"), vars: map[string]string{}}
-	if err := os.Mkdir(c.state, 0o700); err != nil {
-		t.Fatal(err)
+	// The CLI reads HOME, XDG_* and TMPDIR through its env: they point into the test's
+	// directory, so that nothing a test runs writes the real home or temporary directory.
+	c := &cli{t: t, dir: dir, state: filepath.Join(dir, "state"), vars: map[string]string{
+		"HOME": filepath.Join(dir, "home"), "TMPDIR": filepath.Join(dir, "tmp"),
+	}}
+	for _, d := range []string{c.state, c.vars["HOME"], c.vars["TMPDIR"]} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return c
 }
@@ -76,7 +87,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "Approved plan") {
 		t.Fatalf("approve: exit %d\n%s\n%s", code, out, stderr)
 	}
-	code, out, stderr = c.run("", "apply", p, "--demo", "--state", c.state)
+	code, out, stderr = c.run("", "apply", p, "--demo", "--clock", inWindow, "--state", c.state)
 	if code != exitOK {
 		t.Fatalf("apply --demo: exit %d\n%s\n%s", code, out, stderr)
 	}
@@ -98,12 +109,17 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Errorf("journal lacks %q", want)
 		}
 	}
+	// show tells what happened to the plan.
+	code, out, _ = c.run("", "show", p, "--state", c.state)
+	if code != exitOK || !strings.Contains(out, "actions: 2 succeeded; replication confirmed") {
+		t.Errorf("show after apply: exit %d\n%s", code, out)
+	}
 	code, out, _ = c.run("", "journal", "--state", c.state, "--run", "last")
 	if code != exitOK || !strings.Contains(out, "register_cname") {
 		t.Errorf("journal --run last: exit %d\n%s", code, out)
 	}
 	// The demo forest starts broken again: the same plan applies again (re-check, run again).
-	if code, out, stderr = c.run("", "apply", p, "--demo", "--state", c.state); code != exitOK {
+	if code, out, stderr = c.run("", "apply", p, "--demo", "--clock", inWindow, "--state", c.state); code != exitOK {
 		t.Fatalf("second apply --demo: exit %d\n%s\n%s", code, out, stderr)
 	}
 }
@@ -184,7 +200,7 @@ func TestApplyRefusals(t *testing.T) {
 			c := newCLI(t)
 			p := c.demoPlan()
 			extra := tc.setup(c, p)
-			args := append([]string{"apply", p, "--demo", "--state", c.state}, extra...)
+			args := append([]string{"apply", p, "--demo", "--clock", inWindow, "--state", c.state}, extra...)
 			code, out, stderr := c.run("", args...)
 			if code != exitRefused {
 				t.Fatalf("exit %d, want 3\n%s\n%s", code, out, stderr)
@@ -220,7 +236,7 @@ func TestApplySignedWithTrustedKey(t *testing.T) {
 	if code, _, stderr := c.run("", "approve", p, "--by", "alice", "--sign-key", c.path("k"), "--state", c.state); code != exitOK {
 		t.Fatalf("approve: %s", stderr)
 	}
-	if code, out, stderr := c.run("", "apply", p, "--demo", "--trust-keys", c.path("k.pub"), "--state", c.state); code != exitOK {
+	if code, out, stderr := c.run("", "apply", p, "--demo", "--clock", inWindow, "--trust-keys", c.path("k.pub"), "--state", c.state); code != exitOK {
 		t.Fatalf("apply: exit %d\n%s\n%s", code, out, stderr)
 	}
 }
@@ -231,11 +247,11 @@ func TestApplyTypedYes(t *testing.T) {
 	t.Cleanup(func() { stdinIsTerminal = old })
 	c := newCLI(t)
 	p := c.demoPlan()
-	code, out, stderr := c.run("no\n", "apply", p, "--demo", "--state", c.state)
+	code, out, stderr := c.run("no\n", "apply", p, "--demo", "--clock", inWindow, "--state", c.state)
 	if code != exitRefused || !strings.Contains(out+stderr, "not 'yes'") {
 		t.Fatalf("answer no: exit %d\n%s\n%s", code, out, stderr)
 	}
-	code, out, stderr = c.run("yes\n", "apply", p, "--demo", "--state", c.state)
+	code, out, stderr = c.run("yes\n", "apply", p, "--demo", "--clock", inWindow, "--state", c.state)
 	if code != exitOK || !strings.Contains(stderr, "Only 'yes' will be accepted") || !strings.Contains(stderr, "source_cname_not_registered") {
 		t.Fatalf("answer yes: exit %d\n%s\n%s", code, out, stderr)
 	}
@@ -250,7 +266,7 @@ func TestApplyTypedYes(t *testing.T) {
 	}
 	// With --trust-keys, typing yes is not enough: nothing is asked.
 	c.run("", "keygen", c.path("k"))
-	code, _, stderr = c.run("yes\n", "apply", p, "--demo", "--trust-keys", c.path("k.pub"), "--state", c.state)
+	code, _, stderr = c.run("yes\n", "apply", p, "--demo", "--clock", inWindow, "--trust-keys", c.path("k.pub"), "--state", c.state)
 	if code != exitRefused || strings.Contains(stderr, "Enter a value") {
 		t.Fatalf("trust keys + terminal: exit %d, asked: %v", code, strings.Contains(stderr, "Enter a value"))
 	}
@@ -355,12 +371,24 @@ func TestJournalLockCommands(t *testing.T) {
 func TestDefaultStateDir(t *testing.T) {
 	c := newCLI(t)
 	c.vars["XDG_STATE_HOME"] = c.path("xdg")
-	p := c.demoPlan()
-	if code, _, stderr := c.run("", "approve", p, "--by", "me"); code != exitOK {
-		t.Fatalf("approve with the default state dir: %s", stderr)
+	if code, _, stderr := c.run("", "journal"); code != exitOK {
+		t.Fatalf("journal with the default state dir: %s", stderr)
 	}
 	if _, err := os.Stat(filepath.Join(c.path("xdg"), "fix8524", journal.FileName)); err != nil {
 		t.Fatalf("the default state dir was not created: %v", err)
+	}
+	// A demo plan's approval goes to the demo's temporary state directory, and says so.
+	p := c.demoPlan()
+	code, out, stderr := c.run("", "approve", p, "--by", "me")
+	demoDir := filepath.Join(c.vars["TMPDIR"], "fix8524-demo-"+strconv.Itoa(os.Getuid()))
+	if code != exitOK || !strings.Contains(out, "Demo state (journal, lock): "+demoDir+", a temporary directory") {
+		t.Fatalf("approve of a demo plan: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(demoDir, journal.FileName)); err != nil {
+		t.Fatalf("the demo's state dir was not used: %v", err)
+	}
+	if code, out, _ := c.run("", "journal", "--demo"); code != exitOK || !strings.Contains(out, "note") || !strings.Contains(out, "approve") {
+		t.Errorf("journal --demo: exit %d\n%s", code, out)
 	}
 }
 

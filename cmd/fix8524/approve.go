@@ -15,6 +15,7 @@ import (
 	"github.com/fix8524/fix8524/engine/approval"
 	"github.com/fix8524/fix8524/engine/journal"
 	"github.com/fix8524/fix8524/engine/window"
+	"github.com/fix8524/fix8524/lab/demo"
 )
 
 func init() {
@@ -32,6 +33,8 @@ func runApprove(_ context.Context, e *env, args []string) int {
 	fs.Var(&each, "allow-each", "also approve this one `ACTION_ID` on its own (repeatable); metadata cleanups need it")
 	var st stateFlag
 	st.register(fs)
+	var prof profileFlag
+	prof.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "Usage: fix8524 approve PLAN --by NAME [--expires 4h] [--reason TEXT] [--sign-key FILE] [--allow-each ACTION_ID]... [--state DIR]")
 		fmt.Fprintln(e.stderr, "\nRecords an approval of the plan file exactly as it is (its fingerprint and its bytes) next to it:")
@@ -56,6 +59,12 @@ func runApprove(_ context.Context, e *env, args []string) int {
 	if planPath == "" {
 		fs.Usage()
 		return exitError
+	}
+	if set, err := prof.apply(e, fs); err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 approve:", err)
+		return exitError
+	} else {
+		st.fromProfile = set["state"]
 	}
 	if strings.TrimSpace(*by) == "" {
 		fmt.Fprintln(e.stderr, "fix8524 approve: --by NAME is required: an approval says who approved")
@@ -129,10 +138,12 @@ func runApprove(_ context.Context, e *env, args []string) int {
 		eachApprovals = append(eachApprovals, x)
 	}
 
-	// Journal first: an approval that cannot be recorded is not written either.
-	j, err := st.open(e)
+	// Journal first: an approval that cannot be recorded is not written either. A demo plan's
+	// approval goes to the demo's state directory, where apply --demo looks.
+	_, isDemo := demo.ScenarioOf(plan.Facts.Source)
+	j, err := st.openFor(e, isDemo, e.stdout)
 	if err != nil {
-		fmt.Fprintln(e.stderr, "fix8524 approve: journal:", err)
+		fmt.Fprintln(e.stderr, "fix8524 approve:", journalErr(err))
 		return exitError
 	}
 	defer j.Close()
@@ -140,7 +151,7 @@ func runApprove(_ context.Context, e *env, args []string) int {
 	forest := apply.ForestOf(plan)
 	if _, err := j.Record(journal.Entry{Kind: journal.KindNote, Name: "approve", Forest: forest, PlanFingerprint: plan.Fingerprint,
 		Outcome: journal.Allowed, Reason: a.String() + eachText(each), Target: planPath}); err != nil {
-		fmt.Fprintln(e.stderr, "fix8524 approve: journal:", err)
+		fmt.Fprintln(e.stderr, "fix8524 approve:", journalErr(err))
 		return exitError
 	}
 	path, err := approval.Save(planPath, a)
@@ -169,7 +180,7 @@ func runApprove(_ context.Context, e *env, args []string) int {
 			fmt.Fprintf(e.stdout, "  fix8524 approve %s --by %s --allow-each %s\n", shellWord(planPath), shellWord(*by), shellWord(id))
 		}
 	}
-	fmt.Fprintf(e.stdout, "Next: fix8524 apply %s\n", shellWord(planPath))
+	fmt.Fprintf(e.stdout, "Next: %s\n", applyCommand(planPath, plan, st.flag(e, isDemo, j.Dir())))
 	return exitOK
 }
 

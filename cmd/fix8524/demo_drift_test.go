@@ -96,7 +96,7 @@ func TestStaleMetadataDemoApply(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("approve: exit %d\n%s\n%s", code, out, stderr)
 	}
-	code, out, stderr = c.run("", "apply", p, "--demo", "--state", c.state)
+	code, out, stderr = c.run("", "apply", p, "--demo", "--clock", inWindow, "--state", c.state)
 	if code != exitOK {
 		t.Fatalf("apply --demo: exit %d\n%s\n%s", code, out, stderr)
 	}

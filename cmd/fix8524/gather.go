@@ -74,13 +74,14 @@ func (c *connFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.assumeSelf, "assume-self-dns", false, "when a DC's DNS client settings are unknown (not read over WinRM/SSH, no inventory dns_servers), assume it uses its own addresses (recorded as dns_servers_from = assumed-self). Off by default: it is a guess (a DC whose client points at an ISP resolver would be diagnosed \"DNS resolves now, retry\"); without it those findings stay incomplete and say what to gather. With it, a finding that rests on an assumed setting says so (plan: an \"Assumed:\" block naming the DC and what to verify; JSON: assumptions) and heal never acts on it unattended (held for a human: assumed_settings, exit 2); a human may still approve and apply it")
 	fs.IntVar(&c.parallelism, "parallelism", 64, "read at most `N` DCs (and DNS servers, ports) at once")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "deadline for the whole gather")
-	fs.DurationVar(&c.dcTimeout, "dc-timeout", 20*time.Second, "deadline for reading one DC (LDAP, and its DNS client settings and events over WinRM/SSH, which get at most half of it)")
+	fs.DurationVar(&c.dcTimeout, "dc-timeout", 20*time.Second, "deadline for reading one DC (LDAP, and its DNS client settings and events over WinRM/SSH, which get at most half of it), and for every connection step to a DC (TCP connect, TLS handshake, bind; WinRM and SSH connections of apply and heal), the seed's first one included")
 }
 
 // ldapOptions builds the LDAP options, reading the password from the environment, a file or a
 // TTY prompt. Warnings go to stderr.
 func (c *connFlags) ldapOptions(e *env, tlsSet bool) (ldapread.Options, error) {
-	o := ldapread.Options{TLS: c.tlsMode, Port: c.ldapPort, AllowPlaintextCredentials: tlsSet && c.tlsMode == ldapread.TLSNone, LegacyCommonName: c.legacyCN}
+	o := ldapread.Options{TLS: c.tlsMode, Port: c.ldapPort, AllowPlaintextCredentials: tlsSet && c.tlsMode == ldapread.TLSNone, LegacyCommonName: c.legacyCN,
+		DialTimeout: c.dcTimeout, Timeout: c.dcTimeout}
 	tc := &tls.Config{}
 	if c.caFile != "" {
 		pem, err := os.ReadFile(c.caFile)
@@ -131,7 +132,7 @@ func (c *connFlags) ldapOptions(e *env, tlsSet bool) (ldapread.Options, error) {
 		fmt.Fprintln(e.stderr, "WARNING: --tls none: the password is sent in clear text over LDAP port 389.")
 	}
 	if c.user == "" && !c.kerberos {
-		fmt.Fprintln(e.stderr, "note: no --user: binding anonymously; most DCs allow only the rootDSE to anonymous clients.")
+		notef(e, e.stderr, "note: no --user: binding anonymously; most DCs allow only the rootDSE to anonymous clients.\n")
 	}
 	return o, o.Validate()
 }
@@ -221,6 +222,7 @@ func (c *connFlags) gatherOptions(e *env, tlsSet bool, needs gather.Needs, tf *t
 			}
 			r.WinRMPassword = func() (string, error) { return pw, nil }
 		}
+		r.ConnectTimeout = c.dcTimeout
 		o.Host = tf.hostReader(r, c.dcTimeout)
 	}
 	return o, nil
@@ -293,6 +295,9 @@ func runGather(ctx context.Context, e *env, args []string) int {
 	tf.register(fs)
 	var pf playbookFlags
 	pf.register(fs)
+	var prof profileFlag
+	prof.register(fs)
+	demoUsage(fs)
 	out := fs.String("o", "-", "write the facts to `FILE` (- for stdout)")
 	csvFile := fs.String("repadmin-csv", "", "read link status from `FILE` (repadmin /showrepl * /csv); with --dc it fills the DCs whose status LDAP could not read")
 	fs.Usage = func() {
@@ -310,6 +315,17 @@ func runGather(ctx context.Context, e *env, args []string) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(e.stderr, "fix8524 gather: unexpected argument %q\n", fs.Arg(0))
 		return exitError
+	}
+	if !demo {
+		// The profile's seed DC reads a live forest: not when --repadmin-csv alone is given.
+		var skip []string
+		if *csvFile != "" {
+			skip = append(skip, "dc")
+		}
+		if _, err := prof.apply(e, fs, skip...); err != nil {
+			fmt.Fprintln(e.stderr, "fix8524 gather:", err)
+			return exitError
+		}
 	}
 	tlsSet := false
 	fs.Visit(func(f *flag.Flag) { tlsSet = tlsSet || f.Name == "tls" })

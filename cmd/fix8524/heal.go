@@ -50,6 +50,7 @@ type healFlags struct {
 	reason       string
 	by           string
 	forest       string
+	clock        string
 }
 
 // healHooks let tests replace the clock and the waits of apply (nil: real ones), and learn
@@ -89,6 +90,10 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 	fl.StringVar(&hf.reason, "reason", "", "why (`TEXT`, recorded): the breaker may close (--reset-breaker), or heal must act outside the playbook's windows (--emergency)")
 	fl.StringVar(&hf.by, "by", "", "who resets the breaker (`NAME`; default user@host)")
 	fl.StringVar(&hf.forest, "forest", "", "the `FOREST` whose breaker --reset-breaker closes (default: the one open breaker)")
+	fl.StringVar(&hf.clock, "clock", "", demoClockUsage)
+	var prof profileFlag
+	prof.register(fl)
+	demoUsage(fl)
 	fl.Usage = func() {
 		fmt.Fprintln(e.stderr, "Usage: fix8524 heal --dc HOST [connection and transport flags] [--policy FILE] [--state DIR]")
 		fmt.Fprintln(e.stderr, "                    [--every DURATION [--metrics-listen ADDR [--metrics-allow-remote]]] [--metrics-textfile FILE.prom]")
@@ -111,12 +116,18 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "fix8524 heal: unexpected argument %q\n", fl.Arg(0))
 		return exitError
 	}
+	if !isDemo {
+		if _, err := prof.apply(e, fl); err != nil {
+			fmt.Fprintln(e.stderr, "fix8524 heal:", err)
+			return exitError
+		}
+	}
 	fail := func(format string, args ...any) int {
 		fmt.Fprintf(e.stderr, "fix8524 heal: "+format+"\n", args...)
 		return exitError
 	}
 	if hf.resetBreaker {
-		return resetBreaker(e, &hf)
+		return resetBreaker(e, &hf, isDemo)
 	}
 	switch {
 	case hf.by != "" || hf.forest != "":
@@ -135,6 +146,10 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 		return fail("--metrics-listen serves metrics in loop mode (--every); one run writes them with --metrics-textfile")
 	case hf.metricsTextfile != "" && !strings.HasSuffix(hf.metricsTextfile, ".prom"):
 		return fail("--metrics-textfile %s: the textfile collector reads only files ending in .prom", hf.metricsTextfile)
+	}
+	windowClock, err := demoClock(hf.clock, isDemo)
+	if err != nil {
+		return fail("%v", err)
 	}
 	var ln net.Listener
 	listenAddr := ""
@@ -167,17 +182,19 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 		return exitError
 	}
 	if notice != "" {
-		fmt.Fprintln(e.stderr, "fix8524 heal: "+notice)
+		notef(e, e.stderr, "fix8524 heal: %s\n", notice)
 	}
 
-	j, err := hf.state.open(e)
+	j, err := hf.state.openFor(e, isDemo, e.progress(e.stdout))
 	if err != nil {
-		return fail("journal: %v", err)
+		return fail("%s", journalErr(err))
 	}
+	debugPlaybook(e, pb)
 	defer j.Close()
 
 	out := &lockedWriter{w: e.stdout}
-	o := heal.Options{Policy: pol, Playbook: pb, Journal: j, EscalateDir: hf.escalateDir, Out: out,
+	progress := e.progress(out) // the run's progress; its report (writeHealReport) is not quiet
+	o := heal.Options{Policy: pol, Playbook: pb, Journal: j, EscalateDir: hf.escalateDir, Out: progress,
 		VerifyTimeout: hf.verifyTime, LockTTL: hf.lockTTL, GatherTimeout: hf.conn.timeout,
 		Notifier:  &notify.Sender{Getenv: e.getenv, Logf: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }},
 		Emergency: hf.emergency, EmergencyReason: hf.reason,
@@ -191,10 +208,11 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 			name = scenario.Default
 		}
 		lz := &demo.Lazy{Name: name, OnStart: func(*demo.Demo) {
-			fmt.Fprintf(out, "Demo forest %q started broken: LDAP and DNS simulated on 127.0.0.1, one WS-Management server per Windows DC.\n", name)
+			fmt.Fprintf(progress, "Demo forest %q started broken: LDAP and DNS simulated on 127.0.0.1, one WS-Management server per Windows DC.\n", name)
 		}}
 		defer lz.Close()
-		o.Facts, o.Exec, o.WindowsWaived, o.Forest = lz, lz, demo.WindowsWaived, "demo:"+name
+		o.Facts, o.Exec, o.WindowClock, o.Forest = lz, lz, windowClock, "demo:"+name
+		sayDemoWindows(progress, hf.clock, hf.emergency)
 	} else {
 		tlsSet := false
 		fl.Visit(func(f *flag.Flag) { tlsSet = tlsSet || f.Name == "tls" })
@@ -220,7 +238,7 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 	}
 	once := func(ctx context.Context) int {
 		r := heal.Run(ctx, o)
-		writeHealReport(out, r, &hf, isDemo, j.Dir())
+		writeHealReport(out, paint(e, e.stdout), r, &hf, isDemo, j.Dir())
 		m.RecordRun(r.MetricsRun())
 		if hf.metricsTextfile != "" {
 			if err := m.WriteTextfile(hf.metricsTextfile); err != nil {
@@ -265,14 +283,14 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 }
 
 // resetBreaker closes a circuit breaker on a human's request, recorded in the journal.
-func resetBreaker(e *env, hf *healFlags) int {
+func resetBreaker(e *env, hf *healFlags, isDemo bool) int {
 	if strings.TrimSpace(hf.reason) == "" {
 		fmt.Fprintln(e.stderr, "fix8524 heal: --reset-breaker needs --reason TEXT (it is recorded in the journal)")
 		return exitError
 	}
-	j, err := hf.state.open(e)
+	j, err := hf.state.openFor(e, isDemo, e.stdout)
 	if err != nil {
-		fmt.Fprintln(e.stderr, "fix8524 heal: journal:", err)
+		fmt.Fprintln(e.stderr, "fix8524 heal:", journalErr(err))
 		return exitError
 	}
 	defer j.Close()
@@ -321,7 +339,7 @@ func resetBreaker(e *env, hf *healFlags) int {
 }
 
 // writeHealReport renders one run for people.
-func writeHealReport(w io.Writer, r *heal.Report, hf *healFlags, isDemo bool, stateDir string) {
+func writeHealReport(w io.Writer, c painter, r *heal.Report, hf *healFlags, isDemo bool, stateDir string) {
 	b := bufio.NewWriter(w)
 	defer b.Flush()
 	fmt.Fprintln(b)
@@ -343,29 +361,39 @@ func writeHealReport(w io.Writer, r *heal.Report, hf *healFlags, isDemo bool, st
 		fmt.Fprintf(b, "  %-9s %s on %s (%s): %s\n", what, v.Candidate.ID, v.Candidate.Target, v.Hold, clip(v.Reason, 300))
 	}
 	if r.Locked != "" {
-		fmt.Fprintf(b, "Refused: %s\n", r.Locked)
+		fmt.Fprintf(b, "Refused: another heal run works on this forest: %s\n", r.Locked)
+		fmt.Fprintf(b, "  What to do: let it finish (fix8524 journal --lock-status %s --state %s says who holds it); the next scheduled run starts afresh\n",
+			shellWord(heal.LockPrefix+r.Forest), shellWord(stateDir))
 	}
 	if r.Breaker.Open || r.Summary.BreakerOpen {
 		fmt.Fprintf(b, "Circuit breaker OPEN: %s\n", r.Breaker.Reason)
+		fmt.Fprintf(b, "  What to do: find why the verifications failed (fix8524 journal --kind verify --state %s), then fix8524 heal --reset-breaker --reason TEXT\n", shellWord(stateDir))
 	}
 	if r.EscalationPath != "" {
 		p := shellWord(r.EscalationPath)
+		state := " --state " + shellWord(stateDir)
 		fmt.Fprintf(b, "Plan for a human: %s\n", r.EscalationPath)
+		actions := writeHeld(b, c, r)
 		if r.EscalationReport != "" {
 			fmt.Fprintf(b, "  read it in a browser:  %s\n", r.EscalationReport)
 		}
-		fmt.Fprintf(b, "  review and approve it: fix8524 approve %s --by NAME", p)
-		for _, v := range r.Verdicts {
-			if v.Hold == policy.HoldNever || v.Hold == policy.HoldBlocked && strings.Contains(v.Reason, "requires_approval_each") {
-				fmt.Fprintf(b, " --allow-each %s", shellWord(v.Candidate.ID))
+		fmt.Fprintf(b, "  review it:             fix8524 show %s%s\n", p, state)
+		if actions > 0 {
+			fmt.Fprintf(b, "  approve it:            fix8524 approve %s --by NAME%s", p, state)
+			for _, v := range r.Verdicts {
+				if v.Hold == policy.HoldNever || v.Hold == policy.HoldBlocked && strings.Contains(v.Reason, "requires_approval_each") {
+					fmt.Fprintf(b, " --allow-each %s", shellWord(v.Candidate.ID))
+				}
 			}
+			fmt.Fprintln(b)
+			src := "--demo"
+			if !isDemo {
+				src = "--dc " + shellWord(hf.conn.dc)
+			}
+			fmt.Fprintf(b, "  then apply it:         fix8524 apply %s %s%s\n", p, src, state)
+		} else {
+			fmt.Fprintln(b, "  It proposes no action: nothing to approve or apply; the manual steps above are for a person.")
 		}
-		fmt.Fprintln(b)
-		src := "--demo"
-		if !isDemo {
-			src = "--dc " + shellWord(hf.conn.dc)
-		}
-		fmt.Fprintf(b, "  then apply it:         fix8524 apply %s %s --state %s\n", p, src, shellWord(stateDir))
 	}
 	notified(b, r.Event, r.Notified, r.NotifyQuiet)
 	notified(b, notify.EventWarning, r.WarningsNotified, r.WarningsQuiet)
@@ -374,6 +402,59 @@ func writeHealReport(w io.Writer, r *heal.Report, hf *healFlags, isDemo bool, st
 	if r.RunID != "" {
 		fmt.Fprintf(b, "Journal: fix8524 journal --run %s --state %s\n", r.RunID, shellWord(stateDir))
 	}
+}
+
+// writeHeld prints, for each finding of the run's plan that was not healed, its diagnosis, why
+// heal held it and its manual steps. It returns the held findings' actions.
+func writeHeld(b *bufio.Writer, c painter, r *heal.Report) int {
+	if r.Plan == nil {
+		return 0
+	}
+	held := map[string][]string{} // finding id -> why its actions were held
+	for _, v := range r.Verdicts {
+		if !v.Approved {
+			held[v.Candidate.Finding] = append(held[v.Candidate.Finding], fmt.Sprintf("%s held (%s): %s", v.Candidate.Action, v.Hold, clip(v.Reason, 300)))
+		}
+	}
+	for _, oc := range r.Outcomes {
+		if oc.Outcome != policy.OutcomeSucceeded {
+			held[oc.Candidate.Finding] = append(held[oc.Candidate.Finding], fmt.Sprintf("%s %s: %s", oc.Candidate.Action, oc.Outcome, clip(oc.Reason, 300)))
+		}
+	}
+	healed := map[string]bool{}
+	for _, id := range r.Healed {
+		healed[id] = true
+	}
+	actions := 0
+	for i := range r.Plan.Findings {
+		f := &r.Plan.Findings[i]
+		if healed[f.ID] {
+			continue
+		}
+		actions += len(f.Actions)
+		switch {
+		case f.Decision != nil:
+			fmt.Fprintf(b, "  %s: %s\n    %s\n", c.bold(f.ID), c.bold(f.Decision.Name), f.Decision.Cause)
+		default:
+			fmt.Fprintf(b, "  %s: %s %s\n", c.bold(f.ID), c.yellow("diagnosis incomplete:"), f.Incomplete)
+		}
+		var why []string
+		switch {
+		case f.Status != engine.FindingDiagnosed:
+			why = append(why, "the diagnosis is incomplete: gather what it names, then plan again")
+		case len(f.Actions) == 0:
+			why = append(why, "the playbook proposes no action for it, only manual steps: a person must act")
+		}
+		if len(f.Assumptions) > 0 {
+			why = append(why, "it rests on settings that were assumed, not read")
+		}
+		why = append(why, held[f.ID]...)
+		for _, w := range why {
+			fmt.Fprintf(b, "    %s %s\n", c.yellow("held:"), w)
+		}
+		writeManual(b, c, f.Manual)
+	}
+	return actions
 }
 
 // lockedWriter serialises writes from the run and the notification logger.

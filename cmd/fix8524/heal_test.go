@@ -33,7 +33,7 @@ func (c *cli) write(name, content string) string {
 // DIR` shows why.
 func TestHealDemoDoneWhen(t *testing.T) {
 	c := newCLI(t)
-	code, out, stderr := c.run("", "heal", "--demo", "--state", c.state)
+	code, out, stderr := c.run("", "heal", "--demo", "--clock", inWindow, "--state", c.state)
 	if code != exitOK {
 		t.Fatalf("first run: exit %d\n%s\n%s", code, out, stderr)
 	}
@@ -43,7 +43,7 @@ func TestHealDemoDoneWhen(t *testing.T) {
 	if !strings.Contains(out, "succeeded DC1<-DC2/register_cname on DC2") || !strings.Contains(out, "heal: exit 0 (healthy or healed)") {
 		t.Errorf("first run output:\n%s", out)
 	}
-	code, out, stderr = c.run("", "heal", "--demo", "--state", c.state)
+	code, out, stderr = c.run("", "heal", "--demo", "--clock", inWindow, "--state", c.state)
 	if code != exitRefused {
 		t.Fatalf("second run: exit %d\n%s\n%s", code, out, stderr)
 	}
@@ -106,7 +106,7 @@ notify "ops" {
   url_env = "FIX8524_HOOK"
 }
 `)
-	code, out, stderr := c.run("", "heal", "--demo", "guid-mismatch", "--policy", pol, "--state", c.state)
+	code, out, stderr := c.run("", "heal", "--demo", "guid-mismatch", "--clock", inWindow, "--policy", pol, "--state", c.state)
 	if code != exitProposed {
 		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
 	}
@@ -145,8 +145,8 @@ func TestHealBreakerCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	j.Close()
-	code, out, _ := c.run("", "heal", "--demo", "--state", c.state)
-	if code != exitRefused || !strings.Contains(out, "(breaker_open)") || !strings.Contains(out, "Circuit breaker OPEN") {
+	code, out, _ := c.run("", "heal", "--demo", "--clock", inWindow, "--state", c.state)
+	if code != exitRefused || !strings.Contains(out, "(breaker_open)") || !strings.Contains(out, "Circuit breaker OPEN") || !strings.Contains(out, "  What to do: find why the verifications failed") {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
 	if code, _, stderr := c.run("", "heal", "--reset-breaker", "--state", c.state); code != exitError || !strings.Contains(stderr, "--reason") {
@@ -168,7 +168,7 @@ func TestHealBreakerCLI(t *testing.T) {
 	if code, out, _ := c.run("", "heal", "--reset-breaker", "--reason", "again", "--state", c.state); code != exitOK || !strings.Contains(out, "No circuit breaker is open") {
 		t.Errorf("second reset: exit %d %s", code, out)
 	}
-	if code, out, _ := c.run("", "heal", "--demo", "--state", c.state); code != exitOK {
+	if code, out, _ := c.run("", "heal", "--demo", "--clock", inWindow, "--state", c.state); code != exitOK {
 		t.Errorf("after the reset: exit %d\n%s", code, out)
 	}
 }
@@ -178,7 +178,7 @@ func TestHealBreakerCLI(t *testing.T) {
 func TestHealMetricsTextfile(t *testing.T) {
 	c := newCLI(t)
 	prom := c.path("fix8524.prom")
-	if code, out, stderr := c.run("", "heal", "--demo", "--state", c.state, "--metrics-textfile", prom); code != exitOK {
+	if code, out, stderr := c.run("", "heal", "--demo", "--clock", inWindow, "--state", c.state, "--metrics-textfile", prom); code != exitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
 	}
 	b, err := os.ReadFile(prom)
@@ -188,7 +188,6 @@ func TestHealMetricsTextfile(t *testing.T) {
 	for _, want := range []string{
 		"fix8524_heal_last_run_exit_code 0",
 		`fix8524_heal_actions_total{outcome="succeeded"} 2`,
-		`fix8524_failing_links{decision="source_cname_not_registered"} 5`,
 		`fix8524_heal_runs_total{exit_code="0"} 1`,
 		"fix8524_heal_breaker_open 0",
 		"fix8524_gather_duration_seconds ",
@@ -198,12 +197,18 @@ func TestHealMetricsTextfile(t *testing.T) {
 			t.Errorf("textfile lacks %q:\n%s", want, b)
 		}
 	}
-	// The second run (refused by the cooldown) keeps a last-success time and says exit 3.
-	if code, _, _ := c.run("", "heal", "--demo", "--state", c.state, "--metrics-textfile", prom); code != exitRefused {
+	// The links heal healed are no longer failing (issue 15: the gauge still said 5).
+	if bytes.Contains(b, []byte(`fix8524_failing_links{decision="source_cname_not_registered"}`)) {
+		t.Errorf("a healed partnership still counts as failing:\n%s", b)
+	}
+	// The second run (refused by the cooldown; the demo forest starts broken again) keeps a
+	// last-success time, says exit 3 and counts the failing links it left.
+	if code, _, _ := c.run("", "heal", "--demo", "--clock", inWindow, "--state", c.state, "--metrics-textfile", prom); code != exitRefused {
 		t.Fatalf("second run: exit %d", code)
 	}
 	b, _ = os.ReadFile(prom)
-	if !bytes.Contains(b, []byte("fix8524_heal_last_run_exit_code 3")) || !bytes.Contains(b, []byte(`fix8524_heal_last_run_held{reason="cooldown"} 2`)) {
+	if !bytes.Contains(b, []byte("fix8524_heal_last_run_exit_code 3")) || !bytes.Contains(b, []byte(`fix8524_heal_last_run_held{reason="cooldown"} 2`)) ||
+		!bytes.Contains(b, []byte(`fix8524_failing_links{decision="source_cname_not_registered"} 5`)) {
 		t.Errorf("second textfile:\n%s", b)
 	}
 }
@@ -253,7 +258,7 @@ func TestHealLoopServesMetrics(t *testing.T) {
 			go func() {
 				e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
 				args := append([]string{"heal"}, tc.args...)
-				done <- run(ctx, e, append(args, "--state", c.state, "--every", "1h", "--metrics-listen", "127.0.0.1:0"))
+				done <- run(ctx, e, append(args, "--state", c.state, "--clock", inWindow, "--every", "1h", "--metrics-listen", "127.0.0.1:0"))
 			}()
 			var a string
 			select {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,6 +21,9 @@ func runJournal(_ context.Context, e *env, args []string) int {
 	fs.SetOutput(e.stderr)
 	var st stateFlag
 	st.register(fs)
+	var prof profileFlag
+	prof.register(fs)
+	demoState := fs.Bool("demo", false, "the demo's journal (its temporary state directory, where apply --demo, heal --demo and approving a demo plan record)")
 	asJSON := fs.Bool("json", false, "print the entries as JSON (schema fix8524.journal/v1)")
 	since := fs.String("since", "", "only entries since `WHEN`: a duration back (24h, 7d), a date or an RFC 3339 time")
 	run := fs.String("run", "", "only the entries of run `ID`; \"last\" for the latest run")
@@ -49,9 +53,19 @@ func runJournal(_ context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "fix8524 journal: unexpected argument %q\n", fs.Arg(0))
 		return exitError
 	}
-	j, err := st.open(e)
+	if !*demoState {
+		if _, err := prof.apply(e, fs); err != nil {
+			fmt.Fprintln(e.stderr, "fix8524 journal:", err)
+			return exitError
+		}
+	}
+	if *demoState && st.dir != "" {
+		fmt.Fprintln(e.stderr, "fix8524 journal: give --demo or --state DIR, not both")
+		return exitError
+	}
+	j, err := st.openFor(e, *demoState, nil)
 	if err != nil {
-		fmt.Fprintln(e.stderr, "fix8524 journal:", err)
+		fmt.Fprintln(e.stderr, "fix8524 journal:", strings.TrimPrefix(err.Error(), "journal: "))
 		return exitError
 	}
 	defer j.Close()
@@ -68,7 +82,7 @@ func runJournal(_ context.Context, e *env, args []string) int {
 		}
 		li, err := j.BreakLock(*breakLock, who, *reason)
 		if err != nil {
-			fmt.Fprintln(e.stderr, "fix8524 journal:", err)
+			fmt.Fprintln(e.stderr, "fix8524 journal:", strings.TrimPrefix(err.Error(), "journal: "))
 			if errors.Is(err, journal.ErrLockLive) {
 				return exitRefused
 			}
@@ -80,7 +94,7 @@ func runJournal(_ context.Context, e *env, args []string) int {
 	case *lockStatus != "":
 		li, err := j.LockStatus(*lockStatus)
 		if err != nil {
-			fmt.Fprintln(e.stderr, "fix8524 journal:", err)
+			fmt.Fprintln(e.stderr, "fix8524 journal:", strings.TrimPrefix(err.Error(), "journal: "))
 			return exitError
 		}
 		if li == nil {
@@ -105,14 +119,23 @@ func runJournal(_ context.Context, e *env, args []string) int {
 	if *since != "" {
 		t, err := journal.ParseSince(*since, time.Now())
 		if err != nil {
-			fmt.Fprintln(e.stderr, "fix8524 journal:", err)
+			fmt.Fprintln(e.stderr, "fix8524 journal:", strings.TrimPrefix(err.Error(), "journal: "))
 			return exitError
 		}
 		f.Since = t
 	}
 	if *kinds != "" {
 		for _, k := range strings.Split(*kinds, ",") {
-			f.Kinds = append(f.Kinds, journal.Kind(strings.TrimSpace(k)))
+			k := journal.Kind(strings.TrimSpace(k))
+			if !slices.Contains(journal.Kinds, k) {
+				names := make([]string, len(journal.Kinds))
+				for i, x := range journal.Kinds {
+					names[i] = string(x)
+				}
+				fmt.Fprintf(e.stderr, "fix8524 journal: --kind %s: the journal's kinds are %s (several: --kind gate,action)\n", k, strings.Join(names, ", "))
+				return exitError
+			}
+			f.Kinds = append(f.Kinds, k)
 		}
 	}
 	switch *run {
@@ -120,7 +143,7 @@ func runJournal(_ context.Context, e *env, args []string) int {
 	case "last":
 		last, err := j.List(journal.Filter{Limit: 1, Kinds: []journal.Kind{journal.KindGate, journal.KindAction}})
 		if err != nil {
-			fmt.Fprintln(e.stderr, "fix8524 journal:", err)
+			fmt.Fprintln(e.stderr, "fix8524 journal:", strings.TrimPrefix(err.Error(), "journal: "))
 			return exitError
 		}
 		if len(last) == 0 {
@@ -133,12 +156,12 @@ func runJournal(_ context.Context, e *env, args []string) int {
 	}
 	entries, err := j.List(f)
 	if err != nil {
-		fmt.Fprintln(e.stderr, "fix8524 journal:", err)
+		fmt.Fprintln(e.stderr, "fix8524 journal:", strings.TrimPrefix(err.Error(), "journal: "))
 		return exitError
 	}
 	if *asJSON {
 		if err := journal.WriteJSON(e.stdout, entries); err != nil {
-			fmt.Fprintln(e.stderr, "fix8524 journal:", err)
+			fmt.Fprintln(e.stderr, "fix8524 journal:", strings.TrimPrefix(err.Error(), "journal: "))
 			return exitError
 		}
 		return exitOK
@@ -148,9 +171,13 @@ func runJournal(_ context.Context, e *env, args []string) int {
 		return exitOK
 	}
 	if err := journal.WriteTable(e.stdout, entries); err != nil {
-		fmt.Fprintln(e.stderr, "fix8524 journal:", err)
+		fmt.Fprintln(e.stderr, "fix8524 journal:", strings.TrimPrefix(err.Error(), "journal: "))
 		return exitError
 	}
-	fmt.Fprintf(e.stdout, "\n%d entries from %s\n", len(entries), j.Path())
+	noun := "entries"
+	if len(entries) == 1 {
+		noun = "entry"
+	}
+	fmt.Fprintf(e.stdout, "\n%d %s from %s\n", len(entries), noun, j.Path())
 	return exitOK
 }

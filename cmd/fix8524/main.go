@@ -12,7 +12,10 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
+
+	"github.com/fix8524/fix8524/engine"
 )
 
 // Exit codes shared by every subcommand (documented in the README).
@@ -29,6 +32,63 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// verbose (-v) prints debug lines on stderr; quiet (-q) keeps progress, notes and hints
+	// quiet: results, warnings and errors only.
+	verbose, quiet bool
+}
+
+// debugf prints a debug line on stderr with -v.
+func debugf(e *env, format string, args ...any) {
+	if e.verbose {
+		fmt.Fprintf(e.stderr, "debug: "+format+"\n", args...)
+	}
+}
+
+// debugPlaybook says which playbook a command loaded.
+func debugPlaybook(e *env, pb *engine.Playbook) {
+	if pb == nil {
+		return
+	}
+	vars := make([]string, 0, len(pb.Variables))
+	for _, v := range pb.Variables {
+		vars = append(vars, v.Name)
+	}
+	debugf(e, "playbook %s %s from %s (variables: %s)", pb.Name, pb.Digest, strings.Join(pb.Files, ", "), strings.Join(vars, ", "))
+}
+
+// notef prints an informational line (a note, a hint) on w unless -q.
+func notef(e *env, w io.Writer, format string, args ...any) {
+	if !e.quiet {
+		fmt.Fprintf(w, format, args...)
+	}
+}
+
+// progress is where progress lines go: w, or nowhere with -q.
+func (e *env) progress(w io.Writer) io.Writer {
+	if e.quiet {
+		return io.Discard
+	}
+	return w
+}
+
+// globalFlags takes -v/--verbose and -q/--quiet from anywhere before "--" (they are every
+// command's), and --version before the command.
+func globalFlags(e *env, args []string) []string {
+	out := make([]string, 0, len(args))
+	for i, a := range args {
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		switch a {
+		case "-v", "--verbose":
+			e.verbose = true
+		case "-q", "--quiet":
+			e.quiet = true
+		default:
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 type command struct {
@@ -54,6 +114,14 @@ func main() {
 }
 
 func run(ctx context.Context, e *env, args []string) int {
+	args = globalFlags(e, args)
+	if e.verbose && e.quiet {
+		fmt.Fprintln(e.stderr, "fix8524: -v and -q exclude each other")
+		return exitError
+	}
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		return runVersion(ctx, e, args[1:])
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(e.stderr)
 		if len(args) == 0 {
@@ -81,6 +149,7 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'fix8524 <command> -h' for the flags of a command.")
+	fmt.Fprintln(w, "\nEvery command takes -v (debug lines on stderr) and -q (results, warnings and errors only).")
+	fmt.Fprintln(w, "Run 'fix8524 <command> -h' for the flags of a command.")
 	fmt.Fprintln(w, "Exit codes: 0 nothing to do/done, 1 error, 2 actions or manual steps proposed, 3 refused by a gate.")
 }

@@ -29,6 +29,7 @@ type planOpts struct {
 	out    string // -o FILE: write the plan JSON (what approve and apply read)
 	asJSON bool   // --json: print the plan JSON on stdout instead of the human view
 	report string // --report FILE: write the report (HTML, or Markdown for .md)
+	full   bool   // --full: evidence and parameters uncut
 	now    time.Time
 }
 
@@ -68,7 +69,11 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 	out := fs.String("o", "", "write the plan JSON to `FILE` (what approve and apply read)")
 	asJSON := fs.Bool("json", false, "print the plan as JSON (schema: engine/PLAN.md) instead of the human view")
 	reportFile := fs.String("report", "", "also write the plan as a report to `FILE`: one HTML page with the topology drawn, or Markdown for .md (see fix8524 report)")
+	full := fs.Bool("full", false, "print evidence and action parameters uncut (the human view clips long lines)")
 	live := addLiveFlags(fs)
+	var prof profileFlag
+	prof.register(fs)
+	demoUsage(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "Usage: fix8524 plan (--dc HOST [connection flags] | --facts FILE | --demo [SCENARIO]) [--playbooks DIR] [-o plan.json] [--json] [--report FILE] [-var NAME=VALUE] [-var-file FILE]")
 		fmt.Fprintf(e.stderr, "\nScenarios: %s (default %s)\n", strings.Join(scenario.Names(), ", "), scenario.Default)
@@ -84,6 +89,13 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(e.stderr, "fix8524 plan: unexpected argument %q\n", fs.Arg(0))
 		return exitError
+	}
+	if !demo && *factsFile == "" {
+		// Without another source, the profile's seed DC: a live plan.
+		if _, err := prof.apply(e, fs); err != nil {
+			fmt.Fprintln(e.stderr, "fix8524 plan:", err)
+			return exitError
+		}
 	}
 	sources := 0
 	for _, given := range []bool{demo, *factsFile != "", live.requested()} {
@@ -102,8 +114,10 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 	if diags.HasErrors() {
 		return exitError
 	}
+	debugPlaybook(e, pb)
 	var s *facts.Snapshot
 	var err error
+	t0 := time.Now()
 	switch {
 	case demo:
 		// The scenario served as a simulated forest on loopback, gathered over LDAP and DNS.
@@ -117,7 +131,9 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "fix8524 plan:", err)
 		return exitError
 	}
-	return planFromFacts(ctx, e, s, planOpts{pb: pb, out: *out, asJSON: *asJSON, report: *reportFile, now: time.Now()})
+	debugf(e, "facts from %s (gathered %s): %d DC(s), %d link(s), %d DNS and %d TCP observation(s), %d problem(s), read in %s",
+		s.Source, s.GatheredAt.UTC().Format(time.RFC3339), len(s.DCs), len(s.Links), len(s.DNS), len(s.Reach), len(s.Problems), time.Since(t0).Round(time.Millisecond))
+	return planFromFacts(ctx, e, s, planOpts{pb: pb, out: *out, asJSON: *asJSON, full: *full, report: *reportFile, now: time.Now()})
 }
 
 func readFacts(e *env, path string) (*facts.Snapshot, error) {
@@ -178,9 +194,11 @@ func planFromFacts(_ context.Context, e *env, s *facts.Snapshot, o planOpts) int
 			return exitError
 		}
 	} else {
-		writePlanText(e.stdout, p, colorFor(e, e.stdout))
-		if o.out != "" {
-			fmt.Fprintf(e.stdout, "\nSaved the plan to %s. Next: fix8524 approve %s --by NAME, then fix8524 apply %s\n", o.out, o.out, o.out)
+		c := paint(e, e.stdout)
+		c.full = o.full
+		writePlanText(e.stdout, p, c)
+		if !e.quiet {
+			writePlanNext(e.stdout, p, o.out)
 		}
 		if o.report != "" {
 			fmt.Fprintf(e.stdout, "Wrote the report to %s\n", o.report)
@@ -191,6 +209,26 @@ func planFromFacts(_ context.Context, e *env, s *facts.Snapshot, o planOpts) int
 		return exitProposed
 	}
 	return exitOK
+}
+
+// writePlanNext says what to do with the plan: save, approve and apply it (with --demo for a
+// demo plan), or nothing when it proposes no action.
+func writePlanNext(w io.Writer, p *engine.Plan, out string) {
+	if out != "" {
+		fmt.Fprintf(w, "\nSaved the plan to %s (fix8524 show %s prints it again).", out, shellWord(out))
+	}
+	switch {
+	case p.Summary.Actions == 0 && planProposes(p):
+		fmt.Fprintln(w, "\nNothing to approve or apply: the plan proposes no action; what it holds is for a person.")
+	case p.Summary.Actions == 0:
+		if out != "" {
+			fmt.Fprintln(w)
+		}
+	case out != "":
+		fmt.Fprintf(w, "\nNext: fix8524 approve %s --by NAME, then %s\n", shellWord(out), applyCommand(out, p, ""))
+	default:
+		fmt.Fprintf(w, "\nNext: save it (the same command with -o plan.json), then fix8524 approve plan.json --by NAME and %s\n", applyCommand("plan.json", p, ""))
+	}
 }
 
 func planProposes(p *engine.Plan) bool {
@@ -232,7 +270,9 @@ func writePlanFile(path string, p *engine.Plan) error {
 
 // ---- the human view ----
 
-type painter struct{ on bool }
+// painter renders the human views: on colours them (a terminal, no NO_COLOR); full prints
+// evidence and parameters uncut (--full).
+type painter struct{ on, full bool }
 
 func (c painter) wrap(code, s string) string {
 	if !c.on {
@@ -257,6 +297,31 @@ func (c painter) status(s string) string {
 	}
 }
 
+// reading labels a check's evidence as the article reads it: a problem found, no problem, or
+// unknown. A plan made before readings existed shows its status.
+func (c painter) reading(ev engine.CheckResult) string {
+	switch ev.Reading {
+	case engine.ReadingProblem:
+		return c.red("[problem found]")
+	case engine.ReadingNoProblem:
+		return c.green("[no problem]   ")
+	case engine.ReadingUnknown:
+		return c.yellow("[unknown]      ")
+	}
+	return c.status(ev.Status)
+}
+
+// paint is the painter for w: colour on a terminal.
+func paint(e *env, w io.Writer) painter { return painter{on: colorFor(e, w)} }
+
+// cut clips s to n bytes unless the view is --full.
+func (c painter) cut(s string, n int) string {
+	if c.full {
+		return s
+	}
+	return clip(s, n)
+}
+
 func (c painter) risk(r string) string {
 	switch r {
 	case engine.RiskHigh:
@@ -277,9 +342,9 @@ func clip(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// writePlanText prints a plan in the spirit of terraform plan: one block per partnership.
-func writePlanText(w io.Writer, p *engine.Plan, color bool) {
-	c := painter{color}
+// writePlanText prints a plan in the spirit of terraform plan: one block per partnership. It is
+// the one rendering of a plan for people: plan, show and apply print it.
+func writePlanText(w io.Writer, p *engine.Plan, c painter) {
 	b := bufio.NewWriter(w)
 	defer b.Flush()
 	fmt.Fprintf(b, "Playbook %s (%s), facts %s gathered %s", p.Playbook.Name, strings.Join(p.Playbook.Files, ", "), p.Facts.Source, p.Facts.GatheredAt.UTC().Format(time.RFC3339))
@@ -416,7 +481,7 @@ func writeFinding(b *bufio.Writer, c painter, f *engine.Finding) {
 	if len(f.Evidence) > 0 {
 		fmt.Fprintln(b, "  Evidence:")
 		for _, ev := range f.Evidence {
-			fmt.Fprintf(b, "    %s %s: %s\n", c.status(ev.Status), ev.Name, clip(ev.Summary, 240))
+			fmt.Fprintf(b, "    %s %s: %s\n", c.reading(ev), ev.Name, c.cut(ev.Summary, 240))
 		}
 	}
 	if len(f.Needs) > 0 {
@@ -445,7 +510,7 @@ func writeFinding(b *bufio.Writer, c painter, f *engine.Finding) {
 				}
 				if len(a.Params) > 0 {
 					pj, _ := json.Marshal(a.Params)
-					fmt.Fprintf(b, "        %s %s\n", c.dim("$P ="), clip(string(pj), 400))
+					fmt.Fprintf(b, "        %s %s\n", c.dim("$P ="), c.cut(string(pj), 400))
 				}
 			case engine.KindArgv:
 				fmt.Fprintf(b, "        %s %s", c.dim("$"), a.ArgvDisplay)

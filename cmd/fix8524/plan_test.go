@@ -218,3 +218,126 @@ func TestTakeOptionalArg(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanEvidenceReadings: evidence reads as the article does. A check that looks for a
+// problem (ok_means = "problem") and does not find it is "no problem", not a failure; --full
+// prints evidence uncut.
+func TestPlanEvidenceReadings(t *testing.T) {
+	f := scenarioFactsFile(t, "source-cname-missing")
+	e, out, stderr := testEnv(nil)
+	if code := run(context.Background(), e, []string{"plan", "--facts", f}); code != exitProposed {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := map[string]string{}
+	for _, l := range strings.Split(out.String(), "\n") {
+		if _, rest, ok := strings.Cut(l, "] "); ok && strings.HasPrefix(strings.TrimSpace(l), "[") {
+			name, _, _ := strings.Cut(strings.TrimSpace(rest), ":")
+			lines[name] = l
+		}
+	}
+	for name, want := range map[string]string{
+		"guid_mismatch":            "[no problem]",    // looks for a problem, finds none
+		"scavenging_on_source_dns": "[no problem]",    // looks for a problem, finds none
+		"destination_logged_2087":  "[problem found]", // looks for a problem, finds it
+		"cname_on_source_dns":      "[problem found]", // looks for health, does not find it
+		"source_answers":           "[no problem]",    // looks for health, finds it
+	} {
+		if !strings.Contains(lines[name], want) {
+			t.Errorf("%s reads %q, want %s", name, strings.TrimSpace(lines[name]), want)
+		}
+	}
+	if strings.Contains(out.String(), "[failed]") || strings.Contains(out.String(), "[ok]") {
+		t.Errorf("evidence still reads ok/failed:\n%s", out)
+	}
+	if !strings.HasSuffix(lines["link_address_current"], "…") {
+		t.Fatalf("the long evidence line is not clipped without --full: %q", lines["link_address_current"])
+	}
+	e, out, stderr = testEnv(nil)
+	if code := run(context.Background(), e, []string{"plan", "--facts", f, "--full"}); code != exitProposed {
+		t.Fatalf("--full: exit %d: %s", code, stderr)
+	}
+	if strings.Contains(out.String(), "…") {
+		t.Errorf("--full still clips:\n%s", out)
+	}
+	e, out, _ = testEnv(nil)
+	run(context.Background(), e, []string{"plan", "--facts", f, "--json"})
+	var p engine.Plan
+	if err := json.Unmarshal(out.Bytes(), &p); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range p.Findings[0].Evidence {
+		if ev.Name == "guid_mismatch" && (ev.Status != engine.StatusFailed || ev.Reading != engine.ReadingNoProblem) {
+			t.Errorf("guid_mismatch in JSON: status %s, reading %s", ev.Status, ev.Reading)
+		}
+	}
+}
+
+// TestPlanVariableErrors: -var and -var-file errors speak the playbook's language: which
+// variable, its type, the value given, the declared names; never HCL internals.
+func TestPlanVariableErrors(t *testing.T) {
+	vf := filepath.Join(t.TempDir(), "vars.hcl")
+	if err := os.WriteFile(vf, []byte("gone_after_days = \"soon\"\nmax_failures = 5\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const declared = "Its variables: decommissioned (list(string)), event_lookback (string), gone_after_days (number)."
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"-var", "gone_after_days=abc"}, []string{`-var gone_after_days=abc: the variable "gone_after_days" is a number, and "abc" is not one`, "-var 'gone_after_days=30'"}},
+		{[]string{"-var", "decommissioned=DC3"}, []string{`-var decommissioned=DC3: the variable "decommissioned" is of type list(string), and "DC3" is not one`, `-var 'decommissioned=["text"]'`}},
+		{[]string{"-var", "nosuch=1"}, []string{`-var nosuch=1: the playbook declares no variable "nosuch". ` + declared}},
+		{[]string{"-var", "gone_after_day=3"}, []string{`no variable "gone_after_day". Did you mean "gone_after_days"? Its variables:`}},
+		{[]string{"-var", "max_failures=5"}, []string{`no variable "max_failures"`, declared}},
+		{[]string{"-var-file", vf}, []string{"vars.hcl line 1", `The variable "gone_after_days" is a number`, "vars.hcl line 2", `no variable "max_failures"`}},
+	} {
+		e, _, stderr := testEnv(nil)
+		if code := run(context.Background(), e, append([]string{"validate"}, c.args...)); code != exitError {
+			t.Errorf("%q: exit %d", c.args, code)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(stderr.String(), w) {
+				t.Errorf("%q: stderr lacks %q:\n%s", c.args, w, stderr)
+			}
+		}
+		for _, internal := range []string{"Variables not allowed", "source code not available", "declares none"} {
+			if strings.Contains(stderr.String(), internal) {
+				t.Errorf("%q: %q in:\n%s", c.args, internal, stderr)
+			}
+		}
+	}
+}
+
+// TestREADMEVariablesAreDeclared: every -var NAME=... the README shows names a variable of the
+// shipped playbook (its example once used max_failures, which the playbook never declared).
+func TestREADMEVariablesAreDeclared(t *testing.T) {
+	var pf playbookFlags
+	pb, _, diags := pf.load()
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	declared := map[string]bool{}
+	for _, v := range pb.Variables {
+		declared[v.Name] = true
+	}
+	seen := 0
+	for _, readme := range []string{"../../README.md", "../../playbooks/README.md"} {
+		words := strings.Fields(strings.NewReplacer("'", " ", "`", " ", "\"", " ").Replace(mustRead(t, readme)))
+		for i, w := range words {
+			if w != "-var" || i+1 == len(words) {
+				continue
+			}
+			name, _, ok := strings.Cut(words[i+1], "=")
+			if !ok || name == strings.ToUpper(name) { // NAME=VALUE is a placeholder
+				continue
+			}
+			seen++
+			if !declared[name] {
+				t.Errorf("%s shows -var %s, which the shipped playbook does not declare", readme, words[i+1])
+			}
+		}
+	}
+	if seen == 0 {
+		t.Error("no -var example found in the READMEs")
+	}
+}

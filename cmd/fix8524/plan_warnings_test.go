@@ -66,7 +66,7 @@ func TestWritePlanTextWarnings(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	w := bufio.NewWriter(&buf)
-	writePlanText(w, p, true)
+	writePlanText(w, p, painter{on: true})
 	w.Flush()
 	text := buf.String()
 	for _, want := range []string{"\x1b[33mWarnings:\x1b[0m", "\x1b[33mWarning:\x1b[0m", "$\x1b[0m samba-tool drs kcc 'a b'", "Read before running", "Flagged values:", `link.source.name = "a b": not a valid DC name`, "\x1b[33m1 warning(s)\x1b[0m"} {
@@ -76,7 +76,7 @@ func TestWritePlanTextWarnings(t *testing.T) {
 	}
 	p.Warnings, p.Summary.Warnings = nil, 0
 	buf.Reset()
-	writePlanText(&buf, p, false)
+	writePlanText(&buf, p, painter{})
 	if strings.Contains(buf.String(), "arning") {
 		t.Errorf("a plan without warnings mentions them:\n%s", buf.String())
 	}

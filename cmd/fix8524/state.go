@@ -4,41 +4,132 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/fix8524/fix8524/engine/journal"
 )
 
-// stateFlag is --state DIR, which approve, apply, heal and journal take.
-type stateFlag struct{ dir string }
+// stateFlag is --state DIR, which approve, apply, heal, journal and show take.
+type stateFlag struct {
+	dir string
+	// fromProfile: dir came from the profile, which the demo does not use.
+	fromProfile bool
+}
 
 func (s *stateFlag) register(fs *flag.FlagSet) {
-	fs.StringVar(&s.dir, "state", "", "state `DIR` holding the journal (default: $XDG_STATE_HOME/fix8524 or ~/.local/state/fix8524; %LOCALAPPDATA%\\fix8524 on Windows)")
+	fs.StringVar(&s.dir, "state", "", "state `DIR` holding the journal (default: $XDG_STATE_HOME/fix8524 or ~/.local/state/fix8524; %LOCALAPPDATA%\\fix8524 on Windows; for the demo, a temporary directory it names)")
 }
 
-// open opens the journal. The default directory is created on first use; a --state DIR that
-// does not exist is an error (a typo must not scatter journals).
-func (s *stateFlag) open(e *env) (*journal.Store, error) {
-	if s.dir == "" {
-		dir, err := defaultStateDir(e)
-		if err != nil {
+// openFor opens the journal of --state DIR (which must exist: a typo must not scatter
+// journals), else, for the demo (isDemo), the demo's own
+// temporary state directory (said on w: the demo never writes the user's real state), else the
+// per-user default.
+func (s *stateFlag) openFor(e *env, isDemo bool, w io.Writer) (*journal.Store, error) {
+	if s.dir != "" && !(isDemo && s.fromProfile) {
+		if _, err := os.Stat(s.dir); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("--state %s does not exist: create it (mkdir -p %s), or leave --state out to use the default directory", s.dir, s.dir)
+		}
+		return journal.Open(s.dir)
+	}
+	dir, err := s.defaultFor(e, isDemo)
+	if err != nil {
+		return nil, err
+	}
+	debugf(e, "state directory %s (default; demo: %v)", dir, isDemo)
+	if isDemo {
+		if err := makeDemoStateDir(dir); err != nil {
 			return nil, err
 		}
-		return journal.Create(dir)
-	}
-	if _, err := os.Stat(s.dir); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("--state %s does not exist: create it (mkdir -p %s), or leave --state out to use the default directory", s.dir, s.dir)
-	}
-	return journal.Open(s.dir)
-}
-
-// defaultStateDir is journal.DefaultDir, read through the command's environment.
-func defaultStateDir(e *env) (string, error) {
-	if e.getenv != nil {
-		if d := e.getenv("XDG_STATE_HOME"); d != "" && len(d) > 0 && d[0] == '/' {
-			return d + "/fix8524", nil
+		if w != nil {
+			fmt.Fprintf(w, "Demo state (journal, lock): %s, a temporary directory, not your real state (--state DIR to choose).\n", dir)
 		}
 	}
-	return journal.DefaultDir()
+	return journal.Create(dir)
+}
+
+// defaultFor is the state directory without --state.
+func (s *stateFlag) defaultFor(e *env, isDemo bool) (string, error) {
+	if isDemo {
+		return demoStateDir(e), nil
+	}
+	return defaultStateDir(e)
+}
+
+// flag renders the state directory for a command shown to the user ("" for the default).
+func (s *stateFlag) flag(e *env, isDemo bool, dir string) string {
+	if !isDemo && s.fromProfile {
+		return "" // the profile gives it again
+	}
+	if def, err := defaultStateDir(e); s.dir == "" && !isDemo && err == nil && def == dir {
+		return ""
+	}
+	return " --state " + shellWord(dir)
+}
+
+// defaultStateDir is journal.DefaultDir, read through the command's environment only: a test's
+// environment never reaches the real home directory.
+func defaultStateDir(e *env) (string, error) {
+	return journal.DefaultDirFor(e.getenv)
+}
+
+// demoStateDir is the demo's state directory: one per user in the temporary directory
+// ($TMPDIR, %TEMP%), so that approve, apply --demo, heal --demo, show and journal --demo share
+// it across runs without touching the user's real state.
+func demoStateDir(e *env) string {
+	base := ""
+	for _, k := range []string{"TMPDIR", "TEMP", "TMP"} {
+		if base = e.getenv(k); base != "" {
+			break
+		}
+	}
+	if base == "" {
+		base = os.TempDir()
+	}
+	who := strconv.Itoa(os.Getuid())
+	if os.Getuid() < 0 {
+		who = sanitizeName(e.getenv("USERNAME"))
+	}
+	return filepath.Join(base, "fix8524-demo-"+who)
+}
+
+// makeDemoStateDir creates the demo's state directory (0700), or checks that the one there is
+// a directory of this user that only this user can write (the temporary directory is shared).
+func makeDemoStateDir(dir string) error {
+	if err := os.Mkdir(dir, 0o700); err == nil || !errors.Is(err, fs.ErrExist) {
+		if err != nil {
+			return fmt.Errorf("the demo's state directory: %w", err)
+		}
+		return nil
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("the demo's state directory: %w", err)
+	}
+	if !fi.IsDir() || !privateToMe(fi) {
+		return fmt.Errorf("%s is not a private directory of yours: remove it, or give the demo --state DIR", dir)
+	}
+	return nil
+}
+
+func sanitizeName(s string) string {
+	out := []rune{}
+	for _, r := range s {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			out = append(out, r)
+		}
+	}
+	if len(out) == 0 {
+		return "user"
+	}
+	return string(out)
+}
+
+// journalErr says "journal: " once before a journal error, whether or not it says it already.
+func journalErr(err error) string {
+	return "journal: " + strings.TrimPrefix(err.Error(), "journal: ")
 }

@@ -65,6 +65,10 @@ type Options struct {
 	// WindowsWaived, when not empty, says why change windows do not apply (the demo forest is
 	// simulated); the window gate records it and admits.
 	WindowsWaived string
+	// WindowClock, when set, is the clock the change windows are judged by (the demo's --clock,
+	// to show the window gate refuse and admit); nil: Now. Approvals, locks and verification
+	// keep Now.
+	WindowClock func() time.Time
 
 	// VerifyTimeout, when set, overrides every action's verification deadline.
 	VerifyTimeout time.Duration
@@ -96,10 +100,14 @@ const (
 	Nothing   = "nothing-to-do"
 )
 
-// Refusal is one gate that refused.
+// Refusal is one gate that refused: why (Reason), and what a person can do about it (Do).
 type Refusal struct {
 	Gate   string `json:"gate"`
 	Reason string `json:"reason"`
+	Do     string `json:"do,omitempty"`
+	// Changes are, for the drift gate, the evidence that differs between the plan and the
+	// facts gathered now: "FINDING: CHECK: WHAT: before → after".
+	Changes []string `json:"changes,omitempty"`
 }
 
 // StepResult is what happened to one action.
@@ -160,15 +168,17 @@ type run struct {
 	res Result
 	req Request
 
-	grant     Grant
-	lock      *journal.Lock
-	windows   []window.Window
-	fresh     *facts.Snapshot // the latest fully gathered facts
-	approved  map[string]bool // action id -> approved
-	refusedBy map[string]string
-	explicit  map[string]bool
-	done      map[string]StepResult // action key -> first result in this run
-	fatal     error
+	grant      Grant
+	lock       *journal.Lock
+	windows    []window.Window
+	nextWindow time.Time       // when the window gate refused: the next opening (zero if none)
+	lockGone   bool            // when the lock gate refused: the lock is stale or its holder is gone
+	fresh      *facts.Snapshot // the latest fully gathered facts
+	approved   map[string]bool // action id -> approved
+	refusedBy  map[string]string
+	explicit   map[string]bool
+	done       map[string]StepResult // action key -> first result in this run
+	fatal      error
 }
 
 // Run applies o.Plan. Refusals are not errors: Result.Outcome is Refused and Result.Refusals
@@ -309,21 +319,22 @@ func (r *run) gate(name, target string, decide func() (bool, string)) bool {
 		return false
 	}
 	ok, reason := decide()
-	out := journal.Allowed
 	if !ok {
-		out = journal.Refused
+		rf := r.refusal(name, reason)
+		r.record(journal.Entry{Kind: journal.KindGate, Name: name, Target: target, Outcome: journal.Refused, Reason: rf.journalText()})
+		if r.fatal != nil {
+			return false
+		}
+		r.res.Refusals = append(r.res.Refusals, rf)
+		r.say("refused (%s): %s", name, reason)
+		return false
 	}
-	r.record(journal.Entry{Kind: journal.KindGate, Name: name, Target: target, Outcome: out, Reason: reason})
+	r.record(journal.Entry{Kind: journal.KindGate, Name: name, Target: target, Outcome: journal.Allowed, Reason: reason})
 	if r.fatal != nil {
 		return false
 	}
-	if !ok {
-		r.res.Refusals = append(r.res.Refusals, Refusal{Gate: name, Reason: reason})
-		r.say("refused (%s): %s", name, reason)
-	} else {
-		r.say("gate %s: %s", name, reason)
-	}
-	return ok
+	r.say("gate %s: %s", name, reason)
+	return true
 }
 
 func (r *run) refuse() error {
@@ -356,11 +367,8 @@ func (r *run) run(ctx context.Context) error {
 		if err != nil {
 			var le *journal.LockError
 			if errors.As(err, &le) {
-				msg := le.Error()
-				if le.Info.Stale || le.Info.HolderGone {
-					msg += "; release it with: fix8524 journal --break-lock " + quoteArg(r.o.Forest) + " --reason TEXT"
-				}
-				return false, msg
+				r.lockGone = le.Info.Stale || le.Info.HolderGone
+				return false, le.Error()
 			}
 			return false, err.Error()
 		}
@@ -459,7 +467,7 @@ func (r *run) checkPlan() (bool, string) {
 			ids[a.ID] = true
 		}
 	}
-	return true, fmt.Sprintf("plan %s (%d findings, %d actions), playbook %s %s", short(p.Fingerprint), len(p.Findings), p.Summary.Actions, p.Playbook.Name, short(p.Playbook.Digest))
+	return true, fmt.Sprintf("plan %s (%d finding(s), %d action(s)), playbook %s %s", short(p.Fingerprint), len(p.Findings), p.Summary.Actions, p.Playbook.Name, short(p.Playbook.Digest))
 }
 
 func short(s string) string {
@@ -480,7 +488,8 @@ func (r *run) checkWindow() (bool, string) {
 		}
 		r.windows = append(r.windows, w)
 	}
-	d := window.Evaluate(r.windows, r.now())
+	d := window.Evaluate(r.windows, r.windowNow())
+	r.nextWindow = d.Next
 	reason := d.Reason
 	if len(bad) > 0 {
 		reason += " (" + strings.Join(bad, "; ") + ")"
@@ -496,7 +505,7 @@ func (r *run) checkWindow() (bool, string) {
 		r.record(journal.Entry{Kind: journal.KindNote, Name: "emergency", Reason: r.o.EmergencyReason, Outcome: journal.Allowed})
 		return true, "EMERGENCY override outside the change windows, reason: " + r.o.EmergencyReason + " (" + reason + ")"
 	}
-	return false, reason + "; to act now anyway: --emergency --reason TEXT"
+	return false, reason
 }
 
 // windowStillOpen re-checks the window before an action.
@@ -504,8 +513,16 @@ func (r *run) windowStillOpen() (bool, string) {
 	if r.o.WindowsWaived != "" || r.o.Emergency {
 		return true, ""
 	}
-	d := window.Evaluate(r.windows, r.now())
+	d := window.Evaluate(r.windows, r.windowNow())
 	return d.Admitted, d.Reason
+}
+
+// windowNow is the time change windows are judged at.
+func (r *run) windowNow() time.Time {
+	if r.o.WindowClock != nil {
+		return r.o.WindowClock()
+	}
+	return r.now()
 }
 
 // keepLock renews the lock; false when it was lost (broken by someone).
@@ -541,10 +558,10 @@ func (r *run) drift(ctx context.Context) ([]*engine.Finding, bool) {
 	r.say("gathering fresh facts for the drift check...")
 	s, fresh, err := r.freshPlan(ctx)
 	if err != nil {
-		reason := err.Error()
-		r.record(journal.Entry{Kind: journal.KindGate, Name: "drift", Outcome: journal.Refused, Reason: reason})
-		r.res.Refusals = append(r.res.Refusals, Refusal{Gate: "drift", Reason: reason})
-		r.say("refused (drift): %s", reason)
+		rf := r.refusal("drift", err.Error())
+		r.record(journal.Entry{Kind: journal.KindGate, Name: "drift", Outcome: journal.Refused, Reason: rf.journalText()})
+		r.res.Refusals = append(r.res.Refusals, rf)
+		r.say("refused (drift): %s", rf.Reason)
 		return nil, false
 	}
 	byID := map[string]*engine.Finding{}
@@ -552,7 +569,7 @@ func (r *run) drift(ctx context.Context) ([]*engine.Finding, bool) {
 		byID[fresh.Findings[i].ID] = &fresh.Findings[i]
 	}
 	var todo []*engine.Finding
-	var stale, lines []string
+	var stale, lines, changes []string
 	for i := range r.o.Plan.Findings {
 		f := &r.o.Plan.Findings[i]
 		fr := FindingResult{ID: f.ID, Manual: f.Manual}
@@ -593,7 +610,18 @@ func (r *run) drift(ctx context.Context) ([]*engine.Finding, bool) {
 		case started:
 			lines = append(lines, f.ID+": evidence changed since this plan's earlier run started; resuming (steps are re-checked, guards re-evaluated)")
 		default:
-			stale = append(stale, f.ID+": evidence changed: "+evidenceDiff(f, ff))
+			msg, ch := evidenceDiff(f, ff), evidenceChanges(f, ff, maxChangeLines)
+			if len(ch) > 0 && msg == fingerprintChanged(f, ff) {
+				// The statuses are the same: say what differs rather than two digests.
+				msg = ch[0]
+				if len(ch) > 1 {
+					msg += fmt.Sprintf(" (and %d more)", len(ch)-1)
+				}
+			}
+			stale = append(stale, f.ID+": evidence changed: "+msg)
+			for _, c := range ch {
+				changes = append(changes, f.ID+": "+c)
+			}
 			continue
 		}
 		todo = append(todo, f)
@@ -610,10 +638,15 @@ func (r *run) drift(ctx context.Context) ([]*engine.Finding, bool) {
 		}
 	}
 	if len(stale) > 0 {
-		reason := "the plan is stale: " + strings.Join(stale, "; ") + ". Make a new plan (fix8524 plan) and approve it."
-		r.record(journal.Entry{Kind: journal.KindGate, Name: "drift", Outcome: journal.Refused, Reason: reason, Verification: strings.Join(lines, "\n")})
-		r.res.Refusals = append(r.res.Refusals, Refusal{Gate: "drift", Reason: reason})
-		r.say("refused (drift): %s", reason)
+		rf := r.refusal("drift", "the plan is stale: "+strings.Join(stale, "; "))
+		rf.Changes = changes
+		r.record(journal.Entry{Kind: journal.KindGate, Name: "drift", Outcome: journal.Refused, Reason: rf.journalText(),
+			Verification: strings.Join(append(changes, lines...), "\n")})
+		r.res.Refusals = append(r.res.Refusals, rf)
+		r.say("refused (drift): %s", rf.Reason)
+		for _, c := range changes {
+			r.say("  changed: %s", c)
+		}
 		return nil, false
 	}
 	reason := fmt.Sprintf("fresh plan %s: %s", short(fresh.Fingerprint), strings.Join(lines, "; "))
@@ -671,6 +704,14 @@ func actionsDiffer(approved, fresh []engine.PlannedAction) string {
 	return ""
 }
 
+// maxChangeLines bounds the evidence lines a drift refusal lists per finding.
+const maxChangeLines = 20
+
+// fingerprintChanged is what evidenceDiff says when no check changed its status.
+func fingerprintChanged(old, fresh *engine.Finding) string {
+	return "the facts the diagnosis used changed (fingerprint " + short(old.Fingerprint) + " → " + short(fresh.Fingerprint) + ")"
+}
+
 // evidenceDiff names the checks whose status changed.
 func evidenceDiff(old, fresh *engine.Finding) string {
 	prev := map[string]string{}
@@ -711,7 +752,7 @@ func evidenceDiff(old, fresh *engine.Finding) string {
 		s += strings.Join(ch, ", ")
 	}
 	if s == "" {
-		s = "the facts the diagnosis used changed (fingerprint " + short(old.Fingerprint) + " → " + short(fresh.Fingerprint) + ")"
+		s = fingerprintChanged(old, fresh)
 	}
 	return s
 }

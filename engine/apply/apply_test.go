@@ -156,6 +156,9 @@ func TestRefusals(t *testing.T) {
 			if len(res.Refusals) == 0 || res.Refusals[0].Gate != c.gate || !strings.Contains(res.Refusals[0].Reason, c.reason) {
 				t.Fatalf("refusals %+v, want gate %s with %q", res.Refusals, c.gate, c.reason)
 			}
+			if res.Refusals[0].Do == "" || strings.Contains(res.Refusals[0].Reason, res.Refusals[0].Do) {
+				t.Errorf("the %s refusal says no (separate) thing to do: %+v", c.gate, res.Refusals[0])
+			}
 			if n := e.lab.count("register_cname") + e.lab.count("retry_replication"); n != 0 {
 				t.Fatalf("%d actions ran despite the refusal", n)
 			}
@@ -229,6 +232,30 @@ func TestDriftChangedEvidenceIsStale(t *testing.T) {
 	}
 	if e.lab.count("register_cname")+e.lab.count("retry_replication") != 0 {
 		t.Fatal("a stale plan ran")
+	}
+	// The refusal names the evidence that changed, before and after, and journals it.
+	rf := res.Refusals[0]
+	want := "DC1<-DC2: ping_from_destination: 192.0.2.11 A 8a7baee5-cd81-4c8c-9c0f-b10030574016._msdcs.contoso.com: NXDOMAIN (authoritative) → NOERROR (authoritative) dc2.contoso.com., 192.0.2.12"
+	found := false
+	for _, c := range rf.Changes {
+		found = found || strings.HasPrefix(c, want)
+	}
+	if !found || !strings.Contains(e.out.String(), "changed: "+want) {
+		t.Errorf("the drift refusal does not show %q:\n%q\n%s", want, rf.Changes, e.out.String())
+	}
+	if !strings.Contains(rf.Do, "make a new plan") {
+		t.Errorf("what to do: %q", rf.Do)
+	}
+	entries, err := e.j.List(journal.Filter{Kinds: []journal.Kind{journal.KindGate}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	journaled := false
+	for _, en := range entries {
+		journaled = journaled || en.Name == "drift" && en.Outcome == journal.Refused && strings.Contains(en.Verification, want) && strings.Contains(en.Reason, "to do: make a new plan")
+	}
+	if !journaled {
+		t.Errorf("the journal's drift refusal lacks the changed evidence: %+v", entries)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/fix8524/fix8524/engine/approval"
 
 	"github.com/fix8524/fix8524/internal/atomicfile"
+	"github.com/fix8524/fix8524/internal/jsonerr"
 )
 
 // Request is what an approval source is asked about.
@@ -90,7 +91,7 @@ func ParseEach(data []byte) ([]*approval.Approval, error) {
 	dec.DisallowUnknownFields()
 	var ef eachFile
 	if err := dec.Decode(&ef); err != nil {
-		return nil, fmt.Errorf("per-action approvals: %w", err)
+		return nil, fmt.Errorf("per-action approvals: %w", jsonerr.Describe(data, err))
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("per-action approvals: trailing data after the JSON object")

@@ -150,7 +150,7 @@ func TestResumeAfterKill(t *testing.T) {
 			// The dead run's lock still blocks, showing its holder; it is released only explicitly.
 			res := e.run(nil)
 			if res.Outcome != apply.Refused || res.Refusals[0].Gate != "lock" ||
-				!strings.Contains(res.Refusals[0].Reason, "no longer running") || !strings.Contains(res.Refusals[0].Reason, "--break-lock") {
+				!strings.Contains(res.Refusals[0].Reason, "no longer running") || !strings.Contains(res.Refusals[0].Do, "--break-lock") {
 				t.Fatalf("apply over a dead run's lock: %s %+v", res.Outcome, res.Refusals)
 			}
 			if _, err := e.j.BreakLock(apply.ForestOf(e.plan), "tester", "the previous run was killed"); err != nil {

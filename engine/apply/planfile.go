@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/internal/jsonerr"
 )
 
 // MaxPlanBytes bounds a plan file.
@@ -24,7 +25,7 @@ func ParsePlan(b []byte) (*engine.Plan, error) {
 	dec.DisallowUnknownFields()
 	var p engine.Plan
 	if err := dec.Decode(&p); err != nil {
-		return nil, fmt.Errorf("plan: not a fix8524 plan: %w", err)
+		return nil, fmt.Errorf("plan: not a fix8524 plan: %w", jsonerr.Describe(b, err))
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("plan: trailing data after the JSON object")

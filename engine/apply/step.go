@@ -20,8 +20,9 @@ import (
 func (r *run) step(ctx context.Context, f *engine.Finding, a engine.PlannedAction) StepResult {
 	sr := StepResult{ActionID: a.ID, Name: a.Name, Target: a.Target, Command: actions.Display(a)}
 	refuse := func(gate, reason string) StepResult {
-		r.record(journal.Entry{Kind: journal.KindGate, Name: gate, Target: a.Target, Link: f.ID, Outcome: journal.Refused, Reason: reason, Command: sr.Command})
-		r.res.Refusals = append(r.res.Refusals, Refusal{Gate: gate, Reason: a.ID + ": " + reason})
+		rf := r.refusal(gate, a.ID+": "+reason)
+		r.record(journal.Entry{Kind: journal.KindGate, Name: gate, Target: a.Target, Link: f.ID, Outcome: journal.Refused, Reason: rf.journalText(), Command: sr.Command})
+		r.res.Refusals = append(r.res.Refusals, rf)
 		r.say("  %s: refused: %s", a.Name, reason)
 		sr.Outcome, sr.Reason = Refused, reason
 		return sr

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/fix8524/fix8524/internal/jsonerr"
 )
 
 // Version is the approval format version written by this package.
@@ -349,7 +351,7 @@ func Parse(data []byte) (*Approval, error) {
 	dec.DisallowUnknownFields()
 	var a Approval
 	if err := dec.Decode(&a); err != nil {
-		return nil, refuse(ReasonMalformed, "%v", err)
+		return nil, refuse(ReasonMalformed, "%v", jsonerr.Describe(data, err))
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, refuse(ReasonMalformed, "trailing data after the JSON object")

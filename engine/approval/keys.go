@@ -77,27 +77,27 @@ func ParsePublicKey(line string) (ed25519.PublicKey, string, error) {
 // privPath+".pub" (authorized_keys format, mode 0600), and returns the public key line.
 func GenerateKey(privPath, comment string) (string, error) {
 	if strings.ContainsAny(comment, "\r\n") {
-		return "", errors.New("keygen: the comment must be one line")
+		return "", errors.New("the comment must be one line")
 	}
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
-		return "", fmt.Errorf("keygen: %w", err)
+		return "", err
 	}
 	block, err := ssh.MarshalPrivateKey(priv, comment)
 	if err != nil {
-		return "", fmt.Errorf("keygen: encode private key: %w", err)
+		return "", fmt.Errorf("encoding the private key: %w", err)
 	}
 	line := MarshalPublicKey(pub, comment) + "\n"
 	pubPath := privPath + ".pub"
 	if _, err := os.Lstat(pubPath); err == nil {
-		return "", fmt.Errorf("keygen: %s already exists; not overwriting", pubPath)
+		return "", fmt.Errorf("%s already exists; not overwriting", pubPath)
 	}
 	if err := writeNew(privPath, pem.EncodeToMemory(block)); err != nil {
-		return "", fmt.Errorf("keygen: %w", err)
+		return "", err
 	}
 	if err := writeNew(pubPath, []byte(line)); err != nil {
 		os.Remove(privPath)
-		return "", fmt.Errorf("keygen: %w", err)
+		return "", err
 	}
 	return strings.TrimSpace(line), nil
 }

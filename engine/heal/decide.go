@@ -80,7 +80,7 @@ type decision struct {
 // decide runs policy.Decide and heal's own rules (see the package documentation): findings
 // start as a whole; the budgets are decided again over the findings that can start; outside
 // the playbook's change windows nothing is approved.
-func decide(pol *policy.Policy, p *engine.Plan, h policy.History, now time.Time, retry string, waived bool) decision {
+func decide(pol *policy.Policy, p *engine.Plan, h policy.History, now, windowAt time.Time, retry string, waived bool) decision {
 	cands := candidates(p)
 	all := policy.Decide(pol, cands, h, now)
 	excluded := map[string]policy.Verdict{} // finding id -> the verdict that holds it
@@ -136,7 +136,7 @@ func decide(pol *policy.Policy, p *engine.Plan, h policy.History, now time.Time,
 			}
 			ws = append(ws, w)
 		}
-		if wd := window.Evaluate(ws, now); !wd.Admitted {
+		if wd := window.Evaluate(ws, windowAt); !wd.Admitted {
 			for i, v := range d.verdicts {
 				if v.Approved {
 					d.verdicts[i] = policy.Verdict{Candidate: v.Candidate, Class: policy.ClassGuardrail, Hold: policy.HoldWindow,

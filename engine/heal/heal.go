@@ -46,6 +46,9 @@ type Options struct {
 	// WindowsWaived, when not empty, says why the playbook's change windows do not apply (the
 	// demo forest). The policy's own windows still do.
 	WindowsWaived string
+	// WindowClock, when set, is the clock the playbook's change windows are judged by (the
+	// demo's --clock); nil: Now. Passed to apply.
+	WindowClock func() time.Time
 	// Emergency admits a run outside the playbook's change windows (apply's --emergency); the
 	// reason is required and recorded. The policy's own windows still apply.
 	Emergency       bool
@@ -304,7 +307,11 @@ func (h *run) run(ctx context.Context) {
 		Reason: "heal outside the playbook's change windows: " + o.EmergencyReason}) {
 		return
 	}
-	d := decide(o.Policy, plan, hist, o.Now(), retryName, o.WindowsWaived != "" || o.Emergency)
+	windowAt := o.Now()
+	if o.WindowClock != nil {
+		windowAt = o.WindowClock()
+	}
+	d := decide(o.Policy, plan, hist, o.Now(), windowAt, retryName, o.WindowsWaived != "" || o.Emergency)
 	r.Verdicts = d.verdicts
 	if !h.journalVerdicts(plan) {
 		return
@@ -481,7 +488,7 @@ func (h *run) apply(ctx context.Context, plan *engine.Plan, d decision) *apply.R
 	res, err := apply.Run(ctx, apply.Options{
 		Plan: sub, PlanBytes: b, PlanPath: path, Playbook: o.Playbook,
 		Approvals: appr, Facts: o.Facts, Exec: o.Exec, Journal: h.j,
-		Forest: r.Forest, Actor: o.Actor, WindowsWaived: o.WindowsWaived, Emergency: o.Emergency, EmergencyReason: o.EmergencyReason,
+		Forest: r.Forest, Actor: o.Actor, WindowsWaived: o.WindowsWaived, WindowClock: o.WindowClock, Emergency: o.Emergency, EmergencyReason: o.EmergencyReason,
 		VerifyTimeout: o.VerifyTimeout, PollInterval: o.PollInterval, ReplicationAttempts: o.ReplicationAttempts,
 		LockTTL: o.LockTTL, Out: o.Out, Now: o.Now, Sleep: o.Sleep,
 	})
@@ -815,6 +822,9 @@ func (r *Report) MetricsRun() metrics.Run {
 			m.Warnings[w.Name]++
 		}
 		for _, f := range r.Plan.Findings {
+			if r.healed(f.ID) {
+				continue // replication confirmed (or healthy when apply looked): no longer failing
+			}
 			d := "incomplete"
 			if f.Status == engine.FindingDiagnosed && f.Decision != nil {
 				d = f.Decision.Name

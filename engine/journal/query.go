@@ -20,6 +20,8 @@ type Filter struct {
 	Kinds  []Kind
 	Forest string
 	Target string
+	// PlanFingerprint keeps the entries about one plan.
+	PlanFingerprint string
 	// Limit keeps only the newest Limit entries (still returned oldest first); 0 means all.
 	Limit int
 }
@@ -44,6 +46,9 @@ func (s *Store) List(f Filter) ([]Entry, error) {
 	}
 	if f.Target != "" {
 		where, args = append(where, "target = ?"), append(args, f.Target)
+	}
+	if f.PlanFingerprint != "" {
+		where, args = append(where, "plan_fingerprint = ?"), append(args, f.PlanFingerprint)
 	}
 	if len(f.Kinds) > 0 {
 		ph := make([]string, len(f.Kinds))

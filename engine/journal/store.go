@@ -384,6 +384,21 @@ func DefaultDir() (string, error) {
 	return defaultDir(runtime.GOOS, os.Getenv, os.UserHomeDir)
 }
 
+// DefaultDirFor is DefaultDir read from getenv alone (the home directory is $HOME, or
+// %USERPROFILE% on Windows), so that a caller with its own environment (tests) never reaches
+// the process's real home.
+func DefaultDirFor(getenv func(string) string) (string, error) {
+	return defaultDir(runtime.GOOS, getenv, func() (string, error) {
+		if h := getenv("HOME"); h != "" {
+			return h, nil
+		}
+		if h := getenv("USERPROFILE"); h != "" {
+			return h, nil
+		}
+		return "", errors.New("no $HOME")
+	})
+}
+
 func defaultDir(goos string, getenv func(string) string, home func() (string, error)) (string, error) {
 	const app = "fix8524"
 	switch goos {

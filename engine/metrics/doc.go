@@ -16,7 +16,7 @@
 //
 // # Metrics
 //
-//	fix8524_failing_links{decision}                 gauge    failing links in the last run, by the decision that explains them
+//	fix8524_failing_links{decision}                 gauge    failing links after the last run, by the decision that explains them (links it healed, replication confirmed, are not counted)
 //	                                                          ("incomplete": diagnosis incomplete, "unmatched": no playbook matched)
 //	fix8524_warnings{warning}                       gauge    partnerships that replicate now but will fail later, in the last run,
 //	                                                          by the playbook's warning (e.g. link_address_latent)

@@ -155,7 +155,13 @@ func (s Summary) String() string {
 	add(s.HeldForHuman, "held for a human")
 	add(s.Refused, "refused by a guardrail")
 	add(s.Undecided, "undecided (journal error)")
-	add(s.HumanFindings, "findings need a human")
+	switch s.HumanFindings {
+	case 0:
+	case 1:
+		parts = append(parts, "1 finding needs a human")
+	default:
+		parts = append(parts, fmt.Sprintf("%d findings need a human", s.HumanFindings))
+	}
 	if len(s.ByHold) > 0 {
 		codes := make([]string, 0, len(s.ByHold))
 		for c, n := range s.ByHold {

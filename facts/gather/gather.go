@@ -103,6 +103,9 @@ func Gather(ctx context.Context, o Options) (*facts.Snapshot, error) {
 		lo.Dial = ldapread.DialFunc(o.Dial)
 	}
 	lo.TLSConfig = withSessionCache(lo.TLSConfig)
+	if lo.DialTimeout <= 0 {
+		lo.DialTimeout = o.dcTimeout() // every connection step, the seed's first one included
+	}
 	now := time.Now
 	if o.Now != nil {
 		now = o.Now

@@ -177,6 +177,12 @@ func Connect(ctx context.Context, host, serverName string, o Options) (*Client, 
 		tlsConn := tls.Client(nc, tc)
 		if err := tlsConn.HandshakeContext(dctx); err != nil {
 			nc.Close()
+			if dctx.Err() != nil && ctx.Err() == nil {
+				return nil, fmt.Errorf("TLS handshake with %s: no answer within %v", addr, dialTimeout)
+			}
+			if ctx.Err() != nil {
+				err = ctxError(ctx)
+			}
 			return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
 		}
 		nc, isTLS = tlsConn, true
@@ -312,10 +318,31 @@ func (c *Client) Close() {
 // wrap adds context to an error and removes any trace of the password from it.
 func (c *Client) wrap(ctx context.Context, what string, err error) error {
 	if ctx.Err() != nil {
-		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+		err = fmt.Errorf("%w (%v)", ctxError(ctx), err)
 	}
 	return redactErr(fmt.Errorf("%s: %w", what, err), c.secret)
 }
+
+// ctxError says in words why ctx ended; errors.Is still finds context.DeadlineExceeded or
+// context.Canceled.
+func ctxError(ctx context.Context) error {
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return &wordsError{msg: "no answer in the time allowed", err: ctx.Err()}
+	case errors.Is(ctx.Err(), context.Canceled):
+		return &wordsError{msg: "stopped", err: ctx.Err()}
+	}
+	return ctx.Err()
+}
+
+// wordsError is an error with a message for people in place of its cause's.
+type wordsError struct {
+	msg string
+	err error
+}
+
+func (e *wordsError) Error() string { return e.msg }
+func (e *wordsError) Unwrap() error { return e.err }
 
 type redactedError struct {
 	msg string

@@ -383,7 +383,7 @@ func newFindingView(f *engine.Finding, n int) findingView {
 	}
 	for _, ev := range f.Evidence {
 		e := evidenceView{CheckResult: ev}
-		e.Tone, e.StatusText = statusTone(ev.Status)
+		e.Tone, e.StatusText = readingTone(ev)
 		v.Evidence = append(v.Evidence, e)
 	}
 	for _, a := range f.Actions {
@@ -394,6 +394,20 @@ func newFindingView(f *engine.Finding, n int) findingView {
 		v.Needs = append(v.Needs, needText(nd))
 	}
 	return v
+}
+
+// readingTone names a piece of evidence as the article reads it (problem found / no problem /
+// unknown); a plan without readings falls back to the check's status.
+func readingTone(ev engine.CheckResult) (tone, text string) {
+	switch ev.Reading {
+	case engine.ReadingProblem:
+		return "bad", "problem found"
+	case engine.ReadingNoProblem:
+		return "ok", "no problem"
+	case engine.ReadingUnknown:
+		return "warn", "unknown"
+	}
+	return statusTone(ev.Status)
 }
 
 // statusTone names a check or guard status.

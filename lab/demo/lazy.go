@@ -14,7 +14,9 @@ import (
 	"github.com/fix8524/fix8524/facts/gather"
 )
 
-// WindowsWaived is what apply records when it does not enforce change windows on the demo.
+// WindowsWaived is a reason to give apply.Options.WindowsWaived (and heal's) in tests that run the
+// demo forest without its change windows; fix8524 apply --demo and heal --demo enforce them
+// (--clock TIME judges them at another time).
 const WindowsWaived = "the demo forest is simulated (its DCs are servers on 127.0.0.1)"
 
 // Lazy is the demo forest as apply and heal use it: it implements apply.Facts and

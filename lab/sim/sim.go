@@ -317,7 +317,11 @@ func (f *Forest) Dial(ctx context.Context, network, address string) (net.Conn, e
 		if err != nil {
 			return nil, err
 		}
-		return d.DialContext(ctx, network, s.addr)
+		c, err := d.DialContext(ctx, network, s.addr)
+		if err != nil {
+			return nil, err
+		}
+		return f.wrapDNSConn(c, host), nil
 	}
 	if network != "tcp" {
 		return nil, refused(network, address)
@@ -338,7 +342,7 @@ func (f *Forest) Dial(ctx context.Context, network, address string) (net.Conn, e
 	case facts.ReachRefused:
 		return nil, refused(network, address)
 	default:
-		return blackhole(ctx, network, address)
+		return nil, silentPort(network, address)
 	}
 	f.mu.Lock()
 	s := f.dcs[strings.ToLower(dc.Name)]
@@ -408,10 +412,12 @@ func (f *Forest) GatherOptions(source string, needs gather.Needs) (gather.Option
 		Host:      f,
 		Needs:     needs,
 		DCTimeout: 5 * time.Second,
-		DNS:       dnsprobe.Prober{Timeout: 400 * time.Millisecond, Retries: -1},
-		Reach:     reach.Prober{Timeout: 400 * time.Millisecond},
-		Source:    source,
-		Now:       now,
+		// As long as real probes wait: the World's silent servers and ports answer "timeout" at
+		// once (silence.go), so only a slow live server could run into these deadlines.
+		DNS:    dnsprobe.Prober{Timeout: 2 * time.Second},
+		Reach:  reach.Prober{Timeout: 2 * time.Second},
+		Source: source,
+		Now:    now,
 	}, nil
 }
 

@@ -1,0 +1,294 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/engine/apply"
+	"github.com/fix8524/fix8524/engine/approval"
+	"github.com/fix8524/fix8524/engine/journal"
+	"github.com/fix8524/fix8524/lab/demo"
+)
+
+func init() {
+	register(&command{name: "show", summary: "show a saved plan as plan printed it, its approval state and what the journal says happened to it", run: runShow})
+}
+
+// showHooks let tests fix the clock that approvals are judged against.
+var showHooks struct{ now func() time.Time }
+
+func runShow(_ context.Context, e *env, args []string) int {
+	fl := flag.NewFlagSet("show", flag.ContinueOnError)
+	fl.SetOutput(e.stderr)
+	full := fl.Bool("full", false, "print evidence and action parameters uncut")
+	var st stateFlag
+	st.register(fl)
+	var prof profileFlag
+	prof.register(fl)
+	fl.Usage = func() {
+		fmt.Fprintln(e.stderr, "Usage: fix8524 show PLAN.json [--full] [--state DIR]")
+		fmt.Fprintln(e.stderr, "\nPrints a saved plan (from plan -o, or one heal saved for a human) exactly as plan printed it, then")
+		fmt.Fprintln(e.stderr, "whether it is approved (and until when, by whom, which actions on their own), and what the journal")
+		fmt.Fprintln(e.stderr, "recorded for it: approvals, applies and heal runs, each with its outcome. It changes nothing.")
+		fl.PrintDefaults()
+	}
+	planPath, rest := splitPositional(args)
+	if err := fl.Parse(rest); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitError
+	}
+	if planPath == "" && fl.NArg() == 1 {
+		planPath = fl.Arg(0)
+	} else if fl.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "fix8524 show: unexpected argument %q\n", fl.Arg(0))
+		return exitError
+	}
+	if planPath == "" {
+		fl.Usage()
+		return exitError
+	}
+	set, err := prof.apply(e, fl)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 show:", err)
+		return exitError
+	}
+	st.fromProfile = set["state"]
+	plan, planBytes, err := apply.ReadPlan(planPath)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 show:", err)
+		return exitError
+	}
+	now := time.Now()
+	if showHooks.now != nil {
+		now = showHooks.now()
+	}
+	c := paint(e, e.stdout)
+	c.full = *full
+	writePlanText(e.stdout, plan, c)
+	b := bufio.NewWriter(e.stdout)
+	defer b.Flush()
+	approved := writeApprovalState(b, c, planPath, plan, planBytes, now)
+	if err := writePlanHistory(b, e, &st, plan); err != nil {
+		b.Flush()
+		fmt.Fprintln(e.stderr, "fix8524 show:", journalErr(err))
+		return exitError
+	}
+	if plan.Summary.Actions > 0 {
+		extra := ""
+		if st.dir != "" {
+			extra = " --state " + shellWord(st.dir)
+		}
+		if approved {
+			fmt.Fprintf(b, "\nNext: %s\n", applyCommand(planPath, plan, extra))
+		} else {
+			fmt.Fprintf(b, "\nNext: fix8524 approve %s --by NAME%s, then %s\n", shellWord(planPath), extra, applyCommand(planPath, plan, extra))
+		}
+	}
+	return exitOK
+}
+
+// writeApprovalState says whether the plan is approved (and each action that needs its own
+// approval), with the command that gives what is missing. It reports whether apply's approval
+// gates would admit the plan now.
+func writeApprovalState(b *bufio.Writer, c painter, planPath string, p *engine.Plan, planBytes []byte, now time.Time) bool {
+	fmt.Fprintf(b, "\n%s ", c.bold("Approval:"))
+	if p.Summary.Actions == 0 {
+		fmt.Fprintln(b, "none needed: the plan proposes no action (what it holds is for a person: manual steps, incomplete diagnoses).")
+		return false
+	}
+	a, err := approval.Load(planPath)
+	ok := false
+	switch {
+	case errors.Is(err, approval.ErrNoApproval):
+		fmt.Fprintln(b, c.yellow("not approved"))
+	case err != nil:
+		fmt.Fprintf(b, "%s: %v\n", c.red("unreadable"), err)
+	default:
+		if verr := approval.Verify(planBytes, p.Fingerprint, a, now, nil); verr != nil {
+			fmt.Fprintf(b, "%s: %v\n  (%s)\n", c.red("not valid"), verr, a)
+		} else {
+			fmt.Fprintf(b, "%s, valid for %s more.\n", c.green(a.String()), roughly(a.Expires.Sub(now)))
+			ok = true
+		}
+	}
+	return writeEachState(b, c, planPath, p, planBytes, now) && ok
+}
+
+// roughly renders a duration to the minute ("3h45m", "12m", "under a minute").
+func roughly(d time.Duration) string {
+	d = d.Round(time.Minute)
+	switch {
+	case d < time.Minute:
+		return "under a minute"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	}
+	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+}
+
+// applyCommand is the command that applies a saved plan (with --demo for a demo plan).
+func applyCommand(planPath string, p *engine.Plan, extra string) string {
+	src := ""
+	if _, isDemo := demo.ScenarioOf(p.Facts.Source); isDemo {
+		src = " --demo"
+	}
+	return "fix8524 apply " + shellWord(planPath) + src + extra
+}
+
+// writeEachState lists the actions that need an approval of their own and their state; it
+// reports whether every one of them has a valid one.
+func writeEachState(b *bufio.Writer, c painter, planPath string, p *engine.Plan, planBytes []byte, now time.Time) bool {
+	deletes := 0
+	for _, f := range p.Findings {
+		for _, a := range f.Actions {
+			if a.Kind == engine.KindLDAPDelete {
+				deletes++
+			}
+		}
+	}
+	each, err := apply.LoadEach(planPath)
+	if err != nil {
+		fmt.Fprintf(b, "  per-action approvals: %s: %v\n", c.red("unreadable"), err)
+	}
+	all := true
+	for _, f := range p.Findings {
+		for _, a := range f.Actions {
+			if !a.RequiresApprovalEach && (a.Kind != engine.KindLDAPDelete || deletes < 2) {
+				continue
+			}
+			fp := apply.EachFingerprint(p.Fingerprint, a.ID)
+			state := c.yellow("not approved on its own") + fmt.Sprintf(": fix8524 approve %s --by NAME --allow-each %s", shellWord(planPath), shellWord(a.ID))
+			granted := false
+			for _, x := range each {
+				if x.PlanFingerprint != fp {
+					continue
+				}
+				if verr := approval.Verify(planBytes, fp, x, now, nil); verr != nil {
+					state = c.red("not valid") + ": " + verr.Error()
+				} else {
+					state = c.green("approved on its own") + " by " + x.By + ", expires " + x.Expires.UTC().Format(time.RFC3339)
+					granted = true
+					break
+				}
+			}
+			if a.Blocked {
+				state += c.red(" (blocked in the plan: apply refuses it whatever the approval)")
+			}
+			fmt.Fprintf(b, "  %s: %s\n", a.ID, state)
+			all = all && granted
+		}
+	}
+	return all
+}
+
+// writePlanHistory prints, run by run, what the journal recorded about the plan (by its
+// fingerprint). A missing journal is not created: show changes nothing.
+func writePlanHistory(b *bufio.Writer, e *env, st *stateFlag, p *engine.Plan) error {
+	_, isDemo := demo.ScenarioOf(p.Facts.Source)
+	dir := st.dir
+	if isDemo && st.fromProfile {
+		dir = "" // the demo never uses the real state
+	}
+	if dir == "" {
+		d, err := st.defaultFor(e, isDemo)
+		if err != nil {
+			return err
+		}
+		dir = d
+	}
+	fmt.Fprintf(b, "\n%s ", painter{}.bold("Journal:"))
+	if _, err := os.Stat(filepath.Join(dir, journal.FileName)); errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(b, "nothing recorded for this plan (no journal in %s).\n", dir)
+		return nil
+	}
+	j, err := journal.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	entries, err := j.List(journal.Filter{PlanFingerprint: p.Fingerprint})
+	if err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		fmt.Fprintf(b, "nothing recorded for this plan (journal %s).\n", j.Path())
+		return nil
+	}
+	runs := groupRuns(entries)
+	fmt.Fprintf(b, "%d run(s) recorded for this plan (journal %s):\n", len(runs), j.Path())
+	for _, r := range runs {
+		first := r[0]
+		fmt.Fprintf(b, "  %s  %s  %s: %s\n", first.Time.UTC().Format("2006-01-02 15:04:05Z"), first.RunID, first.Actor, runSummary(r))
+	}
+	fmt.Fprintf(b, "  Details: fix8524 journal --run RUN%s\n", st.flag(e, isDemo, dir))
+	return nil
+}
+
+// groupRuns splits entries (oldest first) by run, in order of each run's first entry.
+func groupRuns(entries []journal.Entry) [][]journal.Entry {
+	idx := map[string]int{}
+	var runs [][]journal.Entry
+	for _, en := range entries {
+		i, ok := idx[en.RunID]
+		if !ok {
+			i = len(runs)
+			idx[en.RunID] = i
+			runs = append(runs, nil)
+		}
+		runs[i] = append(runs[i], en)
+	}
+	return runs
+}
+
+// runSummary is one line on what a run did with the plan.
+func runSummary(run []journal.Entry) string {
+	var approved, refused string
+	counts := map[journal.Outcome]int{}
+	confirmed := false
+	for _, en := range run {
+		switch {
+		case en.Kind == journal.KindNote && en.Name == "approve":
+			approved = "approved: " + en.Reason
+		case en.Kind == journal.KindGate && en.Outcome == journal.Refused && refused == "":
+			refused = fmt.Sprintf("refused by the %s gate: %s", en.Name, en.Reason)
+		case en.Kind == journal.KindAction && en.Outcome != journal.Started:
+			counts[en.Outcome]++
+		case en.Kind == journal.KindVerify && en.Name == "confirm_replication" && en.Outcome == journal.Succeeded:
+			confirmed = true
+		}
+	}
+	var parts []string
+	if approved != "" {
+		parts = append(parts, approved)
+	}
+	var ran []string
+	for _, o := range []journal.Outcome{journal.Succeeded, journal.Failed, journal.Pending, journal.Skipped, journal.Refused} {
+		if n := counts[o]; n > 0 {
+			ran = append(ran, fmt.Sprintf("%d %s", n, o))
+		}
+	}
+	if len(ran) > 0 {
+		parts = append(parts, "actions: "+strings.Join(ran, ", "))
+	}
+	if confirmed {
+		parts = append(parts, "replication confirmed")
+	}
+	if refused != "" {
+		parts = append(parts, clip(refused, 300))
+	}
+	if len(parts) == 0 {
+		return "gates only, no action ran"
+	}
+	return strings.Join(parts, "; ")
+}
