@@ -54,6 +54,10 @@ func TestDemoNeverTouchesHome(t *testing.T) {
 		{exitRefused, []string{"heal", "--demo", "--clock", inWindow}}, // held: the apply just ran these actions (cooldown)
 		{exitOK, []string{"gather", "--demo", "-o", c.path("f.json")}},
 		{exitOK, []string{"validate"}},
+		// Reading the (absent) default journal creates no state directory.
+		{exitOK, []string{"journal"}},
+		{exitOK, []string{"journal", "--lock-status", "contoso.com"}},
+		{exitError, []string{"journal", "--kind", "bogus"}},
 	}
 	for _, s := range steps {
 		code, out, stderr := c.run("", s.args...)

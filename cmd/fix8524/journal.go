@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	iofs "io/fs"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -63,6 +65,42 @@ func runJournal(_ context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "fix8524 journal: give --demo or --state DIR, not both")
 		return exitError
 	}
+	f := journal.Filter{Forest: *forest, Target: *target, Limit: *limit}
+	if *since != "" {
+		t, err := journal.ParseSince(*since, time.Now())
+		if err != nil {
+			fmt.Fprintln(e.stderr, "fix8524 journal:", strings.TrimPrefix(err.Error(), "journal: "))
+			return exitError
+		}
+		f.Since = t
+	}
+	if *kinds != "" {
+		for _, k := range strings.Split(*kinds, ",") {
+			k := journal.Kind(strings.TrimSpace(k))
+			if !slices.Contains(journal.Kinds, k) {
+				names := make([]string, len(journal.Kinds))
+				for i, x := range journal.Kinds {
+					names[i] = string(x)
+				}
+				fmt.Fprintf(e.stderr, "fix8524 journal: --kind %s: the journal's kinds are %s (several: --kind gate,action)\n", k, strings.Join(names, ", "))
+				return exitError
+			}
+			f.Kinds = append(f.Kinds, k)
+		}
+	}
+	if st.dir == "" && !*demoState && *breakLock == "" {
+		// Reading the default journal never creates the state directory.
+		if dir, err := defaultStateDir(e); err == nil {
+			if _, err := os.Stat(dir); errors.Is(err, iofs.ErrNotExist) {
+				if *lockStatus != "" {
+					fmt.Fprintf(e.stdout, "%s is not locked (no journal in %s yet).\n", *lockStatus, dir)
+				} else {
+					fmt.Fprintf(e.stdout, "No journal entries (no journal in %s yet: nothing was approved, applied or healed with this state).\n", dir)
+				}
+				return exitOK
+			}
+		}
+	}
 	j, err := st.openFor(e, *demoState, nil)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "fix8524 journal:", strings.TrimPrefix(err.Error(), "journal: "))
@@ -115,29 +153,6 @@ func runJournal(_ context.Context, e *env, args []string) int {
 		return exitOK
 	}
 
-	f := journal.Filter{Forest: *forest, Target: *target, Limit: *limit}
-	if *since != "" {
-		t, err := journal.ParseSince(*since, time.Now())
-		if err != nil {
-			fmt.Fprintln(e.stderr, "fix8524 journal:", strings.TrimPrefix(err.Error(), "journal: "))
-			return exitError
-		}
-		f.Since = t
-	}
-	if *kinds != "" {
-		for _, k := range strings.Split(*kinds, ",") {
-			k := journal.Kind(strings.TrimSpace(k))
-			if !slices.Contains(journal.Kinds, k) {
-				names := make([]string, len(journal.Kinds))
-				for i, x := range journal.Kinds {
-					names[i] = string(x)
-				}
-				fmt.Fprintf(e.stderr, "fix8524 journal: --kind %s: the journal's kinds are %s (several: --kind gate,action)\n", k, strings.Join(names, ", "))
-				return exitError
-			}
-			f.Kinds = append(f.Kinds, k)
-		}
-	}
 	switch *run {
 	case "":
 	case "last":
