@@ -16,6 +16,7 @@ import (
 
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/internal/termtext"
 	"github.com/fix8524/fix8524/lab/scenario"
 )
 
@@ -422,7 +423,7 @@ func writeFinding(b *bufio.Writer, c painter, f *engine.Finding) {
 				mark = c.red("!")
 			}
 			fmt.Fprintf(b, "    %s [%s] %s\n", mark, c.risk(a.Risk), a.Title)
-			fmt.Fprintf(b, "        %s on %s (%s over %s)", a.Name, a.Target, a.Platform, orDash(a.Transport))
+			fmt.Fprintf(b, "        %s %s", a.Name, actionPlace(a))
 			if a.RequiresApprovalEach {
 				fmt.Fprint(b, ", needs its own approval")
 			}
@@ -483,6 +484,20 @@ func assumedFindings(p *engine.Plan) int {
 		}
 	}
 	return n
+}
+
+// actionPlace says where an action goes: "on DC2 = dc2.contoso.com [192.0.2.12] (windows over
+// winrm)", the host and addresses apply connects to (what an approval binds).
+func actionPlace(a engine.PlannedAction) string {
+	esc := termtext.Escape
+	s := "on " + esc(a.Target)
+	if a.TargetDNSHostName != "" {
+		s += " = " + esc(a.TargetDNSHostName)
+	}
+	if len(a.TargetIPs) > 0 {
+		s += " [" + esc(strings.Join(a.TargetIPs, ", ")) + "]"
+	}
+	return s + " (" + esc(a.Platform) + " over " + esc(orDash(a.Transport)) + ")"
 }
 
 func orDash(s string) string {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/fix8524/fix8524/engine/journal"
 	"github.com/fix8524/fix8524/engine/window"
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/internal/termtext"
 )
 
 // Executor runs actions (actions.Executor implements it).
@@ -446,6 +448,9 @@ func (r *run) checkPlan() (bool, string) {
 			return false, fmt.Sprintf("the plan was made with playbook variables %s, this run has %s: pass the same -var/-var-file as the plan", a, b)
 		}
 	}
+	if d := windowsDiffer(p.Windows, r.pb.Windows); d != "" {
+		return false, d
+	}
 	ids := map[string]bool{}
 	for _, f := range p.Findings {
 		if ids[f.ID] {
@@ -462,6 +467,18 @@ func (r *run) checkPlan() (bool, string) {
 	return true, fmt.Sprintf("plan %s (%d findings, %d actions), playbook %s %s", short(p.Fingerprint), len(p.Findings), p.Summary.Actions, p.Playbook.Name, short(p.Playbook.Digest))
 }
 
+// windowsDiffer compares the plan file's change windows (shown to the approver) with the
+// playbook's (which the window gate enforces).
+func windowsDiffer(plan, playbook []engine.WindowSpec) string {
+	a, _ := json.Marshal(plan)
+	b, _ := json.Marshal(playbook)
+	if len(plan) == 0 && len(playbook) == 0 || string(a) == string(b) {
+		return ""
+	}
+	return fmt.Sprintf("the plan's change windows %s differ from the playbook's %s: the plan file was edited (the window gate enforces the playbook's); make the plan again",
+		shown(a), shown(b))
+}
+
 func short(s string) string {
 	if len(s) > 19 {
 		return s[:19] + "…"
@@ -472,7 +489,9 @@ func short(s string) string {
 func (r *run) checkWindow() (bool, string) {
 	r.windows = r.windows[:0]
 	var bad []string
-	for _, ws := range r.o.Plan.Windows {
+	// The playbook's windows, never the plan file's copy (checkPlan refuses a plan whose copy
+	// differs).
+	for _, ws := range r.pb.Windows {
 		w, err := window.Parse(ws.Name, ws.Cron, ws.Duration, ws.TimeZone)
 		if err != nil {
 			bad = append(bad, err.Error())
@@ -585,12 +604,24 @@ func (r *run) drift(ctx context.Context) ([]*engine.Finding, bool) {
 			stale = append(stale, f.ID+": the link still fails ("+strings.Join(ls.failing, ", ")+") but the playbook no longer diagnoses it")
 			continue
 		case ff.Fingerprint == f.Fingerprint:
-			if d := actionsDiffer(f.Actions, ff.Actions); d != "" {
+			d := linkDiffer(f, ff, true)
+			if d == "" {
+				d = actionsDiffer(f.Actions, ff.Actions)
+			}
+			if d != "" {
 				stale = append(stale, f.ID+": "+d)
 				continue
 			}
 			lines = append(lines, f.ID+": same evidence")
 		case started:
+			d := linkDiffer(f, ff, false)
+			if d == "" {
+				d = bindingsDiffer(f.Actions, ff.Actions)
+			}
+			if d != "" {
+				stale = append(stale, f.ID+": "+d)
+				continue
+			}
 			lines = append(lines, f.ID+": evidence changed since this plan's earlier run started; resuming (steps are re-checked, guards re-evaluated)")
 		default:
 			stale = append(stale, f.ID+": evidence changed: "+evidenceDiff(f, ff))
@@ -635,16 +666,32 @@ func (r *run) startedBefore(f *engine.Finding) bool {
 	return false
 }
 
-// comparable is what must be equal between an approved action and the fresh plan's.
+// comparable is what must be equal between an approved action and the fresh plan's: every
+// field apply acts on (where it connects, what it sends, what it deletes, how it verifies)
+// and every field the approver was shown. The JSON names are the plan's, so a refusal names
+// the field as the plan file spells it.
 type comparable struct {
-	ID, Key, Name, Kind, Risk, Target, Platform, Transport, PowerShell string
-	Argv                                                               []string
-	IgnoreExit                                                         bool
-	Params                                                             json.RawMessage
-	LDAPDelete                                                         *engine.LDAPDelete
-	Verify                                                             []string
-	VerifyTimeout                                                      string
-	RequiresApprovalEach, Blocked                                      bool
+	ID                   string             `json:"id"`
+	Key                  string             `json:"key"`
+	Name                 string             `json:"name"`
+	Title                string             `json:"title"`
+	Kind                 string             `json:"kind"`
+	Risk                 string             `json:"risk"`
+	Target               string             `json:"target"`
+	TargetDNSHostName    string             `json:"target_dns_host_name"`
+	TargetIPs            []string           `json:"target_ips"`
+	Platform             string             `json:"platform"`
+	Transport            string             `json:"transport"`
+	PowerShell           string             `json:"powershell"`
+	Argv                 []string           `json:"argv"`
+	ArgvDisplay          string             `json:"argv_display"`
+	IgnoreExit           bool               `json:"ignore_exit"`
+	Params               json.RawMessage    `json:"params"`
+	LDAPDelete           *engine.LDAPDelete `json:"ldap_delete"`
+	Verify               []string           `json:"verify"`
+	VerifyTimeout        string             `json:"verify_timeout"`
+	RequiresApprovalEach bool               `json:"requires_approval_each"`
+	Blocked              bool               `json:"blocked"`
 }
 
 func comparableOf(a engine.PlannedAction) comparable {
@@ -652,21 +699,120 @@ func comparableOf(a engine.PlannedAction) comparable {
 	var norm any
 	_ = json.Unmarshal(params, &norm)
 	params, _ = json.Marshal(norm)
-	return comparable{a.ID, a.Key, a.Name, a.Kind, a.Risk, a.Target, a.Platform, a.Transport, a.PowerShell,
-		a.Argv, a.IgnoreExit, params, a.LDAPDelete, a.Verify, a.VerifyTimeout, a.RequiresApprovalEach, a.Blocked}
+	return comparable{ID: a.ID, Key: a.Key, Name: a.Name, Title: a.Title, Kind: a.Kind, Risk: a.Risk,
+		Target: a.Target, TargetDNSHostName: a.TargetDNSHostName, TargetIPs: sortedCopy(a.TargetIPs),
+		Platform: a.Platform, Transport: a.Transport, PowerShell: a.PowerShell, Argv: a.Argv, ArgvDisplay: a.ArgvDisplay,
+		IgnoreExit: a.IgnoreExit, Params: params, LDAPDelete: a.LDAPDelete, Verify: a.Verify, VerifyTimeout: a.VerifyTimeout,
+		RequiresApprovalEach: a.RequiresApprovalEach, Blocked: a.Blocked}
 }
 
-// actionsDiffer explains how the approved actions differ from the fresh plan's ("" if not).
+// bindingOf is the part of an action that says where it goes and what it removes: compared
+// even when a resumed finding's evidence changed (its other fields may then legitimately
+// differ).
+func bindingOf(a engine.PlannedAction) comparable {
+	return comparable{Target: a.Target, TargetDNSHostName: a.TargetDNSHostName, TargetIPs: sortedCopy(a.TargetIPs),
+		Platform: a.Platform, Transport: a.Transport, Kind: a.Kind, LDAPDelete: a.LDAPDelete}
+}
+
+func sortedCopy(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	c := append([]string(nil), s...)
+	sort.Strings(c)
+	return c
+}
+
+// fieldDiff names the first field (by its JSON name, in declaration order) whose value differs
+// between a and b, with both values shown safely; "" when they are equal.
+func fieldDiff(a, b any) string {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	if string(ja) == string(jb) {
+		return ""
+	}
+	var ma, mb map[string]json.RawMessage
+	_ = json.Unmarshal(ja, &ma)
+	_ = json.Unmarshal(jb, &mb)
+	t := reflect.TypeOf(a)
+	for i := 0; i < t.NumField(); i++ {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if string(ma[name]) != string(mb[name]) {
+			return fmt.Sprintf("%s is %s in the plan, %s from fresh facts and the playbook", name, shown(ma[name]), shown(mb[name]))
+		}
+	}
+	return "a field differs"
+}
+
+// shown renders a JSON value for a refusal: escaped for the terminal and cut.
+func shown(v json.RawMessage) string {
+	s := string(v)
+	if s == "" {
+		s = "null"
+	}
+	return termtext.Clip(termtext.Escape(s), 120)
+}
+
+// actionsDiffer explains how the approved actions differ from the fresh plan's ("" if not),
+// naming the action and the field.
 func actionsDiffer(approved, fresh []engine.PlannedAction) string {
 	if len(approved) != len(fresh) {
 		return fmt.Sprintf("the plan lists %d actions, the playbook now gives %d for the same facts (the plan file was edited?)", len(approved), len(fresh))
 	}
 	for i := range approved {
-		a, _ := json.Marshal(comparableOf(approved[i]))
-		b, _ := json.Marshal(comparableOf(fresh[i]))
-		if string(a) != string(b) {
-			return fmt.Sprintf("action %s differs from what the playbook gives for the same facts (the plan file was edited?)", approved[i].ID)
+		if d := fieldDiff(comparableOf(approved[i]), comparableOf(fresh[i])); d != "" {
+			return fmt.Sprintf("action %s differs from what the playbook gives for the same facts: %s (the plan file was edited?)", termtext.Escape(approved[i].ID), d)
 		}
+	}
+	return ""
+}
+
+// bindingsDiffer compares where the approved actions go with where the fresh plan's actions
+// of the same name go ("" if the same, or if the fresh plan has no such action: the step's own
+// check against the fresh topology then decides).
+func bindingsDiffer(approved, fresh []engine.PlannedAction) string {
+	for _, a := range approved {
+		for _, b := range fresh {
+			if a.Name != b.Name {
+				continue
+			}
+			if d := fieldDiff(bindingOf(a), bindingOf(b)); d != "" {
+				return fmt.Sprintf("action %s: %s (the plan file was edited?)", termtext.Escape(a.ID), d)
+			}
+		}
+	}
+	return ""
+}
+
+// linkView is the part of a finding's partnership apply acts on: which links it reads and
+// confirms, where it retries replication.
+type linkView struct {
+	Destination     string   `json:"destination"`
+	DestinationGUID string   `json:"destination_guid"`
+	Source          string   `json:"source"`
+	SourceDSAGUID   string   `json:"source_dsa_guid"`
+	SourceDSADN     string   `json:"source_dsa_dn"`
+	SourceAddress   string   `json:"source_address"`
+	NCs             []string `json:"ncs"`
+}
+
+func linkViewOf(l engine.LinkInfo, ncs bool) linkView {
+	v := linkView{Destination: l.Destination, DestinationGUID: l.DestinationGUID, Source: l.Source, SourceDSAGUID: l.SourceDSAGUID,
+		SourceDSADN: l.SourceDSADN, SourceAddress: l.SourceAddress}
+	if ncs {
+		for _, nc := range l.NCs {
+			v.NCs = append(v.NCs, strings.ToLower(nc.NC))
+		}
+		sort.Strings(v.NCs)
+	}
+	return v
+}
+
+// linkDiffer explains how the plan's partnership differs from the fresh finding's ("" if
+// not). ncs: compare the naming contexts too (same evidence: they must be the same).
+func linkDiffer(approved, fresh *engine.Finding, ncs bool) string {
+	if d := fieldDiff(linkViewOf(approved.Link, ncs), linkViewOf(fresh.Link, ncs)); d != "" {
+		return "link." + d + " (the plan file was edited?)"
 	}
 	return ""
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/journal"
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/internal/termtext"
 )
 
 // step runs one action with its re-check, guards, journal records and verification.
@@ -108,6 +109,12 @@ func (r *run) step(ctx context.Context, f *engine.Finding, a engine.PlannedActio
 			sr.Outcome, sr.Reason, sr.Verification = Skipped, "already done: "+detail, detail
 			return sr
 		}
+	}
+
+	// Where it goes is where the fresh topology says the target is (the plan file's host name
+	// and addresses are what was approved; they must still be the DC's).
+	if d := r.targetDrift(a); d != "" {
+		return refuse("target:"+a.ID, d)
 	}
 
 	// Guards on fresh facts, right before a destructive action.
@@ -209,6 +216,28 @@ func (r *run) recheck(ctx context.Context, f *engine.Finding, a engine.PlannedAc
 	}
 	ok, failed := summarize(results)
 	return ok, ok || failed, checkText(results)
+}
+
+// targetDrift compares the host an action would be sent to (its target's DNS name and
+// addresses, as the plan names them) with the target DC in the latest fresh facts; "" when
+// they agree.
+func (r *run) targetDrift(a engine.PlannedAction) string {
+	if r.fresh == nil {
+		return "no fresh facts to check the target against"
+	}
+	dc := facts.NewIndex(r.fresh).DCByName(a.Target)
+	if dc == nil {
+		return "the target " + termtext.Escape(a.Target) + " is not in the fresh topology"
+	}
+	fresh := engine.PlannedAction{Target: a.Target, TargetDNSHostName: facts.CanonicalName(dc.DNSHostName)}
+	if ips, ok := dc.IPs.Get(); ok {
+		fresh.TargetIPs = ips
+	}
+	have := engine.PlannedAction{Target: a.Target, TargetDNSHostName: a.TargetDNSHostName, TargetIPs: a.TargetIPs}
+	if d := fieldDiff(bindingOf(have), bindingOf(fresh)); d != "" {
+		return "the target moved or the plan file was edited: " + d
+	}
+	return ""
 }
 
 // --- guards ---
@@ -672,6 +701,11 @@ func (r *run) confirm(ctx context.Context, f *engine.Finding, retry *engine.Plan
 		if attempt == 1 && retry != nil {
 			if !r.approved[retry.ID] {
 				return Refused, text + "; the replication retry is not approved: " + r.refusedBy[retry.ID], steps
+			}
+			if d := r.targetDrift(*retry); d != "" {
+				r.record(journal.Entry{Kind: journal.KindGate, Name: "target:" + retry.ID, Target: retry.Target, Link: f.ID, Outcome: journal.Refused, Reason: d})
+				r.res.Refusals = append(r.res.Refusals, Refusal{Gate: "target:" + retry.ID, Reason: retry.ID + ": " + d})
+				return Refused, text + "; " + d, steps
 			}
 			if len(retry.Verify) > 0 {
 				// Retrying before the destination resolves the source only fails again: wait
