@@ -27,6 +27,7 @@ import (
 	"github.com/fix8524/fix8524/facts/gather"
 	"github.com/fix8524/fix8524/facts/inventory"
 	"github.com/fix8524/fix8524/facts/ldapread"
+	"github.com/fix8524/fix8524/internal/termtext"
 	"github.com/fix8524/fix8524/lab/demo"
 )
 
@@ -73,7 +74,8 @@ func runApply(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "Usage: fix8524 apply PLAN [--demo] [--state DIR] [--trust-keys FILE] [--emergency --reason TEXT] [--verify-timeout 5m] [connection and transport flags]")
 		fmt.Fprintln(e.stderr, "       fix8524 apply --dc HOST [connection and transport flags]   (plan, show, ask for 'yes', apply)")
 		fmt.Fprintln(e.stderr, "\nRefuses (exit 3) without a valid approval (on a terminal it asks for a typed 'yes' instead), with an")
-		fmt.Fprintln(e.stderr, "expired one or one for another plan, when the plan changed since approval, when the facts drifted, outside")
+		fmt.Fprintln(e.stderr, "expired one or one for another plan, one already used by an apply that ended (approvals are single-use; an")
+		fmt.Fprintln(e.stderr, "interrupted apply is resumed with it), when the plan changed since approval, when the facts drifted, outside")
 		fmt.Fprintln(e.stderr, "every change window (unless --emergency --reason), with --trust-keys and an unsigned or unknown key, and")
 		fmt.Fprintln(e.stderr, "while another run holds the forest's lock. Exit codes: 0 healed or nothing to do, 1 failed or pending, 3 refused.")
 		fs.PrintDefaults()
@@ -243,8 +245,16 @@ func refuseTampered(e *env, j *journal.Store, planPath string, b []byte) (int, b
 		return 0, false // no (valid) approval: the approval gate reports it
 	}
 	if d := approval.Digest(b); d != a.PlanDigest {
+		x, y := approval.Shorten(d, a.PlanDigest)
 		reason := fmt.Sprintf("approval refused: plan changed after approval: %s has digest %s, %s approved %s; make and approve the plan again",
-			planPath, d[:19]+"…", a.By, a.PlanDigest[:19]+"…")
+			termtext.Escape(planPath), x, termtext.Escape(a.By), y)
+		if p, err := apply.ParsePlan(b); err == nil && p.Fingerprint != a.PlanFingerprint {
+			// Not an edit of the approved plan: another plan (the approval of one plan file
+			// left next to another).
+			x, y := approval.Shorten(a.PlanFingerprint, p.Fingerprint)
+			reason = fmt.Sprintf("approval refused: approval is for another plan: %s approved plan %s, %s is plan %s; approve this plan",
+				termtext.Escape(a.By), x, termtext.Escape(planPath), y)
+		}
 		_, _ = j.Record(journal.Entry{Kind: journal.KindGate, Name: "approval", Outcome: journal.Started, Target: planPath})
 		_, _ = j.Record(journal.Entry{Kind: journal.KindGate, Name: "approval", Outcome: journal.Refused, Reason: reason, Target: planPath,
 			PlanFingerprint: a.PlanFingerprint})

@@ -15,6 +15,7 @@ import (
 	"github.com/fix8524/fix8524/actions"
 	"github.com/fix8524/fix8524/actions/ldapdelete"
 	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/engine/approval"
 	"github.com/fix8524/fix8524/engine/journal"
 	"github.com/fix8524/fix8524/engine/window"
 	"github.com/fix8524/fix8524/facts"
@@ -171,6 +172,11 @@ type run struct {
 	explicit  map[string]bool
 	done      map[string]StepResult // action key -> first result in this run
 	fatal     error
+
+	eachDigest map[string]string // action id -> digest of its own (single-use) approval
+	used       map[string]int64  // approval digest -> this run's use record
+	resumed    map[string]int64  // approval digest -> the interrupted run's use record this run resumes
+	pastDrift  bool              // every gate admitted the run (per-action approvals included): it acts, or finds nothing to do
 }
 
 // Run applies o.Plan. Refusals are not errors: Result.Outcome is Refused and Result.Refusals
@@ -181,7 +187,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	o.defaults()
 	r := &run{o: o, pb: o.Playbook, j: o.Journal, approved: map[string]bool{}, refusedBy: map[string]string{},
-		explicit: map[string]bool{}, done: map[string]StepResult{}}
+		explicit: map[string]bool{}, done: map[string]StepResult{}, eachDigest: map[string]string{}, used: map[string]int64{}, resumed: map[string]int64{}}
 	if o.Actor != "" {
 		r.j.SetActor(o.Actor)
 	}
@@ -189,6 +195,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	r.res.Forest = o.Forest
 	r.req = Request{Plan: o.Plan, PlanBytes: o.PlanBytes, PlanPath: o.PlanPath, Now: r.now()}
 	err := r.run(ctx)
+	r.finishUses(ctx)
 	if r.lock != nil {
 		if rerr := r.lock.Release(); rerr != nil && err == nil && r.fatal == nil {
 			r.note("releasing the lock: %v", rerr)
@@ -343,9 +350,13 @@ func (r *run) run(ctx context.Context) error {
 		if err != nil {
 			return false, err.Error()
 		}
+		how, ok := r.checkUse(g.Digest, g.How)
+		if !ok {
+			return false, how
+		}
 		r.grant = g
 		r.res.Approved = g.How
-		return true, g.How
+		return true, how
 	}) {
 		return r.refuse()
 	}
@@ -380,6 +391,7 @@ func (r *run) run(ctx context.Context) error {
 	if !ok || r.fatal != nil {
 		return r.refuse()
 	}
+	r.pastDrift = len(todo) == 0
 	if len(todo) == 0 {
 		r.res.Outcome = Nothing
 		for _, fr := range r.res.Findings {
@@ -394,6 +406,7 @@ func (r *run) run(ctx context.Context) error {
 	if !r.approveActions(ctx, todo) {
 		return r.refuse()
 	}
+	r.pastDrift = true
 
 	// 4–5. Findings.
 	for _, f := range todo {
@@ -905,7 +918,11 @@ func (r *run) approveActions(ctx context.Context, todo []*engine.Finding) bool {
 				if how == "" {
 					how = "covered by the plan approval (" + g.By + ")"
 				}
-				return true, how
+				how, ok := r.checkUse(g.Digest, how)
+				if ok && g.Digest != "" {
+					r.eachDigest[a.ID] = g.Digest
+				}
+				return ok, how
 			})
 			if r.fatal != nil {
 				return false
@@ -923,6 +940,109 @@ func (r *run) approveActions(ctx context.Context, todo []*engine.Finding) bool {
 		r.say("refused: every metadata cleanup needs its own approval (see above); nothing was changed")
 	}
 	return ok
+}
+
+// --- single use ---
+
+// checkUse admits an approval (by digest) the journal has not seen used to the end: unused, or
+// used by a run that was interrupted (this apply resumes it). It returns the gate's reason.
+func (r *run) checkUse(digest, how string) (string, bool) {
+	if digest == "" {
+		return how, true
+	}
+	u, err := r.j.ApprovalUse(digest)
+	switch {
+	case err != nil:
+		return "whether the approval was already used cannot be read from the journal: " + err.Error(), false
+	case u.State == journal.UseSpent:
+		return (&approval.RefusalError{Reason: approval.ReasonUsed, Detail: u.String() + "; " + how +
+			". To apply this plan again, approve it again (fix8524 approve)"}).Error(), false
+	case u.State == journal.UseInterrupted:
+		r.resumed[digest] = u.BeginID
+		return how + "; resuming: the approval was " + u.String(), true
+	}
+	return how, true
+}
+
+// use records, before the first change made under each approval (the plan's, and an action's
+// own), that this run uses it; a later apply with it is then refused unless this run is
+// interrupted (see finishUses).
+func (r *run) use(digests ...string) error {
+	for _, d := range digests {
+		if d == "" {
+			continue
+		}
+		if _, ok := r.used[d]; ok {
+			continue
+		}
+		id, err := r.j.UseApproval(journal.Entry{Forest: r.o.Forest, PlanFingerprint: r.o.Plan.Fingerprint, Target: r.o.PlanPath,
+			Reason: "approval " + d + " used by this run"}, d)
+		if err != nil {
+			return err
+		}
+		r.used[d] = id
+	}
+	return nil
+}
+
+// finishUses records how this run ended for every approval it used: interrupted (the context
+// ended) or pending verification leaves the approval to a resume; anything else spends it.
+//
+// The plan's approval is used by a run that got past every gate even when it found nothing to
+// do (every link healthy now): it is spent then too. An approval this run resumed and did not
+// use again itself (its steps were only re-checked) is closed through the interrupted run's
+// record.
+func (r *run) finishUses(ctx context.Context) {
+	if r.pastDrift && r.grant.Digest != "" && r.used[r.grant.Digest] == 0 && r.resumed[r.grant.Digest] == 0 {
+		if err := r.use(r.grant.Digest); err != nil && r.fatal == nil {
+			r.note("recording the approval's use: %v", err)
+		}
+	}
+	ends := map[string]int64{}
+	for d, id := range r.used {
+		ends[d] = id
+	}
+	if r.pastDrift {
+		for d, id := range r.resumed {
+			if _, ok := ends[d]; !ok {
+				ends[d] = id
+			}
+		}
+	}
+	if len(ends) == 0 {
+		return
+	}
+	out := journal.Outcome(r.res.Outcome)
+	switch {
+	case ctx.Err() != nil || r.res.Outcome == Pending:
+		out = journal.Pending
+	case r.res.Outcome == Nothing:
+		out = journal.Succeeded
+	case r.res.Outcome == Refused:
+		out = journal.Refused
+	case r.res.Outcome != Succeeded:
+		out = journal.Failed
+	}
+	reason := "the run ended " + r.res.Outcome
+	if out == journal.Pending {
+		reason += "; a later apply of this plan with the same approval resumes it"
+	} else {
+		reason += "; the approval is spent"
+	}
+	for _, d := range sortedDigests(ends) {
+		if _, err := r.j.FinishApprovalUse(ends[d], out, reason); err != nil && r.fatal == nil {
+			r.note("recording the end of the approval's use: %v", err)
+		}
+	}
+}
+
+func sortedDigests(m map[string]int64) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
 }
 
 // --- findings ---

@@ -31,6 +31,11 @@ type Grant struct {
 	How string // one line for the journal: the approval's details
 	// Unattended: no human approved this (heal). Destructive actions are then always refused.
 	Unattended bool
+	// Digest identifies a single-use approval (approval.Approval.ID); empty for grants that are
+	// not approval files (a heal policy, a typed "yes", an action covered by the plan's
+	// approval). Apply refuses an approval whose digest the journal records as used, and
+	// records its use when it first acts under it.
+	Digest string
 }
 
 // Approvals says whether a plan, and each action of it, may run.
@@ -163,7 +168,7 @@ func (f FileApprovals) ApprovePlan(_ context.Context, req Request) (Grant, error
 	if err := approval.Verify(req.PlanBytes, req.Plan.Fingerprint, a, req.Now, f.Trust); err != nil {
 		return Grant{}, err
 	}
-	return Grant{By: a.By, How: a.String()}, nil
+	return Grant{By: a.By, How: a.String(), Digest: a.ID()}, nil
 }
 
 // ApproveAction implements Approvals: actions that need no explicit approval are covered by
@@ -186,7 +191,7 @@ func (f FileApprovals) ApproveAction(_ context.Context, req Request, act engine.
 			last = err
 			continue
 		}
-		return Grant{By: a.By, How: "per-action " + a.String()}, nil
+		return Grant{By: a.By, How: "per-action " + a.String(), Digest: a.ID()}, nil
 	}
 	if last != nil {
 		return Grant{}, last

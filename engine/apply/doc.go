@@ -42,6 +42,18 @@
 // before its deadline with nothing failed, e.g. unknown observations), per action and per
 // finding. Nothing is ever "succeeded" without its check.
 //
+// # Single-use approvals
+//
+// An approval file admits one apply (Grant.Digest identifies it). The approval gate refuses an
+// approval the journal records as used by a run that ended; a run that acts under an approval
+// records its use (journal.UseApproval) before its first change, and its end
+// (journal.FinishApprovalUse) when it returns. A run that got past every gate and found
+// nothing to do uses the plan's approval too. A run killed after its first change leaves its
+// use open, and one interrupted (its context ended) or pending verification ends it as
+// pending: the next apply of the same plan with the same approval resumes that run (steps
+// re-checked) and then spends it. Refusals at a gate use nothing. Per-action approvals are
+// single-use the same way, from the moment their action begins.
+//
 // # Explicit per-action approval
 //
 // An action needs an approval of its own, besides the plan's, when the playbook marks it

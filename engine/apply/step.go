@@ -130,6 +130,14 @@ func (r *run) step(ctx context.Context, f *engine.Finding, a engine.PlannedActio
 		}
 	}
 
+	if err := r.use(r.grant.Digest, r.eachDigest[a.ID]); err != nil {
+		if errors.Is(err, journal.ErrApprovalSpent) {
+			return refuse("approval", err.Error())
+		}
+		r.fatal = fmt.Errorf("%w: %v", ErrJournal, err)
+		sr.Outcome, sr.Reason = Failed, "not run: "+r.fatal.Error()
+		return sr
+	}
 	begin, err := r.j.BeginAction(journal.Entry{Forest: r.o.Forest, Name: a.Name, Target: a.Target, Link: f.ID,
 		PlanFingerprint: r.o.Plan.Fingerprint, Command: sr.Command, Reason: a.Title})
 	if err != nil {
@@ -757,6 +765,13 @@ func (r *run) confirm(ctx context.Context, f *engine.Finding, retry *engine.Plan
 		// Every pull of the attempt is begun in the journal before any is sent, then they
 		// run side by side (runPulls); each is finished after the link is read again.
 		var ran []started
+		if err := r.use(r.grant.Digest); err != nil {
+			if errors.Is(err, journal.ErrApprovalSpent) {
+				return Refused, text + "; " + err.Error(), steps
+			}
+			r.fatal = fmt.Errorf("%w: %v", ErrJournal, err)
+			return Failed, r.fatal.Error(), steps
+		}
 		for _, act := range acts {
 			sr := StepResult{ActionID: act.ID, Name: act.Name, Target: act.Target, Command: actions.Display(act)}
 			if len(acts) > 1 {

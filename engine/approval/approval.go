@@ -57,6 +57,7 @@ const (
 	ReasonBadSignature        Reason = "bad-signature"
 	ReasonNotYetValid         Reason = "not-yet-valid"
 	ReasonExpired             Reason = "expired"
+	ReasonUsed                Reason = "used"
 )
 
 var reasonText = map[Reason]string{
@@ -69,6 +70,7 @@ var reasonText = map[Reason]string{
 	ReasonBadSignature:        "approval signature does not verify",
 	ReasonNotYetValid:         "approval time is in the future (clock skew?)",
 	ReasonExpired:             "approval expired",
+	ReasonUsed:                "approval already used (an approval admits one apply; a resume of its interrupted run excepted)",
 }
 
 // RefusalError is the error Verify and Load return when an approval does not admit the plan.
@@ -102,6 +104,7 @@ var (
 	ErrBadSignature        = &RefusalError{Reason: ReasonBadSignature}
 	ErrNotYetValid         = &RefusalError{Reason: ReasonNotYetValid}
 	ErrExpired             = &RefusalError{Reason: ReasonExpired}
+	ErrUsed                = &RefusalError{Reason: ReasonUsed}
 )
 
 // ReasonOf returns the refusal reason carried by err, if any.
@@ -206,6 +209,15 @@ func (a *Approval) SigningPayload() []byte {
 	return append([]byte("fix8524-approval-v1\n"), b...)
 }
 
+// ID is the approval's own digest, "sha256:<hex>" over its signing payload: who, when, until
+// when, why, which plan and key. The journal records it when an apply uses the approval
+// (approvals are single-use); approving the same plan again makes a new approval with another
+// ID.
+func (a *Approval) ID() string {
+	sum := sha256.Sum256(a.SigningPayload())
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
 // Signed reports whether the approval carries a signature.
 func (a *Approval) Signed() bool { return a.Signature != "" }
 
@@ -235,10 +247,12 @@ func Verify(planBytes []byte, fingerprint string, a *Approval, now time.Time, tr
 		return err
 	}
 	if a.PlanFingerprint != fingerprint {
-		return refuse(ReasonFingerprintMismatch, "approval is for plan %s, this plan is %s", short(a.PlanFingerprint), short(fingerprint))
+		x, y := Shorten(a.PlanFingerprint, fingerprint)
+		return refuse(ReasonFingerprintMismatch, "approval is for plan %s, this plan is %s", x, y)
 	}
 	if d := Digest(planBytes); d != a.PlanDigest {
-		return refuse(ReasonPlanTampered, "plan digest is %s, approved %s", short(d), short(a.PlanDigest))
+		x, y := Shorten(d, a.PlanDigest)
+		return refuse(ReasonPlanTampered, "plan digest is %s, approved %s", x, y)
 	}
 	if err := a.verifySignature(trust); err != nil {
 		return err
@@ -258,6 +272,27 @@ func short(s string) string {
 		return s[:24] + "…"
 	}
 	return s
+}
+
+// Shorten cuts two values (digests, fingerprints) for a message that says they differ: each is
+// cut after at least 24 characters and after the first character where they differ, so the
+// shown forms always differ when the values do.
+func Shorten(a, b string) (string, string) {
+	n := 24
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	if i+1 > n {
+		n = i + 1
+	}
+	cut := func(s string) string {
+		if len(s) > n {
+			return s[:n] + "…"
+		}
+		return s
+	}
+	return cut(a), cut(b)
 }
 
 func (a *Approval) validate() error {

@@ -477,3 +477,25 @@ func FuzzParsePrivateKey(f *testing.F) {
 		_ = ed25519.Sign(k, []byte("x"))
 	})
 }
+
+// Two values that differ are never shown as the same text, however long their common prefix.
+func TestShortenShowsTheDifference(t *testing.T) {
+	a := "sha256:" + strings.Repeat("ab", 30) + "0000"
+	b := "sha256:" + strings.Repeat("ab", 30) + "0001"
+	x, y := Shorten(a, b)
+	if x == y {
+		t.Fatalf("Shorten(%q, %q) = %q, %q: the same text", a, b, x, y)
+	}
+	if x, _ := Shorten("sha256:0123456789abcdef0123456789", "sha256:f"); x != "sha256:0123456789abcdef0…" {
+		t.Fatalf("short form %q", x)
+	}
+	plan := []byte("{}")
+	ap, err := ApproveAt(time.Now(), plan, a, "alice", time.Hour, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = Verify(plan, b, ap, time.Now(), nil)
+	if !errors.Is(err, ErrFingerprintMismatch) || !strings.Contains(err.Error(), b[:len(b)-2]) {
+		t.Fatalf("mismatch message %v does not tell the fingerprints apart", err)
+	}
+}
