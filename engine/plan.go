@@ -56,6 +56,10 @@ type Plan struct {
 	// carry no actions and are not part of the fingerprint.
 	Warnings []Warning `json:"warnings,omitempty"`
 	Summary  Summary   `json:"summary"`
+	// Coverage says how much of the forest the facts read: DCs read of DCs known, links read,
+	// every DC not read with the reason, and every gathering problem. Nil only in a plan made
+	// by an earlier fix8524 (which did not say). A partial plan says so in Summary.Partial.
+	Coverage *facts.Coverage `json:"coverage,omitempty"`
 }
 
 // PlaybookRef identifies the playbook a plan was made with.
@@ -97,6 +101,10 @@ type Summary struct {
 	Unmatched    int            `json:"unmatched"`
 	Flags        int            `json:"flagged_values"` // of findings and warnings
 	Warnings     int            `json:"warnings"`       // warnings reported for healthy partnerships
+	// Partial: some DC's inbound replication status could not be read (Coverage names them):
+	// the plan cannot say anything about those DCs' links.
+	Partial    bool `json:"partial"`
+	DCsNotRead int  `json:"dcs_not_read"`
 }
 
 // Finding is the diagnosis of one partnership: every failing link from one source DSA (as the

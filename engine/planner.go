@@ -58,6 +58,9 @@ func MakePlan(pb *Playbook, s *facts.Snapshot, opts PlanOptions) (*Plan, error) 
 		plan.Warnings = p.warnings(parts)
 	}
 	plan.Summary = summarize(plan, len(s.Links), failing)
+	cov := facts.CoverageOf(s)
+	plan.Coverage = &cov
+	plan.Summary.Partial, plan.Summary.DCsNotRead = !cov.Complete, len(cov.NotRead)
 	// Warnings stay out of the fingerprint: they carry no action, and approvals bind to what
 	// apply would do (planFingerprint reads the findings only).
 	plan.Fingerprint = planFingerprint(plan)

@@ -26,6 +26,7 @@ import (
 	"github.com/fix8524/fix8524/facts/inventory"
 	"github.com/fix8524/fix8524/facts/ldapread"
 	"github.com/fix8524/fix8524/facts/repadmin"
+	"github.com/fix8524/fix8524/internal/termtext"
 )
 
 func init() {
@@ -294,6 +295,7 @@ func runGather(ctx context.Context, e *env, args []string) int {
 	var pf playbookFlags
 	pf.register(fs)
 	out := fs.String("o", "-", "write the facts to `FILE` (- for stdout)")
+	requireComplete := fs.Bool("require-complete", false, "exit 1 when the read is partial (a DC could not be read); the facts are written anyway")
 	csvFile := fs.String("repadmin-csv", "", "read link status from `FILE` (repadmin /showrepl * /csv); with --dc it fills the DCs whose status LDAP could not read")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "Usage: fix8524 gather --dc HOST [connection flags] [transport flags] [-o facts.json]")
@@ -352,6 +354,10 @@ func runGather(ctx context.Context, e *env, args []string) int {
 	summarize(e.stderr, snap)
 	if c.dc != "" && !demo {
 		summarizeHost(e.stderr, snap)
+	}
+	if *requireComplete && !facts.CoverageOf(snap).Complete {
+		fmt.Fprintln(e.stderr, "fix8524 gather: partial read (--require-complete)")
+		return exitError
 	}
 	return exitOK
 }
@@ -413,14 +419,13 @@ func summarize(w io.Writer, s *facts.Snapshot) {
 		}
 	}
 	fmt.Fprintf(w, "gathered %d DCs, %d links (%d failing), %d DNS and %d TCP observations from %s\n",
-		len(s.DCs), len(s.Links), failing, len(s.DNS), len(s.Reach), s.Source)
-	for i, p := range s.Problems {
-		if i == 10 {
-			fmt.Fprintf(w, "  ... and %d more problems (see the facts file)\n", len(s.Problems)-10)
-			break
-		}
-		fmt.Fprintf(w, "  problem %s: %s\n", p.Scope, p.Message)
+		len(s.DCs), len(s.Links), failing, len(s.DNS), len(s.Reach), termtext.Escape(s.Source))
+	cov := facts.CoverageOf(s)
+	fmt.Fprintf(w, "coverage: %s\n", cov)
+	for _, d := range cov.NotRead {
+		fmt.Fprintf(w, "  not read: %s: %s\n", termtext.Escape(d.Name), termtext.Line(d.Reason, 400))
 	}
+	writeProblems(w, cov.Problems)
 }
 
 // summarizeHost says where the DCs' DNS client settings came from, and why they are unknown.

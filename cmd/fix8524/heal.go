@@ -45,11 +45,12 @@ type healFlags struct {
 	verifyTime         time.Duration
 	lockTTL            time.Duration
 
-	emergency    bool
-	resetBreaker bool
-	reason       string
-	by           string
-	forest       string
+	emergency       bool
+	resetBreaker    bool
+	requireComplete bool
+	reason          string
+	by              string
+	forest          string
 }
 
 // healHooks let tests replace the clock and the waits of apply (nil: real ones), and learn
@@ -77,6 +78,7 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 	hf.state.register(fl)
 	hf.playbooks.register(fl)
 	fl.StringVar(&hf.policy, "policy", "", "heal policy `FILE` (HCL); without it the built-in default applies (low risk only, cooldowns, small caps)")
+	fl.BoolVar(&hf.requireComplete, "require-complete", false, "a partial read (a DC could not be read) is an error: apply nothing, exit 1 (without it: heal what was read, exit 2)")
 	fl.DurationVar(&hf.every, "every", 0, "loop mode: run every `DURATION` (with jitter) until SIGTERM; without it, one run")
 	fl.StringVar(&hf.metricsListen, "metrics-listen", "", "loop mode: serve Prometheus metrics on `ADDR` (e.g. "+metrics.DefaultListen+"; loopback only unless --metrics-allow-remote)")
 	fl.BoolVar(&hf.metricsAllowRemote, "metrics-allow-remote", false, "let --metrics-listen use a non-loopback address (the endpoint has no authentication)")
@@ -180,7 +182,7 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 	o := heal.Options{Policy: pol, Playbook: pb, Journal: j, EscalateDir: hf.escalateDir, Out: out,
 		VerifyTimeout: hf.verifyTime, LockTTL: hf.lockTTL, GatherTimeout: hf.conn.timeout,
 		Notifier:  &notify.Sender{Getenv: e.getenv, Logf: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }},
-		Emergency: hf.emergency, EmergencyReason: hf.reason,
+		Emergency: hf.emergency, EmergencyReason: hf.reason, RequireComplete: hf.requireComplete,
 		Now: healHooks.now, Sleep: healHooks.sleep}
 	if h, err := os.Hostname(); err == nil {
 		o.Host = h

@@ -30,6 +30,8 @@ type planOpts struct {
 	out    string // -o FILE: write the plan JSON (what approve and apply read)
 	asJSON bool   // --json: print the plan JSON on stdout instead of the human view
 	now    time.Time
+	// requireComplete: a partial read (a DC not read) exits 1 instead of 2.
+	requireComplete bool
 }
 
 // takeOptionalArg removes "--NAME [VALUE]" / "--NAME=VALUE" from args: a bare word right after
@@ -67,11 +69,13 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 	factsFile := fs.String("facts", "", "plan from a facts snapshot `FILE` (from fix8524 gather; - for stdin)")
 	out := fs.String("o", "", "write the plan JSON to `FILE` (what approve and apply read)")
 	asJSON := fs.Bool("json", false, "print the plan as JSON (schema: engine/PLAN.md) instead of the human view")
+	requireComplete := fs.Bool("require-complete", false, "exit 1 when the read is partial (a DC could not be read), instead of 2")
 	live := addLiveFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "Usage: fix8524 plan (--dc HOST [connection flags] | --facts FILE | --demo [SCENARIO]) [--playbooks DIR] [-o plan.json] [--json] [-var NAME=VALUE] [-var-file FILE]")
 		fmt.Fprintf(e.stderr, "\nScenarios: %s (default %s)\n", strings.Join(scenario.Names(), ", "), scenario.Default)
-		fmt.Fprintln(e.stderr, "Exit codes: 0 nothing to do, 2 actions or manual steps proposed (or facts to gather), 1 error.")
+		fmt.Fprintln(e.stderr, "Exit codes: 0 nothing to do, 2 actions or manual steps proposed (or facts to gather, or a partial read:")
+		fmt.Fprintln(e.stderr, "a DC could not be read), 1 error (a partial read too with --require-complete).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -116,7 +120,7 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "fix8524 plan:", err)
 		return exitError
 	}
-	return planFromFacts(ctx, e, s, planOpts{pb: pb, out: *out, asJSON: *asJSON, now: time.Now()})
+	return planFromFacts(ctx, e, s, planOpts{pb: pb, out: *out, asJSON: *asJSON, now: time.Now(), requireComplete: *requireComplete})
 }
 
 func readFacts(e *env, path string) (*facts.Snapshot, error) {
@@ -175,6 +179,16 @@ func planFromFacts(_ context.Context, e *env, s *facts.Snapshot, o planOpts) int
 		if o.out != "" {
 			fmt.Fprintf(e.stdout, "\nSaved the plan to %s. Next: fix8524 approve %s --by NAME, then fix8524 apply %s\n", o.out, o.out, o.out)
 		}
+	}
+	if p.Summary.Partial {
+		// A partial read says nothing about the links of the DCs it could not read: never
+		// "nothing to do".
+		fmt.Fprintf(e.stderr, "fix8524 plan: partial read: %d DC(s) could not be read (%s); their links are unknown\n",
+			p.Summary.DCsNotRead, termtext.Line(p.Coverage.Names(), 2000))
+		if o.requireComplete {
+			return exitError
+		}
+		return exitProposed
 	}
 	if planProposes(p) || len(p.Unmatched) > 0 {
 		// Failing links the playbook does not handle still need a person to look at them.
@@ -277,8 +291,11 @@ func writePlanText(w io.Writer, p *engine.Plan, color bool) {
 		fmt.Fprintf(b, " from %s", p.Facts.SeedDC)
 	}
 	fmt.Fprintln(b)
-	if len(p.Findings) == 0 {
+	writeCoverage(b, c, p.Coverage)
+	if len(p.Findings) == 0 && !p.Summary.Partial {
 		fmt.Fprintf(b, "\n%s\n", c.green("No replication link fails with an error this playbook handles. Nothing to do."))
+	} else if len(p.Findings) == 0 {
+		fmt.Fprintf(b, "\n%s\n", c.yellow("No replication link that was read fails with an error this playbook handles; the links of the DCs not read are unknown."))
 	}
 	for _, f := range p.Findings {
 		writeFinding(b, c, &f)
@@ -292,8 +309,12 @@ func writePlanText(w io.Writer, p *engine.Plan, color bool) {
 		}
 	}
 	s := p.Summary
-	fmt.Fprintf(b, "\n%s %d partnership(s) (%d failing link(s) matched): %d diagnosed, %d incomplete; %d action(s)",
-		c.bold("Plan:"), s.Findings, s.MatchedLinks, s.Diagnosed, s.Incomplete, s.Actions)
+	fmt.Fprintf(b, "\n%s ", c.bold("Plan:"))
+	if s.Partial {
+		fmt.Fprintf(b, "%s ", c.red(fmt.Sprintf("partial (%d DC(s) not read),", s.DCsNotRead)))
+	}
+	fmt.Fprintf(b, "%d partnership(s) (%d failing link(s) matched): %d diagnosed, %d incomplete; %d action(s)",
+		s.Findings, s.MatchedLinks, s.Diagnosed, s.Incomplete, s.Actions)
 	if len(s.ByRisk) > 0 {
 		var parts []string
 		for _, r := range []string{engine.RiskLow, engine.RiskMedium, engine.RiskHigh} {
@@ -317,6 +338,34 @@ func writePlanText(w io.Writer, p *engine.Plan, color bool) {
 		fmt.Fprintf(b, ", %s", c.yellow(fmt.Sprintf("%d warning(s)", s.Warnings)))
 	}
 	fmt.Fprintf(b, ".\nFingerprint %s\n", p.Fingerprint)
+}
+
+// writeCoverage says how much of the forest was read, every DC that was not read with the
+// reason, and every gathering problem.
+func writeCoverage(b *bufio.Writer, c painter, cov *facts.Coverage) {
+	if cov == nil {
+		return
+	}
+	if cov.Complete {
+		fmt.Fprintf(b, "Coverage: %s\n", cov)
+	} else {
+		fmt.Fprintf(b, "%s %s\n", c.red("Coverage: PARTIAL"), strings.TrimPrefix(cov.String(), "partial: "))
+		for _, d := range cov.NotRead {
+			fmt.Fprintf(b, "  %s %s: %s\n", c.red("not read:"), termtext.Escape(d.Name), termtext.Line(d.Reason, 400))
+		}
+	}
+	writeProblems(b, cov.Problems)
+}
+
+// writeProblems lists every gathering problem (plan, gather).
+func writeProblems(w io.Writer, ps []facts.Problem) {
+	if len(ps) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "Gathering problems (%d):\n", len(ps))
+	for _, p := range ps {
+		fmt.Fprintf(w, "  %s: %s\n", termtext.Line(p.Scope, 200), termtext.Line(p.Message, 400))
+	}
 }
 
 // writeWarnings prints the warnings: replication links that work today and will fail once

@@ -6,6 +6,11 @@
 //
 // A DC that refuses, stalls, answers garbage or huge values gets unknown facts with the reason,
 // and the gather goes on; only a seed DC that cannot be read is an error.
+//
+// Transient failures (a connection reset, a resolver timeout or temporary failure) are retried
+// with backoff within the DC's deadline; a reason then says how many attempts were made. A
+// silent DC, a refusal, a certificate or a bind failure is not retried. facts.CoverageOf says
+// which DCs could not be read.
 package gather
 
 import (
@@ -286,7 +291,7 @@ func (g *gatherer) readDC(ctx context.Context, dc *facts.DC, ix *facts.Index) []
 		dc.OwnDSAGUID, dc.Inbound = facts.Unknown[string](reason), facts.Unknown[string](reason)
 		return nil
 	}
-	c, err := ldapread.Connect(dctx, addr, dc.DNSHostName, g.lo)
+	c, err := g.connect(dctx, addr, dc.DNSHostName)
 	if err != nil {
 		return g.unreachable(dc, err)
 	}
@@ -368,11 +373,37 @@ func linkOf(dest, destGUID string, n replstatus.Neighbor, via string) facts.Link
 	}
 }
 
+// resolve looks host up, retrying transient failures (a resolver timeout) within ctx.
 func (g *gatherer) resolve(ctx context.Context, host string) ([]string, error) {
-	if g.o.Resolve != nil {
-		return g.o.Resolve(ctx, host)
+	var ips []string
+	n, err := retry(ctx, func() error {
+		var err error
+		if g.o.Resolve != nil {
+			ips, err = g.o.Resolve(ctx, host)
+		} else {
+			ips, err = net.DefaultResolver.LookupHost(ctx, host)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w%s", err, attemptsNote(n))
 	}
-	return net.DefaultResolver.LookupHost(ctx, host)
+	return ips, nil
+}
+
+// connect connects and binds to a DC, retrying transient failures (no answer, a reset
+// connection) within ctx; a refusal, a certificate or a bind failure is not retried.
+func (g *gatherer) connect(ctx context.Context, addr, serverName string) (*ldapread.Client, error) {
+	var c *ldapread.Client
+	n, err := retry(ctx, func() error {
+		var err error
+		c, err = ldapread.Connect(ctx, addr, serverName, g.lo)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w%s", err, attemptsNote(n))
+	}
+	return c, nil
 }
 
 // observe runs the DNS queries and TCP probes.

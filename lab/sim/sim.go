@@ -56,6 +56,10 @@ type Options struct {
 	MaxValRange int
 	// Garbage makes a DC answer every LDAP search with garbage neighbor values and a huge value.
 	Garbage map[string]bool
+	// Flaky makes a DC (name, host name or IP) fail as a congested network does: its first N
+	// LDAP connections (ports 389 and 636) are reset, and the workstation's first N lookups of
+	// its host name time out. A gather that retries transient failures reads it.
+	Flaky map[string]int
 }
 
 // Clock is implemented by a World that keeps its own time (*scenario.World: the scenario's
@@ -92,6 +96,11 @@ type Forest struct {
 
 	cacheMu sync.Mutex
 	cached  *worldCache
+
+	// flakyMu guards flakyDials and flakyLookups: the failures Options.Flaky has served per DC.
+	flakyMu      sync.Mutex
+	flakyDials   map[string]int
+	flakyLookups map[string]int
 
 	// Requests counts LDAP requests and DNS queries served (for the benchmark's bound).
 	LDAPRequests atomic.Int64
@@ -272,6 +281,46 @@ func dcKeys(dc *facts.DC) []string {
 	return keys
 }
 
+// flake reports whether this attempt on dc fails (Options.Flaky), counting it in served.
+func (f *Forest) flake(served map[string]int, dc *facts.DC) bool {
+	n := 0
+	for _, k := range dcKeys(dc) {
+		if k == "" {
+			continue
+		}
+		n = max(n, f.opts.Flaky[k], f.opts.Flaky[strings.ToLower(k)])
+	}
+	if n == 0 {
+		return false
+	}
+	f.flakyMu.Lock()
+	defer f.flakyMu.Unlock()
+	key := strings.ToLower(dc.Name)
+	if served[key] >= n {
+		return false
+	}
+	served[key]++
+	return true
+}
+
+func (f *Forest) flakyDialsMap() map[string]int {
+	f.flakyMu.Lock()
+	defer f.flakyMu.Unlock()
+	if f.flakyDials == nil {
+		f.flakyDials = map[string]int{}
+	}
+	return f.flakyDials
+}
+
+func (f *Forest) flakyLookupsMap() map[string]int {
+	f.flakyMu.Lock()
+	defer f.flakyMu.Unlock()
+	if f.flakyLookups == nil {
+		f.flakyLookups = map[string]int{}
+	}
+	return f.flakyLookups
+}
+
 type timeoutError struct{}
 
 func (timeoutError) Error() string   { return "i/o timeout (black-holed by the simulation)" }
@@ -333,6 +382,9 @@ func (f *Forest) Dial(ctx context.Context, network, address string) (net.Conn, e
 	if flagged(f.opts.Blackhole, dcKeys(dc)...) {
 		return blackhole(ctx, network, address)
 	}
+	if (port == 389 || port == 636) && f.flake(f.flakyDialsMap(), dc) {
+		return nil, &net.OpError{Op: "dial", Net: network, Addr: fakeAddr(address), Err: os.NewSyscallError("connect", syscall.ECONNRESET)}
+	}
 	switch f.world.Probe(facts.TCPProbe{Host: host, Port: port}).Result {
 	case facts.ReachOpen:
 	case facts.ReachRefused:
@@ -359,6 +411,9 @@ func (f *Forest) Resolve(ctx context.Context, host string) ([]string, error) {
 	dc := ix.DCByName(host)
 	if dc == nil {
 		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	if f.flake(f.flakyLookupsMap(), dc) {
+		return nil, &net.DNSError{Err: "i/o timeout (a flaky resolver in the simulation)", Name: host, IsTimeout: true}
 	}
 	ips, ok := dc.IPs.Get()
 	if !ok || len(ips) == 0 {
