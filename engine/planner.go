@@ -14,6 +14,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/internal/relay"
 )
 
 // PlanOptions are the planner's only inputs besides the playbook and the facts.
@@ -347,10 +348,12 @@ func parallel(n int, f func(i int)) {
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	var rl relay.Relay
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer rl.Catch()
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= n {
@@ -361,6 +364,7 @@ func parallel(n int, f func(i int)) {
 		}()
 	}
 	wg.Wait()
+	rl.Raise()
 }
 
 func sameResult(links []*facts.Link) bool {

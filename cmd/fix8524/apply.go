@@ -27,6 +27,7 @@ import (
 	"github.com/fix8524/fix8524/facts/gather"
 	"github.com/fix8524/fix8524/facts/inventory"
 	"github.com/fix8524/fix8524/facts/ldapread"
+	"github.com/fix8524/fix8524/internal/inputfile"
 	"github.com/fix8524/fix8524/internal/termtext"
 	"github.com/fix8524/fix8524/lab/demo"
 )
@@ -140,7 +141,7 @@ func runApply(ctx context.Context, e *env, args []string) int {
 	var plan *engine.Plan
 	var planBytes []byte
 	if planPath != "" {
-		planBytes, err = readSmallFile(planPath, apply.MaxPlanBytes)
+		planBytes, err = inputfile.ReadFile(planPath, "plan", apply.MaxPlanBytes)
 		if err != nil {
 			fmt.Fprintln(e.stderr, "fix8524 apply:", err)
 			return exitError
@@ -303,7 +304,7 @@ func planLive(ctx context.Context, e *env, f apply.Facts, pb *engine.Playbook, s
 		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
 		return nil, nil, "", exitError
 	}
-	b, err := os.ReadFile(path)
+	b, err := inputfile.ReadFile(path, "plan", apply.MaxPlanBytes)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
 		return nil, nil, "", exitError

@@ -26,6 +26,8 @@ import (
 	"github.com/fix8524/fix8524/facts/inventory"
 	"github.com/fix8524/fix8524/facts/ldapread"
 	"github.com/fix8524/fix8524/facts/repadmin"
+	"github.com/fix8524/fix8524/internal/atomicfile"
+	"github.com/fix8524/fix8524/internal/inputfile"
 	"github.com/fix8524/fix8524/internal/termtext"
 )
 
@@ -78,15 +80,18 @@ func (c *connFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.dcTimeout, "dc-timeout", 20*time.Second, "deadline for reading one DC (LDAP, and its DNS client settings and events over WinRM/SSH, which get at most half of it)")
 }
 
+// maxCAFileBytes bounds --ca-file (a bundle of a few hundred certificates fits).
+const maxCAFileBytes = 4 << 20
+
 // ldapOptions builds the LDAP options, reading the password from the environment, a file or a
 // TTY prompt. Warnings go to stderr.
 func (c *connFlags) ldapOptions(e *env, tlsSet bool) (ldapread.Options, error) {
 	o := ldapread.Options{TLS: c.tlsMode, Port: c.ldapPort, AllowPlaintextCredentials: tlsSet && c.tlsMode == ldapread.TLSNone, LegacyCommonName: c.legacyCN}
 	tc := &tls.Config{}
 	if c.caFile != "" {
-		pem, err := os.ReadFile(c.caFile)
+		pem, err := inputfile.ReadFile(c.caFile, "--ca-file", maxCAFileBytes)
 		if err != nil {
-			return o, fmt.Errorf("--ca-file: %w", err)
+			return o, err
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
@@ -129,7 +134,7 @@ func (c *connFlags) ldapOptions(e *env, tlsSet bool) (ldapread.Options, error) {
 	}
 	o.Auth = a
 	if o.TLS == ldapread.TLSNone && a.Password != "" && o.AllowPlaintextCredentials {
-		fmt.Fprintln(e.stderr, "WARNING: --tls none: the password is sent in clear text over LDAP port 389.")
+		fmt.Fprintf(e.stderr, "WARNING: --tls none: the password is sent in clear text over LDAP port %d.\n", o.EffectivePort())
 	}
 	if c.user == "" && !c.kerberos {
 		fmt.Fprintln(e.stderr, "note: no --user: binding anonymously; most DCs allow only the rootDSE to anonymous clients.")
@@ -146,9 +151,9 @@ func (c *connFlags) passwordFor(e *env, who string) (string, error) {
 		return pw, nil
 	}
 	if c.passwordFile != "" {
-		f, err := os.Open(c.passwordFile)
+		f, err := inputfile.Open(c.passwordFile, "--password-file", 64<<10)
 		if err != nil {
-			return "", fmt.Errorf("--password-file: %w", err)
+			return "", err
 		}
 		defer f.Close()
 		line, err := bufio.NewReader(io.LimitReader(f, 4096)).ReadString('\n')
@@ -363,9 +368,9 @@ func runGather(ctx context.Context, e *env, args []string) int {
 }
 
 func repadminSnapshot(file string) (*facts.Snapshot, error) {
-	f, err := os.Open(file)
+	f, err := inputfile.Open(file, "--repadmin-csv", repadmin.MaxBytes)
 	if err != nil {
-		return nil, fmt.Errorf("--repadmin-csv: %w", err)
+		return nil, err
 	}
 	defer f.Close()
 	rows, err := repadmin.Parse(f)
@@ -379,9 +384,9 @@ func repadminSnapshot(file string) (*facts.Snapshot, error) {
 }
 
 func mergeRepadmin(s *facts.Snapshot, file string) error {
-	f, err := os.Open(file)
+	f, err := inputfile.Open(file, "--repadmin-csv", repadmin.MaxBytes)
 	if err != nil {
-		return fmt.Errorf("--repadmin-csv: %w", err)
+		return err
 	}
 	defer f.Close()
 	rows, err := repadmin.Parse(f)
@@ -396,19 +401,14 @@ func writeFacts(e *env, out string, s *facts.Snapshot) error {
 	if out == "" || out == "-" {
 		return facts.Encode(e.stdout, s)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(out), ".facts-*.json")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := facts.Encode(tmp, s); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), out)
+	// atomically, and never over anything but a regular file
+	return atomicfile.WriteFunc(out, 0o600, func(w io.Writer) error {
+		bw := bufio.NewWriter(w)
+		if err := facts.Encode(bw, s); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
 }
 
 func summarize(w io.Writer, s *facts.Snapshot) {

@@ -8,14 +8,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/internal/atomicfile"
+	"github.com/fix8524/fix8524/internal/inputfile"
 	"github.com/fix8524/fix8524/internal/termtext"
 	"github.com/fix8524/fix8524/lab/scenario"
 )
@@ -127,7 +127,7 @@ func readFacts(e *env, path string) (*facts.Snapshot, error) {
 	if path == "-" {
 		return facts.Decode(e.stdin)
 	}
-	f, err := os.Open(path)
+	f, err := inputfile.Open(path, "facts", facts.MaxSnapshotBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -213,23 +213,11 @@ func encodePlan(w io.Writer, p *engine.Plan) error {
 	return enc.Encode(p)
 }
 
-// writePlanFile writes the plan atomically (temporary file, then rename).
+// writePlanFile writes the plan atomically (temporary file, then rename); it never replaces
+// anything but a regular file.
 func writePlanFile(path string, p *engine.Plan) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".plan-*.json")
-	if err != nil {
-		return fmt.Errorf("writing the plan: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := encodePlan(tmp, p); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing the plan: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing the plan: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing the plan: %w", err)
+	if err := atomicfile.WriteFunc(path, 0o600, func(w io.Writer) error { return encodePlan(w, p) }); err != nil {
+		return fmt.Errorf("the plan: %w", err)
 	}
 	return nil
 }

@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"time"
 
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/approval"
 
 	"github.com/fix8524/fix8524/internal/atomicfile"
+	"github.com/fix8524/fix8524/internal/inputfile"
 )
 
 // Request is what an approval source is asked about.
@@ -71,20 +71,12 @@ const maxEachFile = 4 << 20
 // not exist). A corrupt file is an error naming it.
 func LoadEach(planPath string) ([]*approval.Approval, error) {
 	path := EachPath(planPath)
-	f, err := os.Open(path)
+	data, err := inputfile.ReadFile(path, "per-action approvals", maxEachFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read per-action approvals: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxEachFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(data) > maxEachFile {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxEachFile)
+		return nil, fmt.Errorf("read %w", err)
 	}
 	return ParseEach(data)
 }

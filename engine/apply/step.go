@@ -14,6 +14,7 @@ import (
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/journal"
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/internal/relay"
 	"github.com/fix8524/fix8524/internal/termtext"
 )
 
@@ -852,15 +853,18 @@ func (r *run) runPulls(ctx context.Context, acts []engine.PlannedAction) []actio
 	}
 	sem := make(chan struct{}, maxParallelPulls)
 	var wg sync.WaitGroup
+	var rl relay.Relay
 	for i, a := range acts {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
+			defer rl.Catch()
 			outs[i] = r.o.Exec.Run(ctx, a)
 		}()
 	}
 	wg.Wait()
+	rl.Raise()
 	return outs
 }
 

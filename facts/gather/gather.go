@@ -29,6 +29,7 @@ import (
 	"github.com/fix8524/fix8524/facts/ldapread"
 	"github.com/fix8524/fix8524/facts/reach"
 	"github.com/fix8524/fix8524/facts/replstatus"
+	"github.com/fix8524/fix8524/internal/relay"
 )
 
 // DialFunc dials like net.Dialer.DialContext.
@@ -208,6 +209,7 @@ func (g *gatherer) readDCs(ctx context.Context) {
 	var wg sync.WaitGroup
 	var done int
 	var dmu sync.Mutex
+	var rl relay.Relay
 	ix := facts.NewIndex(&facts.Snapshot{DCs: append([]facts.DC(nil), g.snap.DCs...)})
 	// The seed DC first, while its TLS session from the topology read is fresh in the cache.
 	order := make([]int, 0, n)
@@ -230,10 +232,12 @@ func (g *gatherer) readDCs(ctx context.Context) {
 				dmu.Unlock()
 				wg.Done()
 			}()
+			defer rl.Catch()
 			links[i] = g.readDC(ctx, &g.snap.DCs[i], ix)
 		}()
 	}
 	wg.Wait()
+	rl.Raise()
 	for _, ls := range links {
 		g.snap.Links = append(g.snap.Links, ls...)
 	}

@@ -90,6 +90,10 @@ func (o Options) tlsMode() string {
 	return o.TLS
 }
 
+// EffectivePort is the port Connect dials: Port when set, else 636 for LDAPS and 389 for
+// StartTLS and plain LDAP.
+func (o Options) EffectivePort() int { return o.port() }
+
 func (o Options) port() int {
 	if o.Port > 0 {
 		return o.Port
