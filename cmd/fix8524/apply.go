@@ -481,6 +481,7 @@ func (l *live) LDAP(ctx context.Context, t actions.Target) (ldapdelete.Conn, fun
 // --- the result for people ---
 
 func writeResult(w io.Writer, r apply.Result, color bool) {
+	r = escapedResult(r)
 	c := painter{color}
 	b := bufio.NewWriter(w)
 	defer b.Flush()
@@ -562,6 +563,20 @@ func writeResult(w io.Writer, r apply.Result, color bool) {
 	if r.RunID != "" {
 		fmt.Fprintf(b, "Journal: fix8524 journal --run %s\n", r.RunID)
 	}
+}
+
+// escapedResult returns a copy of r with every string escaped for the terminal.
+func escapedResult(r apply.Result) apply.Result {
+	b, err := json.Marshal(r)
+	var c apply.Result
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil {
+		return apply.Result{Outcome: r.Outcome, RunID: termtext.Escape(r.RunID)}
+	}
+	termtext.EscapeAll(&c)
+	return c
 }
 
 func outcomeColor(c painter, o string) string {

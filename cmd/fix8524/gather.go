@@ -437,7 +437,7 @@ func summarizeHost(w io.Writer, s *facts.Snapshot) {
 			from[dc.DNSServersFrom]++
 			continue
 		}
-		unknown = append(unknown, dc.Name+": "+dc.DNSServers.Why())
+		unknown = append(unknown, termtext.Escape(dc.Name)+": "+termtext.Line(dc.DNSServers.Why(), 400))
 	}
 	var parts []string
 	for _, k := range [][2]string{{"winrm", "read over WinRM"}, {"ssh", "read over SSH"}, {"inventory", "from the inventory"}, {facts.DNSServersAssumedSelf, "assumed to be the DC itself"}} {

@@ -22,6 +22,7 @@ import (
 	"github.com/fix8524/fix8524/engine/metrics"
 	"github.com/fix8524/fix8524/engine/notify"
 	"github.com/fix8524/fix8524/engine/policy"
+	"github.com/fix8524/fix8524/internal/termtext"
 	"github.com/fix8524/fix8524/lab/demo"
 	"github.com/fix8524/fix8524/lab/scenario"
 )
@@ -114,7 +115,7 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 		return exitError
 	}
 	fail := func(format string, args ...any) int {
-		fmt.Fprintf(e.stderr, "fix8524 heal: "+format+"\n", args...)
+		fmt.Fprintf(e.stderr, "fix8524 heal: "+format+"\n", termtext.Args(args)...)
 		return exitError
 	}
 	if hf.resetBreaker {
@@ -181,7 +182,7 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 	out := &lockedWriter{w: e.stdout}
 	o := heal.Options{Policy: pol, Playbook: pb, Journal: j, EscalateDir: hf.escalateDir, Out: out,
 		VerifyTimeout: hf.verifyTime, LockTTL: hf.lockTTL, GatherTimeout: hf.conn.timeout,
-		Notifier:  &notify.Sender{Getenv: e.getenv, Logf: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }},
+		Notifier:  &notify.Sender{Getenv: e.getenv, Logf: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", termtext.Args(args)...) }},
 		Emergency: hf.emergency, EmergencyReason: hf.reason, RequireComplete: hf.requireComplete,
 		Now: healHooks.now, Sleep: healHooks.sleep}
 	if h, err := os.Hostname(); err == nil {
@@ -230,7 +231,7 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 			}
 		}
 		if r.Err != nil {
-			fmt.Fprintf(e.stderr, "fix8524 heal: %v\n", r.Err)
+			fmt.Fprintf(e.stderr, "fix8524 heal: %s\n", termtext.Escape(r.Err.Error()))
 		}
 		return r.ExitCode()
 	}
@@ -256,7 +257,7 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 		}()
 	}
 	fmt.Fprintf(out, "heal: loop mode, one run every %s (with jitter) until stopped\n", hf.every)
-	err = heal.Loop{Every: hf.every, Run: once, Logf: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }}.Start(ctx)
+	err = heal.Loop{Every: hf.every, Run: once, Logf: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", termtext.Args(args)...) }}.Start(ctx)
 	stop() // the metrics server ends with the loop
 	wg.Wait()
 	if err != nil {
@@ -324,15 +325,16 @@ func resetBreaker(e *env, hf *healFlags) int {
 
 // writeHealReport renders one run for people.
 func writeHealReport(w io.Writer, r *heal.Report, hf *healFlags, isDemo bool, stateDir string) {
-	b := bufio.NewWriter(w)
-	defer b.Flush()
-	fmt.Fprintln(b)
+	bw := bufio.NewWriter(w)
+	defer bw.Flush()
+	b := termWriter{bw}
+	b.printf("\n")
 	for _, oc := range r.Outcomes {
-		fmt.Fprintf(b, "  %-9s %s on %s", oc.Outcome, oc.Candidate.ID, oc.Candidate.Target)
+		b.printf("  %-9s %s on %s", oc.Outcome, oc.Candidate.ID, oc.Candidate.Target)
 		if oc.Outcome != policy.OutcomeSucceeded && oc.Reason != "" {
-			fmt.Fprintf(b, ": %s", clip(oc.Reason, 300))
+			b.printf(": %s", clip(oc.Reason, 300))
 		}
-		fmt.Fprintln(b)
+		b.printf("\n")
 	}
 	for _, v := range r.Verdicts {
 		if v.Approved {
@@ -342,37 +344,45 @@ func writeHealReport(w io.Writer, r *heal.Report, hf *healFlags, isDemo bool, st
 		if v.Class == policy.ClassGuardrail {
 			what = "refused"
 		}
-		fmt.Fprintf(b, "  %-9s %s on %s (%s): %s\n", what, v.Candidate.ID, v.Candidate.Target, v.Hold, clip(v.Reason, 300))
+		b.printf("  %-9s %s on %s (%s): %s\n", what, v.Candidate.ID, v.Candidate.Target, v.Hold, clip(v.Reason, 300))
 	}
 	if r.Locked != "" {
-		fmt.Fprintf(b, "Refused: %s\n", r.Locked)
+		b.printf("Refused: %s\n", r.Locked)
 	}
 	if r.Breaker.Open || r.Summary.BreakerOpen {
-		fmt.Fprintf(b, "Circuit breaker OPEN: %s\n", r.Breaker.Reason)
+		b.printf("Circuit breaker OPEN: %s\n", r.Breaker.Reason)
 	}
 	if r.EscalationPath != "" {
 		p := shellWord(r.EscalationPath)
-		fmt.Fprintf(b, "Plan for a human: %s\n", r.EscalationPath)
-		fmt.Fprintf(b, "  review and approve it: fix8524 approve %s --by NAME", p)
+		b.printf("Plan for a human: %s\n", r.EscalationPath)
+		b.printf("  review and approve it: fix8524 approve %s --by NAME", p)
 		for _, v := range r.Verdicts {
 			if v.Hold == policy.HoldNever || v.Hold == policy.HoldBlocked && strings.Contains(v.Reason, "requires_approval_each") {
-				fmt.Fprintf(b, " --allow-each %s", shellWord(v.Candidate.ID))
+				b.printf(" --allow-each %s", shellWord(v.Candidate.ID))
 			}
 		}
-		fmt.Fprintln(b)
+		b.printf("\n")
 		src := "--demo"
 		if !isDemo {
 			src = "--dc " + shellWord(hf.conn.dc)
 		}
-		fmt.Fprintf(b, "  then apply it:         fix8524 apply %s %s --state %s\n", p, src, shellWord(stateDir))
+		b.printf("  then apply it:         fix8524 apply %s %s --state %s\n", p, src, shellWord(stateDir))
 	}
 	notified(b, r.Event, r.Notified, r.NotifyQuiet)
 	notified(b, notify.EventWarning, r.WarningsNotified, r.WarningsQuiet)
 	code := r.ExitCode()
-	fmt.Fprintf(b, "heal: exit %d (%s): %s\n", code, healExitMeaning[code], r.Summary.String())
+	b.printf("heal: exit %d (%s): %s\n", code, healExitMeaning[code], r.Summary.String())
 	if r.RunID != "" {
-		fmt.Fprintf(b, "Journal: fix8524 journal --run %s --state %s\n", r.RunID, shellWord(stateDir))
+		b.printf("Journal: fix8524 journal --run %s --state %s\n", r.RunID, shellWord(stateDir))
 	}
+}
+
+// termWriter prints lines whose arguments (names and text from AD, plans, policies) are
+// escaped for the terminal.
+type termWriter struct{ w io.Writer }
+
+func (t termWriter) printf(format string, args ...any) {
+	fmt.Fprintf(t.w, format, termtext.Args(args)...)
 }
 
 // lockedWriter serialises writes from the run and the notification logger.
@@ -388,10 +398,10 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 }
 
 // notified says what became of one notification event.
-func notified(b io.Writer, event string, results []notify.Result, quiet bool) {
+func notified(b termWriter, event string, results []notify.Result, quiet bool) {
 	switch {
 	case quiet:
-		fmt.Fprintf(b, "Notification: not sent again (the same %s notification was delivered recently)\n", event)
+		b.printf("Notification: not sent again (the same %s notification was delivered recently)\n", event)
 	case len(results) > 0:
 		var parts []string
 		for _, n := range results {
@@ -404,6 +414,6 @@ func notified(b io.Writer, event string, results []notify.Result, quiet bool) {
 				parts = append(parts, n.Target+" delivered")
 			}
 		}
-		fmt.Fprintf(b, "Notification %s: %s\n", event, strings.Join(parts, ", "))
+		b.printf("Notification %s: %s\n", event, strings.Join(parts, ", "))
 	}
 }

@@ -270,7 +270,9 @@ func clip(s string, n int) string {
 }
 
 // writePlanText prints a plan in the spirit of terraform plan: one block per partnership.
+// Every value is escaped for the terminal (it prints an escaped copy: escapedPlan).
 func writePlanText(w io.Writer, p *engine.Plan, color bool) {
+	p = escapedPlan(p)
 	c := painter{color}
 	b := bufio.NewWriter(w)
 	defer b.Flush()
@@ -326,6 +328,36 @@ func writePlanText(w io.Writer, p *engine.Plan, color bool) {
 		fmt.Fprintf(b, ", %s", c.yellow(fmt.Sprintf("%d warning(s)", s.Warnings)))
 	}
 	fmt.Fprintf(b, ".\nFingerprint %s\n", p.Fingerprint)
+}
+
+// escapedPlan returns a copy of p with every string escaped for the terminal
+// (termtext.EscapeAll), scripts line by line: a DC name or any other value from AD or a file
+// cannot end a line of the view and forge the next one, nor send escape sequences.
+func escapedPlan(p *engine.Plan) *engine.Plan {
+	b, err := json.Marshal(p)
+	var c engine.Plan
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil {
+		return &engine.Plan{FormatVersion: p.FormatVersion, Fingerprint: termtext.Escape(p.Fingerprint)}
+	}
+	scripts := map[*engine.PlannedAction]string{}
+	for i := range c.Findings {
+		for j := range c.Findings[i].Actions {
+			a := &c.Findings[i].Actions[j]
+			lines := strings.Split(strings.TrimRight(a.PowerShell, "\n"), "\n")
+			for k := range lines {
+				lines[k] = termtext.Escape(lines[k])
+			}
+			scripts[a] = strings.Join(lines, "\n")
+		}
+	}
+	termtext.EscapeAll(&c)
+	for a, s := range scripts {
+		a.PowerShell = s
+	}
+	return &c
 }
 
 // writeCoverage says how much of the forest was read, every DC that was not read with the

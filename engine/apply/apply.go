@@ -282,8 +282,10 @@ func ForestOf(p *engine.Plan) string {
 
 func (r *run) now() time.Time { return r.o.Now() }
 
+// say prints a progress line; its arguments (names and text from AD, the plan, command
+// output) are escaped for the terminal.
 func (r *run) say(format string, args ...any) {
-	fmt.Fprintf(r.o.Out, format+"\n", args...)
+	fmt.Fprintf(r.o.Out, format+"\n", termtext.Args(args)...)
 }
 
 func (r *run) note(format string, args ...any) {

@@ -219,7 +219,10 @@ type run struct {
 	lock *journal.Lock
 }
 
-func (h *run) say(format string, args ...any) { fmt.Fprintf(h.o.Out, format+"\n", args...) }
+// say prints a progress line; its arguments are escaped for the terminal.
+func (h *run) say(format string, args ...any) {
+	fmt.Fprintf(h.o.Out, format+"\n", termtext.Args(args)...)
+}
 
 // record writes a journal entry; a failure ends the run (nothing further is changed).
 func (h *run) record(e journal.Entry) bool {

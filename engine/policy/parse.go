@@ -20,6 +20,7 @@ import (
 	"github.com/fix8524/fix8524/engine/window"
 	"github.com/fix8524/fix8524/internal/hclscan"
 	"github.com/fix8524/fix8524/internal/inputfile"
+	"github.com/fix8524/fix8524/internal/termtext"
 )
 
 // MaxFileSize bounds a policy file.
@@ -571,12 +572,13 @@ func FormatDiagnostics(diags hcl.Diagnostics) string {
 		if dg.Severity == hcl.DiagWarning {
 			sev = "warning"
 		}
+		// escaped: summaries and details quote the policy file's text
 		if dg.Subject != nil {
-			fmt.Fprintf(&b, "%s: ", position(*dg.Subject))
+			fmt.Fprintf(&b, "%s: ", termtext.Escape(position(*dg.Subject)))
 		}
-		fmt.Fprintf(&b, "%s: %s", sev, dg.Summary)
+		fmt.Fprintf(&b, "%s: %s", sev, termtext.Escape(dg.Summary))
 		if dg.Detail != "" {
-			fmt.Fprintf(&b, ": %s", strings.TrimSuffix(dg.Detail, "."))
+			fmt.Fprintf(&b, ": %s", termtext.Escape(strings.TrimSuffix(dg.Detail, ".")))
 		}
 		b.WriteString("\n")
 	}

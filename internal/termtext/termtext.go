@@ -6,6 +6,8 @@
 package termtext
 
 import (
+	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode"
@@ -85,3 +87,98 @@ func Clip(s string, n int) string {
 
 // Line is Escape followed by Clip: one value on one bounded line.
 func Line(s string, n int) string { return Clip(Escape(s), n) }
+
+// ClipRunes cuts s to at most n characters, marking a cut with "…".
+func ClipRunes(s string, n int) string {
+	i := 0
+	for j := range s {
+		if i == n {
+			return s[:j] + "…"
+		}
+		i++
+	}
+	return s
+}
+
+// Args escapes the arguments of a format call for the terminal: strings, errors and
+// fmt.Stringers become their escaped text; anything else (numbers, times) is kept.
+func Args(args []any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		switch v := a.(type) {
+		case string:
+			out[i] = Escape(v)
+		case error:
+			out[i] = Escape(v.Error())
+		case fmt.Stringer:
+			out[i] = Escape(v.String())
+		default:
+			out[i] = a
+		}
+	}
+	return out
+}
+
+// EscapeAll escapes, in place, every string reachable from ptr (a pointer to a struct, slice
+// or map): struct fields, slice and array elements, map values (and keys), through pointers
+// and interfaces. A view escapes a copy of what it shows with it, so that no field is
+// forgotten.
+func EscapeAll(ptr any) {
+	escapeValue(reflect.ValueOf(ptr))
+}
+
+func escapeValue(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			if v.Kind() == reflect.Interface {
+				// the value inside an interface is not settable: escape a copy and put it back
+				e := v.Elem()
+				c := reflect.New(e.Type()).Elem()
+				c.Set(e)
+				escapeValue(c)
+				if v.CanSet() {
+					v.Set(c)
+				}
+				return
+			}
+			escapeValue(v.Elem())
+		}
+	case reflect.String:
+		if v.CanSet() {
+			v.SetString(Escape(v.String()))
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() {
+				escapeValue(v.Field(i))
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			escapeValue(v.Index(i))
+		}
+	case reflect.Map:
+		if v.IsNil() {
+			return
+		}
+		type entry struct{ old, k, v reflect.Value }
+		var entries []entry
+		iter := v.MapRange()
+		for iter.Next() {
+			k := reflect.New(iter.Key().Type()).Elem()
+			k.Set(iter.Key())
+			escapeValue(k)
+			e := reflect.New(iter.Value().Type()).Elem()
+			e.Set(iter.Value())
+			escapeValue(e)
+			entries = append(entries, entry{iter.Key(), k, e})
+		}
+		for _, x := range entries {
+			if !x.k.Equal(x.old) {
+				v.SetMapIndex(x.old, reflect.Value{}) // the raw key goes
+			}
+			v.SetMapIndex(x.k, x.v)
+		}
+	}
+}

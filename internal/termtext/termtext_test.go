@@ -68,3 +68,38 @@ func FuzzEscape(f *testing.F) {
 		}
 	})
 }
+
+func TestEscapeAll(t *testing.T) {
+	type inner struct {
+		S    string
+		L    []string
+		M    map[string]any
+		P    *string
+		I    any
+		priv string
+	}
+	raw := "a\x1b[2Jb"
+	s := raw
+	v := inner{S: raw, L: []string{raw}, M: map[string]any{raw: raw, "k": []any{raw}}, P: &s, I: raw, priv: raw}
+	EscapeAll(&v)
+	want := Escape(raw)
+	if v.S != want || v.L[0] != want || *v.P != want || v.I != want || v.M[want] != want || v.M["k"].([]any)[0] != want {
+		t.Fatalf("not escaped: %#v", v)
+	}
+	if _, ok := v.M[raw]; ok {
+		t.Fatal("the raw map key is still there")
+	}
+	if v.priv != raw {
+		t.Fatal("an unexported field was touched")
+	}
+	if got := Args([]any{raw, 3, errString(raw)}); got[0] != want || got[1] != 3 || got[2] != want {
+		t.Fatalf("Args = %#v", got)
+	}
+	if ClipRunes("日本語", 2) != "日本…" || ClipRunes("ab", 2) != "ab" {
+		t.Fatal("ClipRunes")
+	}
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
