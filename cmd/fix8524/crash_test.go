@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -13,7 +14,7 @@ import (
 // ("actions proposed").
 func TestPanicExitsOne(t *testing.T) {
 	for name, f := range map[string]func(){
-		"main goroutine": func() { var m map[string]int; m["x"]++ },
+		"main goroutine": func() { var s []int; _ = s[len(os.Args)+1] }, // an index out of range
 		"worker": func() {
 			var r relay.Relay
 			done := make(chan struct{})

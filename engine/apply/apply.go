@@ -612,6 +612,10 @@ func (r *run) drift(ctx context.Context) ([]*engine.Finding, bool) {
 			continue
 		case ff == nil && ls.present == 0 && started:
 			lines = append(lines, f.ID+": the link is gone; resuming this plan's earlier run (steps are re-checked)")
+		case ff == nil && ls.present == 0 && unread(s, f.Link.Destination) != "":
+			// Not gone: not read. The drift check cannot compare what it could not read.
+			stale = append(stale, f.ID+": the destination's replication status could not be read now ("+unread(s, f.Link.Destination)+")")
+			continue
 		case ff == nil && ls.present == 0:
 			stale = append(stale, f.ID+": its links no longer exist")
 			continue
@@ -668,6 +672,15 @@ func (r *run) drift(ctx context.Context) ([]*engine.Finding, bool) {
 		r.say("drift: %s", l)
 	}
 	return todo, r.fatal == nil
+}
+
+// unread returns why the fresh facts s could not read the named DC's replication status ("" if
+// they did, or if the DC is not in the topology).
+func unread(s *facts.Snapshot, dc string) string {
+	if d := facts.NewIndex(s).DCByName(dc); d != nil && !d.Inbound.Known {
+		return d.Inbound.Why()
+	}
+	return ""
 }
 
 // startedBefore reports whether the journal has any step of this finding under this plan.

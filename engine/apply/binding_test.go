@@ -10,6 +10,7 @@ import (
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/apply"
 	"github.com/fix8524/fix8524/engine/journal"
+	"github.com/fix8524/fix8524/facts"
 )
 
 // edit rewrites the plan file with f applied to the plan, as someone with write access to it
@@ -127,4 +128,28 @@ func TestResumedFindingKeepsItsTarget(t *testing.T) {
 func journalEntry(e *env, a engine.PlannedAction) journal.Entry {
 	return journal.Entry{Forest: apply.ForestOf(e.plan), Name: a.Name, Target: a.Target, Link: e.plan.Findings[0].ID,
 		PlanFingerprint: e.plan.Fingerprint, Command: "earlier run", Reason: a.Title}
+}
+
+// A destination that cannot be read at apply time is not mistaken for links that are gone.
+func TestUnreadDestinationIsNotGone(t *testing.T) {
+	e := newEnv(t, defaultScenario, "")
+	e.approve(e.now, time.Hour, nil)
+	e.lab.mangle = func(_ int, s *facts.Snapshot) {
+		var keep []facts.Link
+		for _, l := range s.Links {
+			if l.Destination != "DC1" {
+				keep = append(keep, l)
+			}
+		}
+		s.Links = keep
+		for i := range s.DCs {
+			if s.DCs[i].Name == "DC1" {
+				s.DCs[i].Inbound = facts.Unknown[string]("the DC does not answer LDAP: i/o timeout")
+			}
+		}
+	}
+	res := e.run(nil)
+	if res.Outcome != apply.Refused || len(res.Refusals) == 0 || !strings.Contains(res.Refusals[0].Reason, "could not be read now (the DC does not answer LDAP") {
+		t.Fatalf("outcome %s %+v", res.Outcome, res.Refusals)
+	}
 }

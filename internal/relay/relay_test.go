@@ -14,8 +14,8 @@ func TestRaiseOnTheWaitingGoroutine(t *testing.T) {
 			defer wg.Done()
 			defer r.Catch()
 			if i == 2 {
-				var m map[string]int
-				m["x"] = 1 // a nil map write: a runtime panic
+				var s []int
+				_ = s[i] // an index out of range: a runtime panic
 			}
 		}()
 	}
