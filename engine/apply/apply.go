@@ -623,21 +623,13 @@ func (r *run) drift(ctx context.Context) ([]*engine.Finding, bool) {
 			stale = append(stale, f.ID+": the link still fails ("+strings.Join(ls.failing, ", ")+") but the playbook no longer diagnoses it")
 			continue
 		case ff.Fingerprint == f.Fingerprint:
-			d := linkDiffer(f, ff, true)
-			if d == "" {
-				d = actionsDiffer(f.Actions, ff.Actions)
-			}
-			if d != "" {
+			if d := findingDiffer(f, ff, true); d != "" {
 				stale = append(stale, f.ID+": "+d)
 				continue
 			}
 			lines = append(lines, f.ID+": same evidence")
 		case started:
-			d := linkDiffer(f, ff, false)
-			if d == "" {
-				d = bindingsDiffer(f.Actions, ff.Actions)
-			}
-			if d != "" {
+			if d := findingDiffer(f, ff, false); d != "" {
 				stale = append(stale, f.ID+": "+d)
 				continue
 			}
@@ -834,6 +826,20 @@ func linkViewOf(l engine.LinkInfo, ncs bool) linkView {
 		sort.Strings(v.NCs)
 	}
 	return v
+}
+
+// findingDiffer explains how an approved finding differs from the fresh plan's ("" if not): with
+// the same evidence, the partnership (naming contexts included) and every field of every action;
+// for a resumed finding whose evidence changed, the partnership's identity and where each
+// action goes.
+func findingDiffer(approved, fresh *engine.Finding, sameEvidence bool) string {
+	if d := linkDiffer(approved, fresh, sameEvidence); d != "" {
+		return d
+	}
+	if sameEvidence {
+		return actionsDiffer(approved.Actions, fresh.Actions)
+	}
+	return bindingsDiffer(approved.Actions, fresh.Actions)
 }
 
 // linkDiffer explains how the plan's partnership differs from the fresh finding's ("" if

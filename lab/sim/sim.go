@@ -97,10 +97,9 @@ type Forest struct {
 	cacheMu sync.Mutex
 	cached  *worldCache
 
-	// flakyMu guards flakyDials and flakyLookups: the failures Options.Flaky has served per DC.
-	flakyMu      sync.Mutex
-	flakyDials   map[string]int
-	flakyLookups map[string]int
+	// flakyMu guards flaky: the failures Options.Flaky has served, per kind and DC.
+	flakyMu sync.Mutex
+	flaky   map[string]int
 
 	// Requests counts LDAP requests and DNS queries served (for the benchmark's bound).
 	LDAPRequests atomic.Int64
@@ -281,8 +280,9 @@ func dcKeys(dc *facts.DC) []string {
 	return keys
 }
 
-// flake reports whether this attempt on dc fails (Options.Flaky), counting it in served.
-func (f *Forest) flake(served map[string]int, dc *facts.DC) bool {
+// flake reports whether this attempt of a kind ("dial", "lookup") on dc fails (Options.Flaky),
+// counting it.
+func (f *Forest) flake(kind string, dc *facts.DC) bool {
 	n := 0
 	for _, k := range dcKeys(dc) {
 		if k == "" {
@@ -295,30 +295,15 @@ func (f *Forest) flake(served map[string]int, dc *facts.DC) bool {
 	}
 	f.flakyMu.Lock()
 	defer f.flakyMu.Unlock()
-	key := strings.ToLower(dc.Name)
-	if served[key] >= n {
+	if f.flaky == nil {
+		f.flaky = map[string]int{}
+	}
+	key := kind + "|" + strings.ToLower(dc.Name)
+	if f.flaky[key] >= n {
 		return false
 	}
-	served[key]++
+	f.flaky[key]++
 	return true
-}
-
-func (f *Forest) flakyDialsMap() map[string]int {
-	f.flakyMu.Lock()
-	defer f.flakyMu.Unlock()
-	if f.flakyDials == nil {
-		f.flakyDials = map[string]int{}
-	}
-	return f.flakyDials
-}
-
-func (f *Forest) flakyLookupsMap() map[string]int {
-	f.flakyMu.Lock()
-	defer f.flakyMu.Unlock()
-	if f.flakyLookups == nil {
-		f.flakyLookups = map[string]int{}
-	}
-	return f.flakyLookups
 }
 
 type timeoutError struct{}
@@ -382,7 +367,7 @@ func (f *Forest) Dial(ctx context.Context, network, address string) (net.Conn, e
 	if flagged(f.opts.Blackhole, dcKeys(dc)...) {
 		return blackhole(ctx, network, address)
 	}
-	if (port == 389 || port == 636) && f.flake(f.flakyDialsMap(), dc) {
+	if (port == 389 || port == 636) && f.flake("dial", dc) {
 		return nil, &net.OpError{Op: "dial", Net: network, Addr: fakeAddr(address), Err: os.NewSyscallError("connect", syscall.ECONNRESET)}
 	}
 	switch f.world.Probe(facts.TCPProbe{Host: host, Port: port}).Result {
@@ -412,7 +397,7 @@ func (f *Forest) Resolve(ctx context.Context, host string) ([]string, error) {
 	if dc == nil {
 		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 	}
-	if f.flake(f.flakyLookupsMap(), dc) {
+	if f.flake("lookup", dc) {
 		return nil, &net.DNSError{Err: "i/o timeout (a flaky resolver in the simulation)", Name: host, IsTimeout: true}
 	}
 	ips, ok := dc.IPs.Get()
