@@ -289,7 +289,7 @@ func planLive(ctx context.Context, e *env, f apply.Facts, pb *engine.Playbook, s
 	writePlanText(e.stdout, p, colorFor(e, e.stdout))
 	if p.Summary.Actions == 0 {
 		fmt.Fprintln(e.stdout, "\nNothing to apply.")
-		if planProposes(p) {
+		if planProposes(p) || p.Summary.Partial {
 			return nil, nil, "", exitProposed
 		}
 		return nil, nil, "", exitOK
