@@ -138,8 +138,8 @@ func genuineFacts(t *testing.T, dir string, dcs, partners int) string {
 // growth and live heap against the file size) and checks the generous bound the issue sets: at
 // most 5x the file size. Hostile shapes are refused quickly (see TestDecodeHostile).
 func TestDecodeMemory(t *testing.T) {
-	if testing.Short() {
-		t.Skip("large file")
+	if testing.Short() || raceEnabled {
+		t.Skip("large file; memory bounds do not hold under the race detector")
 	}
 	dir := t.TempDir()
 	path := genuineFacts(t, dir, 2000, 10)
@@ -184,6 +184,9 @@ func writeList(t *testing.T, path, key, elem string, n, pad int) int64 {
 // model); the bound asserted here is a generous 8x, so that a noisy machine does not fail it.
 // Each runs in a child process that reports its peak RSS.
 func TestDecodeHostile(t *testing.T) {
+	if raceEnabled {
+		t.Skip("memory bounds do not hold under the race detector")
+	}
 	dir := t.TempDir()
 	for _, k := range []string{"dcs", "links", "dns", "reachability", "problems"} {
 		path := filepath.Join(dir, k+".json")
