@@ -11,11 +11,15 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/fix8524/fix8524/internal/termtext"
 )
 
 // WriteDiagnostics renders diagnostics the way terraform does: "Error: summary", the file and
 // line with the enclosing block, the source line with the range underlined, then the detail.
-// With color, severities are coloured and the range is also highlighted.
+// With color, severities are coloured and the range is also highlighted. Every text from a
+// file (summary, detail, file name, context, the source line) is escaped for the terminal: a
+// playbook or policy cannot send escape sequences or forge lines through its diagnostics.
 func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics, color bool) error {
 	bw := bufio.NewWriter(w)
 	for _, d := range diags {
@@ -29,30 +33,33 @@ func writeDiagnostic(w *bufio.Writer, files map[string]*hcl.File, d *hcl.Diagnos
 	if d.Severity == hcl.DiagWarning {
 		sev, code = "Warning", "\x1b[1;33m"
 	}
+	esc := termtext.Escape
 	if color {
-		fmt.Fprintf(w, "%s%s:\x1b[0m \x1b[1m%s\x1b[0m\n\n", code, sev, d.Summary)
+		fmt.Fprintf(w, "%s%s:\x1b[0m \x1b[1m%s\x1b[0m\n\n", code, sev, esc(d.Summary))
 	} else {
-		fmt.Fprintf(w, "%s: %s\n\n", sev, d.Summary)
+		fmt.Fprintf(w, "%s: %s\n\n", sev, esc(d.Summary))
 	}
 	if d.Subject != nil {
 		sn := snippetFor(files, d.Subject)
 		in := ""
 		if sn != nil && sn.Context != "" {
-			in = ", in " + sn.Context
+			in = ", in " + esc(sn.Context)
 		}
-		fmt.Fprintf(w, "  on %s line %d%s:\n", d.Subject.Filename, d.Subject.Start.Line, in)
+		fmt.Fprintf(w, "  on %s line %d%s:\n", esc(d.Subject.Filename), d.Subject.Start.Line, in)
 		if sn != nil {
 			prefix := fmt.Sprintf("%4d: ", sn.StartLine)
 			code := sn.Code
 			hs, he := sn.HighlightStartOffset, sn.HighlightEndOffset
+			// escaped piece by piece, so that the underline stays under the range
+			before, mid, after := esc(code[:hs]), esc(code[hs:he]), esc(code[he:])
 			if color && he > hs {
-				fmt.Fprintf(w, "%s%s\x1b[1;4m%s\x1b[0m%s\n", prefix, code[:hs], code[hs:he], code[he:])
+				fmt.Fprintf(w, "%s%s\x1b[1;4m%s\x1b[0m%s\n", prefix, before, mid, after)
 			} else {
-				fmt.Fprintf(w, "%s%s\n", prefix, code)
+				fmt.Fprintf(w, "%s%s%s%s\n", prefix, before, mid, after)
 			}
 			if he > hs {
-				pad := utf8.RuneCountInString(code[:hs])
-				n := max(1, utf8.RuneCountInString(code[hs:he]))
+				pad := utf8.RuneCountInString(before)
+				n := max(1, utf8.RuneCountInString(mid))
 				fmt.Fprintf(w, "%s%s%s\n", strings.Repeat(" ", len(prefix)+pad), strings.Repeat("^", n), "")
 			}
 		} else {
@@ -61,7 +68,7 @@ func writeDiagnostic(w *bufio.Writer, files map[string]*hcl.File, d *hcl.Diagnos
 		fmt.Fprintln(w)
 	}
 	if d.Detail != "" {
-		fmt.Fprintf(w, "%s\n\n", d.Detail)
+		fmt.Fprintf(w, "%s\n\n", esc(d.Detail))
 	}
 }
 

@@ -5,10 +5,10 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/internal/termtext"
 )
 
 // maxValueBytes bounds a fact value fix8524 will render or pass on. No AD name, GUID, address
@@ -16,11 +16,8 @@ import (
 const maxValueBytes = 1024
 
 // unsafeRune reports characters that must never reach a rendered command: they end lines,
-// hide text or reorder it on screen.
-func unsafeRune(r rune) bool {
-	return r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) ||
-		unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r)
-}
+// hide text or reorder it on screen (termtext.Unsafe, the terminal views' rule).
+func unsafeRune(r rune) bool { return termtext.Unsafe(r) }
 
 // unrenderable reports why a value cannot be shown in a command at all ("" when it can).
 func unrenderable(s string) string {
@@ -244,20 +241,12 @@ func safeText(s string) string {
 	if len(s) <= 4*maxValueBytes && unrenderable(s) == "" {
 		return s
 	}
-	var b strings.Builder
-	for i, r := range s {
-		if i > 4*maxValueBytes {
-			b.WriteString("…")
-			break
+	if len(s) > 4*maxValueBytes {
+		n := 4 * maxValueBytes
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
 		}
-		switch {
-		case r == '\n':
-			b.WriteString("\\n")
-		case r == utf8.RuneError || unsafeRune(r):
-			fmt.Fprintf(&b, "\\u%04X", r)
-		default:
-			b.WriteRune(r)
-		}
+		return termtext.Escape(s[:n]) + "…"
 	}
-	return b.String()
+	return termtext.Escape(s)
 }

@@ -21,6 +21,8 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/fix8524/fix8524/engine/window"
+	"github.com/fix8524/fix8524/internal/hclscan"
+	"github.com/fix8524/fix8524/internal/inputfile"
 )
 
 // Source is one playbook file.
@@ -66,14 +68,7 @@ func LoadDir(dir string, opts LoadOptions) (*Playbook, map[string]*hcl.File, hcl
 }
 
 func readLimited(p string) ([]byte, error) {
-	st, err := os.Stat(p)
-	if err != nil {
-		return nil, err
-	}
-	if st.Size() > MaxPlaybookBytes {
-		return nil, fmt.Errorf("%s is larger than %d MiB", p, MaxPlaybookBytes>>20)
-	}
-	return os.ReadFile(p)
+	return inputfile.ReadFile(p, "playbook file", MaxPlaybookBytes)
 }
 
 // LoadFS loads every *.hcl file at the root of fsys (e.g. the embedded playbooks), in name
@@ -108,6 +103,7 @@ func Load(srcs []Source, opts LoadOptions) (*Playbook, map[string]*hcl.File, hcl
 		},
 	}
 	l.load(srcs, opts)
+	l.diags = hclscan.Cap(l.diags)
 	files := l.parser.Files()
 	if l.diags.HasErrors() {
 		return nil, files, l.diags
@@ -180,6 +176,11 @@ func (l *loader) load(srcs []Source, opts LoadOptions) {
 		}
 		fmt.Fprintf(h, "%s\x00%d\x00", s.Name, len(s.Src))
 		h.Write(s.Src)
+		if d := hclscan.Check(s.Name, s.Src); d.HasErrors() {
+			l.diags = append(l.diags, d...)
+			l.pb.Files = append(l.pb.Files, s.Name)
+			continue
+		}
 		f, d := l.parser.ParseHCL(s.Src, s.Name)
 		l.diags = append(l.diags, d...)
 		l.pb.Files = append(l.pb.Files, s.Name)
@@ -673,6 +674,10 @@ func (l *loader) loadVariables(opts LoadOptions) {
 	}
 	sort.Strings(varNames)
 	for _, vf := range opts.VarFiles {
+		if d := hclscan.Check(vf.Name, vf.Src); d.HasErrors() {
+			l.diags = append(l.diags, d...)
+			continue
+		}
 		f, d := l.parser.ParseHCL(vf.Src, vf.Name)
 		l.diags = append(l.diags, d...)
 		if d.HasErrors() {
@@ -714,6 +719,10 @@ func (l *loader) loadVariables(opts LoadOptions) {
 		}
 		bad := func() {
 			l.errorf(nil, "Invalid value for variable", "-var %s: the variable %q is %s, and %q is not one. Write it as HCL, e.g. -var '%s=%s'.", kv, name, typeWords(v.Type), raw, name, typeExample(v.Type))
+		}
+		if d := hclscan.Check("-var "+name, []byte(raw)); d.HasErrors() {
+			l.diags = append(l.diags, d...)
+			continue
 		}
 		expr, d := hclsyntax.ParseExpression([]byte(raw), "-var "+name, hcl.InitialPos)
 		if d.HasErrors() {

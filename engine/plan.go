@@ -84,6 +84,10 @@ type Plan struct {
 	// Topology is every DC and inbound partnership of the facts, for drawing them (fix8524
 	// report); absent in plans made before it was added. Not part of the fingerprint.
 	Topology *Topology `json:"topology,omitempty"`
+	// Coverage says how much of the forest the facts read: DCs read of DCs known, links read,
+	// every DC not read with the reason, and every gathering problem. Nil only in a plan made
+	// by an earlier fix8524 (which did not say). A partial plan says so in Summary.Partial.
+	Coverage *facts.Coverage `json:"coverage,omitempty"`
 }
 
 // PlaybookRef identifies the playbook a plan was made with.
@@ -125,6 +129,10 @@ type Summary struct {
 	Unmatched    int            `json:"unmatched"`
 	Flags        int            `json:"flagged_values"` // of findings and warnings
 	Warnings     int            `json:"warnings"`       // warnings reported for healthy partnerships
+	// Partial: some DC's inbound replication status could not be read (Coverage names them):
+	// the plan cannot say anything about those DCs' links.
+	Partial    bool `json:"partial"`
+	DCsNotRead int  `json:"dcs_not_read"`
 }
 
 // Finding is the diagnosis of one partnership: every failing link from one source DSA (as the

@@ -14,6 +14,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/internal/relay"
 )
 
 // PlanOptions are the planner's only inputs besides the playbook and the facts.
@@ -59,6 +60,9 @@ func MakePlan(pb *Playbook, s *facts.Snapshot, opts PlanOptions) (*Plan, error) 
 	}
 	plan.Summary = summarize(plan, len(s.Links), failing)
 	plan.Topology = topologyOf(s, p.ix)
+	cov := facts.CoverageOf(s)
+	plan.Coverage = &cov
+	plan.Summary.Partial, plan.Summary.DCsNotRead = !cov.Complete, len(cov.NotRead)
 	// Warnings stay out of the fingerprint: they carry no action, and approvals bind to what
 	// apply would do (planFingerprint reads the findings only).
 	plan.Fingerprint = planFingerprint(plan)
@@ -345,10 +349,12 @@ func parallel(n int, f func(i int)) {
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	var rl relay.Relay
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer rl.Catch()
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= n {
@@ -359,6 +365,7 @@ func parallel(n int, f func(i int)) {
 		}()
 	}
 	wg.Wait()
+	rl.Raise()
 }
 
 func sameResult(links []*facts.Link) bool {

@@ -44,7 +44,7 @@ func TestDecodeErrors(t *testing.T) {
 		`{"format_version": 99}`: "not supported",
 		`{"format_version": 1, "dcs": [{"nam": 1}]}`:              "unknown field",
 		"{\"format_version\": 1,\n \"dcs\": [}":                   "line 2",
-		`{"format_version": 1} {}`:                                "invalid character",
+		`{"format_version": 1} {}`:                                "trailing data",
 		`{"format_version": 1, "dcs": [{"ips": {"unknown": 1}}]}`: "unknown",
 	}
 	for in, want := range cases {

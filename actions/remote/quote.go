@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/fix8524/fix8524/internal/termtext"
 )
 
 // ShellQuote quotes s for a POSIX shell (sh, dash, bash, ksh, zsh) so that the shell passes it
@@ -66,10 +67,7 @@ var ErrUnsafeChar = errors.New("value contains a control, format or line-separat
 
 // unsafeRune reports characters that must not appear unescaped in a rendered literal: they
 // end lines, hide text or reorder it on screen.
-func unsafeRune(r rune) bool {
-	return r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) ||
-		unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r)
-}
+func unsafeRune(r rune) bool { return termtext.Unsafe(r) }
 
 // PSQuote returns s as a PowerShell single-quoted string literal: every character PowerShell
 // treats as a single quote (including U+2018/U+2019/U+201A/U+201B) is doubled, so none

@@ -25,6 +25,7 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/fix8524/fix8524/actions/remote"
+	"github.com/fix8524/fix8524/internal/inputfile"
 )
 
 // Config says how to reach one host.
@@ -106,9 +107,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.KeyFile != "" || len(cfg.KeyPEM) > 0 {
 		pemBytes := cfg.KeyPEM
 		if cfg.KeyFile != "" {
-			b, err := os.ReadFile(cfg.KeyFile)
+			b, err := inputfile.ReadFile(cfg.KeyFile, "private key", 1<<20)
 			if err != nil {
-				return nil, cfg.terr(remote.KindConfig, op, fmt.Errorf("read private key: %w", err), "")
+				return nil, cfg.terr(remote.KindConfig, op, fmt.Errorf("read %w", err), "")
 			}
 			pemBytes = b
 		}
@@ -156,6 +157,13 @@ func New(cfg Config) (*Client, error) {
 			return nil, cfg.terr(remote.KindConfig, op, fmt.Errorf("no known_hosts file and no home directory: %w", err), "")
 		}
 		files = []string{filepath.Join(home, ".ssh", "known_hosts")}
+	}
+	for _, f := range files {
+		// knownhosts opens the files itself: a FIFO or a device is refused before it could hang
+		// or fill memory.
+		if err := inputfile.Check(f, "known_hosts", 64<<20); err != nil {
+			return nil, cfg.terr(remote.KindConfig, op, err, "")
+		}
 	}
 	cb, err := knownhosts.New(files...)
 	if err != nil {

@@ -17,11 +17,11 @@ package winrm
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/fix8524/fix8524/actions/remote"
+	"github.com/fix8524/fix8524/internal/inputfile"
 )
 
 // Auth is an authentication scheme.
@@ -150,13 +150,16 @@ func (c *Config) validate() error {
 	return nil
 }
 
+// MaxCAFileBytes bounds a CA certificate file (a bundle of a few hundred certificates fits).
+const MaxCAFileBytes = 4 << 20
+
 func (c *Config) caPEM() ([]byte, error) {
 	if c.CACertFile == "" {
 		return c.CACertPEM, nil
 	}
-	b, err := os.ReadFile(c.CACertFile)
+	b, err := inputfile.ReadFile(c.CACertFile, "CA certificate file", MaxCAFileBytes)
 	if err != nil {
-		return nil, c.configError("read CA certificate file: %w", err)
+		return nil, c.configError("read %w", err)
 	}
 	return b, nil
 }

@@ -27,6 +27,8 @@ import (
 	"github.com/fix8524/fix8524/facts/gather"
 	"github.com/fix8524/fix8524/facts/inventory"
 	"github.com/fix8524/fix8524/facts/ldapread"
+	"github.com/fix8524/fix8524/internal/inputfile"
+	"github.com/fix8524/fix8524/internal/termtext"
 	"github.com/fix8524/fix8524/lab/demo"
 )
 
@@ -77,7 +79,8 @@ func runApply(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "Usage: fix8524 apply PLAN [--demo] [--state DIR] [--trust-keys FILE] [--emergency --reason TEXT] [--verify-timeout 5m] [connection and transport flags]")
 		fmt.Fprintln(e.stderr, "       fix8524 apply --dc HOST [connection and transport flags]   (plan, show, ask for 'yes', apply)")
 		fmt.Fprintln(e.stderr, "\nRefuses (exit 3) without a valid approval (on a terminal it asks for a typed 'yes' instead), with an")
-		fmt.Fprintln(e.stderr, "expired one or one for another plan, when the plan changed since approval, when the facts drifted, outside")
+		fmt.Fprintln(e.stderr, "expired one or one for another plan, one already used by an apply that ended (approvals are single-use; an")
+		fmt.Fprintln(e.stderr, "interrupted apply is resumed with it), when the plan changed since approval, when the facts drifted, outside")
 		fmt.Fprintln(e.stderr, "every change window (unless --emergency --reason), with --trust-keys and an unsigned or unknown key, and")
 		fmt.Fprintln(e.stderr, "while another run holds the forest's lock. Exit codes: 0 healed or nothing to do, 1 failed or pending, 3 refused.")
 		fs.PrintDefaults()
@@ -154,7 +157,7 @@ func runApply(ctx context.Context, e *env, args []string) int {
 	var planBytes []byte
 	tampered := false
 	if planPath != "" {
-		planBytes, err = readSmallFile(planPath, apply.MaxPlanBytes)
+		planBytes, err = inputfile.ReadFile(planPath, "plan", apply.MaxPlanBytes)
 		if err != nil {
 			fmt.Fprintln(e.stderr, "fix8524 apply:", err)
 			return exitError
@@ -282,9 +285,18 @@ func refuseTampered(e *env, j *journal.Store, planPath string, b []byte) (int, b
 		return 0, false // no (valid) approval: the approval gate reports it
 	}
 	if d := approval.Digest(b); d != a.PlanDigest {
+		x, y := approval.Shorten(d, a.PlanDigest)
 		reason := fmt.Sprintf("approval refused: plan changed after approval: %s has digest %s, %s approved %s",
-			planPath, d[:19]+"…", a.By, a.PlanDigest[:19]+"…")
-		do := "read the plan as it is now (fix8524 show " + shellWord(planPath) + "), then approve it again, or make a new plan"
+			termtext.Escape(planPath), x, termtext.Escape(a.By), y)
+		do := "read the plan as it is now (fix8524 show " + termtext.Escape(shellWord(planPath)) + "), then approve it again, or make a new plan"
+		if p, err := apply.ParsePlan(b); err == nil && p.Fingerprint != a.PlanFingerprint {
+			// Not an edit of the approved plan: another plan (the approval of one plan file
+			// left next to another).
+			x, y := approval.Shorten(a.PlanFingerprint, p.Fingerprint)
+			reason = fmt.Sprintf("approval refused: approval is for another plan: %s approved plan %s, %s is plan %s",
+				termtext.Escape(a.By), x, termtext.Escape(planPath), y)
+			do = "approve this plan (fix8524 show " + termtext.Escape(shellWord(planPath)) + " first), or apply the plan that was approved"
+		}
 		_, _ = j.Record(journal.Entry{Kind: journal.KindGate, Name: "approval", Outcome: journal.Started, Target: planPath})
 		_, _ = j.Record(journal.Entry{Kind: journal.KindGate, Name: "approval", Outcome: journal.Refused, Reason: reason + " — to do: " + do, Target: planPath,
 			PlanFingerprint: a.PlanFingerprint})
@@ -319,7 +331,7 @@ func planLive(ctx context.Context, e *env, f apply.Facts, pb *engine.Playbook, s
 	writePlanText(e.stdout, p, paint(e, e.stdout))
 	if p.Summary.Actions == 0 {
 		fmt.Fprintln(e.stdout, "\nNothing to apply.")
-		if planProposes(p) {
+		if planProposes(p) || p.Summary.Partial {
 			return nil, nil, "", exitProposed
 		}
 		return nil, nil, "", exitOK
@@ -334,7 +346,7 @@ func planLive(ctx context.Context, e *env, f apply.Facts, pb *engine.Playbook, s
 		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
 		return nil, nil, "", exitError
 	}
-	b, err := os.ReadFile(path)
+	b, err := inputfile.ReadFile(path, "plan", apply.MaxPlanBytes)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
 		return nil, nil, "", exitError
@@ -512,6 +524,7 @@ func (l *live) LDAP(ctx context.Context, t actions.Target) (ldapdelete.Conn, fun
 // --- the result for people ---
 
 func writeResult(w io.Writer, r apply.Result, color bool, stateArg string) {
+	r = escapedResult(r)
 	c := painter{on: color}
 	b := bufio.NewWriter(w)
 	defer b.Flush()
@@ -594,8 +607,22 @@ func writeResult(w io.Writer, r apply.Result, color bool, stateArg string) {
 	}
 	fmt.Fprintf(b, "\n%s\n", verdict)
 	if r.RunID != "" {
-		fmt.Fprintf(b, "Journal: fix8524 journal --run %s%s\n", r.RunID, stateArg)
+		fmt.Fprintf(b, "Journal: fix8524 journal --run %s%s\n", r.RunID, termtext.Escape(stateArg))
 	}
+}
+
+// escapedResult returns a copy of r with every string escaped for the terminal.
+func escapedResult(r apply.Result) apply.Result {
+	b, err := json.Marshal(r)
+	var c apply.Result
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil {
+		return apply.Result{Outcome: r.Outcome, RunID: termtext.Escape(r.RunID)}
+	}
+	termtext.EscapeAll(&c)
+	return c
 }
 
 func outcomeColor(c painter, o string) string {

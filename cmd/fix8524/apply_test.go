@@ -89,6 +89,10 @@ func TestDemoEndToEnd(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "Approved plan") {
 		t.Fatalf("approve: exit %d\n%s\n%s", code, out, stderr)
 	}
+	// approve shows where each action goes (what apply binds).
+	if !strings.Contains(out, "DC1<-DC2/register_cname [low] on DC2 = dc2.contoso.com [192.0.2.12] (windows over winrm)") {
+		t.Errorf("approve does not show the actions' hosts and addresses:\n%s", out)
+	}
 	code, out, stderr = c.run("", "apply", p, "--demo", "--clock", inWindow, "--state", c.state)
 	if code != exitOK {
 		t.Fatalf("apply --demo: exit %d\n%s\n%s", code, out, stderr)
@@ -120,7 +124,15 @@ func TestDemoEndToEnd(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "register_cname") {
 		t.Errorf("journal --run last: exit %d\n%s", code, out)
 	}
-	// The demo forest starts broken again: the same plan applies again (re-check, run again).
+	// The demo forest starts broken again, but the approval was used: a replay is refused.
+	code, out, stderr = c.run("", "apply", p, "--demo", "--clock", inWindow, "--state", c.state)
+	if code != exitRefused || !strings.Contains(out+stderr, "approval already used") {
+		t.Fatalf("replayed approval: exit %d\n%s\n%s", code, out, stderr)
+	}
+	// Approved again (a new approval, even within the same second), the same plan applies again.
+	if code, out, stderr = c.run("", "approve", p, "--by", "me", "--state", c.state); code != exitOK {
+		t.Fatalf("approve again: exit %d\n%s\n%s", code, out, stderr)
+	}
 	if code, out, stderr = c.run("", "apply", p, "--demo", "--clock", inWindow, "--state", c.state); code != exitOK {
 		t.Fatalf("second apply --demo: exit %d\n%s\n%s", code, out, stderr)
 	}
@@ -164,6 +176,13 @@ func TestApplyRefusals(t *testing.T) {
 			os.WriteFile(p, bytes.Replace(b, []byte("Restart-Service"), []byte("Stop-Computer  "), 1), 0o644)
 			return nil
 		}, "plan changed after approval"},
+		{"approval of another plan file", func(c *cli, p string) []string {
+			c.run("", "approve", p, "--by", "me", "--state", c.state)
+			if code, _, stderr := c.run("", "plan", "--demo", "stale-metadata", "-o", p); code != exitProposed {
+				c.t.Fatalf("plan: %d %s", code, stderr)
+			}
+			return nil
+		}, "approval is for another plan"},
 		{"tampered into garbage", func(c *cli, p string) []string {
 			c.run("", "approve", p, "--by", "me", "--state", c.state)
 			os.WriteFile(p, []byte("{not json"), 0o644)

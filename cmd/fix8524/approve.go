@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/fix8524/fix8524/engine/approval"
 	"github.com/fix8524/fix8524/engine/journal"
 	"github.com/fix8524/fix8524/engine/window"
+	"github.com/fix8524/fix8524/internal/termtext"
 	"github.com/fix8524/fix8524/lab/demo"
 )
 
@@ -159,6 +161,7 @@ func runApprove(_ context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "fix8524 approve:", err)
 		return exitError
 	}
+	writeApproved(e.stdout, plan)
 	fmt.Fprintf(e.stdout, "Approved plan %s (%d action(s)): %s.\nSaved to %s.\n", plan.Fingerprint, plan.Summary.Actions, a.String(), path)
 	if len(eachApprovals) > 0 {
 		p, err := apply.SaveEach(planPath, eachApprovals)
@@ -182,6 +185,26 @@ func runApprove(_ context.Context, e *env, args []string) int {
 	}
 	fmt.Fprintf(e.stdout, "Next: %s\n", applyCommand(planPath, plan, st.flag(e, isDemo, j.Dir())))
 	return exitOK
+}
+
+// writeApproved shows what the approval binds: where the fresh facts are read from, every action
+// with the host and addresses it is sent to, and the change windows. apply recomputes each of
+// these from fresh facts and the playbook and refuses the plan when one differs.
+func writeApproved(w io.Writer, p *engine.Plan) {
+	esc := termtext.Escape
+	fmt.Fprintf(w, "Plan made with playbook %s %s from facts %s", esc(p.Playbook.Name), p.Playbook.Digest, esc(p.Facts.Source))
+	if p.Facts.SeedDC != "" {
+		fmt.Fprintf(w, " (seed DC %s)", esc(p.Facts.SeedDC))
+	}
+	fmt.Fprintln(w, ":")
+	for _, f := range p.Findings {
+		for _, a := range f.Actions {
+			fmt.Fprintf(w, "  %s [%s] %s\n", esc(a.ID), esc(a.Risk), actionPlace(a))
+		}
+	}
+	for _, ws := range p.Windows {
+		fmt.Fprintf(w, "  change window %s: %s for %s (%s)\n", esc(ws.Name), esc(ws.Cron), esc(ws.Duration), esc(ws.TimeZone))
+	}
 }
 
 func eachText(ids []string) string {

@@ -26,6 +26,9 @@ import (
 	"github.com/fix8524/fix8524/facts/inventory"
 	"github.com/fix8524/fix8524/facts/ldapread"
 	"github.com/fix8524/fix8524/facts/repadmin"
+	"github.com/fix8524/fix8524/internal/atomicfile"
+	"github.com/fix8524/fix8524/internal/inputfile"
+	"github.com/fix8524/fix8524/internal/termtext"
 )
 
 func init() {
@@ -77,6 +80,9 @@ func (c *connFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.dcTimeout, "dc-timeout", 20*time.Second, "deadline for reading one DC (LDAP, and its DNS client settings and events over WinRM/SSH, which get at most half of it), and for every connection step to a DC (TCP connect, TLS handshake, bind; WinRM and SSH connections of apply and heal), the seed's first one included")
 }
 
+// maxCAFileBytes bounds --ca-file (a bundle of a few hundred certificates fits).
+const maxCAFileBytes = 4 << 20
+
 // ldapOptions builds the LDAP options, reading the password from the environment, a file or a
 // TTY prompt. Warnings go to stderr.
 func (c *connFlags) ldapOptions(e *env, tlsSet bool) (ldapread.Options, error) {
@@ -84,9 +90,9 @@ func (c *connFlags) ldapOptions(e *env, tlsSet bool) (ldapread.Options, error) {
 		DialTimeout: c.dcTimeout, Timeout: c.dcTimeout}
 	tc := &tls.Config{}
 	if c.caFile != "" {
-		pem, err := os.ReadFile(c.caFile)
+		pem, err := inputfile.ReadFile(c.caFile, "--ca-file", maxCAFileBytes)
 		if err != nil {
-			return o, fmt.Errorf("--ca-file: %w", err)
+			return o, err
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
@@ -129,7 +135,7 @@ func (c *connFlags) ldapOptions(e *env, tlsSet bool) (ldapread.Options, error) {
 	}
 	o.Auth = a
 	if o.TLS == ldapread.TLSNone && a.Password != "" && o.AllowPlaintextCredentials {
-		fmt.Fprintln(e.stderr, "WARNING: --tls none: the password is sent in clear text over LDAP port 389.")
+		fmt.Fprintf(e.stderr, "WARNING: --tls none: the password is sent in clear text over LDAP port %d.\n", o.EffectivePort())
 	}
 	if c.user == "" && !c.kerberos {
 		notef(e, e.stderr, "note: no --user: binding anonymously; most DCs allow only the rootDSE to anonymous clients.\n")
@@ -146,9 +152,9 @@ func (c *connFlags) passwordFor(e *env, who string) (string, error) {
 		return pw, nil
 	}
 	if c.passwordFile != "" {
-		f, err := os.Open(c.passwordFile)
+		f, err := inputfile.Open(c.passwordFile, "--password-file", 64<<10)
 		if err != nil {
-			return "", fmt.Errorf("--password-file: %w", err)
+			return "", err
 		}
 		defer f.Close()
 		line, err := bufio.NewReader(io.LimitReader(f, 4096)).ReadString('\n')
@@ -299,6 +305,7 @@ func runGather(ctx context.Context, e *env, args []string) int {
 	prof.register(fs)
 	demoUsage(fs)
 	out := fs.String("o", "-", "write the facts to `FILE` (- for stdout)")
+	requireComplete := fs.Bool("require-complete", false, "exit 1 when the read is partial (a DC could not be read); the facts are written anyway")
 	csvFile := fs.String("repadmin-csv", "", "read link status from `FILE` (repadmin /showrepl * /csv); with --dc it fills the DCs whose status LDAP could not read")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "Usage: fix8524 gather --dc HOST [connection flags] [transport flags] [-o facts.json]")
@@ -369,13 +376,17 @@ func runGather(ctx context.Context, e *env, args []string) int {
 	if c.dc != "" && !demo {
 		summarizeHost(e.stderr, snap)
 	}
+	if *requireComplete && !facts.CoverageOf(snap).Complete {
+		fmt.Fprintln(e.stderr, "fix8524 gather: partial read (--require-complete)")
+		return exitError
+	}
 	return exitOK
 }
 
 func repadminSnapshot(file string) (*facts.Snapshot, error) {
-	f, err := os.Open(file)
+	f, err := inputfile.Open(file, "--repadmin-csv", repadmin.MaxBytes)
 	if err != nil {
-		return nil, fmt.Errorf("--repadmin-csv: %w", err)
+		return nil, err
 	}
 	defer f.Close()
 	rows, err := repadmin.Parse(f)
@@ -389,9 +400,9 @@ func repadminSnapshot(file string) (*facts.Snapshot, error) {
 }
 
 func mergeRepadmin(s *facts.Snapshot, file string) error {
-	f, err := os.Open(file)
+	f, err := inputfile.Open(file, "--repadmin-csv", repadmin.MaxBytes)
 	if err != nil {
-		return fmt.Errorf("--repadmin-csv: %w", err)
+		return err
 	}
 	defer f.Close()
 	rows, err := repadmin.Parse(f)
@@ -406,19 +417,14 @@ func writeFacts(e *env, out string, s *facts.Snapshot) error {
 	if out == "" || out == "-" {
 		return facts.Encode(e.stdout, s)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(out), ".facts-*.json")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := facts.Encode(tmp, s); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), out)
+	// atomically, and never over anything but a regular file
+	return atomicfile.WriteFunc(out, 0o600, func(w io.Writer) error {
+		bw := bufio.NewWriter(w)
+		if err := facts.Encode(bw, s); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
 }
 
 func summarize(w io.Writer, s *facts.Snapshot) {
@@ -429,14 +435,13 @@ func summarize(w io.Writer, s *facts.Snapshot) {
 		}
 	}
 	fmt.Fprintf(w, "gathered %d DCs, %d links (%d failing), %d DNS and %d TCP observations from %s\n",
-		len(s.DCs), len(s.Links), failing, len(s.DNS), len(s.Reach), s.Source)
-	for i, p := range s.Problems {
-		if i == 10 {
-			fmt.Fprintf(w, "  ... and %d more problems (see the facts file)\n", len(s.Problems)-10)
-			break
-		}
-		fmt.Fprintf(w, "  problem %s: %s\n", p.Scope, p.Message)
+		len(s.DCs), len(s.Links), failing, len(s.DNS), len(s.Reach), termtext.Escape(s.Source))
+	cov := facts.CoverageOf(s)
+	fmt.Fprintf(w, "coverage: %s\n", cov)
+	for _, d := range cov.NotRead {
+		fmt.Fprintf(w, "  not read: %s: %s\n", termtext.Escape(d.Name), termtext.Line(d.Reason, 400))
 	}
+	writeProblems(w, cov.Problems)
 }
 
 // summarizeHost says where the DCs' DNS client settings came from, and why they are unknown.
@@ -448,7 +453,7 @@ func summarizeHost(w io.Writer, s *facts.Snapshot) {
 			from[dc.DNSServersFrom]++
 			continue
 		}
-		unknown = append(unknown, dc.Name+": "+dc.DNSServers.Why())
+		unknown = append(unknown, termtext.Escape(dc.Name)+": "+termtext.Line(dc.DNSServers.Why(), 400))
 	}
 	var parts []string
 	for _, k := range [][2]string{{"winrm", "read over WinRM"}, {"ssh", "read over SSH"}, {"inventory", "from the inventory"}, {facts.DNSServersAssumedSelf, "assumed to be the DC itself"}} {

@@ -22,6 +22,7 @@ import (
 	"github.com/fix8524/fix8524/engine/metrics"
 	"github.com/fix8524/fix8524/engine/notify"
 	"github.com/fix8524/fix8524/engine/policy"
+	"github.com/fix8524/fix8524/internal/termtext"
 	"github.com/fix8524/fix8524/lab/demo"
 	"github.com/fix8524/fix8524/lab/scenario"
 )
@@ -45,12 +46,13 @@ type healFlags struct {
 	verifyTime         time.Duration
 	lockTTL            time.Duration
 
-	emergency    bool
-	resetBreaker bool
-	reason       string
-	by           string
-	forest       string
-	clock        string
+	emergency       bool
+	resetBreaker    bool
+	requireComplete bool
+	reason          string
+	by              string
+	forest          string
+	clock           string
 }
 
 // healHooks let tests replace the clock and the waits of apply (nil: real ones), and learn
@@ -78,6 +80,7 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 	hf.state.register(fl)
 	hf.playbooks.register(fl)
 	fl.StringVar(&hf.policy, "policy", "", "heal policy `FILE` (HCL); without it the built-in default applies (low risk only, cooldowns, small caps)")
+	fl.BoolVar(&hf.requireComplete, "require-complete", false, "a partial read (a DC could not be read) is an error: apply nothing, exit 1 (without it: heal what was read, exit 2)")
 	fl.DurationVar(&hf.every, "every", 0, "loop mode: run every `DURATION` (with jitter) until SIGTERM; without it, one run")
 	fl.StringVar(&hf.metricsListen, "metrics-listen", "", "loop mode: serve Prometheus metrics on `ADDR` (e.g. "+metrics.DefaultListen+"; loopback only unless --metrics-allow-remote)")
 	fl.BoolVar(&hf.metricsAllowRemote, "metrics-allow-remote", false, "let --metrics-listen use a non-loopback address (the endpoint has no authentication)")
@@ -123,7 +126,7 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 		}
 	}
 	fail := func(format string, args ...any) int {
-		fmt.Fprintf(e.stderr, "fix8524 heal: "+format+"\n", args...)
+		fmt.Fprintf(e.stderr, "fix8524 heal: "+format+"\n", termtext.Args(args)...)
 		return exitError
 	}
 	if hf.resetBreaker {
@@ -196,8 +199,8 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 	progress := e.progress(out) // the run's progress; its report (writeHealReport) is not quiet
 	o := heal.Options{Policy: pol, Playbook: pb, Journal: j, EscalateDir: hf.escalateDir, Out: progress,
 		VerifyTimeout: hf.verifyTime, LockTTL: hf.lockTTL, GatherTimeout: hf.conn.timeout,
-		Notifier:  &notify.Sender{Getenv: e.getenv, Logf: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }},
-		Emergency: hf.emergency, EmergencyReason: hf.reason,
+		Notifier:  &notify.Sender{Getenv: e.getenv, Logf: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", termtext.Args(args)...) }},
+		Emergency: hf.emergency, EmergencyReason: hf.reason, RequireComplete: hf.requireComplete,
 		Now: healHooks.now, Sleep: healHooks.sleep}
 	if h, err := os.Hostname(); err == nil {
 		o.Host = h
@@ -246,7 +249,7 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 			}
 		}
 		if r.Err != nil {
-			fmt.Fprintf(e.stderr, "fix8524 heal: %v\n", r.Err)
+			fmt.Fprintf(e.stderr, "fix8524 heal: %s\n", termtext.Escape(r.Err.Error()))
 		}
 		return r.ExitCode()
 	}
@@ -272,7 +275,7 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 		}()
 	}
 	fmt.Fprintf(out, "heal: loop mode, one run every %s (with jitter) until stopped\n", hf.every)
-	err = heal.Loop{Every: hf.every, Run: once, Logf: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }}.Start(ctx)
+	err = heal.Loop{Every: hf.every, Run: once, Logf: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", termtext.Args(args)...) }}.Start(ctx)
 	stop() // the metrics server ends with the loop
 	wg.Wait()
 	if err != nil {
@@ -340,15 +343,16 @@ func resetBreaker(e *env, hf *healFlags, isDemo bool) int {
 
 // writeHealReport renders one run for people.
 func writeHealReport(w io.Writer, c painter, r *heal.Report, hf *healFlags, isDemo bool, stateDir string) {
-	b := bufio.NewWriter(w)
-	defer b.Flush()
-	fmt.Fprintln(b)
+	bw := bufio.NewWriter(w)
+	defer bw.Flush()
+	b := termWriter{bw}
+	b.printf("\n")
 	for _, oc := range r.Outcomes {
-		fmt.Fprintf(b, "  %-9s %s on %s", oc.Outcome, oc.Candidate.ID, oc.Candidate.Target)
+		b.printf("  %-9s %s on %s", oc.Outcome, oc.Candidate.ID, oc.Candidate.Target)
 		if oc.Outcome != policy.OutcomeSucceeded && oc.Reason != "" {
-			fmt.Fprintf(b, ": %s", clip(oc.Reason, 300))
+			b.printf(": %s", clip(oc.Reason, 300))
 		}
-		fmt.Fprintln(b)
+		b.printf("\n")
 	}
 	for _, v := range r.Verdicts {
 		if v.Approved {
@@ -358,49 +362,49 @@ func writeHealReport(w io.Writer, c painter, r *heal.Report, hf *healFlags, isDe
 		if v.Class == policy.ClassGuardrail {
 			what = "refused"
 		}
-		fmt.Fprintf(b, "  %-9s %s on %s (%s): %s\n", what, v.Candidate.ID, v.Candidate.Target, v.Hold, clip(v.Reason, 300))
+		b.printf("  %-9s %s on %s (%s): %s\n", what, v.Candidate.ID, v.Candidate.Target, v.Hold, clip(v.Reason, 300))
 	}
 	if r.Locked != "" {
-		fmt.Fprintf(b, "Refused: another heal run works on this forest: %s\n", r.Locked)
-		fmt.Fprintf(b, "  What to do: let it finish (fix8524 journal --lock-status %s --state %s says who holds it); the next scheduled run starts afresh\n",
+		b.printf("Refused: another heal run works on this forest: %s\n", r.Locked)
+		b.printf("  What to do: let it finish (fix8524 journal --lock-status %s --state %s says who holds it); the next scheduled run starts afresh\n",
 			shellWord(heal.LockPrefix+r.Forest), shellWord(stateDir))
 	}
 	if r.Breaker.Open || r.Summary.BreakerOpen {
-		fmt.Fprintf(b, "Circuit breaker OPEN: %s\n", r.Breaker.Reason)
-		fmt.Fprintf(b, "  What to do: find why the verifications failed (fix8524 journal --kind verify --state %s), then fix8524 heal --reset-breaker --reason TEXT\n", shellWord(stateDir))
+		b.printf("Circuit breaker OPEN: %s\n", r.Breaker.Reason)
+		b.printf("  What to do: find why the verifications failed (fix8524 journal --kind verify --state %s), then fix8524 heal --reset-breaker --reason TEXT\n", shellWord(stateDir))
 	}
 	if r.EscalationPath != "" {
 		p := shellWord(r.EscalationPath)
 		state := " --state " + shellWord(stateDir)
-		fmt.Fprintf(b, "Plan for a human: %s\n", r.EscalationPath)
-		actions := writeHeld(b, c, r)
+		b.printf("Plan for a human: %s\n", r.EscalationPath)
+		actions := writeHeld(bw, c, r)
 		if r.EscalationReport != "" {
-			fmt.Fprintf(b, "  read it in a browser:  %s\n", r.EscalationReport)
+			b.printf("  read it in a browser:  %s\n", r.EscalationReport)
 		}
-		fmt.Fprintf(b, "  review it:             fix8524 show %s%s\n", p, state)
+		b.printf("  review it:             fix8524 show %s%s\n", p, state)
 		if actions > 0 {
-			fmt.Fprintf(b, "  approve it:            fix8524 approve %s --by NAME%s", p, state)
+			b.printf("  approve it:            fix8524 approve %s --by NAME%s", p, state)
 			for _, v := range r.Verdicts {
 				if v.Hold == policy.HoldNever || v.Hold == policy.HoldBlocked && strings.Contains(v.Reason, "requires_approval_each") {
-					fmt.Fprintf(b, " --allow-each %s", shellWord(v.Candidate.ID))
+					b.printf(" --allow-each %s", shellWord(v.Candidate.ID))
 				}
 			}
-			fmt.Fprintln(b)
+			b.printf("\n")
 			src := "--demo"
 			if !isDemo {
 				src = "--dc " + shellWord(hf.conn.dc)
 			}
-			fmt.Fprintf(b, "  then apply it:         fix8524 apply %s %s%s\n", p, src, state)
+			b.printf("  then apply it:         fix8524 apply %s %s%s\n", p, src, state)
 		} else {
-			fmt.Fprintln(b, "  It proposes no action: nothing to approve or apply; the manual steps above are for a person.")
+			b.printf("  It proposes no action: nothing to approve or apply; the manual steps above are for a person.\n")
 		}
 	}
 	notified(b, r.Event, r.Notified, r.NotifyQuiet)
 	notified(b, notify.EventWarning, r.WarningsNotified, r.WarningsQuiet)
 	code := r.ExitCode()
-	fmt.Fprintf(b, "heal: exit %d (%s): %s\n", code, healExitMeaning[code], r.Summary.String())
+	b.printf("heal: exit %d (%s): %s\n", code, healExitMeaning[code], r.Summary.String())
 	if r.RunID != "" {
-		fmt.Fprintf(b, "Journal: fix8524 journal --run %s --state %s\n", r.RunID, shellWord(stateDir))
+		b.printf("Journal: fix8524 journal --run %s --state %s\n", r.RunID, shellWord(stateDir))
 	}
 }
 
@@ -410,15 +414,16 @@ func writeHeld(b *bufio.Writer, c painter, r *heal.Report) int {
 	if r.Plan == nil {
 		return 0
 	}
+	plan := escapedPlan(r.Plan)   // every value from AD or the playbook, escaped for the terminal
 	held := map[string][]string{} // finding id -> why its actions were held
 	for _, v := range r.Verdicts {
 		if !v.Approved {
-			held[v.Candidate.Finding] = append(held[v.Candidate.Finding], fmt.Sprintf("%s held (%s): %s", v.Candidate.Action, v.Hold, clip(v.Reason, 300)))
+			held[v.Candidate.Finding] = append(held[v.Candidate.Finding], fmt.Sprintf("%s held (%s): %s", termtext.Escape(v.Candidate.Action), v.Hold, termtext.Line(v.Reason, 300)))
 		}
 	}
 	for _, oc := range r.Outcomes {
 		if oc.Outcome != policy.OutcomeSucceeded {
-			held[oc.Candidate.Finding] = append(held[oc.Candidate.Finding], fmt.Sprintf("%s %s: %s", oc.Candidate.Action, oc.Outcome, clip(oc.Reason, 300)))
+			held[oc.Candidate.Finding] = append(held[oc.Candidate.Finding], fmt.Sprintf("%s %s: %s", termtext.Escape(oc.Candidate.Action), oc.Outcome, termtext.Line(oc.Reason, 300)))
 		}
 	}
 	healed := map[string]bool{}
@@ -426,8 +431,8 @@ func writeHeld(b *bufio.Writer, c painter, r *heal.Report) int {
 		healed[id] = true
 	}
 	actions := 0
-	for i := range r.Plan.Findings {
-		f := &r.Plan.Findings[i]
+	for i := range plan.Findings {
+		f := &plan.Findings[i]
 		if healed[f.ID] {
 			continue
 		}
@@ -457,6 +462,14 @@ func writeHeld(b *bufio.Writer, c painter, r *heal.Report) int {
 	return actions
 }
 
+// termWriter prints lines whose arguments (names and text from AD, plans, policies) are
+// escaped for the terminal.
+type termWriter struct{ w io.Writer }
+
+func (t termWriter) printf(format string, args ...any) {
+	fmt.Fprintf(t.w, format, termtext.Args(args)...)
+}
+
 // lockedWriter serialises writes from the run and the notification logger.
 type lockedWriter struct {
 	mu sync.Mutex
@@ -470,10 +483,10 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 }
 
 // notified says what became of one notification event.
-func notified(b io.Writer, event string, results []notify.Result, quiet bool) {
+func notified(b termWriter, event string, results []notify.Result, quiet bool) {
 	switch {
 	case quiet:
-		fmt.Fprintf(b, "Notification: not sent again (the same %s notification was delivered recently)\n", event)
+		b.printf("Notification: not sent again (the same %s notification was delivered recently)\n", event)
 	case len(results) > 0:
 		var parts []string
 		for _, n := range results {
@@ -486,6 +499,6 @@ func notified(b io.Writer, event string, results []notify.Result, quiet bool) {
 				parts = append(parts, n.Target+" delivered")
 			}
 		}
-		fmt.Fprintf(b, "Notification %s: %s\n", event, strings.Join(parts, ", "))
+		b.printf("Notification %s: %s\n", event, strings.Join(parts, ", "))
 	}
 }

@@ -11,11 +11,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
 
 	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/internal/relay"
+	"github.com/fix8524/fix8524/internal/termtext"
 )
 
 // Exit codes shared by every subcommand (documented in the README).
@@ -113,7 +116,25 @@ func main() {
 	os.Exit(code)
 }
 
-func run(ctx context.Context, e *env, args []string) int {
+// run runs one command. A panic anywhere in it (on this goroutine, or relayed from a worker
+// pool: internal/relay) is reported and exits 1, never the Go runtime's 2, which fix8524 uses
+// for "actions proposed". (A Go fatal error, a stack overflow or running out of memory, cannot
+// be recovered; bounded input keeps fix8524 away from those.)
+func run(ctx context.Context, e *env, args []string) (code int) {
+	defer func() {
+		if v := recover(); v != nil {
+			stack := debug.Stack()
+			if p, ok := v.(*relay.Panic); ok {
+				v, stack = p.Value, p.Stack
+			}
+			fmt.Fprintf(e.stderr, "fix8524: internal error (a bug; please report it with the lines below): %v\n%s", termtext.Escape(fmt.Sprint(v)), stack)
+			code = exitError
+		}
+	}()
+	return runCommand(ctx, e, args)
+}
+
+func runCommand(ctx context.Context, e *env, args []string) int {
 	args = globalFlags(e, args)
 	if e.verbose && e.quiet {
 		fmt.Fprintln(e.stderr, "fix8524: -v and -q exclude each other")

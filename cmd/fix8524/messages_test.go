@@ -75,7 +75,7 @@ func TestMessagesSayItOnce(t *testing.T) {
 		{[]string{"journal", "--state", c.state, "--kind", "bogus"}, `--kind bogus: the journal's kinds are gate, action, verify, lock, note`},
 		{[]string{"journal", "--state", c.path("missing")}, "--state " + c.path("missing") + " does not exist"},
 		{[]string{"approve", notPlan, "--by", "x", "--state", c.state}, "the document holds a list where an object is expected"},
-		{[]string{"plan", "--facts", notPlan}, "the document holds a list where an object is expected"},
+		{[]string{"plan", "--facts", notPlan}, "facts are not a JSON object (found [ where \"{\" was expected)"},
 		{[]string{"apply", notPlan, "--state", c.state}, "the document holds a list where an object is expected"},
 	}
 	for _, tc := range cases {

@@ -8,14 +8,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/internal/atomicfile"
+	"github.com/fix8524/fix8524/internal/inputfile"
+	"github.com/fix8524/fix8524/internal/termtext"
 	"github.com/fix8524/fix8524/lab/scenario"
 )
 
@@ -31,6 +32,8 @@ type planOpts struct {
 	report string // --report FILE: write the report (HTML, or Markdown for .md)
 	full   bool   // --full: evidence and parameters uncut
 	now    time.Time
+	// requireComplete: a partial read (a DC not read) exits 1 instead of 2.
+	requireComplete bool
 }
 
 // takeOptionalArg removes "--NAME [VALUE]" / "--NAME=VALUE" from args: a bare word right after
@@ -70,6 +73,7 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 	asJSON := fs.Bool("json", false, "print the plan as JSON (schema: engine/PLAN.md) instead of the human view")
 	reportFile := fs.String("report", "", "also write the plan as a report to `FILE`: one HTML page with the topology drawn, or Markdown for .md (see fix8524 report)")
 	full := fs.Bool("full", false, "print evidence and action parameters uncut (the human view clips long lines)")
+	requireComplete := fs.Bool("require-complete", false, "exit 1 when the read is partial (a DC could not be read), instead of 2")
 	live := addLiveFlags(fs)
 	var prof profileFlag
 	prof.register(fs)
@@ -77,7 +81,8 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "Usage: fix8524 plan (--dc HOST [connection flags] | --facts FILE | --demo [SCENARIO]) [--playbooks DIR] [-o plan.json] [--json] [--report FILE] [-var NAME=VALUE] [-var-file FILE]")
 		fmt.Fprintf(e.stderr, "\nScenarios: %s (default %s)\n", strings.Join(scenario.Names(), ", "), scenario.Default)
-		fmt.Fprintln(e.stderr, "Exit codes: 0 nothing to do, 2 actions or manual steps proposed (or facts to gather), 1 error.")
+		fmt.Fprintln(e.stderr, "Exit codes: 0 nothing to do, 2 actions or manual steps proposed (or facts to gather, or a partial read:")
+		fmt.Fprintln(e.stderr, "a DC could not be read), 1 error (a partial read too with --require-complete).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -133,14 +138,14 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 	}
 	debugf(e, "facts from %s (gathered %s): %d DC(s), %d link(s), %d DNS and %d TCP observation(s), %d problem(s), read in %s",
 		s.Source, s.GatheredAt.UTC().Format(time.RFC3339), len(s.DCs), len(s.Links), len(s.DNS), len(s.Reach), len(s.Problems), time.Since(t0).Round(time.Millisecond))
-	return planFromFacts(ctx, e, s, planOpts{pb: pb, out: *out, asJSON: *asJSON, full: *full, report: *reportFile, now: time.Now()})
+	return planFromFacts(ctx, e, s, planOpts{pb: pb, out: *out, asJSON: *asJSON, full: *full, report: *reportFile, now: time.Now(), requireComplete: *requireComplete})
 }
 
 func readFacts(e *env, path string) (*facts.Snapshot, error) {
 	if path == "-" {
 		return facts.Decode(e.stdin)
 	}
-	f, err := os.Open(path)
+	f, err := inputfile.Open(path, "facts", facts.MaxSnapshotBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -204,6 +209,16 @@ func planFromFacts(_ context.Context, e *env, s *facts.Snapshot, o planOpts) int
 			fmt.Fprintf(e.stdout, "Wrote the report to %s\n", o.report)
 		}
 	}
+	if p.Summary.Partial {
+		// A partial read says nothing about the links of the DCs it could not read: never
+		// "nothing to do".
+		fmt.Fprintf(e.stderr, "fix8524 plan: partial read: %d DC(s) could not be read (%s); their links are unknown\n",
+			p.Summary.DCsNotRead, termtext.Line(p.Coverage.Names(), 2000))
+		if o.requireComplete {
+			return exitError
+		}
+		return exitProposed
+	}
 	if planProposes(p) || len(p.Unmatched) > 0 {
 		// Failing links the playbook does not handle still need a person to look at them.
 		return exitProposed
@@ -247,23 +262,11 @@ func encodePlan(w io.Writer, p *engine.Plan) error {
 	return enc.Encode(p)
 }
 
-// writePlanFile writes the plan atomically (temporary file, then rename).
+// writePlanFile writes the plan atomically (temporary file, then rename); it never replaces
+// anything but a regular file.
 func writePlanFile(path string, p *engine.Plan) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".plan-*.json")
-	if err != nil {
-		return fmt.Errorf("writing the plan: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := encodePlan(tmp, p); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing the plan: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing the plan: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing the plan: %w", err)
+	if err := atomicfile.WriteFunc(path, 0o600, func(w io.Writer) error { return encodePlan(w, p) }); err != nil {
+		return fmt.Errorf("the plan: %w", err)
 	}
 	return nil
 }
@@ -343,8 +346,10 @@ func clip(s string, n int) string {
 }
 
 // writePlanText prints a plan in the spirit of terraform plan: one block per partnership. It is
-// the one rendering of a plan for people: plan, show and apply print it.
+// the one rendering of a plan for people: plan, show and apply print it. Every value is escaped
+// for the terminal (it prints an escaped copy: escapedPlan).
 func writePlanText(w io.Writer, p *engine.Plan, c painter) {
+	p = escapedPlan(p)
 	b := bufio.NewWriter(w)
 	defer b.Flush()
 	fmt.Fprintf(b, "Playbook %s (%s), facts %s gathered %s", p.Playbook.Name, strings.Join(p.Playbook.Files, ", "), p.Facts.Source, p.Facts.GatheredAt.UTC().Format(time.RFC3339))
@@ -352,8 +357,11 @@ func writePlanText(w io.Writer, p *engine.Plan, c painter) {
 		fmt.Fprintf(b, " from %s", p.Facts.SeedDC)
 	}
 	fmt.Fprintln(b)
-	if len(p.Findings) == 0 {
+	writeCoverage(b, c, p.Coverage)
+	if len(p.Findings) == 0 && !p.Summary.Partial {
 		fmt.Fprintf(b, "\n%s\n", c.green("No replication link fails with an error this playbook handles. Nothing to do."))
+	} else if len(p.Findings) == 0 {
+		fmt.Fprintf(b, "\n%s\n", c.yellow("No replication link that was read fails with an error this playbook handles; the links of the DCs not read are unknown."))
 	}
 	for _, f := range p.Findings {
 		writeFinding(b, c, &f)
@@ -367,8 +375,12 @@ func writePlanText(w io.Writer, p *engine.Plan, c painter) {
 		}
 	}
 	s := p.Summary
-	fmt.Fprintf(b, "\n%s %d partnership(s) (%d failing link(s) matched): %d diagnosed, %d incomplete; %d action(s)",
-		c.bold("Plan:"), s.Findings, s.MatchedLinks, s.Diagnosed, s.Incomplete, s.Actions)
+	fmt.Fprintf(b, "\n%s ", c.bold("Plan:"))
+	if s.Partial {
+		fmt.Fprintf(b, "%s ", c.red(fmt.Sprintf("partial (%d DC(s) not read),", s.DCsNotRead)))
+	}
+	fmt.Fprintf(b, "%d partnership(s) (%d failing link(s) matched): %d diagnosed, %d incomplete; %d action(s)",
+		s.Findings, s.MatchedLinks, s.Diagnosed, s.Incomplete, s.Actions)
 	if len(s.ByRisk) > 0 {
 		var parts []string
 		for _, r := range []string{engine.RiskLow, engine.RiskMedium, engine.RiskHigh} {
@@ -392,6 +404,64 @@ func writePlanText(w io.Writer, p *engine.Plan, c painter) {
 		fmt.Fprintf(b, ", %s", c.yellow(fmt.Sprintf("%d warning(s)", s.Warnings)))
 	}
 	fmt.Fprintf(b, ".\nFingerprint %s\n", p.Fingerprint)
+}
+
+// escapedPlan returns a copy of p with every string escaped for the terminal
+// (termtext.EscapeAll), scripts line by line: a DC name or any other value from AD or a file
+// cannot end a line of the view and forge the next one, nor send escape sequences.
+func escapedPlan(p *engine.Plan) *engine.Plan {
+	b, err := json.Marshal(p)
+	var c engine.Plan
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil {
+		return &engine.Plan{FormatVersion: p.FormatVersion, Fingerprint: termtext.Escape(p.Fingerprint)}
+	}
+	scripts := map[*engine.PlannedAction]string{}
+	for i := range c.Findings {
+		for j := range c.Findings[i].Actions {
+			a := &c.Findings[i].Actions[j]
+			lines := strings.Split(strings.TrimRight(a.PowerShell, "\n"), "\n")
+			for k := range lines {
+				lines[k] = termtext.Escape(lines[k])
+			}
+			scripts[a] = strings.Join(lines, "\n")
+		}
+	}
+	termtext.EscapeAll(&c)
+	for a, s := range scripts {
+		a.PowerShell = s
+	}
+	return &c
+}
+
+// writeCoverage says how much of the forest was read, every DC that was not read with the
+// reason, and every gathering problem.
+func writeCoverage(b *bufio.Writer, c painter, cov *facts.Coverage) {
+	if cov == nil {
+		return
+	}
+	if cov.Complete {
+		fmt.Fprintf(b, "Coverage: %s\n", cov)
+	} else {
+		fmt.Fprintf(b, "%s %s\n", c.red("Coverage: PARTIAL"), strings.TrimPrefix(cov.String(), "partial: "))
+		for _, d := range cov.NotRead {
+			fmt.Fprintf(b, "  %s %s: %s\n", c.red("not read:"), termtext.Escape(d.Name), termtext.Line(d.Reason, 400))
+		}
+	}
+	writeProblems(b, cov.Problems)
+}
+
+// writeProblems lists every gathering problem (plan, gather).
+func writeProblems(w io.Writer, ps []facts.Problem) {
+	if len(ps) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "Gathering problems (%d):\n", len(ps))
+	for _, p := range ps {
+		fmt.Fprintf(w, "  %s: %s\n", termtext.Line(p.Scope, 200), termtext.Line(p.Message, 400))
+	}
 }
 
 // writeWarnings prints the warnings: replication links that work today and will fail once
@@ -498,7 +568,7 @@ func writeFinding(b *bufio.Writer, c painter, f *engine.Finding) {
 				mark = c.red("!")
 			}
 			fmt.Fprintf(b, "    %s [%s] %s\n", mark, c.risk(a.Risk), a.Title)
-			fmt.Fprintf(b, "        %s on %s (%s over %s)", a.Name, a.Target, a.Platform, orDash(a.Transport))
+			fmt.Fprintf(b, "        %s %s", a.Name, actionPlace(a))
 			if a.RequiresApprovalEach {
 				fmt.Fprint(b, ", needs its own approval")
 			}
@@ -559,6 +629,20 @@ func assumedFindings(p *engine.Plan) int {
 		}
 	}
 	return n
+}
+
+// actionPlace says where an action goes: "on DC2 = dc2.contoso.com [192.0.2.12] (windows over
+// winrm)", the host and addresses apply connects to (what an approval binds).
+func actionPlace(a engine.PlannedAction) string {
+	esc := termtext.Escape
+	s := "on " + esc(a.Target)
+	if a.TargetDNSHostName != "" {
+		s += " = " + esc(a.TargetDNSHostName)
+	}
+	if len(a.TargetIPs) > 0 {
+		s += " [" + esc(strings.Join(a.TargetIPs, ", ")) + "]"
+	}
+	return s + " (" + esc(a.Platform) + " over " + esc(orDash(a.Transport)) + ")"
 }
 
 func orDash(s string) string {

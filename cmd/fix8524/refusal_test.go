@@ -95,6 +95,10 @@ func TestDemoWindowGate(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "EMERGENCY override outside the change windows, reason: INC-9") {
 		t.Errorf("emergency apply: exit %d\n%s\n%s", code, out, stderr)
 	}
+	// The emergency apply used the approval (approvals are single-use): approve again.
+	if code, _, stderr := c.run("", "approve", p, "--by", "alice", "--state", c.state); code != exitOK {
+		t.Fatalf("approve again: exit %d: %s", code, stderr)
+	}
 	code, out, stderr = c.run("", "apply", p, "--demo", "--clock", "2026-11-20T23:30:00Z", "--state", c.state)
 	if code != exitOK || !strings.Contains(out, `gate window: inside change window "weeknights"`) {
 		t.Errorf("apply inside the window: exit %d\n%s\n%s", code, out, stderr)

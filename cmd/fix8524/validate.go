@@ -16,6 +16,8 @@ import (
 
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/policy"
+	"github.com/fix8524/fix8524/internal/hclscan"
+	"github.com/fix8524/fix8524/internal/inputfile"
 	"github.com/fix8524/fix8524/playbooks"
 )
 
@@ -46,7 +48,7 @@ func (p *playbookFlags) register(fs *flag.FlagSet) {
 func (p *playbookFlags) load() (*engine.Playbook, map[string]*hcl.File, hcl.Diagnostics) {
 	opts := engine.LoadOptions{Vars: p.vars}
 	for _, f := range p.varFiles {
-		b, err := readSmallFile(f, engine.MaxPlaybookBytes)
+		b, err := inputfile.ReadFile(f, "-var-file", engine.MaxPlaybookBytes)
 		if err != nil {
 			return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read a -var-file", Detail: err.Error()}}
 		}
@@ -62,22 +64,6 @@ func (p *playbookFlags) load() (*engine.Playbook, map[string]*hcl.File, hcl.Diag
 	}
 	engine.SortDiagnostics(diags)
 	return pb, files, diags
-}
-
-func readSmallFile(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	return b, nil
 }
 
 // colorFor reports whether to colour output written to w: only on a terminal, never with NO_COLOR.
@@ -119,6 +105,7 @@ func runValidate(_ context.Context, e *env, args []string) int {
 	for _, path := range policies {
 		diags = append(diags, validatePolicy(path, pb, files)...)
 	}
+	diags = hclscan.Cap(diags)
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
@@ -147,7 +134,7 @@ func runValidate(_ context.Context, e *env, args []string) int {
 // source is added to files so its diagnostics render with snippets like the playbook's.
 func validatePolicy(path string, pb *engine.Playbook, files map[string]*hcl.File) hcl.Diagnostics {
 	p, diags := policy.Load(path)
-	if src, err := readSmallFile(path, engine.MaxPlaybookBytes); err == nil && files != nil {
+	if src, err := inputfile.ReadFile(path, "policy", policy.MaxFileSize); err == nil && files != nil && !hclscan.Check(path, src).HasErrors() {
 		if f, _ := hclparse.NewParser().ParseHCL(src, path); f != nil {
 			files[path] = f
 		}

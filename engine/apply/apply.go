@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,9 +15,11 @@ import (
 	"github.com/fix8524/fix8524/actions"
 	"github.com/fix8524/fix8524/actions/ldapdelete"
 	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/engine/approval"
 	"github.com/fix8524/fix8524/engine/journal"
 	"github.com/fix8524/fix8524/engine/window"
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/internal/termtext"
 )
 
 // Executor runs actions (actions.Executor implements it).
@@ -179,6 +182,11 @@ type run struct {
 	explicit   map[string]bool
 	done       map[string]StepResult // action key -> first result in this run
 	fatal      error
+
+	eachDigest map[string]string // action id -> digest of its own (single-use) approval
+	used       map[string]int64  // approval digest -> this run's use record
+	resumed    map[string]int64  // approval digest -> the interrupted run's use record this run resumes
+	pastDrift  bool              // every gate admitted the run (per-action approvals included): it acts, or finds nothing to do
 }
 
 // Run applies o.Plan. Refusals are not errors: Result.Outcome is Refused and Result.Refusals
@@ -189,7 +197,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	o.defaults()
 	r := &run{o: o, pb: o.Playbook, j: o.Journal, approved: map[string]bool{}, refusedBy: map[string]string{},
-		explicit: map[string]bool{}, done: map[string]StepResult{}}
+		explicit: map[string]bool{}, done: map[string]StepResult{}, eachDigest: map[string]string{}, used: map[string]int64{}, resumed: map[string]int64{}}
 	if o.Actor != "" {
 		r.j.SetActor(o.Actor)
 	}
@@ -197,6 +205,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	r.res.Forest = o.Forest
 	r.req = Request{Plan: o.Plan, PlanBytes: o.PlanBytes, PlanPath: o.PlanPath, Now: r.now()}
 	err := r.run(ctx)
+	r.finishUses(ctx)
 	if r.lock != nil {
 		if rerr := r.lock.Release(); rerr != nil && err == nil && r.fatal == nil {
 			r.note("releasing the lock: %v", rerr)
@@ -283,8 +292,10 @@ func ForestOf(p *engine.Plan) string {
 
 func (r *run) now() time.Time { return r.o.Now() }
 
+// say prints a progress line; its arguments (names and text from AD, the plan, command
+// output) are escaped for the terminal.
 func (r *run) say(format string, args ...any) {
-	fmt.Fprintf(r.o.Out, format+"\n", args...)
+	fmt.Fprintf(r.o.Out, format+"\n", termtext.Args(args)...)
 }
 
 func (r *run) note(format string, args ...any) {
@@ -352,9 +363,13 @@ func (r *run) run(ctx context.Context) error {
 		if err != nil {
 			return false, err.Error()
 		}
+		how, ok := r.checkUse(g.Digest, g.How)
+		if !ok {
+			return false, how
+		}
 		r.grant = g
 		r.res.Approved = g.How
-		return true, g.How
+		return true, how
 	}) {
 		return r.refuse()
 	}
@@ -386,6 +401,7 @@ func (r *run) run(ctx context.Context) error {
 	if !ok || r.fatal != nil {
 		return r.refuse()
 	}
+	r.pastDrift = len(todo) == 0
 	if len(todo) == 0 {
 		r.res.Outcome = Nothing
 		for _, fr := range r.res.Findings {
@@ -400,6 +416,7 @@ func (r *run) run(ctx context.Context) error {
 	if !r.approveActions(ctx, todo) {
 		return r.refuse()
 	}
+	r.pastDrift = true
 
 	// 4–5. Findings.
 	for _, f := range todo {
@@ -454,6 +471,9 @@ func (r *run) checkPlan() (bool, string) {
 			return false, fmt.Sprintf("the plan was made with playbook variables %s, this run has %s: pass the same -var/-var-file as the plan", a, b)
 		}
 	}
+	if d := windowsDiffer(p.Windows, r.pb.Windows); d != "" {
+		return false, d
+	}
 	ids := map[string]bool{}
 	for _, f := range p.Findings {
 		if ids[f.ID] {
@@ -470,6 +490,18 @@ func (r *run) checkPlan() (bool, string) {
 	return true, fmt.Sprintf("plan %s (%d finding(s), %d action(s)), playbook %s %s", short(p.Fingerprint), len(p.Findings), p.Summary.Actions, p.Playbook.Name, short(p.Playbook.Digest))
 }
 
+// windowsDiffer compares the plan file's change windows (shown to the approver) with the
+// playbook's (which the window gate enforces).
+func windowsDiffer(plan, playbook []engine.WindowSpec) string {
+	a, _ := json.Marshal(plan)
+	b, _ := json.Marshal(playbook)
+	if len(plan) == 0 && len(playbook) == 0 || string(a) == string(b) {
+		return ""
+	}
+	return fmt.Sprintf("the plan's change windows %s differ from the playbook's %s: the plan file was edited (the window gate enforces the playbook's); make the plan again",
+		shown(a), shown(b))
+}
+
 func short(s string) string {
 	if len(s) > 19 {
 		return s[:19] + "…"
@@ -480,7 +512,9 @@ func short(s string) string {
 func (r *run) checkWindow() (bool, string) {
 	r.windows = r.windows[:0]
 	var bad []string
-	for _, ws := range r.o.Plan.Windows {
+	// The playbook's windows, never the plan file's copy (checkPlan refuses a plan whose copy
+	// differs).
+	for _, ws := range r.pb.Windows {
 		w, err := window.Parse(ws.Name, ws.Cron, ws.Duration, ws.TimeZone)
 		if err != nil {
 			bad = append(bad, err.Error())
@@ -595,6 +629,10 @@ func (r *run) drift(ctx context.Context) ([]*engine.Finding, bool) {
 			continue
 		case ff == nil && ls.present == 0 && started:
 			lines = append(lines, f.ID+": the link is gone; resuming this plan's earlier run (steps are re-checked)")
+		case ff == nil && ls.present == 0 && unread(s, f.Link.Destination) != "":
+			// Not gone: not read. The drift check cannot compare what it could not read.
+			stale = append(stale, f.ID+": the destination's replication status could not be read now ("+unread(s, f.Link.Destination)+")")
+			continue
 		case ff == nil && ls.present == 0:
 			stale = append(stale, f.ID+": its links no longer exist")
 			continue
@@ -602,12 +640,16 @@ func (r *run) drift(ctx context.Context) ([]*engine.Finding, bool) {
 			stale = append(stale, f.ID+": the link still fails ("+strings.Join(ls.failing, ", ")+") but the playbook no longer diagnoses it")
 			continue
 		case ff.Fingerprint == f.Fingerprint:
-			if d := actionsDiffer(f.Actions, ff.Actions); d != "" {
+			if d := findingDiffer(f, ff, true); d != "" {
 				stale = append(stale, f.ID+": "+d)
 				continue
 			}
 			lines = append(lines, f.ID+": same evidence")
 		case started:
+			if d := findingDiffer(f, ff, false); d != "" {
+				stale = append(stale, f.ID+": "+d)
+				continue
+			}
 			lines = append(lines, f.ID+": evidence changed since this plan's earlier run started; resuming (steps are re-checked, guards re-evaluated)")
 		default:
 			msg, ch := evidenceDiff(f, ff), evidenceChanges(f, ff, maxChangeLines)
@@ -657,6 +699,15 @@ func (r *run) drift(ctx context.Context) ([]*engine.Finding, bool) {
 	return todo, r.fatal == nil
 }
 
+// unread returns why the fresh facts s could not read the named DC's replication status ("" if
+// they did, or if the DC is not in the topology).
+func unread(s *facts.Snapshot, dc string) string {
+	if d := facts.NewIndex(s).DCByName(dc); d != nil && !d.Inbound.Known {
+		return d.Inbound.Why()
+	}
+	return ""
+}
+
 // startedBefore reports whether the journal has any step of this finding under this plan.
 func (r *run) startedBefore(f *engine.Finding) bool {
 	for _, a := range f.Actions {
@@ -668,16 +719,32 @@ func (r *run) startedBefore(f *engine.Finding) bool {
 	return false
 }
 
-// comparable is what must be equal between an approved action and the fresh plan's.
+// comparable is what must be equal between an approved action and the fresh plan's: every
+// field apply acts on (where it connects, what it sends, what it deletes, how it verifies)
+// and every field the approver was shown. The JSON names are the plan's, so a refusal names
+// the field as the plan file spells it.
 type comparable struct {
-	ID, Key, Name, Kind, Risk, Target, Platform, Transport, PowerShell string
-	Argv                                                               []string
-	IgnoreExit                                                         bool
-	Params                                                             json.RawMessage
-	LDAPDelete                                                         *engine.LDAPDelete
-	Verify                                                             []string
-	VerifyTimeout                                                      string
-	RequiresApprovalEach, Blocked                                      bool
+	ID                   string             `json:"id"`
+	Key                  string             `json:"key"`
+	Name                 string             `json:"name"`
+	Title                string             `json:"title"`
+	Kind                 string             `json:"kind"`
+	Risk                 string             `json:"risk"`
+	Target               string             `json:"target"`
+	TargetDNSHostName    string             `json:"target_dns_host_name"`
+	TargetIPs            []string           `json:"target_ips"`
+	Platform             string             `json:"platform"`
+	Transport            string             `json:"transport"`
+	PowerShell           string             `json:"powershell"`
+	Argv                 []string           `json:"argv"`
+	ArgvDisplay          string             `json:"argv_display"`
+	IgnoreExit           bool               `json:"ignore_exit"`
+	Params               json.RawMessage    `json:"params"`
+	LDAPDelete           *engine.LDAPDelete `json:"ldap_delete"`
+	Verify               []string           `json:"verify"`
+	VerifyTimeout        string             `json:"verify_timeout"`
+	RequiresApprovalEach bool               `json:"requires_approval_each"`
+	Blocked              bool               `json:"blocked"`
 }
 
 func comparableOf(a engine.PlannedAction) comparable {
@@ -685,20 +752,69 @@ func comparableOf(a engine.PlannedAction) comparable {
 	var norm any
 	_ = json.Unmarshal(params, &norm)
 	params, _ = json.Marshal(norm)
-	return comparable{a.ID, a.Key, a.Name, a.Kind, a.Risk, a.Target, a.Platform, a.Transport, a.PowerShell,
-		a.Argv, a.IgnoreExit, params, a.LDAPDelete, a.Verify, a.VerifyTimeout, a.RequiresApprovalEach, a.Blocked}
+	return comparable{ID: a.ID, Key: a.Key, Name: a.Name, Title: a.Title, Kind: a.Kind, Risk: a.Risk,
+		Target: a.Target, TargetDNSHostName: a.TargetDNSHostName, TargetIPs: sortedCopy(a.TargetIPs),
+		Platform: a.Platform, Transport: a.Transport, PowerShell: a.PowerShell, Argv: a.Argv, ArgvDisplay: a.ArgvDisplay,
+		IgnoreExit: a.IgnoreExit, Params: params, LDAPDelete: a.LDAPDelete, Verify: a.Verify, VerifyTimeout: a.VerifyTimeout,
+		RequiresApprovalEach: a.RequiresApprovalEach, Blocked: a.Blocked}
 }
 
-// actionsDiffer explains how the approved actions differ from the fresh plan's ("" if not).
+// bindingOf is the part of an action that says where it goes and what it removes: compared
+// even when a resumed finding's evidence changed (its other fields may then legitimately
+// differ).
+func bindingOf(a engine.PlannedAction) comparable {
+	return comparable{Target: a.Target, TargetDNSHostName: a.TargetDNSHostName, TargetIPs: sortedCopy(a.TargetIPs),
+		Platform: a.Platform, Transport: a.Transport, Kind: a.Kind, LDAPDelete: a.LDAPDelete}
+}
+
+func sortedCopy(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	c := append([]string(nil), s...)
+	sort.Strings(c)
+	return c
+}
+
+// fieldDiff names the first field (by its JSON name, in declaration order) whose value differs
+// between a and b, with both values shown safely; "" when they are equal.
+func fieldDiff(a, b any) string {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	if string(ja) == string(jb) {
+		return ""
+	}
+	var ma, mb map[string]json.RawMessage
+	_ = json.Unmarshal(ja, &ma)
+	_ = json.Unmarshal(jb, &mb)
+	t := reflect.TypeOf(a)
+	for i := 0; i < t.NumField(); i++ {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if string(ma[name]) != string(mb[name]) {
+			return fmt.Sprintf("%s is %s in the plan, %s from fresh facts and the playbook", name, shown(ma[name]), shown(mb[name]))
+		}
+	}
+	return "a field differs"
+}
+
+// shown renders a JSON value for a refusal: escaped for the terminal and cut.
+func shown(v json.RawMessage) string {
+	s := string(v)
+	if s == "" {
+		s = "null"
+	}
+	return termtext.Clip(termtext.Escape(s), 120)
+}
+
+// actionsDiffer explains how the approved actions differ from the fresh plan's ("" if not),
+// naming the action and the field.
 func actionsDiffer(approved, fresh []engine.PlannedAction) string {
 	if len(approved) != len(fresh) {
 		return fmt.Sprintf("the plan lists %d actions, the playbook now gives %d for the same facts (the plan file was edited?)", len(approved), len(fresh))
 	}
 	for i := range approved {
-		a, _ := json.Marshal(comparableOf(approved[i]))
-		b, _ := json.Marshal(comparableOf(fresh[i]))
-		if string(a) != string(b) {
-			return fmt.Sprintf("action %s differs from what the playbook gives for the same facts (the plan file was edited?)", approved[i].ID)
+		if d := fieldDiff(comparableOf(approved[i]), comparableOf(fresh[i])); d != "" {
+			return fmt.Sprintf("action %s differs from what the playbook gives for the same facts: %s (the plan file was edited?)", termtext.Escape(approved[i].ID), d)
 		}
 	}
 	return ""
@@ -710,6 +826,70 @@ const maxChangeLines = 20
 // fingerprintChanged is what evidenceDiff says when no check changed its status.
 func fingerprintChanged(old, fresh *engine.Finding) string {
 	return "the facts the diagnosis used changed (fingerprint " + short(old.Fingerprint) + " → " + short(fresh.Fingerprint) + ")"
+}
+
+// bindingsDiffer compares where the approved actions go with where the fresh plan's actions
+// of the same name go ("" if the same, or if the fresh plan has no such action: the step's own
+// check against the fresh topology then decides).
+func bindingsDiffer(approved, fresh []engine.PlannedAction) string {
+	for _, a := range approved {
+		for _, b := range fresh {
+			if a.Name != b.Name {
+				continue
+			}
+			if d := fieldDiff(bindingOf(a), bindingOf(b)); d != "" {
+				return fmt.Sprintf("action %s: %s (the plan file was edited?)", termtext.Escape(a.ID), d)
+			}
+		}
+	}
+	return ""
+}
+
+// linkView is the part of a finding's partnership apply acts on: which links it reads and
+// confirms, where it retries replication.
+type linkView struct {
+	Destination     string   `json:"destination"`
+	DestinationGUID string   `json:"destination_guid"`
+	Source          string   `json:"source"`
+	SourceDSAGUID   string   `json:"source_dsa_guid"`
+	SourceDSADN     string   `json:"source_dsa_dn"`
+	SourceAddress   string   `json:"source_address"`
+	NCs             []string `json:"ncs"`
+}
+
+func linkViewOf(l engine.LinkInfo, ncs bool) linkView {
+	v := linkView{Destination: l.Destination, DestinationGUID: l.DestinationGUID, Source: l.Source, SourceDSAGUID: l.SourceDSAGUID,
+		SourceDSADN: l.SourceDSADN, SourceAddress: l.SourceAddress}
+	if ncs {
+		for _, nc := range l.NCs {
+			v.NCs = append(v.NCs, strings.ToLower(nc.NC))
+		}
+		sort.Strings(v.NCs)
+	}
+	return v
+}
+
+// findingDiffer explains how an approved finding differs from the fresh plan's ("" if not): with
+// the same evidence, the partnership (naming contexts included) and every field of every action;
+// for a resumed finding whose evidence changed, the partnership's identity and where each
+// action goes.
+func findingDiffer(approved, fresh *engine.Finding, sameEvidence bool) string {
+	if d := linkDiffer(approved, fresh, sameEvidence); d != "" {
+		return d
+	}
+	if sameEvidence {
+		return actionsDiffer(approved.Actions, fresh.Actions)
+	}
+	return bindingsDiffer(approved.Actions, fresh.Actions)
+}
+
+// linkDiffer explains how the plan's partnership differs from the fresh finding's ("" if
+// not). ncs: compare the naming contexts too (same evidence: they must be the same).
+func linkDiffer(approved, fresh *engine.Finding, ncs bool) string {
+	if d := fieldDiff(linkViewOf(approved.Link, ncs), linkViewOf(fresh.Link, ncs)); d != "" {
+		return "link." + d + " (the plan file was edited?)"
+	}
+	return ""
 }
 
 // evidenceDiff names the checks whose status changed.
@@ -800,7 +980,11 @@ func (r *run) approveActions(ctx context.Context, todo []*engine.Finding) bool {
 				if how == "" {
 					how = "covered by the plan approval (" + g.By + ")"
 				}
-				return true, how
+				how, ok := r.checkUse(g.Digest, how)
+				if ok && g.Digest != "" {
+					r.eachDigest[a.ID] = g.Digest
+				}
+				return ok, how
 			})
 			if r.fatal != nil {
 				return false
@@ -818,6 +1002,109 @@ func (r *run) approveActions(ctx context.Context, todo []*engine.Finding) bool {
 		r.say("refused: every metadata cleanup needs its own approval (see above); nothing was changed")
 	}
 	return ok
+}
+
+// --- single use ---
+
+// checkUse admits an approval (by digest) the journal has not seen used to the end: unused, or
+// used by a run that was interrupted (this apply resumes it). It returns the gate's reason.
+func (r *run) checkUse(digest, how string) (string, bool) {
+	if digest == "" {
+		return how, true
+	}
+	u, err := r.j.ApprovalUse(digest)
+	switch {
+	case err != nil:
+		return "whether the approval was already used cannot be read from the journal: " + err.Error(), false
+	case u.State == journal.UseSpent:
+		return (&approval.RefusalError{Reason: approval.ReasonUsed, Detail: u.String() + "; " + how +
+			". To apply this plan again, approve it again (fix8524 approve)"}).Error(), false
+	case u.State == journal.UseInterrupted:
+		r.resumed[digest] = u.BeginID
+		return how + "; resuming: the approval was " + u.String(), true
+	}
+	return how, true
+}
+
+// use records, before the first change made under each approval (the plan's, and an action's
+// own), that this run uses it; a later apply with it is then refused unless this run is
+// interrupted (see finishUses).
+func (r *run) use(digests ...string) error {
+	for _, d := range digests {
+		if d == "" {
+			continue
+		}
+		if _, ok := r.used[d]; ok {
+			continue
+		}
+		id, err := r.j.UseApproval(journal.Entry{Forest: r.o.Forest, PlanFingerprint: r.o.Plan.Fingerprint, Target: r.o.PlanPath,
+			Reason: "approval " + d + " used by this run"}, d)
+		if err != nil {
+			return err
+		}
+		r.used[d] = id
+	}
+	return nil
+}
+
+// finishUses records how this run ended for every approval it used: interrupted (the context
+// ended) or pending verification leaves the approval to a resume; anything else spends it.
+//
+// The plan's approval is used by a run that got past every gate even when it found nothing to
+// do (every link healthy now): it is spent then too. An approval this run resumed and did not
+// use again itself (its steps were only re-checked) is closed through the interrupted run's
+// record.
+func (r *run) finishUses(ctx context.Context) {
+	if r.pastDrift && r.grant.Digest != "" && r.used[r.grant.Digest] == 0 && r.resumed[r.grant.Digest] == 0 {
+		if err := r.use(r.grant.Digest); err != nil && r.fatal == nil {
+			r.note("recording the approval's use: %v", err)
+		}
+	}
+	ends := map[string]int64{}
+	for d, id := range r.used {
+		ends[d] = id
+	}
+	if r.pastDrift {
+		for d, id := range r.resumed {
+			if _, ok := ends[d]; !ok {
+				ends[d] = id
+			}
+		}
+	}
+	if len(ends) == 0 {
+		return
+	}
+	out := journal.Outcome(r.res.Outcome)
+	switch {
+	case ctx.Err() != nil || r.res.Outcome == Pending:
+		out = journal.Pending
+	case r.res.Outcome == Nothing:
+		out = journal.Succeeded
+	case r.res.Outcome == Refused:
+		out = journal.Refused
+	case r.res.Outcome != Succeeded:
+		out = journal.Failed
+	}
+	reason := "the run ended " + r.res.Outcome
+	if out == journal.Pending {
+		reason += "; a later apply of this plan with the same approval resumes it"
+	} else {
+		reason += "; the approval is spent"
+	}
+	for _, d := range sortedDigests(ends) {
+		if _, err := r.j.FinishApprovalUse(ends[d], out, reason); err != nil && r.fatal == nil {
+			r.note("recording the end of the approval's use: %v", err)
+		}
+	}
+}
+
+func sortedDigests(m map[string]int64) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
 }
 
 // --- findings ---

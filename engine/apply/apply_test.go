@@ -557,7 +557,9 @@ func TestSecondRunRechecksAndRepeatsOnlyWhatIsNotInPlace(t *testing.T) {
 	if res := e.run(nil); res.Outcome != apply.Succeeded {
 		t.Fatalf("first run: %s", res.Outcome)
 	}
-	// The same plan again on the healed forest: nothing to do.
+	// The same plan again on the healed forest: nothing to do (approved again: an approval
+	// admits one apply).
+	e.approve(e.now.Add(time.Second), time.Hour, nil)
 	if res := e.run(nil); res.Outcome != apply.Nothing || e.lab.count("register_cname") != 1 {
 		t.Fatalf("second run on a healed forest: %s, register ran %d", res.Outcome, e.lab.count("register_cname"))
 	}
@@ -565,6 +567,7 @@ func TestSecondRunRechecksAndRepeatsOnlyWhatIsNotInPlace(t *testing.T) {
 	// effect, and run again.
 	os.Remove(e.lab.logPath)
 	e.lab.load()
+	e.approve(e.now.Add(2*time.Second), time.Hour, nil)
 	res := e.run(nil)
 	if res.Outcome != apply.Succeeded || e.lab.count("register_cname") != 2 {
 		t.Fatalf("third run: %s, register ran %d\n%s", res.Outcome, e.lab.count("register_cname"), e.out.String())

@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"time"
 
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/approval"
 
 	"github.com/fix8524/fix8524/internal/atomicfile"
+	"github.com/fix8524/fix8524/internal/inputfile"
 	"github.com/fix8524/fix8524/internal/jsonerr"
 )
 
@@ -32,6 +32,11 @@ type Grant struct {
 	How string // one line for the journal: the approval's details
 	// Unattended: no human approved this (heal). Destructive actions are then always refused.
 	Unattended bool
+	// Digest identifies a single-use approval (approval.Approval.ID); empty for grants that are
+	// not approval files (a heal policy, a typed "yes", an action covered by the plan's
+	// approval). Apply refuses an approval whose digest the journal records as used, and
+	// records its use when it first acts under it.
+	Digest string
 }
 
 // Approvals says whether a plan, and each action of it, may run.
@@ -67,20 +72,12 @@ const maxEachFile = 4 << 20
 // not exist). A corrupt file is an error naming it.
 func LoadEach(planPath string) ([]*approval.Approval, error) {
 	path := EachPath(planPath)
-	f, err := os.Open(path)
+	data, err := inputfile.ReadFile(path, "per-action approvals", maxEachFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read per-action approvals: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxEachFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(data) > maxEachFile {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxEachFile)
+		return nil, fmt.Errorf("read %w", err)
 	}
 	return ParseEach(data)
 }
@@ -164,7 +161,7 @@ func (f FileApprovals) ApprovePlan(_ context.Context, req Request) (Grant, error
 	if err := approval.Verify(req.PlanBytes, req.Plan.Fingerprint, a, req.Now, f.Trust); err != nil {
 		return Grant{}, err
 	}
-	return Grant{By: a.By, How: a.String()}, nil
+	return Grant{By: a.By, How: a.String(), Digest: a.ID()}, nil
 }
 
 // ApproveAction implements Approvals: actions that need no explicit approval are covered by
@@ -187,7 +184,7 @@ func (f FileApprovals) ApproveAction(_ context.Context, req Request, act engine.
 			last = err
 			continue
 		}
-		return Grant{By: a.By, How: "per-action " + a.String()}, nil
+		return Grant{By: a.By, How: "per-action " + a.String(), Digest: a.ID()}, nil
 	}
 	if last != nil {
 		return Grant{}, last

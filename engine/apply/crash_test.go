@@ -174,6 +174,8 @@ func TestResumeAfterKill(t *testing.T) {
 			if un, _ := e.j.Unfinished(apply.ForestOf(e.plan)); len(un) != 0 {
 				t.Fatalf("still unfinished after the resume: %+v", un)
 			}
+			// The resume accepted the killed run's approval and spent it: a replay is refused.
+			refusedAsUsed(t, e, e.run(nil), "approval")
 		})
 	}
 }

@@ -66,6 +66,9 @@ func TestTransportFailsMidAction(t *testing.T) {
 
 	srv.InjectFault(labwinrm.Fault{})
 	out.Reset()
+	// The failed run spent its approval: approved again (another approval: another time).
+	a, _ = approval.ApproveAt(time.Now().Add(-time.Minute), b, p.Fingerprint, "alice", time.Hour, "", nil)
+	approval.Save(planPath, a)
 	res, err = apply.Run(ctx, o)
 	if err != nil || res.Outcome != apply.Succeeded {
 		t.Fatalf("second apply: %s %v\n%s", res.Outcome, err, out.String())

@@ -8,15 +8,19 @@
 //     plan      the plan parses, is of this format and was made with this playbook (digest);
 //     approval  Approvals.ApprovePlan admits the plan (not expired, same fingerprint, plan
 //     bytes not changed since approval, signed by a trusted key when keys are required);
-//     window    now is inside one of the plan's change windows, or Emergency is set with a
+//     window    now is inside one of the loaded playbook's change windows (the plan's copy is
+//     only shown, and the plan gate refuses a copy that differs), or Emergency is set with a
 //     reason (recorded), or the caller declares windows irrelevant (the demo);
 //     lock      the forest's lock is free (journal.AcquireLock; a stale lock is released only by
 //     an explicit `fix8524 journal --break-lock`).
 //  2. Drift: the plan's links are gathered again and the plan is made again from the fresh
 //     facts. A finding whose links are healthy now is skipped and reported. A finding whose
-//     evidence changed (another fingerprint) or whose actions differ from what the playbook
-//     gives for the fresh facts makes the plan stale: nothing runs. A finding this plan has
-//     already started on (journal) is resumed instead: its own changes are expected.
+//     evidence changed (another fingerprint), whose partnership differs, or whose actions differ
+//     in any field apply acts on (target host and addresses, transport, script, argv, params,
+//     DN and GUID, verification: see engine/PLAN.md) from what the playbook gives for the fresh
+//     facts makes the plan stale: nothing runs, and the refusal names the field. A finding this
+//     plan has already started on (journal) is resumed instead: its own changes are expected,
+//     but its actions' targets must still be where the fresh facts say they are.
 //  3. Per-action approvals (see below), and never a destructive action when unattended.
 //  4. Per finding, per action in plan order (the replication retry is kept for step 5):
 //     re-check if the journal has seen the step before (a completed or possibly completed step
@@ -37,6 +41,18 @@
 // Outcomes are succeeded, failed or pending (the change ran but the verification did not pass
 // before its deadline with nothing failed, e.g. unknown observations), per action and per
 // finding. Nothing is ever "succeeded" without its check.
+//
+// # Single-use approvals
+//
+// An approval file admits one apply (Grant.Digest identifies it). The approval gate refuses an
+// approval the journal records as used by a run that ended; a run that acts under an approval
+// records its use (journal.UseApproval) before its first change, and its end
+// (journal.FinishApprovalUse) when it returns. A run that got past every gate and found
+// nothing to do uses the plan's approval too. A run killed after its first change leaves its
+// use open, and one interrupted (its context ended) or pending verification ends it as
+// pending: the next apply of the same plan with the same approval resumes that run (steps
+// re-checked) and then spends it. Refusals at a gate use nothing. Per-action approvals are
+// single-use the same way, from the moment their action begins.
 //
 // # Explicit per-action approval
 //

@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/internal/inputfile"
 	"github.com/fix8524/fix8524/internal/jsonerr"
 )
 
@@ -51,14 +51,9 @@ func ParsePlan(b []byte) (*engine.Plan, error) {
 
 // ReadPlan reads and parses a plan file, returning the plan and its exact bytes.
 func ReadPlan(path string) (*engine.Plan, []byte, error) {
-	f, err := os.Open(path)
+	b, err := inputfile.ReadFile(path, "plan", MaxPlanBytes)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read plan: %w", err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxPlanBytes+1))
-	if err != nil {
-		return nil, nil, fmt.Errorf("read plan %s: %w", path, err)
+		return nil, nil, fmt.Errorf("read %w", err)
 	}
 	p, err := ParsePlan(b)
 	if err != nil {

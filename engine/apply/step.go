@@ -14,6 +14,8 @@ import (
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/journal"
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/internal/relay"
+	"github.com/fix8524/fix8524/internal/termtext"
 )
 
 // step runs one action with its re-check, guards, journal records and verification.
@@ -111,6 +113,12 @@ func (r *run) step(ctx context.Context, f *engine.Finding, a engine.PlannedActio
 		}
 	}
 
+	// Where it goes is where the fresh topology says the target is (the plan file's host name
+	// and addresses are what was approved; they must still be the DC's).
+	if d := r.targetDrift(a); d != "" {
+		return refuse("target:"+a.ID, d)
+	}
+
 	// Guards on fresh facts, right before a destructive action.
 	if actions.Destructive(a) {
 		ok, reason := r.guards(ctx, f, a)
@@ -124,6 +132,14 @@ func (r *run) step(ctx context.Context, f *engine.Finding, a engine.PlannedActio
 		}
 	}
 
+	if err := r.use(r.grant.Digest, r.eachDigest[a.ID]); err != nil {
+		if errors.Is(err, journal.ErrApprovalSpent) {
+			return refuse("approval", err.Error())
+		}
+		r.fatal = fmt.Errorf("%w: %v", ErrJournal, err)
+		sr.Outcome, sr.Reason = Failed, "not run: "+r.fatal.Error()
+		return sr
+	}
 	begin, err := r.j.BeginAction(journal.Entry{Forest: r.o.Forest, Name: a.Name, Target: a.Target, Link: f.ID,
 		PlanFingerprint: r.o.Plan.Fingerprint, Command: sr.Command, Reason: a.Title})
 	if err != nil {
@@ -210,6 +226,28 @@ func (r *run) recheck(ctx context.Context, f *engine.Finding, a engine.PlannedAc
 	}
 	ok, failed := summarize(results)
 	return ok, ok || failed, checkText(results)
+}
+
+// targetDrift compares the host an action would be sent to (its target's DNS name and
+// addresses, as the plan names them) with the target DC in the latest fresh facts; "" when
+// they agree.
+func (r *run) targetDrift(a engine.PlannedAction) string {
+	if r.fresh == nil {
+		return "no fresh facts to check the target against"
+	}
+	dc := facts.NewIndex(r.fresh).DCByName(a.Target)
+	if dc == nil {
+		return "the target " + termtext.Escape(a.Target) + " is not in the fresh topology"
+	}
+	fresh := engine.PlannedAction{Target: a.Target, TargetDNSHostName: facts.CanonicalName(dc.DNSHostName)}
+	if ips, ok := dc.IPs.Get(); ok {
+		fresh.TargetIPs = ips
+	}
+	have := engine.PlannedAction{Target: a.Target, TargetDNSHostName: a.TargetDNSHostName, TargetIPs: a.TargetIPs}
+	if d := fieldDiff(bindingOf(have), bindingOf(fresh)); d != "" {
+		return "the target moved or the plan file was edited: " + d
+	}
+	return ""
 }
 
 // --- guards ---
@@ -674,6 +712,11 @@ func (r *run) confirm(ctx context.Context, f *engine.Finding, retry *engine.Plan
 			if !r.approved[retry.ID] {
 				return Refused, text + "; the replication retry is not approved: " + r.refusedBy[retry.ID], steps
 			}
+			if d := r.targetDrift(*retry); d != "" {
+				r.record(journal.Entry{Kind: journal.KindGate, Name: "target:" + retry.ID, Target: retry.Target, Link: f.ID, Outcome: journal.Refused, Reason: d})
+				r.res.Refusals = append(r.res.Refusals, Refusal{Gate: "target:" + retry.ID, Reason: retry.ID + ": " + d})
+				return Refused, text + "; " + d, steps
+			}
 			if len(retry.Verify) > 0 {
 				// Retrying before the destination resolves the source only fails again: wait
 				// for the retry's checks (e.g. the PING test from the destination) first.
@@ -724,6 +767,13 @@ func (r *run) confirm(ctx context.Context, f *engine.Finding, retry *engine.Plan
 		// Every pull of the attempt is begun in the journal before any is sent, then they
 		// run side by side (runPulls); each is finished after the link is read again.
 		var ran []started
+		if err := r.use(r.grant.Digest); err != nil {
+			if errors.Is(err, journal.ErrApprovalSpent) {
+				return Refused, text + "; " + err.Error(), steps
+			}
+			r.fatal = fmt.Errorf("%w: %v", ErrJournal, err)
+			return Failed, r.fatal.Error(), steps
+		}
 		for _, act := range acts {
 			sr := StepResult{ActionID: act.ID, Name: act.Name, Target: act.Target, Command: actions.Display(act)}
 			if len(acts) > 1 {
@@ -804,15 +854,18 @@ func (r *run) runPulls(ctx context.Context, acts []engine.PlannedAction) []actio
 	}
 	sem := make(chan struct{}, maxParallelPulls)
 	var wg sync.WaitGroup
+	var rl relay.Relay
 	for i, a := range acts {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
+			defer rl.Catch()
 			outs[i] = r.o.Exec.Run(ctx, a)
 		}()
 	}
 	wg.Wait()
+	rl.Raise()
 	return outs
 }
 

@@ -3,6 +3,7 @@ package approval
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -40,9 +41,13 @@ type Approval struct {
 	Reason          string    `json:"reason,omitempty"`
 	PlanFingerprint string    `json:"plan_fingerprint"`
 	PlanDigest      string    `json:"plan_digest"`
-	KeyID           string    `json:"key_id,omitempty"`
-	PublicKey       string    `json:"public_key,omitempty"`
-	Signature       string    `json:"signature,omitempty"`
+	// Nonce is random (128 bits, hex): two approvals of the same plan by the same person in the
+	// same second are still two approvals, each usable once. Absent in approvals made before it
+	// was added.
+	Nonce     string `json:"nonce,omitempty"`
+	KeyID     string `json:"key_id,omitempty"`
+	PublicKey string `json:"public_key,omitempty"`
+	Signature string `json:"signature,omitempty"`
 }
 
 // Reason names why an approval was refused.
@@ -59,6 +64,7 @@ const (
 	ReasonBadSignature        Reason = "bad-signature"
 	ReasonNotYetValid         Reason = "not-yet-valid"
 	ReasonExpired             Reason = "expired"
+	ReasonUsed                Reason = "used"
 )
 
 var reasonText = map[Reason]string{
@@ -71,6 +77,7 @@ var reasonText = map[Reason]string{
 	ReasonBadSignature:        "approval signature does not verify",
 	ReasonNotYetValid:         "approval time is in the future (clock skew?)",
 	ReasonExpired:             "approval expired",
+	ReasonUsed:                "approval already used (an approval admits one apply; a resume of its interrupted run excepted)",
 }
 
 // RefusalError is the error Verify and Load return when an approval does not admit the plan.
@@ -104,6 +111,7 @@ var (
 	ErrBadSignature        = &RefusalError{Reason: ReasonBadSignature}
 	ErrNotYetValid         = &RefusalError{Reason: ReasonNotYetValid}
 	ErrExpired             = &RefusalError{Reason: ReasonExpired}
+	ErrUsed                = &RefusalError{Reason: ReasonUsed}
 )
 
 // ReasonOf returns the refusal reason carried by err, if any.
@@ -158,6 +166,7 @@ func ApproveAt(now time.Time, planBytes []byte, fingerprint, by string, ttl time
 		Reason:          reason,
 		PlanFingerprint: fingerprint,
 		PlanDigest:      Digest(planBytes),
+		Nonce:           newNonce(),
 	}
 	if !a.Expires.After(a.At) {
 		a.Expires = a.At.Add(time.Second)
@@ -172,6 +181,25 @@ func ApproveAt(now time.Time, planBytes []byte, fingerprint, by string, ttl time
 		a.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(signer, a.SigningPayload()))
 	}
 	return a, nil
+}
+
+// newNonce returns 128 random bits in hex.
+func newNonce() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+: it crashes the program instead)
+	return hex.EncodeToString(b[:])
+}
+
+func isNonce(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // checkText refuses empty required values, overlong values and control characters (which
@@ -201,11 +229,21 @@ func (a *Approval) SigningPayload() []byte {
 		Reason          string `json:"reason"`
 		PlanFingerprint string `json:"plan_fingerprint"`
 		PlanDigest      string `json:"plan_digest"`
+		Nonce           string `json:"nonce,omitempty"` // omitted when absent: earlier approvals keep their payload
 		KeyID           string `json:"key_id"`
 	}{a.Version, a.By, a.At.UTC().Format(time.RFC3339Nano), a.Expires.UTC().Format(time.RFC3339Nano),
-		a.Reason, a.PlanFingerprint, a.PlanDigest, a.KeyID}
+		a.Reason, a.PlanFingerprint, a.PlanDigest, a.Nonce, a.KeyID}
 	b, _ := json.Marshal(p) // strings and an int: cannot fail
 	return append([]byte("fix8524-approval-v1\n"), b...)
+}
+
+// ID is the approval's own digest, "sha256:<hex>" over its signing payload: who, when, until
+// when, why, which plan and key. The journal records it when an apply uses the approval
+// (approvals are single-use); approving the same plan again makes a new approval with another
+// ID.
+func (a *Approval) ID() string {
+	sum := sha256.Sum256(a.SigningPayload())
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // Signed reports whether the approval carries a signature.
@@ -237,10 +275,12 @@ func Verify(planBytes []byte, fingerprint string, a *Approval, now time.Time, tr
 		return err
 	}
 	if a.PlanFingerprint != fingerprint {
-		return refuse(ReasonFingerprintMismatch, "approval is for plan %s, this plan is %s", short(a.PlanFingerprint), short(fingerprint))
+		x, y := Shorten(a.PlanFingerprint, fingerprint)
+		return refuse(ReasonFingerprintMismatch, "approval is for plan %s, this plan is %s", x, y)
 	}
 	if d := Digest(planBytes); d != a.PlanDigest {
-		return refuse(ReasonPlanTampered, "plan digest is %s, approved %s", short(d), short(a.PlanDigest))
+		x, y := Shorten(d, a.PlanDigest)
+		return refuse(ReasonPlanTampered, "plan digest is %s, approved %s", x, y)
 	}
 	if err := a.verifySignature(trust); err != nil {
 		return err
@@ -262,6 +302,27 @@ func short(s string) string {
 	return s
 }
 
+// Shorten cuts two values (digests, fingerprints) for a message that says they differ: each is
+// cut after at least 24 characters and after the first character where they differ, so the
+// shown forms always differ when the values do.
+func Shorten(a, b string) (string, string) {
+	n := 24
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	if i+1 > n {
+		n = i + 1
+	}
+	cut := func(s string) string {
+		if len(s) > n {
+			return s[:n] + "…"
+		}
+		return s
+	}
+	return cut(a), cut(b)
+}
+
 func (a *Approval) validate() error {
 	if a.Version != Version {
 		return refuse(ReasonMalformed, "version %d, want %d", a.Version, Version)
@@ -277,6 +338,9 @@ func (a *Approval) validate() error {
 	}
 	if !strings.HasPrefix(a.PlanDigest, "sha256:") || len(a.PlanDigest) != len("sha256:")+64 {
 		return refuse(ReasonMalformed, "plan_digest must be sha256:<64 hex digits>")
+	}
+	if a.Nonce != "" && !isNonce(a.Nonce) {
+		return refuse(ReasonMalformed, "nonce must be 32 lower-case hex digits")
 	}
 	if a.At.IsZero() || a.Expires.IsZero() {
 		return refuse(ReasonMalformed, "at and expires are required")

@@ -477,3 +477,64 @@ func FuzzParsePrivateKey(f *testing.F) {
 		_ = ed25519.Sign(k, []byte("x"))
 	})
 }
+
+// Two values that differ are never shown as the same text, however long their common prefix.
+func TestShortenShowsTheDifference(t *testing.T) {
+	a := "sha256:" + strings.Repeat("ab", 30) + "0000"
+	b := "sha256:" + strings.Repeat("ab", 30) + "0001"
+	x, y := Shorten(a, b)
+	if x == y {
+		t.Fatalf("Shorten(%q, %q) = %q, %q: the same text", a, b, x, y)
+	}
+	if x, _ := Shorten("sha256:0123456789abcdef0123456789", "sha256:f"); x != "sha256:0123456789abcdef0…" {
+		t.Fatalf("short form %q", x)
+	}
+	plan := []byte("{}")
+	ap, err := ApproveAt(time.Now(), plan, a, "alice", time.Hour, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = Verify(plan, b, ap, time.Now(), nil)
+	if !errors.Is(err, ErrFingerprintMismatch) || !strings.Contains(err.Error(), b[:len(b)-2]) {
+		t.Fatalf("mismatch message %v does not tell the fingerprints apart", err)
+	}
+}
+
+// TestApprovalsAreDistinct: two approvals of the same plan by the same person in the same second
+// are two approvals (approvals are single-use: the second must not be spent by the first's use).
+// An approval made before the nonce was added (none in the file) keeps its payload and its
+// signature; a malformed nonce is refused; a nonce edited after signing breaks the signature.
+func TestApprovalsAreDistinct(t *testing.T) {
+	_, priv := newKey(t)
+	a, b := mustApprove(t, priv), mustApprove(t, priv)
+	if a.ID() == b.ID() || a.Nonce == b.Nonce || !isNonce(a.Nonce) {
+		t.Fatalf("two approvals in the same second share an ID or nonce: %s %s (%q %q)", a.ID(), b.ID(), a.Nonce, b.Nonce)
+	}
+	if err := Verify(plan, "fp-1", a, t0.Add(time.Minute), nil); err != nil {
+		t.Fatalf("a fresh approval does not verify: %v", err)
+	}
+
+	// An earlier approval: no nonce, signed over the payload without it.
+	old := *a
+	old.Nonce, old.Signature = "", ""
+	old.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(priv, old.SigningPayload()))
+	if bytes.Contains(old.SigningPayload(), []byte("nonce")) {
+		t.Fatalf("the payload of an approval without a nonce names one: %s", old.SigningPayload())
+	}
+	if err := Verify(plan, "fp-1", &old, t0.Add(time.Minute), nil); err != nil {
+		t.Fatalf("an approval without a nonce is refused: %v", err)
+	}
+
+	edited := *a
+	edited.Nonce = strings.Repeat("0", 32)
+	if err := Verify(plan, "fp-1", &edited, t0.Add(time.Minute), nil); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("an edited nonce: %v, want a bad signature", err)
+	}
+	for _, n := range []string{"xyz", strings.Repeat("A", 32), strings.Repeat("0", 31)} {
+		bad := *a
+		bad.Nonce = n
+		if err := Verify(plan, "fp-1", &bad, t0.Add(time.Minute), nil); !errors.Is(err, ErrMalformed) {
+			t.Errorf("nonce %q: %v, want malformed", n, err)
+		}
+	}
+}

@@ -15,6 +15,9 @@
 //	not-yet-valid         its time is in the future by more than ClockSkewTolerance (clock skew)
 //	expired               now is at or after its expiry
 //
+//	used                  an apply already used it (the journal's record, checked by apply:
+//	                      see engine/apply; Verify does not read the journal)
+//
 // Checks run in that order, so a tampered plan is reported as tampered even if the approval
 // has also expired. Any byte change to the plan file counts as tampering, including
 // reformatting: approve the file exactly as apply will read it.
@@ -39,6 +42,14 @@
 //	}
 //
 // Unknown fields are refused (malformed), so a hand-edited field cannot silently be ignored.
+//
+// # Single use
+//
+// Approval.ID is the approval's own digest (over its signing payload). An approval admits one
+// apply: the journal records the ID when an apply first acts under it and when that apply ends
+// (engine/journal: UseApproval, FinishApprovalUse), and apply refuses an ID whose recorded use
+// ended, unless that use was interrupted (killed, Ctrl-C, verification pending): a later apply
+// of the same plan resumes it. Approving the plan again makes a new approval (another "at").
 //
 // # Signatures
 //

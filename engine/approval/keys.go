@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/fix8524/fix8524/internal/inputfile"
 )
 
 // KeyID returns the key's identifier as `ssh-keygen -l` prints it: "SHA256:" and the
@@ -133,12 +135,9 @@ func LoadPrivateKey(path string) (ed25519.PrivateKey, error) {
 	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("signing key %s: permissions %04o are too open; chmod 600 it", path, fi.Mode().Perm())
 	}
-	if fi.Size() > 64<<10 {
-		return nil, fmt.Errorf("signing key %s: too large to be a key file", path)
-	}
-	data, err := os.ReadFile(path)
+	data, err := inputfile.ReadFile(path, "signing key", 64<<10)
 	if err != nil {
-		return nil, fmt.Errorf("signing key: %w", err)
+		return nil, err
 	}
 	k, err := ParsePrivateKey(data)
 	if err != nil {
@@ -246,12 +245,12 @@ func ParseTrust(r io.Reader) (*TrustSet, error) {
 
 // LoadTrust reads the trust file at path.
 func LoadTrust(path string) (*TrustSet, error) {
-	f, err := os.Open(path)
+	f, err := inputfile.Open(path, "trust keys", 4<<20)
 	if err != nil {
-		return nil, fmt.Errorf("trust keys: %w", err)
+		return nil, err
 	}
 	defer f.Close()
-	t, err := ParseTrust(io.LimitReader(f, 4<<20))
+	t, err := ParseTrust(f)
 	if err != nil {
 		return nil, fmt.Errorf("trust keys %s: %w", path, err)
 	}

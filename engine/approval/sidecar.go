@@ -3,12 +3,11 @@ package approval
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 
 	"github.com/fix8524/fix8524/internal/atomicfile"
+	"github.com/fix8524/fix8524/internal/inputfile"
 )
 
 // SidecarSuffix is appended to a plan's path to name its approval file.
@@ -36,17 +35,12 @@ func Save(planPath string, a *Approval) (string, error) {
 // *RefusalError with ReasonMalformed.
 func Load(planPath string) (*Approval, error) {
 	path := SidecarPath(planPath)
-	f, err := os.Open(path)
+	data, err := inputfile.ReadFile(path, "approval", maxFileSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, refuse(ReasonNone, "no %s; run: fix8524 approve %s --by NAME", filepath.Base(path), planPath)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read approval: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read approval %s: %w", path, err)
+		return nil, fmt.Errorf("read %w", err)
 	}
 	a, err := Parse(data)
 	if err != nil {

@@ -5,13 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/fix8524/fix8524/engine/notify"
+	"github.com/fix8524/fix8524/internal/inputfile"
 )
 
 // Notifier delivers notifications (*notify.Sender implements it).
@@ -36,15 +35,13 @@ type sentRecord struct {
 const maxSentFile = 1 << 20
 
 func readSent(dir string) (map[string]sentRecord, error) {
-	f, err := os.Open(filepath.Join(dir, sentFile))
+	b, err := inputfile.ReadFile(filepath.Join(dir, sentFile), "escalation record", maxSentFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return map[string]sentRecord{}, nil
 	}
-	if err != nil {
-		return nil, err
+	if errors.Is(err, inputfile.ErrTooLarge) {
+		return map[string]sentRecord{}, nil // damaged: start afresh, as below
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxSentFile))
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/fix8524/fix8524/engine/notify"
 	"github.com/fix8524/fix8524/engine/policy"
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/internal/termtext"
 )
 
 // Actor is the journal's actor of heal's entries and of the applies it runs.
@@ -68,6 +69,9 @@ type Options struct {
 
 	// GatherTimeout bounds the first gather (0: none beyond the context's).
 	GatherTimeout time.Duration
+	// RequireComplete makes a partial read (a DC not read) an error: nothing is applied and the
+	// run exits 1. Without it a partial read still heals what was read and exits 2 (never 0).
+	RequireComplete bool
 	// Passed to apply.Options: VerifyTimeout (0: each action's own), PollInterval,
 	// ReplicationAttempts, LockTTL (apply's forest lock).
 	VerifyTimeout       time.Duration
@@ -221,7 +225,10 @@ type run struct {
 	lock *journal.Lock
 }
 
-func (h *run) say(format string, args ...any) { fmt.Fprintf(h.o.Out, format+"\n", args...) }
+// say prints a progress line; its arguments are escaped for the terminal.
+func (h *run) say(format string, args ...any) {
+	fmt.Fprintf(h.o.Out, format+"\n", termtext.Args(args)...)
+}
 
 // record writes a journal entry; a failure ends the run (nothing further is changed).
 func (h *run) record(e journal.Entry) bool {
@@ -278,6 +285,17 @@ func (h *run) run(ctx context.Context) {
 		plan.Summary.FailingLinks, len(plan.Findings), plan.Summary.Actions)
 	for _, u := range engine.GroupUnmatched(plan.Unmatched) {
 		h.say("heal: %s: not handled by playbook %s; a human must look (repadmin /showrepl)", u, plan.Playbook.Name)
+	}
+	if cov := plan.Coverage; cov != nil && !cov.Complete {
+		h.say("heal: partial read: %d of %d DC(s) read; not read (their links are unknown, so this run cannot report the forest healthy):", cov.DCsRead, cov.DCs)
+		for _, d := range cov.NotRead {
+			h.say("heal:   %s: %s", termtext.Escape(d.Name), termtext.Line(d.Reason, 400))
+		}
+		if o.RequireComplete {
+			h.fail(fmt.Errorf("partial read: %d DC(s) not read (%s); --require-complete", len(cov.NotRead), termtext.Line(cov.Names(), 2000)))
+			h.record(journal.Entry{Kind: journal.KindNote, Name: "heal-error", Reason: r.Err.Error()})
+			return
+		}
 	}
 	// Warnings: links that replicate now and will fail later. Nothing to heal; the exit code
 	// ignores them (fix8524_warnings counts them); targets that list the "warning" event get
@@ -611,6 +629,9 @@ func (h *run) summarize(plan *engine.Plan) {
 		r.Summary.AddOutcome(oc.Outcome)
 	}
 	r.Summary.HumanFindings = policy.HumanFindings(plan)
+	if plan != nil {
+		r.Summary.DCsNotRead = plan.Summary.DCsNotRead
+	}
 	r.Summary.BreakerTripped = tripped
 	if tripped {
 		r.Summary.BreakerOpen = true

@@ -44,6 +44,15 @@
 // (StepKey(plan fingerprint, link, action)); Step and Steps tell a resumed apply which steps
 // of the plan are done, failed, or need a re-check.
 //
+// # Approval use
+//
+// Approvals are single-use. UseApproval(entry, digest) records, in one transaction with the
+// check, a note "approval-used" (outcome started, step key "approval:<digest>") before a run's
+// first change under an approval, and refuses with ErrApprovalSpent when the latest such
+// record was finished with any outcome other than pending; FinishApprovalUse records the run's
+// end (a note referring to it). ApprovalUse(digest) says unused, interrupted (no finish, or
+// pending: a resume may use it) or spent.
+//
 // # Locks
 //
 // AcquireLock(forest, holder, ttl) admits one apply or heal per forest. A held lock refuses

@@ -9,7 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
+
+	"github.com/fix8524/fix8524/internal/termtext"
 )
 
 // Filter selects entries for List. Zero fields do not filter.
@@ -155,28 +156,11 @@ func detail(e Entry) string {
 	return strings.Join(parts, "; ")
 }
 
-// cell makes a value safe for one table cell: no tabs, newlines or other control characters
-// (AD-sourced names must not drive the terminal), at most max runes.
+// cell makes a value safe for one table cell: every control, format or separator character
+// escaped (termtext: AD-sourced names must not drive the terminal, and no tab or newline may
+// break the table), at most max characters.
 func cell(s string, max int) string {
-	var b strings.Builder
-	n := 0
-	for _, r := range s {
-		if n >= max {
-			b.WriteString("…")
-			break
-		}
-		switch {
-		case r == '\t' || r == '\n' || r == '\r':
-			b.WriteByte(' ')
-		case unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069):
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
-		default:
-			b.WriteRune(r)
-		}
-		n++
-	}
-	return b.String()
+	return termtext.ClipRunes(termtext.Escape(s), max)
 }
 
 // ParseSince parses the --since argument relative to now: a duration back from now ("90m",

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +20,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/fix8524/fix8524/internal/atomicfile"
+	"github.com/fix8524/fix8524/internal/inputfile"
 )
 
 // DefaultListen is the loop mode's default metrics address.
@@ -338,39 +340,8 @@ func (m *Metrics) WriteTextfile(path string) (err error) {
 	if err != nil {
 		return err
 	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("metrics textfile: creating a temporary file in %s: %w", dir, err)
-	}
-	tmpName := tmp.Name()
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmpName)
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("metrics textfile: writing %s: %w", tmpName, err)
-	}
-	if err = tmp.Chmod(0o644); err != nil && runtime.GOOS != "windows" {
-		return fmt.Errorf("metrics textfile: chmod %s: %w", tmpName, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("metrics textfile: sync %s: %w", tmpName, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("metrics textfile: closing %s: %w", tmpName, err)
-	}
-	if err = os.Rename(tmpName, path); err != nil {
-		return fmt.Errorf("metrics textfile: renaming into place: %w", err)
-	}
-	if d, derr := os.Open(dir); derr == nil { // persist the rename; best effort (not on Windows)
-		_ = d.Sync()
-		_ = d.Close()
+	if err := atomicfile.Write(path, data, 0o644); err != nil {
+		return fmt.Errorf("metrics textfile: %w", err)
 	}
 	return nil
 }
@@ -378,16 +349,16 @@ func (m *Metrics) WriteTextfile(path string) (err error) {
 // LastSuccessFromTextfile reads fix8524_heal_last_success_timestamp_seconds from a textfile
 // written earlier. A missing file gives the zero time and no error.
 func LastSuccessFromTextfile(path string) (time.Time, error) {
-	f, err := os.Open(path)
+	f, err := inputfile.Open(path, "metrics textfile", 4<<20)
 	if errors.Is(err, os.ErrNotExist) {
 		return time.Time{}, nil
 	}
 	if err != nil {
-		return time.Time{}, fmt.Errorf("metrics textfile: %w", err)
+		return time.Time{}, err
 	}
 	defer f.Close()
 	p := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := p.TextToMetricFamilies(io.LimitReader(f, 4<<20))
+	mfs, err := p.TextToMetricFamilies(f)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("metrics textfile %s: %w", path, err)
 	}

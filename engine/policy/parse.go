@@ -3,7 +3,6 @@ package policy
 import (
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"net/url"
 	"os"
@@ -19,6 +18,9 @@ import (
 
 	"github.com/fix8524/fix8524/engine/notify"
 	"github.com/fix8524/fix8524/engine/window"
+	"github.com/fix8524/fix8524/internal/hclscan"
+	"github.com/fix8524/fix8524/internal/inputfile"
+	"github.com/fix8524/fix8524/internal/termtext"
 )
 
 // MaxFileSize bounds a policy file.
@@ -66,13 +68,7 @@ var (
 
 // Load reads and parses a policy file. A read failure is an error diagnostic too.
 func Load(path string) (*Policy, hcl.Diagnostics) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read the policy file",
-			Detail: fmt.Sprintf("%s: %v", path, unwrapPathError(err))}}
-	}
-	defer f.Close()
-	src, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	src, err := inputfile.ReadFile(path, "policy", MaxFileSize)
 	if err != nil {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read the policy file",
 			Detail: fmt.Sprintf("%s: %v", path, unwrapPathError(err))}}
@@ -112,17 +108,20 @@ func Parse(filename string, src []byte) (p *Policy, diags hcl.Diagnostics) {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Policy file too large",
 			Detail: fmt.Sprintf("%s is larger than %d bytes", filename, MaxFileSize)}}
 	}
+	if d := hclscan.Check(filename, src); d.HasErrors() {
+		return nil, d
+	}
 	file, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	if diags.HasErrors() {
-		return nil, diags
+		return nil, hclscan.Cap(diags)
 	}
 	d := &decoder{src: src}
 	p = d.decode(file.Body, filename)
 	diags = append(diags, d.diags...)
 	if diags.HasErrors() {
-		return nil, diags
+		return nil, hclscan.Cap(diags)
 	}
-	return p, diags
+	return p, hclscan.Cap(diags)
 }
 
 type decoder struct {
@@ -573,12 +572,13 @@ func FormatDiagnostics(diags hcl.Diagnostics) string {
 		if dg.Severity == hcl.DiagWarning {
 			sev = "warning"
 		}
+		// escaped: summaries and details quote the policy file's text
 		if dg.Subject != nil {
-			fmt.Fprintf(&b, "%s: ", position(*dg.Subject))
+			fmt.Fprintf(&b, "%s: ", termtext.Escape(position(*dg.Subject)))
 		}
-		fmt.Fprintf(&b, "%s: %s", sev, dg.Summary)
+		fmt.Fprintf(&b, "%s: %s", sev, termtext.Escape(dg.Summary))
 		if dg.Detail != "" {
-			fmt.Fprintf(&b, ": %s", strings.TrimSuffix(dg.Detail, "."))
+			fmt.Fprintf(&b, ": %s", termtext.Escape(strings.TrimSuffix(dg.Detail, ".")))
 		}
 		b.WriteString("\n")
 	}

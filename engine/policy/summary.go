@@ -46,6 +46,9 @@ type Summary struct {
 	// HumanFindings counts findings that need a human whatever the policy says: incomplete
 	// diagnoses and manual steps. Set by the caller from the plan.
 	HumanFindings int
+	// DCsNotRead counts the DCs the gather could not read (a partial plan): heal cannot say the
+	// forest is healthy, so a human is needed. Set by the caller from the plan.
+	DCsNotRead int
 
 	// BreakerOpen is set when any verdict was held by the breaker, or by the caller after a
 	// re-evaluation; BreakerTripped when the caller saw EvaluateBreaker trip it in this run.
@@ -101,7 +104,7 @@ func (s *Summary) AddOutcome(outcome string) {
 
 // NeedsHuman reports whether anything waits for a person.
 func (s Summary) NeedsHuman() bool {
-	return s.HeldForHuman > 0 || s.Failed > 0 || s.Pending > 0 || s.HumanFindings > 0
+	return s.HeldForHuman > 0 || s.Failed > 0 || s.Pending > 0 || s.HumanFindings > 0 || s.DCsNotRead > 0
 }
 
 // ExitCode maps the run to heal's exit code. Precedence: an error (1) over a human being needed
@@ -162,6 +165,7 @@ func (s Summary) String() string {
 	default:
 		parts = append(parts, fmt.Sprintf("%d findings need a human", s.HumanFindings))
 	}
+	add(s.DCsNotRead, "DC(s) not read (partial)")
 	if len(s.ByHold) > 0 {
 		codes := make([]string, 0, len(s.ByHold))
 		for c, n := range s.ByHold {

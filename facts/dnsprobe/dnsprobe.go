@@ -22,6 +22,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/internal/relay"
 )
 
 // DialFunc dials network ("udp" or "tcp") address ("ip:port"), like net.Dialer.DialContext.
@@ -80,15 +81,18 @@ func (p *Prober) QueryAll(ctx context.Context, qs []facts.DNSQuery) []facts.DNSO
 	}
 	sem := make(chan struct{}, par)
 	var wg sync.WaitGroup
+	var rl relay.Relay
 	for i := range qs {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
+			defer rl.Catch()
 			out[i] = p.Query(ctx, qs[i])
 		}()
 	}
 	wg.Wait()
+	rl.Raise()
 	return out
 }
 

@@ -6,6 +6,11 @@
 //
 // A DC that refuses, stalls, answers garbage or huge values gets unknown facts with the reason,
 // and the gather goes on; only a seed DC that cannot be read is an error.
+//
+// Transient failures (a connection reset, a resolver timeout or temporary failure) are retried
+// with backoff within the DC's deadline; a reason then says how many attempts were made. A
+// silent DC, a refusal, a certificate or a bind failure is not retried. facts.CoverageOf says
+// which DCs could not be read.
 package gather
 
 import (
@@ -24,6 +29,7 @@ import (
 	"github.com/fix8524/fix8524/facts/ldapread"
 	"github.com/fix8524/fix8524/facts/reach"
 	"github.com/fix8524/fix8524/facts/replstatus"
+	"github.com/fix8524/fix8524/internal/relay"
 )
 
 // DialFunc dials like net.Dialer.DialContext.
@@ -206,6 +212,7 @@ func (g *gatherer) readDCs(ctx context.Context) {
 	var wg sync.WaitGroup
 	var done int
 	var dmu sync.Mutex
+	var rl relay.Relay
 	ix := facts.NewIndex(&facts.Snapshot{DCs: append([]facts.DC(nil), g.snap.DCs...)})
 	// The seed DC first, while its TLS session from the topology read is fresh in the cache.
 	order := make([]int, 0, n)
@@ -228,10 +235,12 @@ func (g *gatherer) readDCs(ctx context.Context) {
 				dmu.Unlock()
 				wg.Done()
 			}()
+			defer rl.Catch()
 			links[i] = g.readDC(ctx, &g.snap.DCs[i], ix)
 		}()
 	}
 	wg.Wait()
+	rl.Raise()
 	for _, ls := range links {
 		g.snap.Links = append(g.snap.Links, ls...)
 	}
@@ -289,7 +298,7 @@ func (g *gatherer) readDC(ctx context.Context, dc *facts.DC, ix *facts.Index) []
 		dc.OwnDSAGUID, dc.Inbound = facts.Unknown[string](reason), facts.Unknown[string](reason)
 		return nil
 	}
-	c, err := ldapread.Connect(dctx, addr, dc.DNSHostName, g.lo)
+	c, err := g.connect(dctx, addr, dc.DNSHostName)
 	if err != nil {
 		return g.unreachable(dc, err)
 	}
@@ -371,11 +380,37 @@ func linkOf(dest, destGUID string, n replstatus.Neighbor, via string) facts.Link
 	}
 }
 
+// resolve looks host up, retrying transient failures (a resolver timeout) within ctx.
 func (g *gatherer) resolve(ctx context.Context, host string) ([]string, error) {
-	if g.o.Resolve != nil {
-		return g.o.Resolve(ctx, host)
+	var ips []string
+	n, err := retry(ctx, func() error {
+		var err error
+		if g.o.Resolve != nil {
+			ips, err = g.o.Resolve(ctx, host)
+		} else {
+			ips, err = net.DefaultResolver.LookupHost(ctx, host)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w%s", err, attemptsNote(n))
 	}
-	return net.DefaultResolver.LookupHost(ctx, host)
+	return ips, nil
+}
+
+// connect connects and binds to a DC, retrying transient failures (no answer, a reset
+// connection) within ctx; a refusal, a certificate or a bind failure is not retried.
+func (g *gatherer) connect(ctx context.Context, addr, serverName string) (*ldapread.Client, error) {
+	var c *ldapread.Client
+	n, err := retry(ctx, func() error {
+		var err error
+		c, err = ldapread.Connect(ctx, addr, serverName, g.lo)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w%s", err, attemptsNote(n))
+	}
+	return c, nil
 }
 
 // observe runs the DNS queries and TCP probes.

@@ -30,13 +30,15 @@ package inventory
 import (
 	"fmt"
 	"net/netip"
-	"os"
 	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
+
+	"github.com/fix8524/fix8524/internal/hclscan"
+	"github.com/fix8524/fix8524/internal/inputfile"
 )
 
 // MaxBytes bounds an inventory file.
@@ -106,14 +108,7 @@ type dcBlock struct {
 
 // Load reads and parses an inventory file.
 func Load(filename string) (*Inventory, hcl.Diagnostics) {
-	fi, err := os.Stat(filename)
-	if err != nil {
-		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read the inventory", Detail: err.Error()}}
-	}
-	if fi.Size() > MaxBytes {
-		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Inventory too large", Detail: fmt.Sprintf("%s is %d bytes; the limit is %d", filename, fi.Size(), MaxBytes)}}
-	}
-	src, err := os.ReadFile(filename)
+	src, err := inputfile.ReadFile(filename, "inventory", MaxBytes)
 	if err != nil {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read the inventory", Detail: err.Error()}}
 	}
@@ -125,9 +120,12 @@ func Parse(filename string, src []byte) (*Inventory, hcl.Diagnostics) {
 	if len(src) > MaxBytes {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Inventory too large"}}
 	}
+	if d := hclscan.Check(filename, src); d.HasErrors() {
+		return nil, d
+	}
 	f, diags := hclparse.NewParser().ParseHCL(src, filename)
 	if diags.HasErrors() {
-		return nil, diags
+		return nil, hclscan.Cap(diags)
 	}
 	var fs fileSchema
 	diags = append(diags, gohcl.DecodeBody(f.Body, nil, &fs)...)

@@ -21,6 +21,8 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 	"github.com/go-ldap/ldap/v3/gssapi"
+
+	"github.com/fix8524/fix8524/internal/termtext"
 )
 
 // TLS modes.
@@ -89,6 +91,10 @@ func (o Options) tlsMode() string {
 	}
 	return o.TLS
 }
+
+// EffectivePort is the port Connect dials: Port when set, else 636 for LDAPS and 389 for
+// StartTLS and plain LDAP.
+func (o Options) EffectivePort() int { return o.port() }
 
 func (o Options) port() int {
 	if o.Port > 0 {
@@ -352,12 +358,23 @@ type redactedError struct {
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
 
+// redactErr removes the secret from err's text, and escapes its control characters: a DC's
+// diagnostic message is text from AD that reaches terminals and the journal.
 func redactErr(err error, secret string) error {
-	if err == nil || secret == "" || !strings.Contains(err.Error(), secret) {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	clean := msg
+	if secret != "" {
+		clean = strings.ReplaceAll(clean, secret, "[redacted]")
+	}
+	clean = termtext.Escape(clean)
+	if clean == msg {
 		return err
 	}
 	// The wrapped error still holds the secret; only errors.Is/As may look inside.
-	return &redactedError{msg: strings.ReplaceAll(err.Error(), secret, "[redacted]"), err: errors.Unwrap(err)}
+	return &redactedError{msg: clean, err: errors.Unwrap(err)}
 }
 
 // budgetConn fails reads once a connection has read more than its budget.

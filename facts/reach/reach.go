@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/internal/relay"
 )
 
 // StandardPorts are probed on the DCs of failing links when the playbook asks for nothing else.
@@ -81,15 +82,18 @@ func (p *Prober) ProbeAll(ctx context.Context, ts []Target) []facts.ReachObserva
 	}
 	sem := make(chan struct{}, par)
 	var wg sync.WaitGroup
+	var rl relay.Relay
 	for i := range ts {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
+			defer rl.Catch()
 			out[i] = p.Probe(ctx, ts[i])
 		}()
 	}
 	wg.Wait()
+	rl.Raise()
 	return out
 }
 

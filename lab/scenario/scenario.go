@@ -39,6 +39,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclparse"
 
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/internal/hclscan"
 	"github.com/fix8524/fix8524/lab/scenarios"
 )
 
@@ -291,9 +292,12 @@ var guidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4
 
 // Parse reads one scenario file. Every problem is a located diagnostic.
 func Parse(filename string, src []byte) (*Scenario, hcl.Diagnostics) {
+	if d := hclscan.Check(filename, src); d.HasErrors() {
+		return nil, d
+	}
 	f, diags := hclparse.NewParser().ParseHCL(src, filename)
 	if diags.HasErrors() {
-		return nil, diags
+		return nil, hclscan.Cap(diags)
 	}
 	var raw fileHCL
 	if d := gohcl.DecodeBody(f.Body, nil, &raw); d.HasErrors() {

@@ -56,6 +56,10 @@ type Options struct {
 	MaxValRange int
 	// Garbage makes a DC answer every LDAP search with garbage neighbor values and a huge value.
 	Garbage map[string]bool
+	// Flaky makes a DC (name, host name or IP) fail as a congested network does: its first N
+	// LDAP connections (ports 389 and 636) are reset, and the workstation's first N lookups of
+	// its host name time out. A gather that retries transient failures reads it.
+	Flaky map[string]int
 }
 
 // Clock is implemented by a World that keeps its own time (*scenario.World: the scenario's
@@ -92,6 +96,10 @@ type Forest struct {
 
 	cacheMu sync.Mutex
 	cached  *worldCache
+
+	// flakyMu guards flaky: the failures Options.Flaky has served, per kind and DC.
+	flakyMu sync.Mutex
+	flaky   map[string]int
 
 	// Requests counts LDAP requests and DNS queries served (for the benchmark's bound).
 	LDAPRequests atomic.Int64
@@ -272,6 +280,32 @@ func dcKeys(dc *facts.DC) []string {
 	return keys
 }
 
+// flake reports whether this attempt of a kind ("dial", "lookup") on dc fails (Options.Flaky),
+// counting it.
+func (f *Forest) flake(kind string, dc *facts.DC) bool {
+	n := 0
+	for _, k := range dcKeys(dc) {
+		if k == "" {
+			continue
+		}
+		n = max(n, f.opts.Flaky[k], f.opts.Flaky[strings.ToLower(k)])
+	}
+	if n == 0 {
+		return false
+	}
+	f.flakyMu.Lock()
+	defer f.flakyMu.Unlock()
+	if f.flaky == nil {
+		f.flaky = map[string]int{}
+	}
+	key := kind + "|" + strings.ToLower(dc.Name)
+	if f.flaky[key] >= n {
+		return false
+	}
+	f.flaky[key]++
+	return true
+}
+
 type timeoutError struct{}
 
 func (timeoutError) Error() string   { return "i/o timeout (black-holed by the simulation)" }
@@ -337,6 +371,9 @@ func (f *Forest) Dial(ctx context.Context, network, address string) (net.Conn, e
 	if flagged(f.opts.Blackhole, dcKeys(dc)...) {
 		return blackhole(ctx, network, address)
 	}
+	if (port == 389 || port == 636) && f.flake("dial", dc) {
+		return nil, &net.OpError{Op: "dial", Net: network, Addr: fakeAddr(address), Err: os.NewSyscallError("connect", syscall.ECONNRESET)}
+	}
 	switch f.world.Probe(facts.TCPProbe{Host: host, Port: port}).Result {
 	case facts.ReachOpen:
 	case facts.ReachRefused:
@@ -363,6 +400,9 @@ func (f *Forest) Resolve(ctx context.Context, host string) ([]string, error) {
 	dc := ix.DCByName(host)
 	if dc == nil {
 		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	if f.flake("lookup", dc) {
+		return nil, &net.DNSError{Err: "i/o timeout (a flaky resolver in the simulation)", Name: host, IsTimeout: true}
 	}
 	ips, ok := dc.IPs.Get()
 	if !ok || len(ips) == 0 {

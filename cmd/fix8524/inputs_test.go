@@ -1,0 +1,167 @@
+//go:build unix
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// hostileCase is one hostile input given to one command: it must be refused (exit 1) quickly,
+// allocating little, and say why.
+type hostileCase struct {
+	name  string
+	args  func(dir string) []string
+	stdin string
+	want  string
+}
+
+func writeFile(t *testing.T, path string, b []byte) string {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func mkfifo(t *testing.T, path string) string {
+	t.Helper()
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Skip("mkfifo:", err)
+	}
+	return path
+}
+
+// Every kind of input file: devices, FIFOs, NUL bytes, nesting 100,000 deep and objects that
+// decode to far more than their size are refused within generous bounds of time (20 s; each
+// took 15-30 s or hung before) and memory (64 MiB allocated in all; they took 1.7-24 GB), and
+// none of them crashes (exit 1, never 2).
+func TestHostileInputsAreRefusedQuickly(t *testing.T) {
+	deep := func(n int) []byte {
+		return []byte("x = " + strings.Repeat("[", n) + strings.Repeat("]", n) + "\n")
+	}
+	nul := func(n int) []byte { return make([]byte, n) }
+	objects := func(n int) []byte {
+		return []byte(`{"format_version":1,"links":[{}` + strings.Repeat(",{}", n) + "]}")
+	}
+	cases := []hostileCase{
+		{name: "facts /dev/zero", args: func(string) []string { return []string{"plan", "--facts", "/dev/zero"} }, want: "character device"},
+		{name: "facts FIFO", args: func(d string) []string { return []string{"plan", "--facts", mkfifo(t, filepath.Join(d, "f.json"))} }, want: "FIFO"},
+		{name: "facts of empty objects", args: func(d string) []string {
+			return []string{"plan", "--facts", writeFile(t, filepath.Join(d, "f.json"), objects(3<<20))}
+		}, want: "not a facts file"},
+		{name: "facts on stdin, NUL bytes", args: func(string) []string { return []string{"plan", "--facts", "-"} }, stdin: string(nul(4 << 20)), want: "not valid JSON"},
+		{name: "playbook dir with a FIFO *.hcl", args: func(d string) []string {
+			os.Mkdir(filepath.Join(d, "pb"), 0o700)
+			mkfifo(t, filepath.Join(d, "pb", "8524.hcl"))
+			return []string{"validate", "--playbooks", filepath.Join(d, "pb")}
+		}, want: "FIFO"},
+		{name: "playbook nested 100,000 deep", args: func(d string) []string {
+			os.Mkdir(filepath.Join(d, "pb"), 0o700)
+			writeFile(t, filepath.Join(d, "pb", "8524.hcl"), deep(100000))
+			return []string{"validate", "--playbooks", filepath.Join(d, "pb")}
+		}, want: "Nested too deeply"},
+		{name: "-var-file nested 100,000 deep", args: func(d string) []string {
+			return []string{"validate", "-var-file", writeFile(t, filepath.Join(d, "v.hcl"), deep(100000))}
+		}, want: "Nested too deeply"},
+		{name: "-var nested 100,000 deep", args: func(string) []string {
+			return []string{"validate", "-var", "gone_after_days=" + strings.Repeat("(", 100000) + "1" + strings.Repeat(")", 100000)}
+		}, want: "Nested too deeply"},
+		{name: "-var-file /dev/zero", args: func(string) []string { return []string{"validate", "-var-file", "/dev/zero"} }, want: "character device"},
+		{name: "policy of NUL bytes, --json", args: func(d string) []string {
+			return []string{"validate", "--json", "--policy", writeFile(t, filepath.Join(d, "p.hcl"), nul(10<<10))}
+		}, want: "Not a text file"},
+		{name: "policy nested 100,000 deep", args: func(d string) []string {
+			return []string{"validate", "--policy", writeFile(t, filepath.Join(d, "p.hcl"), deep(100000))}
+		}, want: "Nested too deeply"},
+		{name: "heal --policy nested 100,000 deep", args: func(d string) []string {
+			return []string{"heal", "--demo", "--state", d, "--policy", writeFile(t, filepath.Join(d, "p.hcl"), deep(100000))}
+		}, want: "Nested too deeply"},
+		{name: "inventory of NUL bytes", args: func(d string) []string {
+			return []string{"gather", "--dc", "dc1.invalid", "--inventory", writeFile(t, filepath.Join(d, "i.hcl"), nul(4<<20))}
+		}, want: "Not a text file"},
+		{name: "inventory nested 100,000 deep", args: func(d string) []string {
+			return []string{"gather", "--dc", "dc1.invalid", "--inventory", writeFile(t, filepath.Join(d, "i.hcl"), deep(100000))}
+		}, want: "Nested too deeply"},
+		{name: "--ca-file /dev/zero", args: func(string) []string { return []string{"gather", "--dc", "dc1.invalid", "--ca-file", "/dev/zero"} }, want: "character device"},
+		{name: "--password-file FIFO", args: func(d string) []string {
+			return []string{"gather", "--dc", "dc1.invalid", "--user", "u", "--password-file", mkfifo(t, filepath.Join(d, "pw"))}
+		}, want: "FIFO"},
+		{name: "--repadmin-csv FIFO", args: func(d string) []string {
+			return []string{"gather", "--repadmin-csv", mkfifo(t, filepath.Join(d, "r.csv"))}
+		}, want: "FIFO"},
+		{name: "apply a FIFO plan", args: func(d string) []string {
+			return []string{"apply", mkfifo(t, filepath.Join(d, "p.json")), "--state", d}
+		}, want: "FIFO"},
+		{name: "approve /dev/zero", args: func(d string) []string { return []string{"approve", "/dev/zero", "--by", "me", "--state", d} }, want: "character device"},
+		{name: "--trust-keys /dev/zero", args: func(d string) []string {
+			return []string{"apply", writeFile(t, filepath.Join(d, "p.json"), []byte("{}")), "--state", d, "--trust-keys", "/dev/zero"}
+		}, want: "character device"},
+		{name: "plan -o FIFO", args: func(d string) []string {
+			return []string{"plan", "--demo", "-o", mkfifo(t, filepath.Join(d, "p.json"))}
+		}, want: "not a regular file"},
+		{name: "gather -o FIFO", args: func(d string) []string {
+			return []string{"gather", "--demo", "-o", mkfifo(t, filepath.Join(d, "f.json"))}
+		}, want: "not a regular file"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			args := c.args(dir)
+			var out, errb bytes.Buffer
+			e := &env{stdin: strings.NewReader(c.stdin), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			start := time.Now()
+			done := make(chan int, 1)
+			go func() { done <- run(context.Background(), e, args) }()
+			var code int
+			select {
+			case code = <-done:
+			case <-time.After(60 * time.Second):
+				t.Fatalf("%v did not return within 60 s", args)
+			}
+			el := time.Since(start)
+			runtime.ReadMemStats(&after)
+			alloc := after.TotalAlloc - before.TotalAlloc
+			t.Logf("%s: exit %d in %v, %d KiB allocated", c.name, code, el.Round(time.Millisecond), alloc>>10)
+			if code != exitError {
+				t.Errorf("exit %d, want 1\n%s\n%s", code, clip(out.String(), 2000), clip(errb.String(), 2000))
+			}
+			if !strings.Contains(out.String()+errb.String(), c.want) {
+				t.Errorf("output lacks %q:\n%s\n%s", c.want, clip(out.String(), 2000), clip(errb.String(), 2000))
+			}
+			if el > 20*time.Second {
+				t.Errorf("took %v", el)
+			}
+			if alloc > 64<<20 {
+				t.Errorf("allocated %d MiB", alloc>>20)
+			}
+			if n := out.Len() + errb.Len(); n > 64<<10 {
+				t.Errorf("wrote %d bytes", n)
+			}
+		})
+	}
+}
+
+// The plain-LDAP warning names the port the password is sent to.
+func TestTLSNoneWarningNamesThePort(t *testing.T) {
+	for port, want := range map[int]string{0: "port 389", 3389: "port 3389"} {
+		c := connFlags{user: "u", tlsMode: "none", ldapPort: port}
+		e, _, stderr := testEnv(map[string]string{"FIX8524_PASSWORD": "pw"})
+		if _, err := c.ldapOptions(e, true); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(stderr.String(), "clear text over LDAP "+want+".") {
+			t.Errorf("--ldap-port %d: %q", port, stderr.String())
+		}
+	}
+}

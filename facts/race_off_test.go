@@ -1,0 +1,5 @@
+//go:build !race
+
+package facts_test
+
+const raceEnabled = false
