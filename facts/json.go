@@ -36,6 +36,9 @@ func DecodeBytes(data []byte) (*Snapshot, error) {
 	if probe.FormatVersion == nil {
 		return nil, errors.New("facts have no format_version: not a fix8524 facts file")
 	}
+	if *probe.FormatVersion == 1 {
+		return nil, errors.New("facts format_version 1 was written by an earlier fix8524: its DC addresses came from the workstation's resolver alone, and its reachability cannot tell a name that does not resolve from a DC that does not answer. Gather again (fix8524 gather -o FILE)")
+	}
 	if *probe.FormatVersion != FormatVersion {
 		return nil, fmt.Errorf("facts format_version %d is not supported by this build (it reads %d)", *probe.FormatVersion, FormatVersion)
 	}

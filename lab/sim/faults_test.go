@@ -171,14 +171,12 @@ type noHostFacts struct {
 	dc string
 }
 
-func (w noHostFacts) Base() *facts.Snapshot {
-	s := w.World.Base()
-	for i := range s.DCs {
-		if s.DCs[i].Name == w.dc {
-			s.DCs[i].DNSServers, s.DCs[i].DNSServersFrom = facts.Unknown[[]string]("no WinRM/SSH credentials"), ""
-		}
+func (w noHostFacts) HostFacts(dc string) (facts.Maybe[[]string], string, facts.Maybe[[]facts.Event]) {
+	srv, from, evs := w.World.HostFacts(dc)
+	if dc == w.dc {
+		srv, from = facts.Unknown[[]string]("no WinRM/SSH credentials"), ""
 	}
-	return s
+	return srv, from, evs
 }
 
 func TestAssumeSelfDNS(t *testing.T) {
