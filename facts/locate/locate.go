@@ -393,9 +393,9 @@ func NotFoundReason(dc *facts.DC, lk []facts.AddressLookup) string {
 			}
 		case facts.LookupADZone:
 			if l.Result == facts.LookupUnknown {
-				zonesUnknown = append(zonesUnknown, l.Where)
+				zonesUnknown = append(zonesUnknown, l.Where+parenthesized(l.Detail))
 			} else {
-				zonesRead = append(zonesRead, l.Where)
+				zonesRead = append(zonesRead, l.Where+parenthesized(l.Detail))
 			}
 		case facts.LookupResolver:
 			resolver = "the workstation's resolver: " + orDash(l.Detail)
@@ -429,6 +429,13 @@ func NotFoundReason(dc *facts.DC, lk []facts.AddressLookup) string {
 	}
 	parts = append(parts, inventory)
 	return strings.Join(parts, "; ")
+}
+
+func parenthesized(d string) string {
+	if d == "" {
+		return ""
+	}
+	return ": " + d
 }
 
 func orDash(s string) string {

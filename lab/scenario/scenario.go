@@ -27,7 +27,7 @@
 //
 //	workstation {
 //	  dns_servers = ["192.0.2.11"]
-//	  inventory "DC2" { ips = ["192.0.2.12"] }
+//	  inventory "DC2" { ips = ["192.0.2.12"], dns_servers = ["192.0.2.12"] }
 //	}
 //
 // The scenario block may set vars, the playbook's -var NAME=VALUE arguments the expected
@@ -115,8 +115,14 @@ type Workstation struct {
 	// DNSServers are the servers its resolver asks, in order; nil: the seed DC's DNS client
 	// servers.
 	DNSServers []string
-	// Inventory maps a DC name to the addresses the operator's inventory gives for it.
-	Inventory map[string][]string
+	// Inventory maps a DC name to what the operator's inventory gives for it.
+	Inventory map[string]InventoryDC
+}
+
+// InventoryDC is one DC of the workstation's inventory.
+type InventoryDC struct {
+	IPs        []string
+	DNSServers []string
 }
 
 // Domain is one AD domain.
@@ -263,8 +269,9 @@ type workstationHCL struct {
 }
 
 type inventoryHCL struct {
-	DC  string   `hcl:"dc,label"`
-	IPs []string `hcl:"ips"`
+	DC         string   `hcl:"dc,label"`
+	IPs        []string `hcl:"ips,optional"`
+	DNSServers []string `hcl:"dns_servers,optional"`
 }
 
 type domainHCL struct {
@@ -560,15 +567,15 @@ func Parse(filename string, src []byte) (*Scenario, hcl.Diagnostics) {
 			if !names[strings.ToLower(inv.DC)] {
 				errf("workstation inventory %q is not a dc", inv.DC)
 			}
-			for _, ip := range inv.IPs {
+			for _, ip := range append(append([]string{}, inv.IPs...), inv.DNSServers...) {
 				if _, err := netip.ParseAddr(ip); err != nil {
 					errf("workstation inventory %q: %q is not an IP address", inv.DC, ip)
 				}
 			}
 			if s.Workstation.Inventory == nil {
-				s.Workstation.Inventory = map[string][]string{}
+				s.Workstation.Inventory = map[string]InventoryDC{}
 			}
-			s.Workstation.Inventory[inv.DC] = inv.IPs
+			s.Workstation.Inventory[inv.DC] = InventoryDC{IPs: inv.IPs, DNSServers: inv.DNSServers}
 		}
 	}
 	return s, diags

@@ -88,10 +88,21 @@ func (w *World) inventory() *inventory.Inventory {
 		return nil
 	}
 	inv := &inventory.Inventory{Filename: "the scenario's inventory", DCs: map[string]*inventory.DC{}}
-	for name, ips := range w.s.Workstation.Inventory {
-		inv.DCs[strings.ToLower(name)] = &inventory.DC{Name: name, IPs: append([]string(nil), ips...)}
+	for name, dc := range w.s.Workstation.Inventory {
+		inv.DCs[strings.ToLower(name)] = &inventory.DC{Name: name, IPs: append([]string(nil), dc.IPs...), DNSServers: append([]string(nil), dc.DNSServers...)}
 	}
 	return inv
+}
+
+// BaseWith is Base with other operator settings: an inventory (nil: the scenario's own) and
+// --assume-self-dns.
+func (w *World) BaseWith(inv *inventory.Inventory, assumeSelfDNS bool) *facts.Snapshot {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if inv == nil {
+		inv = w.inventory()
+	}
+	return workstation.View(locked{w}, workstation.Options{Inventory: inv, AssumeSelfDNS: assumeSelfDNS})
 }
 
 // ZoneNodes returns the DNS zones and dnsNode objects DC dc holds in an AD partition: the zones
