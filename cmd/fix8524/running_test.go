@@ -98,7 +98,10 @@ func TestCLINeverCallsARunningDCGone(t *testing.T) {
 		if code := run(context.Background(), e, append([]string{"gather", "-o", gathered}, c.args...)); code != exitOK {
 			t.Fatalf("gather %v: exit %d: %s", c.args, code, stderr)
 		}
-		s := readFactsFile(t, gathered)
+		s, err := readFacts(e, gathered)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if from := map[string]string{"read": "scenario", "inventory": "inventory", "assumed": facts.DNSServersAssumedSelf}[c.mode]; s.DCs[0].DNSServersFrom != from {
 			t.Fatalf("%s: DC1's DNS client settings from %q, want %q", c.mode, s.DCs[0].DNSServersFrom, from)
 		}
@@ -110,20 +113,6 @@ func TestCLINeverCallsARunningDCGone(t *testing.T) {
 			}
 		}
 	}
-}
-
-func readFactsFile(t *testing.T, path string) *facts.Snapshot {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	s, err := facts.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
 }
 
 // writeAged writes s with every link from source last succeeding days (and an hour) before the

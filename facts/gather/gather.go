@@ -504,7 +504,7 @@ func (g *gatherer) locate(ctx context.Context) {
 		if dc == nil || g.answered[strings.ToLower(name)] != "" {
 			continue
 		}
-		if ips, ok := dc.IPs.Get(); ok && !sameSet(ips, tried[name]) {
+		if ips, ok := dc.IPs.Get(); ok && !locate.SameAddresses(ips, tried[name]) {
 			again[name] = true
 		}
 	}
@@ -513,22 +513,6 @@ func (g *gatherer) locate(ctx context.Context) {
 		g.readDCs(ctx, again)
 	}
 	s.Sort()
-}
-
-func sameSet(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	m := map[string]bool{}
-	for _, x := range a {
-		m[x] = true
-	}
-	for _, x := range b {
-		if !m[x] {
-			return false
-		}
-	}
-	return true
 }
 
 // readZonesElsewhere reads a zone partition on the first DC (by name) that answered LDAP and
@@ -558,7 +542,7 @@ func (g *gatherer) readZonesElsewhere(ctx context.Context, partition, nc string,
 
 // observeDNS asks the queries s does not hold an answer to yet.
 func (g *gatherer) observeDNS(ctx context.Context, qs []facts.DNSQuery) {
-	qs, _ = facts.Missing(g.snap, dedupQueries(qs), nil)
+	qs, _ = facts.Missing(g.snap, DedupQueries(qs), nil)
 	if len(qs) == 0 {
 		return
 	}
@@ -580,7 +564,7 @@ func (g *gatherer) dnsProber() dnsprobe.Prober {
 
 // observe runs the DNS queries and TCP probes.
 func (g *gatherer) observe(ctx context.Context, qs []facts.DNSQuery, probes []facts.TCPProbe) {
-	qs = dedupQueries(qs)
+	qs = DedupQueries(qs)
 	probes = dedupProbes(probes)
 	dp := g.dnsProber()
 	g.o.progress("dns", 0, len(qs))
@@ -618,7 +602,8 @@ func ProbeTarget(ix *facts.Index, p facts.TCPProbe) reach.Target {
 	return reach.Target{Probe: p, Why: "no address of " + dc.Name + " is known: " + dc.IPs.Why()}
 }
 
-func dedupQueries(qs []facts.DNSQuery) []facts.DNSQuery {
+// DedupQueries drops repeated queries (same Key), keeping the first.
+func DedupQueries(qs []facts.DNSQuery) []facts.DNSQuery {
 	seen := map[string]bool{}
 	var out []facts.DNSQuery
 	for _, q := range qs {
@@ -694,7 +679,7 @@ func StandardNeeds(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) {
 			}
 		}
 	}
-	return dedupQueries(qs), dedupProbes(ps)
+	return DedupQueries(qs), dedupProbes(ps)
 }
 
 // ServersOf returns the DNS servers to ask on behalf of dc: its DNS client settings when known,

@@ -22,7 +22,8 @@ const (
 // ReadZones reads, in one paged search, the dnsNode objects named names (relative names, "@" for
 // a zone's apex) of every DNS zone stored in partition (DC=DomainDnsZones,<domain>,
 // DC=ForestDnsZones,<root> or CN=System,<domain>; the zones live below CN=MicrosoftDNS). A
-// partition this DC does not hold, or cannot be searched, is a ZoneRead with Err set.
+// partition without a CN=MicrosoftDNS container holds no zone; one that cannot be searched is a
+// ZoneRead with Err set.
 func (c *Client) ReadZones(ctx context.Context, partition string, names []string) locate.ZoneRead {
 	zr := locate.ZoneRead{Partition: partition}
 	base := "CN=MicrosoftDNS," + partition
@@ -34,12 +35,10 @@ func (c *Client) ReadZones(ctx context.Context, partition string, names []string
 	f.WriteString("))")
 	es, err := c.search(ctx, base, ldap.ScopeWholeSubtree, f.String(), []string{"name", AttrDNSRecord, AttrDNSTombstoned})
 	if err != nil {
-		if ldap.IsErrorWithCode(errorsUnwrapAll(err), ldap.LDAPResultNoSuchObject) {
-			zr.Err = "this DC holds no DNS zones in " + clip(partition) + " (no such object)"
-		} else {
+		if !ldap.IsErrorWithCode(errorsUnwrapAll(err), ldap.LDAPResultNoSuchObject) {
 			zr.Err = err.Error()
 		}
-		return zr
+		return zr // no CN=MicrosoftDNS container: the partition holds no zone
 	}
 	zones := map[string]bool{}
 	for _, e := range es {

@@ -639,6 +639,23 @@ func Resolve(servers []string, host string, query func(facts.DNSQuery) facts.DNS
 	return Resolution{Err: "no DNS server of the workstation answered (" + strings.Join(servers, ", ") + ")"}
 }
 
+// SameAddresses reports whether a and b hold the same addresses, in any order.
+func SameAddresses(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	m := map[string]bool{}
+	for _, x := range a {
+		m[x] = true
+	}
+	for _, x := range b {
+		if !m[x] {
+			return false
+		}
+	}
+	return true
+}
+
 // cleanAddrs keeps valid addresses in canonical form, once each, in their order.
 func cleanAddrs(in []string) []string {
 	var out []string

@@ -596,27 +596,9 @@ func (w *World) factsDC(dc *DC) facts.DC {
 		out.OwnDSAGUID = facts.Unknown[string]("the DC does not answer LDAP")
 		out.Inbound = facts.Unknown[string]("the DC does not answer LDAP")
 	}
-	switch {
-	case dc.DNSServers != nil && answers:
-		out.DNSServers = facts.Some(append([]string(nil), dc.DNSServers...))
-		out.DNSServersFrom = "scenario"
-		evs := []facts.Event{}
-		for _, e := range dc.Events {
-			ev := facts.Event{ID: e.ID, Time: w.now.Add(-e.Age), ErrorCode: e.ErrorCode, NC: e.NC, Level: "Error"}
-			if e.ID == 2088 || e.ID == 1925 || e.ID == 1926 {
-				ev.Level = "Warning"
-			}
-			if src := w.s.dc(e.Source); src != nil {
-				ev.SourceDSADN = w.ntdsDN(src)
-				ev.FailingName = src.GUID + "._msdcs." + w.s.RootDomain
-			}
-			evs = append(evs, ev)
-		}
-		out.Events = facts.Some(evs)
-	case answers:
-		out.DNSServers = facts.Unknown[[]string]("no WinRM/SSH credentials to read the DNS client settings")
-		out.Events = facts.Unknown[[]facts.Event]("no WinRM credentials to read the event log")
-	default:
+	if answers {
+		out.DNSServers, out.DNSServersFrom, out.Events = w.hostFacts(dc.Name)
+	} else {
 		out.DNSServers = facts.Unknown[[]string]("the DC does not answer")
 		out.Events = facts.Unknown[[]facts.Event]("the DC does not answer")
 	}

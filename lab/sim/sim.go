@@ -408,7 +408,7 @@ func (f *Forest) ReadHost(ctx context.Context, dc facts.DC) gather.HostFacts {
 	known, _ := dc.IPs.Get()
 	reached := false
 	for _, a := range known {
-		if owns(w, a) && f.world.ProbeAddress(a, workstation.HostPort(w)).Result == facts.ReachOpen {
+		if workstation.Owns(w, a) && f.world.ProbeAddress(a, workstation.HostPort(w)).Result == facts.ReachOpen {
 			reached = true
 			break
 		}
@@ -419,16 +419,6 @@ func (f *Forest) ReadHost(ctx context.Context, dc facts.DC) gather.HostFacts {
 	}
 	srv, from, evs := f.world.HostFacts(w.Name)
 	return gather.HostFacts{DNSServers: srv, DNSServersFrom: from, Events: evs}
-}
-
-func owns(dc *facts.DC, address string) bool {
-	ips, _ := dc.IPs.Get()
-	for _, ip := range ips {
-		if ip == address {
-			return true
-		}
-	}
-	return false
 }
 
 // Inventoried is implemented by a World that comes with the operator's inventory

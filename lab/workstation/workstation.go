@@ -97,8 +97,8 @@ func resolveAsGather(f Forest, host string) locate.Resolution {
 	return locate.FromResolver(host, r.Addresses, r.DNSError(host))
 }
 
-// owns reports whether address is one of dc's real addresses.
-func owns(dc *facts.DC, address string) bool {
+// Owns reports whether address is one of dc's (real) addresses.
+func Owns(dc *facts.DC, address string) bool {
 	ips, _ := dc.IPs.Get()
 	for _, ip := range ips {
 		if ip == address {
@@ -111,7 +111,7 @@ func owns(dc *facts.DC, address string) bool {
 // answersOn returns the first of addrs on which port of dc answers, or "".
 func answersOn(f Forest, dc *facts.DC, addrs []string, port int) string {
 	for _, a := range addrs {
-		if owns(dc, a) && f.ProbeAddress(a, port).Result == facts.ReachOpen {
+		if Owns(dc, a) && f.ProbeAddress(a, port).Result == facts.ReachOpen {
 			return a
 		}
 	}
@@ -153,8 +153,7 @@ func ZoneRead(f Forest, dc, partition string, names []string) locate.ZoneRead {
 	zr := locate.ZoneRead{Partition: partition, DC: dc}
 	zones, nodes, ok := f.ZoneNodes(dc, partition)
 	if !ok {
-		zr.Err = "this DC holds no DNS zones in " + partition + " (no such object)"
-		return zr
+		return zr // no CN=MicrosoftDNS container there: no zone (ldapread.Client.ReadZones)
 	}
 	want := map[string]bool{}
 	for _, n := range names {
@@ -297,29 +296,13 @@ func View(f Forest, o Options) *facts.Snapshot {
 			if answered[strings.ToLower(name)] != "" {
 				continue
 			}
-			if ips, ok := dc.IPs.Get(); ok && !sameSet(ips, tried[name]) {
+			if ips, ok := dc.IPs.Get(); ok && !locate.SameAddresses(ips, tried[name]) {
 				read(dc, ix)
 			}
 		}
 	}
 	s.Sort()
 	return s
-}
-
-func sameSet(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	m := map[string]bool{}
-	for _, x := range a {
-		m[x] = true
-	}
-	for _, x := range b {
-		if !m[x] {
-			return false
-		}
-	}
-	return true
 }
 
 func canonicalIP(a string) string {
@@ -331,15 +314,7 @@ func canonicalIP(a string) string {
 
 // ObserveDNS appends the answers to the queries s holds no observation of.
 func ObserveDNS(f Forest, s *facts.Snapshot, qs []facts.DNSQuery) {
-	seen := map[string]bool{}
-	var fresh []facts.DNSQuery
-	for _, q := range qs {
-		if k := q.Key(); !seen[k] {
-			seen[k] = true
-			fresh = append(fresh, q)
-		}
-	}
-	fresh, _ = facts.Missing(s, fresh, nil)
+	fresh, _ := facts.Missing(s, gather.DedupQueries(qs), nil)
 	for _, q := range fresh {
 		s.DNS = append(s.DNS, f.QueryDNS(q))
 	}
