@@ -75,7 +75,7 @@ func nodeOf(e *ldap.Entry, partition string) (locate.Node, bool) {
 		n.Name = facts.CanonicalName(name + "." + zone)
 	}
 	n.Tombstoned = strings.EqualFold(e.GetEqualFoldAttributeValue(AttrDNSTombstoned), "TRUE")
-	live := 0
+	live, tombs := 0, 0
 	for _, raw := range e.GetEqualFoldRawAttributeValues(AttrDNSRecord) {
 		r, err := dnsrecord.Decode(raw)
 		if err != nil {
@@ -86,6 +86,7 @@ func nodeOf(e *ldap.Entry, partition string) (locate.Node, bool) {
 		}
 		switch r.Type {
 		case dnsrecord.TypeZero:
+			tombs++
 			if n.TombstonedAt.IsZero() {
 				n.TombstonedAt = r.Tombstoned
 			}
@@ -97,7 +98,7 @@ func nodeOf(e *ldap.Entry, partition string) (locate.Node, bool) {
 		}
 		live++
 	}
-	if live == 0 && !n.TombstonedAt.IsZero() {
+	if live == 0 && tombs > 0 {
 		n.Tombstoned = true // only a tombstone record: the node was deleted
 	}
 	if n.Tombstoned {
