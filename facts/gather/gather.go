@@ -512,6 +512,7 @@ func (g *gatherer) locate(ctx context.Context) {
 	if len(again) > 0 {
 		g.readDCs(ctx, again)
 	}
+	locate.NoAddressReasons(s)
 	s.Sort()
 }
 

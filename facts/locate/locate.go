@@ -445,6 +445,24 @@ func orDash(s string) string {
 	return s
 }
 
+// NoAddressReasons says, for every DC still without a known address, why its own view is unknown
+// with where fix8524 finally looked.
+func NoAddressReasons(s *facts.Snapshot) {
+	for i := range s.DCs {
+		dc := &s.DCs[i]
+		if dc.IPs.Known {
+			continue
+		}
+		why := "no address of the DC is known: " + dc.IPs.Why()
+		if !dc.OwnDSAGUID.Known {
+			dc.OwnDSAGUID = facts.Unknown[string](why)
+		}
+		if !dc.Inbound.Known {
+			dc.Inbound = facts.Unknown[string](why)
+		}
+	}
+}
+
 // Doubtful lists the DCs whose addresses must be asked of every DNS server of the forest: the
 // sources of failing links that have no known address, that did not answer LDAP on any known
 // address (answered reports whether it did), or whose sources disagree. Sorted by name.

@@ -300,6 +300,7 @@ func View(f Forest, o Options) *facts.Snapshot {
 				read(dc, ix)
 			}
 		}
+		locate.NoAddressReasons(s)
 	}
 	s.Sort()
 	return s
