@@ -489,15 +489,24 @@ func Doubtful(s *facts.Snapshot, answered func(dc string) bool) []string {
 	return out
 }
 
+// nsAsked bounds the servers asked for the NS records: AD-integrated servers answer alike, and
+// AD's own zones name them too.
+const nsAsked = 3
+
 // NSQueries are the questions that name the forest's DNS servers: NS of the forest root zone and
-// of _msdcs.<root>, asked of each server in the DCs' DNS client settings.
+// of _msdcs.<root>, asked of the first servers in the DCs' DNS client settings (the seed DC's
+// first).
 func NSQueries(s *facts.Snapshot) []facts.DNSQuery {
 	root := facts.CanonicalName(s.Forest.RootDomain)
 	if root == "" {
 		return nil
 	}
 	var out []facts.DNSQuery
-	for _, srv := range clientServers(s) {
+	srvs := clientServers(s)
+	if len(srvs) > nsAsked {
+		srvs = srvs[:nsAsked]
+	}
+	for _, srv := range srvs {
 		out = append(out,
 			facts.DNSQuery{Server: srv.Address, Name: root, Type: facts.TypeNS},
 			facts.DNSQuery{Server: srv.Address, Name: "_msdcs." + root, Type: facts.TypeNS})
@@ -505,12 +514,20 @@ func NSQueries(s *facts.Snapshot) []facts.DNSQuery {
 	return out
 }
 
-// clientServers: every server in any DC's DNS client settings, in DC order.
+// clientServers: every server in any DC's DNS client settings, the seed DC's first, then in DC
+// order.
 func clientServers(s *facts.Snapshot) []facts.ForestDNSServer {
 	var out []facts.ForestDNSServer
 	at := map[string]int{}
+	order := make([]*facts.DC, 0, len(s.DCs))
 	for i := range s.DCs {
-		dc := &s.DCs[i]
+		if strings.EqualFold(s.DCs[i].Name, s.SeedDC) {
+			order = append([]*facts.DC{&s.DCs[i]}, order...)
+		} else {
+			order = append(order, &s.DCs[i])
+		}
+	}
+	for _, dc := range order {
 		srvs, ok := dc.DNSServers.Get()
 		if !ok {
 			continue
@@ -558,8 +575,9 @@ func NSTargets(s *facts.Snapshot, ev *Evidence) [][2]string {
 			out = append(out, [2]string{zone, target})
 		}
 	}
+	ix := facts.NewIndex(s)
 	for _, q := range NSQueries(s) {
-		o := facts.NewIndex(s).DNS(q)
+		o := ix.DNS(q)
 		if o == nil || !o.Responded() {
 			continue
 		}
