@@ -308,22 +308,20 @@ func (g *gatherer) readDC(ctx context.Context, dc *facts.DC, ix *facts.Index) []
 	defer cancel()
 	inv := g.o.Inventory.DC(dc.Name)
 
-	// Addresses: what the sources read so far know (the seed address, the inventory, AD's zones),
-	// and the workstation's resolver. DNS may be the broken thing: none is trusted alone.
-	if dc.DNSHostName != "" {
-		g.mu.Lock()
-		_, asked := g.ev.Resolver[strings.ToLower(dc.Name)]
-		g.mu.Unlock()
-		if !asked {
-			r := g.resolveHost(dctx, dc.DNSHostName)
-			g.mu.Lock()
-			g.ev.Resolver[strings.ToLower(dc.Name)] = r
-			g.mu.Unlock()
-		}
-	}
+	// Addresses: what the sources read so far know (the seed address, the inventory, AD's zones);
+	// the workstation's resolver when they know none. DNS may be the broken thing: none is
+	// trusted alone.
 	g.mu.Lock()
 	locate.ApplyDC(dc, g.ev, ix, g.snap.Forest.RootDomain)
+	_, asked := g.ev.Resolver[strings.ToLower(dc.Name)]
 	g.mu.Unlock()
+	if !dc.IPs.Known && dc.DNSHostName != "" && !asked {
+		r := g.resolveHost(dctx, dc.DNSHostName)
+		g.mu.Lock()
+		g.ev.Resolver[strings.ToLower(dc.Name)] = r
+		locate.ApplyDC(dc, g.ev, ix, g.snap.Forest.RootDomain)
+		g.mu.Unlock()
+	}
 	addrs, _ := dc.IPs.Get()
 
 	// Host facts.

@@ -4,9 +4,9 @@
 // said (facts.AddressLookup):
 //
 //   - the address the operator gave for the seed DC (--dc IP) and the inventory (ips);
-//   - the workstation's resolver;
 //   - AD's DNS zones, read over LDAP: the dnsNode objects of DC=DomainDnsZones, DC=ForestDnsZones
 //     and CN=MicrosoftDNS,CN=System (ZoneRead; a tombstoned node holds no address);
+//   - the workstation's resolver, for a DC none of these knows;
 //   - A and AAAA of the DC's dNSHostName asked directly of every DNS server of the forest (the
 //     servers in any DC's DNS client settings and the NS of the forest root zone and of
 //     _msdcs.<root>), for the DCs whose address is in doubt (Doubtful).

@@ -213,12 +213,11 @@ func View(f Forest, o Options) *facts.Snapshot {
 	answered := map[string]string{}
 	read := func(dc *facts.DC, ix *facts.Index) {
 		truth := tix.DCByName(dc.Name)
-		if dc.DNSHostName != "" {
-			if _, asked := ev.Resolver[strings.ToLower(dc.Name)]; !asked {
-				ev.Resolver[strings.ToLower(dc.Name)] = resolveAsGather(f, dc.DNSHostName)
-			}
-		}
 		locate.ApplyDC(dc, ev, ix, s.Forest.RootDomain)
+		if _, asked := ev.Resolver[strings.ToLower(dc.Name)]; !dc.IPs.Known && dc.DNSHostName != "" && !asked {
+			ev.Resolver[strings.ToLower(dc.Name)] = resolveAsGather(f, dc.DNSHostName)
+			locate.ApplyDC(dc, ev, ix, s.Forest.RootDomain)
+		}
 		addrs, _ := dc.IPs.Get()
 		// Host facts: a read-only probe on a known address of the DC.
 		dc.DNSServers = facts.Unknown[[]string]("the DC does not answer on a known address")
