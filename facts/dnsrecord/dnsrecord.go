@@ -85,7 +85,7 @@ func Decode(b []byte) (Record, error) {
 	switch r.Type {
 	case TypeA:
 		if n != 4 {
-			return Record{}, fmt.Errorf("A record with %d bytes of data", n)
+			return Record{}, fmt.Errorf("an A record with %d bytes of data", n)
 		}
 		r.Address = netip.AddrFrom4([4]byte(r.Data))
 	case TypeAAAA:
@@ -189,7 +189,7 @@ func Encode(r Record) ([]byte, error) {
 	switch r.Type {
 	case TypeA:
 		if !r.Address.Is4() {
-			return nil, fmt.Errorf("A record with address %v", r.Address)
+			return nil, fmt.Errorf("an A record with address %v", r.Address)
 		}
 		a := r.Address.As4()
 		data = a[:]
