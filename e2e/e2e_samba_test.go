@@ -29,6 +29,7 @@ import (
 
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/apply"
+	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/lab/samba"
 )
 
@@ -104,6 +105,7 @@ func TestSambaEndToEnd(t *testing.T) {
 		{"baseline", caseBaseline, false},
 		{"source-offline", caseSourceOffline, false}, // leaves dc2 up again and a cleanup plan for the next case
 		{"source-records", caseSourceRecords, true},
+		{"source-records-local", caseSourceRecordsLocal, true},
 		{"dest-cname-only", caseDestCNAMEOnly, true},
 		{"dest-resolver", caseDestResolver, true},
 		{"inject-8524-windows", caseInject8524Windows, true},
@@ -388,6 +390,105 @@ func caseSourceRecords(ctx context.Context, t *testing.T, s *suite) {
 		t.Fatalf("heal by hand: %v", err)
 	}
 	s.logMTTR(t, MTTR{Case: "source-records", Path: "apply", Break: brk, Plan: planD, Fix: fixD, Total: total, Floor: floor})
+}
+
+// source-records-local (issue 12): DC2 runs; its GUID CNAME and A record are only on its own
+// DNS server (127.0.10.2). The workstation's resolver is DC1's DNS server (the namespace's
+// resolv.conf), which lacks them, as does DC1's copy of AD's zones (tombstoned dnsNode objects);
+// the inventory gives no address for DC2. fix8524 finds DC2 through 127.0.10.2, the second
+// server of DC1's DNS client settings (read over SSH), reads it on that address and diagnoses
+// what holds: DC2 has not registered where it points (dc1): source_cname_not_registered, never
+// offline or gone, no cleanup. Apply re-registers over SSH (found address) and retries: result 0.
+func caseSourceRecordsLocal(ctx context.Context, t *testing.T, s *suite) {
+	g2, err := s.lab.GUID(ctx, "dc2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	brk, err := s.measure(t, "break source-records-local", func() error {
+		return s.breakLab(ctx, t, samba.SourceRecordsLocal)
+	})
+	if err != nil {
+		t.Fatalf("break: %v", err)
+	}
+	broken := time.Now()
+	inv := s.inventoryOf(ctx, t, "source-records-local", invOpts{noIPs: []string{"dc2"}})
+
+	// Where DC2 was found, and what each source said (the dnsNode values Samba serves decoded).
+	snap := s.gather(ctx, t, inv)
+	ix := facts.NewIndex(snap)
+	dc2 := ix.DCByName("DC2")
+	if ips, ok := dc2.IPs.Get(); !ok || len(ips) != 1 || ips[0] != samba.IP("dc2") {
+		t.Fatalf("DC2's addresses: %+v (lookups %+v)", dc2.IPs, dc2.AddressLookups)
+	}
+	said := map[string]facts.AddressLookup{}
+	for _, l := range dc2.AddressLookups {
+		said[l.Source+":"+l.Where] = l
+		t.Logf("DC2 %s %s: %s %v %s", l.Source, l.Where, l.Result, l.Addresses, l.Detail)
+	}
+	if l := said["dns:"+samba.IP("dc2")]; l.Result != facts.LookupFound {
+		t.Errorf("DC2's own DNS server: %+v", l)
+	}
+	if l := said["dns:"+samba.IP("dc1")]; l.Result != facts.LookupAbsent {
+		t.Errorf("DC1's DNS server: %+v", l)
+	}
+	if l := said["resolver:"]; l.Result != facts.LookupAbsent {
+		t.Errorf("the workstation's resolver: %+v", l)
+	}
+	adAbsent := false
+	for k, l := range said {
+		adAbsent = adAbsent || (strings.HasPrefix(k, "ad-zone:") && strings.HasSuffix(k, " on DC1") && l.Result == facts.LookupAbsent)
+	}
+	if !adAbsent || !facts.AddressesDisagree(dc2.AddressLookups) || !dc2.OwnDSAGUID.Known {
+		t.Errorf("DC2: AD's zone on DC1 absent %v, disagreement %v, own GUID %+v", adAbsent, facts.AddressesDisagree(dc2.AddressLookups), dc2.OwnDSAGUID)
+	}
+	for _, name := range []string{"DC1", "DC3"} {
+		found := false
+		for _, l := range ix.DCByName(name).AddressLookups {
+			found = found || (l.Source == facts.LookupADZone && l.Result == facts.LookupFound && len(l.Addresses) > 0 && l.Addresses[0] == samba.IP(strings.ToLower(name)))
+		}
+		if !found {
+			t.Errorf("%s's address is not read from AD's zone on Samba: %+v", name, ix.DCByName(name).AddressLookups)
+		}
+	}
+	if n, ok := snap.Forest.TombstoneLifetimeDays.Get(); !ok || n <= 0 {
+		t.Errorf("tombstone lifetime %+v from %q", snap.Forest.TombstoneLifetimeDays, snap.Forest.TombstoneLifetimeFrom)
+	}
+	t.Logf("tombstone lifetime %d days (%s); forest DNS servers %+v", snap.Forest.TombstoneLifetimeDays.Value, snap.Forest.TombstoneLifetimeFrom, snap.Forest.DNSServers)
+
+	var p *engine.Plan
+	var path string
+	planD, _ := s.measure(t, "plan source-records-local", func() error {
+		p, path, _ = s.settledPlan(ctx, t, "source-records-local", inv)
+		return nil
+	})
+	f := finding(t, p, "DC1<-DC2")
+	requireDecision(t, f, "source_cname_not_registered")
+	noCleanup(t, p)
+	if c := evidence(t, f, "source_answers"); c.Status != engine.StatusOK {
+		t.Errorf("source_answers: %s (%s)", c.Status, c.Summary)
+	}
+	if c := evidence(t, f, "source_addresses_agree"); c.Status != engine.StatusFailed {
+		t.Errorf("source_addresses_agree: %s (%s)", c.Status, c.Summary)
+	}
+	requireObservation(t, evidence(t, f, "cname_on_source_dns"), engine.StatusFailed, samba.IP("dc1"), "NXDOMAIN", "")
+	if reg := action(t, f, "register_cname"); reg.Target != "DC2" || reg.Transport != "ssh" {
+		t.Errorf("register_cname: %+v", reg)
+	}
+
+	st := s.stateDir(t, "source-records-local")
+	var res apply.Result
+	var r result
+	fixD, _ := s.measure(t, "approve + apply source-records-local", func() error {
+		s.approve(ctx, t, path, st)
+		res, r = s.apply(ctx, t, path, inv, st)
+		return nil
+	})
+	requireApplied(t, res, r, "DC1<-DC2")
+	if a, err := s.lab.Lookup(ctx, "dc1", samba.CNAME(g2), "CNAME"); err != nil || !a.Exists() {
+		t.Errorf("CNAME on dc1 after apply: %+v %v", a, err)
+	}
+	s.waitGreen(ctx, t, inv, samba.Dest, []string{"dc2", "dc3"}, "", time.Minute)
+	s.logMTTR(t, MTTR{Case: "source-records-local", Path: "apply", Break: brk, Plan: planD, Fix: fixD, Total: time.Since(broken)})
 }
 
 // journalRuns: `fix8524 journal --json` reads the case's journal, without the password.
@@ -883,7 +984,10 @@ func caseSourceGone(ctx context.Context, t *testing.T, s *suite) {
 		t.Fatalf("break: %v", err)
 	}
 	broken := time.Now()
-	inv := s.inventory(ctx, t, "source-gone")
+	// The operator still has DC2's last address: fix8524 probes it (nothing answers), the
+	// observation the cleanup's dsa_not_alive guard needs (without it the cleanup stays blocked:
+	// no address of DC2 was probed).
+	inv := s.inventoryOf(ctx, t, "source-gone", invOpts{extra: fmt.Sprintf("dc \"DC2\" {\n  ips = [%q]\n}\n", samba.IP("dc2"))})
 	p, _, _ := s.plan(ctx, t, "source-gone-untold", inv)
 	noCleanup(t, p)
 	t.Logf("untold: DC1<-DC2 %s", decisionOf(finding(t, p, "DC1<-DC2")))
@@ -930,8 +1034,19 @@ func caseSourceGone(ctx context.Context, t *testing.T, s *suite) {
 		return nil
 	})
 	requireApplied(t, res, r, "DC1<-DC2")
+	// dc1's copy lost the object in the cleanup; dc3's loses it in its own cleanup when dc3 had
+	// recorded failures from DC2 by then, else when it replicates the deletion from dc1 (a few
+	// seconds on a freshly built lab, where dc3 had not tried DC2 yet).
 	for _, dc := range []string{"dc1", "dc3"} {
-		if on, err := s.lab.GUIDOn(ctx, "dc2", dc); err != nil || on != "" {
+		var on string
+		var err error
+		for try := 0; try < 30; try++ {
+			if on, err = s.lab.GUIDOn(ctx, "dc2", dc); (err == nil && on == "") || dc == "dc1" {
+				break
+			}
+			time.Sleep(time.Second)
+		}
+		if err != nil || on != "" {
 			t.Errorf("%s still holds NTDS Settings for DC2: %q %v", dc, on, err)
 		}
 	}

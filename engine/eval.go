@@ -680,21 +680,30 @@ func (fe *findingEval) evalTCP(ce *checkEval, attrs map[string]cty.Value) []stri
 			evidence = append(evidence, "port "+port+": not gathered")
 		} else {
 			ce.obsDeps["tcp|"+p.Key()] = o.Result
-			st := StatusFailed
-			if o.Result == facts.ReachOpen {
+			// Only what the network said about an address dialled fails a check: no address
+			// known, a name that does not resolve or a local error is unknown, never "does
+			// not answer".
+			var st string
+			switch {
+			case o.Result == facts.ReachOpen:
 				st = StatusOK
 				okN++
 				if attrs != nil && wants(ck, "open_ports") {
 					open = append(open, cty.NumberIntVal(int64(p.Port)))
 				}
-			} else {
+			case facts.ReachObserved(o.Result):
+				st = StatusFailed
 				failN++
+			default:
+				st = StatusUnknown
+				unkN++
+				obs.Note = "not observed"
 			}
 			obs.Status, obs.Result, obs.Error = st, o.Result, safeText(o.Error)
 			if buildPorts {
 				pvals["status"], pvals["result"], pvals["address"], pvals["error"] = cty.StringVal(st), cty.StringVal(o.Result), cty.StringVal(o.Address), cty.StringVal(o.Error)
 			}
-			evidence = append(evidence, "port "+port+": "+o.Result)
+			evidence = append(evidence, "port "+port+": "+reachText(o))
 		}
 		if buildPorts {
 			ports = append(ports, cty.ObjectVal(pvals))
@@ -710,6 +719,24 @@ func (fe *findingEval) evalTCP(ce *checkEval, attrs map[string]cty.Value) []stri
 	}
 	ce.result.Summary = safeText(host) + " answers on " + matchWord(ck.all) + " port: " + strings.Join(evidence, "; ")
 	return evidence
+}
+
+// reachText says what a probe met, with the addresses dialled: "timeout at 192.0.2.12",
+// "unknown (no address of DC2 is known: ...)".
+func reachText(o *facts.ReachObservation) string {
+	switch {
+	case o.Result == facts.ReachUnknown || o.Result == facts.ReachError:
+		return o.Result + " (" + safeText(o.Error) + ")"
+	case len(o.Attempts) > 1:
+		var parts []string
+		for _, a := range o.Attempts {
+			parts = append(parts, a.Result+" at "+safeText(a.Address))
+		}
+		return o.Result + " (" + strings.Join(parts, ", ") + ")"
+	case o.Address != "":
+		return o.Result + " at " + safeText(o.Address)
+	}
+	return o.Result
 }
 
 func (fe *findingEval) evalEvent(ce *checkEval, attrs map[string]cty.Value) []string {

@@ -79,8 +79,8 @@ func FuzzPlanFacts(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(bytes.Clone(buf.Bytes()))
-	f.Add([]byte(`{"format_version":1,"forest":{},"dcs":[],"links":[{"destination":"A","source_dsa_guid":"x","last_result":8524}],"dns":[],"reachability":[]}`))
-	f.Add([]byte(`{"format_version":1,"forest":{"root_domain":"a"},"dcs":[{"name":"A","dns_servers":{"unknown":"x"},"platform":"samba"}],"links":[{"destination":"A","last_result":2}],"dns":null,"reachability":null}`))
+	f.Add([]byte(`{"format_version":2,"forest":{},"dcs":[],"links":[{"destination":"A","source_dsa_guid":"x","last_result":8524}],"dns":[],"reachability":[]}`))
+	f.Add([]byte(`{"format_version":2,"forest":{"root_domain":"a"},"dcs":[{"name":"A","dns_servers":{"unknown":"x"},"platform":"samba"}],"links":[{"destination":"A","last_result":2}],"dns":null,"reachability":null}`))
 	pb := mustLoad(f, testPlaybook)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := facts.DecodeBytes(data)

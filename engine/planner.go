@@ -165,17 +165,27 @@ func (p *planner) forestValue() cty.Value {
 		dcs = cty.ListVal(vs)
 	}
 	root := facts.CanonicalName(f.RootDomain)
+	tsl := cty.UnknownVal(cty.Number).RefineNotNull()
+	if n, ok := f.TombstoneLifetimeDays.Get(); ok {
+		tsl = cty.NumberIntVal(int64(n))
+	}
+	var servers []string
+	for _, srv := range f.DNSServers {
+		servers = append(servers, srv.Address)
+	}
 	return cty.ObjectVal(map[string]cty.Value{
-		"root_domain": cty.StringVal(root),
-		"root_dn":     cty.StringVal(f.RootDN),
-		"config_dn":   cty.StringVal(f.ConfigDN),
-		"schema_dn":   cty.StringVal(f.SchemaDN),
-		"msdcs":       cty.StringVal("_msdcs." + root),
-		"domains":     listOf(domainType, doms),
-		"ncs":         strList(f.NCs),
-		"dc_count":    cty.NumberIntVal(int64(len(p.s.DCs))),
-		"seed_dc":     cty.StringVal(p.s.SeedDC),
-		"dcs":         dcs,
+		"root_domain":             cty.StringVal(root),
+		"root_dn":                 cty.StringVal(f.RootDN),
+		"config_dn":               cty.StringVal(f.ConfigDN),
+		"schema_dn":               cty.StringVal(f.SchemaDN),
+		"msdcs":                   cty.StringVal("_msdcs." + root),
+		"domains":                 listOf(domainType, doms),
+		"ncs":                     strList(f.NCs),
+		"dc_count":                cty.NumberIntVal(int64(len(p.s.DCs))),
+		"seed_dc":                 cty.StringVal(p.s.SeedDC),
+		"dcs":                     dcs,
+		"tombstone_lifetime_days": tsl,
+		"dns_servers":             strList(servers),
 	})
 }
 

@@ -50,6 +50,10 @@ var (
 		"platform":                cty.String,
 		"operating_system":        cty.String,
 		"ips":                     cty.List(cty.String),
+		"located":                 cty.Bool,   // some source knows an address of the DC (ips is known)
+		"host_records":            cty.String, // "present" | "absent" | "unknown": what DNS and AD's zones hold for dns_host_name
+		"address_evidence":        cty.String, // where each address came from, or where fix8524 looked in vain
+		"addresses_disagree":      cty.Bool,   // the sources that answered disagree (zone copies differ, a stale record)
 		"dns_servers":             cty.List(cty.String),
 		"dns_servers_from":        cty.String,
 		"protected_from_deletion": cty.Bool,
@@ -95,6 +99,10 @@ var (
 		"dc_count":    cty.Number,
 		"seed_dc":     cty.String,
 		"dcs":         cty.List(dcType),
+		// The forest's tombstoneLifetime in days (absent from the directory: 60).
+		"tombstone_lifetime_days": cty.Number,
+		// Every DNS server of the forest fix8524 asked for DC addresses.
+		"dns_servers": cty.List(cty.String),
 	})
 
 	rrType = cty.Object(map[string]cty.Type{
@@ -323,31 +331,35 @@ func maybeList(m facts.Maybe[[]string], attr string, reasons map[string]string) 
 func buildDC(dc *facts.DC, seed string, domainCount map[string]int) dcValue {
 	reasons := map[string]string{}
 	attrs := map[string]cty.Value{
-		"name":              cty.StringVal(dc.Name),
-		"dns_host_name":     cty.StringVal(facts.CanonicalName(dc.DNSHostName)),
-		"domain":            cty.StringVal(facts.CanonicalName(dc.Domain)),
-		"site":              cty.StringVal(dc.Site),
-		"server_dn":         cty.StringVal(dc.ServerDN),
-		"ntds_settings_dn":  cty.StringVal(dc.NTDSSettingsDN),
-		"computer_dn":       cty.StringVal(dc.ComputerDN),
-		"dsa_guid":          cty.StringVal(strings.ToLower(dc.DSAGUID)),
-		"invocation_id":     cty.StringVal(strings.ToLower(dc.InvocationID)),
-		"when_created":      cty.StringVal(timeStr(dc.WhenCreated)),
-		"when_created_unix": timeUnix(dc.WhenCreated),
-		"is_gc":             cty.BoolVal(dc.IsGC),
-		"is_rodc":           cty.BoolVal(dc.IsRODC),
-		"fsmo_roles":        strList(dc.FSMORoles),
-		"holds_fsmo":        cty.BoolVal(len(dc.FSMORoles) > 0),
-		"platform":          maybeStr(dc.Platform, "platform", reasons),
-		"operating_system":  maybeStr(dc.OperatingSystem, "operating_system", reasons),
-		"ips":               maybeList(dc.IPs, "ips", reasons),
-		"dns_servers":       maybeList(dc.DNSServers, "dns_servers", reasons),
-		"dns_servers_from":  cty.StringVal(dc.DNSServersFrom),
-		"own_dsa_guid":      unknownStr,
-		"inbound":           maybeStr(dc.Inbound, "inbound", reasons),
-		"exists":            cty.True,
-		"is_seed":           cty.BoolVal(isSeed(dc, seed)),
-		"domain_dc_count":   cty.NumberIntVal(int64(domainCount[facts.CanonicalName(dc.Domain)])),
+		"name":               cty.StringVal(dc.Name),
+		"dns_host_name":      cty.StringVal(facts.CanonicalName(dc.DNSHostName)),
+		"domain":             cty.StringVal(facts.CanonicalName(dc.Domain)),
+		"site":               cty.StringVal(dc.Site),
+		"server_dn":          cty.StringVal(dc.ServerDN),
+		"ntds_settings_dn":   cty.StringVal(dc.NTDSSettingsDN),
+		"computer_dn":        cty.StringVal(dc.ComputerDN),
+		"dsa_guid":           cty.StringVal(strings.ToLower(dc.DSAGUID)),
+		"invocation_id":      cty.StringVal(strings.ToLower(dc.InvocationID)),
+		"when_created":       cty.StringVal(timeStr(dc.WhenCreated)),
+		"when_created_unix":  timeUnix(dc.WhenCreated),
+		"is_gc":              cty.BoolVal(dc.IsGC),
+		"is_rodc":            cty.BoolVal(dc.IsRODC),
+		"fsmo_roles":         strList(dc.FSMORoles),
+		"holds_fsmo":         cty.BoolVal(len(dc.FSMORoles) > 0),
+		"platform":           maybeStr(dc.Platform, "platform", reasons),
+		"operating_system":   maybeStr(dc.OperatingSystem, "operating_system", reasons),
+		"ips":                maybeList(dc.IPs, "ips", reasons),
+		"located":            cty.BoolVal(located(dc)),
+		"host_records":       cty.StringVal(facts.HostRecords(dc.AddressLookups)),
+		"address_evidence":   cty.StringVal(addressEvidence(dc)),
+		"addresses_disagree": cty.BoolVal(facts.AddressesDisagree(dc.AddressLookups)),
+		"dns_servers":        maybeList(dc.DNSServers, "dns_servers", reasons),
+		"dns_servers_from":   cty.StringVal(dc.DNSServersFrom),
+		"own_dsa_guid":       unknownStr,
+		"inbound":            maybeStr(dc.Inbound, "inbound", reasons),
+		"exists":             cty.True,
+		"is_seed":            cty.BoolVal(isSeed(dc, seed)),
+		"domain_dc_count":    cty.NumberIntVal(int64(domainCount[facts.CanonicalName(dc.Domain)])),
 	}
 	if g, ok := dc.OwnDSAGUID.Get(); ok {
 		attrs["own_dsa_guid"] = cty.StringVal(strings.ToLower(g))
@@ -372,6 +384,22 @@ func buildDC(dc *facts.DC, seed string, domainCount map[string]int) dcValue {
 	}
 	val := cty.ObjectVal(attrs)
 	return dcValue{dc: dc, val: val, attrs: attrs, nm: dcName(val), reasons: reasons, flags: dcFlags(dc)}
+}
+
+func located(dc *facts.DC) bool {
+	ips, ok := dc.IPs.Get()
+	return ok && len(ips) > 0
+}
+
+// addressEvidence is where the DC's addresses came from, or where fix8524 looked in vain.
+func addressEvidence(dc *facts.DC) string {
+	if located(dc) {
+		if len(dc.AddressLookups) == 0 {
+			return strings.Join(dc.IPs.Value, ", ")
+		}
+		return facts.AddressSummary(dc.AddressLookups)
+	}
+	return dc.IPs.Why()
 }
 
 func isSeed(dc *facts.DC, seed string) bool {

@@ -161,7 +161,7 @@ func writeList(t *testing.T, path, key, elem string, n, pad int) int64 {
 		t.Fatal(err)
 	}
 	w := bufio.NewWriter(f)
-	fmt.Fprintf(w, `{"format_version":1,%q:[`, key)
+	fmt.Fprintf(w, `{"format_version":2,%q:[`, key)
 	sp := strings.Repeat(" ", pad)
 	for i := 0; i < n; i++ {
 		if i > 0 {

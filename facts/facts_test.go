@@ -42,10 +42,11 @@ func TestDecodeErrors(t *testing.T) {
 	cases := map[string]string{
 		`{}`:                     "no format_version",
 		`{"format_version": 99}`: "not supported",
-		`{"format_version": 1, "dcs": [{"nam": 1}]}`:              "unknown field",
-		"{\"format_version\": 1,\n \"dcs\": [}":                   "line 2",
-		`{"format_version": 1} {}`:                                "trailing data",
-		`{"format_version": 1, "dcs": [{"ips": {"unknown": 1}}]}`: "unknown",
+		`{"format_version": 1}`:  "earlier fix8524",
+		`{"format_version": 2, "dcs": [{"nam": 1}]}`:              "unknown field",
+		"{\"format_version\": 2,\n \"dcs\": [}":                   "line 2",
+		`{"format_version": 2} {}`:                                "trailing data",
+		`{"format_version": 2, "dcs": [{"ips": {"unknown": 1}}]}`: "unknown",
 	}
 	for in, want := range cases {
 		_, err := DecodeBytes([]byte(in))
@@ -74,9 +75,9 @@ func TestServerNameFromDSADN(t *testing.T) {
 }
 
 func FuzzDecode(f *testing.F) {
-	f.Add([]byte(`{"format_version":1,"dcs":[{"name":"DC1","ips":["192.0.2.1"],"dns_servers":{"unknown":"x"}}],"links":[{"destination":"DC1","last_result":8524}]}`))
-	f.Add([]byte(`{"format_version":1,"dns":[{"server":"192.0.2.1","name":"a","type":"A","answers":[{"name":"a","type":"A","data":"1"}]}]}`))
-	f.Add([]byte(`{"format_version":1,"dcs":[{"events":[{"id":2087}]}]}`))
+	f.Add([]byte(`{"format_version":2,"dcs":[{"name":"DC1","ips":["192.0.2.1"],"dns_servers":{"unknown":"x"}}],"links":[{"destination":"DC1","last_result":8524}]}`))
+	f.Add([]byte(`{"format_version":2,"dns":[{"server":"192.0.2.1","name":"a","type":"A","answers":[{"name":"a","type":"A","data":"1"}]}]}`))
+	f.Add([]byte(`{"format_version":2,"dcs":[{"events":[{"id":2087}]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := DecodeBytes(data)
 		if err != nil {

@@ -136,6 +136,9 @@ func (d *streamDecoder) snapshot() (*Snapshot, error) {
 			if err := d.value(&v); err != nil {
 				return nil, err
 			}
+			if v == 1 {
+				return nil, errors.New("facts format_version 1 was written by an earlier fix8524: its DC addresses came from the workstation's resolver alone, and its reachability cannot tell a name that does not resolve from a DC that does not answer. Gather again (fix8524 gather -o FILE)")
+			}
 			if v != FormatVersion {
 				return nil, fmt.Errorf("facts format_version %d is not supported by this build (it reads %d)", v, FormatVersion)
 			}

@@ -7,13 +7,17 @@
 package facts
 
 import (
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// FormatVersion is the version of the facts JSON this build writes and reads.
-const FormatVersion = 1
+// FormatVersion is the version of the facts JSON this build writes and reads. Version 2 added
+// where each DC address was looked for (DC.AddressLookups), the forest's DNS servers and
+// tombstone lifetime, and reachability per address (ReachObservation.Attempts, results
+// "unreachable" and "unknown"); a version 1 file is refused with a clear error (see Decode).
+const FormatVersion = 2
 
 // Snapshot is one gathering of a forest.
 type Snapshot struct {
@@ -47,6 +51,28 @@ type Forest struct {
 	NCs []string `json:"ncs"`
 	// FSMO lists role owners as the seed DC sees them.
 	FSMO []FSMORole `json:"fsmo,omitempty"`
+	// TombstoneLifetimeDays is the forest's tombstoneLifetime (CN=Directory Service,CN=Windows
+	// NT,CN=Services in the configuration NC): how long a deletion is remembered. A DC that has
+	// not replicated for longer must never replicate again. TombstoneLifetimeFrom says where it
+	// came from: "directory" (the attribute), "default" (the attribute is absent: 60 days), or
+	// "scenario".
+	TombstoneLifetimeDays Maybe[int] `json:"tombstone_lifetime_days"`
+	TombstoneLifetimeFrom string     `json:"tombstone_lifetime_from,omitempty"`
+	// DNSServers are the DNS servers of the forest fix8524 asked for DC addresses, each with why
+	// it is one (see ForestDNSServer). Empty when no DC's address had to be looked for there.
+	DNSServers []ForestDNSServer `json:"dns_servers,omitempty"`
+}
+
+// DefaultTombstoneLifetimeDays is the tombstone lifetime of a forest whose Directory Service
+// object has no tombstoneLifetime.
+const DefaultTombstoneLifetimeDays = 60
+
+// ForestDNSServer is one DNS server of the forest and what made fix8524 count it as one.
+type ForestDNSServer struct {
+	Address string `json:"address"`
+	// Why lists the reasons: "dns-client:DC1" (a DC's DNS client settings), "ns:contoso.com"
+	// (an NS record of the forest root zone or of _msdcs, from DNS or from AD's zones).
+	Why []string `json:"why"`
 }
 
 // Domain is one AD domain of the forest.
@@ -101,10 +127,16 @@ type DC struct {
 	MasterNCs      []string  `json:"master_ncs,omitempty"`
 	FSMORoles      []string  `json:"fsmo_roles,omitempty"` // Role* constants this DC holds
 
-	Platform        Maybe[string]   `json:"platform"` // PlatformWindows | PlatformSamba
-	OperatingSystem Maybe[string]   `json:"operating_system"`
-	IPs             Maybe[[]string] `json:"ips"`         // addresses of the DC (inventory, DNS, or probe)
-	DNSServers      Maybe[[]string] `json:"dns_servers"` // the DC's DNS client settings, in order
+	Platform        Maybe[string] `json:"platform"` // PlatformWindows | PlatformSamba
+	OperatingSystem Maybe[string] `json:"operating_system"`
+	// IPs are the addresses of the DC: every address AddressLookups found, inventory first.
+	// Unknown, with where fix8524 looked, when none was found.
+	IPs Maybe[[]string] `json:"ips"`
+	// AddressLookups are the places fix8524 looked for the DC's addresses and what each said:
+	// the inventory, every DNS server of the forest it asked, AD's DNS zones read over LDAP,
+	// the workstation's resolver. Sources that disagree are evidence the plan shows.
+	AddressLookups []AddressLookup `json:"address_lookups,omitempty"`
+	DNSServers     Maybe[[]string] `json:"dns_servers"` // the DC's DNS client settings, in order
 	// DNSServersFrom says where DNSServers came from: "winrm", "ssh", "inventory", "scenario", "assumed-self".
 	DNSServersFrom string `json:"dns_servers_from,omitempty"`
 	// ProtectedFromDeletion: the NTDS Settings or computer object carries deny-delete ACEs.
@@ -118,6 +150,34 @@ type DC struct {
 	Inbound Maybe[string] `json:"inbound"`
 	// Events are recent Directory Service events with 8524-related IDs; unknown without a probe.
 	Events Maybe[[]Event] `json:"events"`
+}
+
+// Address lookup sources.
+const (
+	LookupSeed      = "seed"      // the address the operator gave for the seed DC (--dc IP)
+	LookupInventory = "inventory" // the operator's inventory file (ips)
+	LookupDNS       = "dns"       // an A/AAAA query for the dNSHostName asked of one DNS server
+	LookupADZone    = "ad-zone"   // dnsNode objects of AD's DNS zones, read over LDAP
+	LookupResolver  = "resolver"  // the workstation's own resolver
+)
+
+// Address lookup results.
+const (
+	LookupFound   = "found"   // the source holds addresses of the DC
+	LookupAbsent  = "absent"  // the source answered that it holds none (NXDOMAIN, NODATA, no live node)
+	LookupUnknown = "unknown" // the source could not be asked or did not answer
+)
+
+// AddressLookup is one place fix8524 looked for a DC's addresses, and what it found there.
+type AddressLookup struct {
+	Source string `json:"source"` // Lookup* source constant
+	// Where names the place: the DNS server asked (dns), "<zone> in <partition DN> on <DC>"
+	// (ad-zone); empty for the inventory and the resolver.
+	Where     string   `json:"where,omitempty"`
+	Result    string   `json:"result"` // Lookup* result constant
+	Addresses []string `json:"addresses,omitempty"`
+	// Detail is what was seen: "NXDOMAIN (authoritative)", "timeout", "tombstoned 2026-11-02", ...
+	Detail string `json:"detail,omitempty"`
 }
 
 // Link is one inbound replication neighbor of a destination DC for one naming context, as the
@@ -204,19 +264,45 @@ type TCPProbe struct {
 // Key returns a map key for the probe.
 func (p TCPProbe) Key() string { return strings.ToLower(p.Host) + "|" + strconv.Itoa(p.Port) }
 
-// Reachability results.
+// Reachability results. Open, refused, timeout and unreachable are observations of the address
+// dialled; unknown and error are not ("could not look": no address known, a name that does not
+// resolve, a local failure), and never count as "does not answer".
 const (
-	ReachOpen    = "open"
-	ReachRefused = "refused"
-	ReachTimeout = "timeout"
-	ReachError   = "error"
+	ReachOpen        = "open"
+	ReachRefused     = "refused"
+	ReachTimeout     = "timeout"
+	ReachUnreachable = "unreachable" // the network said the host or network is unreachable
+	ReachUnknown     = "unknown"     // nothing was dialled: no address known (Error says where fix8524 looked)
+	ReachError       = "error"       // the dial failed before reaching the network (a name that does not resolve, a bad port)
 )
 
-// ReachObservation is the outcome of a TCPProbe.
+// ReachObserved reports whether a result is an observation of the target (open, refused,
+// timeout or unreachable), as opposed to "could not look".
+func ReachObserved(result string) bool {
+	switch result {
+	case ReachOpen, ReachRefused, ReachTimeout, ReachUnreachable:
+		return true
+	}
+	return false
+}
+
+// ReachObservation is the outcome of a TCPProbe. A probe of a DC dials each of its known
+// addresses (Attempts); Result is open when one answers, an observed failure when every address
+// was dialled and none answered, unknown when no address is known or an address could not be
+// dialled.
 type ReachObservation struct {
 	TCPProbe
-	Address   string  `json:"address,omitempty"` // the address actually dialled
-	Result    string  `json:"result"`            // Reach* constant
+	Address   string         `json:"address,omitempty"` // the address that answered, else the first dialled
+	Result    string         `json:"result"`            // Reach* constant
+	Error     string         `json:"error,omitempty"`
+	ElapsedMS float64        `json:"elapsed_ms,omitempty"`
+	Attempts  []ReachAttempt `json:"attempts,omitempty"`
+}
+
+// ReachAttempt is one address dialled for a probe.
+type ReachAttempt struct {
+	Address   string  `json:"address"`
+	Result    string  `json:"result"` // Reach* constant
 	Error     string  `json:"error,omitempty"`
 	ElapsedMS float64 `json:"elapsed_ms,omitempty"`
 }
@@ -244,4 +330,111 @@ type Problem struct {
 // CanonicalName lower-cases a DNS name and strips the trailing dot.
 func CanonicalName(n string) string {
 	return strings.TrimSuffix(strings.ToLower(strings.TrimSpace(n)), ".")
+}
+
+// Host record states (HostRecords).
+const (
+	HostRecordsPresent = "present"
+	HostRecordsAbsent  = "absent"
+	HostRecordsUnknown = "unknown"
+)
+
+// HostRecords says what DNS holds for a DC's host name, from its lookups: "present" when a DNS
+// server, AD's zones or the resolver hold an address; "absent" when none does and at least one
+// of them answered that it holds none (positive evidence); "unknown" otherwise.
+func HostRecords(lk []AddressLookup) string {
+	absent := false
+	for _, l := range lk {
+		if l.Source != LookupDNS && l.Source != LookupADZone && l.Source != LookupResolver {
+			continue
+		}
+		switch l.Result {
+		case LookupFound:
+			return HostRecordsPresent
+		case LookupAbsent:
+			absent = true
+		}
+	}
+	if absent {
+		return HostRecordsAbsent
+	}
+	return HostRecordsUnknown
+}
+
+// AddressSummary renders the lookups on one line for evidence: "192.0.2.12 from dns:192.0.2.13,
+// ad-zone:...; absent: dns:192.0.2.11 (A NXDOMAIN (authoritative)); unknown: ...".
+func AddressSummary(lk []AddressLookup) string {
+	found := map[string][]string{}
+	var order []string
+	var absent, unknown []string
+	for _, l := range lk {
+		src := l.Source
+		if l.Where != "" {
+			src += ":" + l.Where
+		}
+		switch l.Result {
+		case LookupFound:
+			for _, a := range l.Addresses {
+				if _, ok := found[a]; !ok {
+					order = append(order, a)
+				}
+				found[a] = append(found[a], src)
+			}
+		case LookupAbsent:
+			absent = append(absent, src+withDetail(l.Detail))
+		default:
+			unknown = append(unknown, src+withDetail(l.Detail))
+		}
+	}
+	var parts []string
+	for _, a := range order {
+		parts = append(parts, a+" from "+strings.Join(found[a], ", "))
+	}
+	if len(absent) > 0 {
+		parts = append(parts, "absent on "+strings.Join(absent, ", "))
+	}
+	if len(unknown) > 0 {
+		parts = append(parts, "could not ask "+strings.Join(unknown, ", "))
+	}
+	if len(parts) == 0 {
+		return "looked nowhere"
+	}
+	return strings.Join(parts, "; ")
+}
+
+func withDetail(d string) string {
+	if d == "" {
+		return ""
+	}
+	return " (" + d + ")"
+}
+
+// AddressesDisagree reports whether the sources that answered disagree about a DC's addresses:
+// one holds an address another says does not exist, or they hold different addresses. (The
+// inventory and the seed address are the operator's word, not DNS: they take no part.)
+func AddressesDisagree(lk []AddressLookup) bool {
+	var sets []string
+	absent := false
+	for _, l := range lk {
+		if l.Source == LookupInventory || l.Source == LookupSeed {
+			continue
+		}
+		switch l.Result {
+		case LookupFound:
+			a := append([]string(nil), l.Addresses...)
+			sort.Strings(a)
+			sets = append(sets, strings.Join(a, ","))
+		case LookupAbsent:
+			absent = true
+		}
+	}
+	if len(sets) > 0 && absent {
+		return true
+	}
+	for _, x := range sets {
+		if x != sets[0] {
+			return true
+		}
+	}
+	return false
 }

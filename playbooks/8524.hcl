@@ -27,19 +27,19 @@ playbook "ad-replication-8524" {
 
   # Supporting evidence shown for every finding (never decides anything): the destination's
   # events 2087 (could not resolve the source) and 2088 (resolved only by the NetBIOS fallback).
-  evidence = [check.destination_logged_2087, check.destination_logged_2088]
+  evidence = [check.destination_logged_2087, check.destination_logged_2088, check.source_addresses_agree]
 }
 
 variable "decommissioned" {
   type        = list(string)
   default     = []
-  description = "DCs you know are gone for good (e.g. -var 'decommissioned=[\"DC3\"]'). A source listed here that does not answer is diagnosed as stale metadata instead of an offline DC."
+  description = "DCs you know are gone for good (e.g. -var 'decommissioned=[\"DC3\"]'). A source listed here is diagnosed as stale metadata; its cleanup is still refused while it answers on a known address, and blocked while no address of it was probed."
 }
 
 variable "gone_after_days" {
   type        = number
   default     = 14
-  description = "A source that does not answer, has no host record on the destination's DNS servers and has not replicated for this many days is considered gone (stale metadata) rather than offline."
+  description = "A source with known addresses that answers on none of them (LDAP 389/636, RPC 135), whose host records are absent from every DNS server and AD zone fix8524 read, and that has not replicated for this many days is considered gone (stale metadata) rather than offline."
 }
 
 variable "event_lookback" {
@@ -54,28 +54,29 @@ variable "event_lookback" {
 # ---------------------------------------------------------------------------------------------
 
 check "source_answers" {
-  doc = "The source DC answers LDAP (389) or RPC (135): it is running."
+  doc = "The source DC answers LDAP (389, 636) or RPC (135) on one of its known addresses: it is running. Each known address is dialled; with no known address the check is unknown (never \"does not answer\"), and a name that does not resolve is unknown too."
   tcp {
     host  = link.source.dns_host_name
-    ports = [389, 135]
+    ports = [389, 636, 135]
     match = "any"
   }
 }
 
-check "source_host_on_destination_dns" {
-  doc = "Some DNS server of the destination still holds the source's host A record (a DC that is merely offline keeps its records; a DC gone for good loses them)."
-  dns {
-    name    = link.source.dns_host_name
-    type    = "A"
-    servers = link.destination.dns_servers
-    match   = "any"
-  }
+check "source_addresses_agree" {
+  doc       = "The places that know the source's addresses agree: no DNS server, AD zone copy or the workstation's resolver says its host does not exist while another holds it, and none holds other addresses. When they disagree, copies of the zones differ; link.source.address_evidence says which said what."
+  condition = !link.source.addresses_disagree
+}
+
+check "source_beyond_tombstone" {
+  doc       = "The source has not replicated for longer than the forest's tombstone lifetime (forest.tombstone_lifetime_days, read from CN=Directory Service; 60 days when absent): it must never replicate again, running or not."
+  ok_means  = "problem"
+  condition = !link.never_succeeded && link.days_since_success > forest.tombstone_lifetime_days
 }
 
 check "source_gone" {
-  doc       = "The source is gone for good: you said so (var.decommissioned), or its host record is gone and it has not replicated for var.gone_after_days days."
+  doc       = "The source is gone for good, on positive evidence only: you said so (var.decommissioned); or it has not replicated for longer than the tombstone lifetime; or it has known addresses, answers on none of them, its host records are absent from every DNS server and AD zone fix8524 read, and it has not replicated for var.gone_after_days days. A source whose liveness is unknown (no address known) is never gone by age."
   ok_means  = "problem"
-  condition = contains(var.decommissioned, link.source.name) || (!check.source_host_on_destination_dns.ok && (link.never_succeeded || link.days_since_success >= var.gone_after_days))
+  condition = contains(var.decommissioned, link.source.name) || check.source_beyond_tombstone.ok || (link.source.located && !check.source_answers.ok && link.source.host_records == "absent" && (link.never_succeeded || link.days_since_success >= var.gone_after_days))
 }
 
 check "guid_mismatch" {
@@ -307,19 +308,44 @@ check "destination_logged_2088" {
 # Decisions, in the article's order. The first whose `when` holds wins.
 # ---------------------------------------------------------------------------------------------
 
+decision "source_address_unknown" {
+  when  = !link.source.located && !check.source_gone.ok
+  cause = "No address of ${link.source.name} is known: ${link.source.address_evidence}. Whether it runs is unknown: fix8524 did not dial it, and cannot tell a DC that is down or gone from a running one whose DNS registrations were lost. ${link.destination.name} fails to resolve it for the same reason."
+  see   = "Verify whether the 8524 is caused by an offline DC or stale DC metadata"
+  doc   = "Issue 12: a source whose name resolves nowhere (no DNS server of the forest, no AD zone, not the workstation's resolver, not the inventory). Its liveness is unknown, so neither offline nor gone is claimed, and no cleanup is offered."
+
+  manual "Find the DC" {
+    text = "Look for ${link.source.name} (${link.source.dns_host_name}) where your infrastructure records it: its console, the hypervisor, IPAM or DHCP records, the CMDB."
+  }
+  manual "If it runs: give fix8524 its address and plan again" {
+    text  = "Add its address to the inventory (dc \"${link.source.name}\" { ips = [\"ADDRESS\"] }) and plan again with --inventory: fix8524 then probes it and offers the gated re-registration actions on it. Or, on its console, check its DNS client settings, re-register its host records and restart Netlogon (which registers its GUID CNAME), then plan again."
+    on    = link.source
+    shell = "cmd"
+    commands = [
+      ["ipconfig", "/all"],
+      ["ipconfig", "/registerdns"],
+      ["net", "stop", "netlogon"],
+      ["net", "start", "netlogon"],
+    ]
+  }
+  manual "If it is gone for good" {
+    text = "Plan again with -var 'decommissioned=[\"${link.source.name}\"]' to get the metadata cleanup. It stays blocked until an address of ${link.source.name} was probed and did not answer: a DC that may run is never cleaned up."
+  }
+}
+
 decision "source_offline" {
   when  = !check.source_answers.ok && !check.source_gone.ok
-  cause = "${link.source.name} does not answer LDAP or RPC, but it is still a valid DC (its host record is still in DNS and it replicated ${link.days_since_success} day(s) ago): it is offline. Its GUID CNAME may have been scavenged while it was down."
+  cause = "${link.source.name} does not answer LDAP or RPC on its known addresses (${join(", ", link.source.ips)}), and nothing shows it is gone: it replicated ${link.never_succeeded ? "never (so far)" : "${link.days_since_success} day(s) ago"}${link.source.host_records == "present" ? " and DNS still holds its host record" : ""}. It is offline, or a firewall between this workstation and it drops fix8524's probes. Addresses: ${link.source.address_evidence}."
   see   = "Verify whether the 8524 is caused by an offline DC or stale DC metadata"
-  doc   = "Article: 'A DC that is currently offline but still a valid DC in the forest: make it operational.' No cleanup is offered for a DC that may come back."
+  doc   = "Article: 'A DC that is currently offline but still a valid DC in the forest: make it operational.' No cleanup is offered for a DC that may come back. 'Does not answer' means every known address was dialled on 389, 636 and 135 and none answered; a DC without a known address is source_address_unknown instead."
 
   manual "Make the source DC operational" {
-    text  = "Start ${link.source.name} (or fix its network) so that it answers again. When it is up it re-registers its DNS records at Netlogon start; then retry replication. If ${link.source.name} is gone for good, plan again with -var 'decommissioned=[\"${link.source.name}\"]' to get the guarded metadata cleanup."
+    text  = "Start ${link.source.name} (or fix its network) so that it answers again. When it is up it re-registers its DNS records at Netlogon start; then retry replication. Run the test from ${link.destination.name} too: if ${link.source.name} answers there, a firewall between this workstation and it drops the probes. If ${link.source.name} is gone for good, plan again with -var 'decommissioned=[\"${link.source.name}\"]' to get the guarded metadata cleanup."
     shell = "powershell"
-    commands = [
-      ["Test-NetConnection", "-ComputerName", link.source.dns_host_name, "-Port", "389"],
-      ["Test-NetConnection", "-ComputerName", link.source.dns_host_name, "-Port", "135"],
-    ]
+    commands = concat(
+      [for ip in link.source.ips : ["Test-NetConnection", "-ComputerName", ip, "-Port", "389"]],
+      [for ip in link.source.ips : ["Test-NetConnection", "-ComputerName", ip, "-Port", "135"]],
+    )
   }
   manual "Once the source is back, retry replication" {
     on    = link.destination
@@ -329,12 +355,19 @@ decision "source_offline" {
 }
 
 decision "stale_metadata" {
-  when   = !check.source_answers.ok && check.source_gone.ok
-  cause  = "${link.source.name} no longer exists (it does not answer, its host record is gone and it last replicated ${link.never_succeeded ? "never" : "${link.days_since_success} day(s) ago"}), but its NTDS Settings object ${link.source_dsa_guid} remains in ${link.destination.name}'s copy of Active Directory: stale metadata."
+  when   = check.source_gone.ok
+  cause  = "${link.source.name} is gone for good: ${contains(var.decommissioned, link.source.name) ? "you declared it decommissioned" : (check.source_beyond_tombstone.ok ? "it has not replicated for ${link.days_since_success} days, longer than the forest's tombstone lifetime (${forest.tombstone_lifetime_days} days), so it must never replicate again" : "it does not answer on its known addresses (${join(", ", link.source.ips)}), its host records are absent from DNS and AD's zones, and it last replicated ${link.never_succeeded ? "never" : "${link.days_since_success} day(s) ago"}")}. Its NTDS Settings object ${link.source_dsa_guid} remains in ${link.destination.name}'s copy of Active Directory: stale metadata. Addresses: ${link.source.address_evidence}."
   see    = "Remove stale DC metadata if present"
-  doc    = "Article cause 1: the source no longer exists but its NTDS Settings object still exists in the destination's copy. Remove it from the destination's copy."
+  doc    = "Article cause 1: the source no longer exists but its NTDS Settings object still exists in the destination's copy. Remove it from the destination's copy. The cleanup's guards refuse it while the source answers on a known address, and block it while no address of the source was probed."
   remedy = [action.metadata_cleanup]
 
+  manual "Beyond the tombstone lifetime: isolate and force-demote it if it still runs" {
+    text  = "${link.source.name} last replicated ${link.days_since_success} days ago, longer than the tombstone lifetime (${forest.tombstone_lifetime_days} days): it must never replicate again (it would reintroduce deleted objects). If it still runs, disconnect it from the network first, then force its demotion on its console (Samba: stop its samba service for good), and only then clean up its metadata."
+    on    = link.source
+    shell = "powershell"
+    when  = check.source_beyond_tombstone.ok
+    command = ["Uninstall-ADDSDomainController", "-ForceRemoval", "-DemoteOperationMasterRole", "-Confirm"]
+  }
   manual "Or clean up with the article's tools" {
     text  = "Instead of the LDAP tree delete: Active Directory Sites and Services focused on ${link.destination.name}: delete the NTDS Settings object under ${link.source.server_dn}; or ntdsutil \"metadata cleanup\" (MSKB 216498)."
     on    = link.destination
@@ -619,7 +652,7 @@ decision "conflicting_cname" {
 
 decision "dns_zone_copies_differ" {
   when  = check.records_differ_between_dns_servers.ok
-  cause = "${link.source.name} registered its records where it points (${join(", ", link.source.dns_servers)}), but ${link.destination.name}'s DNS servers (${join(", ", check.cname_missing_on_destination_dns.ok_servers)}) do not have them: the copies of the zone differ (replication latency or failure between AD-integrated DNS servers, or a failed zone transfer to a secondary)."
+  cause = "${link.source.name} registered its records where it points (${join(", ", link.source.dns_servers)}), but ${link.destination.name}'s DNS servers (${join(", ", check.cname_missing_on_destination_dns.ok_servers)}) do not have them: the copies of the zone differ (replication latency or failure between AD-integrated DNS servers, or a failed zone transfer to a secondary). Addresses of ${link.source.name}: ${link.source.address_evidence}."
   see   = "Review the relationship between the DNS Servers used by the source and destination DCs"
   doc   = "Article causes 4/5: replication latency, replication failure, different replication scopes, or for primary/secondary zones: zone transfers not allowed, the secondary missing from the allow list, or an empty secondary (KB 953317)."
 
@@ -785,8 +818,9 @@ action "metadata_cleanup" {
   verify = [check.stale_dsa_removed]
 
   guard "dsa_not_alive" {
+    # Unknown (so the cleanup is blocked) when no address of the source was probed.
     condition = !check.source_answers.ok || (known(link.source.own_dsa_guid) && link.source.own_dsa_guid != link.source_dsa_guid)
-    message   = "${link.source.name} still answers as DSA ${link.source_dsa_guid}: it is alive, not stale."
+    message   = check.source_answers.status == "unknown" ? "Whether ${link.source.name} runs is unknown: no address of it was probed (${link.source.address_evidence}). A DC that may run is never cleaned up: give its address in the inventory (ips) and plan again." : "${link.source.name} still answers as DSA ${link.source_dsa_guid} (${join(", ", [for p in check.source_answers.ports : "${p.address}:${p.port}" if p.status == "ok"])})${contains(var.decommissioned, link.source.name) ? ", although it was declared decommissioned" : ""}: it is alive, not stale. Isolate and demote it first."
   }
   guard "guid_is_not_current" {
     condition = !known(link.source.own_dsa_guid) || link.source.own_dsa_guid != link.source_dsa_guid

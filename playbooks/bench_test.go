@@ -28,7 +28,8 @@ func syntheticFailing(tb testing.TB, pb *engine.Playbook, links, every int) *fac
 	n := links / ncs
 	s := &facts.Snapshot{FormatVersion: facts.FormatVersion, GatheredAt: benchNow, Source: "synthetic", SeedDC: "DC0",
 		Forest: facts.Forest{RootDomain: "contoso.com", RootDN: "DC=contoso,DC=com", ConfigDN: "CN=Configuration,DC=contoso,DC=com",
-			Domains: []facts.Domain{{DNSName: "contoso.com", DN: "DC=contoso,DC=com", NetBIOS: "CONTOSO"}}}}
+			Domains:               []facts.Domain{{DNSName: "contoso.com", DN: "DC=contoso,DC=com", NetBIOS: "CONTOSO"}},
+			TombstoneLifetimeDays: facts.Some(180), TombstoneLifetimeFrom: "directory"}}
 	registered := map[string]string{} // CNAME -> host
 	hosts := map[string]string{}      // host -> IP
 	for i := 0; i < n; i++ {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/lab/scenario"
@@ -38,6 +40,13 @@ func TestScenarios(t *testing.T) {
 			sc, err := scenario.Load(name)
 			if err != nil {
 				t.Fatal(err)
+			}
+			pb := pb
+			if len(sc.Vars) > 0 {
+				var diags hcl.Diagnostics
+				if pb, _, diags = Load(engine.LoadOptions{Vars: sc.Vars}); diags.HasErrors() {
+					t.Fatal(diags)
+				}
 			}
 			s := scenarioFacts(t, pb, name)
 			p, err := engine.MakePlan(pb, s, engine.PlanOptions{Now: sc.Now})
@@ -72,6 +81,28 @@ func TestScenarios(t *testing.T) {
 			for id, d := range got {
 				if _, ok := sc.Expect[id]; !ok {
 					t.Errorf("%s: unexpected finding (decision %s)", id, d)
+				}
+			}
+			for id := range sc.ExpectActions {
+				if _, ok := got[id]; !ok {
+					t.Errorf("%s: expect_actions names a partnership without a finding", id)
+				}
+			}
+			for _, f := range p.Findings {
+				want, ok := sc.ExpectActions[f.ID]
+				if !ok {
+					continue
+				}
+				var acts []string
+				for _, a := range f.Actions {
+					if a.Blocked {
+						acts = append(acts, a.Name+" (blocked)")
+					} else {
+						acts = append(acts, a.Name)
+					}
+				}
+				if !slices.Equal(acts, want) {
+					t.Errorf("%s: want actions %v, got %v", f.ID, want, acts)
 				}
 			}
 			// Warnings, in both directions too: every expected one, and no other.

@@ -200,7 +200,12 @@ func runApply(ctx context.Context, e *env, args []string) int {
 	// Where facts come from and where actions go.
 	switch {
 	case af.demo:
-		lz := &demo.Lazy{Name: scenarioName, OnStart: func(*demo.Demo) {
+		set, err := af.conn.demoSettings()
+		if err != nil {
+			fmt.Fprintln(e.stderr, "fix8524 apply:", err)
+			return exitError
+		}
+		lz := &demo.Lazy{Name: scenarioName, Settings: set, OnStart: func(*demo.Demo) {
 			fmt.Fprintf(progress, "Demo forest %q started broken again: LDAP and DNS simulated on 127.0.0.1, one WS-Management server per Windows DC.\n", scenarioName)
 		}}
 		defer lz.Close()

@@ -353,7 +353,10 @@ func runGather(ctx context.Context, e *env, args []string) int {
 	}
 	switch {
 	case demo:
-		snap, err = simDemoFacts(ctx, pb, demoName)
+		set, serr := c.demoSettings()
+		if err = serr; err == nil {
+			snap, err = simDemoFacts(ctx, pb, demoName, set)
+		}
 	case c.dc != "":
 		snap, err = c.gatherLive(ctx, e, tlsSet, needs, &tf)
 		if err == nil && *csvFile != "" {

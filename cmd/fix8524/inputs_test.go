@@ -49,7 +49,7 @@ func TestHostileInputsAreRefusedQuickly(t *testing.T) {
 	}
 	nul := func(n int) []byte { return make([]byte, n) }
 	objects := func(n int) []byte {
-		return []byte(`{"format_version":1,"links":[{}` + strings.Repeat(",{}", n) + "]}")
+		return []byte(`{"format_version":2,"links":[{}` + strings.Repeat(",{}", n) + "]}")
 	}
 	cases := []hostileCase{
 		{name: "facts /dev/zero", args: func(string) []string { return []string{"plan", "--facts", "/dev/zero"} }, want: "character device"},

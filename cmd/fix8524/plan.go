@@ -126,7 +126,10 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 	switch {
 	case demo:
 		// The scenario served as a simulated forest on loopback, gathered over LDAP and DNS.
-		s, err = simDemoFacts(ctx, pb, demoName)
+		set, serr := live.conn.demoSettings()
+		if err = serr; err == nil {
+			s, err = simDemoFacts(ctx, pb, demoName, set)
+		}
 	case live.requested():
 		s, err = live.gather(ctx, e, pb)
 	default:

@@ -12,6 +12,7 @@ import (
 
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/lab/demo"
 	"github.com/fix8524/fix8524/lab/scenario"
 )
 
@@ -51,7 +52,7 @@ func TestPlanFromSimulationEqualsDemo(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := simDemoFacts(context.Background(), pb, name)
+			got, err := simDemoFacts(context.Background(), pb, name, demo.Settings{})
 			if err != nil {
 				t.Fatal(err)
 			}

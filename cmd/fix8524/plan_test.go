@@ -177,7 +177,7 @@ func TestPlanErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	garbage := filepath.Join(t.TempDir(), "facts.json")
-	_ = os.WriteFile(garbage, []byte(`{"format_version": 1, "dcs": [`), 0o600)
+	_ = os.WriteFile(garbage, []byte(`{"format_version": 2, "dcs": [`), 0o600)
 	for _, args := range [][]string{
 		{"plan"},
 		{"plan", "--demo", "--facts", "x.json"},

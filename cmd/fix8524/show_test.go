@@ -95,7 +95,7 @@ func TestHealEscalationExplains(t *testing.T) {
 	for _, want := range []string{
 		"Plan for a human: ", "DC1<-DC2: source_offline", "DC2 does not answer LDAP or RPC",
 		"held: the playbook proposes no action for it, only manual steps", "Manual steps:", "Make the source DC operational",
-		"Test-NetConnection -ComputerName dc2.contoso.com -Port 389", "review it:             fix8524 show ",
+		"Test-NetConnection -ComputerName 192.0.2.12 -Port 389", "review it:             fix8524 show ",
 		"It proposes no action: nothing to approve or apply", "1 finding needs a human",
 	} {
 		if !strings.Contains(out, want) {

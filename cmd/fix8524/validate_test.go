@@ -86,7 +86,7 @@ func TestValidateBadInputs(t *testing.T) {
 		"syntax":           {"decision \"dns_unexplained\" {", "decision \"dns_unexplained\" {{"},
 		"unknown block":    {"window \"weekend\" {", "windoww \"weekend\" {"},
 		"unknown attr":     {"  risk  = \"high\"", "  risk  = \"high\"\n  rsik = 1"},
-		"wrong type":       {"    ports = [389, 135]", "    ports = \"389\""},
+		"wrong type":       {"    ports = [389, 636, 135]", "    ports = \"389\""},
 		"cycle":            {"condition = check.host_on_source_dns_a.ok || check.host_on_source_dns_aaaa.ok", "condition = check.records_differ_between_dns_servers.ok"},
 		"undefined action": {"remedy = [action.register_host, action.retry_replication]", "remedy = [action.register_hots]"},
 	} {

@@ -492,6 +492,9 @@ dc "DC4" {
   ips   = ["192.0.2.14"]
   state = "gone"
 }
+workstation {
+  inventory "DC4" { ips = ["192.0.2.14"] }
+}
 link {
   destination  = "DC1"
   source       = "DC4"

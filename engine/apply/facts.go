@@ -48,24 +48,11 @@ func (g GatherFacts) Observe(ctx context.Context, s *facts.Snapshot, dns []facts
 	ix := facts.NewIndex(s)
 	targets := make([]reach.Target, len(tcp))
 	for i, p := range tcp {
-		targets[i] = reach.Target{Probe: p, Address: addressOf(ix, p.Host)}
+		targets[i] = gather.ProbeTarget(ix, p)
 	}
 	s.Reach = append(s.Reach, rp.ProbeAll(ctx, targets)...)
 	s.Sort()
 	return ctx.Err()
-}
-
-// addressOf picks the address to dial for a probe host, as the gatherer does: a DC's first
-// known IP, else its DNS host name; any other host as given.
-func addressOf(ix *facts.Index, host string) string {
-	dc := ix.DCByName(host)
-	if dc == nil {
-		return host
-	}
-	if ips, ok := dc.IPs.Get(); ok && len(ips) > 0 {
-		return ips[0]
-	}
-	return dc.DNSHostName
 }
 
 // PlanNeeds returns the gather.Needs of a playbook: engine.Needs.

@@ -27,6 +27,8 @@ import (
 )
 
 // staleScenario: DC3 is gone for good, its NTDS Settings remain; DC1 fails to replicate from it.
+// The operator's inventory still has DC3's address: fix8524 probes it (nothing answers), so the
+// cleanup's dsa_not_alive guard rests on an observation.
 const staleScenario = `
 scenario {
   title = "DC3 is gone; its NTDS Settings remain"
@@ -34,6 +36,9 @@ scenario {
 }
 forest { root_domain = "contoso.com" }
 domain "contoso.com" { netbios = "CONTOSO" }
+workstation {
+  inventory "DC3" { ips = ["192.0.2.13"] }
+}
 dc "DC1" {
   guid        = "e15fc9a1-82f8-4a99-97f2-8e715f06e747"
   ips         = ["192.0.2.11"]

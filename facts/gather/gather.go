@@ -1,8 +1,13 @@
-// Package gather fills a facts.Snapshot from a live (or simulated) forest: the topology from a
-// seed DC over LDAP, each DC's own view (its DSA GUID and inbound replication status) from the DC
-// itself through a bounded worker pool with a per-DC deadline, host facts (DNS client settings,
-// events) from a HostReader or the inventory, then the DNS and TCP observations the planner needs
-// (Needs), deep probes only for failing links.
+// Package gather fills a facts.Snapshot from a live (or simulated) forest: the topology, the
+// forest's tombstone lifetime and AD's DNS zones from a seed DC over LDAP, each DC's addresses
+// from every source that can know them (package locate), each DC's own view (its DSA GUID and
+// inbound replication status) from the DC itself on its known addresses through a bounded worker
+// pool with a per-DC deadline, host facts (DNS client settings, events) from a HostReader or the
+// inventory, then the DNS and TCP observations the planner needs (Needs), deep probes only for
+// failing links, TCP probes on every known address of a DC.
+//
+// A DC is never dialled by name: a DC whose address no source knows is not dialled at all, and
+// its reachability is unknown with where fix8524 looked.
 //
 // A DC that refuses, stalls, answers garbage or huge values gets unknown facts with the reason,
 // and the gather goes on; only a seed DC that cannot be read is an error.
@@ -16,6 +21,7 @@ package gather
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"sort"
@@ -27,6 +33,7 @@ import (
 	"github.com/fix8524/fix8524/facts/dnsprobe"
 	"github.com/fix8524/fix8524/facts/inventory"
 	"github.com/fix8524/fix8524/facts/ldapread"
+	"github.com/fix8524/fix8524/facts/locate"
 	"github.com/fix8524/fix8524/facts/reach"
 	"github.com/fix8524/fix8524/facts/replstatus"
 	"github.com/fix8524/fix8524/internal/relay"
@@ -58,7 +65,8 @@ type Options struct {
 	SeedServerName string // TLS name of the seed when Seed is an IP (default: Seed)
 	LDAP           ldapread.Options
 	Dial           DialFunc // every LDAP, DNS and TCP dial; nil: net.Dialer
-	// Resolve maps a DC's dNSHostName to addresses (default: the system resolver).
+	// Resolve is the workstation's resolver: it maps a DC's dNSHostName to addresses (default:
+	// the system resolver). It is one source of addresses among others (package locate).
 	Resolve   func(ctx context.Context, host string) ([]string, error)
 	Inventory *inventory.Inventory
 	Host      HostReader
@@ -134,6 +142,19 @@ func Gather(ctx context.Context, o Options) (*facts.Snapshot, error) {
 	if err == nil {
 		topo, err = seed.ReadTopology(sctx, root)
 	}
+	var zones []locate.ZoneRead
+	if err == nil {
+		topo.Forest.TombstoneLifetimeDays, topo.Forest.TombstoneLifetimeFrom = seed.ReadTombstoneLifetime(sctx, root.ConfigNC)
+		// AD's DNS zones the seed holds: one paged read per partition.
+		names := locate.NodeNames(topo.DCs)
+		for _, p := range locate.ZonePartitions(&topo.Forest) {
+			if holds(root.NamingNCs, locate.PartitionNC(p)) {
+				zr := seed.ReadZones(sctx, p, names)
+				zr.DC = seedName(topo.DCs, root.DSServiceName, o.Seed)
+				zones = append(zones, zr)
+			}
+		}
+	}
 	seed.Close()
 	cancel()
 	if err != nil {
@@ -149,9 +170,19 @@ func Gather(ctx context.Context, o Options) (*facts.Snapshot, error) {
 		}
 	}
 
-	// 2. Each DC's own view, in a bounded pool.
-	g := &gatherer{o: &o, lo: lo, snap: snap}
-	g.readDCs(ctx)
+	// 2. Each DC's addresses and own view, in a bounded pool.
+	g := &gatherer{o: &o, lo: lo, snap: snap, answered: map[string]string{}, held: map[string][]string{},
+		ev: &locate.Evidence{Inventory: o.Inventory, Resolver: map[string]locate.Resolution{}, Zones: zones}}
+	if ip := net.ParseIP(o.Seed); ip != nil && snap.SeedDC != "" {
+		g.ev.Seed, g.ev.SeedAddress = snap.SeedDC, ip.String()
+	}
+	g.held[strings.ToLower(snap.SeedDC)] = root.NamingNCs
+	g.readDCs(ctx, nil)
+
+	// 3. Addresses from every source: the zones of partitions the seed does not hold, then every
+	// DNS server of the forest for the DCs whose address is in doubt; DCs found only there are
+	// read now.
+	g.locate(ctx)
 
 	// 3. Observations the planner needs. Some checks depend on earlier answers (a referral names
 	// the servers to ask next), so ask again until nothing new is needed.
@@ -179,7 +210,31 @@ type gatherer struct {
 	o    *Options
 	lo   ldapread.Options
 	snap *facts.Snapshot
-	mu   sync.Mutex
+	mu   sync.Mutex // guards snap.Problems, ev.Resolver, answered, held
+	ev   *locate.Evidence
+	// answered maps a lower-case DC name to the address its LDAP answered on; held to the
+	// naming contexts its rootDSE lists.
+	answered map[string]string
+	held     map[string][]string
+}
+
+func holds(ncs []string, nc string) bool {
+	for _, n := range ncs {
+		if strings.EqualFold(n, nc) {
+			return true
+		}
+	}
+	return false
+}
+
+// seedName names the seed DC among dcs (its NTDS Settings DN), else the address it was given by.
+func seedName(dcs []facts.DC, dsServiceName, given string) string {
+	for _, dc := range dcs {
+		if strings.EqualFold(dc.NTDSSettingsDN, dsServiceName) {
+			return dc.Name
+		}
+	}
+	return given
 }
 
 func (g *gatherer) problem(scope, format string, a ...any) {
@@ -205,7 +260,9 @@ func withSessionCache(base *tls.Config) *tls.Config {
 	return tc
 }
 
-func (g *gatherer) readDCs(ctx context.Context) {
+// readDCs reads the DCs (those named in only, when it is not nil) in a bounded pool and appends
+// their inbound links.
+func (g *gatherer) readDCs(ctx context.Context, only map[string]bool) {
 	n := len(g.snap.DCs)
 	links := make([][]facts.Link, n)
 	sem := make(chan struct{}, g.o.parallelism())
@@ -213,16 +270,20 @@ func (g *gatherer) readDCs(ctx context.Context) {
 	var done int
 	var dmu sync.Mutex
 	var rl relay.Relay
-	ix := facts.NewIndex(&facts.Snapshot{DCs: append([]facts.DC(nil), g.snap.DCs...)})
+	// DCs by GUID (a copy: the DCs change while they are read) and the DNS observations so far.
+	ix := facts.NewIndex(&facts.Snapshot{DCs: append([]facts.DC(nil), g.snap.DCs...), DNS: g.snap.DNS})
 	// The seed DC first, while its TLS session from the topology read is fresh in the cache.
 	order := make([]int, 0, n)
 	for i := range g.snap.DCs {
-		if g.snap.DCs[i].Name == g.snap.SeedDC {
+		switch {
+		case only != nil && !only[g.snap.DCs[i].Name]:
+		case g.snap.DCs[i].Name == g.snap.SeedDC:
 			order = append([]int{i}, order...)
-		} else {
+		default:
 			order = append(order, i)
 		}
 	}
+	n = len(order)
 	for _, i := range order {
 		wg.Add(1)
 		sem <- struct{}{} // a canceled gather drains fast: every call below honours ctx
@@ -259,22 +320,21 @@ func (g *gatherer) readDC(ctx context.Context, dc *facts.DC, ix *facts.Index) []
 	defer cancel()
 	inv := g.o.Inventory.DC(dc.Name)
 
-	// Addresses: the inventory overrides DNS (which may be the broken thing).
-	addr := dc.DNSHostName
-	switch {
-	case inv != nil && len(inv.IPs) > 0:
-		dc.IPs = facts.Some(append([]string(nil), inv.IPs...))
-		addr = inv.IPs[0]
-	case dc.DNSHostName == "":
-		dc.IPs = facts.Unknown[[]string]("the server object has no dNSHostName")
-	default:
-		ips, err := g.resolve(dctx, dc.DNSHostName)
-		if err != nil {
-			dc.IPs = facts.Unknown[[]string]("resolving " + dc.DNSHostName + " from this workstation: " + err.Error())
-		} else {
-			dc.IPs = facts.Some(ips)
-		}
+	// Addresses: what the sources read so far know (the seed address, the inventory, AD's zones);
+	// the workstation's resolver when they know none. DNS may be the broken thing: none is
+	// trusted alone.
+	g.mu.Lock()
+	locate.ApplyDC(dc, g.ev, ix, g.snap.Forest.RootDomain)
+	_, asked := g.ev.Resolver[strings.ToLower(dc.Name)]
+	g.mu.Unlock()
+	if !dc.IPs.Known && dc.DNSHostName != "" && !asked {
+		r := g.resolveHost(dctx, dc.DNSHostName)
+		g.mu.Lock()
+		g.ev.Resolver[strings.ToLower(dc.Name)] = r
+		locate.ApplyDC(dc, g.ev, ix, g.snap.Forest.RootDomain)
+		g.mu.Unlock()
 	}
+	addrs, _ := dc.IPs.Get()
 
 	// Host facts.
 	hf := HostFacts{
@@ -292,21 +352,17 @@ func (g *gatherer) readDC(ctx context.Context, dc *facts.DC, ix *facts.Index) []
 	}
 	dc.DNSServers, dc.DNSServersFrom, dc.Events = hf.DNSServers, hf.DNSServersFrom, hf.Events
 
-	// The DC's own LDAP view.
-	if addr == "" {
-		reason := "no address to reach the DC (no dNSHostName and no inventory IP)"
+	// The DC's own LDAP view, on the first of its addresses that answers.
+	if len(addrs) == 0 {
+		reason := "no address of the DC is known: " + dc.IPs.Why()
 		dc.OwnDSAGUID, dc.Inbound = facts.Unknown[string](reason), facts.Unknown[string](reason)
 		return nil
 	}
-	c, err := g.connect(dctx, addr, dc.DNSHostName)
+	c, root, err := g.connect(dctx, dc, addrs)
 	if err != nil {
 		return g.unreachable(dc, err)
 	}
 	defer c.Close()
-	root, err := c.ReadRootDSE(dctx, true)
-	if err != nil {
-		return g.unreachable(dc, err)
-	}
 	if own, err := c.ObjectGUID(dctx, root.DSServiceName); err != nil {
 		dc.OwnDSAGUID = facts.Unknown[string]("reading the DC's own NTDS Settings objectGUID: " + err.Error())
 		g.problem("dc:"+dc.Name, "own DSA GUID: %v", err)
@@ -363,6 +419,30 @@ func (g *gatherer) readDC(ctx context.Context, dc *facts.DC, ix *facts.Index) []
 	return out
 }
 
+// connect binds to the DC on the first address that answers and reads its rootDSE.
+func (g *gatherer) connect(ctx context.Context, dc *facts.DC, addrs []string) (*ldapread.Client, *ldapread.RootDSE, error) {
+	var errs []string
+	for _, a := range addrs {
+		c, err := g.connectAddr(ctx, a, dc.DNSHostName)
+		if err == nil {
+			var root *ldapread.RootDSE
+			if root, err = c.ReadRootDSE(ctx, true); err == nil {
+				g.mu.Lock()
+				g.answered[strings.ToLower(dc.Name)] = a
+				g.held[strings.ToLower(dc.Name)] = root.NamingNCs
+				g.mu.Unlock()
+				return c, root, nil
+			}
+			c.Close()
+		}
+		errs = append(errs, err.Error())
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, nil, errors.New(strings.Join(errs, "; "))
+}
+
 func (g *gatherer) unreachable(dc *facts.DC, err error) []facts.Link {
 	reason := "the DC does not answer LDAP: " + err.Error()
 	dc.OwnDSAGUID, dc.Inbound = facts.Unknown[string](reason), facts.Unknown[string](reason)
@@ -398,9 +478,9 @@ func (g *gatherer) resolve(ctx context.Context, host string) ([]string, error) {
 	return ips, nil
 }
 
-// connect connects and binds to a DC, retrying transient failures (no answer, a reset
+// connectAddr connects and binds to a DC at one address, retrying transient failures (a reset
 // connection) within ctx; a refusal, a certificate or a bind failure is not retried.
-func (g *gatherer) connect(ctx context.Context, addr, serverName string) (*ldapread.Client, error) {
+func (g *gatherer) connectAddr(ctx context.Context, addr, serverName string) (*ldapread.Client, error) {
 	var c *ldapread.Client
 	n, err := retry(ctx, func() error {
 		var err error
@@ -413,10 +493,102 @@ func (g *gatherer) connect(ctx context.Context, addr, serverName string) (*ldapr
 	return c, nil
 }
 
-// observe runs the DNS queries and TCP probes.
-func (g *gatherer) observe(ctx context.Context, qs []facts.DNSQuery, probes []facts.TCPProbe) {
-	qs = dedupQueries(qs)
-	probes = dedupProbes(probes)
+// resolveHost asks the workstation's resolver for a host name.
+func (g *gatherer) resolveHost(ctx context.Context, host string) locate.Resolution {
+	ips, err := g.resolve(ctx, host)
+	return locate.FromResolver(host, ips, err)
+}
+
+// locate completes the DCs' addresses: AD's zones in partitions the seed does not hold, read on
+// the first DC (by name) that answered and holds them; then, for the DCs whose addresses are in
+// doubt (locate.Doubtful), A and AAAA asked of every DNS server of the forest. A DC found only
+// now is read now.
+func (g *gatherer) locate(ctx context.Context) {
+	s := g.snap
+	seedHeld := g.held[strings.ToLower(s.SeedDC)]
+	names := locate.NodeNames(s.DCs)
+	for _, p := range locate.ZonePartitions(&s.Forest) {
+		nc := locate.PartitionNC(p)
+		if holds(seedHeld, nc) {
+			continue
+		}
+		g.ev.Zones = append(g.ev.Zones, g.readZonesElsewhere(ctx, p, nc, names))
+	}
+	locate.Apply(s, g.ev)
+	doubt := locate.Doubtful(s, func(dc string) bool { return g.answered[strings.ToLower(dc)] != "" })
+	if len(doubt) == 0 || ctx.Err() != nil {
+		return
+	}
+	g.o.progress("addresses", 0, len(doubt))
+	tried := map[string][]string{}
+	for _, name := range doubt {
+		if dc := facts.NewIndex(s).DCByName(name); dc != nil {
+			tried[name], _ = dc.IPs.Get()
+		}
+	}
+	g.observeDNS(ctx, locate.NSQueries(s))
+	g.ev.Servers = locate.Servers(s, g.ev, func(host string) []string {
+		r := g.resolveHost(ctx, host)
+		return r.Addresses
+	})
+	g.observeDNS(ctx, locate.WidenQueries(s, g.ev.Servers, doubt))
+	locate.Apply(s, g.ev)
+	again := map[string]bool{}
+	ix := facts.NewIndex(s)
+	for _, name := range doubt {
+		dc := ix.DCByName(name)
+		if dc == nil || g.answered[strings.ToLower(name)] != "" {
+			continue
+		}
+		if ips, ok := dc.IPs.Get(); ok && !locate.SameAddresses(ips, tried[name]) {
+			again[name] = true
+		}
+	}
+	g.o.progress("addresses", len(doubt), len(doubt))
+	if len(again) > 0 {
+		g.readDCs(ctx, again)
+	}
+	locate.NoAddressReasons(s)
+	s.Sort()
+}
+
+// readZonesElsewhere reads a zone partition on the first DC (by name) that answered LDAP and
+// lists the partition's NC among its naming contexts.
+func (g *gatherer) readZonesElsewhere(ctx context.Context, partition, nc string, names []string) locate.ZoneRead {
+	dcs := append([]facts.DC(nil), g.snap.DCs...)
+	sort.Slice(dcs, func(i, j int) bool { return dcs[i].Name < dcs[j].Name })
+	for i := range dcs {
+		dc := &dcs[i]
+		addr := g.answered[strings.ToLower(dc.Name)]
+		if addr == "" || !holds(g.held[strings.ToLower(dc.Name)], nc) {
+			continue
+		}
+		dctx, cancel := context.WithTimeout(ctx, g.o.dcTimeout())
+		defer cancel()
+		c, err := ldapread.Connect(dctx, addr, dc.DNSHostName, g.lo)
+		if err != nil {
+			return locate.ZoneRead{Partition: partition, DC: dc.Name, Err: err.Error()}
+		}
+		zr := c.ReadZones(dctx, partition, names)
+		c.Close()
+		zr.DC = dc.Name
+		return zr
+	}
+	return locate.ZoneRead{Partition: partition, Err: "no DC that answered holds " + nc}
+}
+
+// observeDNS asks the queries s does not hold an answer to yet.
+func (g *gatherer) observeDNS(ctx context.Context, qs []facts.DNSQuery) {
+	qs, _ = facts.Missing(g.snap, DedupQueries(qs), nil)
+	if len(qs) == 0 {
+		return
+	}
+	dp := g.dnsProber()
+	g.snap.DNS = append(g.snap.DNS, dp.QueryAll(ctx, qs)...)
+	g.snap.Sort()
+}
+
+func (g *gatherer) dnsProber() dnsprobe.Prober {
 	dp := g.o.DNS
 	if g.o.Dial != nil {
 		dp.Dial = dnsprobe.DialFunc(g.o.Dial)
@@ -424,6 +596,14 @@ func (g *gatherer) observe(ctx context.Context, qs []facts.DNSQuery, probes []fa
 	if dp.Parallel == 0 {
 		dp.Parallel = g.o.parallelism()
 	}
+	return dp
+}
+
+// observe runs the DNS queries and TCP probes.
+func (g *gatherer) observe(ctx context.Context, qs []facts.DNSQuery, probes []facts.TCPProbe) {
+	qs = DedupQueries(qs)
+	probes = dedupProbes(probes)
+	dp := g.dnsProber()
 	g.o.progress("dns", 0, len(qs))
 	g.snap.DNS = append(g.snap.DNS, dp.QueryAll(ctx, qs)...)
 	g.o.progress("dns", len(qs), len(qs))
@@ -438,27 +618,29 @@ func (g *gatherer) observe(ctx context.Context, qs []facts.DNSQuery, probes []fa
 	ix := facts.NewIndex(g.snap)
 	targets := make([]reach.Target, len(probes))
 	for i, p := range probes {
-		targets[i] = reach.Target{Probe: p, Address: addressOf(ix, p.Host)}
+		targets[i] = ProbeTarget(ix, p)
 	}
 	g.o.progress("tcp", 0, len(targets))
 	g.snap.Reach = append(g.snap.Reach, rp.ProbeAll(ctx, targets)...)
 	g.o.progress("tcp", len(targets), len(targets))
 }
 
-// addressOf picks the address to dial for a probe host: a DC's first known IP, else its DNS
-// host name; a host that is not a DC is dialled as given.
-func addressOf(ix *facts.Index, host string) string {
-	dc := ix.DCByName(host)
+// ProbeTarget says what to dial for a probe: every known address of a DC (none, with where
+// fix8524 looked, when it has none: a DC is never dialled by name); a host that is not a DC is
+// dialled as given.
+func ProbeTarget(ix *facts.Index, p facts.TCPProbe) reach.Target {
+	dc := ix.DCByName(p.Host)
 	if dc == nil {
-		return host
+		return reach.Target{Probe: p, Addresses: []string{p.Host}}
 	}
 	if ips, ok := dc.IPs.Get(); ok && len(ips) > 0 {
-		return ips[0]
+		return reach.Target{Probe: p, Addresses: ips}
 	}
-	return dc.DNSHostName
+	return reach.Target{Probe: p, Why: "no address of " + dc.Name + " is known: " + dc.IPs.Why()}
 }
 
-func dedupQueries(qs []facts.DNSQuery) []facts.DNSQuery {
+// DedupQueries drops repeated queries (same Key), keeping the first.
+func DedupQueries(qs []facts.DNSQuery) []facts.DNSQuery {
 	seen := map[string]bool{}
 	var out []facts.DNSQuery
 	for _, q := range qs {
@@ -534,7 +716,7 @@ func StandardNeeds(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) {
 			}
 		}
 	}
-	return dedupQueries(qs), dedupProbes(ps)
+	return DedupQueries(qs), dedupProbes(ps)
 }
 
 // ServersOf returns the DNS servers to ask on behalf of dc: its DNS client settings when known,

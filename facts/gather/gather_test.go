@@ -3,6 +3,7 @@ package gather
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"strings"
 	"testing"
 
 	"github.com/fix8524/fix8524/facts"
@@ -58,14 +59,24 @@ func TestStandardNeeds(t *testing.T) {
 	}
 }
 
-func TestAddressOf(t *testing.T) {
+// A DC is dialled on every known address and never by name: with no address it is not dialled
+// at all, and the probe says where fix8524 looked.
+func TestProbeTarget(t *testing.T) {
 	s := &facts.Snapshot{DCs: []facts.DC{
-		{Name: "DC1", DNSHostName: "dc1.contoso.com", IPs: facts.Some([]string{"192.0.2.11"})},
-		{Name: "DC2", DNSHostName: "dc2.contoso.com", IPs: facts.Unknown[[]string]("x")},
+		{Name: "DC1", DNSHostName: "dc1.contoso.com", IPs: facts.Some([]string{"192.0.2.11", "2001:db8::11"})},
+		{Name: "DC2", DNSHostName: "dc2.contoso.com", IPs: facts.Unknown[[]string]("dc2.contoso.com resolves on none of the 2 DNS servers")},
 	}}
 	ix := facts.NewIndex(s)
-	if addressOf(ix, "dc1") != "192.0.2.11" || addressOf(ix, "DC2") != "dc2.contoso.com" || addressOf(ix, "198.51.100.7") != "198.51.100.7" {
-		t.Fatal("addressOf")
+	one := ProbeTarget(ix, facts.TCPProbe{Host: "dc1", Port: 389})
+	if len(one.Addresses) != 2 || one.Addresses[1] != "2001:db8::11" {
+		t.Errorf("DC1: %+v", one)
+	}
+	two := ProbeTarget(ix, facts.TCPProbe{Host: "DC2", Port: 389})
+	if len(two.Addresses) != 0 || !strings.Contains(two.Why, "resolves on none") {
+		t.Errorf("DC2: %+v", two)
+	}
+	if other := ProbeTarget(ix, facts.TCPProbe{Host: "198.51.100.7", Port: 53}); len(other.Addresses) != 1 || other.Addresses[0] != "198.51.100.7" {
+		t.Errorf("other host: %+v", other)
 	}
 }
 

@@ -2,12 +2,15 @@ package ldapread
 
 import (
 	"errors"
-
 	"fmt"
-	"github.com/go-ldap/ldap/v3"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/fix8524/fix8524/facts/dnsrecord"
 )
 
 func TestValidate(t *testing.T) {
@@ -111,5 +114,53 @@ func TestCollectRanged(t *testing.T) {
 	var empty RootDSE
 	if next := collectRanged(e, AttrReplAllInboundNeighbors, &empty); next != -1 || empty.HasNeighborsAttr {
 		t.Fatal("unrelated attribute collected")
+	}
+}
+
+// nodeOf decodes hostile dnsNode entries without panicking; a tombstoned node holds no address.
+func FuzzNodeOf(f *testing.F) {
+	a, _ := dnsrecord.Encode(dnsrecord.Record{Type: dnsrecord.TypeA, Address: netip.MustParseAddr("192.0.2.12")})
+	tomb, _ := dnsrecord.Encode(dnsrecord.Record{Type: dnsrecord.TypeZero})
+	f.Add("DC=dc2,DC=contoso.com,CN=MicrosoftDNS,DC=DomainDnsZones,DC=contoso,DC=com", "dc2", "", a, tomb)
+	f.Add("DC=@,DC=contoso.com,CN=MicrosoftDNS,DC=DomainDnsZones,DC=contoso,DC=com", "@", "TRUE", a, []byte{5})
+	f.Add(`DC=x\,y,DC=a`, "", "FALSE", []byte{}, a)
+	f.Fuzz(func(t *testing.T, dn, name, tombstoned string, v1, v2 []byte) {
+		e := ldap.NewEntry(dn, map[string][]string{"name": {name}, AttrDNSTombstoned: {tombstoned}, AttrDNSRecord: {string(v1), string(v2)}})
+		n, ok := nodeOf(e, "DC=DomainDnsZones,DC=contoso,DC=com")
+		if !ok {
+			return
+		}
+		if n.Tombstoned && (len(n.Addresses) > 0 || len(n.NS) > 0) {
+			t.Fatalf("a tombstoned node holds records: %+v", n)
+		}
+		for _, addr := range n.Addresses {
+			if _, err := netip.ParseAddr(addr); err != nil {
+				t.Fatalf("address %q", addr)
+			}
+		}
+	})
+}
+
+func TestNodeOf(t *testing.T) {
+	a, _ := dnsrecord.Encode(dnsrecord.Record{Type: dnsrecord.TypeA, Address: netip.MustParseAddr("192.0.2.12")})
+	ns, _ := dnsrecord.Encode(dnsrecord.Record{Type: dnsrecord.TypeNS, Target: "dc1.contoso.com"})
+	tomb, _ := dnsrecord.Encode(dnsrecord.Record{Type: dnsrecord.TypeZero})
+	base := ",CN=MicrosoftDNS,DC=DomainDnsZones,DC=contoso,DC=com"
+	n, ok := nodeOf(ldap.NewEntry("DC=dc2,DC=contoso.com"+base, map[string][]string{"name": {"DC2"}, AttrDNSRecord: {string(a), "garbage"}}), "")
+	if !ok || n.Name != "dc2.contoso.com" || n.Zone != "contoso.com" || len(n.Addresses) != 1 || n.Addresses[0] != "192.0.2.12" || len(n.Problems) != 1 {
+		t.Errorf("live node %+v", n)
+	}
+	n, _ = nodeOf(ldap.NewEntry("DC=@,DC=contoso.com"+base, map[string][]string{"name": {"@"}, AttrDNSRecord: {string(ns)}}), "")
+	if n.Name != "contoso.com" || len(n.NS) != 1 || n.NS[0] != "dc1.contoso.com" {
+		t.Errorf("apex %+v", n)
+	}
+	// Tombstoned by the attribute, or by holding only a tombstone record: no address either way.
+	for _, e := range []*ldap.Entry{
+		ldap.NewEntry("DC=dc3,DC=contoso.com"+base, map[string][]string{"name": {"dc3"}, AttrDNSTombstoned: {"TRUE"}, AttrDNSRecord: {string(a)}}),
+		ldap.NewEntry("DC=dc3,DC=contoso.com"+base, map[string][]string{"name": {"dc3"}, AttrDNSRecord: {string(tomb)}}),
+	} {
+		if n, _ := nodeOf(e, ""); !n.Tombstoned || len(n.Addresses) != 0 {
+			t.Errorf("tombstoned %+v", n)
+		}
 	}
 }

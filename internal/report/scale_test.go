@@ -10,6 +10,7 @@ import (
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/lab/sim"
+	"github.com/fix8524/fix8524/lab/workstation"
 )
 
 // bigPlan is the plan of a synthetic forest of 2,000 DCs in 100 sites of 20, each DC with 3
@@ -53,12 +54,7 @@ var bigPlan = sync.OnceValues(func() (*engine.Plan, error) {
 		if len(md)+len(mt) == 0 {
 			break
 		}
-		for _, q := range md {
-			s.DNS = append(s.DNS, sy.QueryDNS(q))
-		}
-		for _, p := range mt {
-			s.Reach = append(s.Reach, sy.Probe(p))
-		}
+		workstation.Observe(sy, &s, md, mt)
 	}
 	return engine.MakePlan(pb, &s, engine.PlanOptions{Now: planTime})
 })

@@ -160,7 +160,14 @@ func (d *Demo) Runner(ctx context.Context, t actions.Target) (remote.Runner, err
 	// is not reached through the demo's in-process servers either: what the gatherer's probes
 	// saw is what the actions get.
 	if port, ok := map[string]int{"winrm": 5985, "ssh": 22}[t.Transport]; ok {
-		if obs := d.World.Probe(facts.TCPProbe{Host: dc.Name, Port: port}); obs.Result != facts.ReachOpen {
+		obs := facts.ReachAttempt{Result: facts.ReachTimeout, Error: "no address"}
+		ips, _ := dc.IPs.Get()
+		for _, ip := range ips {
+			if obs = d.World.ProbeAddress(ip, port); obs.Result == facts.ReachOpen {
+				break
+			}
+		}
+		if obs.Result != facts.ReachOpen {
 			kind := remote.KindTimeout
 			if obs.Result == facts.ReachRefused {
 				kind = remote.KindRefused
@@ -216,8 +223,9 @@ func (d *Demo) LDAP(ctx context.Context, t actions.Target) (ldapdelete.Conn, fun
 	return conn, func() { conn.Close() }, nil
 }
 
+// dc is a DC as the demo forest serves it (its real addresses).
 func (d *Demo) dc(name string) *facts.DC {
-	return facts.NewIndex(d.World.Base()).DCByName(name)
+	return facts.NewIndex(d.World.Served()).DCByName(name)
 }
 
 func (d *Demo) logf(format string, args ...any) {

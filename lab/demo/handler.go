@@ -87,7 +87,7 @@ func (d *Demo) Handler(dc string) labwinrm.Handler {
 // runReplicate simulates repadmin /replicate $P.destination $P.source <nc> for every NC of
 // $P.ncs (a JSON list, or one NC as plain text).
 func runReplicate(d *Demo, dc string, p map[string]string, stdout, stderr io.Writer) int {
-	base := d.World.Base()
+	base := d.World.Served()
 	ix := facts.NewIndex(base)
 	dest, src := resolveDC(base, ix, p["destination"]), resolveDC(base, ix, p["source"])
 	if dest == nil || src == nil {
@@ -207,7 +207,7 @@ func (r *sambaRunner) Run(ctx context.Context, c remote.Command) (remote.Result,
 			code = 2
 		}
 	case len(c.Argv) >= 6 && c.Argv[0] == "samba-tool" && c.Argv[1] == "drs" && c.Argv[2] == "replicate":
-		base := r.d.World.Base()
+		base := r.d.World.Served()
 		ix := facts.NewIndex(base)
 		dest, src := resolveDC(base, ix, c.Argv[3]), resolveDC(base, ix, c.Argv[4])
 		if dest == nil || src == nil {

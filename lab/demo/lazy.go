@@ -12,6 +12,7 @@ import (
 	"github.com/fix8524/fix8524/engine/apply"
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/facts/gather"
+	"github.com/fix8524/fix8524/facts/inventory"
 )
 
 // WindowsWaived is a reason to give apply.Options.WindowsWaived (and heal's) in tests that run the
@@ -27,6 +28,8 @@ type Lazy struct {
 	Name string
 	// OnStart is called once the forest runs (to tell the user).
 	OnStart func(d *Demo)
+	// Settings are what the operator gives the gather (--inventory, --assume-self-dns).
+	Settings Settings
 
 	once sync.Once
 	d    *Demo
@@ -53,6 +56,10 @@ func (l *Lazy) start(ctx context.Context) error {
 			l.err = err
 			return
 		}
+		if l.Settings.Inventory != nil {
+			o.Inventory = l.Settings.Inventory
+		}
+		o.AssumeSelfDNS = l.Settings.AssumeSelfDNS
 		l.d, l.f, l.x = d, apply.GatherFacts{Options: o}, &actions.Executor{Runners: d, LDAP: d}
 		if l.OnStart != nil {
 			l.OnStart(d)
@@ -67,10 +74,22 @@ func (l *Lazy) start(ctx context.Context) error {
 // verification) and heal gather through a Lazy with apply.GatherForPlan exactly as it does, so
 // that a demo plan's fingerprints are those apply's drift check computes.
 func GatherForPlan(ctx context.Context, name string, pb *engine.Playbook) (*facts.Snapshot, error) {
+	return GatherForPlanWith(ctx, name, pb, Settings{})
+}
+
+// Settings are what the operator gives a gather of the demo forest, as on a real one: an
+// inventory (it replaces the scenario's own) and --assume-self-dns.
+type Settings struct {
+	Inventory     *inventory.Inventory
+	AssumeSelfDNS bool
+}
+
+// GatherForPlanWith is GatherForPlan with the operator's settings.
+func GatherForPlanWith(ctx context.Context, name string, pb *engine.Playbook, set Settings) (*facts.Snapshot, error) {
 	if pb == nil {
 		return nil, errors.New("gathering from the demo forest: no playbook to say what to observe")
 	}
-	l := &Lazy{Name: name}
+	l := &Lazy{Name: name, Settings: set}
 	defer l.Close()
 	s, err := apply.GatherForPlan(ctx, l, pb)
 	if err != nil {

@@ -54,6 +54,7 @@ type Kind string
 // The breakers. See README.md for what each one does and what Samba records.
 const (
 	SourceRecords          Kind = "source-records"           // S's CNAME and A deleted on every DNS server
+	SourceRecordsLocal     Kind = "source-records-local"     // S's CNAME and A only on S's own DNS server; D asks dc1, then dc2
 	DestCNAMEOnly          Kind = "dest-cname-only"          // CNAME on S's DNS server, missing on D's
 	DestResolver           Kind = "dest-resolver"            // D's resolver points at a server without the zones
 	SourceOffline          Kind = "source-offline"           // S stopped, DNS records intact
@@ -67,7 +68,7 @@ const (
 
 // Kinds lists the breakers that (*Lab).Break accepts.
 func Kinds() []Kind {
-	return []Kind{SourceRecords, DestCNAMEOnly, DestResolver, SourceOffline,
+	return []Kind{SourceRecords, SourceRecordsLocal, DestCNAMEOnly, DestResolver, SourceOffline,
 		SourceOfflineScavenged, SourceGone, Repromoted, LinkAddress, LinkAddressLatent}
 }
 

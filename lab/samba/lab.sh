@@ -23,7 +23,7 @@
 #   lab.sh exec CMD...             run CMD inside the namespace (lab resolver, KRB5_CONFIG set)
 #   lab.sh ssh DC [CMD...]         ssh root@DC with the lab key and known_hosts
 #
-# KINDS: source-records dest-cname-only dest-resolver source-offline
+# KINDS: source-records source-records-local dest-cname-only dest-resolver source-offline
 #        source-offline-scavenged source-gone repromoted link-address link-address-latent
 #        inject-8524
 #
@@ -617,6 +617,30 @@ break_source_records() { # S failed to register: CNAME + A gone on every DNS ser
   record_failure dc1 dc2
 }
 
+break_source_records_local() { # S's CNAME + A only on S's own DNS server; D's resolver: dc1, then dc2
+  require_dcs dc1 dc2
+  local g d p=(); g=$(guid_self dc2)
+  delete_records dc2 "$g" $(server_ips $(running_dcs))
+  # every DC that pulls from S must forget its cached connection, else it would pull S's
+  # re-added records and pass them on to D
+  for d in $(others dc2); do samba_restart "$d" & p+=($!); done
+  for d in "${p[@]}"; do wait "$d" || die "restart failed"; done
+  # the records come back on S's own DNS server only: the others' copies lack them, and they
+  # cannot pull them (their pulls from S need exactly those names, which they ask dc1 for)
+  retry 3 2 st dns add 127.0.10.2 "_msdcs.$DNSDOMAIN" "$g" CNAME "dc2.$DNSDOMAIN" >/dev/null
+  retry 3 2 st dns add 127.0.10.2 "$DNSDOMAIN" dc2 A "$(ip_of dc2)" >/dev/null
+  wait_rec present 127.0.10.2 "$g._msdcs.$DNSDOMAIN" CNAME 20 || die "CNAME not re-added on dc2"
+  wait_rec present 127.0.10.2 "dc2.$DNSDOMAIN" A 20 || die "A not re-added on dc2"
+  # D's DNS client lists S's DNS server second, as a DC often lists a partner: D asks dc1 first,
+  # which answers NXDOMAIN, and a resolver does not ask further after an answer
+  printf 'nameserver %s\nnameserver %s\nsearch %s\n' 127.0.10.1 127.0.10.2 "$DNSDOMAIN" >"$LAB/dc1/resolv.conf"
+  mark_broken source-records-local
+  record_failure dc1 dc2
+  has_rec 127.0.10.1 "$g._msdcs.$DNSDOMAIN" CNAME && die "dc1 got the CNAME back"
+  has_rec 127.0.10.1 "dc2.$DNSDOMAIN" A && die "dc1 got the A record back"
+  return 0
+}
+
 break_dest_cname_only() { # zone copies differ: CNAME on S's DNS server, not on D's
   require_dcs dc1 dc2
   local g d; g=$(guid_self dc2)
@@ -857,6 +881,10 @@ heal_by_hand() {
     source-records|dest-cname-only)
       reregister dc2
       heal_done dc2 ;;
+    source-records-local)
+      reregister dc2   # S's resolver is dc1: the update lands there
+      set_resolver dc1 127.0.10.1
+      heal_done dc2 ;;
     dest-resolver)
       set_resolver dc1 127.0.10.1
       labdns_stop
@@ -903,6 +931,7 @@ brk() {
   [ -e "$LAB/dcs" ] || die "no lab (run up first)"
   case $kind in
     source-records) break_source_records ;;
+    source-records-local) break_source_records_local ;;
     dest-cname-only) break_dest_cname_only ;;
     dest-resolver) break_dest_resolver ;;
     source-offline) break_source_offline ;;

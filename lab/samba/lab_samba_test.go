@@ -91,6 +91,7 @@ func TestSambaLab(t *testing.T) {
 	}
 	cases := []tc{
 		{kind: SourceRecords, check: checkSourceRecords},
+		{kind: SourceRecordsLocal, check: checkSourceRecordsLocal},
 		{kind: DestCNAMEOnly, check: checkDestCNAMEOnly},
 		{kind: DestResolver, check: checkDestResolver},
 		{kind: SourceOffline, check: checkSourceOffline},
@@ -225,6 +226,22 @@ func checkSourceRecords(t *testing.T, l *Lab, res []SyncResult, g string) {
 	for _, s := range []string{"dc1", "dc2", "dc3"} {
 		requireAbsent(ctx, t, l, s, CNAME(g), "CNAME")
 		requireAbsent(ctx, t, l, s, FQDN(Source), "A")
+	}
+}
+
+func checkSourceRecordsLocal(t *testing.T, l *Lab, res []SyncResult, g string) {
+	ctx := context.Background()
+	requireResults(t, res, 2)
+	requireDestRecords(ctx, t, l, g, 2)
+	for _, s := range []string{"dc1", "dc3"} {
+		requireAbsent(ctx, t, l, s, CNAME(g), "CNAME")
+		requireAbsent(ctx, t, l, s, FQDN(Source), "A")
+	}
+	requirePresent(ctx, t, l, Source, CNAME(g), "CNAME")
+	requirePresent(ctx, t, l, Source, FQDN(Source), "A")
+	out, err := l.SSH(ctx, Dest, "grep nameserver /etc/resolv.conf")
+	if err != nil || strings.TrimSpace(string(out)) != "nameserver "+IP(Dest)+"\nnameserver "+IP(Source) {
+		t.Errorf("dc1's resolvers: %q %v", out, err)
 	}
 }
 

@@ -14,10 +14,25 @@
 //	link { destination = "DC1"  source = "DC2"  failures = 23 }
 //
 // The scenario block may also set expect_warnings = { "DC1<-DC3" = ["link_address_latent"] }:
-// the warnings the shipped playbook must report for partnerships whose links all succeed.
+// the warnings the shipped playbook must report for partnerships whose links all succeed; and
+// expect_actions = { "DC1<-DC2" = ["metadata_cleanup (blocked)"] }: the actions a partnership's
+// plan proposes, in order ("(blocked)": a guard refuses it).
 //
 // A link block may also set source_guid (the DSA GUID the destination knows the source by) and
 // address_guid (the GUID whose _msdcs name the destination dials, when that differs).
+//
+// The admin workstation is a DNS client like any other: it resolves through the scenario's DNS
+// servers, from what they hold. A workstation block says which servers it asks (default: the
+// seed DC's DNS client servers) and what the operator's inventory knows:
+//
+//	workstation {
+//	  dns_servers = ["192.0.2.11"]
+//	  inventory "DC2" { ips = ["192.0.2.12"], dns_servers = ["192.0.2.12"] }
+//	}
+//
+// The scenario block may set vars, the playbook's -var NAME=VALUE arguments the expected
+// decisions assume (vars = ["decommissioned=[\"DC2\"]"]); the forest block may set
+// tombstone_lifetime_days (absent: the directory holds none, AD's default of 60 days).
 //
 // Replication results are derived from the DNS state unless a link block says otherwise: a
 // destination that cannot resolve the source's GUID CNAME through its (sticky) resolver records
@@ -72,18 +87,43 @@ type Scenario struct {
 	// Expect maps a partnership "DEST<-SOURCE" to the decision the shipped playbook must reach
 	// ("healthy" for no failing link).
 	Expect map[string]string
+	// ExpectActions maps a partnership to the actions its plan must propose, in order, each
+	// "NAME" or "NAME (blocked)" (a guard or a flagged value refuses it); a partnership not
+	// listed is not checked.
+	ExpectActions map[string][]string
 	// ExpectWarnings maps a partnership "DEST<-SOURCE" whose links all succeed to the names of
 	// the warnings the shipped playbook must report for it (sorted); a partnership not listed
 	// must get none.
 	ExpectWarnings map[string][]string
 	Now            time.Time
 	Seed           string
+	// Vars are the playbook -var arguments the expectations assume.
+	Vars []string
+	// Workstation is the admin workstation: its DNS servers and the inventory.
+	Workstation Workstation
+	// TombstoneLifetimeDays is the forest's tombstoneLifetime; 0: not set (the default).
+	TombstoneLifetimeDays int
 
 	RootDomain string
 	Domains    []Domain
 	DCs        []DC
 	DNSServers []DNSServer
 	Links      []LinkOverride
+}
+
+// Workstation is where fix8524 runs.
+type Workstation struct {
+	// DNSServers are the servers its resolver asks, in order; nil: the seed DC's DNS client
+	// servers.
+	DNSServers []string
+	// Inventory maps a DC name to what the operator's inventory gives for it.
+	Inventory map[string]InventoryDC
+}
+
+// InventoryDC is one DC of the workstation's inventory.
+type InventoryDC struct {
+	IPs        []string
+	DNSServers []string
 }
 
 // Domain is one AD domain.
@@ -114,7 +154,10 @@ type DC struct {
 	Unregistered  []string // "cname", "host": records this DC failed to register
 	RecordsRemain bool     // a gone DC whose records were never removed
 	ClosedPorts   []int
-	Events        []Event
+	// Filtered: a firewall between the workstation and the DC drops everything fix8524 sends
+	// it (its replication partners reach it).
+	Filtered bool
+	Events   []Event
 }
 
 // Event is a Directory Service event seen on a DC.
@@ -194,26 +237,42 @@ func Load(name string) (*Scenario, error) {
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 
 type fileHCL struct {
-	Scenario scenarioHCL    `hcl:"scenario,block"`
-	Forest   forestHCL      `hcl:"forest,block"`
-	Domains  []domainHCL    `hcl:"domain,block"`
-	DCs      []dcHCL        `hcl:"dc,block"`
-	Servers  []dnsServerHCL `hcl:"dns_server,block"`
-	Links    []linkHCL      `hcl:"link,block"`
+	Scenario    scenarioHCL      `hcl:"scenario,block"`
+	Forest      forestHCL        `hcl:"forest,block"`
+	Workstation []workstationHCL `hcl:"workstation,block"`
+	Domains     []domainHCL      `hcl:"domain,block"`
+	DCs         []dcHCL          `hcl:"dc,block"`
+	Servers     []dnsServerHCL   `hcl:"dns_server,block"`
+	Links       []linkHCL        `hcl:"link,block"`
 }
 
 type scenarioHCL struct {
 	Title       string            `hcl:"title"`
 	Description string            `hcl:"description,optional"`
 	Expect      map[string]string `hcl:"expect,optional"`
+	// ExpectActions: { "DC1<-DC2" = ["metadata_cleanup (blocked)"] }.
+	ExpectActions map[string][]string `hcl:"expect_actions,optional"`
 	// ExpectWarnings: { "DC1<-DC2" = ["link_address_latent"] }.
 	ExpectWarnings map[string][]string `hcl:"expect_warnings,optional"`
 	Now            string              `hcl:"now,optional"`
 	Seed           string              `hcl:"seed,optional"`
+	Vars           []string            `hcl:"vars,optional"`
 }
 
 type forestHCL struct {
-	RootDomain string `hcl:"root_domain"`
+	RootDomain        string `hcl:"root_domain"`
+	TombstoneLifetime int    `hcl:"tombstone_lifetime_days,optional"`
+}
+
+type workstationHCL struct {
+	DNSServers *[]string      `hcl:"dns_servers,optional"`
+	Inventory  []inventoryHCL `hcl:"inventory,block"`
+}
+
+type inventoryHCL struct {
+	DC         string   `hcl:"dc,label"`
+	IPs        []string `hcl:"ips,optional"`
+	DNSServers []string `hcl:"dns_servers,optional"`
 }
 
 type domainHCL struct {
@@ -242,6 +301,7 @@ type dcHCL struct {
 	Unregistered  []string   `hcl:"unregistered,optional"`
 	RecordsRemain bool       `hcl:"records_remain,optional"`
 	ClosedPorts   []int      `hcl:"closed_ports,optional"`
+	Filtered      bool       `hcl:"filtered,optional"`
 	Events        []eventHCL `hcl:"event,block"`
 }
 
@@ -308,10 +368,14 @@ func Parse(filename string, src []byte) (*Scenario, hcl.Diagnostics) {
 		Title:          raw.Scenario.Title,
 		Description:    raw.Scenario.Description,
 		Expect:         raw.Scenario.Expect,
+		ExpectActions:  raw.Scenario.ExpectActions,
 		ExpectWarnings: raw.Scenario.ExpectWarnings,
 		Seed:           raw.Scenario.Seed,
+		Vars:           raw.Scenario.Vars,
 		Now:            DefaultNow,
 		RootDomain:     facts.CanonicalName(raw.Forest.RootDomain),
+
+		TombstoneLifetimeDays: raw.Forest.TombstoneLifetime,
 	}
 	errf := func(format string, a ...any) {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid scenario", Detail: fmt.Sprintf(format, a...), Subject: f.Body.MissingItemRange().Ptr()})
@@ -332,6 +396,9 @@ func Parse(filename string, src []byte) (*Scenario, hcl.Diagnostics) {
 	if s.RootDomain == "" {
 		errf("forest.root_domain is empty")
 	}
+	if s.TombstoneLifetimeDays < 0 {
+		errf("forest.tombstone_lifetime_days must be a positive number of days")
+	}
 	for _, d := range raw.Domains {
 		s.Domains = append(s.Domains, Domain{Name: facts.CanonicalName(d.Name), NetBIOS: d.NetBIOS})
 	}
@@ -348,7 +415,7 @@ func Parse(filename string, src []byte) (*Scenario, hcl.Diagnostics) {
 			Name: d.Name, Domain: facts.CanonicalName(d.Domain), Site: d.Site, HostName: facts.CanonicalName(d.HostName),
 			GUID: strings.ToLower(d.GUID), OwnGUID: strings.ToLower(d.OwnGUID), InvocationID: strings.ToLower(d.InvocationID),
 			Platform: d.Platform, OS: d.OS, IPs: d.IPs, RODC: d.RODC, FSMO: d.FSMO, State: d.State, Protected: d.Protected,
-			Unregistered: d.Unregistered, RecordsRemain: d.RecordsRemain, ClosedPorts: d.ClosedPorts, GC: true,
+			Unregistered: d.Unregistered, RecordsRemain: d.RecordsRemain, ClosedPorts: d.ClosedPorts, Filtered: d.Filtered, GC: true,
 		}
 		if d.DNSServers != nil {
 			dc.DNSServers = append([]string{}, (*d.DNSServers)...)
@@ -490,6 +557,30 @@ func Parse(filename string, src []byte) (*Scenario, hcl.Diagnostics) {
 	}
 	if s.Seed != "" && !names[strings.ToLower(s.Seed)] {
 		errf("scenario.seed %q is not a dc", s.Seed)
+	}
+	for _, ws := range raw.Workstation {
+		if ws.DNSServers != nil {
+			s.Workstation.DNSServers = append([]string{}, (*ws.DNSServers)...)
+			for _, ip := range s.Workstation.DNSServers {
+				if _, err := netip.ParseAddr(ip); err != nil {
+					errf("workstation.dns_servers: %q is not an IP address", ip)
+				}
+			}
+		}
+		for _, inv := range ws.Inventory {
+			if !names[strings.ToLower(inv.DC)] {
+				errf("workstation inventory %q is not a dc", inv.DC)
+			}
+			for _, ip := range append(append([]string{}, inv.IPs...), inv.DNSServers...) {
+				if _, err := netip.ParseAddr(ip); err != nil {
+					errf("workstation inventory %q: %q is not an IP address", inv.DC, ip)
+				}
+			}
+			if s.Workstation.Inventory == nil {
+				s.Workstation.Inventory = map[string]InventoryDC{}
+			}
+			s.Workstation.Inventory[inv.DC] = InventoryDC{IPs: inv.IPs, DNSServers: inv.DNSServers}
+		}
 	}
 	return s, diags
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/lab/workstation"
 )
 
 // Win32 results a destination records.
@@ -31,11 +32,14 @@ type World struct {
 	zones   map[string]map[string]map[string][]facts.RR // server IP -> zone -> owner name -> records
 	servers map[string]*DNSServer
 	links   []facts.Link
+	// tomb: per server, the owner names whose records were deleted (their dnsNode objects are
+	// tombstoned in AD's zones).
+	tomb map[string]map[string]bool
 }
 
 // NewWorld builds the simulated forest of a scenario.
 func (s *Scenario) NewWorld() *World {
-	w := &World{s: s, now: s.Now, deleted: map[string]bool{}, zones: map[string]map[string]map[string][]facts.RR{}, servers: map[string]*DNSServer{}}
+	w := &World{s: s, now: s.Now, deleted: map[string]bool{}, zones: map[string]map[string]map[string][]facts.RR{}, servers: map[string]*DNSServer{}, tomb: map[string]map[string]bool{}}
 	w.dcs = append([]DC(nil), s.DCs...)
 	registered := w.registeredRecords()
 	for i := range s.DNSServers {
@@ -150,6 +154,7 @@ func (w *World) put(server string, rr facts.RR) bool {
 		}
 	}
 	w.zones[server][z][rr.Name] = append(w.zones[server][z][rr.Name], rr)
+	delete(w.tomb[server], rr.Name)
 	return true
 }
 
@@ -199,6 +204,10 @@ func (w *World) drop(server string, match func(facts.RR) bool) {
 			}
 			if len(kept) == 0 {
 				delete(z, name)
+				if w.tomb[server] == nil {
+					w.tomb[server] = map[string]bool{}
+				}
+				w.tomb[server][name] = true
 			} else {
 				z[name] = kept
 			}
@@ -483,10 +492,28 @@ func (w *World) serverDN(dc *DC) string {
 	return fmt.Sprintf("CN=%s,CN=Servers,CN=%s,CN=Sites,CN=Configuration,%s", dc.Name, dc.Site, domainDN(w.s.RootDomain))
 }
 
-// Base returns the topology, DC and link facts of the world (no DNS or TCP observations).
+// Served returns the forest as its DCs serve it: the topology, every DC's real addresses and
+// own view, and every link as its destination records it (what lab/sim serves; never the
+// workstation's knowledge: see Base).
+func (w *World) Served() *facts.Snapshot {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.served()
+}
+
+// Base returns the facts fix8524 can gather of the world from the admin workstation, before the
+// playbook's observations: the topology, each DC's addresses as the workstation finds them (its
+// resolver, AD's zones, the forest's DNS servers, the scenario's inventory), each DC's own view
+// and host facts where it answers on a known address, the links of the DCs that answer
+// (lab/workstation.View).
 func (w *World) Base() *facts.Snapshot {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
+	return workstation.View(locked{w}, workstation.Options{Inventory: w.inventory()})
+}
+
+// served is Served with w.mu held.
+func (w *World) served() *facts.Snapshot {
 	root := domainDN(w.s.RootDomain)
 	snap := &facts.Snapshot{
 		FormatVersion: facts.FormatVersion,
@@ -498,6 +525,10 @@ func (w *World) Base() *facts.Snapshot {
 		},
 	}
 	snap.Forest.NCs = []string{snap.Forest.ConfigDN, snap.Forest.SchemaDN, "DC=ForestDnsZones," + root}
+	snap.Forest.TombstoneLifetimeDays, snap.Forest.TombstoneLifetimeFrom = facts.Some(facts.DefaultTombstoneLifetimeDays), "default"
+	if n := w.s.TombstoneLifetimeDays; n > 0 {
+		snap.Forest.TombstoneLifetimeDays, snap.Forest.TombstoneLifetimeFrom = facts.Some(n), "directory"
+	}
 	for _, d := range w.s.Domains {
 		snap.Forest.Domains = append(snap.Forest.Domains, facts.Domain{DNSName: d.Name, DN: domainDN(d.Name), NetBIOS: d.NetBIOS})
 		snap.Forest.NCs = append(snap.Forest.NCs, domainDN(d.Name), "DC=DomainDnsZones,"+domainDN(d.Name))
@@ -565,61 +596,42 @@ func (w *World) factsDC(dc *DC) facts.DC {
 		out.OwnDSAGUID = facts.Unknown[string]("the DC does not answer LDAP")
 		out.Inbound = facts.Unknown[string]("the DC does not answer LDAP")
 	}
-	switch {
-	case dc.DNSServers != nil && answers:
-		out.DNSServers = facts.Some(append([]string(nil), dc.DNSServers...))
-		out.DNSServersFrom = "scenario"
-		evs := []facts.Event{}
-		for _, e := range dc.Events {
-			ev := facts.Event{ID: e.ID, Time: w.now.Add(-e.Age), ErrorCode: e.ErrorCode, NC: e.NC, Level: "Error"}
-			if e.ID == 2088 || e.ID == 1925 || e.ID == 1926 {
-				ev.Level = "Warning"
-			}
-			if src := w.s.dc(e.Source); src != nil {
-				ev.SourceDSADN = w.ntdsDN(src)
-				ev.FailingName = src.GUID + "._msdcs." + w.s.RootDomain
-			}
-			evs = append(evs, ev)
-		}
-		out.Events = facts.Some(evs)
-	case answers:
-		out.DNSServers = facts.Unknown[[]string]("no WinRM/SSH credentials to read the DNS client settings")
-		out.Events = facts.Unknown[[]facts.Event]("no WinRM credentials to read the event log")
-	default:
+	if answers {
+		out.DNSServers, out.DNSServersFrom, out.Events = w.hostFacts(dc.Name)
+	} else {
 		out.DNSServers = facts.Unknown[[]string]("the DC does not answer")
 		out.Events = facts.Unknown[[]facts.Event]("the DC does not answer")
 	}
 	return out
 }
 
-// DCs returns the DC facts of the world (what the simulated LDAP servers serve).
-func (w *World) DCs() []facts.DC { return w.Base().DCs }
+// DCs returns the DC facts of the world as its DCs serve them.
+func (w *World) DCs() []facts.DC { return w.Served().DCs }
 
-// Probe answers a TCP connect test by the DC's state.
-func (w *World) Probe(p facts.TCPProbe) facts.ReachObservation {
+// ProbeAddress answers a TCP connect to address:port by the state of the DC at that address:
+// nothing there, a DC that is down or behind a firewall that drops the workstation's packets:
+// no answer; a closed port: refused.
+func (w *World) ProbeAddress(address string, port int) facts.ReachAttempt {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
-	obs := facts.ReachObservation{TCPProbe: p, ElapsedMS: 1}
-	dc := w.dcByHost(p.Host)
-	if dc == nil {
-		obs.Result, obs.Error = facts.ReachError, "no such host in the simulated forest"
-		return obs
-	}
-	if len(dc.IPs) > 0 {
-		obs.Address = dc.IPs[0]
-	}
-	if dc.State != StateOnline {
+	return w.probeAddress(address, port)
+}
+
+func (w *World) probeAddress(address string, port int) facts.ReachAttempt {
+	obs := facts.ReachAttempt{Address: address, ElapsedMS: 1}
+	dc := w.dcAt(address)
+	if dc == nil || dc.State != StateOnline || dc.Filtered {
 		obs.Result, obs.Error, obs.ElapsedMS = facts.ReachTimeout, "no answer", 2000
 		return obs
 	}
 	for _, c := range dc.ClosedPorts {
-		if c == p.Port {
+		if c == port {
 			obs.Result, obs.Error = facts.ReachRefused, "connection refused"
 			return obs
 		}
 	}
 	open := map[int]bool{88: true, 135: true, 389: true, 445: true, 464: true, 636: true, 3268: true, 3269: true}
-	if w.servers[obs.Address] != nil {
+	if w.servers[address] != nil {
 		open[53] = true
 	}
 	if dc.Platform == facts.PlatformWindows {
@@ -627,7 +639,7 @@ func (w *World) Probe(p facts.TCPProbe) facts.ReachObservation {
 	} else {
 		open[22] = true
 	}
-	if open[p.Port] {
+	if open[port] {
 		obs.Result = facts.ReachOpen
 	} else {
 		obs.Result, obs.Error = facts.ReachRefused, "connection refused"
@@ -635,16 +647,12 @@ func (w *World) Probe(p facts.TCPProbe) facts.ReachObservation {
 	return obs
 }
 
-func (w *World) dcByHost(host string) *DC {
-	h := facts.CanonicalName(host)
+// dcAt returns the DC that has address, or nil.
+func (w *World) dcAt(address string) *DC {
 	for i := range w.dcs {
-		dc := &w.dcs[i]
-		if strings.EqualFold(dc.Name, h) || dc.HostName == h {
-			return dc
-		}
-		for _, ip := range dc.IPs {
-			if ip == h {
-				return dc
+		for _, ip := range w.dcs[i].IPs {
+			if ip == address {
+				return &w.dcs[i]
 			}
 		}
 	}
@@ -665,20 +673,18 @@ func (w *World) ObserveNeeds(s *facts.Snapshot, rounds int, needs func(*facts.Sn
 	}
 }
 
-// Observe appends the answers to dns and tcp to s.
+// Observe appends the answers to dns and tcp to s, as the workstation makes them: a DC is probed
+// on each of the addresses s knows for it (lab/workstation.Observe).
 func (w *World) Observe(s *facts.Snapshot, dns []facts.DNSQuery, tcp []facts.TCPProbe) {
-	for _, q := range dns {
-		s.DNS = append(s.DNS, w.QueryDNS(q))
-	}
-	for _, p := range tcp {
-		s.Reach = append(s.Reach, w.Probe(p))
-	}
-	s.Sort()
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	workstation.Observe(locked{w}, s, dns, tcp)
 }
 
-// Facts returns Base with the answers to dns and tcp.
+// Facts returns Base with the answers to dns and tcp (those Base does not hold already).
 func (w *World) Facts(dns []facts.DNSQuery, tcp []facts.TCPProbe) *facts.Snapshot {
 	s := w.Base()
+	dns, tcp = facts.Missing(s, dns, tcp)
 	w.Observe(s, dns, tcp)
 	return s
 }

@@ -14,6 +14,13 @@ forest {
   root_domain = "contoso.com"
 }
 
+# The admin's workstation resolves through the parent domain's DNS server (DC3's own server,
+# with its dead forwarder, resolves nothing outside child.contoso.com: planned from there, DC1
+# would be source_address_unknown).
+workstation {
+  dns_servers = ["192.0.2.11"]
+}
+
 domain "contoso.com" {
   netbios = "CONTOSO"
 }

@@ -14,6 +14,15 @@ forest {
   root_domain = "lab.example.com"
 }
 
+# DC2 registered no host record anywhere, so no DNS server and no AD zone knows its address:
+# the operator's inventory does (without it, DC2 is source_address_unknown: whether it runs is
+# unknown).
+workstation {
+  inventory "DC2" {
+    ips = ["192.0.2.102"]
+  }
+}
+
 domain "lab.example.com" {
   netbios = "LAB"
 }

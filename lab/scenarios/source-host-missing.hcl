@@ -14,6 +14,15 @@ forest {
   root_domain = "contoso.com"
 }
 
+# DC2 registered no host record anywhere, so no DNS server and no AD zone knows its address:
+# the operator's inventory does (without it, DC2 is source_address_unknown: whether it runs is
+# unknown).
+workstation {
+  inventory "DC2" {
+    ips = ["192.0.2.12"]
+  }
+}
+
 dc "DC1" {
   guid        = "e15fc9a1-82f8-4a99-97f2-8e715f06e747"
   ips         = ["192.0.2.11"]

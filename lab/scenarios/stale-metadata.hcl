@@ -16,6 +16,15 @@ forest {
   root_domain = "contoso.com"
 }
 
+# DC2's old address is still in the operator's inventory: fix8524 probes it and nothing answers,
+# the observation the cleanup's dsa_not_alive guard needs. (Without it, no address of DC2 is
+# known and the cleanup stays blocked: stale-metadata-unlocated.)
+workstation {
+  inventory "DC2" {
+    ips = ["192.0.2.12"]
+  }
+}
+
 dc "DC1" {
   guid        = "e15fc9a1-82f8-4a99-97f2-8e715f06e747"
   ips         = ["192.0.2.11"]

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/facts/gather"
+	"github.com/fix8524/fix8524/lab/workstation"
 )
 
 // TestSyntheticForestGathers checks the generator and the gather against it at a small size (the
@@ -27,16 +28,9 @@ func TestSyntheticForestGathers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &facts.Snapshot{}
-	*want = *sy.Base()
-	want.DNS, want.Reach = nil, nil
-	for _, q := range rec.qs {
-		want.DNS = append(want.DNS, sy.QueryDNS(q))
-	}
-	for _, p := range rec.probes {
-		want.Reach = append(want.Reach, sy.Probe(p))
-	}
-	want.Sort()
+	want := sy.Base()
+	qs, _ := facts.Missing(want, rec.qs, nil)
+	workstation.Observe(sy, want, qs, rec.probes)
 	if g, w := normalize(got), normalize(want); g != w {
 		t.Fatalf("synthetic gather differs:\n%s", diff(g, w))
 	}

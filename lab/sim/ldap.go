@@ -5,6 +5,8 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"net/netip"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,10 +17,12 @@ import (
 	"github.com/jimlambrt/gldap"
 
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/facts/dnsrecord"
 	"github.com/fix8524/fix8524/facts/guid"
 	"github.com/fix8524/fix8524/facts/ldapread"
 	"github.com/fix8524/fix8524/facts/replstatus"
 	"github.com/fix8524/fix8524/facts/secdesc"
+	"github.com/fix8524/fix8524/lab/workstation"
 )
 
 // dcServer is one simulated DC's pair of LDAP servers (gldap).
@@ -447,6 +451,16 @@ func (f *Forest) answer(v *view, name string, m *gldap.SearchMessage) ([]entry, 
 		return []entry{{dn, attrs}}, gldap.ResultSuccess
 	}
 	switch {
+	case m.Scope == gldap.WholeSubtree && strings.HasPrefix(lb, "cn=microsoftdns,") && strings.Contains(filter, "dnsnode"):
+		return f.dnsNodes(name, base[len("CN=MicrosoftDNS,"):], m.Filter)
+
+	case m.Scope == gldap.BaseObject && lb == strings.ToLower("CN=Directory Service,CN=Windows NT,CN=Services,"+fo.ConfigDN):
+		a := map[string][]string{"objectClass": {"top", "nTDSService"}}
+		if n, ok := fo.TombstoneLifetimeDays.Get(); ok && fo.TombstoneLifetimeFrom == "directory" {
+			a["tombstoneLifetime"] = []string{strconv.Itoa(n)}
+		}
+		return one(base, a)
+
 	case base == "" && m.Scope == gldap.BaseObject:
 		a := map[string][]string{
 			"defaultNamingContext":       {v.domainDN(me.Domain)},
@@ -599,6 +613,82 @@ func (f *Forest) answer(v *view, name string, m *gldap.SearchMessage) ([]entry, 
 		}
 	}
 	return nil, gldap.ResultNoSuchObject
+}
+
+var nameTerm = regexp.MustCompile(`\(name=([^()]*)\)`)
+
+// dnsNodes serves a search for dnsNode objects below CN=MicrosoftDNS,<partition>: the nodes the
+// World says this DC holds there, those the filter names, each with its dnsRecord values encoded
+// as MS-DNSP 2.3.2.2 says (a tombstoned node: dNSTombstoned TRUE and a tombstone record).
+func (f *Forest) dnsNodes(dc, partition, filter string) ([]entry, int) {
+	zones, nodes, ok := f.world.ZoneNodes(dc, partition)
+	if !ok {
+		return nil, gldap.ResultNoSuchObject
+	}
+	want := map[string]bool{}
+	for _, m := range nameTerm.FindAllStringSubmatch(filter, -1) {
+		want[strings.ToLower(unescapeFilter(m[1]))] = true
+	}
+	inZones := map[string]bool{}
+	for _, z := range zones {
+		inZones[z] = true
+	}
+	var out []entry
+	for _, n := range nodes {
+		rel := workstation.RelativeName(n)
+		if !want[strings.ToLower(rel)] || !inZones[n.Zone] {
+			continue
+		}
+		a := map[string][]string{"objectClass": {"top", "dnsNode"}, "name": {rel}}
+		var vals []string
+		if n.Tombstoned {
+			a[ldapread.AttrDNSTombstoned] = []string{"TRUE"}
+			b, _ := dnsrecord.Encode(dnsrecord.Record{Type: dnsrecord.TypeZero, Tombstoned: n.TombstonedAt})
+			vals = append(vals, string(b))
+		}
+		for _, addr := range n.Addresses {
+			ip, err := netip.ParseAddr(addr)
+			if err != nil {
+				continue
+			}
+			r := dnsrecord.Record{Type: dnsrecord.TypeA, Rank: dnsrecord.RankZone, TTL: 1200, Address: ip}
+			if ip.Is6() && !ip.Is4In6() {
+				r.Type = dnsrecord.TypeAAAA
+			}
+			if b, err := dnsrecord.Encode(r); err == nil {
+				vals = append(vals, string(b))
+			}
+		}
+		for _, ns := range n.NS {
+			if b, err := dnsrecord.Encode(dnsrecord.Record{Type: dnsrecord.TypeNS, Rank: dnsrecord.RankZone, TTL: 3600, Target: ns}); err == nil {
+				vals = append(vals, string(b))
+			}
+		}
+		if len(vals) > 0 {
+			a[ldapread.AttrDNSRecord] = vals
+		}
+		out = append(out, entry{"DC=" + rel + ",DC=" + n.Zone + ",CN=MicrosoftDNS," + partition, a})
+	}
+	return out, gldap.ResultSuccess
+}
+
+// unescapeFilter undoes ldap.EscapeFilter's \XX escapes.
+func unescapeFilter(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+2 < len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 func serverEntry(dc *facts.DC) entry {

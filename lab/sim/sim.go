@@ -1,9 +1,14 @@
 // Package sim serves a simulated forest over real protocols on loopback: one LDAP server per DC
 // (jimlambrt/gldap; LDAPS on the logical port 636, plain LDAP with StartTLS on 389) answering the
-// searches fix8524's gatherer makes, and one DNS server (miekg/dns, UDP and TCP) per logical DNS
-// server address, answering from the World. Logical addresses (the documentation IPs and names of
-// a scenario) are never dialled: Forest.Dial maps them to 127.0.0.1 ephemeral ports, and applies
-// per-endpoint latency and black-holing.
+// searches fix8524's gatherer makes (AD's DNS zones included, as dnsNode objects with encoded
+// dnsRecord values), and one DNS server (miekg/dns, UDP and TCP) per logical DNS server address,
+// answering from the World. Logical addresses (the documentation IPs of a scenario) are never
+// dialled: Forest.Dial maps them to 127.0.0.1 ephemeral ports, and applies per-endpoint latency
+// and black-holing.
+//
+// The workstation is a DNS client like any other: Forest.Resolve (and Forest.Dial, for a name)
+// resolves through the World's workstation DNS servers over DNS, from what they hold; a DC is
+// reached on an address only (lab/workstation).
 package sim
 
 import (
@@ -15,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -26,18 +32,18 @@ import (
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/facts/dnsprobe"
 	"github.com/fix8524/fix8524/facts/gather"
+	"github.com/fix8524/fix8524/facts/inventory"
 	"github.com/fix8524/fix8524/facts/ldapread"
+	"github.com/fix8524/fix8524/facts/locate"
 	"github.com/fix8524/fix8524/facts/reach"
+	"github.com/fix8524/fix8524/lab/workstation"
 )
 
-// World is what the simulated forest serves. *scenario.World satisfies it.
+// World is what the simulated forest serves (its Served snapshot: the topology, the DCs' own
+// views and real addresses, the links), what its DNS servers answer, what a TCP connect meets,
+// the DCs' host facts and AD zones, and whom the workstation asks. *scenario.World satisfies it.
 type World interface {
-	// Base is the topology, DCs (with their own view and host facts) and links.
-	Base() *facts.Snapshot
-	// QueryDNS answers one DNS question as the addressed server would.
-	QueryDNS(q facts.DNSQuery) facts.DNSObservation
-	// Probe says whether a DC port is open, refused or silent.
-	Probe(p facts.TCPProbe) facts.ReachObservation
+	workstation.Forest
 }
 
 // Options tune the simulation.
@@ -118,7 +124,7 @@ func Start(ctx context.Context, w World, o Options) (*Forest, error) {
 		return nil, err
 	}
 	f := &Forest{world: w, opts: o, password: hex.EncodeToString(pw), dcs: map[string]*dcServer{}, dns: map[string]*dnsServer{}, stop: make(chan struct{})}
-	base := w.Base()
+	base := w.Served()
 	var err error
 	if f.ca, err = newCA(); err != nil {
 		return nil, fmt.Errorf("simulated forest CA: %w", err)
@@ -162,10 +168,10 @@ type worldCache struct {
 	views   map[string]*view        // DC name; guarded by Forest.cacheMu
 }
 
-// cache returns the tables of the World's current Base; a World that returns the same snapshot
-// pointer again (an immutable world, or one that has not changed) is indexed once.
+// cache returns the tables of the World's current Served snapshot; a World that returns the
+// same snapshot pointer again (an immutable world, or one that has not changed) is indexed once.
 func (f *Forest) cache() *worldCache {
-	base := f.world.Base()
+	base := f.world.Served()
 	f.cacheMu.Lock()
 	defer f.cacheMu.Unlock()
 	if f.cached == nil || f.cached.base != base {
@@ -188,7 +194,7 @@ func (f *Forest) cache() *worldCache {
 	return f.cached
 }
 
-// snapshot returns the World's Base and an index of it.
+// snapshot returns the World's Served snapshot and an index of it.
 func (f *Forest) snapshot() (*facts.Snapshot, *facts.Index) {
 	c := f.cache()
 	return c.base, c.ix
@@ -327,9 +333,10 @@ func (a fakeAddr) Network() string { return "tcp" }
 func (a fakeAddr) String() string  { return string(a) }
 
 // Dial connects to a logical address of the simulated forest: "IP:53" reaches the simulated DNS
-// server of that IP (UDP or TCP); "HOST:PORT" for a DC (name, host name or IP) reaches its LDAP
-// servers (636 LDAPS, 389 LDAP) or any other port the World says is open. Nothing outside
-// 127.0.0.1 is ever dialled.
+// server of that IP (UDP or TCP); "IP:PORT" reaches what the World says is at that address (a
+// DC's LDAP servers on 636 LDAPS and 389 LDAP, any other open port); "NAME:PORT" is resolved
+// first, as the workstation resolves (Resolve), and fails as a real dial does when the name does
+// not resolve. Nothing outside 127.0.0.1 is ever dialled.
 func (f *Forest) Dial(ctx context.Context, network, address string) (net.Conn, error) {
 	host, portStr, err := net.SplitHostPort(address)
 	if err != nil {
@@ -360,30 +367,52 @@ func (f *Forest) Dial(ctx context.Context, network, address string) (net.Conn, e
 	if network != "tcp" {
 		return nil, refused(network, address)
 	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return f.dialAddress(ctx, network, address, ip.String(), port)
+	}
+	r := f.resolve(ctx, host)
+	if len(r.Addresses) == 0 {
+		return nil, workstation.NameError(host, port, r)
+	}
+	var last error
+	for _, ip := range r.Addresses {
+		c, err := f.dialAddress(ctx, network, net.JoinHostPort(ip, portStr), ip, port)
+		if err == nil {
+			return c, nil
+		}
+		last = err
+	}
+	return nil, last
+}
+
+// dialAddress connects to what is at ip:port.
+func (f *Forest) dialAddress(ctx context.Context, network, address, ip string, port int) (net.Conn, error) {
+	var d net.Dialer
 	c := f.cache()
-	dc := c.ix.DCByName(host)
-	if dc == nil {
-		dc = c.byIP[host]
+	dc := c.byIP[ip]
+	keys := []string{ip}
+	if dc != nil {
+		keys = dcKeys(dc)
 	}
-	if dc == nil {
-		return nil, &net.OpError{Op: "dial", Net: network, Addr: fakeAddr(address), Err: &net.DNSError{Err: "no such host in the simulated forest", Name: host, IsNotFound: true}}
-	}
-	if flagged(f.opts.Blackhole, dcKeys(dc)...) {
+	if flagged(f.opts.Blackhole, keys...) {
 		return blackhole(ctx, network, address)
 	}
-	if (port == 389 || port == 636) && f.flake("dial", dc) {
+	if (port == 389 || port == 636) && dc != nil && f.flake("dial", dc) {
 		return nil, &net.OpError{Op: "dial", Net: network, Addr: fakeAddr(address), Err: os.NewSyscallError("connect", syscall.ECONNRESET)}
 	}
-	switch f.world.Probe(facts.TCPProbe{Host: host, Port: port}).Result {
+	switch f.world.ProbeAddress(ip, port).Result {
 	case facts.ReachOpen:
 	case facts.ReachRefused:
 		return nil, refused(network, address)
 	default:
 		return nil, silentPort(network, address)
 	}
-	f.mu.Lock()
-	s := f.dcs[strings.ToLower(dc.Name)]
-	f.mu.Unlock()
+	var s *dcServer
+	if dc != nil {
+		f.mu.Lock()
+		s = f.dcs[strings.ToLower(dc.Name)]
+		f.mu.Unlock()
+	}
 	switch {
 	case s != nil && port == 636:
 		return d.DialContext(ctx, "tcp", s.ldaps)
@@ -393,53 +422,77 @@ func (f *Forest) Dial(ctx context.Context, network, address string) (net.Conn, e
 	return d.DialContext(ctx, "tcp", f.open.Addr().String())
 }
 
-// Resolve is the workstation's resolver inside the simulation: DC host names resolve to the
-// addresses the World gives them.
+// Resolve is the workstation's resolver inside the simulation: a stub resolver that asks the
+// World's workstation DNS servers over DNS, the first that responds deciding.
 func (f *Forest) Resolve(ctx context.Context, host string) ([]string, error) {
-	_, ix := f.snapshot()
-	dc := ix.DCByName(host)
-	if dc == nil {
-		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
-	}
-	if f.flake("lookup", dc) {
+	// A flaky resolver (Options.Flaky) times out first; which DC a name belongs to only keys
+	// the fault, it never answers the lookup.
+	if _, ix := f.snapshot(); ix.DCByName(host) != nil && f.flake("lookup", ix.DCByName(host)) {
 		return nil, &net.DNSError{Err: "i/o timeout (a flaky resolver in the simulation)", Name: host, IsTimeout: true}
 	}
-	ips, ok := dc.IPs.Get()
-	if !ok || len(ips) == 0 {
-		return nil, &net.DNSError{Err: "no address", Name: host, IsNotFound: true}
+	r := f.resolve(ctx, host)
+	if len(r.Addresses) == 0 {
+		return nil, r.DNSError(host)
 	}
-	return append([]string(nil), ips...), nil
+	return r.Addresses, nil
+}
+
+func (f *Forest) resolve(ctx context.Context, host string) locate.Resolution {
+	p := dnsprobe.Prober{Dial: f.Dial, Timeout: 400 * time.Millisecond, Retries: -1}
+	return locate.Resolve(f.world.WorkstationDNS(), host, func(q facts.DNSQuery) facts.DNSObservation { return p.Query(ctx, q) })
 }
 
 // ReadHost serves the host facts (DNS client settings, events) the World gives a DC, as a
-// read-only WinRM/SSH probe would read them; a black-holed DC does not answer.
+// read-only WinRM/SSH probe would read them on one of the addresses the gatherer knows for it;
+// a DC that answers on none of them (or is black-holed) does not answer.
 func (f *Forest) ReadHost(ctx context.Context, dc facts.DC) gather.HostFacts {
 	_, ix := f.snapshot()
 	w := ix.DCByName(dc.Name)
 	if w == nil {
 		return gather.HostFacts{DNSServers: facts.Unknown[[]string]("the DC is not in the simulated forest"), Events: facts.Unknown[[]facts.Event]("the DC is not in the simulated forest")}
 	}
-	if flagged(f.opts.Blackhole, dcKeys(w)...) {
-		return gather.HostFacts{DNSServers: facts.Unknown[[]string]("the DC does not answer"), Events: facts.Unknown[[]facts.Event]("the DC does not answer")}
+	known, _ := dc.IPs.Get()
+	reached := false
+	for _, a := range known {
+		if workstation.Owns(w, a) && f.world.ProbeAddress(a, workstation.HostPort(w)).Result == facts.ReachOpen {
+			reached = true
+			break
+		}
 	}
-	return gather.HostFacts{DNSServers: w.DNSServers, DNSServersFrom: w.DNSServersFrom, Events: w.Events}
+	if !reached || flagged(f.opts.Blackhole, dcKeys(w)...) {
+		why := "the DC does not answer on a known address"
+		return gather.HostFacts{DNSServers: facts.Unknown[[]string](why), Events: facts.Unknown[[]facts.Event](why)}
+	}
+	srv, from, evs := f.world.HostFacts(w.Name)
+	return gather.HostFacts{DNSServers: srv, DNSServersFrom: from, Events: evs}
+}
+
+// Inventoried is implemented by a World that comes with the operator's inventory
+// (*scenario.World: its workstation block).
+type Inventoried interface {
+	Inventory() *inventory.Inventory
 }
 
 // GatherOptions returns options that gather from this forest in-process, seeded at the World's
 // seed DC, reading with the playbook's needs (nil: gather.StandardNeeds), stamped with the
 // World's clock when it has one (Clock; else the wall clock).
 func (f *Forest) GatherOptions(source string, needs gather.Needs) (gather.Options, error) {
-	base := f.world.Base()
-	seed := facts.NewIndex(base).DCByName(base.SeedDC)
-	if seed == nil {
+	seedIP, seed := workstation.SeedAddress(f.world)
+	if seed == nil || seedIP == "" {
 		return gather.Options{}, errors.New("the simulated forest has no seed DC")
+	}
+	var inv *inventory.Inventory
+	if i, ok := f.world.(Inventoried); ok {
+		inv = i.Inventory()
 	}
 	var now func() time.Time
 	if c, ok := f.world.(Clock); ok {
 		now = c.Now
 	}
 	return gather.Options{
-		Seed: seed.DNSHostName,
+		Seed:           seedIP,
+		SeedServerName: seed.DNSHostName,
+		Inventory:      inv,
 		LDAP: ldapread.Options{
 			TLS:         ldapread.TLSLDAPS,
 			TLSConfig:   &tls.Config{RootCAs: f.ca.pool},

@@ -42,6 +42,10 @@ func normalize(s *facts.Snapshot) string {
 	c.Reach = append([]facts.ReachObservation(nil), s.Reach...)
 	for i := range c.Reach {
 		c.Reach[i].ElapsedMS = 0
+		c.Reach[i].Attempts = append([]facts.ReachAttempt(nil), c.Reach[i].Attempts...)
+		for j := range c.Reach[i].Attempts {
+			c.Reach[i].Attempts[j].ElapsedMS = 0
+		}
 	}
 	var buf bytes.Buffer
 	if err := facts.Encode(&buf, &c); err != nil {

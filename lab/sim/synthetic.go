@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/facts/locate"
+	"github.com/fix8524/fix8524/lab/workstation"
 )
 
 // Synthetic is a generated, immutable forest of many Windows DCs for load tests: one domain,
@@ -67,6 +69,8 @@ func NewSyntheticForest(o SyntheticOptions) (*Synthetic, error) {
 		Forest: facts.Forest{
 			RootDomain: root, RootDN: rootDN, ConfigDN: config, SchemaDN: "CN=Schema," + config,
 			Domains: []facts.Domain{{DNSName: root, DN: rootDN, NetBIOS: "BENCH"}},
+
+			TombstoneLifetimeDays: facts.Some(facts.DefaultTombstoneLifetimeDays), TombstoneLifetimeFrom: "default",
 		},
 	}
 	s.Forest.NCs = []string{config, s.Forest.SchemaDN, "DC=DomainDnsZones," + rootDN, "DC=ForestDnsZones," + rootDN, rootDN}
@@ -144,8 +148,49 @@ func NewSyntheticForest(o SyntheticOptions) (*Synthetic, error) {
 	return sy, nil
 }
 
-// Base returns the (shared, read-only) snapshot.
-func (sy *Synthetic) Base() *facts.Snapshot { return sy.base }
+// Served returns the (shared, read-only) snapshot the DCs serve.
+func (sy *Synthetic) Served() *facts.Snapshot { return sy.base }
+
+// Base returns what a gather learns of the forest before the playbook's observations
+// (lab/workstation.View).
+func (sy *Synthetic) Base() *facts.Snapshot { return workstation.View(sy, workstation.Options{}) }
+
+// WorkstationDNS: the workstation asks the seed DC's DNS server.
+func (sy *Synthetic) WorkstationDNS() []string { return []string{sy.base.DCs[0].IPs.Value[0]} }
+
+// HostFacts: every DC points at itself; no events.
+func (sy *Synthetic) HostFacts(name string) (facts.Maybe[[]string], string, facts.Maybe[[]facts.Event]) {
+	dc := sy.ix.DCByName(name)
+	if dc == nil {
+		return facts.Unknown[[]string]("no such DC"), "", facts.Unknown[[]facts.Event]("no such DC")
+	}
+	return dc.DNSServers, dc.DNSServersFrom, dc.Events
+}
+
+// ZoneNodes: every DC holds bench.example (a host record per DC) in DomainDnsZones and
+// _msdcs.bench.example (each DC's GUID CNAME, minus those missing on its copy) in ForestDnsZones.
+func (sy *Synthetic) ZoneNodes(dc, partition string) ([]string, []locate.Node, bool) {
+	d := sy.ix.DCByName(dc)
+	if d == nil {
+		return nil, nil, false
+	}
+	rootDN := sy.base.Forest.RootDN
+	msdcs := "_msdcs." + sy.root
+	switch {
+	case strings.EqualFold(partition, "DC=DomainDnsZones,"+rootDN):
+		nodes := []locate.Node{{Name: sy.root, Zone: sy.root, NS: []string{d.DNSHostName}}}
+		for i := range sy.base.DCs {
+			o := &sy.base.DCs[i]
+			nodes = append(nodes, locate.Node{Name: o.DNSHostName, Zone: sy.root, Addresses: []string{o.IPs.Value[0]}})
+		}
+		return []string{sy.root}, nodes, true
+	case strings.EqualFold(partition, "DC=ForestDnsZones,"+rootDN):
+		return []string{msdcs}, []locate.Node{{Name: msdcs, Zone: msdcs, NS: []string{d.DNSHostName}}}, true
+	case strings.EqualFold(partition, "CN=System,"+rootDN):
+		return nil, nil, true
+	}
+	return nil, nil, false
+}
 
 // Failing returns the number of failing partnerships.
 func (sy *Synthetic) Failing() int { return len(sy.missing) }
@@ -198,19 +243,15 @@ func (sy *Synthetic) QueryDNS(q facts.DNSQuery) facts.DNSObservation {
 	return obs
 }
 
-// Probe: LDAP, RPC and WinRM over HTTP open; everything else refused.
-func (sy *Synthetic) Probe(p facts.TCPProbe) facts.ReachObservation {
-	obs := facts.ReachObservation{TCPProbe: p, ElapsedMS: 1}
-	dc := sy.ix.DCByName(p.Host)
-	if dc == nil {
-		dc = sy.byIP[p.Host]
-	}
-	if dc == nil {
-		obs.Result, obs.Error = facts.ReachError, "no such host in the simulated forest"
+// ProbeAddress: LDAP, RPC and WinRM over HTTP open; everything else refused; nothing at an
+// address no DC has.
+func (sy *Synthetic) ProbeAddress(address string, port int) facts.ReachAttempt {
+	obs := facts.ReachAttempt{Address: address, ElapsedMS: 1}
+	if sy.byIP[address] == nil {
+		obs.Result, obs.Error = facts.ReachTimeout, "no answer"
 		return obs
 	}
-	obs.Address = dc.IPs.Value[0]
-	switch p.Port {
+	switch port {
 	case 88, 135, 389, 445, 636, 3268, 3269, 5985, 53:
 		obs.Result = facts.ReachOpen
 	default:

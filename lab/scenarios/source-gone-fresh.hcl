@@ -1,0 +1,46 @@
+# DC2 is gone for good (removed without a demotion two hours ago) and its records are gone with
+# it. Seen from the workstation this is the same as source-records-lost: no source knows an
+# address of DC2, so whether it runs is unknown. The plan says exactly that and how to tell
+# (find it; give its address; or declare it decommissioned).
+scenario {
+  title       = "A source DC gone for good with no records (fresh)"
+  description = "DC2 no longer exists and DNS holds nothing of it; the failure is two hours old."
+  expect = {
+    "DC1<-DC2" = "source_address_unknown"
+    "DC3<-DC2" = "source_address_unknown"
+  }
+  expect_actions = {
+    "DC1<-DC2" = []
+    "DC3<-DC2" = []
+  }
+}
+forest {
+  root_domain = "contoso.com"
+}
+
+dc "DC1" {
+  guid        = "e15fc9a1-82f8-4a99-97f2-8e715f06e747"
+  ips         = ["192.0.2.11"]
+  dns_servers = ["192.0.2.11"]
+  fsmo        = ["schema", "naming", "pdc", "rid", "infrastructure"]
+}
+
+dc "DC2" {
+  guid  = "8a7baee5-cd81-4c8c-9c0f-b10030574016"
+  ips   = ["192.0.2.12"]
+  state = "gone"
+}
+
+dc "DC3" {
+  guid        = "3c1d5e0b-6f7a-4b2c-9d8e-0a1b2c3d4e5f"
+  ips         = ["192.0.2.13"]
+  dns_servers = ["192.0.2.13", "192.0.2.11"]
+}
+
+dns_server "192.0.2.11" {
+  host = "DC1"
+}
+
+dns_server "192.0.2.13" {
+  host = "DC3"
+}
