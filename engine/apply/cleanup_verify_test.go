@@ -28,19 +28,7 @@ func findingResult(t *testing.T, res apply.Result, id string) apply.FindingResul
 // re-checked and skipped (journaled), not refused by guards that no longer find the object,
 // and the link is still confirmed.
 func TestSecondCleanupOfTheSameDSAIsSkipped(t *testing.T) {
-	e := newEnv(t, "stale-metadata", "")
-	var ids []string
-	for _, f := range e.plan.Findings {
-		for _, a := range f.Actions {
-			if a.Name == "metadata_cleanup" {
-				ids = append(ids, a.ID)
-			}
-		}
-	}
-	if len(ids) != 2 {
-		t.Fatalf("want two cleanups of DC2's NTDS Settings in the plan, got %v", ids)
-	}
-	e.approve(e.now, time.Hour, nil, ids...)
+	e, ids := twoCleanupsApproved(t)
 	res := e.run(nil)
 	if res.Outcome != apply.Succeeded {
 		t.Fatalf("outcome %s %+v\n%s\n%s", res.Outcome, res.Refusals, e.out.String(), e.dumpJournal())
@@ -102,8 +90,11 @@ func TestCleanupVerifiedOnlyWhenThePlaybookCheckAgrees(t *testing.T) {
 	}
 }
 
-// cleanupIDs are the plan's metadata cleanups, in plan order.
-func cleanupIDs(e *env) []string {
+// twoCleanupsApproved is the stale-metadata scenario's plan with its two cleanups of DC2's
+// NTDS Settings (DC1's copy, DC3's copy), in plan order, each approved on its own.
+func twoCleanupsApproved(t *testing.T) (*env, []string) {
+	t.Helper()
+	e := newEnv(t, "stale-metadata", "")
 	var ids []string
 	for _, f := range e.plan.Findings {
 		for _, a := range f.Actions {
@@ -112,7 +103,11 @@ func cleanupIDs(e *env) []string {
 			}
 		}
 	}
-	return ids
+	if len(ids) != 2 {
+		t.Fatalf("want two cleanups of DC2's NTDS Settings in the plan, got %v", ids)
+	}
+	e.approve(e.now, time.Hour, nil, ids...)
+	return e, ids
 }
 
 // stale-metadata with replication lag (seen on real Samba, e2e source-gone): the first cleanup
@@ -122,12 +117,7 @@ func cleanupIDs(e *env) []string {
 // The second cleanup is the same deletion: apply waits for it to reach DC3's copy and reports
 // it done (journaled), never refuses it, never deletes twice.
 func TestSecondCleanupWaitsForTheDeletionToReplicate(t *testing.T) {
-	e := newEnv(t, "stale-metadata", "")
-	ids := cleanupIDs(e)
-	if len(ids) != 2 {
-		t.Fatalf("want two cleanups of DC2's NTDS Settings in the plan, got %v", ids)
-	}
-	e.approve(e.now, time.Hour, nil, ids...)
+	e, ids := twoCleanupsApproved(t)
 	lag := 0
 	e.lab.lagging = func(a engine.PlannedAction) bool {
 		if a.Target != "DC3" {
@@ -165,12 +155,7 @@ func TestSecondCleanupWaitsForTheDeletionToReplicate(t *testing.T) {
 // is pending (done on DC1, on its way to DC3), not refused, not failed, and not run again on
 // DC3. Applying the same plan again once DC3 has it finds both done.
 func TestSecondCleanupPendingWhileTheDeletionReplicates(t *testing.T) {
-	e := newEnv(t, "stale-metadata", "")
-	ids := cleanupIDs(e)
-	if len(ids) != 2 {
-		t.Fatalf("want two cleanups of DC2's NTDS Settings in the plan, got %v", ids)
-	}
-	e.approve(e.now, time.Hour, nil, ids...)
+	e, ids := twoCleanupsApproved(t)
 	e.lab.lagging = func(a engine.PlannedAction) bool { return a.Target == "DC3" }
 	keepStaleRepsFrom(e)
 	start := e.clock
@@ -183,7 +168,7 @@ func TestSecondCleanupPendingWhileTheDeletionReplicates(t *testing.T) {
 	}
 	second := findingResult(t, res, "DC3<-DC2")
 	if second.Outcome != apply.Pending || len(second.Steps) == 0 || second.Steps[0].Outcome != apply.Pending ||
-		!strings.Contains(second.Steps[0].Reason, "DC3's copy still holds it") {
+		!strings.Contains(second.Steps[0].Reason, "DC3's copy still holds it") || !strings.Contains(second.Steps[0].Reason, ids[0]) {
 		t.Fatalf("DC3<-DC2: %+v", second)
 	}
 	if len(res.Refusals) > 0 || !e.journalHas(journal.KindVerify, "precheck:metadata_cleanup", journal.Pending) {
