@@ -548,6 +548,64 @@ func allZero(reps []samba.RepsFrom, skip string) bool {
 	return len(reps) > 0
 }
 
+// waitGone waits until server's copy no longer holds dc's NTDS Settings (a deletion made on
+// another DC replicating there), polling every 2 s for at most within; then fails the test,
+// saying so.
+func (s *suite) waitGone(ctx context.Context, t *testing.T, dc, server string, within time.Duration) {
+	t.Helper()
+	start := time.Now()
+	for {
+		on, err := s.lab.GUIDOn(ctx, dc, server)
+		if err == nil && on == "" {
+			t.Logf("%s's copy lost %s's NTDS Settings %.1f s after the cleanup (replication)", server, dc, time.Since(start).Seconds())
+			return
+		}
+		if time.Since(start) > within {
+			t.Errorf("%s still holds %s's NTDS Settings (%q, %v) %s after the cleanup: the deletion did not replicate there", server, dc, on, err, within)
+			return
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
+
+// recordFailure makes dest pull every naming context from src once, as its next scheduled pull
+// would, so that its repsFrom holds the real result. A first pull after src went away can fail
+// with 64 (a dead cached connection): pulled again, at most three times, as the lab's
+// breakers do.
+func (s *suite) recordFailure(ctx context.Context, t *testing.T, dest, src string) {
+	t.Helper()
+	for try := 1; try <= 3; try++ {
+		res, err := s.lab.Replicate(ctx, dest, src, "")
+		if err != nil {
+			t.Logf("replicate %s <- %s: %v", dest, src, err)
+			continue
+		}
+		again := false
+		for _, r := range res {
+			again = again || r.Result == 64
+		}
+		if !again {
+			return
+		}
+		t.Logf("replicate %s <- %s (try %d): a dead cached connection (64); pulling again", dest, src, try)
+	}
+}
+
+// decisionOrUnmatched says what the plan holds for the link id: its finding's decision, or its
+// unmatched failures.
+func decisionOrUnmatched(p *engine.Plan, id string) string {
+	for i := range p.Findings {
+		if p.Findings[i].ID == id {
+			return decisionOf(&p.Findings[i])
+		}
+	}
+	var l []string
+	for _, u := range engine.GroupUnmatched(p.Unmatched) {
+		l = append(l, u.String())
+	}
+	return "no finding; unmatched: " + strings.Join(l, "; ")
+}
+
 // ---- the lab's DCs as "Windows" -------------------------------------------------------------
 
 // presentAsWindows sets the operatingSystem of dc's computer object (on dc1, the seed) to a

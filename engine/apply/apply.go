@@ -181,6 +181,7 @@ type run struct {
 	refusedBy  map[string]string
 	explicit   map[string]bool
 	done       map[string]StepResult // action key -> first result in this run
+	deleted    map[string]deletion   // deletionKey -> the ldap_delete that removed it, in this run
 	fatal      error
 
 	eachDigest map[string]string // action id -> digest of its own (single-use) approval
@@ -197,7 +198,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	o.defaults()
 	r := &run{o: o, pb: o.Playbook, j: o.Journal, approved: map[string]bool{}, refusedBy: map[string]string{},
-		explicit: map[string]bool{}, done: map[string]StepResult{}, eachDigest: map[string]string{}, used: map[string]int64{}, resumed: map[string]int64{}}
+		explicit: map[string]bool{}, done: map[string]StepResult{}, deleted: map[string]deletion{}, eachDigest: map[string]string{}, used: map[string]int64{}, resumed: map[string]int64{}}
 	if o.Actor != "" {
 		r.j.SetActor(o.Actor)
 	}
@@ -708,12 +709,31 @@ func unread(s *facts.Snapshot, dc string) string {
 	return ""
 }
 
-// startedBefore reports whether the journal has any step of this finding under this plan.
+// startedBefore reports whether the journal has any step of this finding under this plan, or
+// a step of another of its findings that deletes the same object as one of this finding's
+// cleanups (two destinations of one stale DSA: the deletion made on one DC's copy replicates
+// to the other's, which this finding's own step awaits).
 func (r *run) startedBefore(f *engine.Finding) bool {
+	started := func(g *engine.Finding, a engine.PlannedAction) bool {
+		st, err := r.j.Step(r.o.Plan.Fingerprint, g.ID, a.Name)
+		return err == nil && st.State != journal.StepNotStarted
+	}
 	for _, a := range f.Actions {
-		st, err := r.j.Step(r.o.Plan.Fingerprint, f.ID, a.Name)
-		if err == nil && st.State != journal.StepNotStarted {
+		if started(f, a) {
 			return true
+		}
+	}
+	for _, a := range f.Actions {
+		if a.Kind != engine.KindLDAPDelete || a.LDAPDelete == nil {
+			continue
+		}
+		for i := range r.o.Plan.Findings {
+			g := &r.o.Plan.Findings[i]
+			for _, b := range g.Actions {
+				if g.ID != f.ID && b.Kind == engine.KindLDAPDelete && b.LDAPDelete != nil && deletionKey(a) == deletionKey(b) && started(g, b) {
+					return true
+				}
+			}
 		}
 	}
 	return false

@@ -27,8 +27,11 @@
 //     whose effect is in place is not run again; a destructive step whose effect cannot be
 //     checked is refused); guards re-evaluated on freshly gathered facts right before a
 //     destructive action (the playbook's guards and the built-in ones, a false or unknown
-//     guard is a hard refusal); window and lock checked again; the action begun in the journal
-//     (durably, before anything is sent); run; its verification checks polled with backoff
+//     guard is a hard refusal); an ldap_delete of an object already deleted on another DC's
+//     copy in this run is not run or guarded again: it waits for the deletion to replicate to
+//     its target's copy (skipped when it arrives, pending at the verification deadline);
+//     window and lock checked again; the action begun in the journal (durably, before
+//     anything is sent); run; its verification checks polled with backoff
 //     until they pass or the deadline (default 5 minutes, per action verify_timeout, the
 //     Options override; extended to outlast a DNS negative-caching TTL seen in the answers);
 //     the action finished in the journal with exit code, output digest and verification.

@@ -91,6 +91,10 @@ type lab struct {
 	gathers  int
 	// mangle edits the snapshot of the n-th Gather (1-based).
 	mangle func(n int, s *facts.Snapshot)
+	// lagging reports, per Inspect of an ldap_delete, whether the target's copy has not
+	// received a deletion made on another DC yet (replication lag): it still holds the object.
+	lagging func(a engine.PlannedAction) bool
+	deleted map[string]string // DN (lower case) -> objectGUID of the objects metadata_cleanup deleted
 }
 
 func newLab(t *testing.T, dir, name, src string) *lab {
@@ -230,6 +234,14 @@ func (l *lab) Run(_ context.Context, a engine.PlannedAction) actions.Outcome {
 		}
 	case "metadata_cleanup":
 		err = l.mutate("delete " + a.LDAPDelete.DN)
+		if err == nil {
+			l.mu.Lock()
+			if l.deleted == nil {
+				l.deleted = map[string]string{}
+			}
+			l.deleted[strings.ToLower(a.LDAPDelete.DN)] = a.LDAPDelete.ExpectGUID
+			l.mu.Unlock()
+		}
 	default:
 		err = fmt.Errorf("unknown action %s", a.Name)
 	}
@@ -250,6 +262,9 @@ func (l *lab) Inspect(_ context.Context, a engine.PlannedAction) (ldapdelete.Obj
 		if strings.EqualFold(dc.NTDSSettingsDN, a.LDAPDelete.DN) {
 			return ldapdelete.ObjectState{Exists: true, GUID: dc.DSAGUID}, nil
 		}
+	}
+	if g, ok := l.deleted[strings.ToLower(a.LDAPDelete.DN)]; ok && l.lagging != nil && l.lagging(a) {
+		return ldapdelete.ObjectState{Exists: true, GUID: g}, nil
 	}
 	return ldapdelete.ObjectState{}, nil
 }

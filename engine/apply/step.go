@@ -48,6 +48,13 @@ func (r *run) step(ctx context.Context, f *engine.Finding, a engine.PlannedActio
 		if a.Key != "" && sr.Outcome == Succeeded {
 			r.done[a.Key] = sr
 		}
+		// The object is deleted (here, by an earlier run, or elsewhere): a cleanup of the same
+		// object on another DC's copy waits for the deletion to replicate (awaitDeletion).
+		if a.Kind == engine.KindLDAPDelete && a.LDAPDelete != nil && (sr.Outcome == Succeeded || sr.Outcome == Skipped) {
+			if _, ok := r.deleted[deletionKey(a)]; !ok {
+				r.deleted[deletionKey(a)] = deletion{ActionID: a.ID, Target: a.Target}
+			}
+		}
 	}()
 	if ok, why := r.windowStillOpen(); !ok {
 		return refuse("window", "the change window closed during the apply: "+why)
@@ -99,7 +106,8 @@ func (r *run) step(ctx context.Context, f *engine.Finding, a engine.PlannedActio
 	// of the same stale DSA replicated there, or someone removed it) has nothing to do: it is
 	// re-checked and skipped, not refused by guards that no longer find the object.
 	if a.Kind == engine.KindLDAPDelete && a.LDAPDelete != nil {
-		if st, err := r.o.Exec.Inspect(ctx, a); err == nil && !st.Exists {
+		st, err := r.o.Exec.Inspect(ctx, a)
+		if err == nil && !st.Exists {
 			detail := a.LDAPDelete.DN + " is no longer in " + a.Target + "'s copy: nothing to delete"
 			r.record(journal.Entry{Kind: journal.KindVerify, Name: "precheck:" + a.Name, Target: a.Target, Link: f.ID,
 				Outcome: journal.Skipped, Verification: detail, Reason: "before the delete", Command: sr.Command})
@@ -110,6 +118,13 @@ func (r *run) step(ctx context.Context, f *engine.Finding, a engine.PlannedActio
 			r.say("    skipped: %s", detail)
 			sr.Outcome, sr.Reason, sr.Verification = Skipped, "already done: "+detail, detail
 			return sr
+		}
+		// The same object was deleted on another DC's copy in this run: this cleanup is that
+		// deletion, on its way here by replication. It is awaited, never run again, and not
+		// refused by guards that read the topology from a DC that no longer lists the DSA.
+		sameObject := err != nil || strings.EqualFold(st.GUID, a.LDAPDelete.ExpectGUID)
+		if prev, ok := r.deleted[deletionKey(a)]; ok && sameObject && !strings.EqualFold(prev.Target, a.Target) {
+			return r.awaitDeletion(ctx, f, a, prev, sr)
 		}
 	}
 
@@ -166,6 +181,73 @@ func (r *run) step(ctx context.Context, f *engine.Finding, a engine.PlannedActio
 	r.finish(begin, journal.Outcome(outcome), out, verification, "")
 	r.say("    %s: %s", outcome, verification)
 	return sr
+}
+
+// deletion is an ldap_delete whose object is gone from its target's copy in this run.
+type deletion struct {
+	ActionID, Target string
+}
+
+// deletionKey identifies the object an ldap_delete removes, whichever DC's copy it runs on.
+func deletionKey(a engine.PlannedAction) string {
+	return strings.ToLower(a.LDAPDelete.DN) + "\x00" + strings.ToLower(a.LDAPDelete.ExpectGUID)
+}
+
+// awaitDeletion reads the object on a's target until the deletion made on prev's target has
+// replicated there (skipped: already done), or until the action's verification deadline
+// (pending: done on prev's target, not here yet). Nothing is deleted: the object is the same.
+func (r *run) awaitDeletion(ctx context.Context, f *engine.Finding, a engine.PlannedAction, prev deletion, sr StepResult) StepResult {
+	d := a.LDAPDelete
+	src := fmt.Sprintf("%s was deleted on %s's copy (%s)", d.DN, prev.Target, prev.ActionID)
+	timeout := r.verifyTimeout(a)
+	r.say("    %s: waiting up to %s for the deletion to reach %s's copy by replication", src, timeout, a.Target)
+	start := r.now()
+	deadline := start.Add(timeout)
+	interval := r.o.PollInterval
+	var outcome, detail string
+	for poll := 1; ; poll++ {
+		st, err := r.o.Exec.Inspect(ctx, a)
+		switch {
+		case err == nil && !st.Exists:
+			outcome = Skipped
+			detail = fmt.Sprintf("already done: %s; the deletion reached %s's copy (poll %d, after %s)", src, a.Target, poll, r.now().Sub(start).Round(time.Second))
+		case err == nil && !strings.EqualFold(st.GUID, d.ExpectGUID):
+			outcome = Failed
+			detail = fmt.Sprintf("%s; on %s the DN now names another object (objectGUID %s): nothing deleted, plan again", src, a.Target, st.GUID)
+		}
+		if outcome == "" && !r.now().Before(deadline) {
+			outcome = Pending
+			detail = fmt.Sprintf("%s; %s's copy still holds it after %s (%s): the deletion reaches it with %s's next replication of the configuration partition; nothing more to delete, apply the plan again later to re-check",
+				src, a.Target, r.now().Sub(start).Round(time.Second), inspectText(st, err), a.Target)
+		}
+		if outcome != "" {
+			break
+		}
+		if err := r.o.Sleep(ctx, min(interval, deadline.Sub(r.now()))); err != nil {
+			outcome = Pending
+			detail = fmt.Sprintf("%s; %s's copy still held it when the wait was interrupted (%v); nothing more to delete, apply the plan again to re-check", src, a.Target, err)
+			break
+		}
+		if interval *= 2; interval > MaxPollInterval {
+			interval = MaxPollInterval
+		}
+	}
+	r.record(journal.Entry{Kind: journal.KindVerify, Name: "precheck:" + a.Name, Target: a.Target, Link: f.ID,
+		Outcome: journal.Outcome(outcome), Verification: detail, Reason: "before the delete: the same object was deleted by " + prev.ActionID, Command: sr.Command})
+	if r.fatal != nil {
+		sr.Outcome = Failed
+		return sr
+	}
+	r.say("    %s: %s", outcome, detail)
+	sr.Outcome, sr.Reason, sr.Verification = outcome, detail, detail
+	return sr
+}
+
+func inspectText(st ldapdelete.ObjectState, err error) string {
+	if err != nil {
+		return "last read failed: " + err.Error()
+	}
+	return "objectGUID " + st.GUID
 }
 
 func exitText(p *int) string {
