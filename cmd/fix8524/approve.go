@@ -180,7 +180,7 @@ func runApprove(_ context.Context, e *env, args []string) int {
 	if len(missing) > 0 {
 		fmt.Fprintf(e.stdout, "Note: %s need(s) an approval of its own; apply refuses the plan until then:\n", strings.Join(missing, ", "))
 		for _, id := range missing {
-			fmt.Fprintf(e.stdout, "  fix8524 approve %s --by %s --allow-each %s\n", shellWord(planPath), shellWord(*by), shellWord(id))
+			fmt.Fprintf(e.stdout, "  fix8524 approve %s --by %s --allow-each %s\n", termtext.ShellWord(planPath), termtext.ShellWord(*by), termtext.ShellWord(id))
 		}
 	}
 	fmt.Fprintf(e.stdout, "Next: %s\n", applyCommand(planPath, plan, st.flag(e, isDemo, j.Dir())))
@@ -239,17 +239,4 @@ func splitPositional(args []string) (string, []string) {
 		return args[0], args[1:]
 	}
 	return "", args
-}
-
-// shellWord quotes s for a POSIX shell when it needs it, for commands shown to people.
-func shellWord(s string) string {
-	if s == "" {
-		return "''"
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-./=:@,+", r)) {
-			return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-		}
-	}
-	return s
 }

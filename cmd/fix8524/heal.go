@@ -367,15 +367,15 @@ func writeHealReport(w io.Writer, c painter, r *heal.Report, hf *healFlags, isDe
 	if r.Locked != "" {
 		b.printf("Refused: another heal run works on this forest: %s\n", r.Locked)
 		b.printf("  What to do: let it finish (fix8524 journal --lock-status %s --state %s says who holds it); the next scheduled run starts afresh\n",
-			shellWord(heal.LockPrefix+r.Forest), shellWord(stateDir))
+			termtext.ShellWord(heal.LockPrefix+r.Forest), termtext.ShellWord(stateDir))
 	}
 	if r.Breaker.Open || r.Summary.BreakerOpen {
 		b.printf("Circuit breaker OPEN: %s\n", r.Breaker.Reason)
-		b.printf("  What to do: find why the verifications failed (fix8524 journal --kind verify --state %s), then fix8524 heal --reset-breaker --reason TEXT\n", shellWord(stateDir))
+		b.printf("  What to do: find why the verifications failed (fix8524 journal --kind verify --state %s), then fix8524 heal --reset-breaker --reason TEXT\n", termtext.ShellWord(stateDir))
 	}
 	if r.EscalationPath != "" {
-		p := shellWord(r.EscalationPath)
-		state := " --state " + shellWord(stateDir)
+		p := termtext.ShellWord(r.EscalationPath)
+		state := " --state " + termtext.ShellWord(stateDir)
 		b.printf("Plan for a human: %s\n", r.EscalationPath)
 		actions := writeHeld(bw, c, r)
 		if r.EscalationReport != "" {
@@ -386,13 +386,13 @@ func writeHealReport(w io.Writer, c painter, r *heal.Report, hf *healFlags, isDe
 			b.printf("  approve it:            fix8524 approve %s --by NAME%s", p, state)
 			for _, v := range r.Verdicts {
 				if v.Hold == policy.HoldNever || v.Hold == policy.HoldBlocked && strings.Contains(v.Reason, "requires_approval_each") {
-					b.printf(" --allow-each %s", shellWord(v.Candidate.ID))
+					b.printf(" --allow-each %s", termtext.ShellWord(v.Candidate.ID))
 				}
 			}
 			b.printf("\n")
 			src := "--demo"
 			if !isDemo {
-				src = "--dc " + shellWord(hf.conn.dc)
+				src = "--dc " + termtext.ShellWord(hf.conn.dc)
 			}
 			b.printf("  then apply it:         fix8524 apply %s %s%s\n", p, src, state)
 		} else {
@@ -404,7 +404,7 @@ func writeHealReport(w io.Writer, c painter, r *heal.Report, hf *healFlags, isDe
 	code := r.ExitCode()
 	b.printf("heal: exit %d (%s): %s\n", code, healExitMeaning[code], r.Summary.String())
 	if r.RunID != "" {
-		b.printf("Journal: fix8524 journal --run %s --state %s\n", r.RunID, shellWord(stateDir))
+		b.printf("Journal: fix8524 journal --run %s --state %s\n", r.RunID, termtext.ShellWord(stateDir))
 	}
 }
 

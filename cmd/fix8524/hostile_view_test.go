@@ -130,7 +130,7 @@ func TestHostileNamePlanView(t *testing.T) {
 			Steps: []apply.StepResult{{Name: "register_cname", Target: forged, Outcome: apply.Failed, Reason: forged}}}},
 		Notes: []string{forged}}
 	out.Reset()
-	writeResult(&out, res, false, " --state "+shellWord(forged))
+	writeResult(&out, res, false, " --state "+termtext.ShellWord(forged))
 	if why := terminalSafe(out.String(), false); why != "" {
 		t.Errorf("apply result: %s\n%s", why, out.String())
 	}
@@ -170,7 +170,7 @@ func FuzzPlanView(f *testing.F) {
 		writeApproved(&out, p)
 		summarize(&out, s)
 		writeResult(&out, apply.Result{Outcome: apply.Failed, Refusals: []apply.Refusal{{Gate: name, Reason: name, Do: name, Changes: []string{name}}},
-			Findings: []apply.FindingResult{{ID: name, Outcome: apply.Failed, Reason: name, Steps: []apply.StepResult{{Name: name, Target: name, Verification: name}}}}}, false, " --state "+shellWord(name))
+			Findings: []apply.FindingResult{{ID: name, Outcome: apply.Failed, Reason: name, Steps: []apply.StepResult{{Name: name, Target: name, Verification: name}}}}}, false, " --state "+termtext.ShellWord(name))
 		_ = journal.WriteTable(&out, []journal.Entry{{Kind: journal.KindNote, Name: name, Target: name, Reason: name, Link: name}})
 		if why := terminalSafe(out.String(), false); why != "" {
 			t.Fatalf("approve, gather, apply and journal views of %q: %s\n%s", name, why, out.String())

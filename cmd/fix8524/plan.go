@@ -230,7 +230,7 @@ func planFromFacts(_ context.Context, e *env, s *facts.Snapshot, o planOpts) int
 // demo plan), or nothing when it proposes no action.
 func writePlanNext(w io.Writer, p *engine.Plan, out string) {
 	if out != "" {
-		fmt.Fprintf(w, "\nSaved the plan to %s (fix8524 show %s prints it again).", out, shellWord(out))
+		fmt.Fprintf(w, "\nSaved the plan to %s (fix8524 show %s prints it again).", out, termtext.ShellWord(out))
 	}
 	switch {
 	case p.Summary.Actions == 0 && planProposes(p):
@@ -240,7 +240,7 @@ func writePlanNext(w io.Writer, p *engine.Plan, out string) {
 			fmt.Fprintln(w)
 		}
 	case out != "":
-		fmt.Fprintf(w, "\nNext: fix8524 approve %s --by NAME, then %s\n", shellWord(out), applyCommand(out, p, ""))
+		fmt.Fprintf(w, "\nNext: fix8524 approve %s --by NAME, then %s\n", termtext.ShellWord(out), applyCommand(out, p, ""))
 	default:
 		fmt.Fprintf(w, "\nNext: save it (the same command with -o plan.json), then fix8524 approve plan.json --by NAME and %s\n", applyCommand("plan.json", p, ""))
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/fix8524/fix8524/engine/apply"
 	"github.com/fix8524/fix8524/engine/approval"
 	"github.com/fix8524/fix8524/engine/journal"
+	"github.com/fix8524/fix8524/internal/termtext"
 	"github.com/fix8524/fix8524/lab/demo"
 )
 
@@ -87,12 +88,12 @@ func runShow(_ context.Context, e *env, args []string) int {
 	if plan.Summary.Actions > 0 {
 		extra := ""
 		if st.dir != "" {
-			extra = " --state " + shellWord(st.dir)
+			extra = " --state " + termtext.ShellWord(st.dir)
 		}
 		if approved {
 			fmt.Fprintf(b, "\nNext: %s\n", applyCommand(planPath, plan, extra))
 		} else {
-			fmt.Fprintf(b, "\nNext: fix8524 approve %s --by NAME%s, then %s\n", shellWord(planPath), extra, applyCommand(planPath, plan, extra))
+			fmt.Fprintf(b, "\nNext: fix8524 approve %s --by NAME%s, then %s\n", termtext.ShellWord(planPath), extra, applyCommand(planPath, plan, extra))
 		}
 	}
 	return exitOK
@@ -143,7 +144,7 @@ func applyCommand(planPath string, p *engine.Plan, extra string) string {
 	if _, isDemo := demo.ScenarioOf(p.Facts.Source); isDemo {
 		src = " --demo"
 	}
-	return "fix8524 apply " + shellWord(planPath) + src + extra
+	return "fix8524 apply " + termtext.ShellWord(planPath) + src + extra
 }
 
 // writeEachState lists the actions that need an approval of their own and their state; it
@@ -168,7 +169,7 @@ func writeEachState(b *bufio.Writer, c painter, planPath string, p *engine.Plan,
 				continue
 			}
 			fp := apply.EachFingerprint(p.Fingerprint, a.ID)
-			state := c.yellow("not approved on its own") + fmt.Sprintf(": fix8524 approve %s --by NAME --allow-each %s", shellWord(planPath), shellWord(a.ID))
+			state := c.yellow("not approved on its own") + fmt.Sprintf(": fix8524 approve %s --by NAME --allow-each %s", termtext.ShellWord(planPath), termtext.ShellWord(a.ID))
 			granted := false
 			for _, x := range each {
 				if x.PlanFingerprint != fp {

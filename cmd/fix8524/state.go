@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/fix8524/fix8524/engine/journal"
+	"github.com/fix8524/fix8524/internal/termtext"
 )
 
 // stateFlag is --state DIR, which approve, apply, heal, journal and show take.
@@ -68,7 +69,7 @@ func (s *stateFlag) flag(e *env, isDemo bool, dir string) string {
 	if def, err := defaultStateDir(e); s.dir == "" && !isDemo && err == nil && def == dir {
 		return ""
 	}
-	return " --state " + shellWord(dir)
+	return " --state " + termtext.ShellWord(dir)
 }
 
 // defaultStateDir is journal.DefaultDir, read through the command's environment only: a test's

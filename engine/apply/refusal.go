@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/internal/termtext"
 )
 
 // refusal builds a gate's refusal: why (the reason) and what to do about it.
@@ -23,7 +24,7 @@ func (rf Refusal) journalText() string {
 
 // advice says, in one line, what a person can do about a gate's refusal.
 func (r *run) advice(gate, reason string) string {
-	plan := quoteArg(r.o.PlanPath)
+	plan := termtext.ShellWord(r.o.PlanPath)
 	if plan == "" || plan == "''" {
 		plan = "PLAN"
 	}
@@ -33,7 +34,7 @@ func (r *run) advice(gate, reason string) string {
 		return "make the plan again with the playbook and -var/-var-file this apply uses (fix8524 plan ... -o " + plan + "), then approve it"
 	case "approval":
 		if action != "" {
-			return "approve it on its own: fix8524 approve " + plan + " --by NAME --allow-each " + quoteArg(action)
+			return "approve it on its own: fix8524 approve " + plan + " --by NAME --allow-each " + termtext.ShellWord(action)
 		}
 		switch {
 		case strings.Contains(reason, "plan changed after approval"), strings.Contains(reason, "for another plan"):
@@ -55,9 +56,9 @@ func (r *run) advice(gate, reason string) string {
 		return "apply it again inside a change window" + next + ", or now with --emergency --reason TEXT (recorded)"
 	case "lock":
 		if r.lockGone {
-			return "the run that holds it is gone: if no fix8524 works on " + quoteArg(r.o.Forest) + " any more, fix8524 journal --break-lock " + quoteArg(r.o.Forest) + " --reason TEXT"
+			return "the run that holds it is gone: if no fix8524 works on " + termtext.ShellWord(r.o.Forest) + " any more, fix8524 journal --break-lock " + termtext.ShellWord(r.o.Forest) + " --reason TEXT"
 		}
-		return "wait for the other run (fix8524 journal --lock-status " + quoteArg(r.o.Forest) + "); if it was killed: fix8524 journal --break-lock " + quoteArg(r.o.Forest) + " --reason TEXT"
+		return "wait for the other run (fix8524 journal --lock-status " + termtext.ShellWord(r.o.Forest) + "); if it was killed: fix8524 journal --break-lock " + termtext.ShellWord(r.o.Forest) + " --reason TEXT"
 	case "drift":
 		return "make a new plan of the forest as it is now (fix8524 plan ... -o FILE), read it and approve it"
 	case "guards":
