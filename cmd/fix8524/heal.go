@@ -418,12 +418,12 @@ func writeHeld(b *bufio.Writer, c painter, r *heal.Report) int {
 	held := map[string][]string{} // finding id -> why its actions were held
 	for _, v := range r.Verdicts {
 		if !v.Approved {
-			held[v.Candidate.Finding] = append(held[v.Candidate.Finding], fmt.Sprintf("%s held (%s): %s", termtext.Escape(v.Candidate.Action), v.Hold, termtext.Line(v.Reason, 300)))
+			held[v.Candidate.Finding] = append(held[v.Candidate.Finding], fmt.Sprintf("%s held (%s): %s", termtext.Escape(v.Candidate.Action), termtext.Escape(v.Hold), termtext.Line(v.Reason, 300)))
 		}
 	}
 	for _, oc := range r.Outcomes {
 		if oc.Outcome != policy.OutcomeSucceeded {
-			held[oc.Candidate.Finding] = append(held[oc.Candidate.Finding], fmt.Sprintf("%s %s: %s", termtext.Escape(oc.Candidate.Action), oc.Outcome, termtext.Line(oc.Reason, 300)))
+			held[oc.Candidate.Finding] = append(held[oc.Candidate.Finding], fmt.Sprintf("%s %s: %s", termtext.Escape(oc.Candidate.Action), termtext.Escape(string(oc.Outcome)), termtext.Line(oc.Reason, 300)))
 		}
 	}
 	healed := map[string]bool{}
@@ -432,8 +432,10 @@ func writeHeld(b *bufio.Writer, c painter, r *heal.Report) int {
 	}
 	actions := 0
 	for i := range plan.Findings {
-		f := &plan.Findings[i]
-		if healed[f.ID] {
+		// Verdicts and healed ids name findings by their raw ids: match them on the plan as
+		// it is, print its escaped copy.
+		id, f := r.Plan.Findings[i].ID, &plan.Findings[i]
+		if healed[id] {
 			continue
 		}
 		actions += len(f.Actions)
@@ -453,7 +455,7 @@ func writeHeld(b *bufio.Writer, c painter, r *heal.Report) int {
 		if len(f.Assumptions) > 0 {
 			why = append(why, "it rests on settings that were assumed, not read")
 		}
-		why = append(why, held[f.ID]...)
+		why = append(why, held[id]...)
 		for _, w := range why {
 			fmt.Fprintf(b, "    %s %s\n", c.yellow("held:"), w)
 		}
