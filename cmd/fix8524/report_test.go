@@ -123,3 +123,48 @@ func TestReportBadInput(t *testing.T) {
 		t.Errorf("healthy: exit %d", code)
 	}
 }
+
+// report --journal reads the journal show reads: for a demo plan the demo's state, else
+// --state or the profile's state directory.
+func TestReportJournalIsShowsJournal(t *testing.T) {
+	c := newCLI(t)
+	p := c.demoPlan()
+	if code, _, stderr := c.run("", "approve", p, "--by", "alice"); code != exitOK {
+		t.Fatalf("approve: exit %d: %s", code, stderr)
+	}
+	_, show, _ := c.run("", "show", p)
+	code, md, stderr := c.run("", "report", p, "--journal", "--format", "markdown")
+	if code != exitOK || !strings.Contains(show, "alice: approved") || !strings.Contains(md, "| `approve` |") {
+		t.Errorf("report --journal of a demo plan: exit %d: %s\n--- show\n%s\n--- report\n%s", code, stderr, show, md)
+	}
+	// A profile's state directory, for a plan that is not a demo's.
+	c.vars["XDG_CONFIG_HOME"] = c.path("config")
+	if err := os.MkdirAll(filepath.Join(c.path("config"), "fix8524"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(c.path("config"), "fix8524", "profile.hcl"), []byte("state = \""+c.state+"\"\n"))
+	live := c.path("live.json")
+	facts := strings.Replace(mustRead(t, scenarioFactsFile(t, "source-cname-missing")), `"source": "scenario:source-cname-missing"`, `"source": "ldap://dc1.contoso.com"`, 1)
+	if !strings.Contains(facts, "ldap://dc1.contoso.com") {
+		t.Fatal("the scenario's facts do not name their source")
+	}
+	if code, _, stderr := c.run("", "plan", "--facts", writeFile(t, c.path("f.json"), []byte(facts)), "-o", live); code != exitProposed {
+		t.Fatalf("plan: exit %d: %s", code, stderr)
+	}
+	lp, _, err := apply.ReadPlan(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := journal.Open(c.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.Record(journal.Entry{Kind: journal.KindNote, Name: "approve", Reason: "approved by bob", PlanFingerprint: lp.Fingerprint}); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	code, md, stderr = c.run("", "report", live, "--journal", "--format", "markdown")
+	if code != exitOK || !strings.Contains(md, "approved by bob") {
+		t.Errorf("report --journal with the profile's state: exit %d: %s\n%s", code, stderr, md)
+	}
+}

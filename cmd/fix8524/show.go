@@ -6,8 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -197,43 +195,28 @@ func writeEachState(b *bufio.Writer, c painter, planPath string, p *engine.Plan,
 // writePlanHistory prints, run by run, what the journal recorded about the plan (by its
 // fingerprint). A missing journal is not created: show changes nothing.
 func writePlanHistory(b *bufio.Writer, e *env, st *stateFlag, p *engine.Plan) error {
-	_, isDemo := demo.ScenarioOf(p.Facts.Source)
-	dir := st.dir
-	if isDemo && st.fromProfile {
-		dir = "" // the demo never uses the real state
-	}
-	if dir == "" {
-		d, err := st.defaultFor(e, isDemo)
-		if err != nil {
-			return err
-		}
-		dir = d
+	entries, dir, found, err := st.planJournal(e, p)
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(b, "\n%s ", painter{}.bold("Journal:"))
-	if _, err := os.Stat(filepath.Join(dir, journal.FileName)); errors.Is(err, fs.ErrNotExist) {
+	path := filepath.Join(dir, journal.FileName)
+	switch {
+	case !found:
 		fmt.Fprintf(b, "nothing recorded for this plan (no journal in %s).\n", termtext.Escape(dir))
 		return nil
-	}
-	j, err := journal.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer j.Close()
-	entries, err := j.List(journal.Filter{PlanFingerprint: p.Fingerprint})
-	if err != nil {
-		return err
-	}
-	if len(entries) == 0 {
-		fmt.Fprintf(b, "nothing recorded for this plan (journal %s).\n", termtext.Escape(j.Path()))
+	case len(entries) == 0:
+		fmt.Fprintf(b, "nothing recorded for this plan (journal %s).\n", termtext.Escape(path))
 		return nil
 	}
 	runs := groupRuns(entries)
-	fmt.Fprintf(b, "%d run(s) recorded for this plan (journal %s):\n", len(runs), termtext.Escape(j.Path()))
+	fmt.Fprintf(b, "%d run(s) recorded for this plan (journal %s):\n", len(runs), termtext.Escape(path))
 	for _, r := range runs {
 		first := r[0]
 		// Journal entries quote AD values and approval files: escaped.
 		fmt.Fprintf(b, "  %s  %s  %s: %s\n", first.Time.UTC().Format("2006-01-02 15:04:05Z"), termtext.Escape(first.RunID), termtext.Escape(first.Actor), runSummary(r))
 	}
+	_, isDemo := demo.ScenarioOf(p.Facts.Source)
 	fmt.Fprintf(b, "  Details: fix8524 journal --run RUN%s\n", st.flag(e, isDemo, dir))
 	return nil
 }
