@@ -456,8 +456,19 @@ func collect(m *model) (map[string]*dcInfo, []string, []edgeInfo) {
 			if site == "" {
 				site = noSite
 			}
-			addDC(&dcInfo{key: strings.ToLower(dc.Name), name: dc.Name, site: site, guid: dc.DSAGUID, unread: dc.Unread})
+			addDC(&dcInfo{key: strings.ToLower(dc.Name), name: dc.Name, site: site, guid: dc.DSAGUID})
 		}
+	}
+	// The DCs not read are those the coverage names (and the topology marks): marked the same
+	// way as the report lists them, and drawn even when the topology lacks them.
+	for _, k := range sortedKeys(m.unread) {
+		nr := m.unread[k]
+		d := dcs[k]
+		if d == nil {
+			d = &dcInfo{key: k, name: nr.Name, site: noSite}
+			addDC(d)
+		}
+		d.unread = nr.Reason
 	}
 	// resolve names the source of a partnership: the DC of that name, else the DC of that GUID,
 	// else a DSA outside the topology.
@@ -620,4 +631,13 @@ func clipToRect(r rect, px, py float64) (float64, float64) {
 		t = math.Min(t, hh/math.Abs(dy))
 	}
 	return cx + dx*t, cy + dy*t
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -23,6 +23,10 @@ func Markdown(in Input) ([]byte, error) {
 	w.blank()
 	w.line("**" + mdText(m.Headline) + "**")
 	w.blank()
+	if m.Coverage.Partial {
+		w.line("> **PARTIAL:** " + mdText(m.Coverage.BannerText()) + " See [Coverage](#coverage).")
+		w.blank()
+	}
 	w.line("| | |")
 	w.line("| --- | --- |")
 	for _, kv := range m.Meta {
@@ -60,6 +64,7 @@ func Markdown(in Input) ([]byte, error) {
 		}
 		w.blank()
 	}
+	mdCoverage(&w, m.Coverage)
 	for _, f := range m.Findings {
 		mdFinding(&w, &f)
 	}
@@ -129,6 +134,45 @@ func Markdown(in Input) ([]byte, error) {
 	}
 	w.line(foot + "; plan fingerprint " + mdCode(p.Fingerprint) + ".")
 	return []byte(w.b.String()), nil
+}
+
+// mdCoverage says how much of the forest was read, every DC not read and why, and the
+// gathering problems folded by message.
+func mdCoverage(w *mdWriter, c coverageView) {
+	w.line("## Coverage")
+	w.blank()
+	w.line(mdText(c.Text()))
+	w.blank()
+	if len(c.NotRead) > 0 {
+		w.line("| DC not read | why |")
+		w.line("| --- | --- |")
+		for _, d := range c.NotRead {
+			w.row(mdCode(d.Name), mdText(d.Reason))
+		}
+		w.blank()
+	}
+	if len(c.Problems) == 0 {
+		return
+	}
+	w.line(fmt.Sprintf("Gathering problems (%d):", c.ProblemCount))
+	w.blank()
+	w.line("| problem | times | where |")
+	w.line("| --- | ---: | --- |")
+	for _, g := range c.Problems {
+		var where []string
+		for _, sc := range g.Scopes {
+			where = append(where, mdCode(sc))
+		}
+		if g.More > 0 {
+			where = append(where, fmt.Sprintf("and %d more", g.More))
+		}
+		w.row(mdText(g.Message), strconv.Itoa(g.N), strings.Join(where, " "))
+	}
+	w.blank()
+	if c.MoreGroups > 0 {
+		w.line(fmt.Sprintf("%d more kinds of problem are not shown here: `fix8524 show` lists every one.", c.MoreGroups))
+		w.blank()
+	}
 }
 
 func mdFinding(w *mdWriter, f *findingView) {
