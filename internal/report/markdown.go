@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/fix8524/fix8524/engine"
+
+	"github.com/fix8524/fix8524/internal/termtext"
 )
 
 // Markdown renders the report as Markdown (CommonMark with GitHub's tables and task lists) for
@@ -408,7 +410,7 @@ func (w *mdWriter) fence(indent, lang, body string) {
 	n := max(3, longestRun(body, '`')+1)
 	f := strings.Repeat("`", n)
 	w.line(indent + f + lang)
-	for _, l := range strings.Split(visible(body), "\n") {
+	for _, l := range strings.Split(termtext.Text(body), "\n") {
 		w.line(indent + l)
 	}
 	w.line(indent + f)
@@ -430,7 +432,7 @@ func longestRun(s string, c byte) int {
 // mdCode is s as an inline code span on one line, its delimiters longer than any backtick run
 // inside. An empty s is an empty string.
 func mdCode(s string) string {
-	s = oneLine(s)
+	s = termtext.Escape(s)
 	if s == "" {
 		return ""
 	}
@@ -445,7 +447,7 @@ func mdCode(s string) string {
 // extensions or inline HTML read anywhere in a line are backslash-escaped, and so is what would
 // start a heading, a list or a quote at the start of s.
 func mdText(s string) string {
-	s = oneLine(s)
+	s = termtext.Escape(s)
 	var b strings.Builder
 	b.Grow(len(s) + 8)
 	digits := 0

@@ -5,7 +5,7 @@
 //
 // Every string of the plan is untrusted (it comes from AD or from a plan file): the renderers
 // work on a deep copy in which control, bidirectional and invisible characters are written as
-// visible escapes; the HTML goes through html/template only (no value becomes markup) under a
+// visible escapes (internal/termtext, the one escaping of every human view); the HTML goes through html/template only (no value becomes markup) under a
 // Content-Security-Policy that admits only the page's own style and script, by hash; the
 // Markdown puts values in code spans and fenced blocks sized so that no value can close them.
 package report
@@ -21,6 +21,8 @@ import (
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/journal"
 	"github.com/fix8524/fix8524/facts"
+
+	"github.com/fix8524/fix8524/internal/termtext"
 )
 
 // Input is what a report shows.
@@ -193,13 +195,13 @@ func build(in Input) (*model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("report: copying the plan: %w", err)
 	}
-	m := &model{Plan: p, PlanFile: visible(in.PlanFile)}
+	m := &model{Plan: p, PlanFile: termtext.Text(in.PlanFile)}
 	if p.Topology != nil {
 		m.Forest = p.Topology.Forest
 	}
 	m.Title = "fix8524 report"
 	if m.Forest != "" {
-		m.Title += ": " + oneLine(m.Forest)
+		m.Title += ": " + termtext.Escape(m.Forest)
 	}
 	m.coverage()
 	m.headline()
@@ -277,7 +279,7 @@ func (m *model) coverage() {
 			why = "not read (the plan gives no reason)"
 		}
 		m.unread[k] = facts.DCNotRead{Name: name, Reason: why}
-		c.NotRead = append(c.NotRead, facts.DCNotRead{Name: oneLine(name), Reason: oneLine(why)})
+		c.NotRead = append(c.NotRead, facts.DCNotRead{Name: termtext.Escape(name), Reason: termtext.Escape(why)})
 	}
 	if cov := p.Coverage; cov != nil {
 		c.Stated = true
@@ -312,12 +314,12 @@ func (c *coverageView) problems(ps []facts.Problem) {
 		if !ok {
 			i = len(groups)
 			idx[pr.Message] = i
-			groups = append(groups, problemGroup{Message: oneLine(pr.Message)})
+			groups = append(groups, problemGroup{Message: termtext.Escape(pr.Message)})
 		}
 		g := &groups[i]
 		g.N++
 		if len(g.Scopes) < maxProblemScopes {
-			g.Scopes = append(g.Scopes, oneLine(pr.Scope))
+			g.Scopes = append(g.Scopes, termtext.Escape(pr.Scope))
 		} else {
 			g.More++
 		}
@@ -386,16 +388,16 @@ func (m *model) meta(a *Approval) {
 	switch a.Status {
 	case ApprovalValid:
 		m.ApprTone = "ok"
-		m.Approval = fmt.Sprintf("approved by %s at %s, valid until %s", oneLine(a.By), stamp(a.At), stamp(a.Expires))
+		m.Approval = fmt.Sprintf("approved by %s at %s, valid until %s", termtext.Escape(a.By), stamp(a.At), stamp(a.Expires))
 		if a.KeyID != "" {
-			m.Approval += ", signed by key " + oneLine(a.KeyID)
+			m.Approval += ", signed by key " + termtext.Escape(a.KeyID)
 		}
 		if a.Reason != "" {
-			m.Approval += " (" + oneLine(a.Reason) + ")"
+			m.Approval += " (" + termtext.Escape(a.Reason) + ")"
 		}
 	case ApprovalRefused:
 		m.ApprTone = "bad"
-		m.Approval = "an approval exists but does not admit this plan: " + oneLine(a.Problem)
+		m.Approval = "an approval exists but does not admit this plan: " + termtext.Escape(a.Problem)
 	default:
 		m.ApprTone = "warn"
 		m.Approval = "not approved"
@@ -471,7 +473,7 @@ func newFindingView(f *engine.Finding, n int) findingView {
 		// A plan file that says diagnosed without a decision: shown as what it is.
 		v.Tone, v.StatusText = "warn", "diagnosed (no decision in the plan file)"
 	default:
-		v.Tone, v.StatusText = "warn", oneLine(f.Status)
+		v.Tone, v.StatusText = "warn", termtext.Escape(f.Status)
 		if v.StatusText == "" {
 			v.StatusText = "unknown status"
 		}
@@ -543,7 +545,7 @@ func statusTone(s string) (tone, text string) {
 	case engine.StatusUnknown:
 		return "warn", "unknown"
 	}
-	return "warn", oneLine(s)
+	return "warn", termtext.Escape(s)
 }
 
 func newActionView(a engine.PlannedAction) actionView {
@@ -552,7 +554,7 @@ func newActionView(a engine.PlannedAction) actionView {
 	case engine.RiskLow, engine.RiskMedium, engine.RiskHigh:
 		v.RiskClass = a.Risk
 	}
-	v.Where = "on " + oneLine(a.Target)
+	v.Where = "on " + termtext.Escape(a.Target)
 	if a.Platform != "" || a.Transport != "" {
 		v.Where += " (" + orDash(a.Platform) + " over " + orDash(a.Transport) + ")"
 	}
@@ -584,7 +586,7 @@ func manualViews(steps []engine.ManualStep) []manualView {
 	for _, m := range steps {
 		v := manualView{ManualStep: m, Where: "on an admin workstation"}
 		if m.On != "" {
-			v.Where = "on " + oneLine(m.On)
+			v.Where = "on " + termtext.Escape(m.On)
 		}
 		switch m.Shell {
 		case "cmd":
@@ -622,7 +624,7 @@ func needText(n engine.Need) string {
 	if len(n.For) > 0 {
 		s += ", for " + strings.Join(n.For, ", ")
 	}
-	return oneLine(s)
+	return termtext.Escape(s)
 }
 
 // groupUnmatched groups unmatched links by partnership and result (all of them: the report is
@@ -638,16 +640,16 @@ func groupUnmatched(links []engine.LinkRef) []unmatchedRow {
 }
 
 func journalOf(j *Journal, fingerprint string) *journalView {
-	v := &journalView{Source: visible(j.Source)}
+	v := &journalView{Source: termtext.Text(j.Source)}
 	for _, e := range j.Entries {
 		if e.PlanFingerprint == "" || e.PlanFingerprint != fingerprint {
 			continue
 		}
 		v.Total++
 		if len(v.Rows) < maxJournalRows {
-			e.Actor, e.Name, e.Target, e.Link = oneLine(e.Actor), oneLine(e.Name), oneLine(e.Target), oneLine(e.Link)
-			e.Reason, e.Command, e.Error, e.Verification = visible(e.Reason), visible(e.Command), visible(e.Error), visible(e.Verification)
-			e.Kind, e.Outcome = journal.Kind(oneLine(string(e.Kind))), journal.Outcome(oneLine(string(e.Outcome)))
+			e.Actor, e.Name, e.Target, e.Link = termtext.Escape(e.Actor), termtext.Escape(e.Name), termtext.Escape(e.Target), termtext.Escape(e.Link)
+			e.Reason, e.Command, e.Error, e.Verification = termtext.Text(e.Reason), termtext.Text(e.Command), termtext.Text(e.Error), termtext.Text(e.Verification)
+			e.Kind, e.Outcome = journal.Kind(termtext.Escape(string(e.Kind))), journal.Outcome(termtext.Escape(string(e.Outcome)))
 			v.Rows = append(v.Rows, e)
 		}
 	}
@@ -696,7 +698,7 @@ func riskText(by map[string]int) string {
 	var other []string
 	for r, n := range by {
 		if !seen[r] && n > 0 {
-			other = append(other, fmt.Sprintf("%d %s", n, oneLine(r)))
+			other = append(other, fmt.Sprintf("%d %s", n, termtext.Escape(r)))
 		}
 	}
 	sort.Strings(other)
@@ -714,5 +716,5 @@ func orDash(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return oneLine(s)
+	return termtext.Escape(s)
 }
