@@ -21,7 +21,7 @@ var hostile = []string{
 	`<script>alert("INJECTED")</script>`,
 	`"><img src=x onerror=alert(1) id=INJECTED>`,
 	`' onmouseover='alert(1)' data-x='INJECTED`,
-	"INJECTED\u202eexe.txt\u202c and \u2066isolate\u2069",
+	"INJECTED\u202eexe.txt\u202c and \u2066isolate\u2069, soft\u00adhyphen, tag\U000e0041",
 	"</title><title>INJECTED</title><svg onload=alert(1)>",
 	"INJECTED```\n# heading\n| a | b |\n<!-- comment -->",
 	"javascript:alert('INJECTED')",
@@ -126,7 +126,7 @@ func TestHostileValuesStayText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []string{"\u202e", "\u2066", "\x1b", "\x00"} {
+	for _, r := range []string{"\u202e", "\u2066", "\x1b", "\x00", "\u00ad", "\U000e0041"} {
 		if bytes.Contains(out, []byte(r)) {
 			t.Errorf("the page holds the raw character %q", r)
 		}
@@ -229,7 +229,7 @@ func TestHostileMarkdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(out)
-	for _, r := range []string{"\u202e", "\x1b", "\x00"} {
+	for _, r := range []string{"\u202e", "\x1b", "\x00", "\u00ad", "\U000e0041"} {
 		if strings.Contains(s, r) {
 			t.Errorf("the Markdown holds the raw character %q", r)
 		}
