@@ -288,15 +288,14 @@ func refuseTampered(e *env, j *journal.Store, planPath string, b []byte) (int, b
 		x, y := approval.Shorten(d, a.PlanDigest)
 		reason := fmt.Sprintf("approval refused: plan changed after approval: %s has digest %s, %s approved %s",
 			termtext.Escape(planPath), x, termtext.Escape(a.By), y)
-		do := "read the plan as it is now (fix8524 show " + termtext.ShellWord(planPath) + "), then approve it again, or make a new plan"
 		if p, err := apply.ParsePlan(b); err == nil && p.Fingerprint != a.PlanFingerprint {
 			// Not an edit of the approved plan: another plan (the approval of one plan file
 			// left next to another).
 			x, y := approval.Shorten(a.PlanFingerprint, p.Fingerprint)
 			reason = fmt.Sprintf("approval refused: approval is for another plan: %s approved plan %s, %s is plan %s",
 				termtext.Escape(a.By), x, termtext.Escape(planPath), y)
-			do = "approve this plan (fix8524 show " + termtext.ShellWord(planPath) + " first), or apply the plan that was approved"
 		}
+		do := apply.ApprovalAdvice(planPath, "", reason)
 		_, _ = j.Record(journal.Entry{Kind: journal.KindGate, Name: "approval", Outcome: journal.Started, Target: planPath})
 		_, _ = j.Record(journal.Entry{Kind: journal.KindGate, Name: "approval", Outcome: journal.Refused, Reason: reason + " — to do: " + do, Target: planPath,
 			PlanFingerprint: a.PlanFingerprint})

@@ -22,29 +22,43 @@ func (rf Refusal) journalText() string {
 	return rf.Reason + " — to do: " + rf.Do
 }
 
+// ApprovalAdvice says, in one line, what a person can do about an approval refused for reason
+// (the refusal's text): for the plan at planPath, or for its action (a per-action approval)
+// when action is not "". apply's approval gate and the CLI's check of a plan changed since its
+// approval (made before the plan is parsed) give the same advice.
+func ApprovalAdvice(planPath, action, reason string) string {
+	plan := planWord(planPath)
+	if action != "" {
+		return "approve it on its own: fix8524 approve " + plan + " --by NAME --allow-each " + termtext.ShellWord(action)
+	}
+	switch {
+	case strings.Contains(reason, "plan changed after approval"), strings.Contains(reason, "for another plan"):
+		return "read the plan (fix8524 show " + plan + "), then approve this file as it is now: fix8524 approve " + plan + " --by NAME"
+	case strings.Contains(reason, "not signed"), strings.Contains(reason, "untrusted key"), strings.Contains(reason, "does not verify"):
+		return "approve it with a key --trust-keys lists: fix8524 approve " + plan + " --by NAME --sign-key FILE"
+	case strings.Contains(reason, "clock skew"):
+		return "check the clocks of this host and of the approver's, then approve again: fix8524 approve " + plan + " --by NAME"
+	}
+	return "approve it: fix8524 approve " + plan + " --by NAME (fix8524 show " + plan + " says what it does)"
+}
+
+// planWord is the plan's path as a word of a command shown to people ("PLAN" when unknown).
+func planWord(path string) string {
+	if path == "" {
+		return "PLAN"
+	}
+	return termtext.ShellWord(path)
+}
+
 // advice says, in one line, what a person can do about a gate's refusal.
 func (r *run) advice(gate, reason string) string {
-	plan := termtext.ShellWord(r.o.PlanPath)
-	if plan == "" || plan == "''" {
-		plan = "PLAN"
-	}
+	plan := planWord(r.o.PlanPath)
 	name, action, _ := strings.Cut(gate, ":")
 	switch name {
 	case "plan":
 		return "make the plan again with the playbook and -var/-var-file this apply uses (fix8524 plan ... -o " + plan + "), then approve it"
 	case "approval":
-		if action != "" {
-			return "approve it on its own: fix8524 approve " + plan + " --by NAME --allow-each " + termtext.ShellWord(action)
-		}
-		switch {
-		case strings.Contains(reason, "plan changed after approval"), strings.Contains(reason, "for another plan"):
-			return "read the plan (fix8524 show " + plan + "), then approve this file as it is now: fix8524 approve " + plan + " --by NAME"
-		case strings.Contains(reason, "not signed"), strings.Contains(reason, "untrusted key"), strings.Contains(reason, "does not verify"):
-			return "approve it with a key --trust-keys lists: fix8524 approve " + plan + " --by NAME --sign-key FILE"
-		case strings.Contains(reason, "clock skew"):
-			return "check the clocks of this host and of the approver's, then approve again: fix8524 approve " + plan + " --by NAME"
-		}
-		return "approve it: fix8524 approve " + plan + " --by NAME (fix8524 show " + plan + " says what it does)"
+		return ApprovalAdvice(r.o.PlanPath, action, reason)
 	case "window":
 		next := ""
 		if !r.nextWindow.IsZero() {
