@@ -550,9 +550,9 @@ func writeResult(w io.Writer, r apply.Result, color bool, stateArg string) {
 				fmt.Fprintf(b, " (exit %d)", *s.ExitCode)
 			}
 			if s.Verification != "" {
-				fmt.Fprintf(b, ": %s", clip(s.Verification, 300))
+				fmt.Fprintf(b, ": %s", termtext.Clip(s.Verification, 300))
 			} else if s.Reason != "" {
-				fmt.Fprintf(b, ": %s", clip(s.Reason, 300))
+				fmt.Fprintf(b, ": %s", termtext.Clip(s.Reason, 300))
 			}
 			fmt.Fprintln(b)
 		}

@@ -350,7 +350,7 @@ func writeHealReport(w io.Writer, c painter, r *heal.Report, hf *healFlags, isDe
 	for _, oc := range r.Outcomes {
 		b.printf("  %-9s %s on %s", oc.Outcome, oc.Candidate.ID, oc.Candidate.Target)
 		if oc.Outcome != policy.OutcomeSucceeded && oc.Reason != "" {
-			b.printf(": %s", clip(oc.Reason, 300))
+			b.printf(": %s", termtext.Clip(oc.Reason, 300))
 		}
 		b.printf("\n")
 	}
@@ -362,7 +362,7 @@ func writeHealReport(w io.Writer, c painter, r *heal.Report, hf *healFlags, isDe
 		if v.Class == policy.ClassGuardrail {
 			what = "refused"
 		}
-		b.printf("  %-9s %s on %s (%s): %s\n", what, v.Candidate.ID, v.Candidate.Target, v.Hold, clip(v.Reason, 300))
+		b.printf("  %-9s %s on %s (%s): %s\n", what, v.Candidate.ID, v.Candidate.Target, v.Hold, termtext.Clip(v.Reason, 300))
 	}
 	if r.Locked != "" {
 		b.printf("Refused: another heal run works on this forest: %s\n", r.Locked)

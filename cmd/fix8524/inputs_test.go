@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/fix8524/fix8524/internal/termtext"
 )
 
 // hostileCase is one hostile input given to one command: it must be refused (exit 1) quickly,
@@ -168,10 +170,10 @@ func TestHostileInputsAreRefusedQuickly(t *testing.T) {
 				want = exitOK
 			}
 			if code != want {
-				t.Errorf("exit %d, want %d\n%s\n%s", code, want, clip(out.String(), 2000), clip(errb.String(), 2000))
+				t.Errorf("exit %d, want %d\n%s\n%s", code, want, termtext.Clip(out.String(), 2000), termtext.Clip(errb.String(), 2000))
 			}
 			if !strings.Contains(out.String()+errb.String(), c.want) {
-				t.Errorf("output lacks %q:\n%s\n%s", c.want, clip(out.String(), 2000), clip(errb.String(), 2000))
+				t.Errorf("output lacks %q:\n%s\n%s", c.want, termtext.Clip(out.String(), 2000), termtext.Clip(errb.String(), 2000))
 			}
 			if el > 20*time.Second {
 				t.Errorf("took %v", el)

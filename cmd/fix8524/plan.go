@@ -322,7 +322,7 @@ func (c painter) cut(s string, n int) string {
 	if c.full {
 		return s
 	}
-	return clip(s, n)
+	return termtext.Clip(s, n)
 }
 
 func (c painter) risk(r string) string {
@@ -333,16 +333,6 @@ func (c painter) risk(r string) string {
 		return c.yellow("medium")
 	}
 	return c.green(r)
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && (s[n]&0xC0) == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
 }
 
 // writePlanText prints a plan in the spirit of terraform plan: one block per partnership. It is

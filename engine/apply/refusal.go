@@ -113,7 +113,7 @@ func evidenceChanges(old, fresh *engine.Finding, limit int) []string {
 		diffObservations(nc.Name, oc.Observations, nc.Observations, add)
 		diffFacts(nc.Name, oc.Facts, nc.Facts, add)
 		if len(out) == n0 && oc.Summary != nc.Summary {
-			add("%s: %s → %s", nc.Name, clipText(oc.Summary, 200), clipText(nc.Summary, 200))
+			add("%s: %s → %s", nc.Name, termtext.Clip(oc.Summary, 200), termtext.Clip(nc.Summary, 200))
 		} else if len(out) == n0 && oc.Status != nc.Status {
 			add("%s: %s → %s", nc.Name, evidenceState(oc), evidenceState(nc))
 		}
@@ -174,7 +174,7 @@ func observationText(o engine.Observation) string {
 	if len(parts) == 0 {
 		return o.Status
 	}
-	return clipText(strings.Join(parts, " "), 200)
+	return termtext.Clip(strings.Join(parts, " "), 200)
 }
 
 func diffFacts(check string, old, fresh []engine.FactValue, add func(string, ...any)) {
@@ -184,17 +184,7 @@ func diffFacts(check string, old, fresh []engine.FactValue, add func(string, ...
 	}
 	for _, f := range fresh {
 		if p, ok := prev[f.Fact]; ok && p != f.Value {
-			add("%s: %s: %s → %s", check, f.Fact, clipText(p, 120), clipText(f.Value, 120))
+			add("%s: %s: %s → %s", check, f.Fact, termtext.Clip(p, 120), termtext.Clip(f.Value, 120))
 		}
 	}
-}
-
-func clipText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && (s[n]&0xC0) == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
 }
