@@ -116,14 +116,17 @@ func TestHostileNamePlanView(t *testing.T) {
 	if !strings.Contains(strings.Join(names, " "), forged) {
 		t.Fatalf("the hostile name is not in the plan's findings (%q): the test shows nothing", names)
 	}
+	// The renamed DC leaves the finding incomplete, without actions: a plan file may still hold
+	// some, and their "on <target>" lines must be escaped too.
+	withHostileAction(p, forged)
 	for _, color := range []bool{false, true} {
 		var out bytes.Buffer
 		writePlanText(&out, p, painter{on: color})
 		if why := terminalSafe(out.String(), color); why != "" {
 			t.Errorf("plan view (color %v): %s\n%s", color, why, out.String())
 		}
-		if !strings.Contains(out.String(), termtext.Escape(forged)) {
-			t.Errorf("the view does not show the name escaped:\n%s", out.String())
+		if !strings.Contains(out.String(), termtext.Escape(forged)) || !strings.Contains(out.String(), "register_cname on "+termtext.Escape(forged)) {
+			t.Errorf("the view does not show the name escaped, or no action's target:\n%s", out.String())
 		}
 	}
 	var out bytes.Buffer
@@ -168,6 +171,9 @@ func FuzzPlanView(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if len(p.Findings) > 0 {
+			withHostileAction(p, name)
+		}
 		for _, color := range []bool{false, true} {
 			var out bytes.Buffer
 			writePlanText(&out, p, painter{on: color})
@@ -185,7 +191,6 @@ func FuzzPlanView(f *testing.F) {
 		fmt.Fprintln(&out, runSummary([]journal.Entry{{Kind: journal.KindNote, Name: "approve", Reason: name}, {Kind: journal.KindGate, Name: name, Outcome: journal.Refused, Reason: name}}))
 		writeProfile(&out, &env{getenv: func(string) string { return "" }}, &profile.Profile{Filename: name, Settings: []profile.Setting{{Field: profile.Fields[0], Value: name}}})
 		if len(p.Findings) > 0 {
-			withHostileAction(p)
 			r := &heal.Report{Plan: p, RunID: name, Forest: name, Locked: name, Breaker: policy.BreakerStatus{Open: true, Reason: name}, EscalationPath: name}
 			r.Verdicts = []policy.Verdict{{Candidate: policy.Candidate{ID: name, Finding: p.Findings[0].ID, Action: name, Target: name}, Hold: name, Reason: name}}
 			writeHealReport(&out, painter{}, r, &healFlags{}, true, name)
@@ -210,18 +215,18 @@ func writeFile(t *testing.T, path string, b []byte) string {
 }
 
 // withHostileAction edits p as a plan file may be edited: its first finding gets two actions
-// that ask for an approval of their own, with hostile values, and a manual step. It returns
+// that ask for an approval of their own, with name as every value, and a manual step. It returns
 // the second action, whose id holds format characters and a line separator but no control
 // character, so that an approval file may name it.
-func withHostileAction(p *engine.Plan) engine.PlannedAction {
+func withHostileAction(p *engine.Plan, name string) engine.PlannedAction {
 	f := &p.Findings[0]
-	a := engine.PlannedAction{ID: f.ID + "/register_cname", Key: forged, Name: "register_cname", Title: forged, Kind: engine.KindPowerShell,
-		Risk: engine.RiskLow, Target: forged, TargetDNSHostName: forged, TargetIPs: []string{forged}, Platform: "windows", Transport: "winrm",
-		PowerShell: "Restart-Service Netlogon\n" + forged, RequiresApprovalEach: true}
+	a := engine.PlannedAction{ID: f.ID + "/register_cname", Key: name, Name: "register_cname", Title: name, Kind: engine.KindPowerShell,
+		Risk: engine.RiskLow, Target: name, TargetDNSHostName: name, TargetIPs: []string{name}, Platform: "windows", Transport: "winrm",
+		PowerShell: "Restart-Service Netlogon\n" + name, RequiresApprovalEach: true}
 	b := a
 	b.ID, b.Name = "DC1<-\u202eDC2\u2028PS> Remove-Item/restart_netlogon", "restart_netlogon"
 	f.Actions = append(f.Actions, a, b)
-	f.Manual = append(f.Manual, engine.ManualStep{Title: forged, Text: forged, On: forged, Shell: "powershell", Commands: []string{"nltest /dsregdns", forged}})
+	f.Manual = append(f.Manual, engine.ManualStep{Title: name, Text: name, On: name, Shell: "powershell", Commands: []string{"nltest /dsregdns", name}})
 	p.Summary.Actions += 2
 	p.Summary.ManualSteps++
 	return b
@@ -244,7 +249,7 @@ func TestHostileShow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	act := withHostileAction(p)
+	act := withHostileAction(p, forged)
 	c := newCLI(t)
 	dir := c.path("plans\x1b[2J\nPS> Remove-Item")
 	if err := os.Mkdir(dir, 0o700); err != nil {
@@ -287,13 +292,27 @@ func TestHostileShow(t *testing.T) {
 	}
 	j.Close()
 
-	code, out, stderr := c.run("", "show", path, "--state", c.state)
+	// approve of the same plan, its actions asking for approvals of their own (and --allow-each
+	// naming one that is not there): what it prints is escaped too.
+	other := filepath.Join(dir, "q.json")
+	if err := writePlanFile(other, p); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := c.run("", "approve", other, "--by", "bob", "--state", c.state)
+	if code != exitOK || !strings.Contains(out, "need(s) an approval of its own") {
+		t.Errorf("approve: exit %d\n%s\n%s", code, out, stderr)
+	}
+	viewSafe(t, "approve", out+stderr, false)
+	_, out, stderr = c.run("", "approve", other, "--by", "bob", "--state", c.state, "--allow-each", "nosuch")
+	viewSafe(t, "approve --allow-each nosuch", out+stderr, false)
+
+	code, out, stderr = c.run("", "show", path, "--state", c.state)
 	if code != exitOK {
 		t.Fatalf("show: exit %d\n%s\n%s", code, out, stderr)
 	}
 	viewSafe(t, "show", out+stderr, false)
 	for _, want := range []string{"Approval: approved by " + termtext.Escape(hostileApprover), "approved on its own by " + termtext.Escape(hostileApprover),
-		"1 run(s) recorded", termtext.Escape(forged) + ": approved: approved by " + termtext.Escape(forged), "refused by the window gate: " + termtext.Escape(forged)} {
+		"2 run(s) recorded", termtext.Escape(forged) + ": approved: approved by " + termtext.Escape(forged), "refused by the window gate: " + termtext.Escape(forged)} {
 		if !strings.Contains(out, want) {
 			t.Errorf("show lacks %q:\n%s", want, out)
 		}
@@ -352,7 +371,7 @@ func TestHostileHealEscalation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	withHostileAction(p)
+	withHostileAction(p, forged)
 	r := &heal.Report{Plan: p, RunID: forged, Forest: forged, Locked: forged,
 		Breaker:        policy.BreakerStatus{Open: true, Reason: forged},
 		EscalationPath: "/var/lib/fix8524/escalations/" + forged + ".json", EscalationReport: "/var/lib/fix8524/escalations/" + forged + ".html"}
