@@ -327,6 +327,16 @@ func TestHostileShow(t *testing.T) {
 	if !strings.Contains(out, "approval is for another plan") {
 		t.Errorf("show does not say the approval is another plan's:\n%s", out)
 	}
+	// A plan file that does not parse, with a hostile finding id in the error.
+	broken := writeFile(t, c.path("broken.json"), []byte(`{"plan_format_version": 1, "fingerprint": "x", "findings": [{"id": "DC1\u001b[2J\nPS> Remove-Item", "actions": [{}]}]}`))
+	for _, args := range [][]string{{"show"}, {"report"}, {"apply"}, {"approve", "--by", "x"}} {
+		cmd := args[0]
+		code, out, stderr := c.run("", append(append(args[:1:1], broken, "--state", c.state), args[1:]...)...)
+		if code != exitError || !strings.Contains(stderr, "has no id or name") {
+			t.Errorf("%s of a broken plan: exit %d: %s", cmd, code, stderr)
+		}
+		viewSafe(t, cmd+" of a broken plan", out+stderr, false)
+	}
 }
 
 // profile show of a profile whose values (and path) are hostile, and a profile error naming
