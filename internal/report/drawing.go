@@ -2,7 +2,9 @@ package report
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -463,7 +465,7 @@ func collect(m *model) (map[string]*dcInfo, []string, []edgeInfo) {
 	}
 	// The DCs not read are those the coverage names (and the topology marks): marked the same
 	// way as the report lists them, and drawn even when the topology lacks them.
-	for _, k := range sortedKeys(m.unread) {
+	for _, k := range slices.Sorted(maps.Keys(m.unread)) {
 		nr := m.unread[k]
 		d := dcs[k]
 		if d == nil {
@@ -633,13 +635,4 @@ func clipToRect(r rect, px, py float64) (float64, float64) {
 		t = math.Min(t, hh/math.Abs(dy))
 	}
 	return cx + dx*t, cy + dy*t
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
