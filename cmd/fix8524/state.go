@@ -78,6 +78,7 @@ func (s *stateFlag) planJournal(e *env, p *engine.Plan) (entries []journal.Entry
 		return nil, dir, false, err
 	}
 	defer j.Close()
+	dir = j.Dir() // absolute
 	entries, err = j.List(journal.Filter{PlanFingerprint: p.Fingerprint})
 	return entries, dir, err == nil, err
 }
