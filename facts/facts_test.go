@@ -47,6 +47,10 @@ func TestDecodeErrors(t *testing.T) {
 		"{\"format_version\": 2,\n \"dcs\": [}":                   "line 2",
 		`{"format_version": 2} {}`:                                "trailing data",
 		`{"format_version": 2, "dcs": [{"ips": {"unknown": 1}}]}`: "unknown",
+		// in JSON's words, as jsonerr words the other files' errors, never echoing the file
+		`[1]`: "the document holds a list where an object is expected",
+		`{"format_version": 2, "links": "\u001b[2J"}`: `"links" holds a string where a list is expected`,
+		`{"format_version": 2, "nope": 1}`:            `decoding facts: unknown field "nope"`,
 	}
 	for in, want := range cases {
 		_, err := DecodeBytes([]byte(in))

@@ -8,6 +8,7 @@ import (
 	"io"
 	"reflect"
 	"sort"
+	"strconv"
 
 	"github.com/fix8524/fix8524/internal/jsonerr"
 )
@@ -48,15 +49,7 @@ func Decode(r io.Reader) (*Snapshot, error) {
 func DecodeBytes(data []byte) (*Snapshot, error) {
 	s, off, err := decodeStream(bytes.NewReader(data))
 	if err != nil && off >= 0 && off <= int64(len(data)) {
-		line, col := 1, 1
-		for _, c := range data[:off] {
-			if c == '\n' {
-				line++
-				col = 1
-			} else {
-				col++
-			}
-		}
+		line, col := jsonerr.Position(data, off)
 		return nil, fmt.Errorf("line %d, column %d: %w", line, col, err)
 	}
 	return s, err
@@ -114,7 +107,7 @@ func decodeStream(r io.Reader) (*Snapshot, int64, error) {
 }
 
 func (d *streamDecoder) snapshot() (*Snapshot, error) {
-	if err := d.delim('{', "facts are not a JSON object"); err != nil {
+	if err := d.delim('{', "the document"); err != nil {
 		return nil, err
 	}
 	var s Snapshot
@@ -152,23 +145,23 @@ func (d *streamDecoder) snapshot() (*Snapshot, error) {
 		case "forest":
 			err = d.value(&s.Forest)
 		case "dcs":
-			err = decodeList(d, &s.DCs)
+			err = decodeList(d, key, &s.DCs)
 		case "links":
-			err = decodeList(d, &s.Links)
+			err = decodeList(d, key, &s.Links)
 		case "dns":
-			err = decodeList(d, &s.DNS)
+			err = decodeList(d, key, &s.DNS)
 		case "reachability":
-			err = decodeList(d, &s.Reach)
+			err = decodeList(d, key, &s.Reach)
 		case "problems":
-			err = decodeList(d, &s.Problems)
+			err = decodeList(d, key, &s.Problems)
 		default:
-			return nil, fmt.Errorf("decoding facts: json: unknown field %q", key)
+			return nil, fmt.Errorf("decoding facts: unknown field %q", key)
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
-	if err := d.delim('}', "facts are not a JSON object"); err != nil {
+	if err := d.delim('}', "the facts object"); err != nil {
 		return nil, err
 	}
 	if _, err := d.dec.Token(); err != io.EOF {
@@ -193,13 +186,16 @@ func (d *streamDecoder) syntax(err error) error {
 	return fmt.Errorf("facts are not valid JSON: %w", jsonerr.Describe(nil, err))
 }
 
-func (d *streamDecoder) delim(want json.Delim, what string) error {
+// delim reads the token want (a brace of the facts object, the end of a list) in where (the
+// document, a field); anything else is described in JSON's words, as jsonerr describes what the
+// decoders of the other files find, never by echoing the file.
+func (d *streamDecoder) delim(want json.Delim, where string) error {
 	t, err := d.dec.Token()
 	if err != nil {
 		return d.syntax(err)
 	}
 	if t != want {
-		return fmt.Errorf("%s (found %v where %q was expected)", what, t, string(want))
+		return fmt.Errorf("decoding facts: %s holds %s where %s is expected", where, jsonerr.Kind(t), jsonerr.Kind(want))
 	}
 	return nil
 }
@@ -230,8 +226,8 @@ func (d *streamDecoder) account(n int64) error {
 	return nil
 }
 
-// decodeList decodes a JSON list (or null) one element at a time into *out.
-func decodeList[T any](d *streamDecoder, out *[]T) error {
+// decodeList decodes the JSON list (or null) of the field key one element at a time into *out.
+func decodeList[T any](d *streamDecoder, key string, out *[]T) error {
 	t, err := d.dec.Token()
 	if err != nil {
 		return d.syntax(err)
@@ -240,7 +236,7 @@ func decodeList[T any](d *streamDecoder, out *[]T) error {
 		return nil
 	}
 	if t != json.Delim('[') {
-		return fmt.Errorf("decoding facts: a list was expected, found %v", t)
+		return fmt.Errorf("decoding facts: %q holds %s where a list is expected", key, jsonerr.Kind(t))
 	}
 	size := int64(reflect.TypeFor[T]().Size())
 	for d.dec.More() {
@@ -256,7 +252,7 @@ func decodeList[T any](d *streamDecoder, out *[]T) error {
 			return err
 		}
 	}
-	return d.delim(']', "decoding facts: a list was not closed")
+	return d.delim(']', strconv.Quote(key))
 }
 
 // dynamicSize estimates the bytes v refers to beyond its own size: string bytes and the

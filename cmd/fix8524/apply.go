@@ -246,7 +246,7 @@ func runApply(ctx context.Context, e *env, args []string) int {
 				reason = "--trust-keys requires a signed approval"
 			}
 			fmt.Fprintf(e.stderr, "fix8524 apply: refused: no approval (%s). Approve the saved plan and apply it:\n  fix8524 approve %s --by NAME\n  fix8524 apply %s --dc %s\n",
-				reason, shellWord(planPath), shellWord(planPath), shellWord(af.conn.dc))
+				reason, termtext.ShellWord(planPath), termtext.ShellWord(planPath), termtext.ShellWord(af.conn.dc))
 			for _, out := range []journal.Outcome{journal.Started, journal.Refused} {
 				en := journal.Entry{Kind: journal.KindGate, Name: "approval", Forest: apply.ForestOf(plan), PlanFingerprint: plan.Fingerprint, Outcome: out}
 				if out == journal.Refused {
@@ -293,15 +293,14 @@ func refuseTampered(e *env, j *journal.Store, planPath string, b []byte) (int, b
 		x, y := approval.Shorten(d, a.PlanDigest)
 		reason := fmt.Sprintf("approval refused: plan changed after approval: %s has digest %s, %s approved %s",
 			termtext.Escape(planPath), x, termtext.Escape(a.By), y)
-		do := "read the plan as it is now (fix8524 show " + termtext.Escape(shellWord(planPath)) + "), then approve it again, or make a new plan"
 		if p, err := apply.ParsePlan(b); err == nil && p.Fingerprint != a.PlanFingerprint {
 			// Not an edit of the approved plan: another plan (the approval of one plan file
 			// left next to another).
 			x, y := approval.Shorten(a.PlanFingerprint, p.Fingerprint)
 			reason = fmt.Sprintf("approval refused: approval is for another plan: %s approved plan %s, %s is plan %s",
 				termtext.Escape(a.By), x, termtext.Escape(planPath), y)
-			do = "approve this plan (fix8524 show " + termtext.Escape(shellWord(planPath)) + " first), or apply the plan that was approved"
 		}
+		do := apply.ApprovalAdvice(planPath, "", reason)
 		_, _ = j.Record(journal.Entry{Kind: journal.KindGate, Name: "approval", Outcome: journal.Started, Target: planPath})
 		_, _ = j.Record(journal.Entry{Kind: journal.KindGate, Name: "approval", Outcome: journal.Refused, Reason: reason + " — to do: " + do, Target: planPath,
 			PlanFingerprint: a.PlanFingerprint})
@@ -556,9 +555,9 @@ func writeResult(w io.Writer, r apply.Result, color bool, stateArg string) {
 				fmt.Fprintf(b, " (exit %d)", *s.ExitCode)
 			}
 			if s.Verification != "" {
-				fmt.Fprintf(b, ": %s", clip(s.Verification, 300))
+				fmt.Fprintf(b, ": %s", termtext.Clip(s.Verification, 300))
 			} else if s.Reason != "" {
-				fmt.Fprintf(b, ": %s", clip(s.Reason, 300))
+				fmt.Fprintf(b, ": %s", termtext.Clip(s.Reason, 300))
 			}
 			fmt.Fprintln(b)
 		}

@@ -229,6 +229,15 @@ func TestApplyRefusals(t *testing.T) {
 			if !strings.Contains(out+stderr, tc.want) {
 				t.Fatalf("output lacks %q:\n%s\n%s", tc.want, out, stderr)
 			}
+			// Every refusal says what to do; an approval of other bytes gets one advice,
+			// whether apply's gate or the check made before the plan is parsed refused it.
+			do := "What to do: "
+			if tc.want == "approval is for another plan" || tc.want == "plan changed after approval" {
+				do += "read the plan (fix8524 show " + p + "), then approve this file as it is now: fix8524 approve " + p + " --by NAME"
+			}
+			if !strings.Contains(out+stderr, do) {
+				t.Errorf("output lacks %q:\n%s\n%s", do, out, stderr)
+			}
 			for _, en := range c.journalEntries() {
 				if en.Kind == journal.KindAction {
 					t.Fatalf("an action was journaled despite the refusal: %+v", en)

@@ -96,7 +96,7 @@ func runApprove(_ context.Context, e *env, args []string) int {
 	for _, f := range plan.Findings {
 		// heal never acts on these; a person approving them should know what was guessed
 		for _, as := range f.Assumptions {
-			fmt.Fprintf(e.stderr, "warning: %s rests on an assumption: %s\n", f.ID, as)
+			fmt.Fprintf(e.stderr, "warning: %s rests on an assumption: %s\n", termtext.Args([]any{f.ID, as})...)
 		}
 	}
 	for _, f := range plan.Findings {
@@ -109,11 +109,11 @@ func runApprove(_ context.Context, e *env, args []string) int {
 	for _, id := range each {
 		a, ok := actions[id]
 		if !ok {
-			fmt.Fprintf(e.stderr, "fix8524 approve: --allow-each %q: the plan has no such action (its actions: %s)\n", id, strings.Join(sortedIDs(actions), ", "))
+			fmt.Fprintf(e.stderr, "fix8524 approve: --allow-each %q: the plan has no such action (its actions: %s)\n", id, termtext.Escape(strings.Join(sortedIDs(actions), ", ")))
 			return exitError
 		}
 		if a.Blocked {
-			fmt.Fprintf(e.stderr, "warning: %s is blocked in the plan (%s): apply will refuse it whatever the approval\n", id, strings.Join(a.Reasons, "; "))
+			fmt.Fprintf(e.stderr, "warning: %s is blocked in the plan (%s): apply will refuse it whatever the approval\n", termtext.Args([]any{id, strings.Join(a.Reasons, "; ")})...)
 		}
 	}
 	var signer ed25519.PrivateKey
@@ -162,14 +162,14 @@ func runApprove(_ context.Context, e *env, args []string) int {
 		return exitError
 	}
 	writeApproved(e.stdout, plan)
-	fmt.Fprintf(e.stdout, "Approved plan %s (%d action(s)): %s.\nSaved to %s.\n", plan.Fingerprint, plan.Summary.Actions, a.String(), path)
+	fmt.Fprintf(e.stdout, "Approved plan %s (%d action(s)): %s.\nSaved to %s.\n", termtext.Args([]any{plan.Fingerprint, plan.Summary.Actions, a.String(), path})...)
 	if len(eachApprovals) > 0 {
 		p, err := apply.SaveEach(planPath, eachApprovals)
 		if err != nil {
 			fmt.Fprintln(e.stderr, "fix8524 approve:", err)
 			return exitError
 		}
-		fmt.Fprintf(e.stdout, "Approved on their own: %s (saved to %s).\n", strings.Join(each, ", "), p)
+		fmt.Fprintf(e.stdout, "Approved on their own: %s (saved to %s).\n", termtext.Args([]any{strings.Join(each, ", "), p})...)
 	}
 	var missing []string
 	for _, id := range needEach {
@@ -178,9 +178,9 @@ func runApprove(_ context.Context, e *env, args []string) int {
 		}
 	}
 	if len(missing) > 0 {
-		fmt.Fprintf(e.stdout, "Note: %s need(s) an approval of its own; apply refuses the plan until then:\n", strings.Join(missing, ", "))
+		fmt.Fprintf(e.stdout, "Note: %s need(s) an approval of its own; apply refuses the plan until then:\n", termtext.Escape(strings.Join(missing, ", ")))
 		for _, id := range missing {
-			fmt.Fprintf(e.stdout, "  fix8524 approve %s --by %s --allow-each %s\n", shellWord(planPath), shellWord(*by), shellWord(id))
+			fmt.Fprintf(e.stdout, "  fix8524 approve %s --by %s --allow-each %s\n", termtext.ShellWord(planPath), termtext.ShellWord(*by), termtext.ShellWord(id))
 		}
 	}
 	fmt.Fprintf(e.stdout, "Next: %s\n", applyCommand(planPath, plan, st.flag(e, isDemo, j.Dir())))
@@ -239,17 +239,4 @@ func splitPositional(args []string) (string, []string) {
 		return args[0], args[1:]
 	}
 	return "", args
-}
-
-// shellWord quotes s for a POSIX shell when it needs it, for commands shown to people.
-func shellWord(s string) string {
-	if s == "" {
-		return "''"
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-./=:@,+", r)) {
-			return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-		}
-	}
-	return s
 }

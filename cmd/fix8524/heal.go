@@ -350,7 +350,7 @@ func writeHealReport(w io.Writer, c painter, r *heal.Report, hf *healFlags, isDe
 	for _, oc := range r.Outcomes {
 		b.printf("  %-9s %s on %s", oc.Outcome, oc.Candidate.ID, oc.Candidate.Target)
 		if oc.Outcome != policy.OutcomeSucceeded && oc.Reason != "" {
-			b.printf(": %s", clip(oc.Reason, 300))
+			b.printf(": %s", termtext.Clip(oc.Reason, 300))
 		}
 		b.printf("\n")
 	}
@@ -362,20 +362,20 @@ func writeHealReport(w io.Writer, c painter, r *heal.Report, hf *healFlags, isDe
 		if v.Class == policy.ClassGuardrail {
 			what = "refused"
 		}
-		b.printf("  %-9s %s on %s (%s): %s\n", what, v.Candidate.ID, v.Candidate.Target, v.Hold, clip(v.Reason, 300))
+		b.printf("  %-9s %s on %s (%s): %s\n", what, v.Candidate.ID, v.Candidate.Target, v.Hold, termtext.Clip(v.Reason, 300))
 	}
 	if r.Locked != "" {
 		b.printf("Refused: another heal run works on this forest: %s\n", r.Locked)
 		b.printf("  What to do: let it finish (fix8524 journal --lock-status %s --state %s says who holds it); the next scheduled run starts afresh\n",
-			shellWord(heal.LockPrefix+r.Forest), shellWord(stateDir))
+			termtext.ShellWord(heal.LockPrefix+r.Forest), termtext.ShellWord(stateDir))
 	}
 	if r.Breaker.Open || r.Summary.BreakerOpen {
 		b.printf("Circuit breaker OPEN: %s\n", r.Breaker.Reason)
-		b.printf("  What to do: find why the verifications failed (fix8524 journal --kind verify --state %s), then fix8524 heal --reset-breaker --reason TEXT\n", shellWord(stateDir))
+		b.printf("  What to do: find why the verifications failed (fix8524 journal --kind verify --state %s), then fix8524 heal --reset-breaker --reason TEXT\n", termtext.ShellWord(stateDir))
 	}
 	if r.EscalationPath != "" {
-		p := shellWord(r.EscalationPath)
-		state := " --state " + shellWord(stateDir)
+		p := termtext.ShellWord(r.EscalationPath)
+		state := " --state " + termtext.ShellWord(stateDir)
 		b.printf("Plan for a human: %s\n", r.EscalationPath)
 		actions := writeHeld(bw, c, r)
 		if r.EscalationReport != "" {
@@ -386,13 +386,13 @@ func writeHealReport(w io.Writer, c painter, r *heal.Report, hf *healFlags, isDe
 			b.printf("  approve it:            fix8524 approve %s --by NAME%s", p, state)
 			for _, v := range r.Verdicts {
 				if v.Hold == policy.HoldNever || v.Hold == policy.HoldBlocked && strings.Contains(v.Reason, "requires_approval_each") {
-					b.printf(" --allow-each %s", shellWord(v.Candidate.ID))
+					b.printf(" --allow-each %s", termtext.ShellWord(v.Candidate.ID))
 				}
 			}
 			b.printf("\n")
 			src := "--demo"
 			if !isDemo {
-				src = "--dc " + shellWord(hf.conn.dc)
+				src = "--dc " + termtext.ShellWord(hf.conn.dc)
 			}
 			b.printf("  then apply it:         fix8524 apply %s %s%s\n", p, src, state)
 		} else {
@@ -404,7 +404,7 @@ func writeHealReport(w io.Writer, c painter, r *heal.Report, hf *healFlags, isDe
 	code := r.ExitCode()
 	b.printf("heal: exit %d (%s): %s\n", code, healExitMeaning[code], r.Summary.String())
 	if r.RunID != "" {
-		b.printf("Journal: fix8524 journal --run %s --state %s\n", r.RunID, shellWord(stateDir))
+		b.printf("Journal: fix8524 journal --run %s --state %s\n", r.RunID, termtext.ShellWord(stateDir))
 	}
 }
 
@@ -418,12 +418,12 @@ func writeHeld(b *bufio.Writer, c painter, r *heal.Report) int {
 	held := map[string][]string{} // finding id -> why its actions were held
 	for _, v := range r.Verdicts {
 		if !v.Approved {
-			held[v.Candidate.Finding] = append(held[v.Candidate.Finding], fmt.Sprintf("%s held (%s): %s", termtext.Escape(v.Candidate.Action), v.Hold, termtext.Line(v.Reason, 300)))
+			held[v.Candidate.Finding] = append(held[v.Candidate.Finding], fmt.Sprintf("%s held (%s): %s", termtext.Escape(v.Candidate.Action), termtext.Escape(v.Hold), termtext.Line(v.Reason, 300)))
 		}
 	}
 	for _, oc := range r.Outcomes {
 		if oc.Outcome != policy.OutcomeSucceeded {
-			held[oc.Candidate.Finding] = append(held[oc.Candidate.Finding], fmt.Sprintf("%s %s: %s", termtext.Escape(oc.Candidate.Action), oc.Outcome, termtext.Line(oc.Reason, 300)))
+			held[oc.Candidate.Finding] = append(held[oc.Candidate.Finding], fmt.Sprintf("%s %s: %s", termtext.Escape(oc.Candidate.Action), termtext.Escape(string(oc.Outcome)), termtext.Line(oc.Reason, 300)))
 		}
 	}
 	healed := map[string]bool{}
@@ -432,8 +432,10 @@ func writeHeld(b *bufio.Writer, c painter, r *heal.Report) int {
 	}
 	actions := 0
 	for i := range plan.Findings {
-		f := &plan.Findings[i]
-		if healed[f.ID] {
+		// Verdicts and healed ids name findings by their raw ids: match them on the plan as
+		// it is, print its escaped copy.
+		id, f := r.Plan.Findings[i].ID, &plan.Findings[i]
+		if healed[id] {
 			continue
 		}
 		actions += len(f.Actions)
@@ -453,7 +455,7 @@ func writeHeld(b *bufio.Writer, c painter, r *heal.Report) int {
 		if len(f.Assumptions) > 0 {
 			why = append(why, "it rests on settings that were assumed, not read")
 		}
-		why = append(why, held[f.ID]...)
+		why = append(why, held[id]...)
 		for _, w := range why {
 			fmt.Fprintf(b, "    %s %s\n", c.yellow("held:"), w)
 		}

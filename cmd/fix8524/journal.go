@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/fix8524/fix8524/engine/journal"
+	"github.com/fix8524/fix8524/internal/termtext"
 )
 
 func init() {
@@ -148,7 +149,7 @@ func runJournal(_ context.Context, e *env, args []string) int {
 		}
 		fmt.Fprintf(e.stdout, "%s is locked by %s since %s (%s).\n", *lockStatus, li.Holder, li.Acquired.Format(time.RFC3339), state)
 		if li.Stale || li.HolderGone {
-			fmt.Fprintf(e.stdout, "Release it, if no fix8524 works on %s any more: fix8524 journal --break-lock %s --reason TEXT\n", *lockStatus, shellWord(*lockStatus))
+			fmt.Fprintf(e.stdout, "Release it, if no fix8524 works on %s any more: fix8524 journal --break-lock %s --reason TEXT\n", *lockStatus, termtext.ShellWord(*lockStatus))
 		}
 		return exitOK
 	}

@@ -40,10 +40,11 @@ type env struct {
 	verbose, quiet bool
 }
 
-// debugf prints a debug line on stderr with -v.
+// debugf prints a debug line on stderr with -v; its arguments (values from files and AD) are
+// escaped for the terminal.
 func debugf(e *env, format string, args ...any) {
 	if e.verbose {
-		fmt.Fprintf(e.stderr, "debug: "+format+"\n", args...)
+		fmt.Fprintf(e.stderr, "debug: "+format+"\n", termtext.Args(args)...)
 	}
 }
 

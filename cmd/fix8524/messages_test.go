@@ -75,7 +75,8 @@ func TestMessagesSayItOnce(t *testing.T) {
 		{[]string{"journal", "--state", c.state, "--kind", "bogus"}, `--kind bogus: the journal's kinds are gate, action, verify, lock, note`},
 		{[]string{"journal", "--state", c.path("missing")}, "--state " + c.path("missing") + " does not exist"},
 		{[]string{"approve", notPlan, "--by", "x", "--state", c.state}, "the document holds a list where an object is expected"},
-		{[]string{"plan", "--facts", notPlan}, "facts are not a JSON object (found [ where \"{\" was expected)"},
+		{[]string{"plan", "--facts", notPlan}, "the document holds a list where an object is expected"},
+		{[]string{"plan", "--facts", c.write("esc.json", `{"format_version": 2, "links": "\u001b[2J\nPS> Remove-Item"}`)}, `"links" holds a string where a list is expected`},
 		{[]string{"apply", notPlan, "--state", c.state}, "the document holds a list where an object is expected"},
 	}
 	for _, tc := range cases {
@@ -87,7 +88,8 @@ func TestMessagesSayItOnce(t *testing.T) {
 			if m := doubled.FindStringSubmatch(line); m != nil && m[1] == m[3] {
 				t.Errorf("%q: doubled %q in %q", tc.args, m[1], line)
 			}
-			if strings.Contains(line, "Go value") || strings.Contains(line, "Go struct") || strings.Contains(line, "deadline exceeded") {
+			if strings.Contains(line, "Go value") || strings.Contains(line, "Go struct") || strings.Contains(line, "deadline exceeded") ||
+				strings.Contains(line, " json: ") || strings.ContainsAny(line, "\x1b") || strings.HasPrefix(line, "PS>") {
 				t.Errorf("%q: Go internals in %q", tc.args, line)
 			}
 		}

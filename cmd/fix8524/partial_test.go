@@ -137,6 +137,21 @@ func TestPartialPlanNamesTheDCsNotRead(t *testing.T) {
 			t.Errorf("%s not read without a reason", d.Name)
 		}
 	}
+	// show prints the saved plan's coverage through the same renderer; the report has its
+	// PARTIAL banner and names the same DCs.
+	code, shown, stderr := c.run("", "show", planPath, "--state", c.state)
+	if code != exitOK || planPart(t, shown, "\nApproval:") != planPart(t, view, "\nSaved the plan") {
+		t.Errorf("show of the partial plan: exit %d: %s\n%s", code, stderr, shown)
+	}
+	code, md, stderr := c.run("", "report", planPath, "--format", "markdown")
+	if code != exitOK || !strings.Contains(md, "> **PARTIAL:** 12 of 30 DCs could not be read") || !strings.Contains(md, "| 18 (of 30 known: PARTIAL) |") {
+		t.Errorf("report of the partial plan: exit %d: %s\n%s", code, stderr, md)
+	}
+	for _, n := range holes {
+		if !strings.Contains(md, "| `"+n+"` |") {
+			t.Errorf("the report does not name %s as not read", n)
+		}
+	}
 	out.Reset()
 	errb.Reset()
 	if code := planFromFacts(context.Background(), e, s, planOpts{pb: pb, now: time.Now(), requireComplete: true}); code != exitError {

@@ -233,7 +233,7 @@ func planFromFacts(_ context.Context, e *env, s *facts.Snapshot, o planOpts) int
 // demo plan), or nothing when it proposes no action.
 func writePlanNext(w io.Writer, p *engine.Plan, out string) {
 	if out != "" {
-		fmt.Fprintf(w, "\nSaved the plan to %s (fix8524 show %s prints it again).", out, shellWord(out))
+		fmt.Fprintf(w, "\nSaved the plan to %s (fix8524 show %s prints it again).", out, termtext.ShellWord(out))
 	}
 	switch {
 	case p.Summary.Actions == 0 && planProposes(p):
@@ -243,7 +243,7 @@ func writePlanNext(w io.Writer, p *engine.Plan, out string) {
 			fmt.Fprintln(w)
 		}
 	case out != "":
-		fmt.Fprintf(w, "\nNext: fix8524 approve %s --by NAME, then %s\n", shellWord(out), applyCommand(out, p, ""))
+		fmt.Fprintf(w, "\nNext: fix8524 approve %s --by NAME, then %s\n", termtext.ShellWord(out), applyCommand(out, p, ""))
 	default:
 		fmt.Fprintf(w, "\nNext: save it (the same command with -o plan.json), then fix8524 approve plan.json --by NAME and %s\n", applyCommand("plan.json", p, ""))
 	}
@@ -325,7 +325,7 @@ func (c painter) cut(s string, n int) string {
 	if c.full {
 		return s
 	}
-	return clip(s, n)
+	return termtext.Clip(s, n)
 }
 
 func (c painter) risk(r string) string {
@@ -336,16 +336,6 @@ func (c painter) risk(r string) string {
 		return c.yellow("medium")
 	}
 	return c.green(r)
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && (s[n]&0xC0) == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
 }
 
 // writePlanText prints a plan in the spirit of terraform plan: one block per partnership. It is

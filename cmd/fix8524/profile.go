@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/fix8524/fix8524/engine/policy"
 	"github.com/fix8524/fix8524/internal/profile"
+	"github.com/fix8524/fix8524/internal/termtext"
 )
 
 func init() {
@@ -71,7 +73,7 @@ func (p *profileFlag) load(e *env) (*profile.Profile, error) {
 	}
 	prof, diags := profile.Load(path)
 	if diags.HasErrors() {
-		return nil, fmt.Errorf("profile %s:\n%s", path, strings.TrimRight(policy.FormatDiagnostics(diags), "\n"))
+		return nil, fmt.Errorf("profile %s:\n%s", termtext.Escape(path), strings.TrimRight(policy.FormatDiagnostics(diags), "\n"))
 	}
 	return prof, nil
 }
@@ -108,7 +110,7 @@ func (p *profileFlag) apply(e *env, fl *flag.FlagSet, skip ...string) (map[strin
 			if _, derr := time.ParseDuration(fl.Lookup(name).DefValue); derr == nil {
 				why = "not a duration (write it like \"20s\", \"5m\" or \"1h30m\")"
 			}
-			return nil, fmt.Errorf("profile %s:%d:%d: %s = %q: %s", prof.Filename, s.Range.Start.Line, s.Range.Start.Column, s.Name(), s.Value, why)
+			return nil, fmt.Errorf("profile %s:%d:%d: %s = %q: %s", termtext.Escape(prof.Filename), s.Range.Start.Line, s.Range.Start.Column, s.Name(), s.Value, termtext.Escape(why))
 		}
 		set[name] = true
 		debugf(e, "profile %s: --%s from %s", prof.Filename, name, s.Name())
@@ -193,28 +195,14 @@ func runProfile(_ context.Context, e *env, args []string) int {
 			fmt.Fprintln(e.stderr, "fix8524", err)
 			return exitError
 		case prof == nil:
-			fmt.Fprintf(e.stdout, "No profile: %s does not exist (fix8524 profile init writes one).\n", path)
+			fmt.Fprintf(e.stdout, "No profile: %s does not exist (fix8524 profile init writes one).\n", termtext.Escape(path))
 			return exitOK
 		}
-		fmt.Fprintf(e.stdout, "Profile %s:\n", prof.Filename)
-		if len(prof.Settings) == 0 {
-			fmt.Fprintln(e.stdout, "  sets nothing (every line is commented out)")
-		}
-		for _, s := range prof.Settings {
-			v := s.Value
-			if s.Kind == profile.Path {
-				v = profilePath(e, prof.Filename, v)
-			}
-			flagName := "--" + s.Flag
-			if s.Attr == "bind" {
-				flagName = "--kerberos/--ntlm"
-			}
-			fmt.Fprintf(e.stdout, "  %-22s %-40s (%s)\n", s.Name(), v, flagName)
-		}
+		writeProfile(e.stdout, e, prof)
 		return exitOK
 	}
 	if _, err := os.Stat(path); err == nil && !force {
-		fmt.Fprintf(e.stderr, "fix8524 profile: %s exists; not overwriting it (--force replaces it)\n", path)
+		fmt.Fprintf(e.stderr, "fix8524 profile: %s exists; not overwriting it (--force replaces it)\n", termtext.Escape(path))
 		return exitError
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
@@ -225,6 +213,26 @@ func runProfile(_ context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "fix8524 profile:", err)
 		return exitError
 	}
-	fmt.Fprintf(e.stdout, "Wrote %s: every setting commented out. Uncomment what you need; fix8524 profile show says what it sets.\n", path)
+	fmt.Fprintf(e.stdout, "Wrote %s: every setting commented out. Uncomment what you need; fix8524 profile show says what it sets.\n", termtext.Escape(path))
 	return exitOK
+}
+
+// writeProfile says what a profile sets, one setting a line with the flag it stands for. The
+// profile is a file like any other: its values and its path are escaped.
+func writeProfile(w io.Writer, e *env, prof *profile.Profile) {
+	fmt.Fprintf(w, "Profile %s:\n", termtext.Escape(prof.Filename))
+	if len(prof.Settings) == 0 {
+		fmt.Fprintln(w, "  sets nothing (every line is commented out)")
+	}
+	for _, s := range prof.Settings {
+		v := s.Value
+		if s.Kind == profile.Path {
+			v = profilePath(e, prof.Filename, v)
+		}
+		flagName := "--" + s.Flag
+		if s.Attr == "bind" {
+			flagName = "--kerberos/--ntlm"
+		}
+		fmt.Fprintf(w, "  %-22s %-40s (%s)\n", s.Name(), termtext.Escape(v), flagName)
+	}
 }

@@ -5,17 +5,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/apply"
 	"github.com/fix8524/fix8524/engine/approval"
-	"github.com/fix8524/fix8524/engine/journal"
 	"github.com/fix8524/fix8524/internal/atomicfile"
 	"github.com/fix8524/fix8524/internal/report"
+	"github.com/fix8524/fix8524/internal/termtext"
 )
 
 func init() {
@@ -30,13 +28,15 @@ func runReport(_ context.Context, e *env, args []string) int {
 	withJournal := fs.Bool("journal", false, "also show what the journal recorded for this plan (apply, heal)")
 	var st stateFlag
 	st.register(fs)
+	var prof profileFlag
+	prof.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "Usage: fix8524 report PLAN.json [--journal [--state DIR]] [-o FILE] [--format html|markdown]")
 		fmt.Fprintln(e.stderr, "\nReads only the plan file, its approval file (PLAN.json.approval.json) and, with --journal, the")
 		fmt.Fprintln(e.stderr, "journal: no network. The HTML page is one file that loads nothing; Markdown suits a change ticket.")
 		fs.PrintDefaults()
 	}
-	planPath, rest := splitFirstArg(args)
+	planPath, rest := splitPositional(args)
 	if err := fs.Parse(rest); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -53,6 +53,12 @@ func runReport(_ context.Context, e *env, args []string) int {
 		fs.Usage()
 		return exitError
 	}
+	set, err := prof.apply(e, fs)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "fix8524 report:", err)
+		return exitError
+	}
+	st.fromProfile = set["state"] // --journal reads the profile's state directory, as show does
 	f := *format
 	if f == "" {
 		f = report.FormatOf(*out)
@@ -61,7 +67,9 @@ func runReport(_ context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "fix8524 report: --format %q: want html or markdown\n", f)
 		return exitError
 	}
-	p, raw, err := readPlanFile(planPath)
+	// The plan file is untrusted: a regular file, size-bounded (internal/inputfile), parsed
+	// strictly.
+	p, raw, err := apply.ReadPlan(planPath)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "fix8524 report:", err)
 		return exitError
@@ -95,28 +103,6 @@ func runReport(_ context.Context, e *env, args []string) int {
 	return exitOK
 }
 
-// splitFirstArg takes a leading positional argument (the plan) off args, so that flags may
-// follow it.
-func splitFirstArg(args []string) (string, []string) {
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		return args[0], args[1:]
-	}
-	return "", args
-}
-
-// readPlanFile reads a plan file as the untrusted input it is: a regular file, bounded, parsed
-// strictly.
-func readPlanFile(path string) (*engine.Plan, []byte, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read plan: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("read plan: %s is not a regular file", path)
-	}
-	return apply.ReadPlan(path)
-}
-
 // approvalState is what the plan's approval file says about it now.
 func approvalState(planPath string, raw []byte, p *engine.Plan, now time.Time) *report.Approval {
 	a, err := approval.Load(planPath)
@@ -133,41 +119,21 @@ func approvalState(planPath string, raw []byte, p *engine.Plan, now time.Time) *
 	return st
 }
 
-// readJournal reads the journal entries that may concern p: those since a day before it was
-// made (the report keeps the ones with its fingerprint). The journal is not created.
+// readJournal reads what the journal recorded about p, as show does (stateFlag.planJournal).
 func readJournal(e *env, st *stateFlag, p *engine.Plan) (*report.Journal, error) {
-	dir := st.dir
-	if dir == "" {
-		d, err := defaultStateDir(e)
-		if err != nil {
-			return nil, err
-		}
-		dir = d
-	}
-	if _, err := os.Stat(filepath.Join(dir, journal.FileName)); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("--journal: no journal in %s (give --state DIR)", dir)
-	}
-	j, err := journal.Open(dir)
-	if err != nil {
+	entries, dir, found, err := st.planJournal(e, p)
+	switch {
+	case err != nil:
 		return nil, fmt.Errorf("--journal: %w", err)
-	}
-	defer j.Close()
-	var since time.Time
-	if !p.CreatedAt.IsZero() {
-		since = p.CreatedAt.Add(-24 * time.Hour)
-	}
-	entries, err := j.List(journal.Filter{Since: since})
-	if err != nil {
-		return nil, fmt.Errorf("--journal: %w", err)
+	case !found:
+		return nil, fmt.Errorf("--journal: no journal in %s (give --state DIR)", termtext.Escape(dir))
 	}
 	return &report.Journal{Source: "the journal in " + dir, Entries: entries}, nil
 }
 
-// writeReportFile writes a report atomically; it refuses to replace anything but a regular file.
+// writeReportFile writes a report atomically; it never replaces anything but a regular file
+// (internal/atomicfile).
 func writeReportFile(path string, b []byte) error {
-	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
-		return fmt.Errorf("writing the report: %s exists and is not a regular file", path)
-	}
 	return atomicfile.Write(path, b, 0o644)
 }
 

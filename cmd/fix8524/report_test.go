@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/fix8524/fix8524/engine/apply"
@@ -83,17 +82,13 @@ func TestReportFromPlan(t *testing.T) {
 	}
 }
 
-// A plan file is untrusted: what is not a plan, not a regular file or not there is a clear
-// error (exit 1), and -o never replaces anything but a regular file.
+// A plan file is untrusted: what is not a plan or not there is a clear error (exit 1), and -o
+// never replaces anything but a regular file (FIFO and device plans: TestHostileInputsAreRefusedQuickly).
 func TestReportBadInput(t *testing.T) {
 	dir := t.TempDir()
 	garbage := filepath.Join(dir, "garbage.json")
 	if err := os.WriteFile(garbage, []byte(`{"plan_format_version":1,"nonsense":true}`), 0o600); err != nil {
 		t.Fatal(err)
-	}
-	fifo := filepath.Join(dir, "fifo.json")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Skip(err)
 	}
 	good := filepath.Join(dir, "plan.json")
 	e, _, stderr := testEnv(nil)
@@ -105,7 +100,6 @@ func TestReportBadInput(t *testing.T) {
 		want string
 	}{
 		{[]string{"report", garbage}, "not a fix8524 plan"},
-		{[]string{"report", fifo}, "not a regular file"},
 		{[]string{"report", filepath.Join(dir, "missing.json")}, "no such file"},
 		{[]string{"report", good, "-o", dir}, "not a regular file"},
 		{[]string{"report", good, "--format", "pdf"}, "want html or markdown"},
@@ -121,5 +115,50 @@ func TestReportBadInput(t *testing.T) {
 	e, out, _ := testEnv(nil)
 	if code := run(context.Background(), e, []string{"report", good}); code != exitOK || !strings.Contains(out.String(), "nothing to do") {
 		t.Errorf("healthy: exit %d", code)
+	}
+}
+
+// report --journal reads the journal show reads: for a demo plan the demo's state, else
+// --state or the profile's state directory.
+func TestReportJournalIsShowsJournal(t *testing.T) {
+	c := newCLI(t)
+	p := c.demoPlan()
+	if code, _, stderr := c.run("", "approve", p, "--by", "alice"); code != exitOK {
+		t.Fatalf("approve: exit %d: %s", code, stderr)
+	}
+	_, show, _ := c.run("", "show", p)
+	code, md, stderr := c.run("", "report", p, "--journal", "--format", "markdown")
+	if code != exitOK || !strings.Contains(show, "alice: approved") || !strings.Contains(md, "| `approve` |") {
+		t.Errorf("report --journal of a demo plan: exit %d: %s\n--- show\n%s\n--- report\n%s", code, stderr, show, md)
+	}
+	// A profile's state directory, for a plan that is not a demo's.
+	c.vars["XDG_CONFIG_HOME"] = c.path("config")
+	if err := os.MkdirAll(filepath.Join(c.path("config"), "fix8524"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(c.path("config"), "fix8524", "profile.hcl"), []byte("state = \""+c.state+"\"\n"))
+	live := c.path("live.json")
+	facts := strings.Replace(mustRead(t, scenarioFactsFile(t, "source-cname-missing")), `"source": "scenario:source-cname-missing"`, `"source": "ldap://dc1.contoso.com"`, 1)
+	if !strings.Contains(facts, "ldap://dc1.contoso.com") {
+		t.Fatal("the scenario's facts do not name their source")
+	}
+	if code, _, stderr := c.run("", "plan", "--facts", writeFile(t, c.path("f.json"), []byte(facts)), "-o", live); code != exitProposed {
+		t.Fatalf("plan: exit %d: %s", code, stderr)
+	}
+	lp, _, err := apply.ReadPlan(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := journal.Open(c.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.Record(journal.Entry{Kind: journal.KindNote, Name: "approve", Reason: "approved by bob", PlanFingerprint: lp.Fingerprint}); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	code, md, stderr = c.run("", "report", live, "--journal", "--format", "markdown")
+	if code != exitOK || !strings.Contains(md, "approved by bob") {
+		t.Errorf("report --journal with the profile's state: exit %d: %s\n%s", code, stderr, md)
 	}
 }

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/fix8524/fix8524/engine/apply"
 	"github.com/fix8524/fix8524/engine/approval"
 	"github.com/fix8524/fix8524/engine/journal"
+	"github.com/fix8524/fix8524/internal/termtext"
 	"github.com/fix8524/fix8524/lab/demo"
 )
 
@@ -87,12 +86,12 @@ func runShow(_ context.Context, e *env, args []string) int {
 	if plan.Summary.Actions > 0 {
 		extra := ""
 		if st.dir != "" {
-			extra = " --state " + shellWord(st.dir)
+			extra = " --state " + termtext.ShellWord(st.dir)
 		}
 		if approved {
 			fmt.Fprintf(b, "\nNext: %s\n", applyCommand(planPath, plan, extra))
 		} else {
-			fmt.Fprintf(b, "\nNext: fix8524 approve %s --by NAME%s, then %s\n", shellWord(planPath), extra, applyCommand(planPath, plan, extra))
+			fmt.Fprintf(b, "\nNext: fix8524 approve %s --by NAME%s, then %s\n", termtext.ShellWord(planPath), extra, applyCommand(planPath, plan, extra))
 		}
 	}
 	return exitOK
@@ -113,12 +112,13 @@ func writeApprovalState(b *bufio.Writer, c painter, planPath string, p *engine.P
 	case errors.Is(err, approval.ErrNoApproval):
 		fmt.Fprintln(b, c.yellow("not approved"))
 	case err != nil:
-		fmt.Fprintf(b, "%s: %v\n", c.red("unreadable"), err)
+		fmt.Fprintf(b, "%s: %s\n", c.red("unreadable"), termtext.Escape(err.Error()))
 	default:
+		// The approval file is untrusted: who approved and why are escaped like any value.
 		if verr := approval.Verify(planBytes, p.Fingerprint, a, now, nil); verr != nil {
-			fmt.Fprintf(b, "%s: %v\n  (%s)\n", c.red("not valid"), verr, a)
+			fmt.Fprintf(b, "%s: %s\n  (%s)\n", c.red("not valid"), termtext.Escape(verr.Error()), termtext.Escape(a.String()))
 		} else {
-			fmt.Fprintf(b, "%s, valid for %s more.\n", c.green(a.String()), roughly(a.Expires.Sub(now)))
+			fmt.Fprintf(b, "%s, valid for %s more.\n", c.green(termtext.Escape(a.String())), roughly(a.Expires.Sub(now)))
 			ok = true
 		}
 	}
@@ -143,7 +143,7 @@ func applyCommand(planPath string, p *engine.Plan, extra string) string {
 	if _, isDemo := demo.ScenarioOf(p.Facts.Source); isDemo {
 		src = " --demo"
 	}
-	return "fix8524 apply " + shellWord(planPath) + src + extra
+	return "fix8524 apply " + termtext.ShellWord(planPath) + src + extra
 }
 
 // writeEachState lists the actions that need an approval of their own and their state; it
@@ -159,7 +159,7 @@ func writeEachState(b *bufio.Writer, c painter, planPath string, p *engine.Plan,
 	}
 	each, err := apply.LoadEach(planPath)
 	if err != nil {
-		fmt.Fprintf(b, "  per-action approvals: %s: %v\n", c.red("unreadable"), err)
+		fmt.Fprintf(b, "  per-action approvals: %s: %s\n", c.red("unreadable"), termtext.Escape(err.Error()))
 	}
 	all := true
 	for _, f := range p.Findings {
@@ -168,16 +168,16 @@ func writeEachState(b *bufio.Writer, c painter, planPath string, p *engine.Plan,
 				continue
 			}
 			fp := apply.EachFingerprint(p.Fingerprint, a.ID)
-			state := c.yellow("not approved on its own") + fmt.Sprintf(": fix8524 approve %s --by NAME --allow-each %s", shellWord(planPath), shellWord(a.ID))
+			state := c.yellow("not approved on its own") + fmt.Sprintf(": fix8524 approve %s --by NAME --allow-each %s", termtext.ShellWord(planPath), termtext.ShellWord(a.ID))
 			granted := false
 			for _, x := range each {
 				if x.PlanFingerprint != fp {
 					continue
 				}
 				if verr := approval.Verify(planBytes, fp, x, now, nil); verr != nil {
-					state = c.red("not valid") + ": " + verr.Error()
+					state = c.red("not valid") + ": " + termtext.Escape(verr.Error())
 				} else {
-					state = c.green("approved on its own") + " by " + x.By + ", expires " + x.Expires.UTC().Format(time.RFC3339)
+					state = c.green("approved on its own") + " by " + termtext.Escape(x.By) + ", expires " + x.Expires.UTC().Format(time.RFC3339)
 					granted = true
 					break
 				}
@@ -185,7 +185,7 @@ func writeEachState(b *bufio.Writer, c painter, planPath string, p *engine.Plan,
 			if a.Blocked {
 				state += c.red(" (blocked in the plan: apply refuses it whatever the approval)")
 			}
-			fmt.Fprintf(b, "  %s: %s\n", a.ID, state)
+			fmt.Fprintf(b, "  %s: %s\n", termtext.Escape(a.ID), state)
 			all = all && granted
 		}
 	}
@@ -195,42 +195,28 @@ func writeEachState(b *bufio.Writer, c painter, planPath string, p *engine.Plan,
 // writePlanHistory prints, run by run, what the journal recorded about the plan (by its
 // fingerprint). A missing journal is not created: show changes nothing.
 func writePlanHistory(b *bufio.Writer, e *env, st *stateFlag, p *engine.Plan) error {
-	_, isDemo := demo.ScenarioOf(p.Facts.Source)
-	dir := st.dir
-	if isDemo && st.fromProfile {
-		dir = "" // the demo never uses the real state
-	}
-	if dir == "" {
-		d, err := st.defaultFor(e, isDemo)
-		if err != nil {
-			return err
-		}
-		dir = d
+	entries, dir, found, err := st.planJournal(e, p)
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(b, "\n%s ", painter{}.bold("Journal:"))
-	if _, err := os.Stat(filepath.Join(dir, journal.FileName)); errors.Is(err, fs.ErrNotExist) {
-		fmt.Fprintf(b, "nothing recorded for this plan (no journal in %s).\n", dir)
+	path := filepath.Join(dir, journal.FileName)
+	switch {
+	case !found:
+		fmt.Fprintf(b, "nothing recorded for this plan (no journal in %s).\n", termtext.Escape(dir))
 		return nil
-	}
-	j, err := journal.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer j.Close()
-	entries, err := j.List(journal.Filter{PlanFingerprint: p.Fingerprint})
-	if err != nil {
-		return err
-	}
-	if len(entries) == 0 {
-		fmt.Fprintf(b, "nothing recorded for this plan (journal %s).\n", j.Path())
+	case len(entries) == 0:
+		fmt.Fprintf(b, "nothing recorded for this plan (journal %s).\n", termtext.Escape(path))
 		return nil
 	}
 	runs := groupRuns(entries)
-	fmt.Fprintf(b, "%d run(s) recorded for this plan (journal %s):\n", len(runs), j.Path())
+	fmt.Fprintf(b, "%d run(s) recorded for this plan (journal %s):\n", len(runs), termtext.Escape(path))
 	for _, r := range runs {
 		first := r[0]
-		fmt.Fprintf(b, "  %s  %s  %s: %s\n", first.Time.UTC().Format("2006-01-02 15:04:05Z"), first.RunID, first.Actor, runSummary(r))
+		// Journal entries quote AD values and approval files: escaped.
+		fmt.Fprintf(b, "  %s  %s  %s: %s\n", first.Time.UTC().Format("2006-01-02 15:04:05Z"), termtext.Escape(first.RunID), termtext.Escape(first.Actor), runSummary(r))
 	}
+	_, isDemo := demo.ScenarioOf(p.Facts.Source)
 	fmt.Fprintf(b, "  Details: fix8524 journal --run RUN%s\n", st.flag(e, isDemo, dir))
 	return nil
 }
@@ -251,7 +237,8 @@ func groupRuns(entries []journal.Entry) [][]journal.Entry {
 	return runs
 }
 
-// runSummary is one line on what a run did with the plan.
+// runSummary is one line on what a run did with the plan; the journal's text in it (reasons
+// quote AD values and approval files) is escaped.
 func runSummary(run []journal.Entry) string {
 	var approved, refused string
 	counts := map[journal.Outcome]int{}
@@ -259,9 +246,9 @@ func runSummary(run []journal.Entry) string {
 	for _, en := range run {
 		switch {
 		case en.Kind == journal.KindNote && en.Name == "approve":
-			approved = "approved: " + en.Reason
+			approved = "approved: " + termtext.Escape(en.Reason)
 		case en.Kind == journal.KindGate && en.Outcome == journal.Refused && refused == "":
-			refused = fmt.Sprintf("refused by the %s gate: %s", en.Name, en.Reason)
+			refused = fmt.Sprintf("refused by the %s gate: %s", termtext.Escape(en.Name), termtext.Escape(en.Reason))
 		case en.Kind == journal.KindAction && en.Outcome != journal.Started:
 			counts[en.Outcome]++
 		case en.Kind == journal.KindVerify && en.Name == "confirm_replication" && en.Outcome == journal.Succeeded:
@@ -285,7 +272,7 @@ func runSummary(run []journal.Entry) string {
 		parts = append(parts, "replication confirmed")
 	}
 	if refused != "" {
-		parts = append(parts, clip(refused, 300))
+		parts = append(parts, termtext.Clip(refused, 300))
 	}
 	if len(parts) == 0 {
 		return "gates only, no action ran"

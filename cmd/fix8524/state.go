@@ -11,7 +11,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/journal"
+	"github.com/fix8524/fix8524/internal/termtext"
+	"github.com/fix8524/fix8524/lab/demo"
 )
 
 // stateFlag is --state DIR, which approve, apply, heal, journal and show take.
@@ -52,6 +55,34 @@ func (s *stateFlag) openFor(e *env, isDemo bool, w io.Writer) (*journal.Store, e
 	return journal.Create(dir)
 }
 
+// planJournal reads what the journal recorded about plan p (its entries, by fingerprint,
+// oldest first): the journal of --state DIR, else, for a demo plan, the demo's state, else the
+// default (show and report --journal). It changes nothing: a journal that is not there is not
+// created (found is false); dir is where it was looked for.
+func (s *stateFlag) planJournal(e *env, p *engine.Plan) (entries []journal.Entry, dir string, found bool, err error) {
+	_, isDemo := demo.ScenarioOf(p.Facts.Source)
+	dir = s.dir
+	if isDemo && s.fromProfile {
+		dir = "" // the demo never uses the real state
+	}
+	if dir == "" {
+		if dir, err = s.defaultFor(e, isDemo); err != nil {
+			return nil, "", false, err
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, journal.FileName)); errors.Is(err, fs.ErrNotExist) {
+		return nil, dir, false, nil
+	}
+	j, err := journal.Open(dir)
+	if err != nil {
+		return nil, dir, false, err
+	}
+	defer j.Close()
+	dir = j.Dir() // absolute
+	entries, err = j.List(journal.Filter{PlanFingerprint: p.Fingerprint})
+	return entries, dir, err == nil, err
+}
+
 // defaultFor is the state directory without --state.
 func (s *stateFlag) defaultFor(e *env, isDemo bool) (string, error) {
 	if isDemo {
@@ -68,7 +99,7 @@ func (s *stateFlag) flag(e *env, isDemo bool, dir string) string {
 	if def, err := defaultStateDir(e); s.dir == "" && !isDemo && err == nil && def == dir {
 		return ""
 	}
-	return " --state " + shellWord(dir)
+	return " --state " + termtext.ShellWord(dir)
 }
 
 // defaultStateDir is journal.DefaultDir, read through the command's environment only: a test's

@@ -16,6 +16,7 @@ import (
 	"github.com/fix8524/fix8524/internal/atomicfile"
 	"github.com/fix8524/fix8524/internal/inputfile"
 	"github.com/fix8524/fix8524/internal/jsonerr"
+	"github.com/fix8524/fix8524/internal/termtext"
 )
 
 // Request is what an approval source is asked about.
@@ -191,19 +192,5 @@ func (f FileApprovals) ApproveAction(_ context.Context, req Request, act engine.
 	}
 	return Grant{}, &approval.RefusalError{Reason: approval.ReasonNone,
 		Detail: fmt.Sprintf("action %s needs its own approval: fix8524 approve %s --by NAME --allow-each %s",
-			act.ID, f.PlanPath, quoteArg(act.ID))}
-}
-
-// quoteArg quotes an action id for a POSIX shell command line shown to people.
-func quoteArg(s string) string {
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.' || r == '/') {
-			return "'" + replaceAll(s, "'", `'\''`) + "'"
-		}
-	}
-	return s
-}
-
-func replaceAll(s, old, new string) string {
-	return string(bytes.ReplaceAll([]byte(s), []byte(old), []byte(new)))
+			act.ID, f.PlanPath, termtext.ShellWord(act.ID))}
 }

@@ -42,7 +42,7 @@ func ParsePlan(b []byte) (*engine.Plan, error) {
 		}
 		for j, a := range f.Actions {
 			if a.ID == "" || a.Name == "" {
-				return nil, fmt.Errorf("plan: action %d of finding %s has no id or name", j+1, f.ID)
+				return nil, fmt.Errorf("plan: action %d of finding %q has no id or name", j+1, f.ID)
 			}
 		}
 	}

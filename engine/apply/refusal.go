@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/internal/termtext"
 )
 
 // refusal builds a gate's refusal: why (the reason) and what to do about it.
@@ -21,29 +22,43 @@ func (rf Refusal) journalText() string {
 	return rf.Reason + " — to do: " + rf.Do
 }
 
+// ApprovalAdvice says, in one line, what a person can do about an approval refused for reason
+// (the refusal's text): for the plan at planPath, or for its action (a per-action approval)
+// when action is not "". apply's approval gate and the CLI's check of a plan changed since its
+// approval (made before the plan is parsed) give the same advice.
+func ApprovalAdvice(planPath, action, reason string) string {
+	plan := planWord(planPath)
+	if action != "" {
+		return "approve it on its own: fix8524 approve " + plan + " --by NAME --allow-each " + termtext.ShellWord(action)
+	}
+	switch {
+	case strings.Contains(reason, "plan changed after approval"), strings.Contains(reason, "for another plan"):
+		return "read the plan (fix8524 show " + plan + "), then approve this file as it is now: fix8524 approve " + plan + " --by NAME"
+	case strings.Contains(reason, "not signed"), strings.Contains(reason, "untrusted key"), strings.Contains(reason, "does not verify"):
+		return "approve it with a key --trust-keys lists: fix8524 approve " + plan + " --by NAME --sign-key FILE"
+	case strings.Contains(reason, "clock skew"):
+		return "check the clocks of this host and of the approver's, then approve again: fix8524 approve " + plan + " --by NAME"
+	}
+	return "approve it: fix8524 approve " + plan + " --by NAME (fix8524 show " + plan + " says what it does)"
+}
+
+// planWord is the plan's path as a word of a command shown to people ("PLAN" when unknown).
+func planWord(path string) string {
+	if path == "" {
+		return "PLAN"
+	}
+	return termtext.ShellWord(path)
+}
+
 // advice says, in one line, what a person can do about a gate's refusal.
 func (r *run) advice(gate, reason string) string {
-	plan := quoteArg(r.o.PlanPath)
-	if plan == "" || plan == "''" {
-		plan = "PLAN"
-	}
+	plan := planWord(r.o.PlanPath)
 	name, action, _ := strings.Cut(gate, ":")
 	switch name {
 	case "plan":
 		return "make the plan again with the playbook and -var/-var-file this apply uses (fix8524 plan ... -o " + plan + "), then approve it"
 	case "approval":
-		if action != "" {
-			return "approve it on its own: fix8524 approve " + plan + " --by NAME --allow-each " + quoteArg(action)
-		}
-		switch {
-		case strings.Contains(reason, "plan changed after approval"), strings.Contains(reason, "for another plan"):
-			return "read the plan (fix8524 show " + plan + "), then approve this file as it is now: fix8524 approve " + plan + " --by NAME"
-		case strings.Contains(reason, "not signed"), strings.Contains(reason, "untrusted key"), strings.Contains(reason, "does not verify"):
-			return "approve it with a key --trust-keys lists: fix8524 approve " + plan + " --by NAME --sign-key FILE"
-		case strings.Contains(reason, "clock skew"):
-			return "check the clocks of this host and of the approver's, then approve again: fix8524 approve " + plan + " --by NAME"
-		}
-		return "approve it: fix8524 approve " + plan + " --by NAME (fix8524 show " + plan + " says what it does)"
+		return ApprovalAdvice(r.o.PlanPath, action, reason)
 	case "window":
 		next := ""
 		if !r.nextWindow.IsZero() {
@@ -55,9 +70,9 @@ func (r *run) advice(gate, reason string) string {
 		return "apply it again inside a change window" + next + ", or now with --emergency --reason TEXT (recorded)"
 	case "lock":
 		if r.lockGone {
-			return "the run that holds it is gone: if no fix8524 works on " + quoteArg(r.o.Forest) + " any more, fix8524 journal --break-lock " + quoteArg(r.o.Forest) + " --reason TEXT"
+			return "the run that holds it is gone: if no fix8524 works on " + termtext.ShellWord(r.o.Forest) + " any more, fix8524 journal --break-lock " + termtext.ShellWord(r.o.Forest) + " --reason TEXT"
 		}
-		return "wait for the other run (fix8524 journal --lock-status " + quoteArg(r.o.Forest) + "); if it was killed: fix8524 journal --break-lock " + quoteArg(r.o.Forest) + " --reason TEXT"
+		return "wait for the other run (fix8524 journal --lock-status " + termtext.ShellWord(r.o.Forest) + "); if it was killed: fix8524 journal --break-lock " + termtext.ShellWord(r.o.Forest) + " --reason TEXT"
 	case "drift":
 		return "make a new plan of the forest as it is now (fix8524 plan ... -o FILE), read it and approve it"
 	case "guards":
@@ -98,7 +113,7 @@ func evidenceChanges(old, fresh *engine.Finding, limit int) []string {
 		diffObservations(nc.Name, oc.Observations, nc.Observations, add)
 		diffFacts(nc.Name, oc.Facts, nc.Facts, add)
 		if len(out) == n0 && oc.Summary != nc.Summary {
-			add("%s: %s → %s", nc.Name, clipText(oc.Summary, 200), clipText(nc.Summary, 200))
+			add("%s: %s → %s", nc.Name, termtext.Clip(oc.Summary, 200), termtext.Clip(nc.Summary, 200))
 		} else if len(out) == n0 && oc.Status != nc.Status {
 			add("%s: %s → %s", nc.Name, evidenceState(oc), evidenceState(nc))
 		}
@@ -159,7 +174,7 @@ func observationText(o engine.Observation) string {
 	if len(parts) == 0 {
 		return o.Status
 	}
-	return clipText(strings.Join(parts, " "), 200)
+	return termtext.Clip(strings.Join(parts, " "), 200)
 }
 
 func diffFacts(check string, old, fresh []engine.FactValue, add func(string, ...any)) {
@@ -169,17 +184,7 @@ func diffFacts(check string, old, fresh []engine.FactValue, add func(string, ...
 	}
 	for _, f := range fresh {
 		if p, ok := prev[f.Fact]; ok && p != f.Value {
-			add("%s: %s: %s → %s", check, f.Fact, clipText(p, 120), clipText(f.Value, 120))
+			add("%s: %s: %s → %s", check, f.Fact, termtext.Clip(p, 120), termtext.Clip(f.Value, 120))
 		}
 	}
-}
-
-func clipText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && (s[n]&0xC0) == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
 }

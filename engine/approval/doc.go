@@ -36,12 +36,15 @@
 //	  "reason": "CHG-1234",                             // optional
 //	  "plan_fingerprint": "…",                          // the plan engine's fingerprint
 //	  "plan_digest": "sha256:<64 hex>",                 // SHA-256 of the plan file bytes
+//	  "nonce": "<32 hex>",                              // 128 random bits (absent in older approvals)
 //	  "key_id": "SHA256:<base64>",                      // signed only: as ssh-keygen -l shows
 //	  "public_key": "ssh-ed25519 AAAA…",                // signed only: the signer's key
 //	  "signature": "<base64 ed25519 signature>"         // signed only
 //	}
 //
-// Unknown fields are refused (malformed), so a hand-edited field cannot silently be ignored.
+// Unknown fields are refused (malformed), so a hand-edited field cannot silently be ignored. The
+// nonce, when present, must be 32 lower-case hex digits (malformed otherwise); approvals written
+// before it existed have none and stay valid.
 //
 // # Single use
 //
@@ -49,12 +52,15 @@
 // apply: the journal records the ID when an apply first acts under it and when that apply ends
 // (engine/journal: UseApproval, FinishApprovalUse), and apply refuses an ID whose recorded use
 // ended, unless that use was interrupted (killed, Ctrl-C, verification pending): a later apply
-// of the same plan resumes it. Approving the plan again makes a new approval (another "at").
+// of the same plan resumes it. Approving the plan again makes a new approval with a new ID: its
+// nonce is fresh, so even two approvals of one plan by one person within the same second (the
+// resolution of "at") are two approvals, each admitting one apply.
 //
 // # Signatures
 //
 // The signature covers SigningPayload: the line "fix8524-approval-v1" followed by a JSON object
-// of version, by, at, expires (RFC 3339, UTC), reason, plan_fingerprint, plan_digest and
+// of version, by, at, expires (RFC 3339, UTC), reason, plan_fingerprint, plan_digest, nonce
+// (left out when the approval has none, so that older approvals keep their payload) and
 // key_id, in that order. Without a trust set a signature is still checked against the embedded
 // public key (it proves integrity, not identity). With a trust set, the key named by key_id
 // must be in the set, the signature is checked with the trusted key, and unsigned approvals

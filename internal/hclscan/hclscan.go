@@ -1,6 +1,6 @@
 // Package hclscan checks HCL source with one cheap pass before it is parsed (playbooks,
-// -var-files and -var values, inventories, heal policies, scenario files), and bounds the
-// diagnostics a parse may produce.
+// -var-files and -var values, inventories, heal policies, profiles, scenario files), and bounds
+// the diagnostics a parse may produce.
 //
 // The HCL parser and the decoders after it recurse once per nesting level: source nested
 // 100,000 deep (about 200 KB of "[" or "!") makes the process die with "fatal error: stack

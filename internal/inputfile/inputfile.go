@@ -1,6 +1,6 @@
 // Package inputfile opens every file fix8524 reads from a path the operator (or a playbook
 // directory, an inventory) names: plans, approvals, facts, playbooks, -var-files, inventories,
-// policies, CA and key files, trust files, password files, repadmin CSV files.
+// policies, profiles, CA and key files, trust files, password files, repadmin CSV files.
 //
 // Only regular files are read (a symbolic link to one is followed): a FIFO, a device, a socket
 // or a directory is refused at once, without blocking and without being opened for long (a

@@ -55,16 +55,51 @@ func (e *Error) at(data []byte, off int64) *Error {
 	if off < 0 || off > int64(len(data)) {
 		return e
 	}
-	e.Line, e.Column = 1, 1
-	for _, c := range data[:off] {
+	e.Line, e.Column = Position(data, off)
+	return e
+}
+
+// Position is the line and column (1-based) of the byte offset off in data.
+func Position(data []byte, off int64) (line, column int) {
+	line, column = 1, 1
+	for _, c := range data[:min(max(off, 0), int64(len(data)))] {
 		if c == '\n' {
-			e.Line++
-			e.Column = 1
+			line++
+			column = 1
 		} else {
-			e.Column++
+			column++
 		}
 	}
-	return e
+	return line, column
+}
+
+// Kind names, in JSON's words, what a token of json.Decoder.Token is or begins: "a list", "an
+// object", "a string", "a number", "true or false", "null", "the end of a list" or "the end of
+// an object". It never quotes the token: a decoder streaming a file says what it found without
+// echoing the file's text.
+func Kind(t json.Token) string {
+	switch v := t.(type) {
+	case json.Delim:
+		switch v {
+		case '[':
+			return "a list"
+		case '{':
+			return "an object"
+		case ']':
+			return "the end of a list"
+		case '}':
+			return "the end of an object"
+		}
+	case string:
+		return "a string"
+	case float64, json.Number:
+		return "a number"
+	case bool:
+		return "true or false"
+	case nil:
+		return "null"
+	}
+	return "another value"
 }
 
 // article names a JSON value kind as UnmarshalTypeError reports it ("array", "number 3", ...).

@@ -35,3 +35,25 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 }
+
+func TestKindAndPosition(t *testing.T) {
+	dec := json.NewDecoder(strings.NewReader(`[{"a": "x", "b": 1, "c": true, "d": null}]`))
+	var kinds []string
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		kinds = append(kinds, Kind(tok))
+	}
+	want := "a list, an object, a string, a string, a string, a number, a string, true or false, a string, null, the end of an object, the end of a list"
+	if got := strings.Join(kinds, ", "); got != want {
+		t.Errorf("kinds %q, want %q", got, want)
+	}
+	if l, c := Position([]byte("ab\ncd"), 4); l != 2 || c != 2 {
+		t.Errorf("Position = %d:%d, want 2:2", l, c)
+	}
+	if l, c := Position([]byte("ab"), 99); l != 1 || c != 3 {
+		t.Errorf("Position past the end = %d:%d, want 1:3", l, c)
+	}
+}

@@ -14,14 +14,13 @@
 //	}
 //
 // A profile holds no secrets: a password, passphrase or token in it is an error (passwords come
-// from the environment, a file or a prompt). Profiles are untrusted input: every problem is a
-// diagnostic with file, line and column; the parser never panics (FuzzParse).
+// from the environment, a file or a prompt). Profiles are untrusted input: the file is read
+// through internal/inputfile and scanned by internal/hclscan before it is parsed; every problem
+// is a diagnostic with file, line and column; the parser never panics (FuzzParse).
 package profile
 
 import (
 	"fmt"
-	"io"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,6 +29,9 @@ import (
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/fix8524/fix8524/internal/hclscan"
+	"github.com/fix8524/fix8524/internal/inputfile"
 )
 
 // MaxBytes bounds a profile file.
@@ -123,35 +125,36 @@ func (f Field) Name() string {
 	return f.Block + "." + f.Attr
 }
 
-// Load reads and parses a profile file.
+// Load reads and parses a profile file: a regular file of at most MaxBytes (internal/inputfile:
+// a FIFO or a device is refused without blocking).
 func Load(filename string) (*Profile, hcl.Diagnostics) {
-	f, err := os.Open(filename)
-	if err != nil {
-		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read the profile", Detail: err.Error()}}
-	}
-	defer f.Close()
-	src, err := io.ReadAll(io.LimitReader(f, MaxBytes+1))
+	src, err := inputfile.ReadFile(filename, "profile", MaxBytes)
 	if err != nil {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read the profile", Detail: err.Error()}}
 	}
 	return Parse(filename, src)
 }
 
-// Parse parses profile source; every diagnostic carries the file position.
+// Parse parses profile source; every diagnostic carries the file position. The source is
+// scanned first (internal/hclscan: no NUL bytes, UTF-8, bounded nesting) and at most
+// hclscan.MaxDiagnostics diagnostics are returned.
 func Parse(filename string, src []byte) (*Profile, hcl.Diagnostics) {
 	if len(src) > MaxBytes {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Profile too large", Detail: fmt.Sprintf("%s is larger than %d bytes", filename, MaxBytes)}}
 	}
+	if d := hclscan.Check(filename, src); d.HasErrors() {
+		return nil, d
+	}
 	f, diags := hclparse.NewParser().ParseHCL(src, filename)
 	if diags.HasErrors() {
-		return nil, diags
+		return nil, hclscan.Cap(diags)
 	}
 	p := &Profile{Filename: filename}
 	diags = append(diags, p.body(f.Body, "")...)
 	if diags.HasErrors() {
-		return nil, diags
+		return nil, hclscan.Cap(diags)
 	}
-	return p, diags
+	return p, hclscan.Cap(diags)
 }
 
 func schemaOf(block string) *hcl.BodySchema {

@@ -59,6 +59,10 @@ func TestParseErrors(t *testing.T) {
 		{`winrm "x" {}`, `p.hcl:1:`},
 		{`dc = "a`, `p.hcl:1:`},
 		{"ssh { https = true }", `Unsupported argument`},
+		{"dc = \"dc1\"\x00\n", `p.hcl:1:1: error: Not a text file: p.hcl contains a NUL byte`},
+		{"dc = \"\xff\"", `Not a text file`},
+		{"x = " + strings.Repeat("[", 100000) + strings.Repeat("]", 100000), `Nested too deeply`},
+		{strings.Repeat("nosuch = 1\n", 200), `error: Too many diagnostics: 149 more diagnostics were not shown`},
 	} {
 		_, diags := Parse("p.hcl", []byte(c.src))
 		got := policy.FormatDiagnostics(diags)

@@ -2,13 +2,17 @@ package report
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/internal/report/layered"
+
+	"github.com/fix8524/fix8524/internal/termtext"
 )
 
 // Sizes of the drawing, in SVG user units (pixels at 100 %).
@@ -292,8 +296,8 @@ func (sc *scene) place(m *model) *drawing {
 	for i, st := range sc.sites {
 		gx, gy := sr.X[i]+margin, sr.Y[i]+margin
 		// Bold 13 px text is about 8 px a character: the label fits the box, the tooltip has all.
-		grp := dGroup{X: gx, Y: gy, W: groups[i].W, H: groups[i].H, Label: clip(oneLine(st.name), max(8, int((groups[i].W-28)/8))), Collapsed: st.collapsed}
-		grp.Title = oneLine(st.name)
+		grp := dGroup{X: gx, Y: gy, W: groups[i].W, H: groups[i].H, Label: clip(termtext.Escape(st.name), max(8, int((groups[i].W-28)/8))), Collapsed: st.collapsed}
+		grp.Title = termtext.Escape(st.name)
 		switch {
 		case st.collapsed:
 			grp.Class = "site collapsed"
@@ -366,13 +370,13 @@ func (m *model) node(n string, x, y float64, dcs map[string]*dcInfo, agg map[str
 		nd.Class = "dc more"
 		nd.Label = fmt.Sprintf("+ %s", plural(agg[n], "DC"))
 		nd.Sub = "inbound replicating"
-		nd.Title = fmt.Sprintf("%s of site %s whose inbound links all replicate (%s among them)", plural(agg[n], "more DC"), oneLine(strings.TrimPrefix(n, "more:")), plural(inner[n], "partnership"))
+		nd.Title = fmt.Sprintf("%s of site %s whose inbound links all replicate (%s among them)", plural(agg[n], "more DC"), termtext.Escape(strings.TrimPrefix(n, "more:")), plural(inner[n], "partnership"))
 		return nd
 	}
 	dc := dcs[n]
-	nd.Label = clip(oneLine(dc.name), labelRune)
+	nd.Label = clip(termtext.Escape(dc.name), labelRune)
 	var tip []string
-	tip = append(tip, oneLine(dc.name))
+	tip = append(tip, termtext.Escape(dc.name))
 	switch {
 	case dc.ghost:
 		nd.Class += " ghost"
@@ -381,7 +385,7 @@ func (m *model) node(n string, x, y float64, dcs map[string]*dcInfo, agg map[str
 	case dc.unread != "":
 		nd.Class += " unread"
 		nd.Sub = "inbound not read"
-		tip = append(tip, "inbound replication status not read: "+oneLine(dc.unread))
+		tip = append(tip, "inbound replication status not read: "+termtext.Escape(dc.unread))
 	case dc.bad > 0:
 		nd.Class += " bad"
 		nd.Sub = fmt.Sprintf("%d of %d inbound failing", dc.bad, dc.in)
@@ -389,10 +393,10 @@ func (m *model) node(n string, x, y float64, dcs map[string]*dcInfo, agg map[str
 		nd.Sub = fmt.Sprintf("%s inbound", plural(dc.in, "partner"))
 	}
 	if dc.site != "" && dc.site != noSite && dc.site != outside {
-		tip = append(tip, "site "+oneLine(dc.site))
+		tip = append(tip, "site "+termtext.Escape(dc.site))
 	}
 	if dc.guid != "" {
-		tip = append(tip, "DSA "+oneLine(dc.guid))
+		tip = append(tip, "DSA "+termtext.Escape(dc.guid))
 	}
 	nd.Title = strings.Join(tip, "\n")
 	return nd
@@ -401,12 +405,12 @@ func (m *model) node(n string, x, y float64, dcs map[string]*dcInfo, agg map[str
 func edgeTitle(from, to string, e edgeInfo, count int, dcs map[string]*dcInfo) string {
 	name := func(k string) string {
 		if d := dcs[k]; d != nil {
-			return oneLine(d.name)
+			return termtext.Escape(d.name)
 		}
 		if i := strings.IndexByte(k, ':'); i >= 0 {
-			return oneLine(k[i+1:])
+			return termtext.Escape(k[i+1:])
 		}
-		return oneLine(k)
+		return termtext.Escape(k)
 	}
 	s := name(to) + " ← " + name(from)
 	if count > 1 {
@@ -456,8 +460,19 @@ func collect(m *model) (map[string]*dcInfo, []string, []edgeInfo) {
 			if site == "" {
 				site = noSite
 			}
-			addDC(&dcInfo{key: strings.ToLower(dc.Name), name: dc.Name, site: site, guid: dc.DSAGUID, unread: dc.Unread})
+			addDC(&dcInfo{key: strings.ToLower(dc.Name), name: dc.Name, site: site, guid: dc.DSAGUID})
 		}
+	}
+	// The DCs not read are those the coverage names (and the topology marks): marked the same
+	// way as the report lists them, and drawn even when the topology lacks them.
+	for _, k := range slices.Sorted(maps.Keys(m.unread)) {
+		nr := m.unread[k]
+		d := dcs[k]
+		if d == nil {
+			d = &dcInfo{key: k, name: nr.Name, site: noSite}
+			addDC(d)
+		}
+		d.unread = nr.Reason
 	}
 	// resolve names the source of a partnership: the DC of that name, else the DC of that GUID,
 	// else a DSA outside the topology.
@@ -513,7 +528,7 @@ func collect(m *model) (map[string]*dcInfo, []string, []edgeInfo) {
 			f := m.Findings[i]
 			e.href = "#" + f.Anchor
 			if f.Status == engine.FindingDiagnosed && f.Decision != nil {
-				e.state, e.what = edgeFail, oneLine(f.Decision.Name)
+				e.state, e.what = edgeFail, termtext.Escape(f.Decision.Name)
 			} else {
 				e.state, e.what = edgeIncomplete, "diagnosis "+f.StatusText
 			}

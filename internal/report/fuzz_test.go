@@ -24,6 +24,7 @@ func FuzzReport(f *testing.F) {
 	f.Add([]byte(`{"plan_format_version":1,"fingerprint":"x","findings":[{"id":"a<-b","status":"diagnosed","needs":[{"kind":"dns"},{"kind":"tcp"}],"actions":[{"id":"x","name":"y","kind":"ldap_delete"}]}]}`))
 	f.Add([]byte(`{"topology":{"dcs":[{"name":"A","site":"S"},{"name":"a","site":""}],"partnerships":[{"destination":"A","source":"","source_dsa_guid":"","ncs":-1,"failing":3},{"destination":"Z","source":"A","source_dsa_guid":"g"}]},"unmatched":[{"destination":"A","source_dsa_guid":"g","last_result":5}],"warnings":[{"id":"w","link":{"destination":"A","source_dsa_guid":"g"}}]}`))
 	f.Add([]byte(`{"findings":[{"id":"\u202e<script>","link":{"destination":"\u0000","ncs":[{"nc":"x","last_result":-1}]},"evidence":[{"status":"??","observations":[{"target":"<"}]}],"manual":[{"shell":"cmd","commands":["echo ` + "```" + `"]}]}]}`))
+	f.Add([]byte(`{"summary":{"partial":true,"dcs_not_read":9},"coverage":{"complete":false,"dcs":1,"dcs_read":5,"dcs_not_read":[{"name":"\u2028<b>","reason":""},{"name":"A","reason":"x"},{"name":"a","reason":"y"}],"problems":[{"scope":"","message":""},{"scope":"s","message":""}]},"topology":{"dcs":[{"name":"A","unread":"z"}]}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var p engine.Plan
 		if err := json.Unmarshal(data, &p); err != nil {

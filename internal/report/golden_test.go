@@ -13,9 +13,10 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-// goldenInputs are the two scenarios of the golden files: the demo (two low-risk actions,
-// manual steps) with a valid approval and what an apply journaled, and a stale DC (a high-risk
-// guarded cleanup that needs its own approval) with a refused approval.
+// goldenInputs are the scenarios of the golden files: the demo (two low-risk actions, manual
+// steps) with a valid approval and what an apply journaled, a stale DC (a high-risk guarded
+// cleanup that needs its own approval, the DC not read) with a refused approval, and the demo
+// read partially (two DCs not read, gathering problems folded).
 func goldenInputs(t *testing.T) map[string]Input {
 	demo := scenarioPlan(t, "source-cname-missing")
 	stale := scenarioPlan(t, "stale-metadata")
@@ -32,10 +33,11 @@ func goldenInputs(t *testing.T) map[string]Input {
 			Journal:  &Journal{Source: "the journal in /var/lib/fix8524", Entries: entries}},
 		"stale-metadata": {Plan: stale, PlanFile: "stale.json",
 			Approval: &Approval{Status: ApprovalRefused, Problem: "approval expired: expired at 2026-11-20T14:00:00Z"}},
+		"partial": {Plan: planOf(t, loadPlaybook(t), partialPlanFacts(t)), PlanFile: "partial.json", Approval: &Approval{Status: ApprovalMissing}},
 	}
 }
 
-// TestGolden compares the reports of two scenarios with testdata/*.golden.html and *.golden.md
+// TestGolden compares the reports of the scenarios with testdata/*.golden.html and *.golden.md
 // (go test ./internal/report -run TestGolden -update rewrites them). Equal input gives equal
 // bytes: the second rendering must match the first.
 func TestGolden(t *testing.T) {

@@ -21,7 +21,7 @@ var hostile = []string{
 	`<script>alert("INJECTED")</script>`,
 	`"><img src=x onerror=alert(1) id=INJECTED>`,
 	`' onmouseover='alert(1)' data-x='INJECTED`,
-	"INJECTED\u202eexe.txt\u202c and \u2066isolate\u2069",
+	"INJECTED\u202eexe.txt\u202c and \u2066isolate\u2069, soft\u00adhyphen, tag\U000e0041",
 	"</title><title>INJECTED</title><svg onload=alert(1)>",
 	"INJECTED```\n# heading\n| a | b |\n<!-- comment -->",
 	"javascript:alert('INJECTED')",
@@ -66,6 +66,12 @@ func hostileFacts(t testing.TB) *facts.Snapshot {
 		for j := range s.DNS[i].Authority {
 			s.DNS[i].Authority[j].Data = hostile[(i+j+3)%len(hostile)]
 		}
+	}
+	// A DC that could not be read and gathering problems, all with hostile names and text: the
+	// coverage section, the banner and the drawing show them.
+	s.DCs = append(s.DCs, facts.DC{Name: "DC9" + hostile[0], Site: hostile[4], Inbound: facts.Unknown[string](hostile[1] + hostile[7])})
+	for i, h := range hostile {
+		s.Problems = append(s.Problems, facts.Problem{Scope: "dc:" + h, Message: hostile[(i+2)%len(hostile)]}, facts.Problem{Scope: h, Message: hostile[5]})
 	}
 	file := filepath.Join(t.TempDir(), "hostile.facts.json")
 	var b bytes.Buffer
@@ -112,15 +118,15 @@ func words(s string) map[string]bool {
 func TestHostileValuesStayText(t *testing.T) {
 	pb := loadPlaybook(t)
 	p := planOf(t, pb, hostileFacts(t))
-	if len(p.Findings) == 0 {
-		t.Fatal("the hostile facts give no finding: the test would prove nothing")
+	if len(p.Findings) == 0 || !p.Summary.Partial {
+		t.Fatal("the hostile facts give no finding or no DC not read: the test would prove nothing")
 	}
 	out, err := HTML(Input{Plan: p, PlanFile: hostile[0] + ".json", Approval: &Approval{Status: ApprovalValid, By: hostile[1], Reason: hostile[3]},
 		Journal: &Journal{Source: hostile[4]}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []string{"\u202e", "\u2066", "\x1b", "\x00"} {
+	for _, r := range []string{"\u202e", "\u2066", "\x1b", "\x00", "\u00ad", "\U000e0041"} {
 		if bytes.Contains(out, []byte(r)) {
 			t.Errorf("the page holds the raw character %q", r)
 		}
@@ -223,7 +229,7 @@ func TestHostileMarkdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(out)
-	for _, r := range []string{"\u202e", "\x1b", "\x00"} {
+	for _, r := range []string{"\u202e", "\x1b", "\x00", "\u00ad", "\U000e0041"} {
 		if strings.Contains(s, r) {
 			t.Errorf("the Markdown holds the raw character %q", r)
 		}

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/fix8524/fix8524/engine"
+
+	"github.com/fix8524/fix8524/internal/termtext"
 )
 
 // Markdown renders the report as Markdown (CommonMark with GitHub's tables and task lists) for
@@ -23,6 +25,10 @@ func Markdown(in Input) ([]byte, error) {
 	w.blank()
 	w.line("**" + mdText(m.Headline) + "**")
 	w.blank()
+	if m.Coverage.Partial {
+		w.line("> **PARTIAL:** " + mdText(m.Coverage.BannerText()) + " See [Coverage](#coverage).")
+		w.blank()
+	}
 	w.line("| | |")
 	w.line("| --- | --- |")
 	for _, kv := range m.Meta {
@@ -60,6 +66,7 @@ func Markdown(in Input) ([]byte, error) {
 		}
 		w.blank()
 	}
+	mdCoverage(&w, m.Coverage)
 	for _, f := range m.Findings {
 		mdFinding(&w, &f)
 	}
@@ -129,6 +136,45 @@ func Markdown(in Input) ([]byte, error) {
 	}
 	w.line(foot + "; plan fingerprint " + mdCode(p.Fingerprint) + ".")
 	return []byte(w.b.String()), nil
+}
+
+// mdCoverage says how much of the forest was read, every DC not read and why, and the
+// gathering problems folded by message.
+func mdCoverage(w *mdWriter, c coverageView) {
+	w.line("## Coverage")
+	w.blank()
+	w.line(mdText(c.Text()))
+	w.blank()
+	if len(c.NotRead) > 0 {
+		w.line("| DC not read | why |")
+		w.line("| --- | --- |")
+		for _, d := range c.NotRead {
+			w.row(mdCode(d.Name), mdText(d.Reason))
+		}
+		w.blank()
+	}
+	if len(c.Problems) == 0 {
+		return
+	}
+	w.line(fmt.Sprintf("Gathering problems (%d):", c.ProblemCount))
+	w.blank()
+	w.line("| problem | times | where |")
+	w.line("| --- | ---: | --- |")
+	for _, g := range c.Problems {
+		var where []string
+		for _, sc := range g.Scopes {
+			where = append(where, mdCode(sc))
+		}
+		if g.More > 0 {
+			where = append(where, fmt.Sprintf("and %d more", g.More))
+		}
+		w.row(mdText(g.Message), strconv.Itoa(g.N), strings.Join(where, " "))
+	}
+	w.blank()
+	if c.MoreGroups > 0 {
+		w.line(fmt.Sprintf("%d more kinds of problem are not shown here: `fix8524 show` lists every one.", c.MoreGroups))
+		w.blank()
+	}
 }
 
 func mdFinding(w *mdWriter, f *findingView) {
@@ -364,7 +410,7 @@ func (w *mdWriter) fence(indent, lang, body string) {
 	n := max(3, longestRun(body, '`')+1)
 	f := strings.Repeat("`", n)
 	w.line(indent + f + lang)
-	for _, l := range strings.Split(visible(body), "\n") {
+	for _, l := range strings.Split(termtext.Text(body), "\n") {
 		w.line(indent + l)
 	}
 	w.line(indent + f)
@@ -386,7 +432,7 @@ func longestRun(s string, c byte) int {
 // mdCode is s as an inline code span on one line, its delimiters longer than any backtick run
 // inside. An empty s is an empty string.
 func mdCode(s string) string {
-	s = oneLine(s)
+	s = termtext.Escape(s)
 	if s == "" {
 		return ""
 	}
@@ -401,7 +447,7 @@ func mdCode(s string) string {
 // extensions or inline HTML read anywhere in a line are backslash-escaped, and so is what would
 // start a heading, a list or a quote at the start of s.
 func mdText(s string) string {
-	s = oneLine(s)
+	s = termtext.Escape(s)
 	var b strings.Builder
 	b.Grow(len(s) + 8)
 	digits := 0

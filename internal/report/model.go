@@ -5,7 +5,7 @@
 //
 // Every string of the plan is untrusted (it comes from AD or from a plan file): the renderers
 // work on a deep copy in which control, bidirectional and invisible characters are written as
-// visible escapes; the HTML goes through html/template only (no value becomes markup) under a
+// visible escapes (internal/termtext, the one escaping of every human view); the HTML goes through html/template only (no value becomes markup) under a
 // Content-Security-Policy that admits only the page's own style and script, by hash; the
 // Markdown puts values in code spans and fenced blocks sized so that no value can close them.
 package report
@@ -20,6 +20,9 @@ import (
 
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/journal"
+	"github.com/fix8524/fix8524/facts"
+
+	"github.com/fix8524/fix8524/internal/termtext"
 )
 
 // Input is what a report shows.
@@ -78,8 +81,42 @@ type model struct {
 	Warnings   []warningView
 	Unmatched  []unmatchedRow
 	Journal    *journalView
+	Coverage   coverageView
 	Plan       *engine.Plan
+	// unread is every DC not read, by lower-case name: the plan's coverage and its topology's
+	// unread DCs together, so that the banner, the list and the drawing agree.
+	unread map[string]facts.DCNotRead
 }
+
+// coverageView is what the plan says it read: DCs read of the DCs known, links read, every DC
+// not read with the reason, and the gathering problems, folded by message.
+type coverageView struct {
+	Stated      bool // the plan carries its coverage (plans made before it did not)
+	Partial     bool
+	Known, Read int
+	LinksRead   int
+	NotRead     []facts.DCNotRead // sorted by name
+	// Problems are the gathering problems grouped by message, most frequent first, at most
+	// maxProblemGroups; ProblemCount counts them all, MoreGroups the groups left out.
+	Problems     []problemGroup
+	ProblemCount int
+	MoreGroups   int
+}
+
+// problemGroup is one gathering problem message and where it happened.
+type problemGroup struct {
+	Message string
+	Scopes  []string // at most maxProblemScopes
+	N       int      // scopes in all
+	More    int      // scopes left out
+}
+
+// Bounds of the gathering problems shown: a forest with a thousand silent DCs gives a thousand
+// problems that say the same.
+const (
+	maxProblemGroups = 100
+	maxProblemScopes = 20
+)
 
 type pair struct {
 	K, V string
@@ -158,14 +195,15 @@ func build(in Input) (*model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("report: copying the plan: %w", err)
 	}
-	m := &model{Plan: p, PlanFile: visible(in.PlanFile)}
+	m := &model{Plan: p, PlanFile: termtext.Text(in.PlanFile)}
 	if p.Topology != nil {
 		m.Forest = p.Topology.Forest
 	}
 	m.Title = "fix8524 report"
 	if m.Forest != "" {
-		m.Title += ": " + oneLine(m.Forest)
+		m.Title += ": " + termtext.Escape(m.Forest)
 	}
+	m.coverage()
 	m.headline()
 	m.meta(in.Approval)
 	m.counts()
@@ -189,6 +227,9 @@ func (m *model) headline() {
 	s := p.Summary
 	var parts []string
 	switch {
+	case len(p.Findings) == 0 && len(p.Unmatched) == 0 && m.Coverage.Partial:
+		m.Tone = "warn"
+		parts = append(parts, "No replication link that was read fails with an error this playbook handles; the links of the DCs not read are unknown.")
 	case len(p.Findings) == 0 && len(p.Unmatched) == 0:
 		m.Tone = "ok"
 		parts = append(parts, "No replication link fails with an error this playbook handles: nothing to do.")
@@ -220,21 +261,105 @@ func (m *model) headline() {
 		}
 		parts = append(parts, fmt.Sprintf("%s: links that replicate now and will fail later.", plural(n, "warning")))
 	}
+	m.Headline = strings.Join(parts, " ")
+}
+
+// coverage reads the plan's coverage, and the topology's unread DCs, into m.Coverage and
+// m.unread.
+func (m *model) coverage() {
+	p := m.Plan
+	c := &m.Coverage
+	m.unread = map[string]facts.DCNotRead{}
+	add := func(name, why string) {
+		k := strings.ToLower(name)
+		if _, ok := m.unread[k]; ok {
+			return
+		}
+		if why == "" {
+			why = "not read (the plan gives no reason)"
+		}
+		m.unread[k] = facts.DCNotRead{Name: name, Reason: why}
+		c.NotRead = append(c.NotRead, facts.DCNotRead{Name: termtext.Escape(name), Reason: termtext.Escape(why)})
+	}
+	if cov := p.Coverage; cov != nil {
+		c.Stated = true
+		c.Known, c.Read, c.LinksRead = cov.DCs, cov.DCsRead, cov.LinksRead
+		for _, d := range cov.NotRead {
+			add(d.Name, d.Reason)
+		}
+		c.problems(cov.Problems)
+	}
 	if t := p.Topology; t != nil {
-		unread := 0
 		for _, dc := range t.DCs {
 			if dc.Unread != "" {
-				unread++
+				add(dc.Name, dc.Unread)
 			}
 		}
-		if unread > 0 {
-			if m.Tone == "ok" {
-				m.Tone = "warn"
-			}
-			parts = append(parts, fmt.Sprintf("The replication status of %s could not be read: this picture is partial.", plural(unread, "DC")))
+		if !c.Stated {
+			c.Known, c.LinksRead = len(t.DCs), p.Summary.Links
+			c.Read = c.Known - len(c.NotRead)
 		}
 	}
-	m.Headline = strings.Join(parts, " ")
+	sort.SliceStable(c.NotRead, func(i, j int) bool { return c.NotRead[i].Name < c.NotRead[j].Name })
+	c.Partial = p.Summary.Partial || len(c.NotRead) > 0 || (c.Stated && !p.Coverage.Complete)
+}
+
+// problems folds the gathering problems by message.
+func (c *coverageView) problems(ps []facts.Problem) {
+	c.ProblemCount = len(ps)
+	idx := map[string]int{}
+	var groups []problemGroup
+	for _, pr := range ps {
+		i, ok := idx[pr.Message]
+		if !ok {
+			i = len(groups)
+			idx[pr.Message] = i
+			groups = append(groups, problemGroup{Message: termtext.Escape(pr.Message)})
+		}
+		g := &groups[i]
+		g.N++
+		if len(g.Scopes) < maxProblemScopes {
+			g.Scopes = append(g.Scopes, termtext.Escape(pr.Scope))
+		} else {
+			g.More++
+		}
+	}
+	sort.SliceStable(groups, func(i, j int) bool { return groups[i].N > groups[j].N })
+	if len(groups) > maxProblemGroups {
+		c.MoreGroups = len(groups) - maxProblemGroups
+		groups = groups[:maxProblemGroups]
+	}
+	c.Problems = groups
+}
+
+// notReadText is "2 of 14 DCs could not be read" (or, for a plan that says it is partial
+// without naming a DC, how many it says).
+func (c coverageView) notReadText() string {
+	n := len(c.NotRead)
+	if n == 0 {
+		return "the plan says some DCs could not be read"
+	}
+	if c.Known > 0 {
+		return fmt.Sprintf("%d of %d DCs could not be read", n, c.Known)
+	}
+	return plural(n, "DC") + " could not be read"
+}
+
+// BannerText is the partial banner's sentence.
+func (c coverageView) BannerText() string {
+	return c.notReadText() + ": their inbound replication links are unknown, and this report cannot say that they replicate."
+}
+
+// Text is the coverage in one sentence.
+func (c coverageView) Text() string {
+	if c.Known == 0 && !c.Stated {
+		return "The plan does not say how much of the forest was read (it was made by an earlier fix8524)."
+	}
+	s := fmt.Sprintf("%d of %d DCs read, %s read", c.Read, c.Known, plural(c.LinksRead, "link"))
+	if c.Partial {
+		return "Partial: " + s + ". The inbound replication status of the DCs below could not be read: their links are unknown, not healthy."
+	}
+	return "Complete: " + s + "."
 }
 
 func (m *model) meta(a *Approval) {
@@ -263,16 +388,16 @@ func (m *model) meta(a *Approval) {
 	switch a.Status {
 	case ApprovalValid:
 		m.ApprTone = "ok"
-		m.Approval = fmt.Sprintf("approved by %s at %s, valid until %s", oneLine(a.By), stamp(a.At), stamp(a.Expires))
+		m.Approval = fmt.Sprintf("approved by %s at %s, valid until %s", termtext.Escape(a.By), stamp(a.At), stamp(a.Expires))
 		if a.KeyID != "" {
-			m.Approval += ", signed by key " + oneLine(a.KeyID)
+			m.Approval += ", signed by key " + termtext.Escape(a.KeyID)
 		}
 		if a.Reason != "" {
-			m.Approval += " (" + oneLine(a.Reason) + ")"
+			m.Approval += " (" + termtext.Escape(a.Reason) + ")"
 		}
 	case ApprovalRefused:
 		m.ApprTone = "bad"
-		m.Approval = "an approval exists but does not admit this plan: " + oneLine(a.Problem)
+		m.Approval = "an approval exists but does not admit this plan: " + termtext.Escape(a.Problem)
 	default:
 		m.ApprTone = "warn"
 		m.Approval = "not approved"
@@ -282,18 +407,18 @@ func (m *model) meta(a *Approval) {
 
 func (m *model) counts() {
 	s := m.Plan.Summary
-	dcs := 0
-	if t := m.Plan.Topology; t != nil {
-		dcs = len(t.DCs)
-	}
 	tone := func(n int, t string) string {
 		if n > 0 {
 			return t
 		}
 		return ""
 	}
-	if dcs > 0 {
-		m.Counts = append(m.Counts, count{Label: "DCs", N: dcs})
+	if c := m.Coverage; c.Known > 0 || c.Stated {
+		dcs := count{Label: "DCs read", N: c.Read, Note: fmt.Sprintf("of %d known", c.Known)}
+		if c.Partial {
+			dcs.Tone, dcs.Note = "bad", fmt.Sprintf("of %d known: PARTIAL", c.Known)
+		}
+		m.Counts = append(m.Counts, dcs)
 	}
 	m.Counts = append(m.Counts,
 		count{Label: "links", N: s.Links},
@@ -348,7 +473,7 @@ func newFindingView(f *engine.Finding, n int) findingView {
 		// A plan file that says diagnosed without a decision: shown as what it is.
 		v.Tone, v.StatusText = "warn", "diagnosed (no decision in the plan file)"
 	default:
-		v.Tone, v.StatusText = "warn", oneLine(f.Status)
+		v.Tone, v.StatusText = "warn", termtext.Escape(f.Status)
 		if v.StatusText == "" {
 			v.StatusText = "unknown status"
 		}
@@ -420,7 +545,7 @@ func statusTone(s string) (tone, text string) {
 	case engine.StatusUnknown:
 		return "warn", "unknown"
 	}
-	return "warn", oneLine(s)
+	return "warn", termtext.Escape(s)
 }
 
 func newActionView(a engine.PlannedAction) actionView {
@@ -429,7 +554,7 @@ func newActionView(a engine.PlannedAction) actionView {
 	case engine.RiskLow, engine.RiskMedium, engine.RiskHigh:
 		v.RiskClass = a.Risk
 	}
-	v.Where = "on " + oneLine(a.Target)
+	v.Where = "on " + termtext.Escape(a.Target)
 	if a.Platform != "" || a.Transport != "" {
 		v.Where += " (" + orDash(a.Platform) + " over " + orDash(a.Transport) + ")"
 	}
@@ -461,7 +586,7 @@ func manualViews(steps []engine.ManualStep) []manualView {
 	for _, m := range steps {
 		v := manualView{ManualStep: m, Where: "on an admin workstation"}
 		if m.On != "" {
-			v.Where = "on " + oneLine(m.On)
+			v.Where = "on " + termtext.Escape(m.On)
 		}
 		switch m.Shell {
 		case "cmd":
@@ -499,7 +624,7 @@ func needText(n engine.Need) string {
 	if len(n.For) > 0 {
 		s += ", for " + strings.Join(n.For, ", ")
 	}
-	return oneLine(s)
+	return termtext.Escape(s)
 }
 
 // groupUnmatched groups unmatched links by partnership and result (all of them: the report is
@@ -515,16 +640,16 @@ func groupUnmatched(links []engine.LinkRef) []unmatchedRow {
 }
 
 func journalOf(j *Journal, fingerprint string) *journalView {
-	v := &journalView{Source: visible(j.Source)}
+	v := &journalView{Source: termtext.Text(j.Source)}
 	for _, e := range j.Entries {
 		if e.PlanFingerprint == "" || e.PlanFingerprint != fingerprint {
 			continue
 		}
 		v.Total++
 		if len(v.Rows) < maxJournalRows {
-			e.Actor, e.Name, e.Target, e.Link = oneLine(e.Actor), oneLine(e.Name), oneLine(e.Target), oneLine(e.Link)
-			e.Reason, e.Command, e.Error, e.Verification = visible(e.Reason), visible(e.Command), visible(e.Error), visible(e.Verification)
-			e.Kind, e.Outcome = journal.Kind(oneLine(string(e.Kind))), journal.Outcome(oneLine(string(e.Outcome)))
+			e.Actor, e.Name, e.Target, e.Link = termtext.Escape(e.Actor), termtext.Escape(e.Name), termtext.Escape(e.Target), termtext.Escape(e.Link)
+			e.Reason, e.Command, e.Error, e.Verification = termtext.Text(e.Reason), termtext.Text(e.Command), termtext.Text(e.Error), termtext.Text(e.Verification)
+			e.Kind, e.Outcome = journal.Kind(termtext.Escape(string(e.Kind))), journal.Outcome(termtext.Escape(string(e.Outcome)))
 			v.Rows = append(v.Rows, e)
 		}
 	}
@@ -573,7 +698,7 @@ func riskText(by map[string]int) string {
 	var other []string
 	for r, n := range by {
 		if !seen[r] && n > 0 {
-			other = append(other, fmt.Sprintf("%d %s", n, oneLine(r)))
+			other = append(other, fmt.Sprintf("%d %s", n, termtext.Escape(r)))
 		}
 	}
 	sort.Strings(other)
@@ -591,5 +716,5 @@ func orDash(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return oneLine(s)
+	return termtext.Escape(s)
 }

@@ -1,8 +1,12 @@
 // Package termtext makes text that comes from outside fix8524 (AD values, files, DNS answers,
 // remote command output) safe to print on a terminal: one function, Escape, used by every human
-// view (plan, apply, heal, journal, validate), so that no value can end a line and forge the
-// next one (a newline followed by "PS> Remove-Item ..."), send an escape sequence to the
-// terminal, or reorder what is shown (bidirectional overrides).
+// view (plan, show, apply, heal, journal, validate, profile), so that no value can end a line
+// and forge the next one (a newline followed by "PS> Remove-Item ..."), send an escape sequence
+// to the terminal, or reorder what is shown (bidirectional overrides).
+//
+// Text is the same rule for text shown as a block (the report's command boxes and fences),
+// where newlines and tabs stay; ShellWord quotes a word of a command printed for a person to
+// copy. One rule of what is unsafe (Unsafe) serves them all, and remote command quoting too.
 package termtext
 
 import (
@@ -28,6 +32,16 @@ func Unsafe(r rune) bool {
 // text, backslashes included, is unchanged: a Windows path or a PowerShell command reads as
 // written. The result holds no byte below 0x20, no DEL and no unsafe character.
 func Escape(s string) string {
+	return escape(s, false)
+}
+
+// Text is Escape for text shown as a block of lines: newlines and tabs are kept, every other
+// unsafe character is escaped as Escape does.
+func Text(s string) string {
+	return escape(s, true)
+}
+
+func escape(s string, block bool) string {
 	if plain(s) {
 		return s
 	}
@@ -39,6 +53,8 @@ func Escape(s string) string {
 		case r == utf8.RuneError && n == 1:
 			b.WriteString(`\x`)
 			b.WriteString(hex2(s[i]))
+		case block && (r == '\n' || r == '\t'):
+			b.WriteRune(r)
 		case r == '\n':
 			b.WriteString(`\n`)
 		case r == '\r':
@@ -124,10 +140,18 @@ func Args(args []any) []any {
 // and interfaces. A view escapes a copy of what it shows with it, so that no field is
 // forgotten.
 func EscapeAll(ptr any) {
-	escapeValue(reflect.ValueOf(ptr))
+	MapAll(ptr, Escape)
 }
 
-func escapeValue(v reflect.Value) {
+// MapAll replaces, in place, every string s reachable from ptr as EscapeAll does with f(s).
+func MapAll(ptr any, f func(string) string) {
+	w := walker{f}
+	w.value(reflect.ValueOf(ptr))
+}
+
+type walker struct{ f func(string) string }
+
+func (w walker) value(v reflect.Value) {
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Interface:
 		if !v.IsNil() {
@@ -136,27 +160,27 @@ func escapeValue(v reflect.Value) {
 				e := v.Elem()
 				c := reflect.New(e.Type()).Elem()
 				c.Set(e)
-				escapeValue(c)
+				w.value(c)
 				if v.CanSet() {
 					v.Set(c)
 				}
 				return
 			}
-			escapeValue(v.Elem())
+			w.value(v.Elem())
 		}
 	case reflect.String:
 		if v.CanSet() {
-			v.SetString(Escape(v.String()))
+			v.SetString(w.f(v.String()))
 		}
 	case reflect.Struct:
 		for i := 0; i < v.NumField(); i++ {
 			if v.Type().Field(i).IsExported() {
-				escapeValue(v.Field(i))
+				w.value(v.Field(i))
 			}
 		}
 	case reflect.Slice, reflect.Array:
 		for i := 0; i < v.Len(); i++ {
-			escapeValue(v.Index(i))
+			w.value(v.Index(i))
 		}
 	case reflect.Map:
 		if v.IsNil() {
@@ -168,10 +192,10 @@ func escapeValue(v reflect.Value) {
 		for iter.Next() {
 			k := reflect.New(iter.Key().Type()).Elem()
 			k.Set(iter.Key())
-			escapeValue(k)
+			w.value(k)
 			e := reflect.New(iter.Value().Type()).Elem()
 			e.Set(iter.Value())
-			escapeValue(e)
+			w.value(e)
 			entries = append(entries, entry{iter.Key(), k, e})
 		}
 		for _, x := range entries {
@@ -181,4 +205,24 @@ func escapeValue(v reflect.Value) {
 			v.SetMapIndex(x.k, x.v)
 		}
 	}
+}
+
+// ShellWord quotes s as one word of a POSIX shell command printed for a person to read and
+// copy ("fix8524 approve PLAN --allow-each WORD"): as it is when it needs no quoting, in single
+// quotes otherwise, and, when it holds a character unsafe on a terminal, in ANSI-C quotes
+// ($'DC2\nPS>...', read back as s by bash, zsh and ksh) with that character escaped. The
+// result is always safe to print.
+func ShellWord(s string) string {
+	if s == "" {
+		return "''"
+	}
+	if Escape(s) != s {
+		return "$'" + Escape(strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s)) + "'"
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_-./=:@,+", r)) {
+			return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+		}
+	}
+	return s
 }

@@ -1,6 +1,7 @@
 package termtext
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -103,3 +104,52 @@ func TestEscapeAll(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+func TestText(t *testing.T) {
+	in := "line 1\n\tline 2\r\x1b[2J\u202e"
+	if got, want := Text(in), "line 1\n\tline 2\\r\\x1b[2J\\u202e"; got != want {
+		t.Errorf("Text(%q) = %q, want %q", in, got, want)
+	}
+	v := struct{ A []string }{[]string{in}}
+	MapAll(&v, Text)
+	if v.A[0] != Text(in) {
+		t.Errorf("MapAll(Text) = %q", v.A[0])
+	}
+}
+
+// ShellWord's words are safe on a terminal and read back by a POSIX shell (bash) as the value
+// they quote, byte for byte.
+func TestShellWord(t *testing.T) {
+	cases := map[string]string{
+		"":                    "''",
+		"p.json":              "p.json",
+		"/tmp/a b.json":       "'/tmp/a b.json'",
+		"DC1<-DC2/cleanup":    "'DC1<-DC2/cleanup'",
+		"it's":                `'it'\''s'`,
+		"DC2\nPS> x":          `$'DC2\nPS> x'`,
+		"a'b\\c\x1b[2J\u202e": `$'a\'b\\c\x1b[2J\u202e'`,
+		"bad\xffbyte":         `$'bad\xffbyte'`,
+		"C:\\dir\\":           `'C:\dir\'`,
+		"forest.contoso.com":  "forest.contoso.com",
+		"user@host,x=1:2+3":   "user@host,x=1:2+3",
+		"tab\there":           `$'tab\there'`,
+		"\U000e0041tag":       `$'\U000e0041tag'`,
+	}
+	bash, err := exec.LookPath("bash")
+	for in, want := range cases {
+		got := ShellWord(in)
+		if got != want {
+			t.Errorf("ShellWord(%q) = %s, want %s", in, got, want)
+		}
+		if !safe(got) {
+			t.Errorf("ShellWord(%q) = %q is not safe on a terminal", in, got)
+		}
+		if err != nil {
+			continue
+		}
+		out, rerr := exec.Command(bash, "-c", "printf %s "+got).Output()
+		if rerr != nil || string(out) != in {
+			t.Errorf("bash reads %s as %q (%v), want %q", got, out, rerr, in)
+		}
+	}
+}
