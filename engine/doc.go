@@ -16,5 +16,5 @@
 // succeed are evaluated against the playbook's warning blocks (fact-only, enforced at load):
 // Plan.Warnings, outside the fingerprint.
 //
-// The language is described in playbooks/README.md, the plan's JSON in engine/PLAN.md.
+// The language is described in playbooks/README.md, the plan's JSON in plan/README.md.
 package engine

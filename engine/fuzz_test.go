@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // checkPlanInvariants: whatever the facts, a plan encodes, has fingerprints, renders no control
@@ -44,7 +45,7 @@ func checkPlanInvariants(t *testing.T, pb *Playbook, s *facts.Snapshot) {
 				t.Fatalf("title with an unsafe character: %q", ac.Title)
 			}
 			for _, g := range ac.Guards {
-				if g.Status != StatusOK && !ac.Blocked {
+				if g.Status != plan.StatusOK && !ac.Blocked {
 					t.Fatalf("action %s not blocked by guard %s", ac.Name, g.Name)
 				}
 			}

@@ -23,6 +23,7 @@ import (
 	"github.com/fix8524/fix8524/engine/window"
 	"github.com/fix8524/fix8524/internal/hclscan"
 	"github.com/fix8524/fix8524/internal/inputfile"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // Source is one playbook file.
@@ -252,7 +253,7 @@ func (l *loader) load(srcs []Source, opts LoadOptions) {
 		ck.refs = buildCheckRefs(ck)
 		if statusOnly(ck) {
 			ck.statusVals = map[string]cty.Value{}
-			for _, st := range []string{StatusOK, StatusFailed, StatusUnknown} {
+			for _, st := range []string{plan.StatusOK, plan.StatusFailed, plan.StatusUnknown} {
 				ck.statusVals[st] = checkValue(ck, st, map[string]cty.Value{}, nil)
 			}
 		}
@@ -850,7 +851,7 @@ func (l *loader) loadCheck(b *hcl.Block) {
 	c := l.content(b.Body, checkSchema)
 	ck := &Check{Name: b.Labels[0], DeclRange: b.DefRange}
 	ck.Doc = l.constString(c.Attributes, "doc", "")
-	ck.OKMeans = l.oneOf(c.Attributes, "ok_means", OKMeansHealthy, OKMeansHealthy, OKMeansProblem)
+	ck.OKMeans = l.oneOf(c.Attributes, "ok_means", plan.OKMeansHealthy, plan.OKMeansHealthy, plan.OKMeansProblem)
 	kinds := len(c.Blocks)
 	if c.Attributes["condition"] != nil {
 		kinds++
@@ -966,7 +967,7 @@ func (l *loader) loadAction(b *hcl.Block) {
 	if c.Attributes["on"] != nil {
 		a.on = l.compileOn(c.Attributes["on"].Expr, "a DC (link.source, link.destination, or one of forest.dcs)")
 	}
-	a.Risk = l.oneOf(c.Attributes, "risk", RiskHigh, RiskLow, RiskMedium, RiskHigh)
+	a.Risk = l.oneOf(c.Attributes, "risk", plan.RiskHigh, plan.RiskLow, plan.RiskMedium, plan.RiskHigh)
 	a.Doc = l.constString(c.Attributes, "doc", "")
 	a.RequiresApprovalEach = l.constBool(c.Attributes, "requires_approval_each", false)
 	a.VerifyTimeout = l.constDuration(c.Attributes, "verify_timeout", DefaultVerifyTimeout)
@@ -1045,7 +1046,7 @@ func (l *loader) loadAction(b *hcl.Block) {
 	case a.hasLDAP && (a.hasWindows || a.hasSamba):
 		l.errorf(b.DefRange.Ptr(), "Invalid action", "An ldap_delete action runs over LDAP and cannot also have windows or samba bodies.")
 	}
-	if a.hasLDAP && a.Risk != RiskHigh {
+	if a.hasLDAP && a.Risk != plan.RiskHigh {
 		l.errorf(c.Attributes["risk"].Expr.Range().Ptr(), "LDAP deletes are high risk", "An ldap_delete action must declare risk = \"high\".")
 	}
 	if l.pb.actionByName[a.Name] == nil {
@@ -1351,7 +1352,7 @@ var windowSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 
 func (l *loader) loadWindow(b *hcl.Block) {
 	c := l.content(b.Body, windowSchema)
-	w := WindowSpec{Name: b.Labels[0], TimeZone: "UTC"}
+	w := plan.WindowSpec{Name: b.Labels[0], TimeZone: "UTC"}
 	w.Cron = l.constString(c.Attributes, "cron", "")
 	w.Duration = l.constString(c.Attributes, "duration", "")
 	w.TimeZone = l.constString(c.Attributes, "time_zone", "UTC")

@@ -6,6 +6,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/fix8524/fix8524/plan"
 )
 
 // Playbook is a loaded, validated playbook: the decision table (checks, decisions, actions)
@@ -21,7 +23,7 @@ type Playbook struct {
 	Decisions []*Decision    // in file order: the walk order
 	Warnings  []*WarningRule // in file order: every one that holds is reported
 	Actions   []*Action      // in file order
-	Windows   []WindowSpec
+	Windows   []plan.WindowSpec
 	Variables []*Variable
 
 	matches  *cexpr

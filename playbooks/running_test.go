@@ -10,6 +10,7 @@ import (
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/facts/inventory"
 	"github.com/fix8524/fix8524/lab/scenario"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // The scenarios whose source DC2 runs and answers on its address, while DNS is broken.
@@ -20,12 +21,12 @@ var dnsSettingModes = []string{scenario.SettingsRead, scenario.SettingsInventory
 
 // runningSourceVerdict fails a plan that calls a running source offline or gone, or proposes
 // its cleanup.
-func runningSourceVerdict(p *engine.Plan) error {
+func runningSourceVerdict(p *plan.Plan) error {
 	for _, f := range p.Findings {
 		if !strings.HasSuffix(f.ID, "<-DC2") {
 			continue
 		}
-		if f.Status != engine.FindingDiagnosed {
+		if f.Status != plan.FindingDiagnosed {
 			return fmt.Errorf("%s: %s (%s)", f.ID, f.Status, f.Incomplete)
 		}
 		switch f.Decision.Name {

@@ -30,6 +30,7 @@ import (
 	"github.com/fix8524/fix8524/internal/inputfile"
 	"github.com/fix8524/fix8524/internal/termtext"
 	"github.com/fix8524/fix8524/lab/demo"
+	"github.com/fix8524/fix8524/plan"
 )
 
 func init() {
@@ -153,7 +154,7 @@ func runApply(ctx context.Context, e *env, args []string) int {
 		trust = t
 	}
 	// The plan is read before the journal is opened: a file that is no plan creates nothing.
-	var plan *engine.Plan
+	var plan *plan.Plan
 	var planBytes []byte
 	tampered := false
 	if planPath != "" {
@@ -312,7 +313,7 @@ func refuseTampered(e *env, j *journal.Store, planPath string, b []byte) (int, b
 }
 
 // seedOf returns the seed DC of a live plan ("ldap://HOST" source, or its seed DC).
-func seedOf(p *engine.Plan) string {
+func seedOf(p *plan.Plan) string {
 	if h, ok := strings.CutPrefix(p.Facts.Source, "ldap://"); ok && h != "" {
 		return h
 	}
@@ -321,7 +322,7 @@ func seedOf(p *engine.Plan) string {
 
 // planLive gathers, plans, prints and saves the plan of `apply --dc HOST`. A nil plan means
 // stop with the returned code.
-func planLive(ctx context.Context, e *env, f apply.Facts, pb *engine.Playbook, stateDir string) (*engine.Plan, []byte, string, int) {
+func planLive(ctx context.Context, e *env, f apply.Facts, pb *engine.Playbook, stateDir string) (*plan.Plan, []byte, string, int) {
 	s, err := apply.GatherForPlan(ctx, f, pb)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
@@ -380,7 +381,7 @@ type ttyApprovals struct {
 	file     apply.FileApprovals
 	ask      func(string) (bool, error)
 	e        *env
-	plan     *engine.Plan
+	plan     *plan.Plan
 	showPlan bool // show the plan before asking (apply --dc has shown it already)
 }
 
@@ -404,7 +405,7 @@ func (t *ttyApprovals) ApprovePlan(ctx context.Context, req apply.Request) (appl
 	return apply.Grant{By: who, How: "approved by " + who + " typing 'yes' at a terminal"}, nil
 }
 
-func (t *ttyApprovals) ApproveAction(ctx context.Context, req apply.Request, a engine.PlannedAction, explicit bool) (apply.Grant, error) {
+func (t *ttyApprovals) ApproveAction(ctx context.Context, req apply.Request, a plan.Action, explicit bool) (apply.Grant, error) {
 	g, err := t.file.ApproveAction(ctx, req, a, explicit)
 	if !explicit || !errors.Is(err, approval.ErrNoApproval) || t.ask == nil {
 		return g, err

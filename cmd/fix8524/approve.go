@@ -11,13 +11,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/apply"
 	"github.com/fix8524/fix8524/engine/approval"
 	"github.com/fix8524/fix8524/engine/journal"
 	"github.com/fix8524/fix8524/engine/window"
 	"github.com/fix8524/fix8524/internal/termtext"
 	"github.com/fix8524/fix8524/lab/demo"
+	"github.com/fix8524/fix8524/plan"
 )
 
 func init() {
@@ -77,31 +77,31 @@ func runApprove(_ context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "fix8524 approve: --expires %q: want a duration between 1s and %s (30m, 4h, 2d)\n", *expires, approval.MaxTTL)
 		return exitError
 	}
-	plan, planBytes, err := apply.ReadPlan(planPath)
+	pl, planBytes, err := apply.ReadPlan(planPath)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "fix8524 approve:", err)
 		return exitError
 	}
-	actions := map[string]engine.PlannedAction{}
+	actions := map[string]plan.Action{}
 	var needEach []string
 	deletes := 0
-	for _, f := range plan.Findings {
+	for _, f := range pl.Findings {
 		for _, a := range f.Actions {
 			actions[a.ID] = a
-			if a.Kind == engine.KindLDAPDelete {
+			if a.Kind == plan.KindLDAPDelete {
 				deletes++
 			}
 		}
 	}
-	for _, f := range plan.Findings {
+	for _, f := range pl.Findings {
 		// heal never acts on these; a person approving them should know what was guessed
 		for _, as := range f.Assumptions {
 			fmt.Fprintf(e.stderr, "warning: %s rests on an assumption: %s\n", termtext.Args([]any{f.ID, as})...)
 		}
 	}
-	for _, f := range plan.Findings {
+	for _, f := range pl.Findings {
 		for _, a := range f.Actions {
-			if a.RequiresApprovalEach || (a.Kind == engine.KindLDAPDelete && deletes > 1) {
+			if a.RequiresApprovalEach || (a.Kind == plan.KindLDAPDelete && deletes > 1) {
 				needEach = append(needEach, a.ID)
 			}
 		}
@@ -125,14 +125,14 @@ func runApprove(_ context.Context, e *env, args []string) int {
 		}
 	}
 	now := time.Now()
-	a, err := approval.ApproveAt(now, planBytes, plan.Fingerprint, *by, ttl, *reason, signer)
+	a, err := approval.ApproveAt(now, planBytes, pl.Fingerprint, *by, ttl, *reason, signer)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "fix8524 approve:", err)
 		return exitError
 	}
 	var eachApprovals []*approval.Approval
 	for _, id := range each {
-		x, err := approval.ApproveAt(now, planBytes, apply.EachFingerprint(plan.Fingerprint, id), *by, ttl, *reason, signer)
+		x, err := approval.ApproveAt(now, planBytes, apply.EachFingerprint(pl.Fingerprint, id), *by, ttl, *reason, signer)
 		if err != nil {
 			fmt.Fprintln(e.stderr, "fix8524 approve:", err)
 			return exitError
@@ -142,7 +142,7 @@ func runApprove(_ context.Context, e *env, args []string) int {
 
 	// Journal first: an approval that cannot be recorded is not written either. A demo plan's
 	// approval goes to the demo's state directory, where apply --demo looks.
-	_, isDemo := demo.ScenarioOf(plan.Facts.Source)
+	_, isDemo := demo.ScenarioOf(pl.Facts.Source)
 	j, err := st.openFor(e, isDemo, e.stdout)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "fix8524 approve:", journalErr(err))
@@ -150,8 +150,8 @@ func runApprove(_ context.Context, e *env, args []string) int {
 	}
 	defer j.Close()
 	j.SetActor(*by)
-	forest := apply.ForestOf(plan)
-	if _, err := j.Record(journal.Entry{Kind: journal.KindNote, Name: "approve", Forest: forest, PlanFingerprint: plan.Fingerprint,
+	forest := apply.ForestOf(pl)
+	if _, err := j.Record(journal.Entry{Kind: journal.KindNote, Name: "approve", Forest: forest, PlanFingerprint: pl.Fingerprint,
 		Outcome: journal.Allowed, Reason: a.String() + eachText(each), Target: planPath}); err != nil {
 		fmt.Fprintln(e.stderr, "fix8524 approve:", journalErr(err))
 		return exitError
@@ -161,8 +161,8 @@ func runApprove(_ context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "fix8524 approve:", err)
 		return exitError
 	}
-	writeApproved(e.stdout, plan)
-	fmt.Fprintf(e.stdout, "Approved plan %s (%d action(s)): %s.\nSaved to %s.\n", termtext.Args([]any{plan.Fingerprint, plan.Summary.Actions, a.String(), path})...)
+	writeApproved(e.stdout, pl)
+	fmt.Fprintf(e.stdout, "Approved plan %s (%d action(s)): %s.\nSaved to %s.\n", termtext.Args([]any{pl.Fingerprint, pl.Summary.Actions, a.String(), path})...)
 	if len(eachApprovals) > 0 {
 		p, err := apply.SaveEach(planPath, eachApprovals)
 		if err != nil {
@@ -183,14 +183,14 @@ func runApprove(_ context.Context, e *env, args []string) int {
 			fmt.Fprintf(e.stdout, "  fix8524 approve %s --by %s --allow-each %s\n", termtext.ShellWord(planPath), termtext.ShellWord(*by), termtext.ShellWord(id))
 		}
 	}
-	fmt.Fprintf(e.stdout, "Next: %s\n", applyCommand(planPath, plan, st.flag(e, isDemo, j.Dir())))
+	fmt.Fprintf(e.stdout, "Next: %s\n", applyCommand(planPath, pl, st.flag(e, isDemo, j.Dir())))
 	return exitOK
 }
 
 // writeApproved shows what the approval binds: where the fresh facts are read from, every action
 // with the host and addresses it is sent to, and the change windows. apply recomputes each of
 // these from fresh facts and the playbook and refuses the plan when one differs.
-func writeApproved(w io.Writer, p *engine.Plan) {
+func writeApproved(w io.Writer, p *plan.Plan) {
 	esc := termtext.Escape
 	fmt.Fprintf(w, "Plan made with playbook %s %s from facts %s", esc(p.Playbook.Name), p.Playbook.Digest, esc(p.Facts.Source))
 	if p.Facts.SeedDC != "" {
@@ -214,7 +214,7 @@ func eachText(ids []string) string {
 	return "; on their own: " + strings.Join(ids, ", ")
 }
 
-func sortedIDs(m map[string]engine.PlannedAction) []string {
+func sortedIDs(m map[string]plan.Action) []string {
 	var ids []string
 	for id := range m {
 		ids = append(ids, id)

@@ -25,6 +25,7 @@ import (
 	"github.com/fix8524/fix8524/internal/termtext"
 	"github.com/fix8524/fix8524/lab/demo"
 	"github.com/fix8524/fix8524/lab/scenario"
+	"github.com/fix8524/fix8524/plan"
 )
 
 func init() {
@@ -414,7 +415,7 @@ func writeHeld(b *bufio.Writer, c painter, r *heal.Report) int {
 	if r.Plan == nil {
 		return 0
 	}
-	plan := escapedPlan(r.Plan)   // every value from AD or the playbook, escaped for the terminal
+	p := escapedPlan(r.Plan)      // every value from AD or the playbook, escaped for the terminal
 	held := map[string][]string{} // finding id -> why its actions were held
 	for _, v := range r.Verdicts {
 		if !v.Approved {
@@ -431,10 +432,10 @@ func writeHeld(b *bufio.Writer, c painter, r *heal.Report) int {
 		healed[id] = true
 	}
 	actions := 0
-	for i := range plan.Findings {
+	for i := range p.Findings {
 		// Verdicts and healed ids name findings by their raw ids: match them on the plan as
 		// it is, print its escaped copy.
-		id, f := r.Plan.Findings[i].ID, &plan.Findings[i]
+		id, f := r.Plan.Findings[i].ID, &p.Findings[i]
 		if healed[id] {
 			continue
 		}
@@ -447,7 +448,7 @@ func writeHeld(b *bufio.Writer, c painter, r *heal.Report) int {
 		}
 		var why []string
 		switch {
-		case f.Status != engine.FindingDiagnosed:
+		case f.Status != plan.FindingDiagnosed:
 			why = append(why, "the diagnosis is incomplete: gather what it names, then plan again")
 		case len(f.Actions) == 0:
 			why = append(why, "the playbook proposes no action for it, only manual steps: a person must act")

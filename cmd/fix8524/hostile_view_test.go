@@ -20,6 +20,7 @@ import (
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/internal/profile"
 	"github.com/fix8524/fix8524/internal/termtext"
+	"github.com/fix8524/fix8524/plan"
 	"github.com/fix8524/fix8524/playbooks"
 )
 
@@ -218,15 +219,15 @@ func writeFile(t *testing.T, path string, b []byte) string {
 // that ask for an approval of their own, with name as every value, and a manual step. It returns
 // the second action, whose id holds format characters and a line separator but no control
 // character, so that an approval file may name it.
-func withHostileAction(p *engine.Plan, name string) engine.PlannedAction {
+func withHostileAction(p *plan.Plan, name string) plan.Action {
 	f := &p.Findings[0]
-	a := engine.PlannedAction{ID: f.ID + "/register_cname", Key: name, Name: "register_cname", Title: name, Kind: engine.KindPowerShell,
-		Risk: engine.RiskLow, Target: name, TargetDNSHostName: name, TargetIPs: []string{name}, Platform: "windows", Transport: "winrm",
+	a := plan.Action{ID: f.ID + "/register_cname", Key: name, Name: "register_cname", Title: name, Kind: plan.KindPowerShell,
+		Risk: plan.RiskLow, Target: name, TargetDNSHostName: name, TargetIPs: []string{name}, Platform: "windows", Transport: "winrm",
 		PowerShell: "Restart-Service Netlogon\n" + name, RequiresApprovalEach: true}
 	b := a
 	b.ID, b.Name = "DC1<-\u202eDC2\u2028PS> Remove-Item/restart_netlogon", "restart_netlogon"
 	f.Actions = append(f.Actions, a, b)
-	f.Manual = append(f.Manual, engine.ManualStep{Title: name, Text: name, On: name, Shell: "powershell", Commands: []string{"nltest /dsregdns", name}})
+	f.Manual = append(f.Manual, plan.ManualStep{Title: name, Text: name, On: name, Shell: "powershell", Commands: []string{"nltest /dsregdns", name}})
 	p.Summary.Actions += 2
 	p.Summary.ManualSteps++
 	return b

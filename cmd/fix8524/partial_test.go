@@ -21,6 +21,7 @@ import (
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/facts/gather"
 	"github.com/fix8524/fix8524/lab/sim"
+	"github.com/fix8524/fix8524/plan"
 	"github.com/fix8524/fix8524/playbooks"
 )
 
@@ -201,12 +202,12 @@ func TestHealNeverHealthyFromAPartialRead(t *testing.T) {
 // nopExec runs nothing: the partial forest proposes no action.
 type nopExec struct{}
 
-func (nopExec) Run(context.Context, engine.PlannedAction) actions.Outcome {
+func (nopExec) Run(context.Context, plan.Action) actions.Outcome {
 	return actions.Outcome{Err: errors.New("nothing may run in this test")}
 }
-func (nopExec) Inspect(context.Context, engine.PlannedAction) (ldapdelete.ObjectState, error) {
+func (nopExec) Inspect(context.Context, plan.Action) (ldapdelete.ObjectState, error) {
 	return ldapdelete.ObjectState{}, errors.New("nothing may run in this test")
 }
-func (nopExec) Leftovers(context.Context, engine.PlannedAction, ldapdelete.DNSQuerier, ldapdelete.LeftoversInput) []ldapdelete.Leftover {
+func (nopExec) Leftovers(context.Context, plan.Action, ldapdelete.DNSQuerier, ldapdelete.LeftoversInput) []ldapdelete.Leftover {
 	return nil
 }

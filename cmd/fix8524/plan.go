@@ -18,6 +18,7 @@ import (
 	"github.com/fix8524/fix8524/internal/inputfile"
 	"github.com/fix8524/fix8524/internal/termtext"
 	"github.com/fix8524/fix8524/lab/scenario"
+	"github.com/fix8524/fix8524/plan"
 )
 
 func init() {
@@ -70,7 +71,7 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 	pf.register(fs)
 	factsFile := fs.String("facts", "", "plan from a facts snapshot `FILE` (from fix8524 gather; - for stdin)")
 	out := fs.String("o", "", "write the plan JSON to `FILE` (what approve and apply read)")
-	asJSON := fs.Bool("json", false, "print the plan as JSON (schema: engine/PLAN.md) instead of the human view")
+	asJSON := fs.Bool("json", false, "print the plan as JSON (schema: plan/README.md) instead of the human view")
 	reportFile := fs.String("report", "", "also write the plan as a report to `FILE`: one HTML page with the topology drawn, or Markdown for .md (see fix8524 report)")
 	full := fs.Bool("full", false, "print evidence and action parameters uncut (the human view clips long lines)")
 	requireComplete := fs.Bool("require-complete", false, "exit 1 when the read is partial (a DC could not be read), instead of 2")
@@ -231,7 +232,7 @@ func planFromFacts(_ context.Context, e *env, s *facts.Snapshot, o planOpts) int
 
 // writePlanNext says what to do with the plan: save, approve and apply it (with --demo for a
 // demo plan), or nothing when it proposes no action.
-func writePlanNext(w io.Writer, p *engine.Plan, out string) {
+func writePlanNext(w io.Writer, p *plan.Plan, out string) {
 	if out != "" {
 		fmt.Fprintf(w, "\nSaved the plan to %s (fix8524 show %s prints it again).", out, termtext.ShellWord(out))
 	}
@@ -249,16 +250,16 @@ func writePlanNext(w io.Writer, p *engine.Plan, out string) {
 	}
 }
 
-func planProposes(p *engine.Plan) bool {
+func planProposes(p *plan.Plan) bool {
 	for _, f := range p.Findings {
-		if f.Status != engine.FindingDiagnosed || len(f.Actions) > 0 || len(f.Manual) > 0 {
+		if f.Status != plan.FindingDiagnosed || len(f.Actions) > 0 || len(f.Manual) > 0 {
 			return true
 		}
 	}
 	return false
 }
 
-func encodePlan(w io.Writer, p *engine.Plan) error {
+func encodePlan(w io.Writer, p *plan.Plan) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
@@ -267,7 +268,7 @@ func encodePlan(w io.Writer, p *engine.Plan) error {
 
 // writePlanFile writes the plan atomically (temporary file, then rename); it never replaces
 // anything but a regular file.
-func writePlanFile(path string, p *engine.Plan) error {
+func writePlanFile(path string, p *plan.Plan) error {
 	if err := atomicfile.WriteFunc(path, 0o600, func(w io.Writer) error { return encodePlan(w, p) }); err != nil {
 		return fmt.Errorf("the plan: %w", err)
 	}
@@ -294,9 +295,9 @@ func (c painter) dim(s string) string    { return c.wrap("\x1b[2m", s) }
 
 func (c painter) status(s string) string {
 	switch s {
-	case engine.StatusOK:
+	case plan.StatusOK:
 		return c.green("[ok]     ")
-	case engine.StatusFailed:
+	case plan.StatusFailed:
 		return c.red("[failed] ")
 	default:
 		return c.yellow("[unknown]")
@@ -305,13 +306,13 @@ func (c painter) status(s string) string {
 
 // reading labels a check's evidence as the article reads it: a problem found, no problem, or
 // unknown. A plan made before readings existed shows its status.
-func (c painter) reading(ev engine.CheckResult) string {
+func (c painter) reading(ev plan.CheckResult) string {
 	switch ev.Reading {
-	case engine.ReadingProblem:
+	case plan.ReadingProblem:
 		return c.red("[problem found]")
-	case engine.ReadingNoProblem:
+	case plan.ReadingNoProblem:
 		return c.green("[no problem]   ")
-	case engine.ReadingUnknown:
+	case plan.ReadingUnknown:
 		return c.yellow("[unknown]      ")
 	}
 	return c.status(ev.Status)
@@ -330,9 +331,9 @@ func (c painter) cut(s string, n int) string {
 
 func (c painter) risk(r string) string {
 	switch r {
-	case engine.RiskHigh:
+	case plan.RiskHigh:
 		return c.red("high")
-	case engine.RiskMedium:
+	case plan.RiskMedium:
 		return c.yellow("medium")
 	}
 	return c.green(r)
@@ -341,7 +342,7 @@ func (c painter) risk(r string) string {
 // writePlanText prints a plan in the spirit of terraform plan: one block per partnership. It is
 // the one rendering of a plan for people: plan, show and apply print it. Every value is escaped
 // for the terminal (it prints an escaped copy: escapedPlan).
-func writePlanText(w io.Writer, p *engine.Plan, c painter) {
+func writePlanText(w io.Writer, p *plan.Plan, c painter) {
 	p = escapedPlan(p)
 	b := bufio.NewWriter(w)
 	defer b.Flush()
@@ -363,7 +364,7 @@ func writePlanText(w io.Writer, p *engine.Plan, c painter) {
 	if len(p.Unmatched) > 0 {
 		fmt.Fprintf(b, "\n%s %d failing link(s) with another error; a person must look (repadmin /showrepl, samba-tool drs showrepl):\n",
 			c.bold("Not handled by this playbook:"), len(p.Unmatched))
-		for _, u := range engine.GroupUnmatched(p.Unmatched) {
+		for _, u := range plan.GroupUnmatched(p.Unmatched) {
 			fmt.Fprintf(b, "  %s\n", u)
 		}
 	}
@@ -376,7 +377,7 @@ func writePlanText(w io.Writer, p *engine.Plan, c painter) {
 		s.Findings, s.MatchedLinks, s.Diagnosed, s.Incomplete, s.Actions)
 	if len(s.ByRisk) > 0 {
 		var parts []string
-		for _, r := range []string{engine.RiskLow, engine.RiskMedium, engine.RiskHigh} {
+		for _, r := range []string{plan.RiskLow, plan.RiskMedium, plan.RiskHigh} {
 			if n := s.ByRisk[r]; n > 0 {
 				parts = append(parts, fmt.Sprintf("%d %s", n, r))
 			}
@@ -402,16 +403,16 @@ func writePlanText(w io.Writer, p *engine.Plan, c painter) {
 // escapedPlan returns a copy of p with every string escaped for the terminal
 // (termtext.EscapeAll), scripts line by line: a DC name or any other value from AD or a file
 // cannot end a line of the view and forge the next one, nor send escape sequences.
-func escapedPlan(p *engine.Plan) *engine.Plan {
+func escapedPlan(p *plan.Plan) *plan.Plan {
 	b, err := json.Marshal(p)
-	var c engine.Plan
+	var c plan.Plan
 	if err == nil {
 		err = json.Unmarshal(b, &c)
 	}
 	if err != nil {
-		return &engine.Plan{FormatVersion: p.FormatVersion, Fingerprint: termtext.Escape(p.Fingerprint)}
+		return &plan.Plan{FormatVersion: p.FormatVersion, Fingerprint: termtext.Escape(p.Fingerprint)}
 	}
-	scripts := map[*engine.PlannedAction]string{}
+	scripts := map[*plan.Action]string{}
 	for i := range c.Findings {
 		for j := range c.Findings[i].Actions {
 			a := &c.Findings[i].Actions[j]
@@ -459,7 +460,7 @@ func writeProblems(w io.Writer, ps []facts.Problem) {
 
 // writeWarnings prints the warnings: replication links that work today and will fail once
 // something they depend on goes away. They propose no action and do not change the exit code.
-func writeWarnings(b *bufio.Writer, c painter, ws []engine.Warning) {
+func writeWarnings(b *bufio.Writer, c painter, ws []plan.Warning) {
 	if len(ws) == 0 {
 		return
 	}
@@ -478,7 +479,7 @@ func writeWarnings(b *bufio.Writer, c painter, ws []engine.Warning) {
 }
 
 // writeManual prints manual steps (of a finding or a warning).
-func writeManual(b *bufio.Writer, c painter, steps []engine.ManualStep) {
+func writeManual(b *bufio.Writer, c painter, steps []plan.ManualStep) {
 	if len(steps) == 0 {
 		return
 	}
@@ -503,7 +504,7 @@ func writeManual(b *bufio.Writer, c painter, steps []engine.ManualStep) {
 }
 
 // writeFlags prints flagged values (of a finding or a warning).
-func writeFlags(b *bufio.Writer, c painter, flags []engine.Flag) {
+func writeFlags(b *bufio.Writer, c painter, flags []plan.Flag) {
 	if len(flags) == 0 {
 		return
 	}
@@ -513,7 +514,7 @@ func writeFlags(b *bufio.Writer, c painter, flags []engine.Flag) {
 	}
 }
 
-func writeFinding(b *bufio.Writer, c painter, f *engine.Finding) {
+func writeFinding(b *bufio.Writer, c painter, f *plan.Finding) {
 	l := f.Link
 	res := map[int]bool{}
 	maxFail := 0
@@ -528,7 +529,7 @@ func writeFinding(b *bufio.Writer, c painter, f *engine.Finding) {
 	sort.Strings(rs)
 	fmt.Fprintf(b, "\n%s  %s\n", c.bold(f.ID), c.dim(fmt.Sprintf("(%d NC(s), result %s, %d consecutive failure(s), source DSA %s)", len(l.NCs), strings.Join(rs, "/"), maxFail, l.SourceDSAGUID)))
 	switch f.Status {
-	case engine.FindingDiagnosed:
+	case plan.FindingDiagnosed:
 		fmt.Fprintf(b, "  Diagnosis: %s\n", c.bold(f.Decision.Name))
 		fmt.Fprintf(b, "    %s\n", f.Decision.Cause)
 		fmt.Fprintf(b, "    See the article: %q\n", f.Decision.See)
@@ -567,7 +568,7 @@ func writeFinding(b *bufio.Writer, c painter, f *engine.Finding) {
 			}
 			fmt.Fprintln(b)
 			switch a.Kind {
-			case engine.KindPowerShell:
+			case plan.KindPowerShell:
 				for _, line := range strings.Split(strings.TrimRight(a.PowerShell, "\n"), "\n") {
 					fmt.Fprintf(b, "        %s %s\n", c.dim("PS>"), line)
 				}
@@ -575,13 +576,13 @@ func writeFinding(b *bufio.Writer, c painter, f *engine.Finding) {
 					pj, _ := json.Marshal(a.Params)
 					fmt.Fprintf(b, "        %s %s\n", c.dim("$P ="), c.cut(string(pj), 400))
 				}
-			case engine.KindArgv:
+			case plan.KindArgv:
 				fmt.Fprintf(b, "        %s %s", c.dim("$"), a.ArgvDisplay)
 				if a.IgnoreExit {
 					fmt.Fprint(b, c.dim("   (exit code ignored; verified by the checks)"))
 				}
 				fmt.Fprintln(b)
-			case engine.KindLDAPDelete:
+			case plan.KindLDAPDelete:
 				tree := ""
 				if a.LDAPDelete.Tree {
 					tree = " (tree delete)"
@@ -596,7 +597,7 @@ func writeFinding(b *bufio.Writer, c painter, f *engine.Finding) {
 			}
 			for _, g := range a.Guards {
 				fmt.Fprintf(b, "        guard %s %s", c.status(g.Status), g.Name)
-				if g.Status != engine.StatusOK {
+				if g.Status != plan.StatusOK {
 					fmt.Fprintf(b, ": %s", g.Message)
 				}
 				fmt.Fprintln(b)
@@ -614,7 +615,7 @@ func writeFinding(b *bufio.Writer, c painter, f *engine.Finding) {
 }
 
 // assumedFindings counts the findings whose diagnosis rests on assumed settings.
-func assumedFindings(p *engine.Plan) int {
+func assumedFindings(p *plan.Plan) int {
 	n := 0
 	for _, f := range p.Findings {
 		if len(f.Assumptions) > 0 {
@@ -626,7 +627,7 @@ func assumedFindings(p *engine.Plan) int {
 
 // actionPlace says where an action goes: "on DC2 = dc2.contoso.com [192.0.2.12] (windows over
 // winrm)", the host and addresses apply connects to (what an approval binds).
-func actionPlace(a engine.PlannedAction) string {
+func actionPlace(a plan.Action) string {
 	esc := termtext.Escape
 	s := "on " + esc(a.Target)
 	if a.TargetDNSHostName != "" {

@@ -11,6 +11,7 @@ import (
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/lab/scenario"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // selfDNSFactsFile writes the destination-dns-isp scenario's facts with DC1's DNS client
@@ -73,7 +74,7 @@ func TestPlanShowsAssumed(t *testing.T) {
 	if code := run(context.Background(), e, []string{"plan", "--facts", file, "--json"}); code != exitProposed {
 		t.Fatalf("--json: exit %d", code)
 	}
-	var p engine.Plan
+	var p plan.Plan
 	if err := json.Unmarshal(out.Bytes(), &p); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/lab/demo"
 	"github.com/fix8524/fix8524/lab/scenario"
+	"github.com/fix8524/fix8524/plan"
 )
 
 func planSummary(t *testing.T, pb *engine.Playbook, s *facts.Snapshot) string {
@@ -104,7 +105,7 @@ func TestGatherThenPlanEqualsPlanDemo(t *testing.T) {
 
 func decisions(t *testing.T, planJSON string) string {
 	t.Helper()
-	var p engine.Plan
+	var p plan.Plan
 	if err := json.Unmarshal([]byte(planJSON), &p); err != nil {
 		t.Fatalf("plan JSON: %v", err)
 	}

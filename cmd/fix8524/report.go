@@ -8,12 +8,12 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/apply"
 	"github.com/fix8524/fix8524/engine/approval"
 	"github.com/fix8524/fix8524/internal/atomicfile"
 	"github.com/fix8524/fix8524/internal/report"
 	"github.com/fix8524/fix8524/internal/termtext"
+	"github.com/fix8524/fix8524/plan"
 )
 
 func init() {
@@ -104,7 +104,7 @@ func runReport(_ context.Context, e *env, args []string) int {
 }
 
 // approvalState is what the plan's approval file says about it now.
-func approvalState(planPath string, raw []byte, p *engine.Plan, now time.Time) *report.Approval {
+func approvalState(planPath string, raw []byte, p *plan.Plan, now time.Time) *report.Approval {
 	a, err := approval.Load(planPath)
 	if err != nil {
 		if r, ok := approval.ReasonOf(err); ok && r == approval.ReasonNone {
@@ -120,7 +120,7 @@ func approvalState(planPath string, raw []byte, p *engine.Plan, now time.Time) *
 }
 
 // readJournal reads what the journal recorded about p, as show does (stateFlag.planJournal).
-func readJournal(e *env, st *stateFlag, p *engine.Plan) (*report.Journal, error) {
+func readJournal(e *env, st *stateFlag, p *plan.Plan) (*report.Journal, error) {
 	entries, dir, found, err := st.planJournal(e, p)
 	switch {
 	case err != nil:
@@ -139,7 +139,7 @@ func writeReportFile(path string, b []byte) error {
 
 // writePlanReport writes the report of a plan just made (plan --report); planFile is the plan
 // file written beside it, if any. A new plan has no approval yet.
-func writePlanReport(path, planFile string, p *engine.Plan) error {
+func writePlanReport(path, planFile string, p *plan.Plan) error {
 	in := report.Input{Plan: p, Approval: &report.Approval{Status: report.ApprovalMissing}}
 	if planFile != "" {
 		in.PlanFile = filepath.Base(planFile)

@@ -10,12 +10,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/apply"
 	"github.com/fix8524/fix8524/engine/approval"
 	"github.com/fix8524/fix8524/engine/journal"
 	"github.com/fix8524/fix8524/internal/termtext"
 	"github.com/fix8524/fix8524/lab/demo"
+	"github.com/fix8524/fix8524/plan"
 )
 
 func init() {
@@ -63,7 +63,7 @@ func runShow(_ context.Context, e *env, args []string) int {
 		return exitError
 	}
 	st.fromProfile = set["state"]
-	plan, planBytes, err := apply.ReadPlan(planPath)
+	p, planBytes, err := apply.ReadPlan(planPath)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "fix8524 show:", err)
 		return exitError
@@ -74,24 +74,24 @@ func runShow(_ context.Context, e *env, args []string) int {
 	}
 	c := paint(e, e.stdout)
 	c.full = *full
-	writePlanText(e.stdout, plan, c)
+	writePlanText(e.stdout, p, c)
 	b := bufio.NewWriter(e.stdout)
 	defer b.Flush()
-	approved := writeApprovalState(b, c, planPath, plan, planBytes, now)
-	if err := writePlanHistory(b, e, &st, plan); err != nil {
+	approved := writeApprovalState(b, c, planPath, p, planBytes, now)
+	if err := writePlanHistory(b, e, &st, p); err != nil {
 		b.Flush()
 		fmt.Fprintln(e.stderr, "fix8524 show:", journalErr(err))
 		return exitError
 	}
-	if plan.Summary.Actions > 0 {
+	if p.Summary.Actions > 0 {
 		extra := ""
 		if st.dir != "" {
 			extra = " --state " + termtext.ShellWord(st.dir)
 		}
 		if approved {
-			fmt.Fprintf(b, "\nNext: %s\n", applyCommand(planPath, plan, extra))
+			fmt.Fprintf(b, "\nNext: %s\n", applyCommand(planPath, p, extra))
 		} else {
-			fmt.Fprintf(b, "\nNext: fix8524 approve %s --by NAME%s, then %s\n", termtext.ShellWord(planPath), extra, applyCommand(planPath, plan, extra))
+			fmt.Fprintf(b, "\nNext: fix8524 approve %s --by NAME%s, then %s\n", termtext.ShellWord(planPath), extra, applyCommand(planPath, p, extra))
 		}
 	}
 	return exitOK
@@ -100,7 +100,7 @@ func runShow(_ context.Context, e *env, args []string) int {
 // writeApprovalState says whether the plan is approved (and each action that needs its own
 // approval), with the command that gives what is missing. It reports whether apply's approval
 // gates would admit the plan now.
-func writeApprovalState(b *bufio.Writer, c painter, planPath string, p *engine.Plan, planBytes []byte, now time.Time) bool {
+func writeApprovalState(b *bufio.Writer, c painter, planPath string, p *plan.Plan, planBytes []byte, now time.Time) bool {
 	fmt.Fprintf(b, "\n%s ", c.bold("Approval:"))
 	if p.Summary.Actions == 0 {
 		fmt.Fprintln(b, "none needed: the plan proposes no action (what it holds is for a person: manual steps, incomplete diagnoses).")
@@ -138,7 +138,7 @@ func roughly(d time.Duration) string {
 }
 
 // applyCommand is the command that applies a saved plan (with --demo for a demo plan).
-func applyCommand(planPath string, p *engine.Plan, extra string) string {
+func applyCommand(planPath string, p *plan.Plan, extra string) string {
 	src := ""
 	if _, isDemo := demo.ScenarioOf(p.Facts.Source); isDemo {
 		src = " --demo"
@@ -148,11 +148,11 @@ func applyCommand(planPath string, p *engine.Plan, extra string) string {
 
 // writeEachState lists the actions that need an approval of their own and their state; it
 // reports whether every one of them has a valid one.
-func writeEachState(b *bufio.Writer, c painter, planPath string, p *engine.Plan, planBytes []byte, now time.Time) bool {
+func writeEachState(b *bufio.Writer, c painter, planPath string, p *plan.Plan, planBytes []byte, now time.Time) bool {
 	deletes := 0
 	for _, f := range p.Findings {
 		for _, a := range f.Actions {
-			if a.Kind == engine.KindLDAPDelete {
+			if a.Kind == plan.KindLDAPDelete {
 				deletes++
 			}
 		}
@@ -164,7 +164,7 @@ func writeEachState(b *bufio.Writer, c painter, planPath string, p *engine.Plan,
 	all := true
 	for _, f := range p.Findings {
 		for _, a := range f.Actions {
-			if !a.RequiresApprovalEach && (a.Kind != engine.KindLDAPDelete || deletes < 2) {
+			if !a.RequiresApprovalEach && (a.Kind != plan.KindLDAPDelete || deletes < 2) {
 				continue
 			}
 			fp := apply.EachFingerprint(p.Fingerprint, a.ID)
@@ -194,7 +194,7 @@ func writeEachState(b *bufio.Writer, c painter, planPath string, p *engine.Plan,
 
 // writePlanHistory prints, run by run, what the journal recorded about the plan (by its
 // fingerprint). A missing journal is not created: show changes nothing.
-func writePlanHistory(b *bufio.Writer, e *env, st *stateFlag, p *engine.Plan) error {
+func writePlanHistory(b *bufio.Writer, e *env, st *stateFlag, p *plan.Plan) error {
 	entries, dir, found, err := st.planJournal(e, p)
 	if err != nil {
 		return err

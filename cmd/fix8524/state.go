@@ -11,10 +11,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/journal"
 	"github.com/fix8524/fix8524/internal/termtext"
 	"github.com/fix8524/fix8524/lab/demo"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // stateFlag is --state DIR, which approve, apply, heal, journal and show take.
@@ -59,7 +59,7 @@ func (s *stateFlag) openFor(e *env, isDemo bool, w io.Writer) (*journal.Store, e
 // oldest first): the journal of --state DIR, else, for a demo plan, the demo's state, else the
 // default (show and report --journal). It changes nothing: a journal that is not there is not
 // created (found is false); dir is where it was looked for.
-func (s *stateFlag) planJournal(e *env, p *engine.Plan) (entries []journal.Entry, dir string, found bool, err error) {
+func (s *stateFlag) planJournal(e *env, p *plan.Plan) (entries []journal.Entry, dir string, found bool, err error) {
 	_, isDemo := demo.ScenarioOf(p.Facts.Source)
 	dir = s.dir
 	if isDemo && s.fromProfile {

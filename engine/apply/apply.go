@@ -20,17 +20,18 @@ import (
 	"github.com/fix8524/fix8524/engine/window"
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/internal/termtext"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // Executor runs actions (actions.Executor implements it).
 type Executor interface {
 	// Run runs one action. It must be safe for concurrent use: the replication pulls of one
 	// attempt run side by side.
-	Run(ctx context.Context, a engine.PlannedAction) actions.Outcome
+	Run(ctx context.Context, a plan.Action) actions.Outcome
 	// Inspect reads the object an ldap_delete targets.
-	Inspect(ctx context.Context, a engine.PlannedAction) (ldapdelete.ObjectState, error)
+	Inspect(ctx context.Context, a plan.Action) (ldapdelete.ObjectState, error)
 	// Leftovers lists what remains of a DC after its NTDS Settings were deleted.
-	Leftovers(ctx context.Context, a engine.PlannedAction, dns ldapdelete.DNSQuerier, in ldapdelete.LeftoversInput) []ldapdelete.Leftover
+	Leftovers(ctx context.Context, a plan.Action, dns ldapdelete.DNSQuerier, in ldapdelete.LeftoversInput) []ldapdelete.Leftover
 }
 
 // Defaults.
@@ -46,7 +47,7 @@ const (
 
 // Options configure one apply.
 type Options struct {
-	Plan      *engine.Plan
+	Plan      *plan.Plan
 	PlanBytes []byte // the exact bytes of the plan file (approvals are bound to them)
 	PlanPath  string
 	Playbook  *engine.Playbook // must be the playbook the plan was made with (same digest)
@@ -134,7 +135,7 @@ type FindingResult struct {
 	Reason    string                `json:"reason,omitempty"`
 	Steps     []StepResult          `json:"steps,omitempty"`
 	Confirmed string                `json:"confirmed,omitempty"` // link status after the replication retry
-	Manual    []engine.ManualStep   `json:"manual,omitempty"`
+	Manual    []plan.ManualStep     `json:"manual,omitempty"`
 	Leftovers []ldapdelete.Leftover `json:"leftovers,omitempty"`
 }
 
@@ -279,7 +280,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // ForestOf names the forest a plan is about: the forest root of its findings' GUID CNAMEs,
 // else its facts source.
-func ForestOf(p *engine.Plan) string {
+func ForestOf(p *plan.Plan) string {
 	for _, f := range p.Findings {
 		if _, root, ok := strings.Cut(strings.ToLower(f.Link.SourceAddress), "._msdcs."); ok && root != "" {
 			return facts.CanonicalName(root)
@@ -455,8 +456,8 @@ func overall(frs []FindingResult) string {
 
 func (r *run) checkPlan() (bool, string) {
 	p := r.o.Plan
-	if p.FormatVersion != engine.PlanFormatVersion {
-		return false, fmt.Sprintf("plan format version %d, this fix8524 reads %d: make the plan again", p.FormatVersion, engine.PlanFormatVersion)
+	if p.FormatVersion != plan.FormatVersion {
+		return false, fmt.Sprintf("plan format version %d, this fix8524 reads %d: make the plan again", p.FormatVersion, plan.FormatVersion)
 	}
 	if !strings.HasPrefix(p.Fingerprint, "sha256:") {
 		return false, "the plan has no fingerprint"
@@ -493,7 +494,7 @@ func (r *run) checkPlan() (bool, string) {
 
 // windowsDiffer compares the plan file's change windows (shown to the approver) with the
 // playbook's (which the window gate enforces).
-func windowsDiffer(plan, playbook []engine.WindowSpec) string {
+func windowsDiffer(plan, playbook []plan.WindowSpec) string {
 	a, _ := json.Marshal(plan)
 	b, _ := json.Marshal(playbook)
 	if len(plan) == 0 && len(playbook) == 0 || string(a) == string(b) {
@@ -573,7 +574,7 @@ func (r *run) keepLock() error {
 
 // --- drift ---
 
-func (r *run) freshPlan(ctx context.Context) (*facts.Snapshot, *engine.Plan, error) {
+func (r *run) freshPlan(ctx context.Context) (*facts.Snapshot, *plan.Plan, error) {
 	s, err := GatherForPlan(ctx, r.o.Facts, r.pb)
 	if err != nil {
 		return nil, nil, fmt.Errorf("gather fresh facts: %w", err)
@@ -588,7 +589,7 @@ func (r *run) freshPlan(ctx context.Context) (*facts.Snapshot, *engine.Plan, err
 
 // drift gathers the plan's links again and decides, per finding, to proceed, skip (healthy
 // now) or refuse (stale). It returns the findings to apply.
-func (r *run) drift(ctx context.Context) ([]*engine.Finding, bool) {
+func (r *run) drift(ctx context.Context) ([]*plan.Finding, bool) {
 	r.record(journal.Entry{Kind: journal.KindGate, Name: "drift", Outcome: journal.Started, Reason: "gathering the plan's links again"})
 	r.say("gathering fresh facts for the drift check...")
 	s, fresh, err := r.freshPlan(ctx)
@@ -599,11 +600,11 @@ func (r *run) drift(ctx context.Context) ([]*engine.Finding, bool) {
 		r.say("refused (drift): %s", rf.Reason)
 		return nil, false
 	}
-	byID := map[string]*engine.Finding{}
+	byID := map[string]*plan.Finding{}
 	for i := range fresh.Findings {
 		byID[fresh.Findings[i].ID] = &fresh.Findings[i]
 	}
-	var todo []*engine.Finding
+	var todo []*plan.Finding
 	var stale, lines, changes []string
 	for i := range r.o.Plan.Findings {
 		f := &r.o.Plan.Findings[i]
@@ -713,8 +714,8 @@ func unread(s *facts.Snapshot, dc string) string {
 // a step of another of its findings that deletes the same object as one of this finding's
 // cleanups (two destinations of one stale DSA: the deletion made on one DC's copy replicates
 // to the other's, which this finding's own step awaits).
-func (r *run) startedBefore(f *engine.Finding) bool {
-	started := func(g *engine.Finding, a engine.PlannedAction) bool {
+func (r *run) startedBefore(f *plan.Finding) bool {
+	started := func(g *plan.Finding, a plan.Action) bool {
 		st, err := r.j.Step(r.o.Plan.Fingerprint, g.ID, a.Name)
 		return err == nil && st.State != journal.StepNotStarted
 	}
@@ -724,13 +725,13 @@ func (r *run) startedBefore(f *engine.Finding) bool {
 		}
 	}
 	for _, a := range f.Actions {
-		if a.Kind != engine.KindLDAPDelete || a.LDAPDelete == nil {
+		if a.Kind != plan.KindLDAPDelete || a.LDAPDelete == nil {
 			continue
 		}
 		for i := range r.o.Plan.Findings {
 			g := &r.o.Plan.Findings[i]
 			for _, b := range g.Actions {
-				if g.ID != f.ID && b.Kind == engine.KindLDAPDelete && b.LDAPDelete != nil && deletionKey(a) == deletionKey(b) && started(g, b) {
+				if g.ID != f.ID && b.Kind == plan.KindLDAPDelete && b.LDAPDelete != nil && deletionKey(a) == deletionKey(b) && started(g, b) {
 					return true
 				}
 			}
@@ -744,30 +745,30 @@ func (r *run) startedBefore(f *engine.Finding) bool {
 // and every field the approver was shown. The JSON names are the plan's, so a refusal names
 // the field as the plan file spells it.
 type comparable struct {
-	ID                   string             `json:"id"`
-	Key                  string             `json:"key"`
-	Name                 string             `json:"name"`
-	Title                string             `json:"title"`
-	Kind                 string             `json:"kind"`
-	Risk                 string             `json:"risk"`
-	Target               string             `json:"target"`
-	TargetDNSHostName    string             `json:"target_dns_host_name"`
-	TargetIPs            []string           `json:"target_ips"`
-	Platform             string             `json:"platform"`
-	Transport            string             `json:"transport"`
-	PowerShell           string             `json:"powershell"`
-	Argv                 []string           `json:"argv"`
-	ArgvDisplay          string             `json:"argv_display"`
-	IgnoreExit           bool               `json:"ignore_exit"`
-	Params               json.RawMessage    `json:"params"`
-	LDAPDelete           *engine.LDAPDelete `json:"ldap_delete"`
-	Verify               []string           `json:"verify"`
-	VerifyTimeout        string             `json:"verify_timeout"`
-	RequiresApprovalEach bool               `json:"requires_approval_each"`
-	Blocked              bool               `json:"blocked"`
+	ID                   string           `json:"id"`
+	Key                  string           `json:"key"`
+	Name                 string           `json:"name"`
+	Title                string           `json:"title"`
+	Kind                 string           `json:"kind"`
+	Risk                 string           `json:"risk"`
+	Target               string           `json:"target"`
+	TargetDNSHostName    string           `json:"target_dns_host_name"`
+	TargetIPs            []string         `json:"target_ips"`
+	Platform             string           `json:"platform"`
+	Transport            string           `json:"transport"`
+	PowerShell           string           `json:"powershell"`
+	Argv                 []string         `json:"argv"`
+	ArgvDisplay          string           `json:"argv_display"`
+	IgnoreExit           bool             `json:"ignore_exit"`
+	Params               json.RawMessage  `json:"params"`
+	LDAPDelete           *plan.LDAPDelete `json:"ldap_delete"`
+	Verify               []string         `json:"verify"`
+	VerifyTimeout        string           `json:"verify_timeout"`
+	RequiresApprovalEach bool             `json:"requires_approval_each"`
+	Blocked              bool             `json:"blocked"`
 }
 
-func comparableOf(a engine.PlannedAction) comparable {
+func comparableOf(a plan.Action) comparable {
 	params, _ := json.Marshal(a.Params)
 	var norm any
 	_ = json.Unmarshal(params, &norm)
@@ -782,7 +783,7 @@ func comparableOf(a engine.PlannedAction) comparable {
 // bindingOf is the part of an action that says where it goes and what it removes: compared
 // even when a resumed finding's evidence changed (its other fields may then legitimately
 // differ).
-func bindingOf(a engine.PlannedAction) comparable {
+func bindingOf(a plan.Action) comparable {
 	return comparable{Target: a.Target, TargetDNSHostName: a.TargetDNSHostName, TargetIPs: sortedCopy(a.TargetIPs),
 		Platform: a.Platform, Transport: a.Transport, Kind: a.Kind, LDAPDelete: a.LDAPDelete}
 }
@@ -828,7 +829,7 @@ func shown(v json.RawMessage) string {
 
 // actionsDiffer explains how the approved actions differ from the fresh plan's ("" if not),
 // naming the action and the field.
-func actionsDiffer(approved, fresh []engine.PlannedAction) string {
+func actionsDiffer(approved, fresh []plan.Action) string {
 	if len(approved) != len(fresh) {
 		return fmt.Sprintf("the plan lists %d actions, the playbook now gives %d for the same facts (the plan file was edited?)", len(approved), len(fresh))
 	}
@@ -844,14 +845,14 @@ func actionsDiffer(approved, fresh []engine.PlannedAction) string {
 const maxChangeLines = 20
 
 // fingerprintChanged is what evidenceDiff says when no check changed its status.
-func fingerprintChanged(old, fresh *engine.Finding) string {
+func fingerprintChanged(old, fresh *plan.Finding) string {
 	return "the facts the diagnosis used changed (fingerprint " + short(old.Fingerprint) + " → " + short(fresh.Fingerprint) + ")"
 }
 
 // bindingsDiffer compares where the approved actions go with where the fresh plan's actions
 // of the same name go ("" if the same, or if the fresh plan has no such action: the step's own
 // check against the fresh topology then decides).
-func bindingsDiffer(approved, fresh []engine.PlannedAction) string {
+func bindingsDiffer(approved, fresh []plan.Action) string {
 	for _, a := range approved {
 		for _, b := range fresh {
 			if a.Name != b.Name {
@@ -877,7 +878,7 @@ type linkView struct {
 	NCs             []string `json:"ncs"`
 }
 
-func linkViewOf(l engine.LinkInfo, ncs bool) linkView {
+func linkViewOf(l plan.LinkInfo, ncs bool) linkView {
 	v := linkView{Destination: l.Destination, DestinationGUID: l.DestinationGUID, Source: l.Source, SourceDSAGUID: l.SourceDSAGUID,
 		SourceDSADN: l.SourceDSADN, SourceAddress: l.SourceAddress}
 	if ncs {
@@ -893,7 +894,7 @@ func linkViewOf(l engine.LinkInfo, ncs bool) linkView {
 // the same evidence, the partnership (naming contexts included) and every field of every action;
 // for a resumed finding whose evidence changed, the partnership's identity and where each
 // action goes.
-func findingDiffer(approved, fresh *engine.Finding, sameEvidence bool) string {
+func findingDiffer(approved, fresh *plan.Finding, sameEvidence bool) string {
 	if d := linkDiffer(approved, fresh, sameEvidence); d != "" {
 		return d
 	}
@@ -905,7 +906,7 @@ func findingDiffer(approved, fresh *engine.Finding, sameEvidence bool) string {
 
 // linkDiffer explains how the plan's partnership differs from the fresh finding's ("" if
 // not). ncs: compare the naming contexts too (same evidence: they must be the same).
-func linkDiffer(approved, fresh *engine.Finding, ncs bool) string {
+func linkDiffer(approved, fresh *plan.Finding, ncs bool) string {
 	if d := fieldDiff(linkViewOf(approved.Link, ncs), linkViewOf(fresh.Link, ncs)); d != "" {
 		return "link." + d + " (the plan file was edited?)"
 	}
@@ -913,7 +914,7 @@ func linkDiffer(approved, fresh *engine.Finding, ncs bool) string {
 }
 
 // evidenceDiff names the checks whose status changed.
-func evidenceDiff(old, fresh *engine.Finding) string {
+func evidenceDiff(old, fresh *plan.Finding) string {
 	prev := map[string]string{}
 	for _, c := range old.Evidence {
 		prev[c.Name] = c.Status
@@ -924,7 +925,7 @@ func evidenceDiff(old, fresh *engine.Finding) string {
 			ch = append(ch, fmt.Sprintf("%s %s→%s", c.Name, p, c.Status))
 		}
 	}
-	dec := func(f *engine.Finding) string {
+	dec := func(f *plan.Finding) string {
 		if f.Decision == nil {
 			return "(none)"
 		}
@@ -959,13 +960,13 @@ func evidenceDiff(old, fresh *engine.Finding) string {
 
 // --- per-action approvals ---
 
-func (r *run) isRetry(a engine.PlannedAction) bool { return a.Name == r.o.RetryAction }
+func (r *run) isRetry(a plan.Action) bool { return a.Name == r.o.RetryAction }
 
-func (r *run) approveActions(ctx context.Context, todo []*engine.Finding) bool {
+func (r *run) approveActions(ctx context.Context, todo []*plan.Finding) bool {
 	deletes := map[string]bool{}
 	for _, f := range todo {
 		for _, a := range f.Actions {
-			if a.Kind == engine.KindLDAPDelete && !a.Blocked {
+			if a.Kind == plan.KindLDAPDelete && !a.Blocked {
 				k := a.Key
 				if k == "" {
 					k = a.ID
@@ -977,7 +978,7 @@ func (r *run) approveActions(ctx context.Context, todo []*engine.Finding) bool {
 	ok := true
 	for _, f := range todo {
 		for _, a := range f.Actions {
-			explicit := a.RequiresApprovalEach || (a.Kind == engine.KindLDAPDelete && len(deletes) > 1)
+			explicit := a.RequiresApprovalEach || (a.Kind == plan.KindLDAPDelete && len(deletes) > 1)
 			r.explicit[a.ID] = explicit
 			if a.Blocked {
 				// Refused (and journaled) when its turn comes; it needs no approval to be refused.
@@ -1129,13 +1130,13 @@ func sortedDigests(m map[string]int64) []string {
 
 // --- findings ---
 
-func (r *run) applyFinding(ctx context.Context, f *engine.Finding) FindingResult {
+func (r *run) applyFinding(ctx context.Context, f *plan.Finding) FindingResult {
 	fr := FindingResult{ID: f.ID, Manual: f.Manual}
 	if f.Decision != nil {
 		fr.Decision = f.Decision.Name
 	}
 	r.say("\n%s: %s", f.ID, fr.Decision)
-	var retry *engine.PlannedAction
+	var retry *plan.Action
 	ranDelete := false
 	for i := range f.Actions {
 		a := f.Actions[i]
@@ -1149,13 +1150,13 @@ func (r *run) applyFinding(ctx context.Context, f *engine.Finding) FindingResult
 			fr.Outcome, fr.Reason = Failed, r.fatal.Error()
 			return fr
 		}
-		if a.Kind == engine.KindLDAPDelete && sr.Outcome == Succeeded {
+		if a.Kind == plan.KindLDAPDelete && sr.Outcome == Succeeded {
 			ranDelete = true
 			fr.Leftovers = append(fr.Leftovers, r.leftovers(ctx, f, a)...)
 		}
 		switch sr.Outcome {
 		case Skipped:
-			if a.Kind != engine.KindLDAPDelete {
+			if a.Kind != plan.KindLDAPDelete {
 				fr.Outcome, fr.Reason = sr.Outcome, a.ID+": "+sr.Reason
 				return fr
 			}
@@ -1164,7 +1165,7 @@ func (r *run) applyFinding(ctx context.Context, f *engine.Finding) FindingResult
 			ranDelete = true
 		case Succeeded:
 		case Pending:
-			if len(a.Verify) > 0 || a.Kind == engine.KindLDAPDelete {
+			if len(a.Verify) > 0 || a.Kind == plan.KindLDAPDelete {
 				fr.Outcome, fr.Reason = Pending, a.ID+": "+sr.Reason
 				return fr
 			}

@@ -16,12 +16,12 @@ import (
 
 	"github.com/fix8524/fix8524/actions"
 	"github.com/fix8524/fix8524/actions/remote"
-	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/apply"
 	"github.com/fix8524/fix8524/engine/approval"
 	"github.com/fix8524/fix8524/engine/journal"
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/lab/scenarios"
+	"github.com/fix8524/fix8524/plan"
 )
 
 const defaultScenario = "source-cname-missing"
@@ -327,7 +327,7 @@ func TestCommandFailures(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t, defaultScenario, "")
 			e.approve(e.now, time.Hour, nil)
-			e.lab.hook = func(a engine.PlannedAction) *actions.Outcome {
+			e.lab.hook = func(a plan.Action) *actions.Outcome {
 				if a.Name == "register_cname" {
 					o := out
 					o.Command = actions.Display(a)
@@ -505,7 +505,7 @@ link {
 	var ids []string
 	for _, f := range e.plan.Findings {
 		for _, a := range f.Actions {
-			if a.Kind == engine.KindLDAPDelete {
+			if a.Kind == plan.KindLDAPDelete {
 				ids = append(ids, a.ID)
 			}
 		}
@@ -531,7 +531,7 @@ type unattended struct{}
 func (unattended) ApprovePlan(context.Context, apply.Request) (apply.Grant, error) {
 	return apply.Grant{By: "heal", Unattended: true}, nil
 }
-func (unattended) ApproveAction(context.Context, apply.Request, engine.PlannedAction, bool) (apply.Grant, error) {
+func (unattended) ApproveAction(context.Context, apply.Request, plan.Action, bool) (apply.Grant, error) {
 	return apply.Grant{By: "heal", Unattended: true}, nil
 }
 
@@ -582,18 +582,18 @@ func TestSecondRunRechecksAndRepeatsOnlyWhatIsNotInPlace(t *testing.T) {
 
 func TestBuiltinGuards(t *testing.T) {
 	e := staleEnv(t, "", "", "")
-	var a engine.PlannedAction
+	var a plan.Action
 	for _, f := range e.plan.Findings {
 		for _, x := range f.Actions {
-			if x.Kind == engine.KindLDAPDelete {
+			if x.Kind == plan.KindLDAPDelete {
 				a = x
 			}
 		}
 	}
 	base, _ := e.lab.Gather(context.Background(), apply.PlanNeeds(playbook(t)))
-	all := func(s *facts.Snapshot, act engine.PlannedAction) (bad []string) {
+	all := func(s *facts.Snapshot, act plan.Action) (bad []string) {
 		for _, g := range apply.BuiltinGuards(s, act) {
-			if g.Status != engine.StatusOK {
+			if g.Status != plan.StatusOK {
 				bad = append(bad, g.Name)
 			}
 		}
@@ -610,33 +610,33 @@ func TestBuiltinGuards(t *testing.T) {
 	}
 	cases := []struct {
 		name  string
-		edit  func(s *facts.Snapshot, a *engine.PlannedAction)
+		edit  func(s *facts.Snapshot, a *plan.Action)
 		guard string
 	}{
-		{"seed DC", func(s *facts.Snapshot, a *engine.PlannedAction) { s.SeedDC = "DC3" }, "builtin:not_bound_dc"},
-		{"not an NTDS Settings DN", func(s *facts.Snapshot, a *engine.PlannedAction) {
+		{"seed DC", func(s *facts.Snapshot, a *plan.Action) { s.SeedDC = "DC3" }, "builtin:not_bound_dc"},
+		{"not an NTDS Settings DN", func(s *facts.Snapshot, a *plan.Action) {
 			a.LDAPDelete.DN = "CN=DC3,OU=Domain Controllers,DC=contoso,DC=com"
 		}, "builtin:ntds_settings_only"},
-		{"no expected GUID", func(s *facts.Snapshot, a *engine.PlannedAction) { a.LDAPDelete.ExpectGUID = "" }, "builtin:expected_guid"},
-		{"live DSA", func(s *facts.Snapshot, a *engine.PlannedAction) {
+		{"no expected GUID", func(s *facts.Snapshot, a *plan.Action) { a.LDAPDelete.ExpectGUID = "" }, "builtin:expected_guid"},
+		{"live DSA", func(s *facts.Snapshot, a *plan.Action) {
 			dc(s, "DC2").OwnDSAGUID = facts.Some(a.LDAPDelete.ExpectGUID)
 		}, "builtin:not_a_live_dsa"},
-		{"fsmo", func(s *facts.Snapshot, a *engine.PlannedAction) {
+		{"fsmo", func(s *facts.Snapshot, a *plan.Action) {
 			s.Forest.FSMO = append(s.Forest.FSMO, facts.FSMORole{Role: "pdc", OwnerDSA: a.LDAPDelete.DN})
 		}, "builtin:holds_no_fsmo"},
-		{"protected", func(s *facts.Snapshot, a *engine.PlannedAction) {
+		{"protected", func(s *facts.Snapshot, a *plan.Action) {
 			dc(s, "DC3").ProtectedFromDeletion = facts.Some(true)
 		}, "builtin:not_protected"},
-		{"last DC of its domain", func(s *facts.Snapshot, a *engine.PlannedAction) { dc(s, "DC3").Domain = "child.contoso.com" }, "builtin:not_last_dc"},
-		{"answers LDAP", func(s *facts.Snapshot, a *engine.PlannedAction) {
+		{"last DC of its domain", func(s *facts.Snapshot, a *plan.Action) { dc(s, "DC3").Domain = "child.contoso.com" }, "builtin:not_last_dc"},
+		{"answers LDAP", func(s *facts.Snapshot, a *plan.Action) {
 			for i := range s.Reach {
 				if strings.EqualFold(s.Reach[i].Host, "DC3") || strings.HasPrefix(strings.ToLower(s.Reach[i].Host), "dc3.") {
 					s.Reach[i].Result = facts.ReachOpen
 				}
 			}
 		}, "builtin:not_answering"},
-		{"never probed", func(s *facts.Snapshot, a *engine.PlannedAction) { s.Reach = nil }, "builtin:not_answering"},
-		{"unknown DC", func(s *facts.Snapshot, a *engine.PlannedAction) {
+		{"never probed", func(s *facts.Snapshot, a *plan.Action) { s.Reach = nil }, "builtin:not_answering"},
+		{"unknown DC", func(s *facts.Snapshot, a *plan.Action) {
 			a.LDAPDelete.DN = strings.Replace(a.LDAPDelete.DN, "CN=DC3,", "CN=DC9,", 1)
 		}, "builtin:known_dc"},
 	}
@@ -658,7 +658,7 @@ func TestReplicationRetryFallsBackToBuiltin(t *testing.T) {
 	e := newEnv(t, defaultScenario, "")
 	e.approve(e.now, time.Hour, nil)
 	zero := 0
-	e.lab.hook = func(a engine.PlannedAction) *actions.Outcome {
+	e.lab.hook = func(a plan.Action) *actions.Outcome {
 		if a.Name == "retry_replication" && !strings.Contains(a.ID, "builtin:") {
 			// The playbook's retry ran but replicated nothing (e.g. a cached DRS connection).
 			return &actions.Outcome{Command: actions.Display(a), Ran: true, ExitCode: &zero}
@@ -678,7 +678,7 @@ func TestReplicationNeverConfirmed(t *testing.T) {
 	e := newEnv(t, defaultScenario, "")
 	e.approve(e.now, time.Hour, nil)
 	one := 1
-	e.lab.hook = func(a engine.PlannedAction) *actions.Outcome {
+	e.lab.hook = func(a plan.Action) *actions.Outcome {
 		if a.Name == "retry_replication" {
 			return &actions.Outcome{Command: actions.Display(a), Ran: true, ExitCode: &one, Err: errors.New("DsReplicaSync() failed with status 8524")}
 		}
@@ -711,7 +711,7 @@ func TestRetryWaitsForTheDestinationToResolve(t *testing.T) {
 	e.approve(e.now, time.Hour, nil)
 	start := e.clock
 	var retriedAt time.Time
-	e.lab.hook = func(a engine.PlannedAction) *actions.Outcome {
+	e.lab.hook = func(a plan.Action) *actions.Outcome {
 		if a.Name == "retry_replication" && retriedAt.IsZero() {
 			retriedAt = e.clock
 		}
@@ -734,7 +734,7 @@ func TestBlockedCleanupIsRefusedAtItsTurn(t *testing.T) {
 	var blocked bool
 	for _, f := range e.plan.Findings {
 		for _, a := range f.Actions {
-			blocked = blocked || (a.Kind == engine.KindLDAPDelete && a.Blocked)
+			blocked = blocked || (a.Kind == plan.KindLDAPDelete && a.Blocked)
 		}
 	}
 	if !blocked {
@@ -777,7 +777,7 @@ func TestSambaRetryPullsEveryFailingNCAtOnce(t *testing.T) {
 	pulled := map[string]bool{}
 	active, peak := 0, 0
 	together := make(chan struct{})
-	e.lab.hook = func(a engine.PlannedAction) *actions.Outcome {
+	e.lab.hook = func(a plan.Action) *actions.Outcome {
 		if a.Name != "retry_replication" {
 			return nil
 		}

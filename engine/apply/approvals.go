@@ -10,18 +10,17 @@ import (
 	"io/fs"
 	"time"
 
-	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/approval"
-
 	"github.com/fix8524/fix8524/internal/atomicfile"
 	"github.com/fix8524/fix8524/internal/inputfile"
 	"github.com/fix8524/fix8524/internal/jsonerr"
 	"github.com/fix8524/fix8524/internal/termtext"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // Request is what an approval source is asked about.
 type Request struct {
-	Plan      *engine.Plan
+	Plan      *plan.Plan
 	PlanBytes []byte // the exact plan file bytes
 	PlanPath  string
 	Now       time.Time
@@ -48,7 +47,7 @@ type Approvals interface {
 	// ApproveAction is asked for every action before it runs. explicit means the action needs
 	// an approval of its own (see the package documentation); a source that cannot give one
 	// must refuse. A refused action is not run, nor are the later actions of its finding.
-	ApproveAction(ctx context.Context, req Request, a engine.PlannedAction, explicit bool) (Grant, error)
+	ApproveAction(ctx context.Context, req Request, a plan.Action, explicit bool) (Grant, error)
 }
 
 // EachSuffix names the per-action approvals file next to a plan: "<plan>.approve-each.json".
@@ -167,7 +166,7 @@ func (f FileApprovals) ApprovePlan(_ context.Context, req Request) (Grant, error
 
 // ApproveAction implements Approvals: actions that need no explicit approval are covered by
 // the plan's; the others need a per-action approval.
-func (f FileApprovals) ApproveAction(_ context.Context, req Request, act engine.PlannedAction, explicit bool) (Grant, error) {
+func (f FileApprovals) ApproveAction(_ context.Context, req Request, act plan.Action, explicit bool) (Grant, error) {
 	if !explicit {
 		return Grant{By: "plan approval"}, nil
 	}

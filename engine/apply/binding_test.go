@@ -7,15 +7,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/apply"
 	"github.com/fix8524/fix8524/engine/journal"
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // edit rewrites the plan file with f applied to the plan, as someone with write access to it
 // would, and approves the edited file (an approver sees the same text).
-func (e *env) edit(f func(p *engine.Plan)) {
+func (e *env) edit(f func(p *plan.Plan)) {
 	e.t.Helper()
 	f(e.plan)
 	b, err := json.MarshalIndent(e.plan, "", "  ")
@@ -34,20 +34,20 @@ func (e *env) edit(f func(p *engine.Plan)) {
 func TestEditedTargetIsRefusedAtTheDriftGate(t *testing.T) {
 	cases := []struct {
 		name, field string
-		edit        func(p *engine.Plan)
+		edit        func(p *plan.Plan)
 	}{
-		{"target host", "target_dns_host_name", func(p *engine.Plan) {
+		{"target host", "target_dns_host_name", func(p *plan.Plan) {
 			p.Findings[0].Actions[0].TargetDNSHostName = "evil.example.net"
 		}},
-		{"target address", "target_ips", func(p *engine.Plan) {
+		{"target address", "target_ips", func(p *plan.Plan) {
 			p.Findings[0].Actions[0].TargetIPs = []string{"198.51.100.66"}
 		}},
-		{"transport", "transport", func(p *engine.Plan) { p.Findings[0].Actions[0].Transport = "ssh" }},
-		{"params", "params", func(p *engine.Plan) {
+		{"transport", "transport", func(p *plan.Plan) { p.Findings[0].Actions[0].Transport = "ssh" }},
+		{"params", "params", func(p *plan.Plan) {
 			p.Findings[0].Actions[0].Params = map[string]any{"dc": "evil.example.net"}
 		}},
-		{"link destination", "link.destination", func(p *engine.Plan) { p.Findings[0].Link.Destination = "DC2" }},
-		{"link source GUID", "link.source_dsa_guid", func(p *engine.Plan) {
+		{"link destination", "link.destination", func(p *plan.Plan) { p.Findings[0].Link.Destination = "DC2" }},
+		{"link source GUID", "link.source_dsa_guid", func(p *plan.Plan) {
 			p.Findings[0].Link.SourceDSAGUID = "00000000-0000-0000-0000-000000000001"
 		}},
 	}
@@ -73,15 +73,15 @@ func TestEditedWindowsAreRefused(t *testing.T) {
 	friday := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC) // outside both playbook windows
 	for _, c := range []struct {
 		name    string
-		windows []engine.WindowSpec
+		windows []plan.WindowSpec
 	}{
-		{"always open", []engine.WindowSpec{{Name: "always", Cron: "* * * * *", Duration: "24h", TimeZone: "UTC"}}},
+		{"always open", []plan.WindowSpec{{Name: "always", Cron: "* * * * *", Duration: "24h", TimeZone: "UTC"}}},
 		{"none", nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEnv(t, defaultScenario, "")
 			e.clock, e.now = friday, friday
-			e.edit(func(p *engine.Plan) { p.Windows = c.windows })
+			e.edit(func(p *plan.Plan) { p.Windows = c.windows })
 			res := e.run(nil)
 			if res.Outcome != apply.Refused || len(res.Refusals) == 0 || res.Refusals[0].Gate != "plan" ||
 				!strings.Contains(res.Refusals[0].Reason, "change windows") {
@@ -107,7 +107,7 @@ func TestResumedFindingKeepsItsTarget(t *testing.T) {
 	if err := e.lab.mutate("register DC2 cname"); err != nil { // evidence changes: resume path
 		t.Fatal(err)
 	}
-	e.edit(func(p *engine.Plan) {
+	e.edit(func(p *plan.Plan) {
 		for i, a := range p.Findings[0].Actions {
 			if a.Name == "retry_replication" {
 				p.Findings[0].Actions[i].TargetDNSHostName = "evil.example.net"
@@ -125,7 +125,7 @@ func TestResumedFindingKeepsItsTarget(t *testing.T) {
 }
 
 // journalEntry is the begin record an apply of e's plan makes for a.
-func journalEntry(e *env, a engine.PlannedAction) journal.Entry {
+func journalEntry(e *env, a plan.Action) journal.Entry {
 	return journal.Entry{Forest: apply.ForestOf(e.plan), Name: a.Name, Target: a.Target, Link: e.plan.Findings[0].ID,
 		PlanFingerprint: e.plan.Fingerprint, Command: "earlier run", Reason: a.Title}
 }

@@ -5,10 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/apply"
 	"github.com/fix8524/fix8524/engine/journal"
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/plan"
 )
 
 func findingResult(t *testing.T, res apply.Result, id string) apply.FindingResult {
@@ -119,7 +119,7 @@ func twoCleanupsApproved(t *testing.T) (*env, []string) {
 func TestSecondCleanupWaitsForTheDeletionToReplicate(t *testing.T) {
 	e, ids := twoCleanupsApproved(t)
 	lag := 0
-	e.lab.lagging = func(a engine.PlannedAction) bool {
+	e.lab.lagging = func(a plan.Action) bool {
 		if a.Target != "DC3" {
 			return false
 		}
@@ -156,7 +156,7 @@ func TestSecondCleanupWaitsForTheDeletionToReplicate(t *testing.T) {
 // DC3. Applying the same plan again once DC3 has it finds both done.
 func TestSecondCleanupPendingWhileTheDeletionReplicates(t *testing.T) {
 	e, ids := twoCleanupsApproved(t)
-	e.lab.lagging = func(a engine.PlannedAction) bool { return a.Target == "DC3" }
+	e.lab.lagging = func(a plan.Action) bool { return a.Target == "DC3" }
 	keepStaleRepsFrom(e)
 	start := e.clock
 	res := e.run(func(o *apply.Options) { o.VerifyTimeout = time.Minute })

@@ -16,6 +16,7 @@ import (
 	"github.com/fix8524/fix8524/engine/apply"
 	"github.com/fix8524/fix8524/engine/journal"
 	"github.com/fix8524/fix8524/lab/scenarios"
+	"github.com/fix8524/fix8524/plan"
 	"github.com/fix8524/fix8524/playbooks"
 )
 
@@ -45,7 +46,7 @@ func crashChild(dir string) int {
 	l := &lab{dir: dir, name: os.Getenv(envScenario), src: string(src), logPath: filepath.Join(dir, "world.log"), runs: map[string]int{}}
 	l.load()
 	target := os.Getenv(envAction)
-	l.after = func(a engine.PlannedAction) {
+	l.after = func(a plan.Action) {
 		if a.Name == target {
 			_ = os.WriteFile(filepath.Join(dir, "mid-action"), []byte(a.ID), 0o600)
 			select {} // killed here: the effect is in place, its end is not journaled

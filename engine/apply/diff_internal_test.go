@@ -4,14 +4,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // A plan approved on DNS client settings that were read, re-planned on settings that are only
 // assumed (or the reverse), is refused with that reason, not a bare fingerprint change.
 func TestEvidenceDiffNamesAssumptions(t *testing.T) {
-	read := &engine.Finding{Fingerprint: "sha256:aaaaaaaaaaaaaaaa", Decision: &engine.DecisionRef{Name: "dns_resolves_now"}}
-	assumed := &engine.Finding{Fingerprint: "sha256:bbbbbbbbbbbbbbbb", Decision: &engine.DecisionRef{Name: "dns_resolves_now"},
+	read := &plan.Finding{Fingerprint: "sha256:aaaaaaaaaaaaaaaa", Decision: &plan.DecisionRef{Name: "dns_resolves_now"}}
+	assumed := &plan.Finding{Fingerprint: "sha256:bbbbbbbbbbbbbbbb", Decision: &plan.DecisionRef{Name: "dns_resolves_now"},
 		Assumptions: []string{"DC1's DNS client settings were not read"}}
 	if d := evidenceDiff(read, assumed); !strings.Contains(d, "now assumed, not read: DC1's DNS client settings were not read") {
 		t.Errorf("read → assumed: %q", d)

@@ -17,7 +17,7 @@
 //     facts. A finding whose links are healthy now is skipped and reported. A finding whose
 //     evidence changed (another fingerprint), whose partnership differs, or whose actions differ
 //     in any field apply acts on (target host and addresses, transport, script, argv, params,
-//     DN and GUID, verification: see engine/PLAN.md) from what the playbook gives for the fresh
+//     DN and GUID, verification: see plan/README.md) from what the playbook gives for the fresh
 //     facts makes the plan stale: nothing runs, and the refusal names the field. A finding this
 //     plan has already started on (journal) is resumed instead: its own changes are expected,
 //     but its actions' targets must still be where the fresh facts say they are.

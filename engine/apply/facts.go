@@ -9,6 +9,7 @@ import (
 	"github.com/fix8524/fix8524/facts/dnsprobe"
 	"github.com/fix8524/fix8524/facts/gather"
 	"github.com/fix8524/fix8524/facts/reach"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // Facts reads fresh facts from the forest the plan is about.
@@ -105,7 +106,7 @@ func dsaRemoved(s *facts.Snapshot, guid string) bool {
 	return guid != "" && facts.NewIndex(s).DCByGUID(guid) == nil
 }
 
-func linksOf(s *facts.Snapshot, f *engine.Finding) linkState {
+func linksOf(s *facts.Snapshot, f *plan.Finding) linkState {
 	var ls linkState
 	for _, l := range s.Links {
 		if !strings.EqualFold(l.Destination, f.Link.Destination) || !strings.EqualFold(l.SourceDSAGUID, f.Link.SourceDSAGUID) {

@@ -23,6 +23,7 @@ import (
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/facts/gather"
 	"github.com/fix8524/fix8524/lab/scenario"
+	"github.com/fix8524/fix8524/plan"
 	"github.com/fix8524/fix8524/playbooks"
 )
 
@@ -83,9 +84,9 @@ type lab struct {
 	world *scenario.World
 	runs  map[string]int // action name -> times Run executed it
 	// hook runs before an action's effect (return an outcome to short-circuit).
-	hook func(a engine.PlannedAction) *actions.Outcome
+	hook func(a plan.Action) *actions.Outcome
 	// after runs after an action's effect is applied and logged.
-	after func(a engine.PlannedAction)
+	after func(a plan.Action)
 	// noEffect makes actions "succeed" without changing anything.
 	noEffect bool
 	gathers  int
@@ -93,7 +94,7 @@ type lab struct {
 	mangle func(n int, s *facts.Snapshot)
 	// lagging reports, per Inspect of an ldap_delete, whether the target's copy has not
 	// received a deletion made on another DC yet (replication lag): it still holds the object.
-	lagging func(a engine.PlannedAction) bool
+	lagging func(a plan.Action) bool
 	deleted map[string]string // DN (lower case) -> objectGUID of the objects metadata_cleanup deleted
 }
 
@@ -188,7 +189,7 @@ func (l *lab) Observe(_ context.Context, s *facts.Snapshot, dns []facts.DNSQuery
 }
 
 // Executor.
-func (l *lab) Run(_ context.Context, a engine.PlannedAction) actions.Outcome {
+func (l *lab) Run(_ context.Context, a plan.Action) actions.Outcome {
 	out := actions.Outcome{Command: actions.Display(a)}
 	l.mu.Lock()
 	l.runs[a.Name]++
@@ -255,7 +256,7 @@ func (l *lab) Run(_ context.Context, a engine.PlannedAction) actions.Outcome {
 	return out
 }
 
-func (l *lab) Inspect(_ context.Context, a engine.PlannedAction) (ldapdelete.ObjectState, error) {
+func (l *lab) Inspect(_ context.Context, a plan.Action) (ldapdelete.ObjectState, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, dc := range l.world.Base().DCs {
@@ -269,7 +270,7 @@ func (l *lab) Inspect(_ context.Context, a engine.PlannedAction) (ldapdelete.Obj
 	return ldapdelete.ObjectState{}, nil
 }
 
-func (l *lab) Leftovers(ctx context.Context, a engine.PlannedAction, dns ldapdelete.DNSQuerier, in ldapdelete.LeftoversInput) []ldapdelete.Leftover {
+func (l *lab) Leftovers(ctx context.Context, a plan.Action, dns ldapdelete.DNSQuerier, in ldapdelete.LeftoversInput) []ldapdelete.Leftover {
 	return ldapdelete.Leftovers(ctx, nil, dns, in)
 }
 
@@ -311,7 +312,7 @@ type env struct {
 	t        *testing.T
 	dir      string
 	lab      *lab
-	plan     *engine.Plan
+	plan     *plan.Plan
 	planPath string
 	bytes    []byte
 	j        *journal.Store

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/internal/termtext"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // refusal builds a gate's refusal: why (the reason) and what to do about it.
@@ -87,7 +87,7 @@ func (r *run) advice(gate, reason string) string {
 
 // evidenceChanges lists, per check, the evidence that differs between the approved finding
 // and the fresh one: "CHECK: WHAT: before → after", one line each (at most limit).
-func evidenceChanges(old, fresh *engine.Finding, limit int) []string {
+func evidenceChanges(old, fresh *plan.Finding, limit int) []string {
 	var out []string
 	add := func(format string, args ...any) {
 		if len(out) < limit {
@@ -96,7 +96,7 @@ func evidenceChanges(old, fresh *engine.Finding, limit int) []string {
 			out = append(out, "… (more changes: compare the plan with a new one)")
 		}
 	}
-	before := map[string]*engine.CheckResult{}
+	before := map[string]*plan.CheckResult{}
 	for i := range old.Evidence {
 		before[old.Evidence[i].Name] = &old.Evidence[i]
 	}
@@ -126,16 +126,16 @@ func evidenceChanges(old, fresh *engine.Finding, limit int) []string {
 	return out
 }
 
-func evidenceState(c *engine.CheckResult) string {
+func evidenceState(c *plan.CheckResult) string {
 	if c.Reading != "" {
 		return strings.ReplaceAll(c.Reading, "_", " ")
 	}
 	return c.Status
 }
 
-func diffObservations(check string, old, fresh []engine.Observation, add func(string, ...any)) {
-	key := func(o engine.Observation) string { return o.Target + "\x00" + o.Query }
-	prev := map[string]engine.Observation{}
+func diffObservations(check string, old, fresh []plan.Observation, add func(string, ...any)) {
+	key := func(o plan.Observation) string { return o.Target + "\x00" + o.Query }
+	prev := map[string]plan.Observation{}
 	for _, o := range old {
 		prev[key(o)] = o
 	}
@@ -158,7 +158,7 @@ func diffObservations(check string, old, fresh []engine.Observation, add func(st
 }
 
 // observationText renders what one server, port or DC showed.
-func observationText(o engine.Observation) string {
+func observationText(o plan.Observation) string {
 	var parts []string
 	for _, s := range []string{o.Rcode, o.Result, o.Error, o.Note} {
 		if s != "" {
@@ -177,7 +177,7 @@ func observationText(o engine.Observation) string {
 	return termtext.Clip(strings.Join(parts, " "), 200)
 }
 
-func diffFacts(check string, old, fresh []engine.FactValue, add func(string, ...any)) {
+func diffFacts(check string, old, fresh []plan.FactValue, add func(string, ...any)) {
 	prev := map[string]string{}
 	for _, f := range old {
 		prev[f.Fact] = f.Value

@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/apply"
 	"github.com/fix8524/fix8524/engine/approval"
 	"github.com/fix8524/fix8524/engine/journal"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // refusedAsUsed checks that res was refused because gate's approval was already used.
@@ -104,7 +104,7 @@ func TestInterruptedRunIsResumedWithTheSameApproval(t *testing.T) {
 	e := newEnv(t, defaultScenario, "")
 	e.approve(e.now, time.Hour, nil)
 	ctx, cancel := context.WithCancel(context.Background())
-	e.lab.after = func(a engine.PlannedAction) {
+	e.lab.after = func(a plan.Action) {
 		if a.Name == "register_cname" {
 			cancel()
 		}

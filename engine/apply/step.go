@@ -16,10 +16,11 @@ import (
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/internal/relay"
 	"github.com/fix8524/fix8524/internal/termtext"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // step runs one action with its re-check, guards, journal records and verification.
-func (r *run) step(ctx context.Context, f *engine.Finding, a engine.PlannedAction) StepResult {
+func (r *run) step(ctx context.Context, f *plan.Finding, a plan.Action) StepResult {
 	sr := StepResult{ActionID: a.ID, Name: a.Name, Target: a.Target, Command: actions.Display(a)}
 	refuse := func(gate, reason string) StepResult {
 		rf := r.refusal(gate, a.ID+": "+reason)
@@ -50,7 +51,7 @@ func (r *run) step(ctx context.Context, f *engine.Finding, a engine.PlannedActio
 		}
 		// The object is deleted (here, by an earlier run, or elsewhere): a cleanup of the same
 		// object on another DC's copy waits for the deletion to replicate (awaitDeletion).
-		if a.Kind == engine.KindLDAPDelete && a.LDAPDelete != nil && (sr.Outcome == Succeeded || sr.Outcome == Skipped) {
+		if a.Kind == plan.KindLDAPDelete && a.LDAPDelete != nil && (sr.Outcome == Succeeded || sr.Outcome == Skipped) {
 			if _, ok := r.deleted[deletionKey(a)]; !ok {
 				r.deleted[deletionKey(a)] = deletion{ActionID: a.ID, Target: a.Target}
 			}
@@ -105,7 +106,7 @@ func (r *run) step(ctx context.Context, f *engine.Finding, a engine.PlannedActio
 	// A delete whose object is already gone from the target's copy (another finding's cleanup
 	// of the same stale DSA replicated there, or someone removed it) has nothing to do: it is
 	// re-checked and skipped, not refused by guards that no longer find the object.
-	if a.Kind == engine.KindLDAPDelete && a.LDAPDelete != nil {
+	if a.Kind == plan.KindLDAPDelete && a.LDAPDelete != nil {
 		st, err := r.o.Exec.Inspect(ctx, a)
 		if err == nil && !st.Exists {
 			detail := a.LDAPDelete.DN + " is no longer in " + a.Target + "'s copy: nothing to delete"
@@ -189,14 +190,14 @@ type deletion struct {
 }
 
 // deletionKey identifies the object an ldap_delete removes, whichever DC's copy it runs on.
-func deletionKey(a engine.PlannedAction) string {
+func deletionKey(a plan.Action) string {
 	return strings.ToLower(a.LDAPDelete.DN) + "\x00" + strings.ToLower(a.LDAPDelete.ExpectGUID)
 }
 
 // awaitDeletion reads the object on a's target until the deletion made on prev's target has
 // replicated there (skipped: already done), or until the action's verification deadline
 // (pending: done on prev's target, not here yet). Nothing is deleted: the object is the same.
-func (r *run) awaitDeletion(ctx context.Context, f *engine.Finding, a engine.PlannedAction, prev deletion, sr StepResult) StepResult {
+func (r *run) awaitDeletion(ctx context.Context, f *plan.Finding, a plan.Action, prev deletion, sr StepResult) StepResult {
 	d := a.LDAPDelete
 	src := fmt.Sprintf("%s was deleted on %s's copy (%s)", d.DN, prev.Target, prev.ActionID)
 	timeout := r.verifyTimeout(a)
@@ -283,8 +284,8 @@ func recheckOutcome(inPlace, known bool) journal.Outcome {
 }
 
 // recheck looks at whether an action's effect is in place, without running it.
-func (r *run) recheck(ctx context.Context, f *engine.Finding, a engine.PlannedAction) (inPlace, known bool, detail string) {
-	if a.Kind == engine.KindLDAPDelete {
+func (r *run) recheck(ctx context.Context, f *plan.Finding, a plan.Action) (inPlace, known bool, detail string) {
+	if a.Kind == plan.KindLDAPDelete {
 		st, err := r.o.Exec.Inspect(ctx, a)
 		switch {
 		case err != nil:
@@ -313,7 +314,7 @@ func (r *run) recheck(ctx context.Context, f *engine.Finding, a engine.PlannedAc
 // targetDrift compares the host an action would be sent to (its target's DNS name and
 // addresses, as the plan names them) with the target DC in the latest fresh facts; "" when
 // they agree.
-func (r *run) targetDrift(a engine.PlannedAction) string {
+func (r *run) targetDrift(a plan.Action) string {
 	if r.fresh == nil {
 		return "no fresh facts to check the target against"
 	}
@@ -321,11 +322,11 @@ func (r *run) targetDrift(a engine.PlannedAction) string {
 	if dc == nil {
 		return "the target " + termtext.Escape(a.Target) + " is not in the fresh topology"
 	}
-	fresh := engine.PlannedAction{Target: a.Target, TargetDNSHostName: facts.CanonicalName(dc.DNSHostName)}
+	fresh := plan.Action{Target: a.Target, TargetDNSHostName: facts.CanonicalName(dc.DNSHostName)}
 	if ips, ok := dc.IPs.Get(); ok {
 		fresh.TargetIPs = ips
 	}
-	have := engine.PlannedAction{Target: a.Target, TargetDNSHostName: a.TargetDNSHostName, TargetIPs: a.TargetIPs}
+	have := plan.Action{Target: a.Target, TargetDNSHostName: a.TargetDNSHostName, TargetIPs: a.TargetIPs}
 	if d := fieldDiff(bindingOf(have), bindingOf(fresh)); d != "" {
 		return "the target moved or the plan file was edited: " + d
 	}
@@ -336,7 +337,7 @@ func (r *run) targetDrift(a engine.PlannedAction) string {
 
 // guards gathers fresh facts, plans again, and requires the fresh plan to propose the same
 // action with every playbook guard true, and every built-in guard true.
-func (r *run) guards(ctx context.Context, f *engine.Finding, a engine.PlannedAction) (bool, string) {
+func (r *run) guards(ctx context.Context, f *plan.Finding, a plan.Action) (bool, string) {
 	var reason string
 	ok := r.gate("guards:"+a.ID, a.Target, func() (bool, string) {
 		s, fresh, err := r.freshPlan(ctx)
@@ -345,7 +346,7 @@ func (r *run) guards(ctx context.Context, f *engine.Finding, a engine.PlannedAct
 			return false, reason
 		}
 		var lines, bad []string
-		var fa *engine.PlannedAction
+		var fa *plan.Action
 		for i := range fresh.Findings {
 			if fresh.Findings[i].ID != f.ID {
 				continue
@@ -364,7 +365,7 @@ func (r *run) guards(ctx context.Context, f *engine.Finding, a engine.PlannedAct
 		default:
 			for _, g := range fa.Guards {
 				line := fmt.Sprintf("%s: %s", g.Name, g.Status)
-				if g.Status != engine.StatusOK {
+				if g.Status != plan.StatusOK {
 					line += " — " + g.Message
 					bad = append(bad, line)
 				}
@@ -376,7 +377,7 @@ func (r *run) guards(ctx context.Context, f *engine.Finding, a engine.PlannedAct
 		}
 		for _, g := range BuiltinGuards(s, a) {
 			line := fmt.Sprintf("%s: %s", g.Name, g.Status)
-			if g.Status != engine.StatusOK {
+			if g.Status != plan.StatusOK {
 				line += " — " + g.Message
 				bad = append(bad, line)
 			}
@@ -395,69 +396,69 @@ func (r *run) guards(ctx context.Context, f *engine.Finding, a engine.PlannedAct
 // BuiltinGuards are the metadata-cleanup guards Go enforces whatever the playbook says, for an
 // ldap_delete (nil for other kinds). Apply evaluates them on fresh facts right before the
 // delete; `plan` may show them evaluated on the plan's facts.
-func BuiltinGuards(s *facts.Snapshot, a engine.PlannedAction) []engine.GuardResult {
-	if a.Kind != engine.KindLDAPDelete {
+func BuiltinGuards(s *facts.Snapshot, a plan.Action) []plan.GuardResult {
+	if a.Kind != plan.KindLDAPDelete {
 		return nil
 	}
-	res := func(name, status, msg string) engine.GuardResult {
-		return engine.GuardResult{Name: "builtin:" + name, Status: status, Message: msg}
+	res := func(name, status, msg string) plan.GuardResult {
+		return plan.GuardResult{Name: "builtin:" + name, Status: status, Message: msg}
 	}
 	d := a.LDAPDelete
 	if d == nil {
-		return []engine.GuardResult{res("dn", engine.StatusFailed, "the action has no DN")}
+		return []plan.GuardResult{res("dn", plan.StatusFailed, "the action has no DN")}
 	}
-	var out []engine.GuardResult
+	var out []plan.GuardResult
 	if d.Tree && !ldapdelete.IsNTDSSettingsDN(d.DN) {
-		out = append(out, res("ntds_settings_only", engine.StatusFailed, "a tree delete may only remove an NTDS Settings object"))
+		out = append(out, res("ntds_settings_only", plan.StatusFailed, "a tree delete may only remove an NTDS Settings object"))
 	} else {
-		out = append(out, res("ntds_settings_only", engine.StatusOK, ""))
+		out = append(out, res("ntds_settings_only", plan.StatusOK, ""))
 	}
 	if d.ExpectGUID == "" {
-		out = append(out, res("expected_guid", engine.StatusFailed, "the plan does not name the objectGUID to delete"))
+		out = append(out, res("expected_guid", plan.StatusFailed, "the plan does not name the objectGUID to delete"))
 	} else {
-		out = append(out, res("expected_guid", engine.StatusOK, ""))
+		out = append(out, res("expected_guid", plan.StatusOK, ""))
 	}
 	ix := facts.NewIndex(s)
 	// Nothing stale: a DC that says it is this DSA.
-	live := engine.StatusOK
+	live := plan.StatusOK
 	msg := ""
 	for _, dc := range s.DCs {
 		if g, ok := dc.OwnDSAGUID.Get(); ok && d.ExpectGUID != "" && strings.EqualFold(g, d.ExpectGUID) {
-			live, msg = engine.StatusFailed, dc.Name+" answers as DSA "+g+": the object is its current NTDS Settings, nothing is stale"
+			live, msg = plan.StatusFailed, dc.Name+" answers as DSA "+g+": the object is its current NTDS Settings, nothing is stale"
 		}
 	}
 	out = append(out, res("not_a_live_dsa", live, msg))
 	// Not the DC we are bound to, nor the delete's own target.
-	bound := engine.StatusOK
+	bound := plan.StatusOK
 	msg = ""
 	for _, name := range []string{s.SeedDC, a.Target} {
 		if dc := ix.DCByName(name); dc != nil && strings.EqualFold(dc.NTDSSettingsDN, d.DN) {
-			bound, msg = engine.StatusFailed, d.DN+" is the NTDS Settings of "+dc.Name+", the DC fix8524 is bound to"
+			bound, msg = plan.StatusFailed, d.DN+" is the NTDS Settings of "+dc.Name+", the DC fix8524 is bound to"
 		}
 	}
 	out = append(out, res("not_bound_dc", bound, msg))
 	// FSMO roles.
-	fsmo := engine.StatusOK
+	fsmo := plan.StatusOK
 	msg = ""
 	for _, role := range s.Forest.FSMO {
 		if strings.EqualFold(role.OwnerDSA, d.DN) {
-			fsmo, msg = engine.StatusFailed, "it holds the "+role.Role+" role: seize it first, with a separate approval"
+			fsmo, msg = plan.StatusFailed, "it holds the "+role.Role+" role: seize it first, with a separate approval"
 		}
 	}
 	out = append(out, res("holds_no_fsmo", fsmo, msg))
 	dc := ix.DCByNTDSDN(d.DN)
 	if dc == nil {
-		out = append(out, res("known_dc", engine.StatusUnknown, "the fresh topology has no DC with this NTDS Settings object"))
+		out = append(out, res("known_dc", plan.StatusUnknown, "the fresh topology has no DC with this NTDS Settings object"))
 		return out
 	}
 	// Protected from accidental deletion.
 	switch p, ok := dc.ProtectedFromDeletion.Get(); {
 	case !ok:
-		out = append(out, res("not_protected", engine.StatusUnknown, "whether "+dc.Name+"'s objects are protected from deletion is unknown: "+dc.ProtectedFromDeletion.Why()))
+		out = append(out, res("not_protected", plan.StatusUnknown, "whether "+dc.Name+"'s objects are protected from deletion is unknown: "+dc.ProtectedFromDeletion.Why()))
 	case p:
-		out = append(out, res("not_protected", engine.StatusFailed, dc.Name+"'s objects are protected from accidental deletion"))
+		out = append(out, res("not_protected", plan.StatusFailed, dc.Name+"'s objects are protected from accidental deletion"))
 	default:
-		out = append(out, res("not_protected", engine.StatusOK, ""))
+		out = append(out, res("not_protected", plan.StatusOK, ""))
 	}
 	// Last DC of its domain.
 	others := 0
@@ -467,14 +468,14 @@ func BuiltinGuards(s *facts.Snapshot, a engine.PlannedAction) []engine.GuardResu
 		}
 	}
 	if others == 0 {
-		out = append(out, res("not_last_dc", engine.StatusFailed, dc.Name+" is the last DC of "+dc.Domain))
+		out = append(out, res("not_last_dc", plan.StatusFailed, dc.Name+" is the last DC of "+dc.Domain))
 	} else {
-		out = append(out, res("not_last_dc", engine.StatusOK, ""))
+		out = append(out, res("not_last_dc", plan.StatusOK, ""))
 	}
 	// Still answers LDAP or RPC as itself.
 	own, ownKnown := dc.OwnDSAGUID.Get()
 	repromoted := ownKnown && d.ExpectGUID != "" && !strings.EqualFold(own, d.ExpectGUID)
-	ans := engine.StatusOK
+	ans := plan.StatusOK
 	msg = ""
 	probed := 0
 	for _, o := range s.Reach {
@@ -488,11 +489,11 @@ func BuiltinGuards(s *facts.Snapshot, a engine.PlannedAction) []engine.GuardResu
 		}
 		probed++
 		if o.Result == facts.ReachOpen && !repromoted {
-			ans, msg = engine.StatusFailed, fmt.Sprintf("%s still answers on port %d", dc.Name, o.Port)
+			ans, msg = plan.StatusFailed, fmt.Sprintf("%s still answers on port %d", dc.Name, o.Port)
 		}
 	}
 	if probed == 0 && !repromoted {
-		ans, msg = engine.StatusUnknown, "no fresh LDAP/RPC probe of "+dc.Name
+		ans, msg = plan.StatusUnknown, "no fresh LDAP/RPC probe of "+dc.Name
 	}
 	out = append(out, res("not_answering", ans, msg))
 	return out
@@ -500,7 +501,7 @@ func BuiltinGuards(s *facts.Snapshot, a engine.PlannedAction) []engine.GuardResu
 
 // --- verification ---
 
-func (r *run) verifyTimeout(a engine.PlannedAction) time.Duration {
+func (r *run) verifyTimeout(a plan.Action) time.Duration {
 	if r.o.VerifyTimeout > 0 {
 		return r.o.VerifyTimeout
 	}
@@ -511,11 +512,11 @@ func (r *run) verifyTimeout(a engine.PlannedAction) time.Duration {
 }
 
 // verify polls the action's checks with backoff until they pass or the deadline.
-func (r *run) verify(ctx context.Context, f *engine.Finding, a engine.PlannedAction) (string, string) {
+func (r *run) verify(ctx context.Context, f *plan.Finding, a plan.Action) (string, string) {
 	timeout := r.verifyTimeout(a)
 	start := r.now()
 	deadline := start.Add(timeout)
-	if a.Kind == engine.KindLDAPDelete {
+	if a.Kind == plan.KindLDAPDelete {
 		return r.verifyDelete(ctx, f, a, start, deadline)
 	}
 	if len(a.Verify) == 0 {
@@ -531,7 +532,7 @@ func (r *run) verify(ctx context.Context, f *engine.Finding, a engine.PlannedAct
 // target's copy shows the cleanup (object gone, and the link gone or the DSA gone from the
 // topology) but the playbook's checks do not pass in time, the outcome is pending, not failed:
 // the cleanup happened, what the playbook looks for has not caught up.
-func (r *run) verifyDelete(ctx context.Context, f *engine.Finding, a engine.PlannedAction, start, deadline time.Time) (string, string) {
+func (r *run) verifyDelete(ctx context.Context, f *plan.Finding, a plan.Action, start, deadline time.Time) (string, string) {
 	st, err := r.o.Exec.Inspect(ctx, a)
 	switch {
 	case err != nil:
@@ -572,11 +573,11 @@ func (r *run) verifyDelete(ctx context.Context, f *engine.Finding, a engine.Plan
 // poll evaluates checks with backoff until they pass or the deadline (extended once to outlast
 // a cached negative DNS answer, unless the caller fixed the timeout). With topology, every
 // evaluation reads the topology and link status again (an action changed them).
-func (r *run) poll(ctx context.Context, f *engine.Finding, checks []string, start, deadline time.Time, topology bool) (string, string) {
+func (r *run) poll(ctx context.Context, f *plan.Finding, checks []string, start, deadline time.Time, topology bool) (string, string) {
 	prefix := ""
 	interval := r.o.PollInterval
 	extended := false
-	var last []engine.CheckResult
+	var last []plan.CheckResult
 	var lastErr error
 	for poll := 1; ; poll++ {
 		results, ttl, err := r.evalChecks(ctx, f, checks, topology)
@@ -632,7 +633,7 @@ func (r *run) poll(ctx context.Context, f *engine.Finding, checks []string, star
 // evalChecks observes what the checks need afresh and evaluates them on the latest facts (with
 // topology, on the topology and link status read again rather than on r.fresh). It returns the
 // longest DNS caching TTL seen in a negative or failing answer.
-func (r *run) evalChecks(ctx context.Context, f *engine.Finding, checks []string, topology bool) ([]engine.CheckResult, time.Duration, error) {
+func (r *run) evalChecks(ctx context.Context, f *plan.Finding, checks []string, topology bool) ([]plan.CheckResult, time.Duration, error) {
 	base := r.fresh
 	if topology {
 		s, err := r.o.Facts.Gather(ctx, noNeeds)
@@ -705,20 +706,20 @@ func negativeTTL(obs []facts.DNSObservation, qs []facts.DNSQuery) time.Duration 
 }
 
 // summarize: all ok; any failed.
-func summarize(rs []engine.CheckResult) (ok, failed bool) {
+func summarize(rs []plan.CheckResult) (ok, failed bool) {
 	ok = len(rs) > 0
 	for _, c := range rs {
-		if c.Status != engine.StatusOK {
+		if c.Status != plan.StatusOK {
 			ok = false
 		}
-		if c.Status == engine.StatusFailed {
+		if c.Status == plan.StatusFailed {
 			failed = true
 		}
 	}
 	return ok, failed
 }
 
-func checkText(rs []engine.CheckResult) string {
+func checkText(rs []plan.CheckResult) string {
 	var parts []string
 	for _, c := range rs {
 		s := c.Name + " " + c.Status
@@ -734,7 +735,7 @@ func checkText(rs []engine.CheckResult) string {
 
 // confirm re-reads the finding's links; while they fail it runs the replication retry (the
 // plan's, or the built-in one) and reads them again, up to ReplicationAttempts times.
-func (r *run) confirm(ctx context.Context, f *engine.Finding, retry *engine.PlannedAction, ranDelete bool) (string, string, []StepResult) {
+func (r *run) confirm(ctx context.Context, f *plan.Finding, retry *plan.Action, ranDelete bool) (string, string, []StepResult) {
 	var steps []StepResult
 	read := func() (linkState, string, error) {
 		s, err := r.o.Facts.Gather(ctx, noNeeds)
@@ -789,7 +790,7 @@ func (r *run) confirm(ctx context.Context, f *engine.Finding, retry *engine.Plan
 		}
 		// The plan's retry first; then the built-in one for the NCs still failing (a Samba
 		// retry covers one NC per command).
-		var acts []engine.PlannedAction
+		var acts []plan.Action
 		if attempt == 1 && retry != nil {
 			if !r.approved[retry.ID] {
 				return Refused, text + "; the replication retry is not approved: " + r.refusedBy[retry.ID], steps
@@ -811,7 +812,7 @@ func (r *run) confirm(ctx context.Context, f *engine.Finding, retry *engine.Plan
 					Outcome: journal.Outcome(out), Verification: vt, Reason: "before retrying replication"})
 				r.say("  before %s: %s: %s", retry.Name, out, vt)
 			}
-			acts = []engine.PlannedAction{*retry}
+			acts = []plan.Action{*retry}
 			// A Samba retry pulls one NC per command: the built-in retry pulls the other
 			// failing NCs in the same attempt, rather than one poll interval later. One not
 			// approved waits for the next attempt, where the refusal is reported.
@@ -830,7 +831,7 @@ func (r *run) confirm(ctx context.Context, f *engine.Finding, retry *engine.Plan
 			case err == nil:
 				acts = b
 			case retry != nil && r.approved[retry.ID]:
-				acts = []engine.PlannedAction{*retry}
+				acts = []plan.Action{*retry}
 			default:
 				record(journal.Failed, text+"; "+err.Error())
 				return Failed, text + "; " + err.Error(), steps
@@ -928,7 +929,7 @@ const maxParallelPulls = 4
 // samba-tool drs replicate over its own SSH connection, and its connection and start cost
 // seconds each, while the destination's replication service queues the pulls themselves; one
 // after the other they added seconds per failing NC to every repair.
-func (r *run) runPulls(ctx context.Context, acts []engine.PlannedAction) []actions.Outcome {
+func (r *run) runPulls(ctx context.Context, acts []plan.Action) []actions.Outcome {
 	outs := make([]actions.Outcome, len(acts))
 	if len(acts) == 1 {
 		outs[0] = r.o.Exec.Run(ctx, acts[0])
@@ -963,7 +964,7 @@ func notInArgv(ncs, argv []string) []string {
 }
 
 // approveBuiltin asks, once per action, whether a built-in replication retry may run.
-func (r *run) approveBuiltin(ctx context.Context, a engine.PlannedAction) bool {
+func (r *run) approveBuiltin(ctx context.Context, a plan.Action) bool {
 	if ok, seen := r.approved[a.ID]; seen {
 		return ok
 	}
@@ -983,7 +984,7 @@ func (r *run) approveBuiltin(ctx context.Context, a engine.PlannedAction) bool {
 }
 
 // resolveRetry records the re-check of an interrupted retry step from a link reading.
-func (r *run) resolveRetry(f *engine.Finding, retry *engine.PlannedAction, text string) {
+func (r *run) resolveRetry(f *plan.Finding, retry *plan.Action, text string) {
 	name := r.o.RetryAction
 	if retry != nil {
 		name = retry.Name
@@ -1016,9 +1017,9 @@ func (r *run) resolveRetry(f *engine.Finding, retry *engine.PlannedAction, text 
 // else would ever resolve them, and the journal would show them open for ever. The link
 // replicating again is the check of every step but a destructive one, which is inspected as
 // on any resume.
-func (r *run) closeInterrupted(ctx context.Context, f *engine.Finding, healthy string) {
+func (r *run) closeInterrupted(ctx context.Context, f *plan.Finding, healthy string) {
 	var names []string
-	acts := map[string]engine.PlannedAction{}
+	acts := map[string]plan.Action{}
 	seen := map[string]bool{"": true}
 	add := func(name string) {
 		if !seen[name] {
@@ -1059,7 +1060,7 @@ func (r *run) closeInterrupted(ctx context.Context, f *engine.Finding, healthy s
 	}
 }
 
-func (r *run) builtinRetry(f *engine.Finding, ncs []string) ([]engine.PlannedAction, error) {
+func (r *run) builtinRetry(f *plan.Finding, ncs []string) ([]plan.Action, error) {
 	ix := facts.NewIndex(r.fresh)
 	dest := ix.DCByName(f.Link.Destination)
 	if dest == nil {
@@ -1092,7 +1093,7 @@ func (d dnsAdapter) Query(ctx context.Context, q facts.DNSQuery) facts.DNSObserv
 	return s.DNS[0]
 }
 
-func (r *run) leftovers(ctx context.Context, f *engine.Finding, a engine.PlannedAction) []ldapdelete.Leftover {
+func (r *run) leftovers(ctx context.Context, f *plan.Finding, a plan.Action) []ldapdelete.Leftover {
 	if r.fresh == nil || a.LDAPDelete == nil {
 		return nil
 	}

@@ -7,9 +7,9 @@ import (
 	"strings"
 
 	"github.com/fix8524/fix8524/actions"
-	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/apply"
 	"github.com/fix8524/fix8524/engine/policy"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // PolicyApprovals is the apply.Approvals of an unattended run: it admits exactly the actions
@@ -18,7 +18,7 @@ import (
 // same target). It refuses everything else: held actions with their policy reason, actions
 // that need an approval of their own (a human's), and destructive actions whatever the
 // verdicts say, and the actions of a finding whose diagnosis rests on assumed settings
-// (engine.Finding.Assumptions). Every grant is Unattended, so apply refuses destructive
+// (plan.Finding.Assumptions). Every grant is Unattended, so apply refuses destructive
 // actions too.
 type PolicyApprovals struct {
 	// By names the approver for the journal: "heal policy <source>".
@@ -69,7 +69,7 @@ func (p *PolicyApprovals) ApprovePlan(_ context.Context, req apply.Request) (app
 
 // ApproveAction admits an action the policy approved, or the built-in retry covered by an
 // approved retry; it refuses the rest.
-func (p *PolicyApprovals) ApproveAction(_ context.Context, req apply.Request, a engine.PlannedAction, explicit bool) (apply.Grant, error) {
+func (p *PolicyApprovals) ApproveAction(_ context.Context, req apply.Request, a plan.Action, explicit bool) (apply.Grant, error) {
 	switch {
 	case actions.Destructive(a):
 		return apply.Grant{}, fmt.Errorf("%s: destructive actions (%s, risk %s) never run unattended: a human approves and applies them", a.ID, a.Kind, a.Risk)
@@ -102,11 +102,11 @@ func (p *PolicyApprovals) ApproveAction(_ context.Context, req apply.Request, a 
 }
 
 // findingOf returns the finding of plan p an action id belongs to ("<finding id>/..."), or nil.
-func findingOf(p *engine.Plan, actionID string) *engine.Finding {
+func findingOf(p *plan.Plan, actionID string) *plan.Finding {
 	if p == nil {
 		return nil
 	}
-	var best *engine.Finding
+	var best *plan.Finding
 	for i := range p.Findings {
 		f := &p.Findings[i]
 		if strings.HasPrefix(actionID, f.ID+"/") && (best == nil || len(f.ID) > len(best.ID)) {

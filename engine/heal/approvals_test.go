@@ -5,17 +5,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/apply"
 	"github.com/fix8524/fix8524/engine/heal"
 	"github.com/fix8524/fix8524/engine/policy"
+	"github.com/fix8524/fix8524/plan"
 )
 
 func TestPolicyApprovals(t *testing.T) {
-	reg := engine.PlannedAction{ID: "D<-S/register_cname", Key: "k1", Name: "register_cname", Risk: "low", Kind: engine.KindPowerShell, Target: "S"}
-	retry := engine.PlannedAction{ID: "D<-S/retry_replication", Key: "k2", Name: "retry_replication", Risk: "low", Kind: engine.KindPowerShell, Target: "D"}
-	host := engine.PlannedAction{ID: "D<-S/register_host", Key: "k3", Name: "register_host", Risk: "low", Kind: engine.KindPowerShell, Target: "S"}
-	v := func(a engine.PlannedAction, approved bool, hold string) policy.Verdict {
+	reg := plan.Action{ID: "D<-S/register_cname", Key: "k1", Name: "register_cname", Risk: "low", Kind: plan.KindPowerShell, Target: "S"}
+	retry := plan.Action{ID: "D<-S/retry_replication", Key: "k2", Name: "retry_replication", Risk: "low", Kind: plan.KindPowerShell, Target: "D"}
+	host := plan.Action{ID: "D<-S/register_host", Key: "k3", Name: "register_host", Risk: "low", Kind: plan.KindPowerShell, Target: "S"}
+	v := func(a plan.Action, approved bool, hold string) policy.Verdict {
 		c := policy.CandidateFromAction("D<-S", a)
 		if approved {
 			return policy.Verdict{Candidate: c, Approved: true, Class: policy.ClassApproved, Reason: "approved by allow rule x"}
@@ -23,8 +23,8 @@ func TestPolicyApprovals(t *testing.T) {
 		return policy.Verdict{Candidate: c, Class: policy.ClassOf(hold), Hold: hold, Reason: "ran too recently"}
 	}
 	ap := heal.NewPolicyApprovals("heal policy p.hcl", []policy.Verdict{v(reg, true, ""), v(retry, true, ""), v(host, false, policy.HoldCooldown)})
-	plan := &engine.Plan{Findings: []engine.Finding{{ID: "D<-S", Actions: []engine.PlannedAction{reg, retry, host}}}}
-	req := apply.Request{Plan: plan}
+	p := &plan.Plan{Findings: []plan.Finding{{ID: "D<-S", Actions: []plan.Action{reg, retry, host}}}}
+	req := apply.Request{Plan: p}
 	g, err := ap.ApprovePlan(context.Background(), req)
 	if err != nil || !g.Unattended || !strings.Contains(g.How, "approved 2 action(s)") {
 		t.Fatalf("plan: %+v %v", g, err)
@@ -32,17 +32,17 @@ func TestPolicyApprovals(t *testing.T) {
 
 	moved := reg
 	moved.Target = "OTHER"
-	cleanup := engine.PlannedAction{ID: "D<-S/metadata_cleanup", Name: "metadata_cleanup", Risk: "high", Kind: engine.KindLDAPDelete, Target: "D"}
+	cleanup := plan.Action{ID: "D<-S/metadata_cleanup", Name: "metadata_cleanup", Risk: "high", Kind: plan.KindLDAPDelete, Target: "D"}
 	each := reg
 	each.ID = "D<-S/x"
-	builtin := engine.PlannedAction{ID: "D<-S/builtin:retry_replication#2", Name: "retry_replication", Risk: "low", Target: "D"}
+	builtin := plan.Action{ID: "D<-S/builtin:retry_replication#2", Name: "retry_replication", Risk: "low", Target: "D"}
 	builtinElsewhere := builtin
 	builtinElsewhere.Target = "S"
 	builtinOther := builtin
 	builtinOther.ID = "E<-S/builtin:retry_replication"
 	for _, tc := range []struct {
 		name     string
-		a        engine.PlannedAction
+		a        plan.Action
 		explicit bool
 		ok       bool
 		want     string

@@ -13,6 +13,7 @@ import (
 	"github.com/fix8524/fix8524/engine/policy"
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/facts/gather"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // selfDNSFacts gathers like the demo, then replaces one DC's DNS client settings with its own
@@ -116,8 +117,8 @@ func TestReadSettingsAreHealed(t *testing.T) {
 // TestPolicyApprovalsRefuseAssumed: even a verdict that says approved does not let heal's
 // approvals run an action of a finding with assumptions.
 func TestPolicyApprovalsRefuseAssumed(t *testing.T) {
-	a := engine.PlannedAction{ID: "DC1<-DC2/retry_replication", Key: "k", Name: "retry_replication", Risk: "low", Kind: engine.KindPowerShell, Target: "DC1"}
-	plan := &engine.Plan{Findings: []engine.Finding{{ID: "DC1<-DC2", Actions: []engine.PlannedAction{a}, Assumptions: []string{"DC1's DNS client settings were not read"}}}}
+	a := plan.Action{ID: "DC1<-DC2/retry_replication", Key: "k", Name: "retry_replication", Risk: "low", Kind: plan.KindPowerShell, Target: "DC1"}
+	plan := &plan.Plan{Findings: []plan.Finding{{ID: "DC1<-DC2", Actions: []plan.Action{a}, Assumptions: []string{"DC1's DNS client settings were not read"}}}}
 	v := policy.Verdict{Candidate: policy.CandidateFromAction("DC1<-DC2", a), Approved: true, Class: policy.ClassApproved}
 	pa := heal.NewPolicyApprovals("heal policy test", []policy.Verdict{v})
 	_, err := pa.ApproveAction(context.Background(), apply.Request{Plan: plan}, a, false)

@@ -5,9 +5,9 @@ import (
 	"time"
 
 	"github.com/fix8524/fix8524/actions"
-	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/policy"
 	"github.com/fix8524/fix8524/engine/window"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // Hold codes heal adds to engine/policy's.
@@ -19,14 +19,14 @@ const (
 
 // explicit reports whether an action needs an approval of its own (apply's rule; heal never
 // gives one).
-func explicit(a engine.PlannedAction) bool {
-	return a.RequiresApprovalEach || a.Kind == engine.KindLDAPDelete
+func explicit(a plan.Action) bool {
+	return a.RequiresApprovalEach || a.Kind == plan.KindLDAPDelete
 }
 
 // candidates lists the plan's candidates; actions that need their own (human) approval are
 // marked blocked so that no policy approves them, and those of a finding that rests on assumed
 // settings carry them (policy.HoldAssumed).
-func candidates(p *engine.Plan) []policy.Candidate {
+func candidates(p *plan.Plan) []policy.Candidate {
 	var out []policy.Candidate
 	for i := range p.Findings {
 		f := &p.Findings[i]
@@ -45,7 +45,7 @@ func candidates(p *engine.Plan) []policy.Candidate {
 // startable reports whether a finding can be started as a whole under verdicts (by action
 // id): it has actions, none needs its own approval, every action except the replication retry
 // is approved, and at least one is. When it cannot, blocker is the verdict that holds it.
-func startable(f *engine.Finding, byID map[string]policy.Verdict, retry string) (ok bool, blocker policy.Verdict) {
+func startable(f *plan.Finding, byID map[string]policy.Verdict, retry string) (ok bool, blocker policy.Verdict) {
 	approved := 0
 	for _, a := range f.Actions {
 		v, seen := byID[a.ID]
@@ -80,7 +80,7 @@ type decision struct {
 // decide runs policy.Decide and heal's own rules (see the package documentation): findings
 // start as a whole; the budgets are decided again over the findings that can start; outside
 // the playbook's change windows nothing is approved.
-func decide(pol *policy.Policy, p *engine.Plan, h policy.History, now, windowAt time.Time, retry string, waived bool) decision {
+func decide(pol *policy.Policy, p *plan.Plan, h policy.History, now, windowAt time.Time, retry string, waived bool) decision {
 	cands := candidates(p)
 	all := policy.Decide(pol, cands, h, now)
 	excluded := map[string]policy.Verdict{} // finding id -> the verdict that holds it

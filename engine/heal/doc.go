@@ -5,7 +5,7 @@
 //
 //  1. Gather what the playbook needs (apply.GatherForPlan, as `plan` and apply's drift check
 //     gather) and make the plan (engine.MakePlan). Its warnings (links that replicate now and
-//     will fail later: engine.Plan.Warnings) are printed, one line each, and counted in the
+//     will fail later: plan.Plan.Warnings) are printed, one line each, and counted in the
 //     fix8524_warnings metric; they change neither the exit code nor the notifications.
 //  2. Take the heal lock of the forest ("heal:" + forest, engine/journal): one heal run at a
 //     time decides and applies, so two schedulers cannot both pass the same cooldown. A busy
@@ -17,7 +17,7 @@
 //  4. Decide (policy.Decide) on every planned action. heal adds its own rules on top:
 //     an action the playbook marks requires_approval_each is held for a human (heal cannot give
 //     a per-action human approval); the actions of a finding whose diagnosis rests on assumed
-//     settings (engine.Finding.Assumptions: DNS client settings assumed by gather
+//     settings (plan.Finding.Assumptions: DNS client settings assumed by gather
 //     --assume-self-dns) are held for a human (policy.HoldAssumed, exit 2), who verifies them
 //     and approves and applies the escalated plan; a finding is started only as a whole — every action except
 //     the replication retry approved, none needing its own approval — so heal never runs half a

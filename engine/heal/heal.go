@@ -17,6 +17,7 @@ import (
 	"github.com/fix8524/fix8524/engine/policy"
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/internal/termtext"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // Actor is the journal's actor of heal's entries and of the applies it runs.
@@ -159,7 +160,7 @@ type Report struct {
 	// GatherDuration is how long the first gather took (wall clock).
 	GatherDuration time.Duration
 
-	Plan            *engine.Plan     // the full plan (nil if the gather failed)
+	Plan            *plan.Plan       // the full plan (nil if the gather failed)
 	Verdicts        []policy.Verdict // final verdicts, one per planned action, in plan order
 	Applied         []string         // finding ids heal started (applied)
 	AppliedPlanPath string           // the plan of the started findings, as applied
@@ -273,20 +274,20 @@ func (h *run) run(ctx context.Context) {
 		h.record(journal.Entry{Kind: journal.KindNote, Name: "heal-error", Reason: r.Err.Error()})
 		return
 	}
-	plan, err := engine.MakePlan(o.Playbook, s, engine.PlanOptions{Now: o.Now()})
+	p, err := engine.MakePlan(o.Playbook, s, engine.PlanOptions{Now: o.Now()})
 	if err != nil {
 		h.fail(fmt.Errorf("plan: %w", err))
 		h.record(journal.Entry{Kind: journal.KindNote, Name: "heal-error", Reason: r.Err.Error()})
 		return
 	}
-	r.Plan = plan
-	r.Forest = forestOf(plan, s)
+	r.Plan = p
+	r.Forest = forestOf(p, s)
 	h.say("heal: forest %s: %d failing link(s), %d finding(s), %d action(s) proposed", r.Forest,
-		plan.Summary.FailingLinks, len(plan.Findings), plan.Summary.Actions)
-	for _, u := range engine.GroupUnmatched(plan.Unmatched) {
-		h.say("heal: %s: not handled by playbook %s; a human must look (repadmin /showrepl)", u, plan.Playbook.Name)
+		p.Summary.FailingLinks, len(p.Findings), p.Summary.Actions)
+	for _, u := range plan.GroupUnmatched(p.Unmatched) {
+		h.say("heal: %s: not handled by playbook %s; a human must look (repadmin /showrepl)", u, p.Playbook.Name)
 	}
-	if cov := plan.Coverage; cov != nil && !cov.Complete {
+	if cov := p.Coverage; cov != nil && !cov.Complete {
 		h.say("heal: partial read: %d of %d DC(s) read; not read (their links are unknown, so this run cannot report the forest healthy):", cov.DCsRead, cov.DCs)
 		for _, d := range cov.NotRead {
 			h.say("heal:   %s: %s", termtext.Escape(d.Name), termtext.Line(d.Reason, 400))
@@ -300,11 +301,11 @@ func (h *run) run(ctx context.Context) {
 	// Warnings: links that replicate now and will fail later. Nothing to heal; the exit code
 	// ignores them (fix8524_warnings counts them); targets that list the "warning" event get
 	// them (notifyWarnings).
-	for _, line := range warningLines(plan.Warnings, maxWarningLines) {
+	for _, line := range warningLines(p.Warnings, maxWarningLines) {
 		h.say("%s", line)
 	}
-	if !h.record(journal.Entry{Kind: journal.KindNote, Name: "heal", PlanFingerprint: plan.Fingerprint,
-		Reason: fmt.Sprintf("heal run: policy %s; %d finding(s), %d action(s) proposed", o.Policy.Source, len(plan.Findings), plan.Summary.Actions)}) {
+	if !h.record(journal.Entry{Kind: journal.KindNote, Name: "heal", PlanFingerprint: p.Fingerprint,
+		Reason: fmt.Sprintf("heal run: policy %s; %d finding(s), %d action(s) proposed", o.Policy.Source, len(p.Findings), p.Summary.Actions)}) {
 		return
 	}
 
@@ -329,18 +330,18 @@ func (h *run) run(ctx context.Context) {
 	if o.WindowClock != nil {
 		windowAt = o.WindowClock()
 	}
-	d := decide(o.Policy, plan, hist, o.Now(), windowAt, retryName, o.WindowsWaived != "" || o.Emergency)
+	d := decide(o.Policy, p, hist, o.Now(), windowAt, retryName, o.WindowsWaived != "" || o.Emergency)
 	r.Verdicts = d.verdicts
-	if !h.journalVerdicts(plan) {
+	if !h.journalVerdicts(p) {
 		return
 	}
 
 	// 5. Apply the findings that start.
 	var res *apply.Result
 	if len(d.start) > 0 {
-		res = h.apply(ctx, plan, d)
+		res = h.apply(ctx, p, d)
 		if r.Err != nil {
-			h.summarize(plan)
+			h.summarize(p)
 			return
 		}
 	}
@@ -349,12 +350,12 @@ func (h *run) run(ctx context.Context) {
 	if res != nil {
 		h.breaker(hist)
 	}
-	h.summarize(plan)
+	h.summarize(p)
 }
 
 // forestOf names the forest: the forest root of the plan's findings, else the facts' forest
 // root, else the facts' source.
-func forestOf(p *engine.Plan, s *facts.Snapshot) string {
+func forestOf(p *plan.Plan, s *facts.Snapshot) string {
 	if len(p.Findings) > 0 {
 		return apply.ForestOf(p)
 	}
@@ -448,7 +449,7 @@ func (h *run) breaker(hist policy.History) bool {
 }
 
 // journalVerdicts records every verdict as a gate entry, before anything runs.
-func (h *run) journalVerdicts(p *engine.Plan) bool {
+func (h *run) journalVerdicts(p *plan.Plan) bool {
 	if !h.record(journal.Entry{Kind: journal.KindGate, Name: "policy", Outcome: journal.Started, PlanFingerprint: p.Fingerprint,
 		Reason: fmt.Sprintf("deciding %d action(s) under policy %s", len(h.r.Verdicts), h.o.Policy.Source)}) {
 		return false
@@ -477,9 +478,9 @@ func (h *run) journalVerdicts(p *engine.Plan) bool {
 }
 
 // apply runs apply.Run on the findings that start.
-func (h *run) apply(ctx context.Context, plan *engine.Plan, d decision) *apply.Result {
+func (h *run) apply(ctx context.Context, p *plan.Plan, d decision) *apply.Result {
 	o, r := h.o, h.r
-	sub := subPlan(plan, func(f *engine.Finding) bool { return d.start[f.ID] })
+	sub := subPlan(p, func(f *plan.Finding) bool { return d.start[f.ID] })
 	for _, f := range sub.Findings {
 		r.Applied = append(r.Applied, f.ID)
 	}
@@ -520,7 +521,7 @@ func (h *run) apply(ctx context.Context, plan *engine.Plan, d decision) *apply.R
 
 // outcomes maps apply's result back onto the approved candidates (see Outcome), withdraws the
 // approvals apply's gates refused, and lists the healed findings.
-func (h *run) outcomes(sub *engine.Plan, res *apply.Result) {
+func (h *run) outcomes(sub *plan.Plan, res *apply.Result) {
 	r := h.r
 	byFinding := map[string]*apply.FindingResult{}
 	for i := range res.Findings {
@@ -621,16 +622,16 @@ func ranStep(fr *apply.FindingResult, id string) bool {
 }
 
 // summarize fills Report.Summary from the final verdicts and outcomes.
-func (h *run) summarize(plan *engine.Plan) {
+func (h *run) summarize(p *plan.Plan) {
 	r := h.r
 	tripped := r.Summary.BreakerTripped
 	r.Summary = policy.Summarize(r.Verdicts)
 	for _, oc := range r.Outcomes {
 		r.Summary.AddOutcome(oc.Outcome)
 	}
-	r.Summary.HumanFindings = policy.HumanFindings(plan)
-	if plan != nil {
-		r.Summary.DCsNotRead = plan.Summary.DCsNotRead
+	r.Summary.HumanFindings = policy.HumanFindings(p)
+	if p != nil {
+		r.Summary.DCsNotRead = p.Summary.DCsNotRead
 	}
 	r.Summary.BreakerTripped = tripped
 	if tripped {
@@ -654,7 +655,7 @@ func (h *run) escalate(ctx context.Context) {
 	o, r := h.o, h.r
 	h.release()
 	if r.Plan != nil && r.Locked == "" {
-		held := subPlan(r.Plan, func(f *engine.Finding) bool { return !r.healed(f.ID) })
+		held := subPlan(r.Plan, func(f *plan.Finding) bool { return !r.healed(f.ID) })
 		if len(held.Findings) > 0 {
 			path, fresh, err := saveHeld(o.EscalateDir, r.Forest, held)
 			if err != nil {
@@ -715,7 +716,7 @@ func (r *Report) Items() []notify.Item {
 	if r.Plan != nil {
 		for _, f := range r.Plan.Findings {
 			switch {
-			case f.Status != engine.FindingDiagnosed:
+			case f.Status != plan.FindingDiagnosed:
 				items = append(items, notify.Item{Status: notify.ItemHeld, Code: "incomplete", Finding: f.ID,
 					Target: f.Link.Destination, Reason: "diagnosis incomplete: " + f.Incomplete})
 			case len(f.Actions) == 0:
@@ -729,7 +730,7 @@ func (r *Report) Items() []notify.Item {
 		}
 	}
 	if r.Plan != nil {
-		for _, u := range engine.GroupUnmatched(r.Plan.Unmatched) {
+		for _, u := range plan.GroupUnmatched(r.Plan.Unmatched) {
 			items = append(items, notify.Item{Status: notify.ItemHeld, Code: "unmatched", Finding: u.ID(),
 				Target: u.Destination, Reason: u.String() + ": not handled by the playbook; a human must look"})
 		}
@@ -768,7 +769,7 @@ func (h *run) notifyWarnings(ctx context.Context) {
 }
 
 // warningItems are a plan's warnings as notification items.
-func warningItems(ws []engine.Warning) []notify.Item {
+func warningItems(ws []plan.Warning) []notify.Item {
 	items := make([]notify.Item, 0, len(ws))
 	for _, w := range ws {
 		items = append(items, notify.Item{Status: notify.ItemWarning, Code: w.Name, Finding: w.ID,
@@ -821,7 +822,7 @@ const maxWarningLines = 20
 
 // warningLines renders warnings as a run prints them: one line each, at most limit, then one
 // line that counts the rest.
-func warningLines(ws []engine.Warning, limit int) []string {
+func warningLines(ws []plan.Warning, limit int) []string {
 	lines := make([]string, 0, min(len(ws), limit+1))
 	for i, w := range ws {
 		if i == limit {
@@ -847,7 +848,7 @@ func (r *Report) MetricsRun() metrics.Run {
 				continue // replication confirmed (or healthy when apply looked): no longer failing
 			}
 			d := "incomplete"
-			if f.Status == engine.FindingDiagnosed && f.Decision != nil {
+			if f.Status == plan.FindingDiagnosed && f.Decision != nil {
 				d = f.Decision.Name
 			}
 			n := 0

@@ -5,14 +5,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/notify"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // A failing link of another kind makes the run need a human (exit 2): the notification must
 // say which link, or the person paged cannot find it.
 func TestItemsNameUnmatchedLinks(t *testing.T) {
-	r := &Report{Plan: &engine.Plan{Unmatched: []engine.LinkRef{
+	r := &Report{Plan: &plan.Plan{Unmatched: []plan.LinkRef{
 		{Destination: "DC3", Source: "DC1", NC: "DC=lab", LastResult: 1722},
 		{Destination: "DC3", Source: "DC1", NC: "CN=Configuration,DC=lab", LastResult: 1722},
 	}}}
@@ -31,9 +31,9 @@ func TestItemsNameUnmatchedLinks(t *testing.T) {
 // warnings are printed, then one line counts the rest.
 func TestWarningLinesAreBounded(t *testing.T) {
 	for _, n := range []int{0, 1, maxWarningLines, maxWarningLines + 1, 500} {
-		ws := make([]engine.Warning, n)
+		ws := make([]plan.Warning, n)
 		for i := range ws {
-			ws[i] = engine.Warning{ID: fmt.Sprintf("DC%d<-DC0", i), Name: "link_address_latent", Message: "m"}
+			ws[i] = plan.Warning{ID: fmt.Sprintf("DC%d<-DC0", i), Name: "link_address_latent", Message: "m"}
 		}
 		lines := warningLines(ws, maxWarningLines)
 		shown := min(n, maxWarningLines)

@@ -14,16 +14,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/journal"
-
 	"github.com/fix8524/fix8524/internal/atomicfile"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // subPlan returns a copy of p with only the findings keep admits, its summary counted again.
 // The fingerprint stays p's: the facts are the same, and apply's journal ties a later apply of
 // the same facts to this one (it resumes instead of repeating).
-func subPlan(p *engine.Plan, keep func(*engine.Finding) bool) *engine.Plan {
+func subPlan(p *plan.Plan, keep func(*plan.Finding) bool) *plan.Plan {
 	q := *p
 	q.Findings = nil
 	for i := range p.Findings {
@@ -35,7 +34,7 @@ func subPlan(p *engine.Plan, keep func(*engine.Finding) bool) *engine.Plan {
 	s.Findings, s.Diagnosed, s.Incomplete, s.Actions, s.ManualSteps, s.Blocked = len(q.Findings), 0, 0, 0, 0, 0
 	s.ByRisk, s.ByDecision = map[string]int{}, map[string]int{}
 	for _, f := range q.Findings {
-		if f.Status == engine.FindingDiagnosed {
+		if f.Status == plan.FindingDiagnosed {
 			s.Diagnosed++
 		} else {
 			s.Incomplete++
@@ -63,7 +62,7 @@ func subPlan(p *engine.Plan, keep func(*engine.Finding) bool) *engine.Plan {
 }
 
 // encodePlan renders a plan as the plan file `fix8524 plan -o` writes.
-func encodePlan(p *engine.Plan) ([]byte, error) {
+func encodePlan(p *plan.Plan) ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
@@ -107,7 +106,7 @@ func fileWord(s string) string {
 // is over the full plan's fingerprint and the held findings' ids. The same facts held the same
 // way keep the same file: an existing one is not rewritten, so a human's approval of it (bound
 // to its bytes) stays valid across runs.
-func saveHeld(dir, forest string, p *engine.Plan) (string, bool, error) {
+func saveHeld(dir, forest string, p *plan.Plan) (string, bool, error) {
 	ids := make([]string, 0, len(p.Findings))
 	for _, f := range p.Findings {
 		ids = append(ids, f.ID)

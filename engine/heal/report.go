@@ -6,9 +6,9 @@ import (
 	"os"
 	"strings"
 
-	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/journal"
 	"github.com/fix8524/fix8524/internal/report"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // reportPath is the report beside a saved plan: held-….json → held-….html.
@@ -20,7 +20,7 @@ func reportPath(planPath string) string {
 // run journaled about it, so that the person paged opens one file. An unchanged escalation
 // (the same plan file) keeps its report unless it is missing. A failure is said and does not
 // change the run's outcome: the plan file is what approve and apply read.
-func (h *run) writeReport(planPath string, p *engine.Plan, fresh bool) {
+func (h *run) writeReport(planPath string, p *plan.Plan, fresh bool) {
 	path := reportPath(planPath)
 	if !fresh {
 		if _, err := os.Lstat(path); err == nil {

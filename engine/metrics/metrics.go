@@ -122,7 +122,7 @@ type Run struct {
 	GatherDuration time.Duration
 	// FailingLinks counts failing links by decision name.
 	FailingLinks map[string]int
-	// Warnings counts partnerships by the warning reported for them (engine.Plan.Warnings).
+	// Warnings counts partnerships by the warning reported for them (plan.Plan.Warnings).
 	Warnings map[string]int
 	// Actions counts actions by outcome (Outcome* constants).
 	Actions map[string]int

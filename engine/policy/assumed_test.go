@@ -9,13 +9,14 @@ import (
 	"github.com/fix8524/fix8524/engine/policy"
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/lab/scenario"
+	"github.com/fix8524/fix8524/plan"
 	"github.com/fix8524/fix8524/playbooks"
 )
 
 // selfDNSPlan plans the destination-dns-isp scenario with DC1's DNS client settings replaced
 // by its own addresses, labelled from (as gather --assume-self-dns labels them
 // "assumed-self").
-func selfDNSPlan(t *testing.T, from string) *engine.Plan {
+func selfDNSPlan(t *testing.T, from string) *plan.Plan {
 	t.Helper()
 	pb, _, diags := playbooks.Load(engine.LoadOptions{})
 	if diags.HasErrors() {
@@ -62,10 +63,10 @@ max_dcs_per_24h     = 1000
 // DNS client settings is held for a human (exit 2) under the most permissive policy, with a
 // reason naming the assumption; the same diagnosis on settings read over WinRM is approved.
 func TestAssumedSettingsAreHeldForAHuman(t *testing.T) {
-	plan := selfDNSPlan(t, engine.DNSServersAssumedSelf)
-	cands := policy.CandidatesFromPlan(plan)
+	p := selfDNSPlan(t, engine.DNSServersAssumedSelf)
+	cands := policy.CandidatesFromPlan(p)
 	if len(cands) == 0 {
-		t.Fatalf("no candidates: %+v", plan.Summary)
+		t.Fatalf("no candidates: %+v", p.Summary)
 	}
 	vs := policy.Decide(permissive(t), cands, &memJournal{ran: map[string]time.Time{}}, scenario.DefaultNow)
 	for _, v := range vs {
@@ -77,7 +78,7 @@ func TestAssumedSettingsAreHeldForAHuman(t *testing.T) {
 		}
 	}
 	s := policy.Summarize(vs)
-	s.HumanFindings = policy.HumanFindings(plan)
+	s.HumanFindings = policy.HumanFindings(p)
 	if s.ExitCode() != policy.ExitHuman || s.ByHold[policy.HoldAssumed] != len(vs) {
 		t.Errorf("exit %d (%s), want %d", s.ExitCode(), s, policy.ExitHuman)
 	}
@@ -112,8 +113,8 @@ func TestAssumedDoesNotShareByKey(t *testing.T) {
 }
 
 func TestCandidateFromFindingCarriesAssumptions(t *testing.T) {
-	f := &engine.Finding{ID: "f", Assumptions: []string{"a"}}
-	c := policy.CandidateFromFinding(f, engine.PlannedAction{ID: "f/x", Name: "x", Risk: "low", Target: "DC1"})
+	f := &plan.Finding{ID: "f", Assumptions: []string{"a"}}
+	c := policy.CandidateFromFinding(f, plan.Action{ID: "f/x", Name: "x", Risk: "low", Target: "DC1"})
 	f.Assumptions[0] = "changed"
 	if len(c.Assumptions) != 1 || c.Assumptions[0] != "a" || c.Finding != "f" || c.ID != "f/x" {
 		t.Errorf("candidate %+v", c)

@@ -10,7 +10,7 @@ import (
 )
 
 // Candidate is one planned action heal considers running unattended. Its fields mirror
-// engine.PlannedAction: ID, Key, Name (Action), Risk, Kind, Target, Blocked and Reasons; Finding
+// plan.Action: ID, Key, Name (Action), Risk, Kind, Target, Blocked and Reasons; Finding
 // is the finding's ID and Command the action's display form (ArgvDisplay or the PowerShell
 // text), used only to recognise destructive commands.
 type Candidate struct {
@@ -24,7 +24,7 @@ type Candidate struct {
 	Command        string
 	Blocked        bool
 	BlockedReasons []string
-	// Assumptions are the finding's (engine.Finding.Assumptions): guesses its diagnosis rests
+	// Assumptions are the finding's (plan.Finding.Assumptions): guesses its diagnosis rests
 	// on. A candidate with any is never approved (HoldAssumed).
 	Assumptions []string
 }

@@ -77,7 +77,7 @@
 //	history_error     error      the journal could not be read (fail closed)
 //
 // History is an interface; JournalHistory{Store, Forest} reads it from engine/journal.
-// CandidatesFromPlan turns an engine.Plan into candidates, HumanFindings counts its findings
+// CandidatesFromPlan turns a plan.Plan into candidates, HumanFindings counts its findings
 // that need a human anyway, and PlaybookActions feeds Policy.Lint from an engine.Playbook. The breaker (EvaluateBreaker) is open while
 // the journal records it open, or once Failures verifications failed within Within, counting
 // only failures after the last reset; when this run's evaluation opened it (Tripped) the

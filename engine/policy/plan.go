@@ -4,10 +4,11 @@ import (
 	"strings"
 
 	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // CandidateFromAction turns one planned action of a finding into a Candidate.
-func CandidateFromAction(findingID string, a engine.PlannedAction) Candidate {
+func CandidateFromAction(findingID string, a plan.Action) Candidate {
 	var cmd []string
 	if a.PowerShell != "" {
 		cmd = append(cmd, a.PowerShell)
@@ -33,7 +34,7 @@ func CandidateFromAction(findingID string, a engine.PlannedAction) Candidate {
 
 // CandidateFromFinding turns one planned action of a finding into a Candidate that carries
 // the finding's assumptions (so that Decide holds it: HoldAssumed).
-func CandidateFromFinding(f *engine.Finding, a engine.PlannedAction) Candidate {
+func CandidateFromFinding(f *plan.Finding, a plan.Action) Candidate {
 	c := CandidateFromAction(f.ID, a)
 	c.Assumptions = append([]string(nil), f.Assumptions...)
 	return c
@@ -41,7 +42,7 @@ func CandidateFromFinding(f *engine.Finding, a engine.PlannedAction) Candidate {
 
 // CandidatesFromPlan lists every action of a plan as a candidate, finding by finding, in plan
 // order (the order Decide spends the per-run and per-24h budgets in).
-func CandidatesFromPlan(p *engine.Plan) []Candidate {
+func CandidatesFromPlan(p *plan.Plan) []Candidate {
 	if p == nil {
 		return nil
 	}
@@ -60,13 +61,13 @@ func CandidatesFromPlan(p *engine.Plan) []Candidate {
 // (Plan.Unmatched: another error than 8524) count one each: replication still fails there and
 // only a person can look at it, so the run must not report "healthy". Set
 // Summary.HumanFindings from it.
-func HumanFindings(p *engine.Plan) int {
+func HumanFindings(p *plan.Plan) int {
 	if p == nil {
 		return 0
 	}
 	n := 0
 	for _, f := range p.Findings {
-		if f.Status != engine.FindingDiagnosed || len(f.Actions) == 0 {
+		if f.Status != plan.FindingDiagnosed || len(f.Actions) == 0 {
 			n++
 		}
 	}

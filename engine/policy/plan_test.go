@@ -9,12 +9,13 @@ import (
 	"github.com/fix8524/fix8524/engine/policy"
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/lab/scenario"
+	"github.com/fix8524/fix8524/plan"
 	"github.com/fix8524/fix8524/playbooks"
 )
 
 // scenarioPlan plans an embedded scenario with the shipped playbook, observing what the
 // playbook asks for from the simulated world (as --demo does).
-func scenarioPlan(t *testing.T, pb *engine.Playbook, name string) *engine.Plan {
+func scenarioPlan(t *testing.T, pb *engine.Playbook, name string) *plan.Plan {
 	t.Helper()
 	sc, err := scenario.Load(name)
 	if err != nil {
@@ -63,10 +64,10 @@ func TestDemoHealsThenCooldown(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags.Error())
 	}
-	plan := scenarioPlan(t, pb, scenario.Default)
-	cands := policy.CandidatesFromPlan(plan)
+	pl := scenarioPlan(t, pb, scenario.Default)
+	cands := policy.CandidatesFromPlan(pl)
 	if len(cands) == 0 {
-		t.Fatalf("the default scenario proposes no action: %+v", plan.Summary)
+		t.Fatalf("the default scenario proposes no action: %+v", pl.Summary)
 	}
 	p, notice, diags := policy.LoadOrDefault("")
 	if diags.HasErrors() || notice == "" {
@@ -89,14 +90,14 @@ func TestDemoHealsThenCooldown(t *testing.T) {
 			j.ran[strings.ToLower(v.Candidate.Target)+"|"+v.Candidate.Action] = now
 		}
 	}
-	s.HumanFindings = policy.HumanFindings(plan)
+	s.HumanFindings = policy.HumanFindings(pl)
 	if code := s.ExitCode(); code != policy.ExitOK {
 		t.Fatalf("first run exit %d (%s)", code, s)
 	}
 
 	vs = policy.Decide(p, cands, j, now.Add(15*time.Minute))
 	s = policy.Summarize(vs)
-	s.HumanFindings = policy.HumanFindings(plan)
+	s.HumanFindings = policy.HumanFindings(pl)
 	if s.Approved != 0 || s.ByHold[policy.HoldCooldown] == 0 || s.ExitCode() != policy.ExitRefused {
 		t.Fatalf("second run: %s, exit %d", s, s.ExitCode())
 	}
@@ -161,16 +162,16 @@ func TestLintAgainstShippedPlaybook(t *testing.T) {
 }
 
 func TestHumanFindings(t *testing.T) {
-	p := &engine.Plan{Findings: []engine.Finding{
-		{ID: "a", Status: engine.FindingDiagnosed, Actions: []engine.PlannedAction{{Name: "x"}}, Manual: []engine.ManualStep{{Title: "advice"}}},
-		{ID: "b", Status: engine.FindingDiagnosed, Manual: []engine.ManualStep{{Title: "only manual"}}},
-		{ID: "c", Status: engine.FindingIncomplete},
+	p := &plan.Plan{Findings: []plan.Finding{
+		{ID: "a", Status: plan.FindingDiagnosed, Actions: []plan.Action{{Name: "x"}}, Manual: []plan.ManualStep{{Title: "advice"}}},
+		{ID: "b", Status: plan.FindingDiagnosed, Manual: []plan.ManualStep{{Title: "only manual"}}},
+		{ID: "c", Status: plan.FindingIncomplete},
 	}}
 	if n := policy.HumanFindings(p); n != 2 {
 		t.Errorf("HumanFindings = %d, want 2", n)
 	}
 	// a failing link the playbook does not handle (1722) is not "healthy"
-	unmatched := &engine.Plan{Unmatched: []engine.LinkRef{{Destination: "DC1", Source: "DC2", LastResult: 1722}}}
+	unmatched := &plan.Plan{Unmatched: []plan.LinkRef{{Destination: "DC1", Source: "DC2", LastResult: 1722}}}
 	if n := policy.HumanFindings(unmatched); n != 1 {
 		t.Errorf("HumanFindings(only unmatched) = %d, want 1", n)
 	}
@@ -180,7 +181,7 @@ func TestHumanFindings(t *testing.T) {
 	if policy.HumanFindings(nil) != 0 || policy.CandidatesFromPlan(nil) != nil {
 		t.Error("nil plan")
 	}
-	c := policy.CandidateFromAction("f", engine.PlannedAction{ID: "f/x", Key: "k", Name: "x", Risk: "low", Kind: engine.KindArgv,
+	c := policy.CandidateFromAction("f", plan.Action{ID: "f/x", Key: "k", Name: "x", Risk: "low", Kind: plan.KindArgv,
 		Target: "DC1", Argv: []string{"samba-tool", "domain", "demote"}, Blocked: true, Reasons: []string{"r"}})
 	if c.Command != "samba-tool domain demote" || c.Finding != "f" || !c.Blocked || c.BlockedReasons[0] != "r" {
 		t.Errorf("candidate %+v", c)

@@ -14,7 +14,7 @@ import (
 	"github.com/fix8524/fix8524/engine/window"
 )
 
-// Risk levels, as the playbook writes them (engine.RiskLow and friends).
+// Risk levels, as the playbook writes them (plan.RiskLow and friends).
 const (
 	RiskLow    = "low"
 	RiskMedium = "medium"
@@ -22,7 +22,7 @@ const (
 )
 
 // KindLDAPDelete is the action kind of an LDAP (tree) delete: metadata cleanup. It equals
-// engine.KindLDAPDelete.
+// plan.KindLDAPDelete.
 const KindLDAPDelete = "ldap_delete"
 
 // BuiltinSource is Policy.Source of the built-in default policy.

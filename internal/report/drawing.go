@@ -9,10 +9,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/internal/report/layered"
-
 	"github.com/fix8524/fix8524/internal/termtext"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // Sizes of the drawing, in SVG user units (pixels at 100 %).
@@ -527,7 +526,7 @@ func collect(m *model) (map[string]*dcInfo, []string, []edgeInfo) {
 		if i, ok := findings[key]; ok {
 			f := m.Findings[i]
 			e.href = "#" + f.Anchor
-			if f.Status == engine.FindingDiagnosed && f.Decision != nil {
+			if f.Status == plan.FindingDiagnosed && f.Decision != nil {
 				e.state, e.what = edgeFail, termtext.Escape(f.Decision.Name)
 			} else {
 				e.state, e.what = edgeIncomplete, "diagnosis "+f.StatusText

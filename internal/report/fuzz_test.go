@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/net/html"
 
-	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // FuzzReport feeds plan files (as JSON, from an untrusted source) to both renderers: no panic,
@@ -26,7 +26,7 @@ func FuzzReport(f *testing.F) {
 	f.Add([]byte(`{"findings":[{"id":"\u202e<script>","link":{"destination":"\u0000","ncs":[{"nc":"x","last_result":-1}]},"evidence":[{"status":"??","observations":[{"target":"<"}]}],"manual":[{"shell":"cmd","commands":["echo ` + "```" + `"]}]}]}`))
 	f.Add([]byte(`{"summary":{"partial":true,"dcs_not_read":9},"coverage":{"complete":false,"dcs":1,"dcs_read":5,"dcs_not_read":[{"name":"\u2028<b>","reason":""},{"name":"A","reason":"x"},{"name":"a","reason":"y"}],"problems":[{"scope":"","message":""},{"scope":"s","message":""}]},"topology":{"dcs":[{"name":"A","unread":"z"}]}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var p engine.Plan
+		var p plan.Plan
 		if err := json.Unmarshal(data, &p); err != nil {
 			return
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/lab/scenario"
+	"github.com/fix8524/fix8524/plan"
 	"github.com/fix8524/fix8524/playbooks"
 )
 
@@ -42,7 +43,7 @@ func scenarioFacts(t testing.TB, pb *engine.Playbook, name string) *facts.Snapsh
 }
 
 // planOf plans s, after a round trip of the facts through their JSON file format.
-func planOf(t testing.TB, pb *engine.Playbook, s *facts.Snapshot) *engine.Plan {
+func planOf(t testing.TB, pb *engine.Playbook, s *facts.Snapshot) *plan.Plan {
 	t.Helper()
 	var b bytes.Buffer
 	if err := facts.Encode(&b, s); err != nil {
@@ -59,7 +60,7 @@ func planOf(t testing.TB, pb *engine.Playbook, s *facts.Snapshot) *engine.Plan {
 	return p
 }
 
-func scenarioPlan(t testing.TB, name string) *engine.Plan {
+func scenarioPlan(t testing.TB, name string) *plan.Plan {
 	t.Helper()
 	pb := loadPlaybook(t)
 	return planOf(t, pb, scenarioFacts(t, pb, name))

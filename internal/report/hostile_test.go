@@ -11,8 +11,8 @@ import (
 
 	"golang.org/x/net/html"
 
-	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // hostile values: each carries the marker INJECTED, so that whatever of it became markup can
@@ -222,7 +222,7 @@ func textOf(n *html.Node) string {
 func TestHostileMarkdown(t *testing.T) {
 	pb := loadPlaybook(t)
 	p := planOf(t, pb, hostileFacts(t))
-	p.Findings[0].Manual = append(p.Findings[0].Manual, engine.ManualStep{Title: hostile[5], Shell: "cmd",
+	p.Findings[0].Manual = append(p.Findings[0].Manual, plan.ManualStep{Title: hostile[5], Shell: "cmd",
 		Commands: []string{"echo ```", "echo ````not the end", "# still inside"}})
 	out, err := Markdown(Input{Plan: p})
 	if err != nil {

@@ -5,9 +5,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/fix8524/fix8524/engine"
-
 	"github.com/fix8524/fix8524/internal/termtext"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // Markdown renders the report as Markdown (CommonMark with GitHub's tables and task lists) for
@@ -305,7 +304,7 @@ func mdFinding(w *mdWriter, f *findingView) {
 			for _, g := range a.Guards {
 				_, st := statusTone(g.Status)
 				t := "  - guard " + mdCode(g.Name) + ": " + mdText(st)
-				if g.Status != engine.StatusOK && g.Message != "" {
+				if g.Status != plan.StatusOK && g.Message != "" {
 					t += ": " + mdText(g.Message)
 				}
 				w.line(t)
@@ -360,7 +359,7 @@ func mdManual(w *mdWriter, steps []manualView) {
 	}
 }
 
-func mdFlags(w *mdWriter, flags []engine.Flag) {
+func mdFlags(w *mdWriter, flags []plan.Flag) {
 	if len(flags) == 0 {
 		return
 	}

@@ -18,16 +18,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/journal"
 	"github.com/fix8524/fix8524/facts"
-
 	"github.com/fix8524/fix8524/internal/termtext"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // Input is what a report shows.
 type Input struct {
-	Plan *engine.Plan
+	Plan *plan.Plan
 	// PlanFile names the plan in the report (its file name); "" when it has none.
 	PlanFile string
 	// Approval is the state of the plan's approval; nil when it was not looked at.
@@ -82,7 +81,7 @@ type model struct {
 	Unmatched  []unmatchedRow
 	Journal    *journalView
 	Coverage   coverageView
-	Plan       *engine.Plan
+	Plan       *plan.Plan
 	// unread is every DC not read, by lower-case name: the plan's coverage and its topology's
 	// unread DCs together, so that the banner, the list and the drawing agree.
 	unread map[string]facts.DCNotRead
@@ -131,7 +130,7 @@ type count struct {
 }
 
 type findingView struct {
-	*engine.Finding
+	*plan.Finding
 	Anchor      string // "f-1": ids never come from values
 	N           int
 	Tone        string
@@ -143,17 +142,17 @@ type findingView struct {
 	Actions     []actionView
 	Manual      []manualView
 	Needs       []string
-	Walk        []engine.WalkStep
+	Walk        []plan.WalkStep
 }
 
 type evidenceView struct {
-	engine.CheckResult
+	plan.CheckResult
 	Tone       string
 	StatusText string
 }
 
 type actionView struct {
-	engine.PlannedAction
+	plan.Action
 	Command    string // what runs, as shown
 	Lang       string // powershell | posix | ldap
 	ParamsJSON string
@@ -162,14 +161,14 @@ type actionView struct {
 }
 
 type manualView struct {
-	engine.ManualStep
+	plan.ManualStep
 	Where  string
 	Prompt string
 	Lang   string
 }
 
 type warningView struct {
-	*engine.Warning
+	*plan.Warning
 	Anchor string
 	Manual []manualView
 }
@@ -464,12 +463,12 @@ func (m *model) byDecision() {
 	})
 }
 
-func newFindingView(f *engine.Finding, n int) findingView {
+func newFindingView(f *plan.Finding, n int) findingView {
 	v := findingView{Finding: f, N: n, Anchor: "f-" + strconv.Itoa(n), Walk: f.Walk}
 	switch {
-	case f.Status == engine.FindingDiagnosed && f.Decision != nil:
+	case f.Status == plan.FindingDiagnosed && f.Decision != nil:
 		v.Tone, v.StatusText = "bad", "diagnosed"
-	case f.Status == engine.FindingDiagnosed:
+	case f.Status == plan.FindingDiagnosed:
 		// A plan file that says diagnosed without a decision: shown as what it is.
 		v.Tone, v.StatusText = "warn", "diagnosed (no decision in the plan file)"
 	default:
@@ -523,13 +522,13 @@ func newFindingView(f *engine.Finding, n int) findingView {
 
 // readingTone names a piece of evidence as the article reads it (problem found / no problem /
 // unknown); a plan without readings falls back to the check's status.
-func readingTone(ev engine.CheckResult) (tone, text string) {
+func readingTone(ev plan.CheckResult) (tone, text string) {
 	switch ev.Reading {
-	case engine.ReadingProblem:
+	case plan.ReadingProblem:
 		return "bad", "problem found"
-	case engine.ReadingNoProblem:
+	case plan.ReadingNoProblem:
 		return "ok", "no problem"
-	case engine.ReadingUnknown:
+	case plan.ReadingUnknown:
 		return "warn", "unknown"
 	}
 	return statusTone(ev.Status)
@@ -538,20 +537,20 @@ func readingTone(ev engine.CheckResult) (tone, text string) {
 // statusTone names a check or guard status.
 func statusTone(s string) (tone, text string) {
 	switch s {
-	case engine.StatusOK:
+	case plan.StatusOK:
 		return "ok", "holds"
-	case engine.StatusFailed:
+	case plan.StatusFailed:
 		return "bad", "does not hold"
-	case engine.StatusUnknown:
+	case plan.StatusUnknown:
 		return "warn", "unknown"
 	}
 	return "warn", termtext.Escape(s)
 }
 
-func newActionView(a engine.PlannedAction) actionView {
-	v := actionView{PlannedAction: a, RiskClass: "other"}
+func newActionView(a plan.Action) actionView {
+	v := actionView{Action: a, RiskClass: "other"}
 	switch a.Risk {
-	case engine.RiskLow, engine.RiskMedium, engine.RiskHigh:
+	case plan.RiskLow, plan.RiskMedium, plan.RiskHigh:
 		v.RiskClass = a.Risk
 	}
 	v.Where = "on " + termtext.Escape(a.Target)
@@ -559,11 +558,11 @@ func newActionView(a engine.PlannedAction) actionView {
 		v.Where += " (" + orDash(a.Platform) + " over " + orDash(a.Transport) + ")"
 	}
 	switch a.Kind {
-	case engine.KindPowerShell:
+	case plan.KindPowerShell:
 		v.Lang, v.Command = "powershell", strings.TrimRight(a.PowerShell, "\n")
-	case engine.KindArgv:
+	case plan.KindArgv:
 		v.Lang, v.Command = "sh", a.ArgvDisplay
-	case engine.KindLDAPDelete:
+	case plan.KindLDAPDelete:
 		v.Lang = "ldap"
 		if d := a.LDAPDelete; d != nil {
 			v.Command = "LDAP delete: " + d.DN
@@ -581,7 +580,7 @@ func newActionView(a engine.PlannedAction) actionView {
 	return v
 }
 
-func manualViews(steps []engine.ManualStep) []manualView {
+func manualViews(steps []plan.ManualStep) []manualView {
 	var out []manualView
 	for _, m := range steps {
 		v := manualView{ManualStep: m, Where: "on an admin workstation"}
@@ -602,15 +601,15 @@ func manualViews(steps []engine.ManualStep) []manualView {
 }
 
 // needText says what to gather; it never trusts the plan file to fill the fields its kind needs.
-func needText(n engine.Need) string {
+func needText(n plan.Need) string {
 	var s string
 	switch {
-	case n.Kind == engine.NeedDNS && n.DNS != nil:
+	case n.Kind == plan.NeedDNS && n.DNS != nil:
 		s = fmt.Sprintf("DNS %s %s from %s", n.DNS.Type, n.DNS.Name, n.DNS.Server)
 		if n.DNS.NoRecurse {
 			s += " (no recursion)"
 		}
-	case n.Kind == engine.NeedTCP && n.TCP != nil:
+	case n.Kind == plan.NeedTCP && n.TCP != nil:
 		s = fmt.Sprintf("TCP %s port %d", n.TCP.Host, n.TCP.Port)
 	default:
 		s = n.Fact
@@ -629,9 +628,9 @@ func needText(n engine.Need) string {
 
 // groupUnmatched groups unmatched links by partnership and result (all of them: the report is
 // where a person looks at every one).
-func groupUnmatched(links []engine.LinkRef) []unmatchedRow {
+func groupUnmatched(links []plan.LinkRef) []unmatchedRow {
 	var out []unmatchedRow
-	for _, g := range engine.GroupAllUnmatched(links) {
+	for _, g := range plan.GroupAllUnmatched(links) {
 		ncs := append([]string(nil), g.NCs...)
 		sort.Strings(ncs)
 		out = append(out, unmatchedRow{Destination: g.Destination, Source: g.Source, Result: g.Result, Count: len(g.NCs), NCs: strings.Join(ncs, "; ")})
@@ -689,7 +688,7 @@ func verbS(n int) string {
 func riskText(by map[string]int) string {
 	var parts []string
 	seen := map[string]bool{}
-	for _, r := range []string{engine.RiskLow, engine.RiskMedium, engine.RiskHigh} {
+	for _, r := range []string{plan.RiskLow, plan.RiskMedium, plan.RiskHigh} {
 		seen[r] = true
 		if n := by[r]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, r))

@@ -11,13 +11,14 @@ import (
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/lab/sim"
 	"github.com/fix8524/fix8524/lab/workstation"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // bigPlan is the plan of a synthetic forest of 2,000 DCs in 100 sites of 20, each DC with 3
 // inbound partners in its site on 4 NCs (24,000 links, plus the sites' bridgehead links), 2 %
 // of the partnerships failing with 8524, 5 DCs whose inbound status could not be read and 3
 // partnerships failing with another error. Made once: planning it takes a few seconds.
-var bigPlan = sync.OnceValues(func() (*engine.Plan, error) {
+var bigPlan = sync.OnceValues(func() (*plan.Plan, error) {
 	sy, err := sim.NewSyntheticForest(sim.SyntheticOptions{DCs: 2000, Partners: 3, NCs: 4, SiteSize: 20, Failing: 0.02, Seed: 14})
 	if err != nil {
 		return nil, err

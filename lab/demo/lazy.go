@@ -13,6 +13,7 @@ import (
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/facts/gather"
 	"github.com/fix8524/fix8524/facts/inventory"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // WindowsWaived is a reason to give apply.Options.WindowsWaived (and heal's) in tests that run the
@@ -126,7 +127,7 @@ func (l *Lazy) Observe(ctx context.Context, s *facts.Snapshot, dns []facts.DNSQu
 }
 
 // Run implements apply.Executor.
-func (l *Lazy) Run(ctx context.Context, a engine.PlannedAction) actions.Outcome {
+func (l *Lazy) Run(ctx context.Context, a plan.Action) actions.Outcome {
 	if err := l.start(ctx); err != nil {
 		return actions.Outcome{Command: actions.Display(a), Err: err}
 	}
@@ -134,7 +135,7 @@ func (l *Lazy) Run(ctx context.Context, a engine.PlannedAction) actions.Outcome 
 }
 
 // Inspect implements apply.Executor.
-func (l *Lazy) Inspect(ctx context.Context, a engine.PlannedAction) (ldapdelete.ObjectState, error) {
+func (l *Lazy) Inspect(ctx context.Context, a plan.Action) (ldapdelete.ObjectState, error) {
 	if err := l.start(ctx); err != nil {
 		return ldapdelete.ObjectState{}, err
 	}
@@ -142,7 +143,7 @@ func (l *Lazy) Inspect(ctx context.Context, a engine.PlannedAction) (ldapdelete.
 }
 
 // Leftovers implements apply.Executor.
-func (l *Lazy) Leftovers(ctx context.Context, a engine.PlannedAction, dns ldapdelete.DNSQuerier, in ldapdelete.LeftoversInput) []ldapdelete.Leftover {
+func (l *Lazy) Leftovers(ctx context.Context, a plan.Action, dns ldapdelete.DNSQuerier, in ldapdelete.LeftoversInput) []ldapdelete.Leftover {
 	if err := l.start(ctx); err != nil {
 		return nil
 	}

@@ -1,10 +1,15 @@
-package engine
+package plan
 
 import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/fix8524/fix8524/internal/termtext"
 )
+
+// maxText bounds a line rendered from values of the facts (4 KiB, as the planner bounds text).
+const maxText = 4 << 10
 
 // UnmatchedGroup is one partnership's failing links that the playbook does not handle, with
 // one result code: what plan and heal print, and heal escalates, for them.
@@ -33,8 +38,8 @@ func (u UnmatchedGroup) String() string {
 		ncs, more = ncs[:3], fmt.Sprintf(" and %d more", len(u.NCs)-3)
 	}
 	// names and NCs come from AD: printed on one line, escaped, bounded
-	return safeText(fmt.Sprintf("%s fails with result %d on %d naming context(s) (%s%s)", u.ID(), u.Result, len(u.NCs),
-		strings.Join(ncs, ", "), more))
+	return termtext.Escape(termtext.Clip(fmt.Sprintf("%s fails with result %d on %d naming context(s) (%s%s)", u.ID(), u.Result, len(u.NCs),
+		strings.Join(ncs, ", "), more), maxText))
 }
 
 // MaxUnmatchedGroups bounds what one run prints and notifies about links it does not handle:

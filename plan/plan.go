@@ -1,4 +1,4 @@
-package engine
+package plan
 
 import (
 	"time"
@@ -6,9 +6,9 @@ import (
 	"github.com/fix8524/fix8524/facts"
 )
 
-// PlanFormatVersion is the version of the plan JSON this build writes and reads. It changes
+// FormatVersion is the version of the plan JSON this build writes and reads. It changes
 // whenever a field changes meaning or disappears; adding a field does not change it.
-const PlanFormatVersion = 1
+const FormatVersion = 1
 
 // Check statuses: every check is three-valued.
 const (
@@ -144,12 +144,12 @@ type Finding struct {
 	Status   string       `json:"status"` // FindingDiagnosed | FindingIncomplete | FindingUndiagnosed
 	Decision *DecisionRef `json:"decision,omitempty"`
 	// Walk lists every decision considered, in order, with its outcome.
-	Walk     []WalkStep      `json:"walk"`
-	Evidence []CheckResult   `json:"evidence"`
-	Actions  []PlannedAction `json:"actions,omitempty"`
-	Manual   []ManualStep    `json:"manual,omitempty"`
-	Needs    []Need          `json:"needs,omitempty"`
-	Flags    []Flag          `json:"flags,omitempty"`
+	Walk     []WalkStep    `json:"walk"`
+	Evidence []CheckResult `json:"evidence"`
+	Actions  []Action      `json:"actions,omitempty"`
+	Manual   []ManualStep  `json:"manual,omitempty"`
+	Needs    []Need        `json:"needs,omitempty"`
+	Flags    []Flag        `json:"flags,omitempty"`
 	// Fingerprint is "sha256:<hex>" over the facts this finding's decisions depended on.
 	Fingerprint string `json:"fingerprint"`
 	// Incomplete is the one-line reason when Status is not FindingDiagnosed.
@@ -274,8 +274,8 @@ const (
 	KindLDAPDelete = "ldap_delete"
 )
 
-// PlannedAction is one remediation proposed for a finding.
-type PlannedAction struct {
+// Action is one remediation proposed for a finding.
+type Action struct {
 	ID                string   `json:"id"`   // "<finding id>/<action name>"
 	Key               string   `json:"key"`  // same key = same effect (same action, target and body): apply runs it once
 	Name              string   `json:"name"` // the playbook's action name
@@ -362,5 +362,7 @@ type Flag struct {
 	Fact    string `json:"fact"`
 	Value   string `json:"value"` // Go-quoted and truncated for display
 	Problem string `json:"problem"`
-	raw     string // the value itself, to recognise it where it is rendered
+	// Raw is the value itself, for the planner to recognise it where it is rendered; it is
+	// never written to a plan file.
+	Raw string `json:"-"`
 }
