@@ -154,18 +154,18 @@ func runApply(ctx context.Context, e *env, args []string) int {
 		trust = t
 	}
 	// The plan is read before the journal is opened: a file that is no plan creates nothing.
-	var plan *plan.Plan
+	var pl *plan.Plan
 	var planBytes []byte
 	tampered := false
 	if planPath != "" {
-		planBytes, err = inputfile.ReadFile(planPath, "plan", apply.MaxPlanBytes)
+		planBytes, err = inputfile.ReadFile(planPath, "plan", plan.MaxBytes)
 		if err != nil {
 			fmt.Fprintln(e.stderr, "fix8524 apply:", err)
 			return exitError
 		}
 		tampered = changedSinceApproval(planPath, planBytes)
 		if !tampered {
-			plan, err = apply.ParsePlan(planBytes)
+			pl, err = plan.Parse(planBytes)
 			if err != nil {
 				fmt.Fprintf(e.stderr, "fix8524 apply: %s: %v\n", planPath, err)
 				return exitError
@@ -173,15 +173,15 @@ func runApply(ctx context.Context, e *env, args []string) int {
 		}
 	}
 	scenarioName, isDemoPlan := "", false
-	if plan != nil {
-		scenarioName, isDemoPlan = demo.ScenarioOf(plan.Facts.Source)
+	if pl != nil {
+		scenarioName, isDemoPlan = demo.ScenarioOf(pl.Facts.Source)
 	}
 	switch {
-	case af.demo && plan != nil && !isDemoPlan:
-		fmt.Fprintf(e.stderr, "fix8524 apply: --demo: this plan was made from %s, not from the demo forest\n", plan.Facts.Source)
+	case af.demo && pl != nil && !isDemoPlan:
+		fmt.Fprintf(e.stderr, "fix8524 apply: --demo: this plan was made from %s, not from the demo forest\n", pl.Facts.Source)
 		return exitError
 	case isDemoPlan && !af.demo:
-		fmt.Fprintf(e.stderr, "fix8524 apply: this plan was made from the demo forest (%s): apply it with --demo\n", plan.Facts.Source)
+		fmt.Fprintf(e.stderr, "fix8524 apply: this plan was made from the demo forest (%s): apply it with --demo\n", pl.Facts.Source)
 		return exitError
 	}
 	j, err := af.state.openFor(e, af.demo, progress)
@@ -214,7 +214,7 @@ func runApply(ctx context.Context, e *env, args []string) int {
 		sayDemoWindows(progress, af.clock, af.emergency)
 	default:
 		if af.conn.dc == "" {
-			af.conn.dc = seedOf(plan)
+			af.conn.dc = seedOf(pl)
 		}
 		if af.conn.dc == "" {
 			fmt.Fprintln(e.stderr, "fix8524 apply: give --dc HOST: the DC to gather fresh facts from (the plan does not name one)")
@@ -233,12 +233,12 @@ func runApply(ctx context.Context, e *env, args []string) int {
 	if stdinIsTerminal(e) && trust == nil {
 		ask = typedYes(e)
 	}
-	livePlanned := plan == nil
-	if plan == nil {
+	livePlanned := pl == nil
+	if pl == nil {
 		// apply --dc HOST: plan now, show it, and keep it next to the journal.
 		var code int
-		plan, planBytes, planPath, code = planLive(ctx, e, o.Facts, pb, j.Dir())
-		if plan == nil {
+		pl, planBytes, planPath, code = planLive(ctx, e, o.Facts, pb, j.Dir())
+		if pl == nil {
 			return code
 		}
 		if ask == nil {
@@ -249,7 +249,7 @@ func runApply(ctx context.Context, e *env, args []string) int {
 			fmt.Fprintf(e.stderr, "fix8524 apply: refused: no approval (%s). Approve the saved plan and apply it:\n  fix8524 approve %s --by NAME\n  fix8524 apply %s --dc %s\n",
 				reason, termtext.ShellWord(planPath), termtext.ShellWord(planPath), termtext.ShellWord(af.conn.dc))
 			for _, out := range []journal.Outcome{journal.Started, journal.Refused} {
-				en := journal.Entry{Kind: journal.KindGate, Name: "approval", Forest: apply.ForestOf(plan), PlanFingerprint: plan.Fingerprint, Outcome: out}
+				en := journal.Entry{Kind: journal.KindGate, Name: "approval", Forest: apply.ForestOf(pl), PlanFingerprint: pl.Fingerprint, Outcome: out}
 				if out == journal.Refused {
 					en.Reason = "no approval: " + reason
 				}
@@ -258,8 +258,8 @@ func runApply(ctx context.Context, e *env, args []string) int {
 			return exitRefused
 		}
 	}
-	o.Plan, o.PlanBytes, o.PlanPath = plan, planBytes, planPath
-	o.Approvals = &ttyApprovals{file: apply.FileApprovals{PlanPath: planPath, Trust: trust}, ask: ask, e: e, plan: plan, showPlan: !livePlanned}
+	o.Plan, o.PlanBytes, o.PlanPath = pl, planBytes, planPath
+	o.Approvals = &ttyApprovals{file: apply.FileApprovals{PlanPath: planPath, Trust: trust}, ask: ask, e: e, plan: pl, showPlan: !livePlanned}
 
 	res, err := apply.Run(ctx, o)
 	if af.asJSON {
@@ -294,7 +294,7 @@ func refuseTampered(e *env, j *journal.Store, planPath string, b []byte) (int, b
 		x, y := approval.Shorten(d, a.PlanDigest)
 		reason := fmt.Sprintf("approval refused: plan changed after approval: %s has digest %s, %s approved %s",
 			termtext.Escape(planPath), x, termtext.Escape(a.By), y)
-		if p, err := apply.ParsePlan(b); err == nil && p.Fingerprint != a.PlanFingerprint {
+		if p, err := plan.Parse(b); err == nil && p.Fingerprint != a.PlanFingerprint {
 			// Not an edit of the approved plan: another plan (the approval of one plan file
 			// left next to another).
 			x, y := approval.Shorten(a.PlanFingerprint, p.Fingerprint)
@@ -347,11 +347,11 @@ func planLive(ctx context.Context, e *env, f apply.Facts, pb *engine.Playbook, s
 		return nil, nil, "", exitError
 	}
 	path := filepath.Join(dir, "plan-"+time.Now().UTC().Format("20060102T150405Z")+".json")
-	if err := writePlanFile(path, p); err != nil {
+	if err := plan.Write(path, p); err != nil {
 		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
 		return nil, nil, "", exitError
 	}
-	b, err := inputfile.ReadFile(path, "plan", apply.MaxPlanBytes)
+	b, err := inputfile.ReadFile(path, "plan", plan.MaxBytes)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
 		return nil, nil, "", exitError

@@ -77,7 +77,7 @@ func runApprove(_ context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "fix8524 approve: --expires %q: want a duration between 1s and %s (30m, 4h, 2d)\n", *expires, approval.MaxTTL)
 		return exitError
 	}
-	pl, planBytes, err := apply.ReadPlan(planPath)
+	pl, planBytes, err := plan.Read(planPath)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "fix8524 approve:", err)
 		return exitError

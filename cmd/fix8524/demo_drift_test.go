@@ -11,6 +11,7 @@ import (
 	"github.com/fix8524/fix8524/engine/apply"
 	"github.com/fix8524/fix8524/lab/demo"
 	"github.com/fix8524/fix8524/lab/scenario"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // For every embedded scenario, the facts `plan --demo` gathers and the facts `apply --demo`'s
@@ -34,7 +35,7 @@ func TestDemoPlanHasNoDriftForApply(t *testing.T) {
 			if code := run(ctx, e, []string{"plan", "--demo", name, "-o", path}); code != exitOK && code != exitProposed {
 				t.Fatalf("plan --demo %s: exit %d: %s", name, code, stderr)
 			}
-			planned, _, err := apply.ReadPlan(path)
+			planned, _, err := plan.Read(path)
 			if err != nil {
 				t.Fatal(err)
 			}

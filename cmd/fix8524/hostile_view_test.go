@@ -257,7 +257,7 @@ func TestHostileShow(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "p.json")
-	if err := writePlanFile(path, p); err != nil {
+	if err := plan.Write(path, p); err != nil {
 		t.Fatal(err)
 	}
 	raw := mustRead(t, path)
@@ -296,7 +296,7 @@ func TestHostileShow(t *testing.T) {
 	// approve of the same plan, its actions asking for approvals of their own (and --allow-each
 	// naming one that is not there): what it prints is escaped too.
 	other := filepath.Join(dir, "q.json")
-	if err := writePlanFile(other, p); err != nil {
+	if err := plan.Write(other, p); err != nil {
 		t.Fatal(err)
 	}
 	code, out, stderr := c.run("", "approve", other, "--by", "bob", "--state", c.state)

@@ -14,7 +14,6 @@ import (
 
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/facts"
-	"github.com/fix8524/fix8524/internal/atomicfile"
 	"github.com/fix8524/fix8524/internal/inputfile"
 	"github.com/fix8524/fix8524/internal/termtext"
 	"github.com/fix8524/fix8524/lab/scenario"
@@ -186,7 +185,7 @@ func planFromFacts(_ context.Context, e *env, s *facts.Snapshot, o planOpts) int
 		return exitError
 	}
 	if o.out != "" {
-		if err := writePlanFile(o.out, p); err != nil {
+		if err := plan.Write(o.out, p); err != nil {
 			fmt.Fprintln(e.stderr, "fix8524 plan:", err)
 			return exitError
 		}
@@ -198,7 +197,7 @@ func planFromFacts(_ context.Context, e *env, s *facts.Snapshot, o planOpts) int
 		}
 	}
 	if o.asJSON {
-		if err := encodePlan(e.stdout, p); err != nil {
+		if err := plan.Encode(e.stdout, p); err != nil {
 			fmt.Fprintln(e.stderr, "fix8524 plan:", err)
 			return exitError
 		}
@@ -257,22 +256,6 @@ func planProposes(p *plan.Plan) bool {
 		}
 	}
 	return false
-}
-
-func encodePlan(w io.Writer, p *plan.Plan) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(p)
-}
-
-// writePlanFile writes the plan atomically (temporary file, then rename); it never replaces
-// anything but a regular file.
-func writePlanFile(path string, p *plan.Plan) error {
-	if err := atomicfile.WriteFunc(path, 0o600, func(w io.Writer) error { return encodePlan(w, p) }); err != nil {
-		return fmt.Errorf("the plan: %w", err)
-	}
-	return nil
 }
 
 // ---- the human view ----

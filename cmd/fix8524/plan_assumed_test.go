@@ -95,9 +95,9 @@ func TestPlanShowsAssumed(t *testing.T) {
 // the person decides).
 func TestApproveWarnsAboutAssumptions(t *testing.T) {
 	dir := t.TempDir()
-	plan := filepath.Join(dir, "p.json")
+	planPath := filepath.Join(dir, "p.json")
 	e, out, stderr := testEnv(nil)
-	if code := run(context.Background(), e, []string{"plan", "--facts", selfDNSFactsFile(t, engine.DNSServersAssumedSelf), "-o", plan}); code != exitProposed {
+	if code := run(context.Background(), e, []string{"plan", "--facts", selfDNSFactsFile(t, engine.DNSServersAssumedSelf), "-o", planPath}); code != exitProposed {
 		t.Fatalf("plan: exit %d: %s%s", code, out, stderr)
 	}
 	st := filepath.Join(dir, "st")
@@ -105,7 +105,7 @@ func TestApproveWarnsAboutAssumptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	e, out, stderr = testEnv(nil)
-	if code := run(context.Background(), e, []string{"approve", plan, "--by", "me", "--state", st}); code != exitOK {
+	if code := run(context.Background(), e, []string{"approve", planPath, "--by", "me", "--state", st}); code != exitOK {
 		t.Fatalf("approve: exit %d: %s%s", code, out, stderr)
 	}
 	if !strings.Contains(stderr.String(), "warning: DC1<-DC2 rests on an assumption: DC1's DNS client settings were not read") {

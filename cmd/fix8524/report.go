@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/fix8524/fix8524/engine/apply"
 	"github.com/fix8524/fix8524/engine/approval"
 	"github.com/fix8524/fix8524/internal/atomicfile"
 	"github.com/fix8524/fix8524/internal/report"
@@ -69,7 +68,7 @@ func runReport(_ context.Context, e *env, args []string) int {
 	}
 	// The plan file is untrusted: a regular file, size-bounded (internal/inputfile), parsed
 	// strictly.
-	p, raw, err := apply.ReadPlan(planPath)
+	p, raw, err := plan.Read(planPath)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "fix8524 report:", err)
 		return exitError

@@ -63,7 +63,7 @@ func runShow(_ context.Context, e *env, args []string) int {
 		return exitError
 	}
 	st.fromProfile = set["state"]
-	p, planBytes, err := apply.ReadPlan(planPath)
+	p, planBytes, err := plan.Read(planPath)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "fix8524 show:", err)
 		return exitError

@@ -494,10 +494,10 @@ func (r *run) checkPlan() (bool, string) {
 
 // windowsDiffer compares the plan file's change windows (shown to the approver) with the
 // playbook's (which the window gate enforces).
-func windowsDiffer(plan, playbook []plan.WindowSpec) string {
-	a, _ := json.Marshal(plan)
+func windowsDiffer(planned, playbook []plan.WindowSpec) string {
+	a, _ := json.Marshal(planned)
 	b, _ := json.Marshal(playbook)
-	if len(plan) == 0 && len(playbook) == 0 || string(a) == string(b) {
+	if len(planned) == 0 && len(playbook) == 0 || string(a) == string(b) {
 		return ""
 	}
 	return fmt.Sprintf("the plan's change windows %s differ from the playbook's %s: the plan file was edited (the window gate enforces the playbook's); make the plan again",

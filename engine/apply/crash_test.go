@@ -61,7 +61,7 @@ func crashChild(dir string) int {
 	if err != nil {
 		return fail(err)
 	}
-	plan, err := apply.ParsePlan(b)
+	pl, err := plan.Parse(b)
 	if err != nil {
 		return fail(err)
 	}
@@ -70,7 +70,7 @@ func crashChild(dir string) int {
 		return fail(err)
 	}
 	_, err = apply.Run(context.Background(), apply.Options{
-		Plan: plan, PlanBytes: b, PlanPath: planPath, Playbook: p,
+		Plan: pl, PlanBytes: b, PlanPath: planPath, Playbook: p,
 		Approvals: apply.FileApprovals{PlanPath: planPath}, Facts: l, Exec: l, Journal: j,
 		Now: func() time.Time { return inWindow },
 	})

@@ -27,19 +27,19 @@ func (rf Refusal) journalText() string {
 // when action is not "". apply's approval gate and the CLI's check of a plan changed since its
 // approval (made before the plan is parsed) give the same advice.
 func ApprovalAdvice(planPath, action, reason string) string {
-	plan := planWord(planPath)
+	word := planWord(planPath)
 	if action != "" {
-		return "approve it on its own: fix8524 approve " + plan + " --by NAME --allow-each " + termtext.ShellWord(action)
+		return "approve it on its own: fix8524 approve " + word + " --by NAME --allow-each " + termtext.ShellWord(action)
 	}
 	switch {
 	case strings.Contains(reason, "plan changed after approval"), strings.Contains(reason, "for another plan"):
-		return "read the plan (fix8524 show " + plan + "), then approve this file as it is now: fix8524 approve " + plan + " --by NAME"
+		return "read the plan (fix8524 show " + word + "), then approve this file as it is now: fix8524 approve " + word + " --by NAME"
 	case strings.Contains(reason, "not signed"), strings.Contains(reason, "untrusted key"), strings.Contains(reason, "does not verify"):
-		return "approve it with a key --trust-keys lists: fix8524 approve " + plan + " --by NAME --sign-key FILE"
+		return "approve it with a key --trust-keys lists: fix8524 approve " + word + " --by NAME --sign-key FILE"
 	case strings.Contains(reason, "clock skew"):
-		return "check the clocks of this host and of the approver's, then approve again: fix8524 approve " + plan + " --by NAME"
+		return "check the clocks of this host and of the approver's, then approve again: fix8524 approve " + word + " --by NAME"
 	}
-	return "approve it: fix8524 approve " + plan + " --by NAME (fix8524 show " + plan + " says what it does)"
+	return "approve it: fix8524 approve " + word + " --by NAME (fix8524 show " + word + " says what it does)"
 }
 
 // planWord is the plan's path as a word of a command shown to people ("PLAN" when unknown).
@@ -52,11 +52,11 @@ func planWord(path string) string {
 
 // advice says, in one line, what a person can do about a gate's refusal.
 func (r *run) advice(gate, reason string) string {
-	plan := planWord(r.o.PlanPath)
+	word := planWord(r.o.PlanPath)
 	name, action, _ := strings.Cut(gate, ":")
 	switch name {
 	case "plan":
-		return "make the plan again with the playbook and -var/-var-file this apply uses (fix8524 plan ... -o " + plan + "), then approve it"
+		return "make the plan again with the playbook and -var/-var-file this apply uses (fix8524 plan ... -o " + word + "), then approve it"
 	case "approval":
 		return ApprovalAdvice(r.o.PlanPath, action, reason)
 	case "window":
@@ -76,9 +76,9 @@ func (r *run) advice(gate, reason string) string {
 	case "drift":
 		return "make a new plan of the forest as it is now (fix8524 plan ... -o FILE), read it and approve it"
 	case "guards":
-		return "nothing overrides a guard: read why (fix8524 show " + plan + "), fix what it names, then plan again"
+		return "nothing overrides a guard: read why (fix8524 show " + word + "), fix what it names, then plan again"
 	case "blocked":
-		return "a blocked action never runs: fix what blocks it (fix8524 show " + plan + "), then plan again"
+		return "a blocked action never runs: fix what blocks it (fix8524 show " + word + "), then plan again"
 	case "recheck":
 		return "check that step by hand on the DC, then make a new plan"
 	}

@@ -118,15 +118,15 @@ func TestReadSettingsAreHealed(t *testing.T) {
 // approvals run an action of a finding with assumptions.
 func TestPolicyApprovalsRefuseAssumed(t *testing.T) {
 	a := plan.Action{ID: "DC1<-DC2/retry_replication", Key: "k", Name: "retry_replication", Risk: "low", Kind: plan.KindPowerShell, Target: "DC1"}
-	plan := &plan.Plan{Findings: []plan.Finding{{ID: "DC1<-DC2", Actions: []plan.Action{a}, Assumptions: []string{"DC1's DNS client settings were not read"}}}}
+	p := &plan.Plan{Findings: []plan.Finding{{ID: "DC1<-DC2", Actions: []plan.Action{a}, Assumptions: []string{"DC1's DNS client settings were not read"}}}}
 	v := policy.Verdict{Candidate: policy.CandidateFromAction("DC1<-DC2", a), Approved: true, Class: policy.ClassApproved}
 	pa := heal.NewPolicyApprovals("heal policy test", []policy.Verdict{v})
-	_, err := pa.ApproveAction(context.Background(), apply.Request{Plan: plan}, a, false)
+	_, err := pa.ApproveAction(context.Background(), apply.Request{Plan: p}, a, false)
 	if err == nil || !strings.Contains(err.Error(), policy.HoldAssumed) {
 		t.Errorf("err = %v", err)
 	}
-	plan.Findings[0].Assumptions = nil
-	if _, err := pa.ApproveAction(context.Background(), apply.Request{Plan: plan}, a, false); err != nil {
+	p.Findings[0].Assumptions = nil
+	if _, err := pa.ApproveAction(context.Background(), apply.Request{Plan: p}, a, false); err != nil {
 		t.Errorf("without assumptions: %v", err)
 	}
 }

@@ -484,7 +484,7 @@ func (h *run) apply(ctx context.Context, p *plan.Plan, d decision) *apply.Result
 	for _, f := range sub.Findings {
 		r.Applied = append(r.Applied, f.ID)
 	}
-	b, err := encodePlan(sub)
+	b, err := plan.Marshal(sub)
 	if err != nil {
 		h.fail(err)
 		return nil

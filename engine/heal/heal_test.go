@@ -22,6 +22,7 @@ import (
 	"github.com/fix8524/fix8524/engine/policy"
 	"github.com/fix8524/fix8524/lab/demo"
 	"github.com/fix8524/fix8524/lab/scenario"
+	"github.com/fix8524/fix8524/plan"
 	"github.com/fix8524/fix8524/playbooks"
 )
 
@@ -262,7 +263,7 @@ window "night" {
 			if r.EscalationPath == "" {
 				t.Fatal("no plan saved for a human")
 			}
-			held, _, err := apply.ReadPlan(r.EscalationPath)
+			held, _, err := plan.Read(r.EscalationPath)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -464,7 +465,7 @@ func TestHeldPlanIsStableAndApprovable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := apply.ParsePlan(b1)
+	p, err := plan.Parse(b1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,8 @@
 package heal
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -61,18 +59,6 @@ func subPlan(p *plan.Plan, keep func(*plan.Finding) bool) *plan.Plan {
 	return &q
 }
 
-// encodePlan renders a plan as the plan file `fix8524 plan -o` writes.
-func encodePlan(p *plan.Plan) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(p); err != nil {
-		return nil, fmt.Errorf("encoding the plan: %w", err)
-	}
-	return b.Bytes(), nil
-}
-
 // writeNew writes data to path atomically (temporary file, fsync, rename), mode 0600, creating
 // the directory (0700) when needed.
 func writeNew(path string, data []byte) error {
@@ -119,7 +105,7 @@ func saveHeld(dir, forest string, p *plan.Plan) (string, bool, error) {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return "", false, fmt.Errorf("saving the plan for a human: %w", err)
 	}
-	b, err := encodePlan(p)
+	b, err := plan.Marshal(p)
 	if err != nil {
 		return "", false, err
 	}
@@ -186,11 +172,11 @@ func prunePlans(dir, prefix string, maxAge time.Duration, now time.Time, except 
 	if err != nil {
 		return nil, fmt.Errorf("pruning old plans in %s: %w", dir, err)
 	}
-	type plan struct {
+	type saved struct {
 		name string
 		mod  time.Time
 	}
-	var plans []plan
+	var plans []saved
 	for _, e := range ents {
 		name := e.Name()
 		if !e.Type().IsRegular() || !strings.HasPrefix(name, prefix) || !strings.HasSuffix(name, ".json") {
@@ -203,7 +189,7 @@ func prunePlans(dir, prefix string, maxAge time.Duration, now time.Time, except 
 		if err != nil {
 			continue // gone meanwhile
 		}
-		plans = append(plans, plan{name, fi.ModTime()})
+		plans = append(plans, saved{name, fi.ModTime()})
 	}
 	sort.Slice(plans, func(i, j int) bool { return plans[i].mod.After(plans[j].mod) })
 	var deleted []string

@@ -127,8 +127,8 @@ max_dcs_per_24h     = 1000
 		t.Fatal(policy.FormatDiagnostics(diags))
 	}
 	for _, name := range []string{"stale-metadata", "guid-mismatch"} {
-		plan := scenarioPlan(t, pb, name)
-		cands := policy.CandidatesFromPlan(plan)
+		pl := scenarioPlan(t, pb, name)
+		cands := policy.CandidatesFromPlan(pl)
 		found := false
 		for _, v := range policy.Decide(permissive, cands, &memJournal{ran: map[string]time.Time{}}, scenario.DefaultNow) {
 			if v.Candidate.Action != "metadata_cleanup" {
