@@ -53,7 +53,7 @@ type Target struct {
 // TargetOf returns the target of a planned action.
 func TargetOf(a plan.Action) Target {
 	return Target{Name: a.Target, DNSHostName: a.TargetDNSHostName, IPs: append([]string(nil), a.TargetIPs...),
-		Platform: a.Platform, Transport: a.Transport}
+		Platform: string(a.Platform), Transport: a.Transport}
 }
 
 func (t Target) String() string {
@@ -100,13 +100,6 @@ type Outcome struct {
 // OK reports whether the action succeeded as far as its own result goes (verification is the
 // caller's next step).
 func (o Outcome) OK() bool { return o.Err == nil }
-
-// Destructive reports whether an action removes something that cannot simply be put back: an
-// LDAP delete, or any high-risk action. Apply re-checks such an action before it would ever run
-// it a second time.
-func Destructive(a plan.Action) bool {
-	return a.Kind == plan.KindLDAPDelete || a.Risk == plan.RiskHigh
-}
 
 // Params converts a planned action's parameters to the strings $P carries: strings as they
 // are, anything else as JSON text.
@@ -180,7 +173,7 @@ func Display(a plan.Action) string {
 	}
 	c, err := Command(a)
 	if err != nil {
-		return a.Name + " [" + a.Kind + "]: (invalid: " + err.Error() + ")"
+		return a.Name + " [" + string(a.Kind) + "]: (invalid: " + err.Error() + ")"
 	}
 	return c.Display() + " on " + a.Target
 }
@@ -252,7 +245,7 @@ func (x *Executor) Run(ctx context.Context, a plan.Action) (out Outcome) {
 }
 
 func transportMatches(a plan.Action) error {
-	want := map[string]string{plan.KindPowerShell: "winrm", plan.KindArgv: "ssh"}[a.Kind]
+	want := map[plan.Kind]string{plan.KindPowerShell: "winrm", plan.KindArgv: "ssh"}[a.Kind]
 	if a.Transport != "" && a.Transport != want && !(a.Kind == plan.KindPowerShell && a.Transport == "ssh") {
 		return fmt.Errorf("action %s: kind %s cannot travel over %q", a.ID, a.Kind, a.Transport)
 	}
@@ -356,7 +349,7 @@ const RetryName = "retry_replication"
 // command that runs repadmin /replicate for each NC, on Samba one samba-tool drs replicate
 // command per NC. It is used when the plan has no replication-retry action of its own, and for
 // the NCs still failing after the plan's retry.
-func RetryReplication(f *plan.Finding, destPlatform, destHost string, destIPs []string, sourceHost string, ncs []string) ([]plan.Action, error) {
+func RetryReplication(f *plan.Finding, destPlatform plan.Platform, destHost string, destIPs []string, sourceHost string, ncs []string) ([]plan.Action, error) {
 	if len(ncs) == 0 {
 		for _, nc := range f.Link.NCs {
 			ncs = append(ncs, nc.NC)
@@ -383,7 +376,7 @@ func RetryReplication(f *plan.Finding, destPlatform, destHost string, destIPs []
 		Target: f.Link.Destination, TargetDNSHostName: destHost, TargetIPs: destIPs, Platform: destPlatform,
 	}
 	switch destPlatform {
-	case "windows":
+	case plan.PlatformWindows:
 		js, _ := json.Marshal(ncs)
 		a := base
 		a.ID, a.Key = f.ID+"/builtin:"+RetryName, "builtin:"+RetryName+":"+f.ID+":"+strings.Join(ncs, "|")
@@ -391,7 +384,7 @@ func RetryReplication(f *plan.Finding, destPlatform, destHost string, destIPs []
 		a.Params = map[string]any{"destination": dest, "source": source, "ncs": string(js)}
 		a.PowerShell = retryPowerShell
 		return []plan.Action{a}, nil
-	case "samba":
+	case plan.PlatformSamba:
 		var out []plan.Action
 		for i, nc := range ncs {
 			// numbered by the NC's place in the finding, so that one NC keeps one id across

@@ -268,7 +268,7 @@ func caseSourceOffline(ctx context.Context, t *testing.T, s *suite) {
 		!strings.HasPrefix(a.LDAPDelete.DN, "CN=NTDS Settings,CN=DC2,CN=Servers,") {
 		t.Errorf("cleanup action %+v (delete %+v)", a, a.LDAPDelete)
 	}
-	guards := map[string]string{}
+	guards := map[string]plan.Status{}
 	for _, g := range a.Guards {
 		guards[g.Name] = g.Status
 	}

@@ -370,7 +370,7 @@ func finding(t *testing.T, p *plan.Plan, id string) *plan.Finding {
 
 func decisionOf(f *plan.Finding) string {
 	if f.Decision == nil {
-		return "(" + f.Status + ": " + f.Incomplete + ")"
+		return "(" + string(f.Status) + ": " + f.Incomplete + ")"
 	}
 	return f.Decision.Name
 }
@@ -395,7 +395,7 @@ func evidence(t *testing.T, f *plan.Finding, check string) plan.CheckResult {
 
 // requireObservation: the check's evidence holds an observation at target with rcode (and,
 // when answer is not empty, that answer).
-func requireObservation(t *testing.T, c plan.CheckResult, status, target, rcode, answer string) {
+func requireObservation(t *testing.T, c plan.CheckResult, status plan.Status, target, rcode, answer string) {
 	t.Helper()
 	if c.Status != status {
 		t.Errorf("check %s: %s, want %s (%s)", c.Name, c.Status, status, c.Summary)

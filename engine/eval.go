@@ -40,7 +40,7 @@ type findingEval struct {
 
 type checkEval struct {
 	ck      *Check
-	status  string
+	status  plan.Status
 	val     cty.Value
 	result  plan.CheckResult
 	needs   []plan.Need
@@ -161,7 +161,7 @@ func (fe *findingEval) checkVar(e *cexpr) (cty.Value, string) {
 }
 
 // statusIndex numbers the statuses 1..3 for checkVar (0 is "not evaluated yet").
-func statusIndex(status string) int {
+func statusIndex(status plan.Status) int {
 	switch status {
 	case plan.StatusOK:
 		return 1
@@ -258,7 +258,7 @@ func (fe *findingEval) check(name string) *checkEval {
 
 // checkValue builds check.NAME from the attributes a kind set: status, ok, kind and evidence
 // are added, attributes no expression reads are dropped, and those read but not set are unknown.
-func checkValue(ck *Check, status string, attrs map[string]cty.Value, evidence []string) cty.Value {
+func checkValue(ck *Check, status plan.Status, attrs map[string]cty.Value, evidence []string) cty.Value {
 	attrs["status"] = statusVals[status]
 	if ck.usedAll || ck.used["kind"] {
 		attrs["kind"] = cty.StringVal(ck.Kind)
@@ -309,14 +309,14 @@ func setAttr(attrs map[string]cty.Value, name string, v cty.Value) {
 	}
 }
 
-var statusVals = map[string]cty.Value{
-	plan.StatusOK: cty.StringVal(plan.StatusOK), plan.StatusFailed: cty.StringVal(plan.StatusFailed), plan.StatusUnknown: cty.StringVal(plan.StatusUnknown),
+var statusVals = map[plan.Status]cty.Value{
+	plan.StatusOK: cty.StringVal(string(plan.StatusOK)), plan.StatusFailed: cty.StringVal(string(plan.StatusFailed)), plan.StatusUnknown: cty.StringVal(string(plan.StatusUnknown)),
 }
 
 // wants reports whether expressions read a check's attribute (so it must be built).
 func wants(ck *Check, attr string) bool { return ck.usedAll || ck.used[attr] }
 
-func aggregate(all bool, ok, failed, unknown int) string {
+func aggregate(all bool, ok, failed, unknown int) plan.Status {
 	if all {
 		switch {
 		case failed > 0:
@@ -465,7 +465,7 @@ func (fe *findingEval) evalDNS(ce *checkEval, attrs map[string]cty.Value) []stri
 		failS = append(failS, s)
 		if buildServers {
 			servers = append(servers, cty.ObjectVal(map[string]cty.Value{
-				"server": cty.StringVal(s), "status": cty.StringVal(plan.StatusFailed), "rcode": cty.StringVal(""), "aa": cty.False,
+				"server": cty.StringVal(s), "status": cty.StringVal(string(plan.StatusFailed)), "rcode": cty.StringVal(""), "aa": cty.False,
 				"answers": cty.ListValEmpty(cty.String), "authority": cty.ListValEmpty(cty.String), "error": cty.StringVal("not an IP address"),
 			}))
 		}
@@ -487,7 +487,7 @@ func (fe *findingEval) evalDNS(ce *checkEval, attrs map[string]cty.Value) []stri
 			unkS = append(unkS, q.Server)
 			obs.Status, obs.Note = plan.StatusUnknown, "not gathered"
 			if buildServers {
-				sv["status"] = cty.StringVal(plan.StatusUnknown)
+				sv["status"] = cty.StringVal(string(plan.StatusUnknown))
 			}
 			evidence = append(evidence, q.Server+": not gathered")
 		} else {
@@ -497,7 +497,7 @@ func (fe *findingEval) evalDNS(ce *checkEval, attrs map[string]cty.Value) []stri
 			obs.Answers = safeAll(rrStrings(o.Answers, false))
 			obs.Authority = safeAll(rrStrings(o.Authority, true))
 			if buildServers {
-				sv["status"], sv["rcode"], sv["aa"], sv["error"] = cty.StringVal(st), cty.StringVal(o.Rcode), cty.BoolVal(o.Authoritative), cty.StringVal(o.Error)
+				sv["status"], sv["rcode"], sv["aa"], sv["error"] = cty.StringVal(string(st)), cty.StringVal(o.Rcode), cty.BoolVal(o.Authoritative), cty.StringVal(o.Error)
 				sv["answers"], sv["authority"] = strList(rrStrings(o.Answers, false)), strList(rrStrings(o.Authority, true))
 			}
 			if attrs != nil && wants(ck, "answers") {
@@ -563,7 +563,7 @@ func safeAll(ss []string) []string {
 	return ss
 }
 
-func (fe *findingEval) judgeDNS(ck *Check, o *facts.DNSObservation) string {
+func (fe *findingEval) judgeDNS(ck *Check, o *facts.DNSObservation) plan.Status {
 	if !o.Responded() {
 		return plan.StatusFailed
 	}
@@ -676,7 +676,7 @@ func (fe *findingEval) evalTCP(ce *checkEval, attrs map[string]cty.Value) []stri
 			unkN++
 			obs.Status, obs.Note = plan.StatusUnknown, "not gathered"
 			if buildPorts {
-				pvals["status"] = cty.StringVal(plan.StatusUnknown)
+				pvals["status"] = cty.StringVal(string(plan.StatusUnknown))
 			}
 			evidence = append(evidence, "port "+port+": not gathered")
 		} else {
@@ -684,7 +684,7 @@ func (fe *findingEval) evalTCP(ce *checkEval, attrs map[string]cty.Value) []stri
 			// Only what the network said about an address dialled fails a check: no address
 			// known, a name that does not resolve or a local error is unknown, never "does
 			// not answer".
-			var st string
+			var st plan.Status
 			switch {
 			case o.Result == facts.ReachOpen:
 				st = plan.StatusOK
@@ -702,7 +702,7 @@ func (fe *findingEval) evalTCP(ce *checkEval, attrs map[string]cty.Value) []stri
 			}
 			obs.Status, obs.Result, obs.Error = st, o.Result, safeText(o.Error)
 			if buildPorts {
-				pvals["status"], pvals["result"], pvals["address"], pvals["error"] = cty.StringVal(st), cty.StringVal(o.Result), cty.StringVal(o.Address), cty.StringVal(o.Error)
+				pvals["status"], pvals["result"], pvals["address"], pvals["error"] = cty.StringVal(string(st)), cty.StringVal(o.Result), cty.StringVal(o.Address), cty.StringVal(o.Error)
 			}
 			evidence = append(evidence, "port "+port+": "+reachText(o))
 		}
@@ -894,7 +894,7 @@ func (fe *findingEval) evalAssert(ce *checkEval) []string {
 	}
 	for _, c := range ck.cond.checks {
 		if r := fe.results[c]; r != nil {
-			ev = append(ev, "check."+c+" is "+r.status)
+			ev = append(ev, "check."+c+" is "+string(r.status))
 		} else {
 			ev = append(ev, "check."+c+" not needed")
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -252,8 +253,8 @@ func (l *loader) load(srcs []Source, opts LoadOptions) {
 		ck.placeholder = cty.UnknownVal(resultType(ck.Kind))
 		ck.refs = buildCheckRefs(ck)
 		if statusOnly(ck) {
-			ck.statusVals = map[string]cty.Value{}
-			for _, st := range []string{plan.StatusOK, plan.StatusFailed, plan.StatusUnknown} {
+			ck.statusVals = map[plan.Status]cty.Value{}
+			for _, st := range []plan.Status{plan.StatusOK, plan.StatusFailed, plan.StatusUnknown} {
 				ck.statusVals[st] = checkValue(ck, st, map[string]cty.Value{}, nil)
 			}
 		}
@@ -607,14 +608,21 @@ func (l *loader) constDuration(attrs hcl.Attributes, name string, def time.Durat
 }
 
 func (l *loader) oneOf(attrs hcl.Attributes, name, def string, allowed ...string) string {
-	s := l.constString(attrs, name, def)
-	for _, a := range allowed {
-		if s == a {
-			return s
-		}
+	return oneOf(l, attrs, name, def, allowed...)
+}
+
+// oneOf is loader.oneOf for a vocabulary of the plan (a risk, an ok_means).
+func oneOf[T ~string](l *loader, attrs hcl.Attributes, name string, def T, allowed ...T) T {
+	s := T(l.constString(attrs, name, string(def)))
+	if slices.Contains(allowed, s) {
+		return s
 	}
 	if a := attrs[name]; a != nil {
-		l.errorf(a.Expr.Range().Ptr(), "Invalid value for "+name, "%q is not one of: %s.", s, strings.Join(allowed, ", "))
+		words := make([]string, len(allowed))
+		for i, w := range allowed {
+			words[i] = string(w)
+		}
+		l.errorf(a.Expr.Range().Ptr(), "Invalid value for "+name, "%q is not one of: %s.", s, strings.Join(words, ", "))
 	}
 	return def
 }
@@ -851,7 +859,7 @@ func (l *loader) loadCheck(b *hcl.Block) {
 	c := l.content(b.Body, checkSchema)
 	ck := &Check{Name: b.Labels[0], DeclRange: b.DefRange}
 	ck.Doc = l.constString(c.Attributes, "doc", "")
-	ck.OKMeans = l.oneOf(c.Attributes, "ok_means", plan.OKMeansHealthy, plan.OKMeansHealthy, plan.OKMeansProblem)
+	ck.OKMeans = oneOf(l, c.Attributes, "ok_means", plan.OKMeansHealthy, plan.OKMeansHealthy, plan.OKMeansProblem)
 	kinds := len(c.Blocks)
 	if c.Attributes["condition"] != nil {
 		kinds++
@@ -967,7 +975,7 @@ func (l *loader) loadAction(b *hcl.Block) {
 	if c.Attributes["on"] != nil {
 		a.on = l.compileOn(c.Attributes["on"].Expr, "a DC (link.source, link.destination, or one of forest.dcs)")
 	}
-	a.Risk = l.oneOf(c.Attributes, "risk", plan.RiskHigh, plan.RiskLow, plan.RiskMedium, plan.RiskHigh)
+	a.Risk = oneOf(l, c.Attributes, "risk", plan.RiskHigh, plan.RiskLow, plan.RiskMedium, plan.RiskHigh)
 	a.Doc = l.constString(c.Attributes, "doc", "")
 	a.RequiresApprovalEach = l.constBool(c.Attributes, "requires_approval_each", false)
 	a.VerifyTimeout = l.constDuration(c.Attributes, "verify_timeout", DefaultVerifyTimeout)

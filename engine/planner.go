@@ -702,7 +702,7 @@ func covered(optional []hcl.Traversal, unknown []string) bool {
 }
 
 func summarize(p *plan.Plan, links, failing int) plan.Summary {
-	s := plan.Summary{Links: links, FailingLinks: failing, Findings: len(p.Findings), Unmatched: len(p.Unmatched), ByRisk: map[string]int{}, ByDecision: map[string]int{}}
+	s := plan.Summary{Links: links, FailingLinks: failing, Findings: len(p.Findings), Unmatched: len(p.Unmatched), ByRisk: map[plan.Risk]int{}, ByDecision: map[string]int{}}
 	for _, f := range p.Findings {
 		s.MatchedLinks += len(f.Link.NCs)
 		switch f.Status {

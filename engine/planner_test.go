@@ -254,7 +254,7 @@ func TestPlanSample(t *testing.T) {
 	// Evidence includes the playbook's supporting evidence, in playbook order.
 	var names []string
 	for _, e := range f.Evidence {
-		names = append(names, e.Name+"="+e.Status)
+		names = append(names, e.Name+"="+string(e.Status))
 	}
 	if strings.Join(names, " ") != "answers=ok cname_dest=failed cname_src=failed logged_2087=ok scavenged=failed" {
 		t.Errorf("evidence %v", names)

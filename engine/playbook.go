@@ -58,7 +58,7 @@ type Check struct {
 	// OKMeans says what the check holding means: OKMeansHealthy (the default: it looks for
 	// something working, and failing is the problem) or OKMeansProblem (it looks for a problem,
 	// and holding is finding it). It changes how evidence reads, never how it is evaluated.
-	OKMeans   string
+	OKMeans   plan.OKMeans
 	DeclRange hcl.Range
 
 	// dns
@@ -96,7 +96,7 @@ type Check struct {
 	placeholder cty.Value
 	// statusVals are the check's values by status when expressions read nothing of it but ok,
 	// status and kind (nil otherwise).
-	statusVals map[string]cty.Value
+	statusVals map[plan.Status]cty.Value
 	// refs are the facts the check reads; for an event check's `on`, the events of those DCs.
 	refs []factRef
 }
@@ -147,7 +147,7 @@ type Action struct {
 	Name                 string
 	DeclRange            hcl.Range
 	Doc                  string
-	Risk                 string
+	Risk                 plan.Risk
 	Verify               []string
 	VerifyTimeout        time.Duration
 	RequiresApprovalEach bool

@@ -259,7 +259,7 @@ func (fe *findingEval) planAction(a *Action) (plan.Action, []plan.Need) {
 			needs = append(needs, fe.factNeed(a.on.attrRef("platform").t, "action."+a.Name)...)
 			break
 		}
-		pa.Platform = plat
+		pa.Platform = plan.Platform(plat)
 		if a.on.absOK {
 			fe.addFactRef(a.on.attrRef("platform"))
 		}

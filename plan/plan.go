@@ -10,54 +10,6 @@ import (
 // whenever a field changes meaning or disappears; adding a field does not change it.
 const FormatVersion = 1
 
-// Check statuses: every check is three-valued.
-const (
-	StatusOK      = "ok"      // the check's condition holds
-	StatusFailed  = "failed"  // it does not hold
-	StatusUnknown = "unknown" // a fact or an observation it needs is missing
-)
-
-// What a check holding means (the check block's ok_means).
-const (
-	OKMeansHealthy = "healthy" // the check looks for something working: failing is the problem
-	OKMeansProblem = "problem" // the check looks for a problem: holding is finding it
-)
-
-// Readings of evidence, as the article reads it: a check that looks for a problem and does not
-// find it is no problem, not a failure.
-const (
-	ReadingProblem   = "problem_found"
-	ReadingNoProblem = "no_problem"
-	ReadingUnknown   = "unknown"
-)
-
-// ReadingOf is what a check's status means given its ok_means.
-func ReadingOf(status, okMeans string) string {
-	switch {
-	case status == StatusOK && okMeans == OKMeansProblem, status == StatusFailed && okMeans != OKMeansProblem:
-		return ReadingProblem
-	case status == StatusOK, status == StatusFailed:
-		return ReadingNoProblem
-	}
-	return ReadingUnknown
-}
-
-// Finding statuses.
-const (
-	FindingDiagnosed  = "diagnosed"  // a decision holds: cause, actions and manual steps are known
-	FindingIncomplete = "incomplete" // the walk stopped on an unknown: Needs says what to gather
-	// FindingUndiagnosed: every decision's when was false (a playbook without a catch-all).
-	FindingUndiagnosed = "undiagnosed"
-)
-
-// Walk step results.
-const (
-	WalkHolds   = "holds"   // the decision's when is true: it wins
-	WalkFalse   = "false"   // when is false: the walk goes on
-	WalkUnknown = "unknown" // when is unknown: the walk stops (diagnosis incomplete)
-	WalkSkipped = "skipped" // when is unknown only because of facts the decision marks optional
-)
-
 // Plan is what `fix8524 plan` proposes: a pure function of a playbook, facts and PlanOptions.
 // It is plain data; approve and apply read it back from JSON.
 type Plan struct {
@@ -124,7 +76,7 @@ type Summary struct {
 	Actions      int            `json:"actions"`
 	ManualSteps  int            `json:"manual_steps"`
 	Blocked      int            `json:"blocked_actions"` // actions a guard, a hostile value or an unknown platform blocks
-	ByRisk       map[string]int `json:"actions_by_risk,omitempty"`
+	ByRisk       map[Risk]int   `json:"actions_by_risk,omitempty"`
 	ByDecision   map[string]int `json:"findings_by_decision,omitempty"`
 	Unmatched    int            `json:"unmatched"`
 	Flags        int            `json:"flagged_values"` // of findings and warnings
@@ -139,10 +91,10 @@ type Summary struct {
 // destination knows it) to one destination, across all its naming contexts. One DNS diagnosis
 // covers all NCs of the pair, because the destination looks up the same GUID CNAME for each.
 type Finding struct {
-	ID       string       `json:"id"` // "DEST<-SOURCE", e.g. "DC1<-DC2" (plus "@guid" prefix when ambiguous)
-	Link     LinkInfo     `json:"link"`
-	Status   string       `json:"status"` // FindingDiagnosed | FindingIncomplete | FindingUndiagnosed
-	Decision *DecisionRef `json:"decision,omitempty"`
+	ID       string        `json:"id"` // "DEST<-SOURCE", e.g. "DC1<-DC2" (plus "@guid" prefix when ambiguous)
+	Link     LinkInfo      `json:"link"`
+	Status   FindingStatus `json:"status"`
+	Decision *DecisionRef  `json:"decision,omitempty"`
 	// Walk lists every decision considered, in order, with its outcome.
 	Walk     []WalkStep    `json:"walk"`
 	Evidence []CheckResult `json:"evidence"`
@@ -218,9 +170,9 @@ type DecisionRef struct {
 
 // WalkStep is one decision considered while walking the table.
 type WalkStep struct {
-	Decision string   `json:"decision"`
-	Result   string   `json:"result"`            // Walk* constant
-	Unknown  []string `json:"unknown,omitempty"` // what was unknown (facts, checks)
+	Decision string     `json:"decision"`
+	Result   WalkResult `json:"result"`
+	Unknown  []string   `json:"unknown,omitempty"` // what was unknown (facts, checks)
 }
 
 // CheckResult is the evidence of one check for one finding.
@@ -228,12 +180,12 @@ type CheckResult struct {
 	Name   string `json:"name"`
 	Kind   string `json:"kind"` // dns | tcp | event | assert
 	Doc    string `json:"doc,omitempty"`
-	Status string `json:"status"` // Status* constant
+	Status Status `json:"status"`
 	// Reading is what the status means (Reading* constant): a check that looks for a problem
 	// (ok_means = "problem") reads "problem_found" when it holds. Empty in plans made before
 	// it existed.
-	Reading string `json:"reading,omitempty"`
-	Summary string `json:"summary"`
+	Reading Reading `json:"reading,omitempty"`
+	Summary string  `json:"summary"`
 	// Observations are what each server, port or DC showed (dns, tcp, event checks).
 	Observations []Observation `json:"observations,omitempty"`
 	// Facts are the facts an assert check read, with their values.
@@ -244,7 +196,7 @@ type CheckResult struct {
 type Observation struct {
 	Target    string   `json:"target"`            // DNS server IP, host:port, or DC name
 	Query     string   `json:"query,omitempty"`   // "CNAME <name>" for DNS
-	Status    string   `json:"status"`            // Status* constant for this target
+	Status    Status   `json:"status"`            // for this target
 	Rcode     string   `json:"rcode,omitempty"`   // DNS
 	AA        bool     `json:"aa,omitempty"`      // DNS: authoritative answer
 	Answers   []string `json:"answers,omitempty"` // DNS answer data, or event summaries
@@ -260,32 +212,18 @@ type FactValue struct {
 	Value string `json:"value"` // HCL-like rendering; "(unknown: reason)" when unknown
 }
 
-// Risk levels.
-const (
-	RiskLow    = "low"
-	RiskMedium = "medium"
-	RiskHigh   = "high"
-)
-
-// Action kinds (what Go knows how to run; the playbook chooses).
-const (
-	KindPowerShell = "powershell" // Windows, over WinRM
-	KindArgv       = "argv"       // Samba (or any POSIX host), over SSH
-	KindLDAPDelete = "ldap_delete"
-)
-
 // Action is one remediation proposed for a finding.
 type Action struct {
 	ID                string   `json:"id"`   // "<finding id>/<action name>"
 	Key               string   `json:"key"`  // same key = same effect (same action, target and body): apply runs it once
 	Name              string   `json:"name"` // the playbook's action name
 	Title             string   `json:"title"`
-	Kind              string   `json:"kind,omitempty"` // Kind* constant; empty when the platform is unknown
-	Risk              string   `json:"risk"`
+	Kind              Kind     `json:"kind,omitempty"` // empty when the platform is unknown
+	Risk              Risk     `json:"risk"`
 	Target            string   `json:"target"` // DC name
 	TargetDNSHostName string   `json:"target_dns_host_name,omitempty"`
 	TargetIPs         []string `json:"target_ips,omitempty"`
-	Platform          string   `json:"platform"`  // windows | samba | any (ldap) | unknown
+	Platform          Platform `json:"platform"`
 	Transport         string   `json:"transport"` // winrm | ssh | ldap | "" when unknown
 	// PowerShell is the script text from the playbook (never with facts spliced in); the
 	// transport passes Params to it as data in $P.
@@ -321,7 +259,7 @@ type LDAPDelete struct {
 type GuardResult struct {
 	Name      string `json:"name"`
 	Condition string `json:"condition"` // the expression as written in the playbook
-	Status    string `json:"status"`    // Status* constant
+	Status    Status `json:"status"`
 	Message   string `json:"message"`
 }
 
@@ -337,16 +275,9 @@ type ManualStep struct {
 	Flagged  bool     `json:"flagged,omitempty"` // a command uses a flagged value: read it before running it
 }
 
-// Need kinds.
-const (
-	NeedFact = "fact"
-	NeedDNS  = "dns"
-	NeedTCP  = "tcp"
-)
-
 // Need is something to gather before the diagnosis can go on.
 type Need struct {
-	Kind   string          `json:"kind"`             // Need* constant
+	Kind   NeedKind        `json:"kind"`
 	Fact   string          `json:"fact,omitempty"`   // "link.source.dns_servers"
 	DC     string          `json:"dc,omitempty"`     // the DC the fact is about
 	Reason string          `json:"reason,omitempty"` // why it is unknown ("not gathered", "no WinRM credentials")

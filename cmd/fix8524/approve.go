@@ -84,13 +84,9 @@ func runApprove(_ context.Context, e *env, args []string) int {
 	}
 	actions := map[string]plan.Action{}
 	var needEach []string
-	deletes := 0
 	for _, f := range pl.Findings {
 		for _, a := range f.Actions {
 			actions[a.ID] = a
-			if a.Kind == plan.KindLDAPDelete {
-				deletes++
-			}
 		}
 	}
 	for _, f := range pl.Findings {
@@ -99,9 +95,10 @@ func runApprove(_ context.Context, e *env, args []string) int {
 			fmt.Fprintf(e.stderr, "warning: %s rests on an assumption: %s\n", termtext.Args([]any{f.ID, as})...)
 		}
 	}
+	own := pl.OwnApprovals()
 	for _, f := range pl.Findings {
 		for _, a := range f.Actions {
-			if a.RequiresApprovalEach || (a.Kind == plan.KindLDAPDelete && deletes > 1) {
+			if own[a.ID] {
 				needEach = append(needEach, a.ID)
 			}
 		}
@@ -199,7 +196,7 @@ func writeApproved(w io.Writer, p *plan.Plan) {
 	fmt.Fprintln(w, ":")
 	for _, f := range p.Findings {
 		for _, a := range f.Actions {
-			fmt.Fprintf(w, "  %s [%s] %s\n", esc(a.ID), esc(a.Risk), actionPlace(a))
+			fmt.Fprintf(w, "  %s [%s] %s\n", esc(a.ID), esc(string(a.Risk)), actionPlace(a))
 		}
 	}
 	for _, ws := range p.Windows {

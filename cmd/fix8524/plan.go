@@ -276,7 +276,7 @@ func (c painter) green(s string) string  { return c.wrap("\x1b[32m", s) }
 func (c painter) yellow(s string) string { return c.wrap("\x1b[33m", s) }
 func (c painter) dim(s string) string    { return c.wrap("\x1b[2m", s) }
 
-func (c painter) status(s string) string {
+func (c painter) status(s plan.Status) string {
 	switch s {
 	case plan.StatusOK:
 		return c.green("[ok]     ")
@@ -312,14 +312,14 @@ func (c painter) cut(s string, n int) string {
 	return termtext.Clip(s, n)
 }
 
-func (c painter) risk(r string) string {
+func (c painter) risk(r plan.Risk) string {
 	switch r {
 	case plan.RiskHigh:
 		return c.red("high")
 	case plan.RiskMedium:
 		return c.yellow("medium")
 	}
-	return c.green(r)
+	return c.green(string(r))
 }
 
 // writePlanText prints a plan in the spirit of terraform plan: one block per partnership. It is
@@ -340,8 +340,9 @@ func writePlanText(w io.Writer, p *plan.Plan, c painter) {
 	} else if len(p.Findings) == 0 {
 		fmt.Fprintf(b, "\n%s\n", c.yellow("No replication link that was read fails with an error this playbook handles; the links of the DCs not read are unknown."))
 	}
+	own := p.OwnApprovals()
 	for _, f := range p.Findings {
-		writeFinding(b, c, &f)
+		writeFinding(b, c, &f, own)
 	}
 	writeWarnings(b, c, p.Warnings)
 	if len(p.Unmatched) > 0 {
@@ -360,7 +361,7 @@ func writePlanText(w io.Writer, p *plan.Plan, c painter) {
 		s.Findings, s.MatchedLinks, s.Diagnosed, s.Incomplete, s.Actions)
 	if len(s.ByRisk) > 0 {
 		var parts []string
-		for _, r := range []string{plan.RiskLow, plan.RiskMedium, plan.RiskHigh} {
+		for _, r := range plan.Risks {
 			if n := s.ByRisk[r]; n > 0 {
 				parts = append(parts, fmt.Sprintf("%d %s", n, r))
 			}
@@ -497,7 +498,7 @@ func writeFlags(b *bufio.Writer, c painter, flags []plan.Flag) {
 	}
 }
 
-func writeFinding(b *bufio.Writer, c painter, f *plan.Finding) {
+func writeFinding(b *bufio.Writer, c painter, f *plan.Finding, own map[string]bool) {
 	l := f.Link
 	res := map[int]bool{}
 	maxFail := 0
@@ -546,7 +547,7 @@ func writeFinding(b *bufio.Writer, c painter, f *plan.Finding) {
 			}
 			fmt.Fprintf(b, "    %s [%s] %s\n", mark, c.risk(a.Risk), a.Title)
 			fmt.Fprintf(b, "        %s %s", a.Name, actionPlace(a))
-			if a.RequiresApprovalEach {
+			if own[a.ID] {
 				fmt.Fprint(b, ", needs its own approval")
 			}
 			fmt.Fprintln(b)
@@ -619,7 +620,7 @@ func actionPlace(a plan.Action) string {
 	if len(a.TargetIPs) > 0 {
 		s += " [" + esc(strings.Join(a.TargetIPs, ", ")) + "]"
 	}
-	return s + " (" + esc(a.Platform) + " over " + esc(orDash(a.Transport)) + ")"
+	return s + " (" + esc(string(a.Platform)) + " over " + esc(orDash(a.Transport)) + ")"
 }
 
 func orDash(s string) string {

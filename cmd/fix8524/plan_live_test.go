@@ -115,7 +115,7 @@ func decisions(t *testing.T, planJSON string) string {
 		if f.Decision != nil {
 			d = f.Decision.Name
 		}
-		out = append(out, f.ID+"="+d+"/"+f.Status)
+		out = append(out, f.ID+"="+d+"/"+string(f.Status))
 	}
 	sort.Strings(out)
 	return strings.Join(out, " ")

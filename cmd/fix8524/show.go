@@ -149,14 +149,7 @@ func applyCommand(planPath string, p *plan.Plan, extra string) string {
 // writeEachState lists the actions that need an approval of their own and their state; it
 // reports whether every one of them has a valid one.
 func writeEachState(b *bufio.Writer, c painter, planPath string, p *plan.Plan, planBytes []byte, now time.Time) bool {
-	deletes := 0
-	for _, f := range p.Findings {
-		for _, a := range f.Actions {
-			if a.Kind == plan.KindLDAPDelete {
-				deletes++
-			}
-		}
-	}
+	own := p.OwnApprovals()
 	each, err := apply.LoadEach(planPath)
 	if err != nil {
 		fmt.Fprintf(b, "  per-action approvals: %s: %s\n", c.red("unreadable"), termtext.Escape(err.Error()))
@@ -164,7 +157,7 @@ func writeEachState(b *bufio.Writer, c painter, planPath string, p *plan.Plan, p
 	all := true
 	for _, f := range p.Findings {
 		for _, a := range f.Actions {
-			if !a.RequiresApprovalEach && (a.Kind != plan.KindLDAPDelete || deletes < 2) {
+			if !own[a.ID] {
 				continue
 			}
 			fp := apply.EachFingerprint(p.Fingerprint, a.ID)

@@ -749,12 +749,12 @@ type comparable struct {
 	Key                  string           `json:"key"`
 	Name                 string           `json:"name"`
 	Title                string           `json:"title"`
-	Kind                 string           `json:"kind"`
-	Risk                 string           `json:"risk"`
+	Kind                 plan.Kind        `json:"kind"`
+	Risk                 plan.Risk        `json:"risk"`
 	Target               string           `json:"target"`
 	TargetDNSHostName    string           `json:"target_dns_host_name"`
 	TargetIPs            []string         `json:"target_ips"`
-	Platform             string           `json:"platform"`
+	Platform             plan.Platform    `json:"platform"`
 	Transport            string           `json:"transport"`
 	PowerShell           string           `json:"powershell"`
 	Argv                 []string         `json:"argv"`
@@ -915,7 +915,7 @@ func linkDiffer(approved, fresh *plan.Finding, ncs bool) string {
 
 // evidenceDiff names the checks whose status changed.
 func evidenceDiff(old, fresh *plan.Finding) string {
-	prev := map[string]string{}
+	prev := map[string]plan.Status{}
 	for _, c := range old.Evidence {
 		prev[c.Name] = c.Status
 	}
@@ -963,22 +963,11 @@ func evidenceDiff(old, fresh *plan.Finding) string {
 func (r *run) isRetry(a plan.Action) bool { return a.Name == r.o.RetryAction }
 
 func (r *run) approveActions(ctx context.Context, todo []*plan.Finding) bool {
-	deletes := map[string]bool{}
-	for _, f := range todo {
-		for _, a := range f.Actions {
-			if a.Kind == plan.KindLDAPDelete && !a.Blocked {
-				k := a.Key
-				if k == "" {
-					k = a.ID
-				}
-				deletes[k] = true
-			}
-		}
-	}
+	own := plan.OwnApprovals(todo)
 	ok := true
 	for _, f := range todo {
 		for _, a := range f.Actions {
-			explicit := a.RequiresApprovalEach || (a.Kind == plan.KindLDAPDelete && len(deletes) > 1)
+			explicit := own[a.ID]
 			r.explicit[a.ID] = explicit
 			if a.Blocked {
 				// Refused (and journaled) when its turn comes; it needs no approval to be refused.
@@ -987,14 +976,14 @@ func (r *run) approveActions(ctx context.Context, todo []*plan.Finding) bool {
 			}
 			name := "approval:" + a.ID
 			admitted := r.gate(name, a.Target, func() (bool, string) {
-				if r.grant.Unattended && actions.Destructive(a) {
-					return false, "destructive actions (" + a.Kind + ", risk " + a.Risk + ") never run unattended: a human must approve and apply this plan"
+				if r.grant.Unattended && a.Destructive() {
+					return false, fmt.Sprintf("destructive actions (%s, risk %s) never run unattended: a human must approve and apply this plan", a.Kind, a.Risk)
 				}
 				g, err := r.o.Approvals.ApproveAction(ctx, r.req, a, explicit)
 				if err != nil {
 					return false, err.Error()
 				}
-				if g.Unattended && actions.Destructive(a) {
+				if g.Unattended && a.Destructive() {
 					return false, "destructive actions never run unattended"
 				}
 				how := g.How

@@ -128,9 +128,9 @@ func evidenceChanges(old, fresh *plan.Finding, limit int) []string {
 
 func evidenceState(c *plan.CheckResult) string {
 	if c.Reading != "" {
-		return strings.ReplaceAll(c.Reading, "_", " ")
+		return strings.ReplaceAll(string(c.Reading), "_", " ")
 	}
-	return c.Status
+	return string(c.Status)
 }
 
 func diffObservations(check string, old, fresh []plan.Observation, add func(string, ...any)) {
@@ -172,7 +172,7 @@ func observationText(o plan.Observation) string {
 		parts = append(parts, strings.Join(o.Answers, ", "))
 	}
 	if len(parts) == 0 {
-		return o.Status
+		return string(o.Status)
 	}
 	return termtext.Clip(strings.Join(parts, " "), 200)
 }

@@ -98,7 +98,7 @@ func (r *run) step(ctx context.Context, f *plan.Finding, a plan.Action) StepResu
 		case inPlace:
 			sr.Outcome, sr.Reason, sr.Verification = Succeeded, "already in effect ("+why+"); not run again", detail
 			return sr
-		case !known && actions.Destructive(a):
+		case !known && a.Destructive():
 			return refuse("recheck:"+a.ID, "an earlier run may already have done this destructive step and its effect cannot be checked ("+detail+"); check it by hand before applying again")
 		}
 	}
@@ -136,7 +136,7 @@ func (r *run) step(ctx context.Context, f *plan.Finding, a plan.Action) StepResu
 	}
 
 	// Guards on fresh facts, right before a destructive action.
-	if actions.Destructive(a) {
+	if a.Destructive() {
 		ok, reason := r.guards(ctx, f, a)
 		if r.fatal != nil {
 			sr.Outcome = Failed
@@ -400,7 +400,7 @@ func BuiltinGuards(s *facts.Snapshot, a plan.Action) []plan.GuardResult {
 	if a.Kind != plan.KindLDAPDelete {
 		return nil
 	}
-	res := func(name, status, msg string) plan.GuardResult {
+	res := func(name string, status plan.Status, msg string) plan.GuardResult {
 		return plan.GuardResult{Name: "builtin:" + name, Status: status, Message: msg}
 	}
 	d := a.LDAPDelete
@@ -722,7 +722,7 @@ func summarize(rs []plan.CheckResult) (ok, failed bool) {
 func checkText(rs []plan.CheckResult) string {
 	var parts []string
 	for _, c := range rs {
-		s := c.Name + " " + c.Status
+		s := c.Name + " " + string(c.Status)
 		if c.Summary != "" {
 			s += " (" + c.Summary + ")"
 		}
@@ -1045,7 +1045,7 @@ func (r *run) closeInterrupted(ctx context.Context, f *plan.Finding, healthy str
 			continue
 		}
 		out, detail := journal.Succeeded, healthy
-		if a, ok := acts[name]; ok && actions.Destructive(a) {
+		if a, ok := acts[name]; ok && a.Destructive() {
 			inPlace, known, d := r.recheck(ctx, f, a)
 			out, detail = recheckOutcome(inPlace, known), d
 		}
@@ -1073,7 +1073,7 @@ func (r *run) builtinRetry(f *plan.Finding, ncs []string) ([]plan.Action, error)
 	if src != nil {
 		sourceHost = src.DNSHostName
 	}
-	return actions.RetryReplication(f, platform, dest.DNSHostName, ips, sourceHost, ncs)
+	return actions.RetryReplication(f, plan.Platform(platform), dest.DNSHostName, ips, sourceHost, ncs)
 }
 
 // --- leftovers ---

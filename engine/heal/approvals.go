@@ -71,7 +71,7 @@ func (p *PolicyApprovals) ApprovePlan(_ context.Context, req apply.Request) (app
 // approved retry; it refuses the rest.
 func (p *PolicyApprovals) ApproveAction(_ context.Context, req apply.Request, a plan.Action, explicit bool) (apply.Grant, error) {
 	switch {
-	case actions.Destructive(a):
+	case a.Destructive():
 		return apply.Grant{}, fmt.Errorf("%s: destructive actions (%s, risk %s) never run unattended: a human approves and applies them", a.ID, a.Kind, a.Risk)
 	case explicit:
 		return apply.Grant{}, fmt.Errorf("%s needs an approval of its own, which only a human can give (fix8524 approve --allow-each)", a.ID)

@@ -17,24 +17,18 @@ const (
 	HoldApplyRefused = "apply_refused"
 )
 
-// explicit reports whether an action needs an approval of its own (apply's rule; heal never
-// gives one).
-func explicit(a plan.Action) bool {
-	return a.RequiresApprovalEach || a.Kind == plan.KindLDAPDelete
-}
-
-// candidates lists the plan's candidates; actions that need their own (human) approval are
-// marked blocked so that no policy approves them, and those of a finding that rests on assumed
-// settings carry them (policy.HoldAssumed).
-func candidates(p *plan.Plan) []policy.Candidate {
+// candidates lists the plan's candidates; actions that need their own (human) approval
+// (own: plan.OwnApprovals) are marked blocked so that no policy approves them, and those of a
+// finding that rests on assumed settings carry them (policy.HoldAssumed).
+func candidates(p *plan.Plan, own map[string]bool) []policy.Candidate {
 	var out []policy.Candidate
 	for i := range p.Findings {
 		f := &p.Findings[i]
 		for _, a := range f.Actions {
 			c := policy.CandidateFromFinding(f, a)
-			if a.RequiresApprovalEach {
+			if own[a.ID] {
 				c.Blocked = true
-				c.BlockedReasons = append(c.BlockedReasons, "the playbook requires an approval of its own for this action (requires_approval_each), which only a human gives")
+				c.BlockedReasons = append(c.BlockedReasons, ownApprovalReason(a))
 			}
 			out = append(out, c)
 		}
@@ -42,10 +36,18 @@ func candidates(p *plan.Plan) []policy.Candidate {
 	return out
 }
 
+// ownApprovalReason says why an action needs an approval of its own, which only a human gives.
+func ownApprovalReason(a plan.Action) string {
+	if a.RequiresApprovalEach {
+		return "the playbook requires an approval of its own for this action (requires_approval_each), which only a human gives"
+	}
+	return "this plan holds more than one " + string(a.Kind) + " action, each of which needs an approval of its own, which only a human gives"
+}
+
 // startable reports whether a finding can be started as a whole under verdicts (by action
-// id): it has actions, none needs its own approval, every action except the replication retry
-// is approved, and at least one is. When it cannot, blocker is the verdict that holds it.
-func startable(f *plan.Finding, byID map[string]policy.Verdict, retry string) (ok bool, blocker policy.Verdict) {
+// id): it has actions, none needs its own approval (own), every action except the replication
+// retry is approved, and at least one is. When it cannot, blocker is the verdict that holds it.
+func startable(f *plan.Finding, byID map[string]policy.Verdict, own map[string]bool, retry string) (ok bool, blocker policy.Verdict) {
 	approved := 0
 	for _, a := range f.Actions {
 		v, seen := byID[a.ID]
@@ -55,7 +57,7 @@ func startable(f *plan.Finding, byID map[string]policy.Verdict, retry string) (o
 		if v.Approved {
 			approved++
 		}
-		if explicit(a) && !v.Approved {
+		if own[a.ID] && !v.Approved {
 			return false, v
 		}
 		if a.Name != retry && !v.Approved {
@@ -81,7 +83,8 @@ type decision struct {
 // start as a whole; the budgets are decided again over the findings that can start; outside
 // the playbook's change windows nothing is approved.
 func decide(pol *policy.Policy, p *plan.Plan, h policy.History, now, windowAt time.Time, retry string, waived bool) decision {
-	cands := candidates(p)
+	own := p.OwnApprovals()
+	cands := candidates(p, own)
 	all := policy.Decide(pol, cands, h, now)
 	excluded := map[string]policy.Verdict{} // finding id -> the verdict that holds it
 	final := all
@@ -93,7 +96,7 @@ func decide(pol *policy.Policy, p *plan.Plan, h policy.History, now, windowAt ti
 			if _, gone := excluded[f.ID]; gone || len(f.Actions) == 0 {
 				continue
 			}
-			if ok, b := startable(f, byID, retry); !ok {
+			if ok, b := startable(f, byID, own, retry); !ok {
 				excluded[f.ID] = b
 				grew = true
 			}
@@ -148,7 +151,7 @@ func decide(pol *policy.Policy, p *plan.Plan, h policy.History, now, windowAt ti
 	byID := indexVerdicts(d.verdicts)
 	for i := range p.Findings {
 		f := &p.Findings[i]
-		if ok, _ := startable(f, byID, retry); ok && len(f.Actions) > 0 {
+		if ok, _ := startable(f, byID, own, retry); ok && len(f.Actions) > 0 {
 			d.start[f.ID] = true
 		}
 	}

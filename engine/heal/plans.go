@@ -30,7 +30,7 @@ func subPlan(p *plan.Plan, keep func(*plan.Finding) bool) *plan.Plan {
 	}
 	s := p.Summary
 	s.Findings, s.Diagnosed, s.Incomplete, s.Actions, s.ManualSteps, s.Blocked = len(q.Findings), 0, 0, 0, 0, 0
-	s.ByRisk, s.ByDecision = map[string]int{}, map[string]int{}
+	s.ByRisk, s.ByDecision = map[plan.Risk]int{}, map[string]int{}
 	for _, f := range q.Findings {
 		if f.Status == plan.FindingDiagnosed {
 			s.Diagnosed++

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fix8524/fix8524/engine/window"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // Candidate is one planned action heal considers running unattended. Its fields mirror
@@ -17,9 +18,9 @@ type Candidate struct {
 	ID             string // "<finding id>/<action name>"
 	Key            string // same key = same effect: runs once, counts once
 	Finding        string
-	Action         string // the playbook's action name
-	Risk           string // low | medium | high (anything else is treated as high)
-	Kind           string // powershell | argv | ldap_delete
+	Action         string    // the playbook's action name
+	Risk           plan.Risk // anything but low, medium or high is treated as high
+	Kind           plan.Kind
 	Target         string // the DC the action changes
 	Command        string
 	Blocked        bool
@@ -158,12 +159,13 @@ var destructiveMarkers = []string{
 
 // neverUnattended returns why a candidate can never run unattended, or "".
 func neverUnattended(c Candidate) string {
-	switch {
-	case c.Kind == KindLDAPDelete:
-		return "an LDAP delete (metadata cleanup) never runs unattended: approve it with fix8524 approve"
-	case !validRisk(c.Risk):
-		return fmt.Sprintf("unknown risk %q is treated as high, and high-risk actions never run unattended", c.Risk)
-	case c.Risk == RiskHigh:
+	if plan.Destructive(c.Kind, c.Risk) {
+		switch {
+		case c.Kind.Destructive():
+			return "an LDAP delete (metadata cleanup) never runs unattended: approve it with fix8524 approve"
+		case !c.Risk.Known():
+			return fmt.Sprintf("unknown risk %q is treated as high, and high-risk actions never run unattended", c.Risk)
+		}
 		return "high-risk actions never run unattended: approve it with fix8524 approve"
 	}
 	name := strings.ToLower(c.Action)
@@ -346,7 +348,7 @@ func notAllowedReason(p *Policy, c Candidate) string {
 		if len(r.Actions) == 0 || containsStr(r.Actions, "*") || containsStr(r.Actions, c.Action) {
 			named = true
 		}
-		if riskRank(c.Risk) <= riskRank(r.MaxRisk) {
+		if c.Risk.Rank() <= r.MaxRisk.Rank() {
 			riskOK = true
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/fix8524/fix8524/engine/notify"
 	"github.com/fix8524/fix8524/engine/window"
+	"github.com/fix8524/fix8524/plan"
 )
 
 var now = time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC) // a Friday
@@ -75,7 +76,7 @@ func (h *fakeHistory) BreakerState() (bool, time.Time, error) {
 	return h.open, h.changed, nil
 }
 
-func cand(action, risk, dc string) Candidate {
+func cand(action string, risk plan.Risk, dc string) Candidate {
 	return Candidate{ID: "DC1<-DC2/" + action + "@" + dc, Key: action + "@" + dc, Finding: "DC1<-DC2",
 		Action: action, Risk: risk, Kind: "powershell", Target: dc}
 }
@@ -94,7 +95,7 @@ func mustWindow(t *testing.T, name, cron, dur, tz string) window.Window {
 func TestDecideGuardrails(t *testing.T) {
 	permissive := func() *Policy {
 		p := Default()
-		p.Allow = []AllowRule{{Name: "all", MaxRisk: RiskMedium, Actions: []string{"*"}}}
+		p.Allow = []AllowRule{{Name: "all", MaxRisk: plan.RiskMedium, Actions: []string{"*"}}}
 		return p
 	}
 	cases := []struct {
@@ -114,27 +115,27 @@ func TestDecideGuardrails(t *testing.T) {
 	}{
 		{
 			name: "low risk approved", policy: Default(), history: &fakeHistory{},
-			cands:    []Candidate{cand("restart_netlogon", RiskLow, "DC2")},
+			cands:    []Candidate{cand("restart_netlogon", plan.RiskLow, "DC2")},
 			approved: true, class: ClassApproved, reason: []string{`allow rule "default"`}, exitCode: ExitOK,
 		},
 		{
 			name: "high risk never, even under a permissive policy", policy: permissive(), history: &fakeHistory{},
-			cands: []Candidate{cand("whatever", RiskHigh, "DC2")},
+			cands: []Candidate{cand("whatever", plan.RiskHigh, "DC2")},
 			hold:  HoldNever, class: ClassHuman, reason: []string{"high-risk actions never run unattended"}, exitCode: ExitHuman,
 		},
 		{
 			name: "LDAP delete never, even marked low risk", policy: permissive(), history: &fakeHistory{},
-			cands: []Candidate{{ID: "x", Action: "remove_ntds_settings", Risk: RiskLow, Kind: KindLDAPDelete, Target: "DC1"}},
+			cands: []Candidate{{ID: "x", Action: "remove_ntds_settings", Risk: plan.RiskLow, Kind: plan.KindLDAPDelete, Target: "DC1"}},
 			hold:  HoldNever, class: ClassHuman, reason: []string{"LDAP delete (metadata cleanup) never runs unattended"}, exitCode: ExitHuman,
 		},
 		{
 			name: "metadata_cleanup by name never", policy: permissive(), history: &fakeHistory{},
-			cands: []Candidate{cand("metadata_cleanup", RiskLow, "DC1")},
+			cands: []Candidate{cand("metadata_cleanup", plan.RiskLow, "DC1")},
 			hold:  HoldNever, class: ClassHuman, reason: []string{"metadata-cleanup action"}, exitCode: ExitHuman,
 		},
 		{
 			name: "destructive command never", policy: permissive(), history: &fakeHistory{},
-			cands: []Candidate{{ID: "x", Action: "tidy", Risk: RiskLow, Kind: "argv", Target: "DC1",
+			cands: []Candidate{{ID: "x", Action: "tidy", Risk: plan.RiskLow, Kind: "argv", Target: "DC1",
 				Command: "samba-tool domain demote --remove-other-dead-server=DC9"}},
 			hold: HoldNever, class: ClassHuman, reason: []string{"deletes directory or DNS data"}, exitCode: ExitHuman,
 		},
@@ -145,58 +146,58 @@ func TestDecideGuardrails(t *testing.T) {
 		},
 		{
 			name: "blocked by the plan", policy: Default(), history: &fakeHistory{},
-			cands: []Candidate{{ID: "x", Action: "restart_netlogon", Risk: RiskLow, Kind: "powershell", Target: "DC2",
+			cands: []Candidate{{ID: "x", Action: "restart_netlogon", Risk: plan.RiskLow, Kind: "powershell", Target: "DC2",
 				Blocked: true, BlockedReasons: []string{"platform unknown"}}},
 			hold: HoldBlocked, class: ClassHuman, reason: []string{"the plan blocks it: platform unknown"}, exitCode: ExitHuman,
 		},
 		{
 			name: "no target", policy: Default(), history: &fakeHistory{},
-			cands: []Candidate{cand("restart_netlogon", RiskLow, "")},
+			cands: []Candidate{cand("restart_netlogon", plan.RiskLow, "")},
 			hold:  HoldBlocked, class: ClassHuman, reason: []string{"no target DC"}, exitCode: ExitHuman,
 		},
 		{
 			name: "denied by name", policy: func() *Policy { p := Default(); p.Deny = []string{"restart_netlogon"}; return p }(),
-			history: &fakeHistory{}, cands: []Candidate{cand("restart_netlogon", RiskLow, "DC2")},
+			history: &fakeHistory{}, cands: []Candidate{cand("restart_netlogon", plan.RiskLow, "DC2")},
 			hold: HoldDenied, class: ClassHuman, reason: []string{`deny list names "restart_netlogon"`}, exitCode: ExitHuman,
 		},
 		{
 			name: "deny everything", policy: func() *Policy { p := Default(); p.Deny = []string{"*"}; return p }(),
-			history: &fakeHistory{}, cands: []Candidate{cand("restart_netlogon", RiskLow, "DC2")},
+			history: &fakeHistory{}, cands: []Candidate{cand("restart_netlogon", plan.RiskLow, "DC2")},
 			hold: HoldDenied, class: ClassHuman, exitCode: ExitHuman,
 		},
 		{
 			name: "medium risk not allowed by default", policy: Default(), history: &fakeHistory{},
-			cands: []Candidate{cand("retry_replication", RiskMedium, "DC1")},
+			cands: []Candidate{cand("retry_replication", plan.RiskMedium, "DC1")},
 			hold:  HoldNotAllowed, class: ClassHuman, reason: []string{"medium risk is above every allow rule's max_risk"}, exitCode: ExitHuman,
 		},
 		{
 			name: "name not in the allow list",
 			policy: func() *Policy {
 				p := Default()
-				p.Allow = []AllowRule{{Name: "only", MaxRisk: RiskMedium, Actions: []string{"register_dns"}}}
+				p.Allow = []AllowRule{{Name: "only", MaxRisk: plan.RiskMedium, Actions: []string{"register_dns"}}}
 				return p
 			}(),
-			history: &fakeHistory{}, cands: []Candidate{cand("restart_netlogon", RiskLow, "DC2")},
+			history: &fakeHistory{}, cands: []Candidate{cand("restart_netlogon", plan.RiskLow, "DC2")},
 			hold: HoldNotAllowed, class: ClassHuman, reason: []string{`no allow rule names "restart_netlogon"`}, exitCode: ExitHuman,
 		},
 		{
 			name: "no allow rule at all", policy: func() *Policy { p := Default(); p.Allow = nil; return p }(),
-			history: &fakeHistory{}, cands: []Candidate{cand("restart_netlogon", RiskLow, "DC2")},
+			history: &fakeHistory{}, cands: []Candidate{cand("restart_netlogon", plan.RiskLow, "DC2")},
 			hold: HoldNotAllowed, class: ClassHuman, reason: []string{"allows no unattended action"}, exitCode: ExitHuman,
 		},
 		{
 			name: "medium allowed by name", policy: func() *Policy {
 				p := Default()
-				p.Allow = append(p.Allow, AllowRule{Name: "retries", MaxRisk: RiskMedium, Actions: []string{"retry_replication"}})
+				p.Allow = append(p.Allow, AllowRule{Name: "retries", MaxRisk: plan.RiskMedium, Actions: []string{"retry_replication"}})
 				return p
 			}(),
-			history: &fakeHistory{}, cands: []Candidate{cand("retry_replication", RiskMedium, "DC1")},
+			history: &fakeHistory{}, cands: []Candidate{cand("retry_replication", plan.RiskMedium, "DC1")},
 			approved: true, class: ClassApproved, reason: []string{`allow rule "retries"`}, exitCode: ExitOK,
 		},
 		{
 			name: "breaker recorded open", policy: Default(),
 			history: &fakeHistory{open: true, changed: now.Add(-48 * time.Hour)},
-			cands:   []Candidate{cand("restart_netlogon", RiskLow, "DC2")},
+			cands:   []Candidate{cand("restart_netlogon", plan.RiskLow, "DC2")},
 			hold:    HoldBreaker, class: ClassGuardrail,
 			reason:   []string{"circuit breaker open since 2026-11-18T09:30:00Z", "--reset-breaker --reason"},
 			exitCode: ExitRefused,
@@ -204,20 +205,20 @@ func TestDecideGuardrails(t *testing.T) {
 		{
 			name: "breaker trips on failed verifications", policy: Default(),
 			history: &fakeHistory{failures: []time.Time{now.Add(-5 * time.Hour), now.Add(-2 * time.Hour), now.Add(-time.Minute)}},
-			cands:   []Candidate{cand("restart_netlogon", RiskLow, "DC2")},
+			cands:   []Candidate{cand("restart_netlogon", plan.RiskLow, "DC2")},
 			hold:    HoldBreaker, class: ClassGuardrail, reason: []string{"3 failed verifications within 6h0m0s"}, exitCode: ExitRefused,
 		},
 		{
 			name: "old failures do not trip the breaker", policy: Default(),
 			history:  &fakeHistory{failures: []time.Time{now.Add(-7 * time.Hour), now.Add(-2 * time.Hour), now.Add(-time.Minute)}},
-			cands:    []Candidate{cand("restart_netlogon", RiskLow, "DC2")},
+			cands:    []Candidate{cand("restart_netlogon", plan.RiskLow, "DC2")},
 			approved: true, class: ClassApproved, exitCode: ExitOK,
 		},
 		{
 			name: "failures before a reset do not count", policy: Default(),
 			history: &fakeHistory{changed: now.Add(-30 * time.Minute),
 				failures: []time.Time{now.Add(-3 * time.Hour), now.Add(-2 * time.Hour), now.Add(-time.Hour)}},
-			cands:    []Candidate{cand("restart_netlogon", RiskLow, "DC2")},
+			cands:    []Candidate{cand("restart_netlogon", plan.RiskLow, "DC2")},
 			approved: true, class: ClassApproved, exitCode: ExitOK,
 		},
 		{
@@ -227,7 +228,7 @@ func TestDecideGuardrails(t *testing.T) {
 				p.Windows = []window.Window{mustWindow(t, "weekend", "0 22 * * SAT", "6h", "UTC")}
 				return p
 			}(),
-			history: &fakeHistory{}, cands: []Candidate{cand("restart_netlogon", RiskLow, "DC2")},
+			history: &fakeHistory{}, cands: []Candidate{cand("restart_netlogon", plan.RiskLow, "DC2")},
 			hold: HoldWindow, class: ClassGuardrail, reason: []string{"outside every change window", "weekend"},
 			until: time.Date(2026, 11, 21, 22, 0, 0, 0, time.UTC), exitCode: ExitRefused,
 		},
@@ -241,13 +242,13 @@ func TestDecideGuardrails(t *testing.T) {
 				}
 				return p
 			}(),
-			history: &fakeHistory{}, cands: []Candidate{cand("restart_netlogon", RiskLow, "DC2")},
+			history: &fakeHistory{}, cands: []Candidate{cand("restart_netlogon", plan.RiskLow, "DC2")},
 			approved: true, class: ClassApproved, exitCode: ExitOK,
 		},
 		{
 			name: "cooldown holds until T", policy: Default(),
 			history: &fakeHistory{applied: []applied{{"dc2", "restart_netlogon", now.Add(-20 * time.Minute)}}},
-			cands:   []Candidate{cand("restart_netlogon", RiskLow, "DC2")},
+			cands:   []Candidate{cand("restart_netlogon", plan.RiskLow, "DC2")},
 			hold:    HoldCooldown, class: ClassGuardrail,
 			reason:   []string{"cooldown: restart_netlogon ran on DC2 at 2026-11-20T09:10:00Z", "lasts until 2026-11-20T10:10:00Z"},
 			until:    now.Add(40 * time.Minute),
@@ -256,19 +257,19 @@ func TestDecideGuardrails(t *testing.T) {
 		{
 			name: "cooldown over", policy: Default(),
 			history:  &fakeHistory{applied: []applied{{"DC2", "restart_netlogon", now.Add(-61 * time.Minute)}}},
-			cands:    []Candidate{cand("restart_netlogon", RiskLow, "DC2")},
+			cands:    []Candidate{cand("restart_netlogon", plan.RiskLow, "DC2")},
 			approved: true, class: ClassApproved, exitCode: ExitOK,
 		},
 		{
 			name: "cooldown is per DC", policy: Default(),
 			history:  &fakeHistory{applied: []applied{{"DC3", "restart_netlogon", now.Add(-time.Minute)}}},
-			cands:    []Candidate{cand("restart_netlogon", RiskLow, "DC2")},
+			cands:    []Candidate{cand("restart_netlogon", plan.RiskLow, "DC2")},
 			approved: true, class: ClassApproved, exitCode: ExitOK,
 		},
 		{
 			name: "cooldown is per action", policy: Default(),
 			history:  &fakeHistory{applied: []applied{{"DC2", "register_dns", now.Add(-time.Minute)}}},
-			cands:    []Candidate{cand("restart_netlogon", RiskLow, "DC2")},
+			cands:    []Candidate{cand("restart_netlogon", plan.RiskLow, "DC2")},
 			approved: true, class: ClassApproved, exitCode: ExitOK,
 		},
 		{
@@ -279,7 +280,7 @@ func TestDecideGuardrails(t *testing.T) {
 				return p
 			}(),
 			history: &fakeHistory{applied: []applied{{"DC2", "restart_netlogon", now.Add(-2 * time.Hour)}}},
-			cands:   []Candidate{cand("restart_netlogon", RiskLow, "DC2")},
+			cands:   []Candidate{cand("restart_netlogon", plan.RiskLow, "DC2")},
 			hold:    HoldCooldown, class: ClassGuardrail, reason: []string{"the 4h0m0s cooldown"}, until: now.Add(2 * time.Hour), exitCode: ExitRefused,
 		},
 		{
@@ -288,7 +289,7 @@ func TestDecideGuardrails(t *testing.T) {
 				{"DC7", "register_dns", now.Add(-23 * time.Hour)},
 				{"DC8", "register_dns", now.Add(-2 * time.Hour)},
 			}},
-			cands: []Candidate{cand("restart_netlogon", RiskLow, "DC2")},
+			cands: []Candidate{cand("restart_netlogon", plan.RiskLow, "DC2")},
 			hold:  HoldDCCap, class: ClassGuardrail, reason: []string{"cap of 2 distinct DCs changed per 24h is reached (DC7, DC8); DC2 is not one of them"},
 			exitCode: ExitRefused,
 		},
@@ -298,7 +299,7 @@ func TestDecideGuardrails(t *testing.T) {
 				{"DC7", "register_dns", now.Add(-23 * time.Hour)},
 				{"DC2", "register_dns", now.Add(-2 * time.Hour)},
 			}},
-			cands:    []Candidate{cand("restart_netlogon", RiskLow, "dc2")},
+			cands:    []Candidate{cand("restart_netlogon", plan.RiskLow, "dc2")},
 			approved: true, class: ClassApproved, exitCode: ExitOK,
 		},
 		{
@@ -307,16 +308,16 @@ func TestDecideGuardrails(t *testing.T) {
 				{"DC7", "register_dns", now.Add(-25 * time.Hour)},
 				{"DC8", "register_dns", now.Add(-2 * time.Hour)},
 			}},
-			cands:    []Candidate{cand("restart_netlogon", RiskLow, "DC2")},
+			cands:    []Candidate{cand("restart_netlogon", plan.RiskLow, "DC2")},
 			approved: true, class: ClassApproved, exitCode: ExitOK,
 		},
 		{
 			name: "24h DC cap reached within the run", policy: Default(), history: &fakeHistory{},
 			cands: []Candidate{
-				cand("restart_netlogon", RiskLow, "DC1"),
-				cand("restart_netlogon", RiskLow, "DC2"),
-				cand("register_dns", RiskLow, "DC1"),
-				cand("restart_netlogon", RiskLow, "DC3"),
+				cand("restart_netlogon", plan.RiskLow, "DC1"),
+				cand("restart_netlogon", plan.RiskLow, "DC2"),
+				cand("register_dns", plan.RiskLow, "DC1"),
+				cand("restart_netlogon", plan.RiskLow, "DC3"),
 			},
 			allHolds: []string{"", "", "", HoldDCCap},
 			hold:     HoldDCCap, class: ClassGuardrail, reason: []string{"(DC1, DC2); DC3 is not one of them"}, exitCode: ExitRefused,
@@ -324,10 +325,10 @@ func TestDecideGuardrails(t *testing.T) {
 		{
 			name: "per-run maximum", policy: func() *Policy { p := Default(); p.MaxDCsPer24h = 10; return p }(), history: &fakeHistory{},
 			cands: []Candidate{
-				cand("restart_netlogon", RiskLow, "DC1"),
-				cand("restart_netlogon", RiskLow, "DC2"),
-				cand("restart_netlogon", RiskLow, "DC3"),
-				cand("restart_netlogon", RiskLow, "DC4"),
+				cand("restart_netlogon", plan.RiskLow, "DC1"),
+				cand("restart_netlogon", plan.RiskLow, "DC2"),
+				cand("restart_netlogon", plan.RiskLow, "DC3"),
+				cand("restart_netlogon", plan.RiskLow, "DC4"),
 			},
 			allHolds: []string{"", "", "", HoldRunMax},
 			hold:     HoldRunMax, class: ClassGuardrail, reason: []string{"maximum of 3 actions per run is reached"}, exitCode: ExitRefused,
@@ -336,8 +337,8 @@ func TestDecideGuardrails(t *testing.T) {
 			name: "same key runs once and counts once", policy: func() *Policy { p := Default(); p.MaxActionsPerRun = 1; return p }(),
 			history: &fakeHistory{},
 			cands: []Candidate{
-				{ID: "DC1<-DC2/register", Key: "k1", Action: "register_dns", Risk: RiskLow, Target: "DC2"},
-				{ID: "DC3<-DC2/register", Key: "k1", Action: "register_dns", Risk: RiskLow, Target: "DC2"},
+				{ID: "DC1<-DC2/register", Key: "k1", Action: "register_dns", Risk: plan.RiskLow, Target: "DC2"},
+				{ID: "DC3<-DC2/register", Key: "k1", Action: "register_dns", Risk: plan.RiskLow, Target: "DC2"},
 			},
 			allHolds: []string{"", ""},
 			approved: true, class: ClassApproved, reason: []string{"same effect as DC1<-DC2/register"}, exitCode: ExitOK,
@@ -346,8 +347,8 @@ func TestDecideGuardrails(t *testing.T) {
 			name: "human beats guardrail in the exit code", policy: Default(),
 			history: &fakeHistory{applied: []applied{{"DC2", "restart_netlogon", now.Add(-time.Minute)}}},
 			cands: []Candidate{
-				cand("restart_netlogon", RiskLow, "DC2"),
-				cand("metadata_cleanup", RiskHigh, "DC1"),
+				cand("restart_netlogon", plan.RiskLow, "DC2"),
+				cand("metadata_cleanup", plan.RiskHigh, "DC1"),
 			},
 			allHolds: []string{HoldCooldown, HoldNever},
 			hold:     HoldNever, class: ClassHuman, exitCode: ExitHuman,
@@ -355,35 +356,35 @@ func TestDecideGuardrails(t *testing.T) {
 		{
 			name: "journal error fails closed", policy: Default(),
 			history: &fakeHistory{err: map[string]error{"LastApplied": errors.New("database is locked")}},
-			cands:   []Candidate{cand("restart_netlogon", RiskLow, "DC2")},
+			cands:   []Candidate{cand("restart_netlogon", plan.RiskLow, "DC2")},
 			hold:    HoldHistoryFailed, class: ClassError, reason: []string{"database is locked"}, exitCode: ExitError,
 		},
 		{
 			name: "breaker state error fails closed", policy: Default(),
 			history: &fakeHistory{err: map[string]error{"BreakerState": errors.New("no such table")}},
-			cands:   []Candidate{cand("restart_netlogon", RiskLow, "DC2")},
+			cands:   []Candidate{cand("restart_netlogon", plan.RiskLow, "DC2")},
 			hold:    HoldHistoryFailed, class: ClassError, reason: []string{"breaker state", "no such table"}, exitCode: ExitError,
 		},
 		{
 			name: "DC list error fails closed", policy: Default(),
 			history: &fakeHistory{err: map[string]error{"DCsTouchedSince": errors.New("disk I/O error")}},
-			cands:   []Candidate{cand("restart_netlogon", RiskLow, "DC2")},
+			cands:   []Candidate{cand("restart_netlogon", plan.RiskLow, "DC2")},
 			hold:    HoldHistoryFailed, class: ClassError, reason: []string{"disk I/O error"}, exitCode: ExitError,
 		},
 		{
 			name: "journal errors do not hide hard refusals", policy: Default(),
 			history: &fakeHistory{err: map[string]error{"BreakerState": errors.New("x"), "LastApplied": errors.New("x"), "DCsTouchedSince": errors.New("x")}},
-			cands:   []Candidate{cand("metadata_cleanup", RiskHigh, "DC2")},
+			cands:   []Candidate{cand("metadata_cleanup", plan.RiskHigh, "DC2")},
 			hold:    HoldNever, class: ClassHuman, exitCode: ExitHuman,
 		},
 		{
 			name: "nil policy is the default", policy: nil, history: &fakeHistory{},
-			cands: []Candidate{cand("retry_replication", RiskMedium, "DC1")},
+			cands: []Candidate{cand("retry_replication", plan.RiskMedium, "DC1")},
 			hold:  HoldNotAllowed, class: ClassHuman, exitCode: ExitHuman,
 		},
 		{
 			name: "zero policy fails closed", policy: &Policy{}, history: &fakeHistory{},
-			cands: []Candidate{cand("restart_netlogon", RiskLow, "DC1")},
+			cands: []Candidate{cand("restart_netlogon", plan.RiskLow, "DC1")},
 			hold:  HoldNotAllowed, class: ClassHuman, exitCode: ExitHuman,
 		},
 	}
@@ -430,7 +431,7 @@ func TestDecideGuardrails(t *testing.T) {
 func TestBreakerOpensAndStaysOpen(t *testing.T) {
 	p := Default() // 3 failures within 6h
 	h := &fakeHistory{}
-	c := []Candidate{cand("register_dns", RiskLow, "DC2")}
+	c := []Candidate{cand("register_dns", plan.RiskLow, "DC2")}
 	at := now
 
 	run := func() (BreakerStatus, Verdict) {
@@ -534,16 +535,16 @@ func TestSummaryExitCodesAndEvents(t *testing.T) {
 func TestEscalationItems(t *testing.T) {
 	h := &fakeHistory{applied: []applied{{"DC2", "restart_netlogon", now.Add(-time.Minute)}}}
 	vs := Decide(Default(), []Candidate{
-		cand("restart_netlogon", RiskLow, "DC2"),
-		cand("metadata_cleanup", RiskHigh, "DC1"),
-		cand("register_dns", RiskLow, "DC3"),
+		cand("restart_netlogon", plan.RiskLow, "DC2"),
+		cand("metadata_cleanup", plan.RiskHigh, "DC1"),
+		cand("register_dns", plan.RiskLow, "DC3"),
 	}, h, now)
 	items := HeldItems(vs)
 	if len(items) != 2 {
 		t.Fatalf("items %+v", items)
 	}
 	if items[0].Status != notify.ItemRefused || items[0].Code != HoldCooldown || items[0].Target != "DC2" ||
-		items[1].Status != notify.ItemHeld || items[1].Code != HoldNever || items[1].Risk != RiskHigh || items[1].Finding != "DC1<-DC2" {
+		items[1].Status != notify.ItemHeld || items[1].Code != HoldNever || items[1].Risk != string(plan.RiskHigh) || items[1].Finding != "DC1<-DC2" {
 		t.Errorf("items %+v", items)
 	}
 	f := OutcomeItem(vs[2].Candidate, OutcomeFailed, "CNAME still missing after 5m0s")

@@ -3,6 +3,8 @@ package policy
 import (
 	"testing"
 	"time"
+
+	"github.com/fix8524/fix8524/plan"
 )
 
 // FuzzParse: Parse never panics; a policy it accepts validates, never admits a high-risk
@@ -32,12 +34,12 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("accepted policy does not validate: %v", err)
 		}
 		_ = p.Describe()
-		_ = p.Lint([]ActionInfo{{Name: "a", Risk: RiskHigh, Kind: KindLDAPDelete}})
+		_ = p.Lint([]ActionInfo{{Name: "a", Risk: plan.RiskHigh, Kind: plan.KindLDAPDelete}})
 		h := &fakeHistory{}
 		at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 		vs := Decide(p, []Candidate{
-			{ID: "1", Action: "a", Risk: RiskHigh, Kind: "powershell", Target: "DC1"},
-			{ID: "2", Action: "a", Risk: RiskLow, Kind: KindLDAPDelete, Target: "DC1"},
+			{ID: "1", Action: "a", Risk: plan.RiskHigh, Kind: "powershell", Target: "DC1"},
+			{ID: "2", Action: "a", Risk: plan.RiskLow, Kind: plan.KindLDAPDelete, Target: "DC1"},
 			{ID: "3", Action: "a", Risk: "", Kind: "argv", Target: "DC1"},
 		}, h, at)
 		for _, v := range vs {

@@ -21,6 +21,7 @@ import (
 	"github.com/fix8524/fix8524/internal/hclscan"
 	"github.com/fix8524/fix8524/internal/inputfile"
 	"github.com/fix8524/fix8524/internal/termtext"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // MaxFileSize bounds a policy file.
@@ -276,7 +277,7 @@ func position(r hcl.Range) string {
 }
 
 func (d *decoder) allow(b *hcl.Block, p *Policy) (AllowRule, bool) {
-	r := AllowRule{Name: b.Labels[0], MaxRisk: RiskLow}
+	r := AllowRule{Name: b.Labels[0], MaxRisk: plan.RiskLow}
 	if !labelRE.MatchString(r.Name) {
 		d.errorf(&b.LabelRanges[0], &b.DefRange, "Invalid allow rule name", "%q: use letters, digits, '_', '.' and '-'.", r.Name)
 		return r, false
@@ -288,14 +289,14 @@ func (d *decoder) allow(b *hcl.Block, p *Policy) (AllowRule, bool) {
 		switch {
 		case !good:
 			ok = false
-		case risk == RiskHigh:
+		case plan.Risk(risk) == plan.RiskHigh:
 			d.errorf(a.Expr.Range().Ptr(), &a.Range, "High risk can never run unattended", "%s.", neverHighDetail)
 			ok = false
-		case risk != RiskLow && risk != RiskMedium:
-			d.errorf(a.Expr.Range().Ptr(), &a.Range, "Invalid risk", "max_risk %q: want %q or %q.", risk, RiskLow, RiskMedium)
+		case plan.Risk(risk) != plan.RiskLow && plan.Risk(risk) != plan.RiskMedium:
+			d.errorf(a.Expr.Range().Ptr(), &a.Range, "Invalid risk", "max_risk %q: want %q or %q.", risk, plan.RiskLow, plan.RiskMedium)
 			ok = false
 		default:
-			r.MaxRisk = risk
+			r.MaxRisk = plan.Risk(risk)
 		}
 	}
 	if a := c.Attributes["actions"]; a != nil {
@@ -603,8 +604,8 @@ func DiagnosticsError(diags hcl.Diagnostics) error {
 // ActionInfo describes one action a playbook defines, for Lint.
 type ActionInfo struct {
 	Name string
-	Risk string
-	Kind string
+	Risk plan.Risk
+	Kind plan.Kind
 }
 
 // Lint checks the policy against the actions a playbook defines (fix8524 validate): an
@@ -630,14 +631,14 @@ func (p *Policy) Lint(actions []ActionInfo) hcl.Diagnostics {
 			case !ok:
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Unknown action",
 					Detail: fmt.Sprintf("allow %q names %q, which the playbook does not define.", r.Name, name), Subject: subj})
-			case a.Kind == KindLDAPDelete || riskRank(a.Risk) >= 3:
+			case plan.Destructive(a.Kind, a.Risk):
 				what := fmt.Sprintf("risk %q", a.Risk)
 				if a.Kind != "" {
 					what += fmt.Sprintf(", kind %q", a.Kind)
 				}
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Metadata cleanup can never run unattended",
 					Detail: fmt.Sprintf("allow %q names %q (%s): %s.", r.Name, name, what, neverHighDetail), Subject: subj})
-			case riskRank(a.Risk) > riskRank(r.MaxRisk):
+			case a.Risk.Rank() > r.MaxRisk.Rank():
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Action above the rule's max_risk",
 					Detail: fmt.Sprintf("allow %q names %q, which is %s risk, but the rule admits at most %s risk: it will be held.", r.Name, name, a.Risk, r.MaxRisk), Subject: subj})
 			}

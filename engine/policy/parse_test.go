@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/fix8524/fix8524/plan"
 )
 
 const fullPolicy = `
@@ -67,7 +69,7 @@ func TestParseFull(t *testing.T) {
 	if len(p.Deny) != 1 || p.Deny[0] != "restart_netlogon" {
 		t.Errorf("deny %v", p.Deny)
 	}
-	if len(p.Allow) != 2 || p.Allow[1].MaxRisk != RiskMedium || strings.Join(p.Allow[1].Actions, ",") != "retry_replication,register_dns" {
+	if len(p.Allow) != 2 || p.Allow[1].MaxRisk != plan.RiskMedium || strings.Join(p.Allow[1].Actions, ",") != "retry_replication,register_dns" {
 		t.Errorf("allow %+v", p.Allow)
 	}
 	if p.CooldownFor("retry_replication") != 30*time.Minute || p.CooldownFor("other") != 2*time.Hour {
@@ -106,7 +108,7 @@ func TestParseEmptyIsDefaultSettings(t *testing.T) {
 		t.Errorf("empty policy %+v, want the default settings %+v", p, d)
 	}
 	// No allow block: the default rule (low risk only) is added by Parse.
-	if len(p.Allow) != 1 || p.Allow[0].MaxRisk != RiskLow || len(p.Allow[0].Actions) != 0 {
+	if len(p.Allow) != 1 || p.Allow[0].MaxRisk != plan.RiskLow || len(p.Allow[0].Actions) != 0 {
 		t.Errorf("allow %+v", p.Allow)
 	}
 	if p.Builtin {
@@ -119,7 +121,7 @@ func TestDefault(t *testing.T) {
 	if err := p.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if !p.Builtin || p.Source != BuiltinSource || len(p.Allow) != 1 || p.Allow[0].MaxRisk != RiskLow ||
+	if !p.Builtin || p.Source != BuiltinSource || len(p.Allow) != 1 || p.Allow[0].MaxRisk != plan.RiskLow ||
 		p.Cooldown != time.Hour || p.MaxActionsPerRun != 3 || p.MaxDCsPer24h != 2 ||
 		p.Breaker != (BreakerRule{3, 6 * time.Hour}) || len(p.Windows) != 0 || len(p.Notify) != 0 {
 		t.Errorf("Default() = %+v", p)
@@ -277,9 +279,9 @@ action "ghost" { cooldown = "1h" }
 		t.Fatal(FormatDiagnostics(diags))
 	}
 	lint := p.Lint([]ActionInfo{
-		{Name: "metadata_cleanup", Risk: RiskHigh, Kind: KindLDAPDelete},
-		{Name: "restart_netlogon", Risk: RiskLow, Kind: "powershell"},
-		{Name: "retry_replication", Risk: RiskMedium, Kind: "powershell"},
+		{Name: "metadata_cleanup", Risk: plan.RiskHigh, Kind: plan.KindLDAPDelete},
+		{Name: "restart_netlogon", Risk: plan.RiskLow, Kind: "powershell"},
+		{Name: "retry_replication", Risk: plan.RiskMedium, Kind: "powershell"},
 	})
 	got := FormatDiagnostics(lint)
 	for _, want := range []string{
@@ -299,7 +301,7 @@ action "ghost" { cooldown = "1h" }
 		t.Error("allow-listing an LDAP delete must be an error")
 	}
 	// An LDAP delete marked low risk by mistake is still refused.
-	lint = p.Lint([]ActionInfo{{Name: "metadata_cleanup", Risk: RiskLow, Kind: KindLDAPDelete}})
+	lint = p.Lint([]ActionInfo{{Name: "metadata_cleanup", Risk: plan.RiskLow, Kind: plan.KindLDAPDelete}})
 	if !lint.HasErrors() {
 		t.Error("a low-risk LDAP delete must still be an error")
 	}
@@ -307,7 +309,7 @@ action "ghost" { cooldown = "1h" }
 
 func TestValidateCatchesHandBuiltPolicies(t *testing.T) {
 	for name, mod := range map[string]func(*Policy){
-		"high allow":   func(p *Policy) { p.Allow = []AllowRule{{Name: "x", MaxRisk: RiskHigh}} },
+		"high allow":   func(p *Policy) { p.Allow = []AllowRule{{Name: "x", MaxRisk: plan.RiskHigh}} },
 		"no cooldown":  func(p *Policy) { p.Cooldown = 0 },
 		"zero cap":     func(p *Policy) { p.MaxDCsPer24h = 0 },
 		"zero per run": func(p *Policy) { p.MaxActionsPerRun = 0 },

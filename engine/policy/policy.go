@@ -12,18 +12,8 @@ import (
 
 	"github.com/fix8524/fix8524/engine/notify"
 	"github.com/fix8524/fix8524/engine/window"
+	"github.com/fix8524/fix8524/plan"
 )
-
-// Risk levels, as the playbook writes them (plan.RiskLow and friends).
-const (
-	RiskLow    = "low"
-	RiskMedium = "medium"
-	RiskHigh   = "high"
-)
-
-// KindLDAPDelete is the action kind of an LDAP (tree) delete: metadata cleanup. It equals
-// plan.KindLDAPDelete.
-const KindLDAPDelete = "ldap_delete"
 
 // BuiltinSource is Policy.Source of the built-in default policy.
 const BuiltinSource = "built-in default"
@@ -81,7 +71,7 @@ type Policy struct {
 // Actions is not empty, a name in Actions ("*" matches any name).
 type AllowRule struct {
 	Name    string
-	MaxRisk string // RiskLow or RiskMedium; never RiskHigh
+	MaxRisk plan.Risk // plan.RiskLow or plan.RiskMedium; never plan.RiskHigh
 	Actions []string
 }
 
@@ -98,7 +88,7 @@ func Default() *Policy {
 	return &Policy{
 		Source:           BuiltinSource,
 		Builtin:          true,
-		Allow:            []AllowRule{{Name: "default", MaxRisk: RiskLow}},
+		Allow:            []AllowRule{{Name: "default", MaxRisk: plan.RiskLow}},
 		Cooldown:         time.Hour,
 		ActionCooldowns:  map[string]time.Duration{},
 		MaxActionsPerRun: 3,
@@ -106,19 +96,6 @@ func Default() *Policy {
 		Breaker:          BreakerRule{Failures: 3, Within: 6 * time.Hour},
 	}
 }
-
-// riskRank orders risks; an unknown risk ranks as high.
-func riskRank(r string) int {
-	switch strings.ToLower(strings.TrimSpace(r)) {
-	case RiskLow:
-		return 1
-	case RiskMedium:
-		return 2
-	}
-	return 3
-}
-
-func validRisk(r string) bool { return r == RiskLow || r == RiskMedium || r == RiskHigh }
 
 // Validate reports everything wrong with a policy built in code (Parse reports the same
 // problems as located diagnostics).
@@ -134,10 +111,10 @@ func (p *Policy) Validate() error {
 		}
 		seen[r.Name] = true
 		switch {
-		case r.MaxRisk == RiskHigh:
+		case r.MaxRisk == plan.RiskHigh:
 			errs = append(errs, fmt.Errorf("allow %q: %s", r.Name, neverHighDetail))
-		case r.MaxRisk != RiskLow && r.MaxRisk != RiskMedium:
-			errs = append(errs, fmt.Errorf("allow %q: max_risk %q: want %q or %q", r.Name, r.MaxRisk, RiskLow, RiskMedium))
+		case r.MaxRisk != plan.RiskLow && r.MaxRisk != plan.RiskMedium:
+			errs = append(errs, fmt.Errorf("allow %q: max_risk %q: want %q or %q", r.Name, r.MaxRisk, plan.RiskLow, plan.RiskMedium))
 		}
 	}
 	if p.Cooldown < MinCooldown || p.Cooldown > MaxCooldown {
@@ -200,12 +177,12 @@ func (p *Policy) denied(action string) bool {
 }
 
 // allowedBy returns the first allow rule that admits an action of this name and risk.
-func (p *Policy) allowedBy(action, risk string) (AllowRule, bool) {
+func (p *Policy) allowedBy(action string, risk plan.Risk) (AllowRule, bool) {
 	for _, r := range p.Allow {
-		if r.MaxRisk != RiskLow && r.MaxRisk != RiskMedium {
+		if r.MaxRisk != plan.RiskLow && r.MaxRisk != plan.RiskMedium {
 			continue // never admit through a malformed or high rule
 		}
-		if riskRank(risk) > riskRank(r.MaxRisk) {
+		if risk.Rank() > r.MaxRisk.Rank() {
 			continue
 		}
 		if len(r.Actions) > 0 && !slices.Contains(r.Actions, "*") && !slices.Contains(r.Actions, action) {

@@ -193,7 +193,7 @@ func (v Verdict) Item() notify.Item {
 		status = notify.ItemError
 	}
 	return notify.Item{Status: status, Code: v.Hold, Finding: v.Candidate.Finding, Action: v.Candidate.Action,
-		ActionID: v.Candidate.ID, Target: v.Candidate.Target, Risk: v.Candidate.Risk, Reason: v.Reason}
+		ActionID: v.Candidate.ID, Target: v.Candidate.Target, Risk: string(v.Candidate.Risk), Reason: v.Reason}
 }
 
 // OutcomeItem renders the outcome of an applied action that did not succeed.
@@ -207,7 +207,7 @@ func OutcomeItem(c Candidate, outcome, reason string) notify.Item {
 		status, code = notify.ItemPending, "verification_pending"
 	}
 	return notify.Item{Status: status, Code: code, Finding: c.Finding, Action: c.Action, ActionID: c.ID,
-		Target: c.Target, Risk: c.Risk, Reason: reason}
+		Target: c.Target, Risk: string(c.Risk), Reason: reason}
 }
 
 // HeldItems returns the notification items of every verdict that was not approved, in order.

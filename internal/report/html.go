@@ -10,6 +10,8 @@ import (
 	"html/template"
 	"strconv"
 	"strings"
+
+	"github.com/fix8524/fix8524/plan"
 )
 
 var (
@@ -38,8 +40,8 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 		return f / 2
 	},
 	"lines":  func(s string) []string { return strings.Split(s, "\n") },
-	"status": func(s string) string { _, t := statusTone(s); return t },
-	"tone":   func(s string) string { t, _ := statusTone(s); return t },
+	"status": func(s plan.Status) string { _, t := statusTone(s); return t },
+	"tone":   func(s plan.Status) string { t, _ := statusTone(s); return t },
 	"short":  func(s string) string { return clip(s, 240) },
 }).Parse(pageTemplate))
 

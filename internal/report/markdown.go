@@ -279,7 +279,7 @@ func mdFinding(w *mdWriter, f *findingView) {
 		w.line("### Actions")
 		w.blank()
 		for _, a := range f.Actions {
-			s := fmt.Sprintf("- [ ] **%s risk**: %s — %s %s", mdText(a.Risk), mdText(a.Title), mdCode(a.Name), mdText(a.Where))
+			s := fmt.Sprintf("- [ ] **%s risk**: %s — %s %s", mdText(string(a.Risk)), mdText(a.Title), mdCode(a.Name), mdText(a.Where))
 			if a.RequiresApprovalEach {
 				s += ", needs its own approval"
 			}

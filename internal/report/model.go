@@ -472,7 +472,7 @@ func newFindingView(f *plan.Finding, n int) findingView {
 		// A plan file that says diagnosed without a decision: shown as what it is.
 		v.Tone, v.StatusText = "warn", "diagnosed (no decision in the plan file)"
 	default:
-		v.Tone, v.StatusText = "warn", termtext.Escape(f.Status)
+		v.Tone, v.StatusText = "warn", termtext.Escape(string(f.Status))
 		if v.StatusText == "" {
 			v.StatusText = "unknown status"
 		}
@@ -535,7 +535,7 @@ func readingTone(ev plan.CheckResult) (tone, text string) {
 }
 
 // statusTone names a check or guard status.
-func statusTone(s string) (tone, text string) {
+func statusTone(s plan.Status) (tone, text string) {
 	switch s {
 	case plan.StatusOK:
 		return "ok", "holds"
@@ -544,18 +544,18 @@ func statusTone(s string) (tone, text string) {
 	case plan.StatusUnknown:
 		return "warn", "unknown"
 	}
-	return "warn", termtext.Escape(s)
+	return "warn", termtext.Escape(string(s))
 }
 
 func newActionView(a plan.Action) actionView {
 	v := actionView{Action: a, RiskClass: "other"}
 	switch a.Risk {
 	case plan.RiskLow, plan.RiskMedium, plan.RiskHigh:
-		v.RiskClass = a.Risk
+		v.RiskClass = string(a.Risk)
 	}
 	v.Where = "on " + termtext.Escape(a.Target)
 	if a.Platform != "" || a.Transport != "" {
-		v.Where += " (" + orDash(a.Platform) + " over " + orDash(a.Transport) + ")"
+		v.Where += " (" + orDash(string(a.Platform)) + " over " + orDash(a.Transport) + ")"
 	}
 	switch a.Kind {
 	case plan.KindPowerShell:
@@ -685,10 +685,10 @@ func verbS(n int) string {
 }
 
 // riskText is "2 low, 1 high" in risk order, then any other level the plan file names.
-func riskText(by map[string]int) string {
+func riskText(by map[plan.Risk]int) string {
 	var parts []string
-	seen := map[string]bool{}
-	for _, r := range []string{plan.RiskLow, plan.RiskMedium, plan.RiskHigh} {
+	seen := map[plan.Risk]bool{}
+	for _, r := range plan.Risks {
 		seen[r] = true
 		if n := by[r]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, r))
@@ -697,7 +697,7 @@ func riskText(by map[string]int) string {
 	var other []string
 	for r, n := range by {
 		if !seen[r] && n > 0 {
-			other = append(other, fmt.Sprintf("%d %s", n, termtext.Escape(r)))
+			other = append(other, fmt.Sprintf("%d %s", n, termtext.Escape(string(r))))
 		}
 	}
 	sort.Strings(other)
