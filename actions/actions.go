@@ -1,8 +1,8 @@
 // Package actions runs the actions of a plan: each plan.Action becomes one remote
 // command or one LDAP operation, carried by the transport its kind names:
 //
-//	powershell   a PowerShell script over WinRM (actions/winrm), facts passed as data in $P
-//	argv         an argument vector over SSH (actions/ssh), each argument quoted by the transport
+//	powershell   a PowerShell script over WinRM (remote/winrm), facts passed as data in $P
+//	argv         an argument vector over SSH (remote/ssh), each argument quoted by the transport
 //	ldap_delete  an LDAP delete with the critical tree-delete control (actions/ldapdelete),
 //	             on a connection bound to the action's target DC
 //
@@ -37,46 +37,25 @@ import (
 	"time"
 
 	"github.com/fix8524/fix8524/actions/ldapdelete"
-	"github.com/fix8524/fix8524/actions/remote"
 	"github.com/fix8524/fix8524/plan"
+	"github.com/fix8524/fix8524/remote"
 )
 
-// Target is the host an action runs on, as the plan names it.
-type Target struct {
-	Name        string   // DC name
-	DNSHostName string   // may be empty
-	IPs         []string // may be empty
-	Platform    string   // windows | samba | any | unknown
-	Transport   string   // winrm | ssh | ldap
-}
-
 // TargetOf returns the target of a planned action.
-func TargetOf(a plan.Action) Target {
-	return Target{Name: a.Target, DNSHostName: a.TargetDNSHostName, IPs: append([]string(nil), a.TargetIPs...),
+func TargetOf(a plan.Action) remote.DC {
+	return remote.DC{Name: a.Target, DNSHostName: a.TargetDNSHostName, IPs: append([]string(nil), a.TargetIPs...),
 		Platform: string(a.Platform), Transport: a.Transport}
-}
-
-func (t Target) String() string {
-	if t.DNSHostName != "" && !strings.EqualFold(t.DNSHostName, t.Name) {
-		return t.Name + " (" + t.DNSHostName + ")"
-	}
-	return t.Name
-}
-
-// Runners opens a command runner (WinRM or SSH) for a target. The caller closes it.
-type Runners interface {
-	Runner(ctx context.Context, t Target) (remote.Runner, error)
 }
 
 // LDAPConns opens an LDAP connection bound to a target DC, for ldap_delete and the leftovers
 // check. close releases it.
 type LDAPConns interface {
-	LDAP(ctx context.Context, t Target) (conn ldapdelete.Conn, close func(), err error)
+	LDAP(ctx context.Context, t remote.DC) (conn ldapdelete.Conn, close func(), err error)
 }
 
 // Executor runs planned actions. Runners and LDAP may be nil when no action needs them.
 type Executor struct {
-	Runners Runners
+	Runners remote.Runners
 	LDAP    LDAPConns
 	// Timeout bounds one action, connection included (default 10 minutes).
 	Timeout time.Duration
@@ -245,8 +224,8 @@ func (x *Executor) Run(ctx context.Context, a plan.Action) (out Outcome) {
 }
 
 func transportMatches(a plan.Action) error {
-	want := map[plan.Kind]string{plan.KindPowerShell: "winrm", plan.KindArgv: "ssh"}[a.Kind]
-	if a.Transport != "" && a.Transport != want && !(a.Kind == plan.KindPowerShell && a.Transport == "ssh") {
+	want := map[plan.Kind]string{plan.KindPowerShell: remote.WinRM, plan.KindArgv: remote.SSH}[a.Kind]
+	if a.Transport != "" && a.Transport != want && !(a.Kind == plan.KindPowerShell && a.Transport == remote.SSH) {
 		return fmt.Errorf("action %s: kind %s cannot travel over %q", a.ID, a.Kind, a.Transport)
 	}
 	return nil
@@ -380,7 +359,7 @@ func RetryReplication(f *plan.Finding, destPlatform plan.Platform, destHost stri
 		js, _ := json.Marshal(ncs)
 		a := base
 		a.ID, a.Key = f.ID+"/builtin:"+RetryName, "builtin:"+RetryName+":"+f.ID+":"+strings.Join(ncs, "|")
-		a.Kind, a.Transport = plan.KindPowerShell, "winrm"
+		a.Kind, a.Transport = plan.KindPowerShell, remote.WinRM
 		a.Params = map[string]any{"destination": dest, "source": source, "ncs": string(js)}
 		a.PowerShell = retryPowerShell
 		return []plan.Action{a}, nil
@@ -399,7 +378,7 @@ func RetryReplication(f *plan.Finding, destPlatform plan.Platform, destHost stri
 			a := base
 			a.ID, a.Key = fmt.Sprintf("%s/builtin:%s#%d", f.ID, RetryName, n), "builtin:"+RetryName+":"+f.ID+":"+nc
 			a.Title += " (" + nc + ")"
-			a.Kind, a.Transport = plan.KindArgv, "ssh"
+			a.Kind, a.Transport = plan.KindArgv, remote.SSH
 			a.Argv = []string{"samba-tool", "drs", "replicate", dest, source, nc, "-P"}
 			a.ArgvDisplay = remote.ShellJoin(a.Argv)
 			out = append(out, a)

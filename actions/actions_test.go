@@ -10,9 +10,9 @@ import (
 
 	"github.com/fix8524/fix8524/actions"
 	"github.com/fix8524/fix8524/actions/ldapdelete"
-	"github.com/fix8524/fix8524/actions/remote"
 	"github.com/fix8524/fix8524/facts/guid"
 	"github.com/fix8524/fix8524/plan"
+	"github.com/fix8524/fix8524/remote"
 )
 
 const (
@@ -49,7 +49,7 @@ func (f *fakeConn) Search(r *ldap.SearchRequest) (*ldap.SearchResult, error) {
 
 type conns struct{ c *fakeConn }
 
-func (c conns) LDAP(context.Context, actions.Target) (ldapdelete.Conn, func(), error) {
+func (c conns) LDAP(context.Context, remote.DC) (ldapdelete.Conn, func(), error) {
 	return c.c, func() {}, nil
 }
 
@@ -116,7 +116,7 @@ func (r *runner) Close() error { r.closed = true; return nil }
 
 type runners struct{ r *runner }
 
-func (rs runners) Runner(context.Context, actions.Target) (remote.Runner, error) { return rs.r, nil }
+func (rs runners) Runner(context.Context, remote.DC) (remote.Runner, error) { return rs.r, nil }
 
 func TestRunCommandActions(t *testing.T) {
 	ps := plan.Action{ID: "a/retry_replication", Name: "retry_replication", Kind: plan.KindPowerShell, Transport: "winrm", Target: "DC1",

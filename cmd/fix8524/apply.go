@@ -19,7 +19,6 @@ import (
 	"github.com/fix8524/fix8524/actions"
 	"github.com/fix8524/fix8524/actions/connect"
 	"github.com/fix8524/fix8524/actions/ldapdelete"
-	"github.com/fix8524/fix8524/actions/remote"
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/apply"
 	"github.com/fix8524/fix8524/engine/approval"
@@ -31,6 +30,7 @@ import (
 	"github.com/fix8524/fix8524/internal/termtext"
 	"github.com/fix8524/fix8524/lab/demo"
 	"github.com/fix8524/fix8524/plan"
+	"github.com/fix8524/fix8524/remote"
 )
 
 func init() {
@@ -497,15 +497,15 @@ func (l *live) password(envVar string) (string, error) {
 	return pw, nil
 }
 
-// Runner implements actions.Runners: WinRM or SSH, from the flags refined by the inventory
+// Runner implements remote.Runners: WinRM or SSH, from the flags refined by the inventory
 // (actions/connect). The address dialled is the inventory's or the plan's IP (DNS may be what
 // is broken); the DC's DNS name is used for TLS, Kerberos and known_hosts.
-func (l *live) Runner(ctx context.Context, t actions.Target) (remote.Runner, error) {
+func (l *live) Runner(ctx context.Context, t remote.DC) (remote.Runner, error) {
 	return l.runners.Runner(ctx, t)
 }
 
 // LDAP implements actions.LDAPConns: a bound connection to the target DC, as the gather binds.
-func (l *live) LDAP(ctx context.Context, t actions.Target) (ldapdelete.Conn, func(), error) {
+func (l *live) LDAP(ctx context.Context, t remote.DC) (ldapdelete.Conn, func(), error) {
 	host := t.DNSHostName
 	if host == "" {
 		host = t.Name

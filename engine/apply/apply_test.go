@@ -15,13 +15,13 @@ import (
 	"time"
 
 	"github.com/fix8524/fix8524/actions"
-	"github.com/fix8524/fix8524/actions/remote"
 	"github.com/fix8524/fix8524/engine/apply"
 	"github.com/fix8524/fix8524/engine/approval"
 	"github.com/fix8524/fix8524/engine/journal"
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/lab/scenarios"
 	"github.com/fix8524/fix8524/plan"
+	"github.com/fix8524/fix8524/remote"
 )
 
 const defaultScenario = "source-cname-missing"

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fix8524/fix8524/actions/remote"
-	"github.com/fix8524/fix8524/actions/winrm"
 	labwinrm "github.com/fix8524/fix8524/lab/winrm"
+	"github.com/fix8524/fix8524/remote"
+	"github.com/fix8524/fix8524/remote/winrm"
 )
 
 const (

@@ -20,7 +20,7 @@ import (
 	"github.com/jcmturner/gokrb5/v8/config"
 	"github.com/jcmturner/gokrb5/v8/spnego"
 
-	"github.com/fix8524/fix8524/actions/remote"
+	"github.com/fix8524/fix8524/remote"
 )
 
 // transport sends SOAP messages to one endpoint over one authenticated connection.
@@ -278,7 +278,7 @@ func (t *transport) ntlmHandshake(ctx context.Context, op string) error {
 	var cbt *ntlmssp.ChannelBindings
 	if t.conn.state != nil && len(t.conn.state.PeerCertificates) > 0 {
 		cbt = &ntlmssp.ChannelBindings{ApplicationData: append([]byte(ntlmssp.TLSServerEndPoint+":"),
-			certificateHash(t.conn.state.PeerCertificates[0])...)}
+			CertificateHash(t.conn.state.PeerCertificates[0])...)}
 	}
 	auth, err := nc.Authenticate(challenge, cbt)
 	if err != nil {
@@ -322,8 +322,9 @@ func negotiateToken(h http.Header) ([]byte, bool) {
 	return nil, false
 }
 
-// certificateHash is the RFC 5929 tls-server-end-point hash.
-func certificateHash(cert *x509.Certificate) []byte {
+// CertificateHash is the RFC 5929 tls-server-end-point hash of a certificate, which channel
+// binding carries: the certificate's signature hash, with MD5 and SHA-1 replaced by SHA-256.
+func CertificateHash(cert *x509.Certificate) []byte {
 	var h crypto.Hash
 	switch cert.SignatureAlgorithm {
 	case x509.SHA384WithRSA, x509.ECDSAWithSHA384, x509.SHA384WithRSAPSS:

@@ -20,8 +20,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fix8524/fix8524/actions/remote"
 	"github.com/fix8524/fix8524/internal/inputfile"
+	"github.com/fix8524/fix8524/remote"
 )
 
 // Auth is an authentication scheme.

@@ -24,8 +24,8 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
-	"github.com/fix8524/fix8524/actions/remote"
 	"github.com/fix8524/fix8524/internal/inputfile"
+	"github.com/fix8524/fix8524/remote"
 )
 
 // Config says how to reach one host.

@@ -1,4 +1,4 @@
-package probe
+package hostprobe
 
 import (
 	"bufio"
@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/fix8524/fix8524/actions/remote"
+	"github.com/fix8524/fix8524/remote"
 )
 
 // Names of the DNS client probes (Command.Name).

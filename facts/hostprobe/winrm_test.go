@@ -1,4 +1,4 @@
-package probe_test
+package hostprobe_test
 
 import (
 	"context"
@@ -7,13 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fix8524/fix8524/actions/probe"
-	"github.com/fix8524/fix8524/actions/remote"
-	"github.com/fix8524/fix8524/actions/winrm"
+	"github.com/fix8524/fix8524/facts/hostprobe"
 	labwinrm "github.com/fix8524/fix8524/lab/winrm"
+	"github.com/fix8524/fix8524/remote"
+	"github.com/fix8524/fix8524/remote/winrm"
 )
 
-// TestProbesOverWinRM runs both Windows probes end to end: actions/winrm over NTLM-sealed
+// TestProbesOverWinRM runs both Windows probes end to end: remote/winrm over NTLM-sealed
 // HTTP to the lab WS-Management server, whose handler recognizes the probes by their marker
 // and checks the parameters it received as $P.
 func TestProbesOverWinRM(t *testing.T) {
@@ -27,11 +27,11 @@ func TestProbesOverWinRM(t *testing.T) {
 	}
 	var gotParams map[string]string
 	h := &labwinrm.Mux{ByName: map[string]labwinrm.Handler{
-		probe.NameDNSClientWindows: labwinrm.HandlerFunc(func(ctx context.Context, cmd *labwinrm.Command, stdout, stderr io.Writer) int {
+		hostprobe.NameDNSClientWindows: labwinrm.HandlerFunc(func(ctx context.Context, cmd *labwinrm.Command, stdout, stderr io.Writer) int {
 			_, _ = stdout.Write(dnsJSON)
 			return 0
 		}),
-		probe.NameEvents: labwinrm.HandlerFunc(func(ctx context.Context, cmd *labwinrm.Command, stdout, stderr io.Writer) int {
+		hostprobe.NameEvents: labwinrm.HandlerFunc(func(ctx context.Context, cmd *labwinrm.Command, stdout, stderr io.Writer) int {
 			gotParams = cmd.Params
 			_, _ = stdout.Write(eventsJSON)
 			return 0
@@ -48,12 +48,12 @@ func TestProbesOverWinRM(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	d, err := probe.ReadDNSClient(context.Background(), c, probe.Windows)
+	d, err := hostprobe.ReadDNSClient(context.Background(), c, hostprobe.Windows)
 	if err != nil || len(d.Servers) != 3 {
 		t.Fatalf("dns client: %+v %v", d, err)
 	}
 	since := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	ev, err := probe.ReadEvents(context.Background(), c, probe.EventQuery{Since: since, IDs: []int{2087, 1925}, Max: 10})
+	ev, err := hostprobe.ReadEvents(context.Background(), c, hostprobe.EventQuery{Since: since, IDs: []int{2087, 1925}, Max: 10})
 	if err != nil || len(ev.Events) != 4 {
 		t.Fatalf("events: %+v %v", ev, err)
 	}

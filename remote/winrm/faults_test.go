@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fix8524/fix8524/actions/remote"
-	"github.com/fix8524/fix8524/actions/winrm"
 	labwinrm "github.com/fix8524/fix8524/lab/winrm"
+	"github.com/fix8524/fix8524/remote"
+	"github.com/fix8524/fix8524/remote/winrm"
 )
 
 var echo = remote.Command{Name: "echo_value", PowerShell: "Write-Output $P.Value", Params: map[string]string{"Value": "hello"}}

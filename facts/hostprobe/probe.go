@@ -1,20 +1,11 @@
-// Package probe holds read-only probes that run on a domain controller through a
-// remote.Runner (WinRM or SSH): the DC's DNS client servers, and the Directory Service events
-// of an 8524 (2087, 2088, 1925, 1926, 2023, 1655, 1308, 1865) with DNS Server event 2501
-// (scavenging). Nothing here changes the DC.
-//
-// Every probe is a fixed remote.Command (exported, so a lab server can recognize it by its
-// Name) and a parser for its output (exported and fuzzed, so facts can be rebuilt from saved
-// output). AD-sourced values never reach the command text: the only parameters are the event
-// query (IDs, start time, count), and they travel as $P data.
-package probe
+package hostprobe
 
 import (
 	"context"
 	"errors"
 	"fmt"
 
-	"github.com/fix8524/fix8524/actions/remote"
+	"github.com/fix8524/fix8524/remote"
 )
 
 // Platform says which kind of host a Runner talks to.

@@ -1,4 +1,4 @@
-package probe
+package hostprobe
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fix8524/fix8524/actions/remote"
+	"github.com/fix8524/fix8524/remote"
 )
 
 // NameEvents is the Command.Name of the event probe.

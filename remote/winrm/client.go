@@ -10,7 +10,7 @@ import (
 	mwinrm "github.com/masterzen/winrm"
 	"github.com/masterzen/winrm/soap"
 
-	"github.com/fix8524/fix8524/actions/remote"
+	"github.com/fix8524/fix8524/remote"
 )
 
 // Client runs commands on one Windows host. It is safe for concurrent use; commands run one

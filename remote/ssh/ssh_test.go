@@ -12,9 +12,9 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
-	"github.com/fix8524/fix8524/actions/remote"
-	"github.com/fix8524/fix8524/actions/ssh"
 	"github.com/fix8524/fix8524/lab/sshd"
+	"github.com/fix8524/fix8524/remote"
+	"github.com/fix8524/fix8524/remote/ssh"
 )
 
 // fakePowerShell stands in for powershell.exe on the private sshd: it prints the script that

@@ -1,4 +1,4 @@
-package probe
+package hostprobe
 
 import (
 	"context"
@@ -9,17 +9,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fix8524/fix8524/actions/remote"
+	"github.com/fix8524/fix8524/remote"
 )
 
-// fakeRunner answers commands by name.
-type fakeRunner struct {
+// scriptedRunner answers commands by name.
+type scriptedRunner struct {
 	out  map[string]remote.Result
 	err  error
 	seen []remote.Command
 }
 
-func (f *fakeRunner) Run(ctx context.Context, c remote.Command) (remote.Result, error) {
+func (f *scriptedRunner) Run(ctx context.Context, c remote.Command) (remote.Result, error) {
 	f.seen = append(f.seen, c)
 	if f.err != nil {
 		return remote.Result{}, f.err
@@ -31,7 +31,7 @@ func (f *fakeRunner) Run(ctx context.Context, c remote.Command) (remote.Result, 
 	return r, nil
 }
 
-func (f *fakeRunner) Close() error { return nil }
+func (f *scriptedRunner) Close() error { return nil }
 
 func readFile(t *testing.T, name string) []byte {
 	b, err := os.ReadFile("testdata/" + name)
@@ -42,7 +42,7 @@ func readFile(t *testing.T, name string) []byte {
 }
 
 func TestWindowsDNSClient(t *testing.T) {
-	r := &fakeRunner{out: map[string]remote.Result{NameDNSClientWindows: {Stdout: readFile(t, "dnsclient-windows.json")}}}
+	r := &scriptedRunner{out: map[string]remote.Result{NameDNSClientWindows: {Stdout: readFile(t, "dnsclient-windows.json")}}}
 	d, err := ReadDNSClient(context.Background(), r, Windows)
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +82,7 @@ func TestResolvConf(t *testing.T) {
 		t.Error("name accepted as nameserver")
 	}
 	// systemd-resolved: the upstream servers are read too.
-	r := &fakeRunner{out: map[string]remote.Result{
+	r := &scriptedRunner{out: map[string]remote.Result{
 		NameDNSClientPOSIX:   {Stdout: []byte("nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n")},
 		NameResolvedUpstream: {Stdout: []byte("nameserver 192.0.2.1\nnameserver 192.0.2.2\n")},
 	}}
@@ -128,7 +128,7 @@ func FuzzParseDNSClientJSON(f *testing.F) {
 
 func TestEvents(t *testing.T) {
 	since := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
-	r := &fakeRunner{out: map[string]remote.Result{NameEvents: {Stdout: readFile(t, "events.json")}}}
+	r := &scriptedRunner{out: map[string]remote.Result{NameEvents: {Stdout: readFile(t, "events.json")}}}
 	ev, err := ReadEvents(context.Background(), r, EventQuery{Since: since})
 	if err != nil {
 		t.Fatal(err)
@@ -213,11 +213,11 @@ func FuzzParseEventsJSON(f *testing.F) {
 
 func TestErrorsKeepTheirKind(t *testing.T) {
 	te := &remote.TransportError{Kind: remote.KindAuth, Op: "x", Target: "dc1", Err: errors.New("401")}
-	_, err := ReadDNSClient(context.Background(), &fakeRunner{err: te}, Windows)
+	_, err := ReadDNSClient(context.Background(), &scriptedRunner{err: te}, Windows)
 	if remote.KindOf(err) != remote.KindAuth {
 		t.Fatalf("kind lost: %v", err)
 	}
-	_, err = ReadDNSClient(context.Background(), &fakeRunner{out: map[string]remote.Result{}}, POSIX)
+	_, err = ReadDNSClient(context.Background(), &scriptedRunner{out: map[string]remote.Result{}}, POSIX)
 	var ee *remote.ExitError
 	if !errors.As(err, &ee) || ee.Code != 1 {
 		t.Fatalf("exit error: %v", err)
