@@ -27,7 +27,7 @@ func scenarioPlanWith(t *testing.T, name string, edit func(*facts.Snapshot)) *pl
 	w := sc.NewWorld()
 	s := w.Base()
 	edit(s)
-	w.ObserveNeeds(s, 4, func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) })
+	w.ObserveNeeds(s, 4, pb.Needs)
 	p, err := engine.MakePlan(pb, s, engine.PlanOptions{Now: sc.Now})
 	if err != nil {
 		t.Fatal(err)

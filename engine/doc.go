@@ -3,7 +3,7 @@
 // over the Facts model, and the Plan.
 //
 //	pb, files, diags := engine.LoadDir(dir, engine.LoadOptions{Vars: []string{"k=v"}})
-//	dns, tcp := engine.Needs(pb, snapshot)          // what the gatherer must observe
+//	dns, tcp := pb.Needs(snapshot)          // what the gatherer must observe
 //	plan, err := engine.MakePlan(pb, snapshot, engine.PlanOptions{Now: time.Now()})
 //	results, err := engine.Verify(pb, fresh, &plan.Findings[0], action.Verify, opts)
 //

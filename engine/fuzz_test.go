@@ -59,7 +59,7 @@ func checkPlanInvariants(t *testing.T, pb *Playbook, s *facts.Snapshot) {
 	if !bytes.Equal(a, b) {
 		t.Fatal("two plans of the same facts differ")
 	}
-	Needs(pb, s)
+	pb.Needs(s)
 }
 
 // FuzzPlanFacts plans over arbitrary facts JSON (what `plan --facts FILE` reads).

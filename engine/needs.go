@@ -14,7 +14,7 @@ import (
 // inputs may depend on other checks' observations, call it again after observing until it
 // returns nothing new. A dns or tcp check a user adds to a playbook is gathered this way
 // without any Go change.
-func Needs(pb *Playbook, s *facts.Snapshot) (dns []facts.DNSQuery, tcp []facts.TCPProbe) {
+func (pb *Playbook) Needs(s *facts.Snapshot) (dns []facts.DNSQuery, tcp []facts.TCPProbe) {
 	if pb == nil || s == nil {
 		return nil, nil
 	}

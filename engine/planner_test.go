@@ -673,7 +673,7 @@ func TestNeeds(t *testing.T) {
 	pb := mustLoad(t, testPlaybook)
 	s := sampleFacts()
 	s.DNS, s.Reach = nil, nil
-	dns, tcp := Needs(pb, s)
+	dns, tcp := pb.Needs(s)
 	var got []string
 	for _, q := range dns {
 		got = append(got, q.Key())
@@ -690,7 +690,7 @@ func TestNeeds(t *testing.T) {
 	for i := range s.Links {
 		s.Links[i].LastResult = 0
 	}
-	if dns, tcp := Needs(pb, s); len(dns)+len(tcp) != 0 {
+	if dns, tcp := pb.Needs(s); len(dns)+len(tcp) != 0 {
 		t.Errorf("healthy: %v %v", dns, tcp)
 	}
 }

@@ -91,7 +91,7 @@ func TestWarningReportedForHealthyPartnership(t *testing.T) {
 		t.Errorf("flags %+v", w.Flags)
 	}
 	// A healthy partnership never asks for anything.
-	if dns, tcp := Needs(pb, s); len(dns) != 2 || len(tcp) != 2 {
+	if dns, tcp := pb.Needs(s); len(dns) != 2 || len(tcp) != 2 {
 		t.Errorf("needs of the failing partnership only: %v %v", dns, tcp)
 	}
 }
@@ -146,7 +146,7 @@ warning "samba_stale" {
 	if len(p.Warnings) != 0 || len(p.Findings) != 0 {
 		t.Fatalf("warnings %+v, findings %+v", p.Warnings, p.Findings)
 	}
-	if dns, tcp := Needs(pb, s); len(dns)+len(tcp) != 0 {
+	if dns, tcp := pb.Needs(s); len(dns)+len(tcp) != 0 {
 		t.Errorf("healthy links asked for %v %v", dns, tcp)
 	}
 	// Known and samba: reported.

@@ -62,7 +62,7 @@ func TestNoRunningDCCalledOfflineOrGone(t *testing.T) {
 				sc, inv := base.Aged("DC2", days).WithDNSSettings(mode)
 				w := sc.NewWorld()
 				s := w.BaseWith(inv, mode == scenario.SettingsAssumed)
-				w.ObserveNeeds(s, 8, func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) })
+				w.ObserveNeeds(s, 8, pb.Needs)
 				p, err := engine.MakePlan(pb, s, engine.PlanOptions{Now: sc.Now})
 				if err != nil {
 					t.Fatal(err)
@@ -93,7 +93,7 @@ func TestRunningVerdictCanFail(t *testing.T) {
 	inv := &inventory.Inventory{Filename: "inventory.hcl", DCs: map[string]*inventory.DC{"dc2": {Name: "DC2", IPs: []string{netip.MustParseAddr("192.0.2.12").String()}}}}
 	w := sc.NewWorld()
 	s := w.BaseWith(inv, false)
-	w.ObserveNeeds(s, 8, func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) })
+	w.ObserveNeeds(s, 8, pb.Needs)
 	p, err := engine.MakePlan(pb, s, engine.PlanOptions{Now: sc.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +122,7 @@ func TestResolutionErrorIsNotSilence(t *testing.T) {
 		sc := base.Aged("DC2", days)
 		w := sc.NewWorld()
 		s := w.Base()
-		w.ObserveNeeds(s, 8, func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) })
+		w.ObserveNeeds(s, 8, pb.Needs)
 		// The old gather's shape.
 		for i := range s.DCs {
 			if s.DCs[i].Name == "DC2" {

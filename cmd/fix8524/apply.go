@@ -225,7 +225,7 @@ func runApply(ctx context.Context, e *env, args []string) int {
 			fmt.Fprintln(e.stderr, "fix8524 apply:", err)
 			return exitError
 		}
-		o.Facts = apply.GatherFacts{Options: live.gather}
+		o.Facts = gather.Live{Options: live.gather}
 		o.Exec = &actions.Executor{Runners: live, LDAP: live}
 	}
 
@@ -322,8 +322,8 @@ func seedOf(p *plan.Plan) string {
 
 // planLive gathers, plans, prints and saves the plan of `apply --dc HOST`. A nil plan means
 // stop with the returned code.
-func planLive(ctx context.Context, e *env, f apply.Facts, pb *engine.Playbook, stateDir string) (*plan.Plan, []byte, string, int) {
-	s, err := apply.GatherForPlan(ctx, f, pb)
+func planLive(ctx context.Context, e *env, f gather.Source, pb *engine.Playbook, stateDir string) (*plan.Plan, []byte, string, int) {
+	s, err := gather.Complete(ctx, f, pb.Needs)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
 		return nil, nil, "", exitError

@@ -179,11 +179,6 @@ func (c *connFlags) passwordFor(e *env, who string) (string, error) {
 	return "", errors.New("--user needs a password: set FIX8524_PASSWORD, use --password-file, or run on a terminal to be prompted")
 }
 
-// playbookNeeds returns the observations the playbook's checks need, for the gatherer.
-func playbookNeeds(pb *engine.Playbook) gather.Needs {
-	return func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) }
-}
-
 // gatherLive reads a live forest from --dc.
 func (c *connFlags) gatherLive(ctx context.Context, e *env, tlsSet bool, needs gather.Needs, tf *transportFlags) (*facts.Snapshot, error) {
 	o, err := c.gatherOptions(e, tlsSet, needs, tf)
@@ -349,7 +344,7 @@ func runGather(ctx context.Context, e *env, args []string) int {
 		if diags.HasErrors() {
 			return exitError
 		}
-		pb, needs = loaded, playbookNeeds(loaded)
+		pb, needs = loaded, loaded.Needs
 	}
 	switch {
 	case demo:

@@ -22,6 +22,7 @@ import (
 	"github.com/fix8524/fix8524/engine/metrics"
 	"github.com/fix8524/fix8524/engine/notify"
 	"github.com/fix8524/fix8524/engine/policy"
+	"github.com/fix8524/fix8524/facts/gather"
 	"github.com/fix8524/fix8524/internal/termtext"
 	"github.com/fix8524/fix8524/lab/demo"
 	"github.com/fix8524/fix8524/lab/scenario"
@@ -224,7 +225,7 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 		if err != nil {
 			return fail("%v", err)
 		}
-		o.Facts = apply.GatherFacts{Options: lv.gather}
+		o.Facts = gather.Live{Options: lv.gather}
 		o.Exec = &actions.Executor{Runners: lv, LDAP: lv}
 		o.Forest = hf.conn.dc
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/fix8524/fix8524/actions"
 	"github.com/fix8524/fix8524/actions/ldapdelete"
 	"github.com/fix8524/fix8524/engine"
-	"github.com/fix8524/fix8524/engine/apply"
 	"github.com/fix8524/fix8524/engine/heal"
 	"github.com/fix8524/fix8524/engine/journal"
 	"github.com/fix8524/fix8524/engine/policy"
@@ -54,7 +53,7 @@ func partialForest(t *testing.T, pb *engine.Playbook) (gather.Options, []string,
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
-	o, err := f.GatherOptions("sim:partial", playbookNeeds(pb))
+	o, err := f.GatherOptions("sim:partial", pb.Needs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +182,7 @@ func TestHealNeverHealthyFromAPartialRead(t *testing.T) {
 			t.Fatal(err)
 		}
 		var out bytes.Buffer
-		r := heal.Run(context.Background(), heal.Options{Policy: policy.Default(), Playbook: pb, Facts: apply.GatherFacts{Options: o},
+		r := heal.Run(context.Background(), heal.Options{Policy: policy.Default(), Playbook: pb, Facts: gather.Live{Options: o},
 			Exec: nopExec{}, Journal: j, Out: &out, RequireComplete: require, Forest: "bench.example"})
 		j.Close()
 		want := exitProposed

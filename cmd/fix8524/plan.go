@@ -171,7 +171,7 @@ func demoFacts(pb *engine.Playbook, name string) (*facts.Snapshot, error) {
 	}
 	w := sc.NewWorld()
 	s := w.Base()
-	w.ObserveNeeds(s, 8, func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) })
+	w.ObserveNeeds(s, 8, pb.Needs)
 	return s, nil
 }
 

@@ -35,7 +35,7 @@ func selfDNSFactsFile(t *testing.T, from string) string {
 			s.DCs[i].DNSServers, s.DCs[i].DNSServersFrom = facts.Some(append([]string(nil), ips...)), from
 		}
 	}
-	w.ObserveNeeds(s, 8, func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) })
+	w.ObserveNeeds(s, 8, pb.Needs)
 	file := filepath.Join(t.TempDir(), "facts-"+from+".json")
 	f, err := os.Create(file)
 	if err != nil {

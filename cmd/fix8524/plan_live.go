@@ -39,7 +39,7 @@ func (l *liveFlags) requested() bool { return l.conn.dc != "" }
 func (l *liveFlags) gather(ctx context.Context, e *env, pb *engine.Playbook) (*facts.Snapshot, error) {
 	tlsSet := false
 	l.fs.Visit(func(f *flag.Flag) { tlsSet = tlsSet || f.Name == "tls" })
-	return l.conn.gatherLive(ctx, e, tlsSet, playbookNeeds(pb), &l.transport)
+	return l.conn.gatherLive(ctx, e, tlsSet, pb.Needs, &l.transport)
 }
 
 // demoSettings are the connection flags that mean the same for the demo forest as for a real

@@ -19,6 +19,7 @@ import (
 	"github.com/fix8524/fix8524/engine/journal"
 	"github.com/fix8524/fix8524/engine/window"
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/facts/gather"
 	"github.com/fix8524/fix8524/internal/termtext"
 	"github.com/fix8524/fix8524/plan"
 )
@@ -53,7 +54,7 @@ type Options struct {
 	Playbook  *engine.Playbook // must be the playbook the plan was made with (same digest)
 
 	Approvals Approvals
-	Facts     Facts
+	Facts     gather.Source
 	Exec      Executor
 	Journal   *journal.Store
 
@@ -245,7 +246,7 @@ func (o *Options) defaults() {
 		o.Now = time.Now
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleepCtx
+		o.Sleep = Sleep
 	}
 	if o.Out == nil {
 		o.Out = io.Discard
@@ -267,7 +268,8 @@ func (o *Options) defaults() {
 	}
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// Sleep waits d, or until ctx ends (its error): the default Options.Sleep.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -575,7 +577,7 @@ func (r *run) keepLock() error {
 // --- drift ---
 
 func (r *run) freshPlan(ctx context.Context) (*facts.Snapshot, *plan.Plan, error) {
-	s, err := GatherForPlan(ctx, r.o.Facts, r.pb)
+	s, err := gather.Complete(ctx, r.o.Facts, r.pb.Needs)
 	if err != nil {
 		return nil, nil, fmt.Errorf("gather fresh facts: %w", err)
 	}

@@ -590,7 +590,7 @@ func TestBuiltinGuards(t *testing.T) {
 			}
 		}
 	}
-	base, _ := e.lab.Gather(context.Background(), apply.PlanNeeds(playbook(t)))
+	base, _ := e.lab.Gather(context.Background(), playbook(t).Needs)
 	all := func(s *facts.Snapshot, act plan.Action) (bad []string) {
 		for _, g := range apply.BuiltinGuards(s, act) {
 			if g.Status != plan.StatusOK {

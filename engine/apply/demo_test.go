@@ -13,6 +13,7 @@ import (
 	"github.com/fix8524/fix8524/engine/apply"
 	"github.com/fix8524/fix8524/engine/approval"
 	"github.com/fix8524/fix8524/engine/journal"
+	"github.com/fix8524/fix8524/facts/gather"
 	"github.com/fix8524/fix8524/lab/demo"
 	labwinrm "github.com/fix8524/fix8524/lab/winrm"
 )
@@ -27,7 +28,7 @@ func TestTransportFailsMidAction(t *testing.T) {
 	pb := playbook(t)
 	lz := &demo.Lazy{}
 	defer lz.Close()
-	s, err := apply.GatherForPlan(ctx, lz, pb)
+	s, err := gather.Complete(ctx, lz, pb.Needs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -341,7 +341,7 @@ func newEnv(t *testing.T, name, src string) *env {
 // replan makes and writes the plan from the lab's current state.
 func (e *env) replan() {
 	e.t.Helper()
-	s, err := apply.GatherForPlan(context.Background(), e.lab, playbook(e.t))
+	s, err := gather.Complete(context.Background(), e.lab, playbook(e.t).Needs)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/journal"
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/facts/gather"
 	"github.com/fix8524/fix8524/internal/relay"
 	"github.com/fix8524/fix8524/internal/termtext"
 	"github.com/fix8524/fix8524/plan"
@@ -650,7 +651,7 @@ func (r *run) evalChecks(ctx context.Context, f *plan.Finding, checks []string, 
 	s := *base
 	s.DNS, s.Reach = nil, nil
 	var asked []facts.DNSQuery
-	for round := 0; round < maxRounds; round++ {
+	for round := 0; round < gather.MaxCompleteRounds; round++ {
 		dns, tcp, err := engine.VerifyNeeds(r.pb, &s, f, checks)
 		if err != nil {
 			return nil, 0, err

@@ -19,12 +19,12 @@ import (
 // selfDNSFacts gathers like the demo, then replaces one DC's DNS client settings with its own
 // addresses, labelled from ("assumed-self" is what gather --assume-self-dns writes).
 type selfDNSFacts struct {
-	apply.Facts
+	gather.Source
 	dc, from string
 }
 
 func (s selfDNSFacts) Gather(ctx context.Context, needs gather.Needs) (*facts.Snapshot, error) {
-	snap, err := s.Facts.Gather(ctx, needs)
+	snap, err := s.Source.Gather(ctx, needs)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +54,7 @@ max_actions_per_run = 100
 max_dcs_per_24h     = 1000
 `)
 	r, _ := f.run("destination-dns-isp", pol, func(o *heal.Options) {
-		o.Facts = selfDNSFacts{Facts: o.Facts, dc: "DC1", from: engine.DNSServersAssumedSelf}
+		o.Facts = selfDNSFacts{Source: o.Facts, dc: "DC1", from: engine.DNSServersAssumedSelf}
 	})
 	if r.Err != nil || r.ExitCode() != policy.ExitHuman {
 		t.Fatalf("exit %d, err %v, want %d", r.ExitCode(), r.Err, policy.ExitHuman)
@@ -95,7 +95,7 @@ max_dcs_per_24h     = 1000
 func TestReadSettingsAreHealed(t *testing.T) {
 	f := newFixture(t)
 	r, _ := f.run("destination-dns-isp", policy.Default(), func(o *heal.Options) {
-		o.Facts = selfDNSFacts{Facts: o.Facts, dc: "DC1", from: "winrm"}
+		o.Facts = selfDNSFacts{Source: o.Facts, dc: "DC1", from: "winrm"}
 	})
 	if r.Plan == nil || len(r.Plan.Findings) != 1 || len(r.Plan.Findings[0].Assumptions) != 0 {
 		t.Fatalf("plan: %+v", r.Plan)

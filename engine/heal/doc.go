@@ -3,7 +3,7 @@
 //
 // # One run (Run)
 //
-//  1. Gather what the playbook needs (apply.GatherForPlan, as `plan` and apply's drift check
+//  1. Gather what the playbook needs (gather.Complete, as `plan` and apply's drift check
 //     gather) and make the plan (engine.MakePlan). Its warnings (links that replicate now and
 //     will fail later: plan.Plan.Warnings) are printed, one line each, and counted in the
 //     fix8524_warnings metric; they change neither the exit code nor the notifications.

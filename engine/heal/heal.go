@@ -16,6 +16,7 @@ import (
 	"github.com/fix8524/fix8524/engine/notify"
 	"github.com/fix8524/fix8524/engine/policy"
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/facts/gather"
 	"github.com/fix8524/fix8524/internal/termtext"
 	"github.com/fix8524/fix8524/plan"
 )
@@ -33,7 +34,7 @@ const DefaultLockTTL = 2 * time.Hour
 type Options struct {
 	Policy   *policy.Policy   // required (policy.Default() for the built-in one)
 	Playbook *engine.Playbook // required
-	Facts    apply.Facts      // required: where facts come from (live or the demo)
+	Facts    gather.Source    // required: where facts come from (live or the demo)
 	Exec     apply.Executor   // required: where actions go
 	Journal  *journal.Store   // required
 
@@ -267,7 +268,7 @@ func (h *run) run(ctx context.Context) {
 	}
 	h.say("heal: gathering (policy: %s)...", o.Policy.Source)
 	t0 := time.Now()
-	s, err := apply.GatherForPlan(gctx, o.Facts, o.Playbook)
+	s, err := gather.Complete(gctx, o.Facts, o.Playbook.Needs)
 	r.GatherDuration = time.Since(t0)
 	if err != nil {
 		h.fail(fmt.Errorf("gather: %w", err))

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math/rand/v2"
 	"time"
+
+	"github.com/fix8524/fix8524/engine/apply"
 )
 
 // Loop defaults.
@@ -47,7 +49,7 @@ func (l Loop) Start(ctx context.Context) error {
 	}
 	sleep := l.Sleep
 	if sleep == nil {
-		sleep = sleepCtx
+		sleep = apply.Sleep
 	}
 	failures := 0
 	for ctx.Err() == nil {
@@ -101,15 +103,4 @@ func (l Loop) wait(failures int) time.Duration {
 		d += time.Duration(float64(d) * min(j, 1) * rnd())
 	}
 	return d
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/engine/policy"
-	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/lab/scenario"
 	"github.com/fix8524/fix8524/plan"
 	"github.com/fix8524/fix8524/playbooks"
@@ -23,7 +22,7 @@ func scenarioPlan(t *testing.T, pb *engine.Playbook, name string) *plan.Plan {
 	}
 	w := sc.NewWorld()
 	s := w.Base()
-	w.ObserveNeeds(s, 4, func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) })
+	w.ObserveNeeds(s, 4, pb.Needs)
 	p, err := engine.MakePlan(pb, s, engine.PlanOptions{Now: sc.Now})
 	if err != nil {
 		t.Fatal(err)

@@ -38,7 +38,7 @@ func scenarioFacts(t testing.TB, pb *engine.Playbook, name string) *facts.Snapsh
 	}
 	w := sc.NewWorld()
 	s := w.Base()
-	w.ObserveNeeds(s, 8, func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) })
+	w.ObserveNeeds(s, 8, pb.Needs)
 	return s
 }
 

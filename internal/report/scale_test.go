@@ -50,7 +50,7 @@ var bigPlan = sync.OnceValues(func() (*plan.Plan, error) {
 		return nil, diags
 	}
 	for range 8 {
-		dns, tcp := engine.Needs(pb, &s)
+		dns, tcp := pb.Needs(&s)
 		md, mt := facts.Missing(&s, dns, tcp)
 		if len(md)+len(mt) == 0 {
 			break

@@ -34,7 +34,7 @@ func planOf(t *testing.T, d *demo.Demo) (*engine.Playbook, *facts.Snapshot, *pla
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	o, err := d.GatherOptions(func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) })
+	o, err := d.GatherOptions(pb.Needs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/fix8524/fix8524/actions"
 	"github.com/fix8524/fix8524/actions/ldapdelete"
 	"github.com/fix8524/fix8524/engine"
-	"github.com/fix8524/fix8524/engine/apply"
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/facts/gather"
 	"github.com/fix8524/fix8524/facts/inventory"
@@ -21,7 +20,7 @@ import (
 // (--clock TIME judges them at another time).
 const WindowsWaived = "the demo forest is simulated (its DCs are servers on 127.0.0.1)"
 
-// Lazy is the demo forest as apply and heal use it: it implements apply.Facts and
+// Lazy is the demo forest as apply and heal use it: it implements gather.Source and
 // apply.Executor, and starts the forest (broken, as its scenario describes) on first use, so
 // that a run refused by a gate starts nothing.
 type Lazy struct {
@@ -34,15 +33,12 @@ type Lazy struct {
 
 	once sync.Once
 	d    *Demo
-	f    apply.GatherFacts
+	f    gather.Live
 	x    *actions.Executor
 	err  error
 }
 
-var (
-	_ apply.Facts    = (*Lazy)(nil)
-	_ apply.Executor = (*Lazy)(nil)
-)
+var _ gather.Source = (*Lazy)(nil) // and an apply.Executor: lazy_test.go
 
 func (l *Lazy) start(ctx context.Context) error {
 	l.once.Do(func() {
@@ -61,7 +57,7 @@ func (l *Lazy) start(ctx context.Context) error {
 			o.Inventory = l.Settings.Inventory
 		}
 		o.AssumeSelfDNS = l.Settings.AssumeSelfDNS
-		l.d, l.f, l.x = d, apply.GatherFacts{Options: o}, &actions.Executor{Runners: d, LDAP: d}
+		l.d, l.f, l.x = d, gather.Live{Options: o}, &actions.Executor{Runners: d, LDAP: d}
 		if l.OnStart != nil {
 			l.OnStart(d)
 		}
@@ -72,7 +68,7 @@ func (l *Lazy) start(ctx context.Context) error {
 // GatherForPlan starts the named scenario's demo forest ("" = scenario.Default), broken as the
 // scenario describes, gathers what pb needs and stops the forest. It is the one way the demo is
 // gathered: `plan --demo` and `gather --demo` call it, and `apply --demo` (drift check,
-// verification) and heal gather through a Lazy with apply.GatherForPlan exactly as it does, so
+// verification) and heal gather through a Lazy with gather.Complete exactly as it does, so
 // that a demo plan's fingerprints are those apply's drift check computes.
 func GatherForPlan(ctx context.Context, name string, pb *engine.Playbook) (*facts.Snapshot, error) {
 	return GatherForPlanWith(ctx, name, pb, Settings{})
@@ -92,7 +88,7 @@ func GatherForPlanWith(ctx context.Context, name string, pb *engine.Playbook, se
 	}
 	l := &Lazy{Name: name, Settings: set}
 	defer l.Close()
-	s, err := apply.GatherForPlan(ctx, l, pb)
+	s, err := gather.Complete(ctx, l, pb.Needs)
 	if err != nil {
 		return nil, fmt.Errorf("gathering from the demo forest: %w", err)
 	}
@@ -110,7 +106,7 @@ func (l *Lazy) Close() error {
 	return nil
 }
 
-// Gather implements apply.Facts.
+// Gather implements gather.Source.
 func (l *Lazy) Gather(ctx context.Context, needs gather.Needs) (*facts.Snapshot, error) {
 	if err := l.start(ctx); err != nil {
 		return nil, err
@@ -118,7 +114,7 @@ func (l *Lazy) Gather(ctx context.Context, needs gather.Needs) (*facts.Snapshot,
 	return l.f.Gather(ctx, needs)
 }
 
-// Observe implements apply.Facts.
+// Observe implements gather.Source.
 func (l *Lazy) Observe(ctx context.Context, s *facts.Snapshot, dns []facts.DNSQuery, tcp []facts.TCPProbe) error {
 	if err := l.start(ctx); err != nil {
 		return err

@@ -36,7 +36,7 @@ func TestGatheredRunningSourceNeverOfflineOrGone(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				o, err := f.GatherOptions("sim:"+name, func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) })
+				o, err := f.GatherOptions("sim:"+name, pb.Needs)
 				if err != nil {
 					t.Fatal(err)
 				}
