@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/fix8524/fix8524/actions"
+	"github.com/fix8524/fix8524/actions/ldapdelete"
 	"github.com/fix8524/fix8524/engine/apply"
 	"github.com/fix8524/fix8524/engine/approval"
 	"github.com/fix8524/fix8524/engine/journal"
@@ -592,7 +593,7 @@ func TestBuiltinGuards(t *testing.T) {
 	}
 	base, _ := e.lab.Gather(context.Background(), playbook(t).Needs)
 	all := func(s *facts.Snapshot, act plan.Action) (bad []string) {
-		for _, g := range apply.BuiltinGuards(s, act) {
+		for _, g := range ldapdelete.Guards(s, act) {
 			if g.Status != plan.StatusOK {
 				bad = append(bad, g.Name)
 			}

@@ -288,15 +288,7 @@ func recheckOutcome(inPlace, known bool) journal.Outcome {
 func (r *run) recheck(ctx context.Context, f *plan.Finding, a plan.Action) (inPlace, known bool, detail string) {
 	if a.Kind == plan.KindLDAPDelete {
 		st, err := r.o.Exec.Inspect(ctx, a)
-		switch {
-		case err != nil:
-			return false, false, "could not read " + a.LDAPDelete.DN + ": " + err.Error()
-		case !st.Exists:
-			return true, true, a.LDAPDelete.DN + " no longer exists"
-		case a.LDAPDelete.ExpectGUID != "" && !strings.EqualFold(st.GUID, a.LDAPDelete.ExpectGUID):
-			return false, true, fmt.Sprintf("%s exists with another objectGUID (%s)", a.LDAPDelete.DN, st.GUID)
-		}
-		return false, true, a.LDAPDelete.DN + " still exists"
+		return ldapdelete.Recheck(a.LDAPDelete, st, err)
 	}
 	if len(a.Verify) == 0 {
 		return false, false, "the action names no checks"
@@ -376,7 +368,7 @@ func (r *run) guards(ctx context.Context, f *plan.Finding, a plan.Action) (bool,
 				bad = append(bad, "blocked: "+strings.Join(fa.Reasons, "; "))
 			}
 		}
-		for _, g := range BuiltinGuards(s, a) {
+		for _, g := range ldapdelete.Guards(s, a) {
 			line := fmt.Sprintf("%s: %s", g.Name, g.Status)
 			if g.Status != plan.StatusOK {
 				line += " — " + g.Message
@@ -392,112 +384,6 @@ func (r *run) guards(ctx context.Context, f *plan.Finding, a plan.Action) (bool,
 		return true, reason
 	})
 	return ok, reason
-}
-
-// BuiltinGuards are the metadata-cleanup guards Go enforces whatever the playbook says, for an
-// ldap_delete (nil for other kinds). Apply evaluates them on fresh facts right before the
-// delete; `plan` may show them evaluated on the plan's facts.
-func BuiltinGuards(s *facts.Snapshot, a plan.Action) []plan.GuardResult {
-	if a.Kind != plan.KindLDAPDelete {
-		return nil
-	}
-	res := func(name string, status plan.Status, msg string) plan.GuardResult {
-		return plan.GuardResult{Name: "builtin:" + name, Status: status, Message: msg}
-	}
-	d := a.LDAPDelete
-	if d == nil {
-		return []plan.GuardResult{res("dn", plan.StatusFailed, "the action has no DN")}
-	}
-	var out []plan.GuardResult
-	if d.Tree && !ldapdelete.IsNTDSSettingsDN(d.DN) {
-		out = append(out, res("ntds_settings_only", plan.StatusFailed, "a tree delete may only remove an NTDS Settings object"))
-	} else {
-		out = append(out, res("ntds_settings_only", plan.StatusOK, ""))
-	}
-	if d.ExpectGUID == "" {
-		out = append(out, res("expected_guid", plan.StatusFailed, "the plan does not name the objectGUID to delete"))
-	} else {
-		out = append(out, res("expected_guid", plan.StatusOK, ""))
-	}
-	ix := facts.NewIndex(s)
-	// Nothing stale: a DC that says it is this DSA.
-	live := plan.StatusOK
-	msg := ""
-	for _, dc := range s.DCs {
-		if g, ok := dc.OwnDSAGUID.Get(); ok && d.ExpectGUID != "" && strings.EqualFold(g, d.ExpectGUID) {
-			live, msg = plan.StatusFailed, dc.Name+" answers as DSA "+g+": the object is its current NTDS Settings, nothing is stale"
-		}
-	}
-	out = append(out, res("not_a_live_dsa", live, msg))
-	// Not the DC we are bound to, nor the delete's own target.
-	bound := plan.StatusOK
-	msg = ""
-	for _, name := range []string{s.SeedDC, a.Target} {
-		if dc := ix.DCByName(name); dc != nil && strings.EqualFold(dc.NTDSSettingsDN, d.DN) {
-			bound, msg = plan.StatusFailed, d.DN+" is the NTDS Settings of "+dc.Name+", the DC fix8524 is bound to"
-		}
-	}
-	out = append(out, res("not_bound_dc", bound, msg))
-	// FSMO roles.
-	fsmo := plan.StatusOK
-	msg = ""
-	for _, role := range s.Forest.FSMO {
-		if strings.EqualFold(role.OwnerDSA, d.DN) {
-			fsmo, msg = plan.StatusFailed, "it holds the "+role.Role+" role: seize it first, with a separate approval"
-		}
-	}
-	out = append(out, res("holds_no_fsmo", fsmo, msg))
-	dc := ix.DCByNTDSDN(d.DN)
-	if dc == nil {
-		out = append(out, res("known_dc", plan.StatusUnknown, "the fresh topology has no DC with this NTDS Settings object"))
-		return out
-	}
-	// Protected from accidental deletion.
-	switch p, ok := dc.ProtectedFromDeletion.Get(); {
-	case !ok:
-		out = append(out, res("not_protected", plan.StatusUnknown, "whether "+dc.Name+"'s objects are protected from deletion is unknown: "+dc.ProtectedFromDeletion.Why()))
-	case p:
-		out = append(out, res("not_protected", plan.StatusFailed, dc.Name+"'s objects are protected from accidental deletion"))
-	default:
-		out = append(out, res("not_protected", plan.StatusOK, ""))
-	}
-	// Last DC of its domain.
-	others := 0
-	for _, o := range s.DCs {
-		if o.NTDSSettingsDN != dc.NTDSSettingsDN && strings.EqualFold(o.Domain, dc.Domain) {
-			others++
-		}
-	}
-	if others == 0 {
-		out = append(out, res("not_last_dc", plan.StatusFailed, dc.Name+" is the last DC of "+dc.Domain))
-	} else {
-		out = append(out, res("not_last_dc", plan.StatusOK, ""))
-	}
-	// Still answers LDAP or RPC as itself.
-	own, ownKnown := dc.OwnDSAGUID.Get()
-	repromoted := ownKnown && d.ExpectGUID != "" && !strings.EqualFold(own, d.ExpectGUID)
-	ans := plan.StatusOK
-	msg = ""
-	probed := 0
-	for _, o := range s.Reach {
-		if ix.DCByName(o.Host) != dc {
-			continue
-		}
-		switch o.Port {
-		case 135, 389, 636, 3268:
-		default:
-			continue
-		}
-		probed++
-		if o.Result == facts.ReachOpen && !repromoted {
-			ans, msg = plan.StatusFailed, fmt.Sprintf("%s still answers on port %d", dc.Name, o.Port)
-		}
-	}
-	if probed == 0 && !repromoted {
-		ans, msg = plan.StatusUnknown, "no fresh LDAP/RPC probe of "+dc.Name
-	}
-	out = append(out, res("not_answering", ans, msg))
-	return out
 }
 
 // --- verification ---
