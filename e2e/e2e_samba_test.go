@@ -27,7 +27,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fix8524/fix8524/engine/apply"
+	"github.com/fix8524/fix8524/apply"
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/lab/samba"
 	"github.com/fix8524/fix8524/plan"

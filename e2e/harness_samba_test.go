@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fix8524/fix8524/engine/apply"
+	"github.com/fix8524/fix8524/apply"
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/lab/samba"
 	labwinrm "github.com/fix8524/fix8524/lab/winrm"

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fix8524/fix8524/engine/approval"
-	"github.com/fix8524/fix8524/engine/journal"
+	"github.com/fix8524/fix8524/internal/approval"
+	"github.com/fix8524/fix8524/internal/journal"
 	"github.com/fix8524/fix8524/plan"
 )
 

@@ -11,10 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fix8524/fix8524/engine/apply"
-	"github.com/fix8524/fix8524/engine/approval"
-	"github.com/fix8524/fix8524/engine/journal"
+	"github.com/fix8524/fix8524/apply"
 	"github.com/fix8524/fix8524/engine/window"
+	"github.com/fix8524/fix8524/internal/approval"
+	"github.com/fix8524/fix8524/internal/journal"
 	"github.com/fix8524/fix8524/internal/termtext"
 	"github.com/fix8524/fix8524/lab/demo"
 	"github.com/fix8524/fix8524/plan"

@@ -15,14 +15,14 @@ import (
 	"time"
 
 	"github.com/fix8524/fix8524/actions"
+	"github.com/fix8524/fix8524/apply"
 	"github.com/fix8524/fix8524/engine"
-	"github.com/fix8524/fix8524/engine/apply"
-	"github.com/fix8524/fix8524/engine/heal"
-	"github.com/fix8524/fix8524/engine/journal"
-	"github.com/fix8524/fix8524/engine/metrics"
-	"github.com/fix8524/fix8524/engine/notify"
-	"github.com/fix8524/fix8524/engine/policy"
 	"github.com/fix8524/fix8524/facts/gather"
+	"github.com/fix8524/fix8524/heal"
+	"github.com/fix8524/fix8524/heal/policy"
+	"github.com/fix8524/fix8524/internal/journal"
+	"github.com/fix8524/fix8524/internal/metrics"
+	"github.com/fix8524/fix8524/internal/notify"
 	"github.com/fix8524/fix8524/internal/termtext"
 	"github.com/fix8524/fix8524/lab/demo"
 	"github.com/fix8524/fix8524/lab/scenario"
@@ -178,7 +178,7 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 	}
 	pol, notice, pdiags := policy.LoadOrDefault(hf.policy)
 	if pol != nil {
-		pdiags = append(pdiags, pol.Lint(policy.PlaybookActions(pb))...)
+		pdiags = append(pdiags, heal.Lint(pol, pb)...)
 	}
 	if len(pdiags) > 0 {
 		fmt.Fprint(e.stderr, policy.FormatDiagnostics(pdiags))

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fix8524/fix8524/engine/journal"
+	"github.com/fix8524/fix8524/internal/journal"
 	"github.com/fix8524/fix8524/internal/termtext"
 )
 

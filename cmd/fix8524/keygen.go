@@ -6,7 +6,7 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/fix8524/fix8524/engine/approval"
+	"github.com/fix8524/fix8524/internal/approval"
 )
 
 func init() {

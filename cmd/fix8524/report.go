@@ -8,11 +8,11 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/fix8524/fix8524/engine/approval"
+	"github.com/fix8524/fix8524/internal/approval"
 	"github.com/fix8524/fix8524/internal/atomicfile"
-	"github.com/fix8524/fix8524/internal/report"
 	"github.com/fix8524/fix8524/internal/termtext"
 	"github.com/fix8524/fix8524/plan"
+	"github.com/fix8524/fix8524/report"
 )
 
 func init() {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fix8524/fix8524/engine/journal"
+	"github.com/fix8524/fix8524/internal/journal"
 	"github.com/fix8524/fix8524/plan"
 )
 

@@ -15,7 +15,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/fix8524/fix8524/engine"
-	"github.com/fix8524/fix8524/engine/policy"
+	"github.com/fix8524/fix8524/heal"
+	"github.com/fix8524/fix8524/heal/policy"
 	"github.com/fix8524/fix8524/internal/hclscan"
 	"github.com/fix8524/fix8524/internal/inputfile"
 	"github.com/fix8524/fix8524/playbooks"
@@ -140,7 +141,7 @@ func validatePolicy(path string, pb *engine.Playbook, files map[string]*hcl.File
 		}
 	}
 	if p != nil && pb != nil && !diags.HasErrors() {
-		diags = append(diags, p.Lint(policy.PlaybookActions(pb))...)
+		diags = append(diags, heal.Lint(p, pb)...)
 	}
 	return diags
 }

@@ -17,7 +17,8 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/fix8524/fix8524/engine"
-	"github.com/fix8524/fix8524/engine/policy"
+	"github.com/fix8524/fix8524/heal"
+	"github.com/fix8524/fix8524/heal/policy"
 	"github.com/fix8524/fix8524/plan"
 	"github.com/fix8524/fix8524/playbooks"
 )
@@ -55,7 +56,7 @@ func TestPolicyExample(t *testing.T) {
 	if pdiags.HasErrors() {
 		t.Fatal(pdiags.Error())
 	}
-	if lint := p.Lint(policy.PlaybookActions(pb)); len(lint) != 0 {
+	if lint := heal.Lint(p, pb); len(lint) != 0 {
 		t.Errorf("policy.hcl against the playbook:\n%s", policy.FormatDiagnostics(lint))
 	}
 	// And it never lets metadata cleanup through.

@@ -1,7 +1,7 @@
 package demo_test
 
 import (
-	"github.com/fix8524/fix8524/engine/apply"
+	"github.com/fix8524/fix8524/apply"
 	"github.com/fix8524/fix8524/lab/demo"
 )
 
