@@ -60,8 +60,15 @@ type applyFlags struct {
 
 func runApply(ctx context.Context, e *env, args []string) int {
 	var af applyFlags
-	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "apply",
+		"Usage: fix8524 apply PLAN [--demo] [--state DIR] [--trust-keys FILE] [--emergency --reason TEXT] [--verify-timeout 5m] [connection and transport flags]",
+		"       fix8524 apply --dc HOST [connection and transport flags]   (plan, show, ask for 'yes', apply)",
+		"\nRefuses (exit 3) without a valid approval (on a terminal it asks for a typed 'yes' instead), with an",
+		"expired one or one for another plan, one already used by an apply that ended (approvals are single-use; an",
+		"interrupted apply is resumed with it), when the plan changed since approval, when the facts drifted, outside",
+		"every change window (unless --emergency --reason), with --trust-keys and an unsigned or unknown key, and",
+		"while another run holds the forest's lock. Exit codes: 0 healed or nothing to do, 1 failed or pending, 3 refused.",
+	)
 	af.conn.register(fs)
 	af.transport.register(fs)
 	af.state.register(fs)
@@ -76,28 +83,9 @@ func runApply(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&af.clock, "clock", "", demoClockUsage)
 	var prof profileFlag
 	prof.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: fix8524 apply PLAN [--demo] [--state DIR] [--trust-keys FILE] [--emergency --reason TEXT] [--verify-timeout 5m] [connection and transport flags]")
-		fmt.Fprintln(e.stderr, "       fix8524 apply --dc HOST [connection and transport flags]   (plan, show, ask for 'yes', apply)")
-		fmt.Fprintln(e.stderr, "\nRefuses (exit 3) without a valid approval (on a terminal it asks for a typed 'yes' instead), with an")
-		fmt.Fprintln(e.stderr, "expired one or one for another plan, one already used by an apply that ended (approvals are single-use; an")
-		fmt.Fprintln(e.stderr, "interrupted apply is resumed with it), when the plan changed since approval, when the facts drifted, outside")
-		fmt.Fprintln(e.stderr, "every change window (unless --emergency --reason), with --trust-keys and an unsigned or unknown key, and")
-		fmt.Fprintln(e.stderr, "while another run holds the forest's lock. Exit codes: 0 healed or nothing to do, 1 failed or pending, 3 refused.")
-		fs.PrintDefaults()
-	}
-	planPath, rest := splitPositional(args)
-	if err := fs.Parse(rest); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitError
-	}
-	if planPath == "" && fs.NArg() == 1 {
-		planPath = fs.Arg(0)
-	} else if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "fix8524 apply: unexpected argument %q\n", fs.Arg(0))
-		return exitError
+	planPath, code, ok := parseFlagsArg(e, fs, args)
+	if !ok {
+		return code
 	}
 	if !af.demo {
 		// The profile's seed DC is where a saved plan's fresh facts come from; without a plan

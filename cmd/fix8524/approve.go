@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"sort"
@@ -25,8 +23,13 @@ func init() {
 }
 
 func runApprove(_ context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("approve", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "approve",
+		"Usage: fix8524 approve PLAN --by NAME [--expires 4h] [--reason TEXT] [--sign-key FILE] [--allow-each ACTION_ID]... [--state DIR]",
+		"\nRecords an approval of the plan file exactly as it is (its fingerprint and its bytes) next to it:",
+		"PLAN.approval.json, and PLAN.approve-each.json for --allow-each. apply refuses a plan that changed since.",
+		"An action the playbook marks requires_approval_each (metadata cleanup), and every ldap_delete when a plan",
+		"runs more than one, needs its own --allow-each ACTION_ID (the ids are shown by fix8524 plan).",
+	)
 	by := fs.String("by", "", "who approves (`NAME`, required)")
 	expires := fs.String("expires", "4h", "how long the approval is valid (`DURATION`: 30m, 4h, 2d; at most 30d)")
 	reason := fs.String("reason", "", "why (`TEXT`, e.g. a change ticket), recorded")
@@ -37,26 +40,9 @@ func runApprove(_ context.Context, e *env, args []string) int {
 	st.register(fs)
 	var prof profileFlag
 	prof.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: fix8524 approve PLAN --by NAME [--expires 4h] [--reason TEXT] [--sign-key FILE] [--allow-each ACTION_ID]... [--state DIR]")
-		fmt.Fprintln(e.stderr, "\nRecords an approval of the plan file exactly as it is (its fingerprint and its bytes) next to it:")
-		fmt.Fprintln(e.stderr, "PLAN.approval.json, and PLAN.approve-each.json for --allow-each. apply refuses a plan that changed since.")
-		fmt.Fprintln(e.stderr, "An action the playbook marks requires_approval_each (metadata cleanup), and every ldap_delete when a plan")
-		fmt.Fprintln(e.stderr, "runs more than one, needs its own --allow-each ACTION_ID (the ids are shown by fix8524 plan).")
-		fs.PrintDefaults()
-	}
-	planPath, rest := splitPositional(args)
-	if err := fs.Parse(rest); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitError
-	}
-	if planPath == "" && fs.NArg() == 1 {
-		planPath = fs.Arg(0)
-	} else if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "fix8524 approve: unexpected argument %q\n", fs.Arg(0))
-		return exitError
+	planPath, code, ok := parseFlagsArg(e, fs, args)
+	if !ok {
+		return code
 	}
 	if planPath == "" {
 		fs.Usage()
@@ -227,13 +213,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// splitPositional takes a leading non-flag argument (the plan file) so that flags may follow
-// it: "approve p.json --by me".
-func splitPositional(args []string) (string, []string) {
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		return args[0], args[1:]
-	}
-	return "", args
 }

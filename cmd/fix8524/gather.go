@@ -263,33 +263,13 @@ func progressBar(e *env) func(phase string, done, total int) {
 	}
 }
 
-// splitDemoArgs lets "--demo [SCENARIO]" take an optional value: a bare word right after --demo
-// is the scenario name.
-func splitDemoArgs(args []string) (rest []string, demo bool, name string) {
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--demo" || a == "-demo":
-			demo = true
-			if i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
-				name = args[i+1]
-				i++
-			}
-			continue
-		case strings.HasPrefix(a, "--demo=") || strings.HasPrefix(a, "-demo="):
-			demo = true
-			_, name, _ = strings.Cut(a, "=")
-			continue
-		}
-		rest = append(rest, a)
-	}
-	return rest, demo, name
-}
-
 func runGather(ctx context.Context, e *env, args []string) int {
-	args, demo, demoName := splitDemoArgs(args)
-	fs := flag.NewFlagSet("gather", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	args, demo, demoName := takeOptionalArg(args, "demo")
+	fs := newFlags(e, "gather",
+		"Usage: fix8524 gather --dc HOST [connection flags] [transport flags] [-o facts.json]",
+		"       fix8524 gather --demo [SCENARIO] [-o facts.json]",
+		"       fix8524 gather --repadmin-csv FILE [-o facts.json]",
+	)
 	var c connFlags
 	c.register(fs)
 	var tf transportFlags
@@ -302,21 +282,8 @@ func runGather(ctx context.Context, e *env, args []string) int {
 	out := fs.String("o", "-", "write the facts to `FILE` (- for stdout)")
 	requireComplete := fs.Bool("require-complete", false, "exit 1 when the read is partial (a DC could not be read); the facts are written anyway")
 	csvFile := fs.String("repadmin-csv", "", "read link status from `FILE` (repadmin /showrepl * /csv); with --dc it fills the DCs whose status LDAP could not read")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: fix8524 gather --dc HOST [connection flags] [transport flags] [-o facts.json]")
-		fmt.Fprintln(e.stderr, "       fix8524 gather --demo [SCENARIO] [-o facts.json]")
-		fmt.Fprintln(e.stderr, "       fix8524 gather --repadmin-csv FILE [-o facts.json]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitError
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "fix8524 gather: unexpected argument %q\n", fs.Arg(0))
-		return exitError
+	if code, ok := parseFlags(e, fs, args); !ok {
+		return code
 	}
 	if !demo {
 		// The profile's seed DC reads a live forest: not when --repadmin-csv alone is given.

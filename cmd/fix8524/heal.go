@@ -73,10 +73,19 @@ var healExitMeaning = map[int]string{
 }
 
 func runHeal(ctx context.Context, e *env, args []string) int {
-	args, isDemo, demoName := splitDemoArgs(args)
+	args, isDemo, demoName := takeOptionalArg(args, "demo")
 	var hf healFlags
-	fl := flag.NewFlagSet("heal", flag.ContinueOnError)
-	fl.SetOutput(e.stderr)
+	fl := newFlags(e, "heal",
+		"Usage: fix8524 heal --dc HOST [connection and transport flags] [--policy FILE] [--state DIR]",
+		"                    [--every DURATION [--metrics-listen ADDR [--metrics-allow-remote]]] [--metrics-textfile FILE.prom]",
+		"                    [--escalate-dir DIR] [--emergency --reason TEXT]",
+		"       fix8524 heal --demo [SCENARIO] [--policy FILE] [--state DIR] ...   (the demo forest, started broken)",
+		"       fix8524 heal --reset-breaker --reason TEXT [--by NAME] [--forest FOREST] [--state DIR]",
+		fmt.Sprintf("\nScenarios: %s (default %s)", strings.Join(scenario.Names(), ", "), scenario.Default),
+		"\nOne run: gather, plan, auto-approve only what the policy allows, apply with the gates, verification and",
+		"journal of a human apply; save the rest as a plan for a human (fix8524 approve, then apply) and notify.",
+		"Exit codes: 0 healthy or healed, 2 a human is needed, 3 refused by a guardrail, 1 error.",
+	)
 	hf.conn.register(fl)
 	hf.transport.register(fl)
 	hf.state.register(fl)
@@ -99,27 +108,8 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 	var prof profileFlag
 	prof.register(fl)
 	demoUsage(fl)
-	fl.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: fix8524 heal --dc HOST [connection and transport flags] [--policy FILE] [--state DIR]")
-		fmt.Fprintln(e.stderr, "                    [--every DURATION [--metrics-listen ADDR [--metrics-allow-remote]]] [--metrics-textfile FILE.prom]")
-		fmt.Fprintln(e.stderr, "                    [--escalate-dir DIR] [--emergency --reason TEXT]")
-		fmt.Fprintln(e.stderr, "       fix8524 heal --demo [SCENARIO] [--policy FILE] [--state DIR] ...   (the demo forest, started broken)")
-		fmt.Fprintln(e.stderr, "       fix8524 heal --reset-breaker --reason TEXT [--by NAME] [--forest FOREST] [--state DIR]")
-		fmt.Fprintf(e.stderr, "\nScenarios: %s (default %s)\n", strings.Join(scenario.Names(), ", "), scenario.Default)
-		fmt.Fprintln(e.stderr, "\nOne run: gather, plan, auto-approve only what the policy allows, apply with the gates, verification and")
-		fmt.Fprintln(e.stderr, "journal of a human apply; save the rest as a plan for a human (fix8524 approve, then apply) and notify.")
-		fmt.Fprintln(e.stderr, "Exit codes: 0 healthy or healed, 2 a human is needed, 3 refused by a guardrail, 1 error.")
-		fl.PrintDefaults()
-	}
-	if err := fl.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitError
-	}
-	if fl.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "fix8524 heal: unexpected argument %q\n", fl.Arg(0))
-		return exitError
+	if code, ok := parseFlags(e, fl, args); !ok {
+		return code
 	}
 	if !isDemo {
 		if _, err := prof.apply(e, fl); err != nil {

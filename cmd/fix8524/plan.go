@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"sort"
@@ -36,36 +34,14 @@ type planOpts struct {
 	requireComplete bool
 }
 
-// takeOptionalArg removes "--NAME [VALUE]" / "--NAME=VALUE" from args: a bare word right after
-// the flag is its value. It lets `plan --demo` and `plan --demo NAME` both work.
-func takeOptionalArg(args []string, name string) (rest []string, set bool, value string) {
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--"+name || a == "-"+name:
-			set = true
-			if i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
-				value = args[i+1]
-				i++
-			}
-			continue
-		case strings.HasPrefix(a, "--"+name+"=") || strings.HasPrefix(a, "-"+name+"="):
-			set = true
-			_, value, _ = strings.Cut(a, "=")
-			continue
-		case a == "--":
-			rest = append(rest, args[i:]...)
-			return rest, set, value
-		}
-		rest = append(rest, a)
-	}
-	return rest, set, value
-}
-
 func runPlan(ctx context.Context, e *env, args []string) int {
 	args, demo, demoName := takeOptionalArg(args, "demo")
-	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "plan",
+		"Usage: fix8524 plan (--dc HOST [connection flags] | --facts FILE | --demo [SCENARIO]) [--playbooks DIR] [-o plan.json] [--json] [--report FILE] [-var NAME=VALUE] [-var-file FILE]",
+		fmt.Sprintf("\nScenarios: %s (default %s)", strings.Join(scenario.Names(), ", "), scenario.Default),
+		"Exit codes: 0 nothing to do, 2 actions or manual steps proposed (or facts to gather, or a partial read:",
+		"a DC could not be read), 1 error (a partial read too with --require-complete).",
+	)
 	var pf playbookFlags
 	pf.register(fs)
 	factsFile := fs.String("facts", "", "plan from a facts snapshot `FILE` (from fix8524 gather; - for stdin)")
@@ -78,22 +54,8 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 	var prof profileFlag
 	prof.register(fs)
 	demoUsage(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: fix8524 plan (--dc HOST [connection flags] | --facts FILE | --demo [SCENARIO]) [--playbooks DIR] [-o plan.json] [--json] [--report FILE] [-var NAME=VALUE] [-var-file FILE]")
-		fmt.Fprintf(e.stderr, "\nScenarios: %s (default %s)\n", strings.Join(scenario.Names(), ", "), scenario.Default)
-		fmt.Fprintln(e.stderr, "Exit codes: 0 nothing to do, 2 actions or manual steps proposed (or facts to gather, or a partial read:")
-		fmt.Fprintln(e.stderr, "a DC could not be read), 1 error (a partial read too with --require-complete).")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitError
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "fix8524 plan: unexpected argument %q\n", fs.Arg(0))
-		return exitError
+	if code, ok := parseFlags(e, fs, args); !ok {
+		return code
 	}
 	if !demo && *factsFile == "" {
 		// Without another source, the profile's seed DC: a live plan.

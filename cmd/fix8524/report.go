@@ -20,8 +20,11 @@ func init() {
 }
 
 func runReport(_ context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "report",
+		"Usage: fix8524 report PLAN.json [--journal [--state DIR]] [-o FILE] [--format html|markdown]",
+		"\nReads only the plan file, its approval file (PLAN.json.approval.json) and, with --journal, the",
+		"journal: no network. The HTML page is one file that loads nothing; Markdown suits a change ticket.",
+	)
 	out := fs.String("o", "", "write the report to `FILE` (default: standard output); .md or .markdown picks Markdown")
 	format := fs.String("format", "", "`FORMAT` of the report: html or markdown (default: from -o's extension, else html)")
 	withJournal := fs.Bool("journal", false, "also show what the journal recorded for this plan (apply, heal)")
@@ -29,12 +32,6 @@ func runReport(_ context.Context, e *env, args []string) int {
 	st.register(fs)
 	var prof profileFlag
 	prof.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: fix8524 report PLAN.json [--journal [--state DIR]] [-o FILE] [--format html|markdown]")
-		fmt.Fprintln(e.stderr, "\nReads only the plan file, its approval file (PLAN.json.approval.json) and, with --journal, the")
-		fmt.Fprintln(e.stderr, "journal: no network. The HTML page is one file that loads nothing; Markdown suits a change ticket.")
-		fs.PrintDefaults()
-	}
 	planPath, rest := splitPositional(args)
 	if err := fs.Parse(rest); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -26,32 +25,20 @@ func init() {
 var showHooks struct{ now func() time.Time }
 
 func runShow(_ context.Context, e *env, args []string) int {
-	fl := flag.NewFlagSet("show", flag.ContinueOnError)
-	fl.SetOutput(e.stderr)
+	fl := newFlags(e, "show",
+		"Usage: fix8524 show PLAN.json [--full] [--state DIR]",
+		"\nPrints a saved plan (from plan -o, or one heal saved for a human) exactly as plan printed it, then",
+		"whether it is approved (and until when, by whom, which actions on their own), and what the journal",
+		"recorded for it: approvals, applies and heal runs, each with its outcome. It changes nothing.",
+	)
 	full := fl.Bool("full", false, "print evidence and action parameters uncut")
 	var st stateFlag
 	st.register(fl)
 	var prof profileFlag
 	prof.register(fl)
-	fl.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: fix8524 show PLAN.json [--full] [--state DIR]")
-		fmt.Fprintln(e.stderr, "\nPrints a saved plan (from plan -o, or one heal saved for a human) exactly as plan printed it, then")
-		fmt.Fprintln(e.stderr, "whether it is approved (and until when, by whom, which actions on their own), and what the journal")
-		fmt.Fprintln(e.stderr, "recorded for it: approvals, applies and heal runs, each with its outcome. It changes nothing.")
-		fl.PrintDefaults()
-	}
-	planPath, rest := splitPositional(args)
-	if err := fl.Parse(rest); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitError
-	}
-	if planPath == "" && fl.NArg() == 1 {
-		planPath = fl.Arg(0)
-	} else if fl.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "fix8524 show: unexpected argument %q\n", fl.Arg(0))
-		return exitError
+	planPath, code, ok := parseFlagsArg(e, fl, args)
+	if !ok {
+		return code
 	}
 	if planPath == "" {
 		fl.Usage()
