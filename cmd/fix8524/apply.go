@@ -28,7 +28,6 @@ import (
 	"github.com/fix8524/fix8524/internal/inputfile"
 	"github.com/fix8524/fix8524/internal/journal"
 	"github.com/fix8524/fix8524/internal/termtext"
-	"github.com/fix8524/fix8524/lab/demo"
 	"github.com/fix8524/fix8524/plan"
 	"github.com/fix8524/fix8524/remote"
 )
@@ -162,7 +161,7 @@ func runApply(ctx context.Context, e *env, args []string) int {
 	}
 	scenarioName, isDemoPlan := "", false
 	if pl != nil {
-		scenarioName, isDemoPlan = demo.ScenarioOf(pl.Facts.Source)
+		scenarioName, isDemoPlan = demoPlan(pl)
 	}
 	switch {
 	case af.demo && pl != nil && !isDemoPlan:
@@ -189,16 +188,15 @@ func runApply(ctx context.Context, e *env, args []string) int {
 	// Where facts come from and where actions go.
 	switch {
 	case af.demo:
-		set, err := af.conn.demoSettings()
+		df, closeDemo, err := newDemoForest(scenarioName, &af.conn, func() {
+			fmt.Fprintf(progress, "Demo forest %q started broken again: LDAP and DNS simulated on 127.0.0.1, one WS-Management server per Windows DC.\n", scenarioName)
+		})
 		if err != nil {
 			fmt.Fprintln(e.stderr, "fix8524 apply:", err)
 			return exitError
 		}
-		lz := &demo.Lazy{Name: scenarioName, Settings: set, OnStart: func(*demo.Demo) {
-			fmt.Fprintf(progress, "Demo forest %q started broken again: LDAP and DNS simulated on 127.0.0.1, one WS-Management server per Windows DC.\n", scenarioName)
-		}}
-		defer lz.Close()
-		o.Facts, o.Exec, o.WindowClock = lz, lz, windowClock
+		defer closeDemo()
+		o.Facts, o.Exec, o.WindowClock = df, df, windowClock
 		sayDemoWindows(progress, af.clock, af.emergency)
 	default:
 		if af.conn.dc == "" {

@@ -14,7 +14,6 @@ import (
 	"github.com/fix8524/fix8524/internal/approval"
 	"github.com/fix8524/fix8524/internal/journal"
 	"github.com/fix8524/fix8524/internal/termtext"
-	"github.com/fix8524/fix8524/lab/demo"
 	"github.com/fix8524/fix8524/plan"
 )
 
@@ -125,7 +124,7 @@ func runApprove(_ context.Context, e *env, args []string) int {
 
 	// Journal first: an approval that cannot be recorded is not written either. A demo plan's
 	// approval goes to the demo's state directory, where apply --demo looks.
-	_, isDemo := demo.ScenarioOf(pl.Facts.Source)
+	_, isDemo := demoPlan(pl)
 	j, err := st.openFor(e, isDemo, e.stdout)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "fix8524 approve:", journalErr(err))

@@ -315,10 +315,7 @@ func runGather(ctx context.Context, e *env, args []string) int {
 	}
 	switch {
 	case demo:
-		set, serr := c.demoSettings()
-		if err = serr; err == nil {
-			snap, err = simDemoFacts(ctx, pb, demoName, set)
-		}
+		snap, err = c.demoGather(ctx, pb, demoName)
 	case c.dc != "":
 		snap, err = c.gatherLive(ctx, e, tlsSet, needs, &tf)
 		if err == nil && *csvFile != "" {

@@ -24,8 +24,6 @@ import (
 	"github.com/fix8524/fix8524/internal/metrics"
 	"github.com/fix8524/fix8524/internal/notify"
 	"github.com/fix8524/fix8524/internal/termtext"
-	"github.com/fix8524/fix8524/lab/demo"
-	"github.com/fix8524/fix8524/lab/scenario"
 	"github.com/fix8524/fix8524/plan"
 )
 
@@ -81,7 +79,7 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 		"                    [--escalate-dir DIR] [--emergency --reason TEXT]",
 		"       fix8524 heal --demo [SCENARIO] [--policy FILE] [--state DIR] ...   (the demo forest, started broken)",
 		"       fix8524 heal --reset-breaker --reason TEXT [--by NAME] [--forest FOREST] [--state DIR]",
-		fmt.Sprintf("\nScenarios: %s (default %s)", strings.Join(scenario.Names(), ", "), scenario.Default),
+		demoScenariosLine(),
 		"\nOne run: gather, plan, auto-approve only what the policy allows, apply with the gates, verification and",
 		"journal of a human apply; save the rest as a plan for a human (fix8524 approve, then apply) and notify.",
 		"Exit codes: 0 healthy or healed, 2 a human is needed, 3 refused by a guardrail, 1 error.",
@@ -200,13 +198,13 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 	if isDemo {
 		name := demoName
 		if name == "" {
-			name = scenario.Default
+			_, name = demoScenarios()
 		}
-		lz := &demo.Lazy{Name: name, OnStart: func(*demo.Demo) {
+		df, closeDemo, _ := newDemoForest(name, nil, func() {
 			fmt.Fprintf(progress, "Demo forest %q started broken: LDAP and DNS simulated on 127.0.0.1, one WS-Management server per Windows DC.\n", name)
-		}}
-		defer lz.Close()
-		o.Facts, o.Exec, o.WindowClock, o.Forest = lz, lz, windowClock, "demo:"+name
+		})
+		defer closeDemo()
+		o.Facts, o.Exec, o.WindowClock, o.Forest = df, df, windowClock, "demo:"+name
 		sayDemoWindows(progress, hf.clock, hf.emergency)
 	} else {
 		tlsSet := false

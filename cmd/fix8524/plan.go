@@ -14,7 +14,6 @@ import (
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/internal/inputfile"
 	"github.com/fix8524/fix8524/internal/termtext"
-	"github.com/fix8524/fix8524/lab/scenario"
 	"github.com/fix8524/fix8524/plan"
 )
 
@@ -38,7 +37,7 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 	args, demo, demoName := takeOptionalArg(args, "demo")
 	fs := newFlags(e, "plan",
 		"Usage: fix8524 plan (--dc HOST [connection flags] | --facts FILE | --demo [SCENARIO]) [--playbooks DIR] [-o plan.json] [--json] [--report FILE] [-var NAME=VALUE] [-var-file FILE]",
-		fmt.Sprintf("\nScenarios: %s (default %s)", strings.Join(scenario.Names(), ", "), scenario.Default),
+		demoScenariosLine(),
 		"Exit codes: 0 nothing to do, 2 actions or manual steps proposed (or facts to gather, or a partial read:",
 		"a DC could not be read), 1 error (a partial read too with --require-complete).",
 	)
@@ -88,10 +87,7 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 	switch {
 	case demo:
 		// The scenario served as a simulated forest on loopback, gathered over LDAP and DNS.
-		set, serr := live.conn.demoSettings()
-		if err = serr; err == nil {
-			s, err = simDemoFacts(ctx, pb, demoName, set)
-		}
+		s, err = live.conn.demoGather(ctx, pb, demoName)
 	case live.requested():
 		s, err = live.gather(ctx, e, pb)
 	default:
@@ -119,21 +115,6 @@ func readFacts(e *env, path string) (*facts.Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return s, nil
-}
-
-// demoFacts builds the facts of an embedded scenario straight from its World: the topology and
-// links, plus the DNS and TCP observations the playbook asks for (asked until nothing new is
-// needed). `plan --demo` gathers from the simulated forest instead (simDemoFacts); tests
-// compare the two.
-func demoFacts(pb *engine.Playbook, name string) (*facts.Snapshot, error) {
-	sc, err := scenario.Load(name)
-	if err != nil {
-		return nil, err
-	}
-	w := sc.NewWorld()
-	s := w.Base()
-	w.ObserveNeeds(s, 8, pb.Needs)
 	return s, nil
 }
 

@@ -12,7 +12,6 @@ import (
 
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/facts"
-	"github.com/fix8524/fix8524/lab/demo"
 	"github.com/fix8524/fix8524/lab/scenario"
 	"github.com/fix8524/fix8524/plan"
 )
@@ -53,7 +52,7 @@ func TestPlanFromSimulationEqualsDemo(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := simDemoFacts(context.Background(), pb, name, demo.Settings{})
+			got, err := (&connFlags{}).demoGather(context.Background(), pb, name)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/lab/scenario"
 	"github.com/fix8524/fix8524/plan"
 )
 
@@ -340,4 +342,19 @@ func TestREADMEVariablesAreDeclared(t *testing.T) {
 	if seen == 0 {
 		t.Error("no -var example found in the READMEs")
 	}
+}
+
+// demoFacts builds the facts of an embedded scenario straight from its World: the topology and
+// links, plus the DNS and TCP observations the playbook asks for (asked until nothing new is
+// needed). `plan --demo` gathers from the simulated forest instead (connFlags.demoGather); tests
+// compare the two.
+func demoFacts(pb *engine.Playbook, name string) (*facts.Snapshot, error) {
+	sc, err := scenario.Load(name)
+	if err != nil {
+		return nil, err
+	}
+	w := sc.NewWorld()
+	s := w.Base()
+	w.ObserveNeeds(s, 8, pb.Needs)
+	return s, nil
 }

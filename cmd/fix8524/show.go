@@ -13,7 +13,6 @@ import (
 	"github.com/fix8524/fix8524/internal/approval"
 	"github.com/fix8524/fix8524/internal/journal"
 	"github.com/fix8524/fix8524/internal/termtext"
-	"github.com/fix8524/fix8524/lab/demo"
 	"github.com/fix8524/fix8524/plan"
 )
 
@@ -127,7 +126,7 @@ func roughly(d time.Duration) string {
 // applyCommand is the command that applies a saved plan (with --demo for a demo plan).
 func applyCommand(planPath string, p *plan.Plan, extra string) string {
 	src := ""
-	if _, isDemo := demo.ScenarioOf(p.Facts.Source); isDemo {
+	if _, isDemo := demoPlan(p); isDemo {
 		src = " --demo"
 	}
 	return "fix8524 apply " + termtext.ShellWord(planPath) + src + extra
@@ -196,7 +195,7 @@ func writePlanHistory(b *bufio.Writer, e *env, st *stateFlag, p *plan.Plan) erro
 		// Journal entries quote AD values and approval files: escaped.
 		fmt.Fprintf(b, "  %s  %s  %s: %s\n", first.Time.UTC().Format("2006-01-02 15:04:05Z"), termtext.Escape(first.RunID), termtext.Escape(first.Actor), runSummary(r))
 	}
-	_, isDemo := demo.ScenarioOf(p.Facts.Source)
+	_, isDemo := demoPlan(p)
 	fmt.Fprintf(b, "  Details: fix8524 journal --run RUN%s\n", st.flag(e, isDemo, dir))
 	return nil
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/fix8524/fix8524/internal/journal"
 	"github.com/fix8524/fix8524/internal/termtext"
-	"github.com/fix8524/fix8524/lab/demo"
 	"github.com/fix8524/fix8524/plan"
 )
 
@@ -60,7 +59,7 @@ func (s *stateFlag) openFor(e *env, isDemo bool, w io.Writer) (*journal.Store, e
 // default (show and report --journal). It changes nothing: a journal that is not there is not
 // created (found is false); dir is where it was looked for.
 func (s *stateFlag) planJournal(e *env, p *plan.Plan) (entries []journal.Entry, dir string, found bool, err error) {
-	_, isDemo := demo.ScenarioOf(p.Facts.Source)
+	_, isDemo := demoPlan(p)
 	dir = s.dir
 	if isDemo && s.fromProfile {
 		dir = "" // the demo never uses the real state
