@@ -5,13 +5,10 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
-	"golang.org/x/term"
 
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/heal"
@@ -58,15 +55,6 @@ func (p *playbookFlags) load() (*engine.Playbook, map[string]*hcl.File, hcl.Diag
 	}
 	engine.SortDiagnostics(diags)
 	return pb, files, diags
-}
-
-// colorFor reports whether to colour output written to w: only on a terminal, never with NO_COLOR.
-func colorFor(e *env, w io.Writer) bool {
-	if e.getenv != nil && e.getenv("NO_COLOR") != "" {
-		return false
-	}
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func runValidate(_ context.Context, e *env, args []string) int {
