@@ -17,19 +17,14 @@ import (
 	"golang.org/x/term"
 
 	"github.com/fix8524/fix8524/actions"
-	"github.com/fix8524/fix8524/actions/connect"
-	"github.com/fix8524/fix8524/actions/ldapdelete"
 	"github.com/fix8524/fix8524/apply"
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/facts/gather"
-	"github.com/fix8524/fix8524/facts/inventory"
-	"github.com/fix8524/fix8524/facts/ldapread"
 	"github.com/fix8524/fix8524/internal/approval"
 	"github.com/fix8524/fix8524/internal/inputfile"
 	"github.com/fix8524/fix8524/internal/journal"
 	"github.com/fix8524/fix8524/internal/termtext"
 	"github.com/fix8524/fix8524/plan"
-	"github.com/fix8524/fix8524/remote"
 )
 
 func init() {
@@ -55,6 +50,24 @@ type applyFlags struct {
 	lockTTL    time.Duration
 	asJSON     bool
 	clock      string
+	tlsSet     bool // --tls was given
+	prof       profileFlag
+}
+
+func (af *applyFlags) register(fs *flag.FlagSet) {
+	af.conn.register(fs)
+	af.transport.register(fs)
+	af.state.register(fs)
+	af.playbooks.register(fs)
+	fs.BoolVar(&af.demo, "demo", false, "apply to the demo forest the plan was made from (started broken again, healed over WS-Management on 127.0.0.1)")
+	fs.StringVar(&af.trustKeys, "trust-keys", "", "require approvals signed by a key in `FILE` (authorized_keys lines); unsigned or unknown keys are refused")
+	fs.BoolVar(&af.emergency, "emergency", false, "apply outside every change window (needs --reason; recorded)")
+	fs.StringVar(&af.reason, "reason", "", "why this is an emergency (`TEXT`)")
+	fs.DurationVar(&af.verifyTime, "verify-timeout", 0, "how long to wait for each action's verification (`DURATION`; default: the action's verify_timeout, 5m)")
+	fs.DurationVar(&af.lockTTL, "lock-ttl", apply.DefaultLockTTL, "time to live of the forest lock (`DURATION`), renewed before every step")
+	fs.BoolVar(&af.asJSON, "json", false, "print the result as JSON on stdout (progress goes to stderr)")
+	fs.StringVar(&af.clock, "clock", "", demoClockUsage)
+	af.prof.register(fs)
 }
 
 func runApply(ctx context.Context, e *env, args []string) int {
@@ -68,23 +81,14 @@ func runApply(ctx context.Context, e *env, args []string) int {
 		"every change window (unless --emergency --reason), with --trust-keys and an unsigned or unknown key, and",
 		"while another run holds the forest's lock. Exit codes: 0 healed or nothing to do, 1 failed or pending, 3 refused.",
 	)
-	af.conn.register(fs)
-	af.transport.register(fs)
-	af.state.register(fs)
-	af.playbooks.register(fs)
-	fs.BoolVar(&af.demo, "demo", false, "apply to the demo forest the plan was made from (started broken again, healed over WS-Management on 127.0.0.1)")
-	fs.StringVar(&af.trustKeys, "trust-keys", "", "require approvals signed by a key in `FILE` (authorized_keys lines); unsigned or unknown keys are refused")
-	fs.BoolVar(&af.emergency, "emergency", false, "apply outside every change window (needs --reason; recorded)")
-	fs.StringVar(&af.reason, "reason", "", "why this is an emergency (`TEXT`)")
-	fs.DurationVar(&af.verifyTime, "verify-timeout", 0, "how long to wait for each action's verification (`DURATION`; default: the action's verify_timeout, 5m)")
-	fs.DurationVar(&af.lockTTL, "lock-ttl", apply.DefaultLockTTL, "time to live of the forest lock (`DURATION`), renewed before every step")
-	fs.BoolVar(&af.asJSON, "json", false, "print the result as JSON on stdout (progress goes to stderr)")
-	fs.StringVar(&af.clock, "clock", "", demoClockUsage)
-	var prof profileFlag
-	prof.register(fs)
+	af.register(fs)
 	planPath, code, ok := parseFlagsArg(e, fs, args)
 	if !ok {
 		return code
+	}
+	fail := func(err error) int {
+		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
+		return exitError
 	}
 	if !af.demo {
 		// The profile's seed DC is where a saved plan's fresh facts come from; without a plan
@@ -93,29 +97,17 @@ func runApply(ctx context.Context, e *env, args []string) int {
 		if planPath == "" {
 			skip = append(skip, "dc")
 		}
-		if _, err := prof.apply(e, fs, skip...); err != nil {
-			fmt.Fprintln(e.stderr, "fix8524 apply:", err)
-			return exitError
+		if _, err := af.prof.apply(e, fs, skip...); err != nil {
+			return fail(err)
 		}
 	}
-	tlsSet := false
-	fs.Visit(func(f *flag.Flag) { tlsSet = tlsSet || f.Name == "tls" })
-	if planPath == "" && af.conn.dc == "" {
-		fmt.Fprintln(e.stderr, "fix8524 apply: give a plan file (fix8524 plan -o FILE, then fix8524 approve FILE --by NAME), or --dc HOST to plan and apply interactively")
-		return exitError
-	}
-	if planPath == "" && af.demo {
-		fmt.Fprintln(e.stderr, "fix8524 apply: --demo applies a saved demo plan: fix8524 plan --demo -o p.json; fix8524 approve p.json --by NAME; fix8524 apply p.json --demo")
-		return exitError
-	}
-	if af.emergency && strings.TrimSpace(af.reason) == "" {
-		fmt.Fprintln(e.stderr, "fix8524 apply: --emergency needs --reason TEXT (it is recorded in the journal)")
-		return exitError
+	af.tlsSet = flagSet(fs, "tls")
+	if err := af.check(planPath); err != nil {
+		return fail(err)
 	}
 	windowClock, err := demoClock(af.clock, af.demo)
 	if err != nil {
-		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
-		return exitError
+		return fail(err)
 	}
 	progress := e.stdout
 	if af.asJSON {
@@ -123,41 +115,21 @@ func runApply(ctx context.Context, e *env, args []string) int {
 	}
 	progress = e.progress(progress)
 
-	pb, files, diags := af.playbooks.load()
-	if len(diags) > 0 {
-		_ = engine.WriteDiagnostics(e.stderr, files, diags, colorFor(e, e.stderr))
-	}
-	if diags.HasErrors() {
+	pb, ok := af.playbooks.loadFor(e)
+	if !ok {
 		return exitError
 	}
 	debugPlaybook(e, pb)
 	var trust *approval.TrustSet
 	if af.trustKeys != "" {
-		t, err := approval.LoadTrust(af.trustKeys)
-		if err != nil {
-			fmt.Fprintln(e.stderr, "fix8524 apply: --trust-keys:", err)
-			return exitError
+		if trust, err = approval.LoadTrust(af.trustKeys); err != nil {
+			return fail(fmt.Errorf("--trust-keys: %w", err))
 		}
-		trust = t
 	}
 	// The plan is read before the journal is opened: a file that is no plan creates nothing.
-	var pl *plan.Plan
-	var planBytes []byte
-	tampered := false
-	if planPath != "" {
-		planBytes, err = inputfile.ReadFile(planPath, "plan", plan.MaxBytes)
-		if err != nil {
-			fmt.Fprintln(e.stderr, "fix8524 apply:", err)
-			return exitError
-		}
-		tampered = changedSinceApproval(planPath, planBytes)
-		if !tampered {
-			pl, err = plan.Parse(planBytes)
-			if err != nil {
-				fmt.Fprintf(e.stderr, "fix8524 apply: %s: %v\n", planPath, err)
-				return exitError
-			}
-		}
+	pl, planBytes, tampered, err := readApplyPlan(planPath)
+	if err != nil {
+		return fail(err)
 	}
 	scenarioName, isDemoPlan := "", false
 	if pl != nil {
@@ -165,16 +137,13 @@ func runApply(ctx context.Context, e *env, args []string) int {
 	}
 	switch {
 	case af.demo && pl != nil && !isDemoPlan:
-		fmt.Fprintf(e.stderr, "fix8524 apply: --demo: this plan was made from %s, not from the demo forest\n", pl.Facts.Source)
-		return exitError
+		return fail(fmt.Errorf("--demo: this plan was made from %s, not from the demo forest", pl.Facts.Source))
 	case isDemoPlan && !af.demo:
-		fmt.Fprintf(e.stderr, "fix8524 apply: this plan was made from the demo forest (%s): apply it with --demo\n", pl.Facts.Source)
-		return exitError
+		return fail(fmt.Errorf("this plan was made from the demo forest (%s): apply it with --demo", pl.Facts.Source))
 	}
 	j, err := af.state.openFor(e, af.demo, progress)
 	if err != nil {
-		fmt.Fprintln(e.stderr, "fix8524 apply:", journalErr(err))
-		return exitError
+		return fail(errors.New(journalErr(err)))
 	}
 	defer j.Close()
 	if tampered {
@@ -184,35 +153,15 @@ func runApply(ctx context.Context, e *env, args []string) int {
 
 	o := apply.Options{Playbook: pb, Journal: j, Out: progress, Emergency: af.emergency, EmergencyReason: af.reason,
 		VerifyTimeout: af.verifyTime, LockTTL: af.lockTTL}
-
-	// Where facts come from and where actions go.
-	switch {
-	case af.demo:
-		df, closeDemo, err := newDemoForest(scenarioName, &af.conn, func() {
-			fmt.Fprintf(progress, "Demo forest %q started broken again: LDAP and DNS simulated on 127.0.0.1, one WS-Management server per Windows DC.\n", scenarioName)
-		})
-		if err != nil {
-			fmt.Fprintln(e.stderr, "fix8524 apply:", err)
-			return exitError
-		}
-		defer closeDemo()
-		o.Facts, o.Exec, o.WindowClock = df, df, windowClock
+	f, closeForest, err := af.forest(e, j, pl, scenarioName, progress)
+	if err != nil {
+		return fail(err)
+	}
+	defer closeForest()
+	o.Facts, o.Exec = f, f
+	if af.demo {
+		o.WindowClock = windowClock
 		sayDemoWindows(progress, af.clock, af.emergency)
-	default:
-		if af.conn.dc == "" {
-			af.conn.dc = seedOf(pl)
-		}
-		if af.conn.dc == "" {
-			fmt.Fprintln(e.stderr, "fix8524 apply: give --dc HOST: the DC to gather fresh facts from (the plan does not name one)")
-			return exitError
-		}
-		live, err := newLive(e, &af.conn, &af.transport, tlsSet, j)
-		if err != nil {
-			fmt.Fprintln(e.stderr, "fix8524 apply:", err)
-			return exitError
-		}
-		o.Facts = gather.Live{Options: live.gather}
-		o.Exec = &actions.Executor{Runners: live, LDAP: live}
 	}
 
 	ask := (func(string) (bool, error))(nil)
@@ -228,20 +177,7 @@ func runApply(ctx context.Context, e *env, args []string) int {
 			return code
 		}
 		if ask == nil {
-			reason := "stdin is not a terminal, so nobody can type 'yes'"
-			if trust != nil {
-				reason = "--trust-keys requires a signed approval"
-			}
-			fmt.Fprintf(e.stderr, "fix8524 apply: refused: no approval (%s). Approve the saved plan and apply it:\n  fix8524 approve %s --by NAME\n  fix8524 apply %s --dc %s\n",
-				reason, termtext.ShellWord(planPath), termtext.ShellWord(planPath), termtext.ShellWord(af.conn.dc))
-			for _, out := range []journal.Outcome{journal.Started, journal.Refused} {
-				en := journal.Entry{Kind: journal.KindGate, Name: "approval", Forest: apply.ForestOf(pl), PlanFingerprint: pl.Fingerprint, Outcome: out}
-				if out == journal.Refused {
-					en.Reason = "no approval: " + reason
-				}
-				_, _ = j.Record(en)
-			}
-			return exitRefused
+			return refuseUntyped(e, j, pl, planPath, af.conn.dc, trust != nil)
 		}
 	}
 	o.Plan, o.PlanBytes, o.PlanPath = pl, planBytes, planPath
@@ -256,10 +192,82 @@ func runApply(ctx context.Context, e *env, args []string) int {
 		writeResult(e.stdout, res, colorFor(e, e.stdout), af.state.flag(e, af.demo, j.Dir()))
 	}
 	if err != nil {
-		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
-		return exitError
+		return fail(err)
 	}
 	return res.ExitCode()
+}
+
+// check refuses flags that do not go together.
+func (af *applyFlags) check(planPath string) error {
+	switch {
+	case planPath == "" && af.conn.dc == "":
+		return errors.New("give a plan file (fix8524 plan -o FILE, then fix8524 approve FILE --by NAME), or --dc HOST to plan and apply interactively")
+	case planPath == "" && af.demo:
+		return errors.New("--demo applies a saved demo plan: fix8524 plan --demo -o p.json; fix8524 approve p.json --by NAME; fix8524 apply p.json --demo")
+	case af.emergency && strings.TrimSpace(af.reason) == "":
+		return errors.New("--emergency needs --reason TEXT (it is recorded in the journal)")
+	}
+	return nil
+}
+
+// readApplyPlan reads the plan file ("" reads nothing: apply --dc plans). A plan whose bytes
+// are not the ones its approval approved is not parsed (tampered): refuseTampered says why.
+func readApplyPlan(planPath string) (pl *plan.Plan, b []byte, tampered bool, err error) {
+	if planPath == "" {
+		return nil, nil, false, nil
+	}
+	b, err = inputfile.ReadFile(planPath, "plan", plan.MaxBytes)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if changedSinceApproval(planPath, b) {
+		return nil, b, true, nil
+	}
+	pl, err = plan.Parse(b)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("%s: %w", planPath, err)
+	}
+	return pl, b, false, nil
+}
+
+// forest returns where the apply's fresh facts come from and its actions go: the demo forest
+// the plan was made from, or the live forest of the flags (the plan's seed DC unless --dc).
+func (af *applyFlags) forest(e *env, j *journal.Store, pl *plan.Plan, scenarioName string, progress io.Writer) (forest, func() error, error) {
+	if af.demo {
+		return newDemoForest(scenarioName, &af.conn, func() {
+			fmt.Fprintf(progress, "Demo forest %q started broken again: LDAP and DNS simulated on 127.0.0.1, one WS-Management server per Windows DC.\n", scenarioName)
+		})
+	}
+	if af.conn.dc == "" {
+		af.conn.dc = seedOf(pl)
+	}
+	if af.conn.dc == "" {
+		return nil, nil, errors.New("give --dc HOST: the DC to gather fresh facts from (the plan does not name one)")
+	}
+	l, err := newLive(e, &af.conn, &af.transport, af.tlsSet, j)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l.forest(), func() error { return nil }, nil
+}
+
+// refuseUntyped refuses the plan apply --dc made when nobody can type 'yes': it says how to
+// approve and apply the saved plan, and journals the refusal.
+func refuseUntyped(e *env, j *journal.Store, pl *plan.Plan, planPath, dc string, trustKeys bool) int {
+	reason := "stdin is not a terminal, so nobody can type 'yes'"
+	if trustKeys {
+		reason = "--trust-keys requires a signed approval"
+	}
+	fmt.Fprintf(e.stderr, "fix8524 apply: refused: no approval (%s). Approve the saved plan and apply it:\n  fix8524 approve %s --by NAME\n  fix8524 apply %s --dc %s\n",
+		reason, termtext.ShellWord(planPath), termtext.ShellWord(planPath), termtext.ShellWord(dc))
+	for _, out := range []journal.Outcome{journal.Started, journal.Refused} {
+		en := journal.Entry{Kind: journal.KindGate, Name: "approval", Forest: apply.ForestOf(pl), PlanFingerprint: pl.Fingerprint, Outcome: out}
+		if out == journal.Refused {
+			en.Reason = "no approval: " + reason
+		}
+		_, _ = j.Record(en)
+	}
+	return exitRefused
 }
 
 // changedSinceApproval reports whether the plan file has an approval whose digest differs
@@ -405,111 +413,6 @@ func (t *ttyApprovals) ApproveAction(ctx context.Context, req apply.Request, a p
 	}
 	who := journal.CurrentHolder().Actor()
 	return apply.Grant{By: who, How: "approved on its own by " + who + " typing 'yes' at a terminal"}, nil
-}
-
-// --- live transports ---
-
-type live struct {
-	e      *env
-	conn   *connFlags
-	tf     *transportFlags
-	inv    *inventory.Inventory
-	gather gather.Options
-	ldap   ldapread.Options
-	j      *journal.Store
-	// runners builds the WinRM/SSH runners (actions/connect, shared with gather's probes).
-	runners *connect.Runners
-
-	mu         sync.Mutex
-	winrmPass  string
-	winrmAsked bool
-}
-
-// newLive builds the live facts source and transports from connection and transport flags
-// (apply and heal share it). Secrets it reads are registered with the journal for redaction.
-func newLive(e *env, c *connFlags, tf *transportFlags, tlsSet bool, j *journal.Store) (*live, error) {
-	lo, err := c.ldapOptions(e, tlsSet)
-	if err != nil {
-		return nil, err
-	}
-	if lo.Auth.Password != "" {
-		j.RegisterSecret(lo.Auth.Password)
-	}
-	var inv *inventory.Inventory
-	if c.inventory != "" {
-		i, diags := inventory.Load(c.inventory)
-		if diags.HasErrors() {
-			return nil, fmt.Errorf("--inventory: %s", diags.Error())
-		}
-		inv = i
-	}
-	l := &live{e: e, conn: c, tf: tf, inv: inv, ldap: lo, j: j}
-	if lo.Auth.Password != "" {
-		l.winrmPass = lo.Auth.Password
-	}
-	l.runners = tf.runners(e, inv, c.user)
-	l.runners.ConnectTimeout = c.dcTimeout
-	l.runners.WinRMPassword = func() (string, error) { return l.password("FIX8524_WINRM_PASSWORD") }
-	for _, p := range []string{l.runners.SSHKeyPassphrase, l.runners.SSHPassword} {
-		if p != "" {
-			j.RegisterSecret(p)
-		}
-	}
-	// The fresh facts are gathered as plan --dc gathers them (host facts over WinRM/SSH when
-	// their credentials are given, assumed-self DNS when asked), or the drift gate would see
-	// the difference as drift.
-	l.gather = gather.Options{Seed: c.dc, SeedServerName: c.serverName, LDAP: lo, Inventory: inv, AssumeSelfDNS: c.assumeSelf,
-		Parallelism: c.parallelism, DCTimeout: c.dcTimeout, Progress: progressBar(e), Host: tf.hostReader(l.runners, c.dcTimeout)}
-	return l, nil
-}
-
-func (l *live) password(envVar string) (string, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if pw := l.e.getenv(envVar); pw != "" {
-		l.j.RegisterSecret(pw)
-		return pw, nil
-	}
-	if l.winrmPass != "" || l.winrmAsked {
-		return l.winrmPass, nil
-	}
-	l.winrmAsked = true
-	pw, err := l.conn.password(l.e)
-	if err != nil {
-		return "", err
-	}
-	l.winrmPass = pw
-	l.j.RegisterSecret(pw)
-	return pw, nil
-}
-
-// Runner implements remote.Runners: WinRM or SSH, from the flags refined by the inventory
-// (actions/connect). The address dialled is the inventory's or the plan's IP (DNS may be what
-// is broken); the DC's DNS name is used for TLS, Kerberos and known_hosts.
-func (l *live) Runner(ctx context.Context, t remote.DC) (remote.Runner, error) {
-	return l.runners.Runner(ctx, t)
-}
-
-// LDAP implements actions.LDAPConns: a bound connection to the target DC, as the gather binds.
-func (l *live) LDAP(ctx context.Context, t remote.DC) (ldapdelete.Conn, func(), error) {
-	host := t.DNSHostName
-	if host == "" {
-		host = t.Name
-	}
-	addr := host
-	if l.inv != nil {
-		if d := l.inv.DC(t.Name); d != nil && len(d.IPs) > 0 {
-			addr = d.IPs[0]
-		}
-	}
-	if addr == host && len(t.IPs) > 0 {
-		addr = t.IPs[0]
-	}
-	c, err := ldapread.Connect(ctx, addr, host, l.ldap)
-	if err != nil {
-		return nil, nil, err
-	}
-	return c.Conn(), c.Close, nil
 }
 
 // --- the result for people ---

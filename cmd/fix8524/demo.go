@@ -15,10 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fix8524/fix8524/apply"
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/facts"
-	"github.com/fix8524/fix8524/facts/gather"
 	"github.com/fix8524/fix8524/facts/inventory"
 	"github.com/fix8524/fix8524/lab/demo"
 	"github.com/fix8524/fix8524/lab/scenario"
@@ -36,12 +34,6 @@ func demoScenariosLine() string {
 
 // demoPlan returns the scenario a plan was made from, when it was made from the demo forest.
 func demoPlan(p *plan.Plan) (scenario string, ok bool) { return demo.ScenarioOf(p.Facts.Source) }
-
-// forest is where fresh facts come from and actions go: a live forest, or the demo's.
-type forest interface {
-	gather.Source
-	apply.Executor
-}
 
 // newDemoForest returns the named scenario's demo forest, started broken on first use (then
 // onStart is called); with c, the forest is gathered with c's demo settings (demoSettings).

@@ -296,19 +296,15 @@ func runGather(ctx context.Context, e *env, args []string) int {
 			return exitError
 		}
 	}
-	tlsSet := false
-	fs.Visit(func(f *flag.Flag) { tlsSet = tlsSet || f.Name == "tls" })
+	tlsSet := flagSet(fs, "tls")
 	var snap *facts.Snapshot
 	var err error
 	var needs gather.Needs
 	var pb *engine.Playbook
 	if demo || c.dc != "" {
 		// The observations to make come from the playbook's checks.
-		loaded, files, diags := pf.load()
-		if len(diags) > 0 {
-			_ = engine.WriteDiagnostics(e.stderr, files, diags, colorFor(e, e.stderr))
-		}
-		if diags.HasErrors() {
+		loaded, ok := pf.loadFor(e)
+		if !ok {
 			return exitError
 		}
 		pb, needs = loaded, loaded.Needs

@@ -14,10 +14,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fix8524/fix8524/actions"
 	"github.com/fix8524/fix8524/apply"
 	"github.com/fix8524/fix8524/engine"
-	"github.com/fix8524/fix8524/facts/gather"
 	"github.com/fix8524/fix8524/heal"
 	"github.com/fix8524/fix8524/heal/policy"
 	"github.com/fix8524/fix8524/internal/journal"
@@ -53,6 +51,7 @@ type healFlags struct {
 	by              string
 	forest          string
 	clock           string
+	prof            profileFlag
 }
 
 // healHooks let tests replace the clock and the waits of apply (nil: real ones), and learn
@@ -70,20 +69,7 @@ var healExitMeaning = map[int]string{
 	exitRefused:  "refused by a guardrail",
 }
 
-func runHeal(ctx context.Context, e *env, args []string) int {
-	args, isDemo, demoName := takeOptionalArg(args, "demo")
-	var hf healFlags
-	fl := newFlags(e, "heal",
-		"Usage: fix8524 heal --dc HOST [connection and transport flags] [--policy FILE] [--state DIR]",
-		"                    [--every DURATION [--metrics-listen ADDR [--metrics-allow-remote]]] [--metrics-textfile FILE.prom]",
-		"                    [--escalate-dir DIR] [--emergency --reason TEXT]",
-		"       fix8524 heal --demo [SCENARIO] [--policy FILE] [--state DIR] ...   (the demo forest, started broken)",
-		"       fix8524 heal --reset-breaker --reason TEXT [--by NAME] [--forest FOREST] [--state DIR]",
-		demoScenariosLine(),
-		"\nOne run: gather, plan, auto-approve only what the policy allows, apply with the gates, verification and",
-		"journal of a human apply; save the rest as a plan for a human (fix8524 approve, then apply) and notify.",
-		"Exit codes: 0 healthy or healed, 2 a human is needed, 3 refused by a guardrail, 1 error.",
-	)
+func (hf *healFlags) register(fl *flag.FlagSet) {
 	hf.conn.register(fl)
 	hf.transport.register(fl)
 	hf.state.register(fl)
@@ -103,14 +89,30 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 	fl.StringVar(&hf.by, "by", "", "who resets the breaker (`NAME`; default user@host)")
 	fl.StringVar(&hf.forest, "forest", "", "the `FOREST` whose breaker --reset-breaker closes (default: the one open breaker)")
 	fl.StringVar(&hf.clock, "clock", "", demoClockUsage)
-	var prof profileFlag
-	prof.register(fl)
+	hf.prof.register(fl)
 	demoUsage(fl)
+}
+
+func runHeal(ctx context.Context, e *env, args []string) int {
+	args, isDemo, demoName := takeOptionalArg(args, "demo")
+	var hf healFlags
+	fl := newFlags(e, "heal",
+		"Usage: fix8524 heal --dc HOST [connection and transport flags] [--policy FILE] [--state DIR]",
+		"                    [--every DURATION [--metrics-listen ADDR [--metrics-allow-remote]]] [--metrics-textfile FILE.prom]",
+		"                    [--escalate-dir DIR] [--emergency --reason TEXT]",
+		"       fix8524 heal --demo [SCENARIO] [--policy FILE] [--state DIR] ...   (the demo forest, started broken)",
+		"       fix8524 heal --reset-breaker --reason TEXT [--by NAME] [--forest FOREST] [--state DIR]",
+		demoScenariosLine(),
+		"\nOne run: gather, plan, auto-approve only what the policy allows, apply with the gates, verification and",
+		"journal of a human apply; save the rest as a plan for a human (fix8524 approve, then apply) and notify.",
+		"Exit codes: 0 healthy or healed, 2 a human is needed, 3 refused by a guardrail, 1 error.",
+	)
+	hf.register(fl)
 	if code, ok := parseFlags(e, fl, args); !ok {
 		return code
 	}
 	if !isDemo {
-		if _, err := prof.apply(e, fl); err != nil {
+		if _, err := hf.prof.apply(e, fl); err != nil {
 			fmt.Fprintln(e.stderr, "fix8524 heal:", err)
 			return exitError
 		}
@@ -122,62 +124,24 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 	if hf.resetBreaker {
 		return resetBreaker(e, &hf, isDemo)
 	}
-	switch {
-	case hf.by != "" || hf.forest != "":
-		return fail("--by and --forest go with --reset-breaker")
-	case hf.emergency && strings.TrimSpace(hf.reason) == "":
-		return fail("--emergency needs --reason TEXT (it is recorded in the journal)")
-	case hf.reason != "" && !hf.emergency:
-		return fail("--reason goes with --reset-breaker or --emergency")
-	case isDemo && hf.conn.dc != "":
-		return fail("give --dc HOST or --demo [SCENARIO], not both")
-	case !isDemo && hf.conn.dc == "":
-		return fail("give --dc HOST (the DC to read the forest from), or --demo [SCENARIO]")
-	case hf.every != 0 && hf.every < heal.MinEvery:
-		return fail("--every %s: the interval must be at least %s", hf.every, heal.MinEvery)
-	case hf.metricsListen != "" && hf.every == 0:
-		return fail("--metrics-listen serves metrics in loop mode (--every); one run writes them with --metrics-textfile")
-	case hf.metricsTextfile != "" && !strings.HasSuffix(hf.metricsTextfile, ".prom"):
-		return fail("--metrics-textfile %s: the textfile collector reads only files ending in .prom", hf.metricsTextfile)
+	if msg := hf.check(isDemo); msg != "" {
+		return fail("%s", msg)
 	}
 	windowClock, err := demoClock(hf.clock, isDemo)
 	if err != nil {
 		return fail("%v", err)
 	}
 	var ln net.Listener
-	listenAddr := ""
 	if hf.metricsListen != "" {
-		l, err := metrics.Listen(hf.metricsListen, hf.metricsAllowRemote)
-		if err != nil {
+		if ln, err = metrics.Listen(hf.metricsListen, hf.metricsAllowRemote); err != nil {
 			return fail("%v", err)
 		}
-		ln = l
-		listenAddr = l.Addr().String()
 		defer func() { _ = ln.Close() }()
 	}
-
-	// The playbook and the policy, checked against each other.
-	pb, files, diags := hf.playbooks.load()
-	if len(diags) > 0 {
-		_ = engine.WriteDiagnostics(e.stderr, files, diags, colorFor(e, e.stderr))
-	}
-	if diags.HasErrors() {
+	pb, pol, ok := hf.load(e)
+	if !ok {
 		return exitError
 	}
-	pol, notice, pdiags := policy.LoadOrDefault(hf.policy)
-	if pol != nil {
-		pdiags = append(pdiags, heal.Lint(pol, pb)...)
-	}
-	if len(pdiags) > 0 {
-		fmt.Fprint(e.stderr, policy.FormatDiagnostics(pdiags))
-	}
-	if pdiags.HasErrors() || pol == nil {
-		return exitError
-	}
-	if notice != "" {
-		notef(e, e.stderr, "fix8524 heal: %s\n", notice)
-	}
-
 	j, err := hf.state.openFor(e, isDemo, e.progress(e.stdout))
 	if err != nil {
 		return fail("%s", journalErr(err))
@@ -207,15 +171,12 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 		o.Facts, o.Exec, o.WindowClock, o.Forest = df, df, windowClock, "demo:"+name
 		sayDemoWindows(progress, hf.clock, hf.emergency)
 	} else {
-		tlsSet := false
-		fl.Visit(func(f *flag.Flag) { tlsSet = tlsSet || f.Name == "tls" })
-		lv, err := newLive(e, &hf.conn, &hf.transport, tlsSet, j)
+		lv, err := newLive(e, &hf.conn, &hf.transport, flagSet(fl, "tls"), j)
 		if err != nil {
 			return fail("%v", err)
 		}
-		o.Facts = gather.Live{Options: lv.gather}
-		o.Exec = &actions.Executor{Runners: lv, LDAP: lv}
-		o.Forest = hf.conn.dc
+		f := lv.forest()
+		o.Facts, o.Exec, o.Forest = f, f, hf.conn.dc
 	}
 
 	m, err := metrics.New(metrics.Options{})
@@ -246,15 +207,66 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 	if hf.every == 0 {
 		return once(ctx)
 	}
+	return healLoop(ctx, e, out, hf.every, once, m, ln)
+}
 
-	// Loop mode.
+// check refuses flags that do not go together ("" when they do).
+func (hf *healFlags) check(isDemo bool) string {
+	switch {
+	case hf.by != "" || hf.forest != "":
+		return "--by and --forest go with --reset-breaker"
+	case hf.emergency && strings.TrimSpace(hf.reason) == "":
+		return "--emergency needs --reason TEXT (it is recorded in the journal)"
+	case hf.reason != "" && !hf.emergency:
+		return "--reason goes with --reset-breaker or --emergency"
+	case isDemo && hf.conn.dc != "":
+		return "give --dc HOST or --demo [SCENARIO], not both"
+	case !isDemo && hf.conn.dc == "":
+		return "give --dc HOST (the DC to read the forest from), or --demo [SCENARIO]"
+	case hf.every != 0 && hf.every < heal.MinEvery:
+		return fmt.Sprintf("--every %s: the interval must be at least %s", hf.every, heal.MinEvery)
+	case hf.metricsListen != "" && hf.every == 0:
+		return "--metrics-listen serves metrics in loop mode (--every); one run writes them with --metrics-textfile"
+	case hf.metricsTextfile != "" && !strings.HasSuffix(hf.metricsTextfile, ".prom"):
+		return fmt.Sprintf("--metrics-textfile %s: the textfile collector reads only files ending in .prom", hf.metricsTextfile)
+	}
+	return ""
+}
+
+// load loads the playbook and the heal policy, checked against each other; their diagnostics
+// are printed, and ok is false when either has errors.
+func (hf *healFlags) load(e *env) (pb *engine.Playbook, pol *policy.Policy, ok bool) {
+	pb, ok = hf.playbooks.loadFor(e)
+	if !ok {
+		return nil, nil, false
+	}
+	pol, notice, pdiags := policy.LoadOrDefault(hf.policy)
+	if pol != nil {
+		pdiags = append(pdiags, heal.Lint(pol, pb)...)
+	}
+	if len(pdiags) > 0 {
+		fmt.Fprint(e.stderr, policy.FormatDiagnostics(pdiags))
+	}
+	if pdiags.HasErrors() || pol == nil {
+		return nil, nil, false
+	}
+	if notice != "" {
+		notef(e, e.stderr, "fix8524 heal: %s\n", notice)
+	}
+	return pb, pol, true
+}
+
+// healLoop runs once every interval (with jitter) until ctx ends, serving the metrics on ln
+// (when given) meanwhile.
+func healLoop(ctx context.Context, e *env, out io.Writer, every time.Duration, once func(context.Context) int, m *metrics.Metrics, ln net.Listener) int {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	var wg sync.WaitGroup
-	if listenAddr != "" {
-		fmt.Fprintf(out, "heal: serving metrics on http://%s/metrics\n", listenAddr)
+	if ln != nil {
+		addr := ln.Addr().String()
+		fmt.Fprintf(out, "heal: serving metrics on http://%s/metrics\n", addr)
 		if healHooks.listening != nil {
-			healHooks.listening(listenAddr)
+			healHooks.listening(addr)
 		}
 		wg.Add(1)
 		go func() {
@@ -264,12 +276,13 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 			}
 		}()
 	}
-	fmt.Fprintf(out, "heal: loop mode, one run every %s (with jitter) until stopped\n", hf.every)
-	err = heal.Loop{Every: hf.every, Run: once, Logf: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", termtext.Args(args)...) }}.Start(ctx)
+	fmt.Fprintf(out, "heal: loop mode, one run every %s (with jitter) until stopped\n", every)
+	err := heal.Loop{Every: every, Run: once, Logf: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", termtext.Args(args)...) }}.Start(ctx)
 	stop() // the metrics server ends with the loop
 	wg.Wait()
 	if err != nil {
-		return fail("%v", err)
+		fmt.Fprintf(e.stderr, "fix8524 heal: %s\n", termtext.Escape(err.Error()))
+		return exitError
 	}
 	fmt.Fprintln(out, "heal: stopped")
 	return exitOK

@@ -69,11 +69,8 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "fix8524 plan: give exactly one of --dc HOST, --facts FILE or --demo [SCENARIO]")
 		return exitError
 	}
-	pb, files, diags := pf.load()
-	if len(diags) > 0 {
-		_ = engine.WriteDiagnostics(e.stderr, files, diags, colorFor(e, e.stderr))
-	}
-	if diags.HasErrors() {
+	pb, ok := pf.loadFor(e)
+	if !ok {
 		return exitError
 	}
 	debugPlaybook(e, pb)

@@ -34,7 +34,5 @@ func (l *liveFlags) requested() bool { return l.conn.dc != "" }
 
 // gather reads the forest from --dc with the observations pb's checks need.
 func (l *liveFlags) gather(ctx context.Context, e *env, pb *engine.Playbook) (*facts.Snapshot, error) {
-	tlsSet := false
-	l.fs.Visit(func(f *flag.Flag) { tlsSet = tlsSet || f.Name == "tls" })
-	return l.conn.gatherLive(ctx, e, tlsSet, pb.Needs, &l.transport)
+	return l.conn.gatherLive(ctx, e, flagSet(l.fs, "tls"), pb.Needs, &l.transport)
 }

@@ -57,6 +57,16 @@ func (p *playbookFlags) load() (*engine.Playbook, map[string]*hcl.File, hcl.Diag
 	return pb, files, diags
 }
 
+// loadFor loads the playbook for a command, printing its diagnostics; ok is false when it has
+// errors.
+func (p *playbookFlags) loadFor(e *env) (pb *engine.Playbook, ok bool) {
+	pb, files, diags := p.load()
+	if len(diags) > 0 {
+		_ = engine.WriteDiagnostics(e.stderr, files, diags, colorFor(e, e.stderr))
+	}
+	return pb, !diags.HasErrors()
+}
+
 func runValidate(_ context.Context, e *env, args []string) int {
 	fs := newFlags(e, "validate",
 		"Usage: fix8524 validate [--playbooks DIR] [--policy FILE]... [--json] [-var NAME=VALUE] [-var-file FILE]",
