@@ -234,9 +234,7 @@ func readApplyPlan(planPath string) (pl *plan.Plan, b []byte, tampered bool, err
 // the plan was made from, or the live forest of the flags (the plan's seed DC unless --dc).
 func (af *applyFlags) forest(e *env, j *journal.Store, pl *plan.Plan, scenarioName string, progress io.Writer) (forest, func() error, error) {
 	if af.demo {
-		return newDemoForest(scenarioName, &af.conn, func() {
-			fmt.Fprintf(progress, "Demo forest %q started broken again: LDAP and DNS simulated on 127.0.0.1, one WS-Management server per Windows DC.\n", scenarioName)
-		})
+		return newDemoForest(scenarioName, &af.conn, progress, true)
 	}
 	if af.conn.dc == "" {
 		af.conn.dc = seedOf(pl)

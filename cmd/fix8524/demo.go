@@ -9,9 +9,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,11 +40,17 @@ func demoScenariosLine() string {
 // demoPlan returns the scenario a plan was made from, when it was made from the demo forest.
 func demoPlan(p *plan.Plan) (scenario string, ok bool) { return demo.ScenarioOf(p.Facts.Source) }
 
-// newDemoForest returns the named scenario's demo forest, started broken on first use (then
-// onStart is called); with c, the forest is gathered with c's demo settings (demoSettings).
-// The caller closes it.
-func newDemoForest(name string, c *connFlags, onStart func()) (forest, func() error, error) {
-	lz := &demo.Lazy{Name: name, OnStart: func(*demo.Demo) { onStart() }}
+// newDemoForest returns the named scenario's demo forest, started broken (again: for the plan
+// made from it) on first use, which it says on progress; with c, the forest is gathered with
+// c's demo settings (demoSettings). The caller closes it.
+func newDemoForest(name string, c *connFlags, progress io.Writer, again bool) (forest, func() error, error) {
+	started := "started broken"
+	if again {
+		started += " again"
+	}
+	lz := &demo.Lazy{Name: name, OnStart: func(*demo.Demo) {
+		fmt.Fprintf(progress, "Demo forest %q %s: LDAP and DNS simulated on 127.0.0.1, one WS-Management server per Windows DC.\n", name, started)
+	}}
 	if c != nil {
 		set, err := c.demoSettings()
 		if err != nil {
@@ -52,8 +63,8 @@ func newDemoForest(name string, c *connFlags, onStart func()) (forest, func() er
 
 // demoSettings are the connection flags that mean the same for the demo forest as for a real
 // one: --inventory (it replaces the scenario's own) and --assume-self-dns.
-func (c *connFlags) demoSettings() (demo.Settings, error) {
-	set := demo.Settings{AssumeSelfDNS: c.assumeSelf}
+func (c *connFlags) demoSettings() (demo.GatherSettings, error) {
+	set := demo.GatherSettings{AssumeSelfDNS: c.assumeSelf}
 	if c.inventory != "" {
 		inv, diags := inventory.Load(c.inventory)
 		if diags.HasErrors() {
@@ -115,4 +126,45 @@ func sayDemoWindows(w io.Writer, clock string, emergency bool) {
 		return
 	}
 	fmt.Fprintf(w, "Demo: the playbook's change windows are enforced, judged by %s; --emergency --reason TEXT acts outside them.\n", by)
+}
+
+// demoStateDir is the demo's state directory: one per user in the temporary directory
+// ($TMPDIR, %TEMP%), so that approve, apply --demo, heal --demo, show and journal --demo share
+// it across runs without touching the user's real state.
+func demoStateDir(e *env) string {
+	base := ""
+	for _, k := range []string{"TMPDIR", "TEMP", "TMP"} {
+		if base = e.getenv(k); base != "" {
+			break
+		}
+	}
+	if base == "" {
+		base = os.TempDir()
+	}
+	who := strconv.Itoa(os.Getuid())
+	if os.Getuid() < 0 {
+		who = sanitizeName(e.getenv("USERNAME"))
+	}
+	return filepath.Join(base, "fix8524-demo-"+who)
+}
+
+// makeDemoStateDir creates the demo's state directory (0700), or checks that the one there is
+// a directory of this user that only this user can write (the temporary directory is shared),
+// and says on w (when not nil) that the demo keeps its state there.
+func makeDemoStateDir(dir string, w io.Writer) error {
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("the demo's state directory: %w", err)
+	} else if err != nil {
+		fi, err := os.Lstat(dir)
+		if err != nil {
+			return fmt.Errorf("the demo's state directory: %w", err)
+		}
+		if !fi.IsDir() || !privateToMe(fi) {
+			return fmt.Errorf("%s is not a private directory of yours: remove it, or give the demo --state DIR", dir)
+		}
+	}
+	if w != nil {
+		fmt.Fprintf(w, "Demo state (journal, lock): %s, a temporary directory, not your real state (--state DIR to choose).\n", dir)
+	}
+	return nil
 }

@@ -164,9 +164,7 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 		if name == "" {
 			_, name = demoScenarios()
 		}
-		df, closeDemo, _ := newDemoForest(name, nil, func() {
-			fmt.Fprintf(progress, "Demo forest %q started broken: LDAP and DNS simulated on 127.0.0.1, one WS-Management server per Windows DC.\n", name)
-		})
+		df, closeDemo, _ := newDemoForest(name, nil, progress, false)
 		defer closeDemo()
 		o.Facts, o.Exec, o.WindowClock, o.Forest = df, df, windowClock, "demo:"+name
 		sayDemoWindows(progress, hf.clock, hf.emergency)

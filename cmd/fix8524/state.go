@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/fix8524/fix8524/internal/journal"
@@ -44,11 +43,8 @@ func (s *stateFlag) openFor(e *env, isDemo bool, w io.Writer) (*journal.Store, e
 	}
 	debugf(e, "state directory %s (default; demo: %v)", dir, isDemo)
 	if isDemo {
-		if err := makeDemoStateDir(dir); err != nil {
+		if err := makeDemoStateDir(dir, w); err != nil {
 			return nil, err
-		}
-		if w != nil {
-			fmt.Fprintf(w, "Demo state (journal, lock): %s, a temporary directory, not your real state (--state DIR to choose).\n", dir)
 		}
 	}
 	return journal.Create(dir)
@@ -105,45 +101,6 @@ func (s *stateFlag) flag(e *env, isDemo bool, dir string) string {
 // environment never reaches the real home directory.
 func defaultStateDir(e *env) (string, error) {
 	return journal.DefaultDirFor(e.getenv)
-}
-
-// demoStateDir is the demo's state directory: one per user in the temporary directory
-// ($TMPDIR, %TEMP%), so that approve, apply --demo, heal --demo, show and journal --demo share
-// it across runs without touching the user's real state.
-func demoStateDir(e *env) string {
-	base := ""
-	for _, k := range []string{"TMPDIR", "TEMP", "TMP"} {
-		if base = e.getenv(k); base != "" {
-			break
-		}
-	}
-	if base == "" {
-		base = os.TempDir()
-	}
-	who := strconv.Itoa(os.Getuid())
-	if os.Getuid() < 0 {
-		who = sanitizeName(e.getenv("USERNAME"))
-	}
-	return filepath.Join(base, "fix8524-demo-"+who)
-}
-
-// makeDemoStateDir creates the demo's state directory (0700), or checks that the one there is
-// a directory of this user that only this user can write (the temporary directory is shared).
-func makeDemoStateDir(dir string) error {
-	if err := os.Mkdir(dir, 0o700); err == nil || !errors.Is(err, fs.ErrExist) {
-		if err != nil {
-			return fmt.Errorf("the demo's state directory: %w", err)
-		}
-		return nil
-	}
-	fi, err := os.Lstat(dir)
-	if err != nil {
-		return fmt.Errorf("the demo's state directory: %w", err)
-	}
-	if !fi.IsDir() || !privateToMe(fi) {
-		return fmt.Errorf("%s is not a private directory of yours: remove it, or give the demo --state DIR", dir)
-	}
-	return nil
 }
 
 func sanitizeName(s string) string {

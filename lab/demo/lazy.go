@@ -29,7 +29,7 @@ type Lazy struct {
 	// OnStart is called once the forest runs (to tell the user).
 	OnStart func(d *Demo)
 	// Settings are what the operator gives the gather (--inventory, --assume-self-dns).
-	Settings Settings
+	Settings GatherSettings
 
 	once sync.Once
 	d    *Demo
@@ -71,18 +71,18 @@ func (l *Lazy) start(ctx context.Context) error {
 // verification) and heal gather through a Lazy with gather.Complete exactly as it does, so
 // that a demo plan's fingerprints are those apply's drift check computes.
 func GatherForPlan(ctx context.Context, name string, pb *engine.Playbook) (*facts.Snapshot, error) {
-	return GatherForPlanWith(ctx, name, pb, Settings{})
+	return GatherForPlanWith(ctx, name, pb, GatherSettings{})
 }
 
-// Settings are what the operator gives a gather of the demo forest, as on a real one: an
+// GatherSettings are what the operator gives a gather of the demo forest, as on a real one: an
 // inventory (it replaces the scenario's own) and --assume-self-dns.
-type Settings struct {
+type GatherSettings struct {
 	Inventory     *inventory.Inventory
 	AssumeSelfDNS bool
 }
 
 // GatherForPlanWith is GatherForPlan with the operator's settings.
-func GatherForPlanWith(ctx context.Context, name string, pb *engine.Playbook, set Settings) (*facts.Snapshot, error) {
+func GatherForPlanWith(ctx context.Context, name string, pb *engine.Playbook, set GatherSettings) (*facts.Snapshot, error) {
 	if pb == nil {
 		return nil, errors.New("gathering from the demo forest: no playbook to say what to observe")
 	}
