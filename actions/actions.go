@@ -7,11 +7,11 @@
 //	             on a connection bound to the action's target DC
 //
 // Go holds the transports and the kinds; the playbook says what to run. This package decides
-// nothing about whether an action may run: the apply engine's gates and guards do, before it
-// calls Executor.Run. What it does guarantee: AD-sourced values never reach command text
-// unquoted (they are $P data or quoted argv elements), an ldap_delete deletes only the NTDS
-// Settings object whose objectGUID the plan expects, and credentials never appear in an
-// Outcome, an error or a display string.
+// nothing about whether an action may run: apply's gates and guards do (with the rules about
+// kinds the plan model holds), before it calls Executor.Run. What it does guarantee: AD-sourced
+// values never reach command text unquoted (they are $P data or quoted argv elements), an
+// ldap_delete deletes only the NTDS Settings object whose objectGUID the plan expects, and
+// credentials never appear in an Outcome, an error or a display string.
 //
 // # Parameters
 //
@@ -41,7 +41,7 @@ import (
 	"github.com/fix8524/fix8524/remote"
 )
 
-// TargetOf returns the target of a planned action.
+// TargetOf returns the DC a planned action runs on.
 func TargetOf(a plan.Action) remote.DC {
 	return remote.DC{Name: a.Target, DNSHostName: a.TargetDNSHostName, IPs: append([]string(nil), a.TargetIPs...),
 		Platform: string(a.Platform), Transport: a.Transport}

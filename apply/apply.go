@@ -95,14 +95,15 @@ type Options struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-// Outcomes of an apply, a finding or a step.
+// Outcomes of an apply, a finding or a step: the journal's words, and Nothing for an apply
+// that found nothing to do (journaled as succeeded).
 const (
-	Succeeded = "succeeded"
-	Failed    = "failed"
-	Pending   = "pending"
-	Refused   = "refused"
-	Skipped   = "skipped"
-	Nothing   = "nothing-to-do"
+	Succeeded                 = journal.Succeeded
+	Failed                    = journal.Failed
+	Pending                   = journal.Pending
+	Refused                   = journal.Refused
+	Skipped                   = journal.Skipped
+	Nothing   journal.Outcome = "nothing-to-do"
 )
 
 // Refusal is one gate that refused: why (Reason), and what a person can do about it (Do).
@@ -117,22 +118,22 @@ type Refusal struct {
 
 // StepResult is what happened to one action.
 type StepResult struct {
-	ActionID     string `json:"action_id"`
-	Name         string `json:"name"`
-	Target       string `json:"target"`
-	Command      string `json:"command"`
-	Outcome      string `json:"outcome"`
-	Reason       string `json:"reason,omitempty"`
-	ExitCode     *int   `json:"exit_code,omitempty"`
-	Verification string `json:"verification,omitempty"`
-	Error        string `json:"error,omitempty"`
+	ActionID     string          `json:"action_id"`
+	Name         string          `json:"name"`
+	Target       string          `json:"target"`
+	Command      string          `json:"command"`
+	Outcome      journal.Outcome `json:"outcome"`
+	Reason       string          `json:"reason,omitempty"`
+	ExitCode     *int            `json:"exit_code,omitempty"`
+	Verification string          `json:"verification,omitempty"`
+	Error        string          `json:"error,omitempty"`
 }
 
 // FindingResult is what happened to one finding.
 type FindingResult struct {
 	ID        string                `json:"id"`
 	Decision  string                `json:"decision,omitempty"`
-	Outcome   string                `json:"outcome"`
+	Outcome   journal.Outcome       `json:"outcome"`
 	Reason    string                `json:"reason,omitempty"`
 	Steps     []StepResult          `json:"steps,omitempty"`
 	Confirmed string                `json:"confirmed,omitempty"` // link status after the replication retry
@@ -144,7 +145,7 @@ type FindingResult struct {
 type Result struct {
 	RunID    string          `json:"run_id"`
 	Forest   string          `json:"forest"`
-	Outcome  string          `json:"outcome"`
+	Outcome  journal.Outcome `json:"outcome"`
 	Approved string          `json:"approved,omitempty"`
 	Refusals []Refusal       `json:"refusals,omitempty"`
 	Findings []FindingResult `json:"findings,omitempty"`
@@ -441,9 +442,9 @@ func (r *run) run(ctx context.Context) error {
 	return nil
 }
 
-func overall(frs []FindingResult) string {
+func overall(frs []FindingResult) journal.Outcome {
 	out := Nothing
-	rank := map[string]int{Nothing: 0, Skipped: 0, Succeeded: 1, Pending: 2, Refused: 3, Failed: 4}
+	rank := map[journal.Outcome]int{Nothing: 0, Skipped: 0, Succeeded: 1, Pending: 2, Refused: 3, Failed: 4}
 	for _, fr := range frs {
 		o := fr.Outcome
 		if o == Skipped {
@@ -1086,7 +1087,7 @@ func (r *run) finishUses(ctx context.Context) {
 	if len(ends) == 0 {
 		return
 	}
-	out := journal.Outcome(r.res.Outcome)
+	out := r.res.Outcome
 	switch {
 	case ctx.Err() != nil || r.res.Outcome == Pending:
 		out = journal.Pending
@@ -1097,7 +1098,7 @@ func (r *run) finishUses(ctx context.Context) {
 	case r.res.Outcome != Succeeded:
 		out = journal.Failed
 	}
-	reason := "the run ended " + r.res.Outcome
+	reason := "the run ended " + string(r.res.Outcome)
 	if out == journal.Pending {
 		reason += "; a later apply of this plan with the same approval resumes it"
 	} else {

@@ -176,11 +176,11 @@ func (r *run) step(ctx context.Context, f *plan.Finding, a plan.Action) StepResu
 	outcome, verification := r.verify(ctx, f, a)
 	sr.Outcome, sr.Verification = outcome, verification
 	r.record(journal.Entry{Kind: journal.KindVerify, Name: "verify:" + a.Name, Target: a.Target, Link: f.ID,
-		Outcome: journal.Outcome(outcome), Verification: verification})
+		Outcome: outcome, Verification: verification})
 	if outcome != Succeeded {
 		sr.Reason = "verification: " + verification
 	}
-	r.finish(begin, journal.Outcome(outcome), out, verification, "")
+	r.finish(begin, outcome, out, verification, "")
 	r.say("    %s: %s", outcome, verification)
 	return sr
 }
@@ -206,7 +206,8 @@ func (r *run) awaitDeletion(ctx context.Context, f *plan.Finding, a plan.Action,
 	start := r.now()
 	deadline := start.Add(timeout)
 	interval := r.o.PollInterval
-	var outcome, detail string
+	var outcome journal.Outcome
+	var detail string
 	for poll := 1; ; poll++ {
 		st, err := r.o.Exec.Inspect(ctx, a)
 		switch {
@@ -235,7 +236,7 @@ func (r *run) awaitDeletion(ctx context.Context, f *plan.Finding, a plan.Action,
 		}
 	}
 	r.record(journal.Entry{Kind: journal.KindVerify, Name: "precheck:" + a.Name, Target: a.Target, Link: f.ID,
-		Outcome: journal.Outcome(outcome), Verification: detail, Reason: "before the delete: the same object was deleted by " + prev.ActionID, Command: sr.Command})
+		Outcome: outcome, Verification: detail, Reason: "before the delete: the same object was deleted by " + prev.ActionID, Command: sr.Command})
 	if r.fatal != nil {
 		sr.Outcome = Failed
 		return sr
@@ -399,7 +400,7 @@ func (r *run) verifyTimeout(a plan.Action) time.Duration {
 }
 
 // verify polls the action's checks with backoff until they pass or the deadline.
-func (r *run) verify(ctx context.Context, f *plan.Finding, a plan.Action) (string, string) {
+func (r *run) verify(ctx context.Context, f *plan.Finding, a plan.Action) (journal.Outcome, string) {
 	timeout := r.verifyTimeout(a)
 	start := r.now()
 	deadline := start.Add(timeout)
@@ -419,7 +420,7 @@ func (r *run) verify(ctx context.Context, f *plan.Finding, a plan.Action) (strin
 // target's copy shows the cleanup (object gone, and the link gone or the DSA gone from the
 // topology) but the playbook's checks do not pass in time, the outcome is pending, not failed:
 // the cleanup happened, what the playbook looks for has not caught up.
-func (r *run) verifyDelete(ctx context.Context, f *plan.Finding, a plan.Action, start, deadline time.Time) (string, string) {
+func (r *run) verifyDelete(ctx context.Context, f *plan.Finding, a plan.Action, start, deadline time.Time) (journal.Outcome, string) {
 	st, err := r.o.Exec.Inspect(ctx, a)
 	switch {
 	case err != nil:
@@ -460,7 +461,7 @@ func (r *run) verifyDelete(ctx context.Context, f *plan.Finding, a plan.Action, 
 // poll evaluates checks with backoff until they pass or the deadline (extended once to outlast
 // a cached negative DNS answer, unless the caller fixed the timeout). With topology, every
 // evaluation reads the topology and link status again (an action changed them).
-func (r *run) poll(ctx context.Context, f *plan.Finding, checks []string, start, deadline time.Time, topology bool) (string, string) {
+func (r *run) poll(ctx context.Context, f *plan.Finding, checks []string, start, deadline time.Time, topology bool) (journal.Outcome, string) {
 	prefix := ""
 	interval := r.o.PollInterval
 	extended := false
@@ -622,7 +623,7 @@ func checkText(rs []plan.CheckResult) string {
 
 // confirm re-reads the finding's links; while they fail it runs the replication retry (the
 // plan's, or the built-in one) and reads them again, up to ReplicationAttempts times.
-func (r *run) confirm(ctx context.Context, f *plan.Finding, retry *plan.Action, ranDelete bool) (string, string, []StepResult) {
+func (r *run) confirm(ctx context.Context, f *plan.Finding, retry *plan.Action, ranDelete bool) (journal.Outcome, string, []StepResult) {
 	var steps []StepResult
 	read := func() (linkState, string, error) {
 		s, err := r.o.Facts.Gather(ctx, noNeeds)
@@ -696,7 +697,7 @@ func (r *run) confirm(ctx context.Context, f *plan.Finding, retry *plan.Action, 
 					out = Pending // a wait, not a verification: the confirmation below decides
 				}
 				r.record(journal.Entry{Kind: journal.KindVerify, Name: "precheck:" + retry.Name, Target: retry.Target, Link: f.ID,
-					Outcome: journal.Outcome(out), Verification: vt, Reason: "before retrying replication"})
+					Outcome: out, Verification: vt, Reason: "before retrying replication"})
 				r.say("  before %s: %s: %s", retry.Name, out, vt)
 			}
 			acts = []plan.Action{*retry}
@@ -786,7 +787,7 @@ func (r *run) confirm(ctx context.Context, f *plan.Finding, retry *plan.Action, 
 			if sr.Outcome != Succeeded {
 				sr.Reason = text
 			}
-			r.finish(s.begin, journal.Outcome(sr.Outcome), s.out, text, "")
+			r.finish(s.begin, sr.Outcome, s.out, text, "")
 			steps = append(steps, sr)
 			switch {
 			case i == len(ran)-1:

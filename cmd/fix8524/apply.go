@@ -474,7 +474,7 @@ func writeResult(w io.Writer, r apply.Result, color bool, stateArg string) {
 	for _, n := range r.Notes {
 		fmt.Fprintf(b, "note: %s\n", n)
 	}
-	verdict := map[string]string{
+	verdict := map[journal.Outcome]string{
 		apply.Succeeded: c.green("Apply succeeded: every action verified, replication confirmed."),
 		apply.Nothing:   c.green("Nothing to apply."),
 		apply.Refused:   c.red("Apply refused: nothing was changed by the refused steps."),
@@ -482,7 +482,7 @@ func writeResult(w io.Writer, r apply.Result, color bool, stateArg string) {
 		apply.Pending:   c.yellow("Apply pending: changes ran but are not verified yet; apply the same plan again later to re-check."),
 	}[r.Outcome]
 	if verdict == "" {
-		verdict = "Apply: " + r.Outcome
+		verdict = "Apply: " + string(r.Outcome)
 	}
 	if r.Outcome == apply.Succeeded {
 		skipped := 0
@@ -517,14 +517,14 @@ func escapedResult(r apply.Result) apply.Result {
 	return c
 }
 
-func outcomeColor(c painter, o string) string {
+func outcomeColor(c painter, o journal.Outcome) string {
 	switch o {
 	case apply.Succeeded:
-		return c.green("[" + o + "]")
+		return c.green("[" + string(o) + "]")
 	case apply.Failed, apply.Refused:
-		return c.red("[" + o + "]")
+		return c.red("[" + string(o) + "]")
 	case apply.Pending:
-		return c.yellow("[" + o + "]")
+		return c.yellow("[" + string(o) + "]")
 	}
-	return c.dim("[" + o + "]")
+	return c.dim("[" + string(o) + "]")
 }
