@@ -164,6 +164,12 @@ func runApply(ctx context.Context, e *env, args []string) int {
 		sayDemoWindows(progress, af.clock, af.emergency)
 	}
 
+	return af.run(ctx, e, o, pl, planBytes, planPath, trust)
+}
+
+// run applies the plan (apply --dc HOST: plans first, and asks), with the approvals of the
+// files beside it or a typed 'yes', and prints the result.
+func (af *applyFlags) run(ctx context.Context, e *env, o apply.Options, pl *plan.Plan, planBytes []byte, planPath string, trust *approval.TrustSet) int {
 	ask := (func(string) (bool, error))(nil)
 	if stdinIsTerminal(e) && trust == nil {
 		ask = typedYes(e)
@@ -172,12 +178,12 @@ func runApply(ctx context.Context, e *env, args []string) int {
 	if pl == nil {
 		// apply --dc HOST: plan now, show it, and keep it next to the journal.
 		var code int
-		pl, planBytes, planPath, code = planLive(ctx, e, o.Facts, pb, j.Dir())
+		pl, planBytes, planPath, code = planLive(ctx, e, o.Facts, o.Playbook, o.Journal.Dir())
 		if pl == nil {
 			return code
 		}
 		if ask == nil {
-			return refuseUntyped(e, j, pl, planPath, af.conn.dc, trust != nil)
+			return refuseUntyped(e, o.Journal, pl, planPath, af.conn.dc, trust != nil)
 		}
 	}
 	o.Plan, o.PlanBytes, o.PlanPath = pl, planBytes, planPath
@@ -189,10 +195,11 @@ func runApply(ctx context.Context, e *env, args []string) int {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(res)
 	} else {
-		writeResult(e.stdout, res, colorFor(e, e.stdout), af.state.flag(e, af.demo, j.Dir()))
+		writeResult(e.stdout, res, colorFor(e, e.stdout), af.state.flag(e, af.demo, o.Journal.Dir()))
 	}
 	if err != nil {
-		return fail(err)
+		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
+		return exitError
 	}
 	return res.ExitCode()
 }
