@@ -1,21 +1,21 @@
-// Package actions runs the actions of a plan: each engine.PlannedAction becomes one remote
+// Package actions runs the actions of a plan: each plan.Action becomes one remote
 // command or one LDAP operation, carried by the transport its kind names:
 //
-//	powershell   a PowerShell script over WinRM (actions/winrm), facts passed as data in $P
-//	argv         an argument vector over SSH (actions/ssh), each argument quoted by the transport
+//	powershell   a PowerShell script over WinRM (remote/winrm), facts passed as data in $P
+//	argv         an argument vector over SSH (remote/ssh), each argument quoted by the transport
 //	ldap_delete  an LDAP delete with the critical tree-delete control (actions/ldapdelete),
 //	             on a connection bound to the action's target DC
 //
 // Go holds the transports and the kinds; the playbook says what to run. This package decides
-// nothing about whether an action may run: the apply engine's gates and guards do, before it
-// calls Executor.Run. What it does guarantee: AD-sourced values never reach command text
-// unquoted (they are $P data or quoted argv elements), an ldap_delete deletes only the NTDS
-// Settings object whose objectGUID the plan expects, and credentials never appear in an
-// Outcome, an error or a display string.
+// nothing about whether an action may run: apply's gates and guards do (with the rules about
+// kinds the plan model holds), before it calls Executor.Run. What it does guarantee: AD-sourced
+// values never reach command text unquoted (they are $P data or quoted argv elements), an
+// ldap_delete deletes only the NTDS Settings object whose objectGUID the plan expects, and
+// credentials never appear in an Outcome, an error or a display string.
 //
 // # Parameters
 //
-// PlannedAction.Params values reach the script as strings in $P: a string as it is; any other
+// plan.Action.Params values reach the script as strings in $P: a string as it is; any other
 // value (a list of naming contexts, a number, a bool) as its JSON text, which the script turns
 // back into a value with ConvertFrom-Json, e.g. foreach ($nc in ($P.ncs | ConvertFrom-Json)).
 //
@@ -37,46 +37,25 @@ import (
 	"time"
 
 	"github.com/fix8524/fix8524/actions/ldapdelete"
-	"github.com/fix8524/fix8524/actions/remote"
-	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/plan"
+	"github.com/fix8524/fix8524/remote"
 )
 
-// Target is the host an action runs on, as the plan names it.
-type Target struct {
-	Name        string   // DC name
-	DNSHostName string   // may be empty
-	IPs         []string // may be empty
-	Platform    string   // windows | samba | any | unknown
-	Transport   string   // winrm | ssh | ldap
-}
-
-// TargetOf returns the target of a planned action.
-func TargetOf(a engine.PlannedAction) Target {
-	return Target{Name: a.Target, DNSHostName: a.TargetDNSHostName, IPs: append([]string(nil), a.TargetIPs...),
-		Platform: a.Platform, Transport: a.Transport}
-}
-
-func (t Target) String() string {
-	if t.DNSHostName != "" && !strings.EqualFold(t.DNSHostName, t.Name) {
-		return t.Name + " (" + t.DNSHostName + ")"
-	}
-	return t.Name
-}
-
-// Runners opens a command runner (WinRM or SSH) for a target. The caller closes it.
-type Runners interface {
-	Runner(ctx context.Context, t Target) (remote.Runner, error)
+// TargetOf returns the DC a planned action runs on.
+func TargetOf(a plan.Action) remote.DC {
+	return remote.DC{Name: a.Target, DNSHostName: a.TargetDNSHostName, IPs: append([]string(nil), a.TargetIPs...),
+		Platform: string(a.Platform), Transport: a.Transport}
 }
 
 // LDAPConns opens an LDAP connection bound to a target DC, for ldap_delete and the leftovers
 // check. close releases it.
 type LDAPConns interface {
-	LDAP(ctx context.Context, t Target) (conn ldapdelete.Conn, close func(), err error)
+	LDAP(ctx context.Context, t remote.DC) (conn ldapdelete.Conn, close func(), err error)
 }
 
 // Executor runs planned actions. Runners and LDAP may be nil when no action needs them.
 type Executor struct {
-	Runners Runners
+	Runners remote.Runners
 	LDAP    LDAPConns
 	// Timeout bounds one action, connection included (default 10 minutes).
 	Timeout time.Duration
@@ -100,13 +79,6 @@ type Outcome struct {
 // OK reports whether the action succeeded as far as its own result goes (verification is the
 // caller's next step).
 func (o Outcome) OK() bool { return o.Err == nil }
-
-// Destructive reports whether an action removes something that cannot simply be put back: an
-// LDAP delete, or any high-risk action. Apply re-checks such an action before it would ever run
-// it a second time.
-func Destructive(a engine.PlannedAction) bool {
-	return a.Kind == engine.KindLDAPDelete || a.Risk == engine.RiskHigh
-}
 
 // Params converts a planned action's parameters to the strings $P carries: strings as they
 // are, anything else as JSON text.
@@ -133,10 +105,10 @@ func Params(in map[string]any) (map[string]string, error) {
 }
 
 // Command converts a powershell or argv action to the remote command the transport runs.
-func Command(a engine.PlannedAction) (remote.Command, error) {
+func Command(a plan.Action) (remote.Command, error) {
 	c := remote.Command{Name: a.Name}
 	switch a.Kind {
-	case engine.KindPowerShell:
+	case plan.KindPowerShell:
 		if strings.TrimSpace(a.PowerShell) == "" {
 			return c, fmt.Errorf("action %s: kind powershell without a script", a.ID)
 		}
@@ -145,7 +117,7 @@ func Command(a engine.PlannedAction) (remote.Command, error) {
 			return c, fmt.Errorf("action %s: %w", a.ID, err)
 		}
 		c.PowerShell, c.Params = a.PowerShell, p
-	case engine.KindArgv:
+	case plan.KindArgv:
 		if len(a.Argv) == 0 {
 			return c, fmt.Errorf("action %s: kind argv without arguments", a.ID)
 		}
@@ -163,9 +135,9 @@ func Command(a engine.PlannedAction) (remote.Command, error) {
 
 // Display renders an action on one line for plans, prompts and the journal, with AD values
 // quoted and secrets redacted.
-func Display(a engine.PlannedAction) string {
+func Display(a plan.Action) string {
 	switch a.Kind {
-	case engine.KindLDAPDelete:
+	case plan.KindLDAPDelete:
 		if a.LDAPDelete == nil {
 			return a.Name + " [ldap]: (no DN)"
 		}
@@ -180,7 +152,7 @@ func Display(a engine.PlannedAction) string {
 	}
 	c, err := Command(a)
 	if err != nil {
-		return a.Name + " [" + a.Kind + "]: (invalid: " + err.Error() + ")"
+		return a.Name + " [" + string(a.Kind) + "]: (invalid: " + err.Error() + ")"
 	}
 	return c.Display() + " on " + a.Target
 }
@@ -194,16 +166,16 @@ func (x *Executor) timeout() time.Duration {
 
 // Run runs one action and reports what happened. It never panics on a bad action; an invalid
 // action is an Outcome with Err and Ran false.
-func (x *Executor) Run(ctx context.Context, a engine.PlannedAction) (out Outcome) {
+func (x *Executor) Run(ctx context.Context, a plan.Action) (out Outcome) {
 	start := time.Now()
 	out.Command = Display(a)
 	defer func() { out.Duration = time.Since(start) }()
 	ctx, cancel := context.WithTimeout(ctx, x.timeout())
 	defer cancel()
 	switch a.Kind {
-	case engine.KindLDAPDelete:
+	case plan.KindLDAPDelete:
 		return x.runLDAPDelete(ctx, a, out)
-	case engine.KindPowerShell, engine.KindArgv:
+	case plan.KindPowerShell, plan.KindArgv:
 	default:
 		_, out.Err = Command(a)
 		if out.Err == nil {
@@ -251,9 +223,9 @@ func (x *Executor) Run(ctx context.Context, a engine.PlannedAction) (out Outcome
 	return out
 }
 
-func transportMatches(a engine.PlannedAction) error {
-	want := map[string]string{engine.KindPowerShell: "winrm", engine.KindArgv: "ssh"}[a.Kind]
-	if a.Transport != "" && a.Transport != want && !(a.Kind == engine.KindPowerShell && a.Transport == "ssh") {
+func transportMatches(a plan.Action) error {
+	want := map[plan.Kind]string{plan.KindPowerShell: remote.WinRM, plan.KindArgv: remote.SSH}[a.Kind]
+	if a.Transport != "" && a.Transport != want && !(a.Kind == plan.KindPowerShell && a.Transport == remote.SSH) {
 		return fmt.Errorf("action %s: kind %s cannot travel over %q", a.ID, a.Kind, a.Transport)
 	}
 	return nil
@@ -263,7 +235,7 @@ func transportMatches(a engine.PlannedAction) error {
 // objectGUID the plan expects: the DN now names another object, and nothing is deleted.
 var ErrGUIDMismatch = errors.New("the object's objectGUID is not the one the plan expects")
 
-func (x *Executor) runLDAPDelete(ctx context.Context, a engine.PlannedAction, out Outcome) Outcome {
+func (x *Executor) runLDAPDelete(ctx context.Context, a plan.Action, out Outcome) Outcome {
 	d := a.LDAPDelete
 	if d == nil {
 		out.Err = fmt.Errorf("action %s: ldap_delete without a DN", a.ID)
@@ -318,7 +290,7 @@ func (x *Executor) runLDAPDelete(ctx context.Context, a engine.PlannedAction, ou
 
 // Inspect reads the object an ldap_delete action targets, for re-checks (crash resume) and
 // verification: whether it exists and its objectGUID.
-func (x *Executor) Inspect(ctx context.Context, a engine.PlannedAction) (ldapdelete.ObjectState, error) {
+func (x *Executor) Inspect(ctx context.Context, a plan.Action) (ldapdelete.ObjectState, error) {
 	if a.LDAPDelete == nil {
 		return ldapdelete.ObjectState{}, fmt.Errorf("action %s is not an LDAP delete", a.ID)
 	}
@@ -336,7 +308,7 @@ func (x *Executor) Inspect(ctx context.Context, a engine.PlannedAction) (ldapdel
 }
 
 // Leftovers checks, after an ldap_delete of a DC's NTDS Settings, what of that DC remains.
-func (x *Executor) Leftovers(ctx context.Context, a engine.PlannedAction, dns ldapdelete.DNSQuerier, in ldapdelete.LeftoversInput) []ldapdelete.Leftover {
+func (x *Executor) Leftovers(ctx context.Context, a plan.Action, dns ldapdelete.DNSQuerier, in ldapdelete.LeftoversInput) []ldapdelete.Leftover {
 	var conn ldapdelete.Conn
 	if x.LDAP != nil {
 		c, closeFn, err := x.LDAP.LDAP(ctx, TargetOf(a))
@@ -356,7 +328,7 @@ const RetryName = "retry_replication"
 // command that runs repadmin /replicate for each NC, on Samba one samba-tool drs replicate
 // command per NC. It is used when the plan has no replication-retry action of its own, and for
 // the NCs still failing after the plan's retry.
-func RetryReplication(f *engine.Finding, destPlatform, destHost string, destIPs []string, sourceHost string, ncs []string) ([]engine.PlannedAction, error) {
+func RetryReplication(f *plan.Finding, destPlatform plan.Platform, destHost string, destIPs []string, sourceHost string, ncs []string) ([]plan.Action, error) {
 	if len(ncs) == 0 {
 		for _, nc := range f.Link.NCs {
 			ncs = append(ncs, nc.NC)
@@ -376,23 +348,23 @@ func RetryReplication(f *engine.Finding, destPlatform, destHost string, destIPs 
 		// repadmin accepts the source's DSA GUID; samba-tool looks the name up in AD.
 		source = f.Link.SourceDSAGUID
 	}
-	base := engine.PlannedAction{
+	base := plan.Action{
 		Name:   RetryName,
 		Title:  "Retry replication " + f.Link.Destination + " <- " + f.Link.Source,
-		Risk:   engine.RiskLow,
+		Risk:   plan.RiskLow,
 		Target: f.Link.Destination, TargetDNSHostName: destHost, TargetIPs: destIPs, Platform: destPlatform,
 	}
 	switch destPlatform {
-	case "windows":
+	case plan.PlatformWindows:
 		js, _ := json.Marshal(ncs)
 		a := base
 		a.ID, a.Key = f.ID+"/builtin:"+RetryName, "builtin:"+RetryName+":"+f.ID+":"+strings.Join(ncs, "|")
-		a.Kind, a.Transport = engine.KindPowerShell, "winrm"
+		a.Kind, a.Transport = plan.KindPowerShell, remote.WinRM
 		a.Params = map[string]any{"destination": dest, "source": source, "ncs": string(js)}
 		a.PowerShell = retryPowerShell
-		return []engine.PlannedAction{a}, nil
-	case "samba":
-		var out []engine.PlannedAction
+		return []plan.Action{a}, nil
+	case plan.PlatformSamba:
+		var out []plan.Action
 		for i, nc := range ncs {
 			// numbered by the NC's place in the finding, so that one NC keeps one id across
 			// attempts that pull different sets of NCs
@@ -406,7 +378,7 @@ func RetryReplication(f *engine.Finding, destPlatform, destHost string, destIPs 
 			a := base
 			a.ID, a.Key = fmt.Sprintf("%s/builtin:%s#%d", f.ID, RetryName, n), "builtin:"+RetryName+":"+f.ID+":"+nc
 			a.Title += " (" + nc + ")"
-			a.Kind, a.Transport = engine.KindArgv, "ssh"
+			a.Kind, a.Transport = plan.KindArgv, remote.SSH
 			a.Argv = []string{"samba-tool", "drs", "replicate", dest, source, nc, "-P"}
 			a.ArgvDisplay = remote.ShellJoin(a.Argv)
 			out = append(out, a)

@@ -10,9 +10,9 @@ import (
 
 	"github.com/fix8524/fix8524/actions"
 	"github.com/fix8524/fix8524/actions/ldapdelete"
-	"github.com/fix8524/fix8524/actions/remote"
-	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/facts/guid"
+	"github.com/fix8524/fix8524/plan"
+	"github.com/fix8524/fix8524/remote"
 )
 
 const (
@@ -49,13 +49,13 @@ func (f *fakeConn) Search(r *ldap.SearchRequest) (*ldap.SearchResult, error) {
 
 type conns struct{ c *fakeConn }
 
-func (c conns) LDAP(context.Context, actions.Target) (ldapdelete.Conn, func(), error) {
+func (c conns) LDAP(context.Context, remote.DC) (ldapdelete.Conn, func(), error) {
 	return c.c, func() {}, nil
 }
 
-func cleanup(expect string) engine.PlannedAction {
-	return engine.PlannedAction{ID: "DC1<-DC3/metadata_cleanup", Name: "metadata_cleanup", Kind: engine.KindLDAPDelete, Risk: engine.RiskHigh,
-		Target: "DC1", Transport: "ldap", LDAPDelete: &engine.LDAPDelete{DN: ntdsDN, Tree: true, ExpectGUID: expect}}
+func cleanup(expect string) plan.Action {
+	return plan.Action{ID: "DC1<-DC3/metadata_cleanup", Name: "metadata_cleanup", Kind: plan.KindLDAPDelete, Risk: plan.RiskHigh,
+		Target: "DC1", Transport: "ldap", LDAPDelete: &plan.LDAPDelete{DN: ntdsDN, Tree: true, ExpectGUID: expect}}
 }
 
 func TestLDAPDeleteChecksTheGUID(t *testing.T) {
@@ -116,10 +116,10 @@ func (r *runner) Close() error { r.closed = true; return nil }
 
 type runners struct{ r *runner }
 
-func (rs runners) Runner(context.Context, actions.Target) (remote.Runner, error) { return rs.r, nil }
+func (rs runners) Runner(context.Context, remote.DC) (remote.Runner, error) { return rs.r, nil }
 
 func TestRunCommandActions(t *testing.T) {
-	ps := engine.PlannedAction{ID: "a/retry_replication", Name: "retry_replication", Kind: engine.KindPowerShell, Transport: "winrm", Target: "DC1",
+	ps := plan.Action{ID: "a/retry_replication", Name: "retry_replication", Kind: plan.KindPowerShell, Transport: "winrm", Target: "DC1",
 		PowerShell: "foreach ($nc in ($P.ncs | ConvertFrom-Json)) { repadmin /replicate $P.destination $P.source $nc }",
 		Params:     map[string]any{"destination": "dc1.contoso.com", "ncs": []any{"DC=contoso,DC=com", "CN=Configuration,DC=contoso,DC=com"}, "n": 3}}
 	r := &runner{res: remote.Result{ExitCode: 0, Stdout: []byte("ok")}}
@@ -133,7 +133,7 @@ func TestRunCommandActions(t *testing.T) {
 	}
 	// A non-zero exit fails, unless the action ignores its exit code (samba_dnsupdate).
 	r.res = remote.Result{ExitCode: 2, Stderr: []byte("TSIG error")}
-	argv := engine.PlannedAction{ID: "a/register_cname", Name: "register_cname", Kind: engine.KindArgv, Transport: "ssh", Target: "DC2",
+	argv := plan.Action{ID: "a/register_cname", Name: "register_cname", Kind: plan.KindArgv, Transport: "ssh", Target: "DC2",
 		Argv: []string{"samba_dnsupdate", "--all-interfaces"}}
 	if out := (&actions.Executor{Runners: runners{r}}).Run(context.Background(), argv); out.OK() || *out.ExitCode != 2 {
 		t.Fatalf("exit 2: %+v", out)
@@ -165,7 +165,7 @@ func TestRunCommandActions(t *testing.T) {
 }
 
 func TestDisplayRedactsAndQuotes(t *testing.T) {
-	a := engine.PlannedAction{ID: "x", Name: "register_cname", Kind: engine.KindPowerShell, Target: "DC2",
+	a := plan.Action{ID: "x", Name: "register_cname", Kind: plan.KindPowerShell, Target: "DC2",
 		PowerShell: "Write-Output $P.dc", Params: map[string]any{"dc": "dc2'; Remove-Item C:\\ -Recurse #", "password": "hunter2"}}
 	d := actions.Display(a)
 	if strings.Contains(d, "hunter2") || !strings.Contains(d, "<redacted>") || !strings.Contains(d, "'dc2''; Remove-Item") {
@@ -174,14 +174,14 @@ func TestDisplayRedactsAndQuotes(t *testing.T) {
 }
 
 func TestRetryReplicationFallback(t *testing.T) {
-	f := &engine.Finding{ID: "DC1<-DC2", Link: engine.LinkInfo{Destination: "DC1", Source: "DC2", SourceDSAGUID: "8a7baee5-cd81-4c8c-9c0f-b10030574016",
-		NCs: []engine.NCLink{{NC: "DC=contoso,DC=com"}, {NC: "CN=Configuration,DC=contoso,DC=com"}}}}
+	f := &plan.Finding{ID: "DC1<-DC2", Link: plan.LinkInfo{Destination: "DC1", Source: "DC2", SourceDSAGUID: "8a7baee5-cd81-4c8c-9c0f-b10030574016",
+		NCs: []plan.NCLink{{NC: "DC=contoso,DC=com"}, {NC: "CN=Configuration,DC=contoso,DC=com"}}}}
 	ws, err := actions.RetryReplication(f, "windows", "dc1.contoso.com", nil, "dc2.contoso.com", nil)
 	if err != nil || len(ws) != 1 {
 		t.Fatalf("windows: %+v %v", ws, err)
 	}
 	w := ws[0]
-	if w.Kind != engine.KindPowerShell || w.Transport != "winrm" || !strings.Contains(w.PowerShell, "repadmin.exe /replicate") ||
+	if w.Kind != plan.KindPowerShell || w.Transport != "winrm" || !strings.Contains(w.PowerShell, "repadmin.exe /replicate") ||
 		w.Params["ncs"] != `["CN=Configuration,DC=contoso,DC=com","DC=contoso,DC=com"]` {
 		t.Fatalf("windows: %+v", w)
 	}

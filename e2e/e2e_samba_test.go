@@ -27,10 +27,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fix8524/fix8524/engine"
-	"github.com/fix8524/fix8524/engine/apply"
+	"github.com/fix8524/fix8524/apply"
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/lab/samba"
+	"github.com/fix8524/fix8524/plan"
 )
 
 func TestSambaEndToEnd(t *testing.T) {
@@ -240,7 +240,7 @@ func caseSourceOffline(ctx context.Context, t *testing.T, s *suite) {
 	}
 	broken := time.Now()
 	inv := s.inventory(ctx, t, "source-offline")
-	var p *engine.Plan
+	var p *plan.Plan
 	planD, _ := s.measure(t, "plan source-offline", func() error {
 		p, _, _ = s.plan(ctx, t, "source-offline", inv)
 		return nil
@@ -254,7 +254,7 @@ func caseSourceOffline(ctx context.Context, t *testing.T, s *suite) {
 		t.Errorf("want only manual steps, first 'Make the source DC operational': actions %v, manual %+v", actionNames(f), f.Manual)
 	}
 	noCleanup(t, p)
-	if c := evidence(t, f, "source_answers"); c.Status != engine.StatusFailed {
+	if c := evidence(t, f, "source_answers"); c.Status != plan.StatusFailed {
 		t.Errorf("source_answers %s: %s", c.Status, c.Summary)
 	}
 
@@ -263,18 +263,18 @@ func caseSourceOffline(ctx context.Context, t *testing.T, s *suite) {
 	cf := finding(t, cp, "DC1<-DC2")
 	requireDecision(t, cf, "stale_metadata")
 	a := action(t, cf, "metadata_cleanup")
-	if a.Kind != engine.KindLDAPDelete || a.Risk != engine.RiskHigh || !a.RequiresApprovalEach || a.Blocked ||
+	if a.Kind != plan.KindLDAPDelete || a.Risk != plan.RiskHigh || !a.RequiresApprovalEach || a.Blocked ||
 		a.LDAPDelete == nil || !a.LDAPDelete.Tree || a.LDAPDelete.ExpectGUID != g2 ||
 		!strings.HasPrefix(a.LDAPDelete.DN, "CN=NTDS Settings,CN=DC2,CN=Servers,") {
 		t.Errorf("cleanup action %+v (delete %+v)", a, a.LDAPDelete)
 	}
-	guards := map[string]string{}
+	guards := map[string]plan.Status{}
 	for _, g := range a.Guards {
 		guards[g.Name] = g.Status
 	}
 	for _, g := range []string{"dsa_not_alive", "guid_is_not_current", "stale_object_is_older", "not_the_seed_dc",
 		"not_last_dc_of_domain", "holds_no_fsmo_role", "not_protected_from_deletion"} {
-		if guards[g] != engine.StatusOK {
+		if guards[g] != plan.StatusOK {
 			t.Errorf("guard %s: %q (guards %v)", g, guards[g], guards)
 		}
 	}
@@ -331,7 +331,7 @@ func caseSourceRecords(ctx context.Context, t *testing.T, s *suite) {
 	}
 	broken := time.Now() // the MTTR clock leaves out the suite's own refusal check
 
-	var p *engine.Plan
+	var p *plan.Plan
 	var path string
 	planD, _ := s.measure(t, "plan source-records", func() error {
 		p, path, _ = s.settledPlan(ctx, t, "source-records", inv)
@@ -345,9 +345,9 @@ func caseSourceRecords(ctx context.Context, t *testing.T, s *suite) {
 		}
 	}
 	cname := samba.CNAME(g2)
-	requireObservation(t, evidence(t, f, "cname_on_source_dns"), engine.StatusFailed, samba.IP("dc1"), "NXDOMAIN", "")
-	requireObservation(t, evidence(t, f, "ping_from_destination"), engine.StatusFailed, samba.IP("dc1"), "NXDOMAIN", "")
-	if c := evidence(t, f, "source_answers"); c.Status != engine.StatusOK {
+	requireObservation(t, evidence(t, f, "cname_on_source_dns"), plan.StatusFailed, samba.IP("dc1"), "NXDOMAIN", "")
+	requireObservation(t, evidence(t, f, "ping_from_destination"), plan.StatusFailed, samba.IP("dc1"), "NXDOMAIN", "")
+	if c := evidence(t, f, "source_answers"); c.Status != plan.StatusOK {
 		t.Errorf("source_answers: %s (%s)", c.Status, c.Summary)
 	}
 	reg := action(t, f, "register_cname")
@@ -455,7 +455,7 @@ func caseSourceRecordsLocal(ctx context.Context, t *testing.T, s *suite) {
 	}
 	t.Logf("tombstone lifetime %d days (%s); forest DNS servers %+v", snap.Forest.TombstoneLifetimeDays.Value, snap.Forest.TombstoneLifetimeFrom, snap.Forest.DNSServers)
 
-	var p *engine.Plan
+	var p *plan.Plan
 	var path string
 	planD, _ := s.measure(t, "plan source-records-local", func() error {
 		p, path, _ = s.settledPlan(ctx, t, "source-records-local", inv)
@@ -464,13 +464,13 @@ func caseSourceRecordsLocal(ctx context.Context, t *testing.T, s *suite) {
 	f := finding(t, p, "DC1<-DC2")
 	requireDecision(t, f, "source_cname_not_registered")
 	noCleanup(t, p)
-	if c := evidence(t, f, "source_answers"); c.Status != engine.StatusOK {
+	if c := evidence(t, f, "source_answers"); c.Status != plan.StatusOK {
 		t.Errorf("source_answers: %s (%s)", c.Status, c.Summary)
 	}
-	if c := evidence(t, f, "source_addresses_agree"); c.Status != engine.StatusFailed {
+	if c := evidence(t, f, "source_addresses_agree"); c.Status != plan.StatusFailed {
 		t.Errorf("source_addresses_agree: %s (%s)", c.Status, c.Summary)
 	}
-	requireObservation(t, evidence(t, f, "cname_on_source_dns"), engine.StatusFailed, samba.IP("dc1"), "NXDOMAIN", "")
+	requireObservation(t, evidence(t, f, "cname_on_source_dns"), plan.StatusFailed, samba.IP("dc1"), "NXDOMAIN", "")
 	if reg := action(t, f, "register_cname"); reg.Target != "DC2" || reg.Transport != "ssh" {
 		t.Errorf("register_cname: %+v", reg)
 	}
@@ -518,7 +518,7 @@ func caseDestCNAMEOnly(ctx context.Context, t *testing.T, s *suite) {
 	}
 	broken := time.Now()
 	inv := s.inventory(ctx, t, "dest-cname-only")
-	var p *engine.Plan
+	var p *plan.Plan
 	planD, _ := s.measure(t, "plan dest-cname-only", func() error {
 		p, _, _ = s.plan(ctx, t, "dest-cname-only", inv)
 		return nil
@@ -529,9 +529,9 @@ func caseDestCNAMEOnly(ctx context.Context, t *testing.T, s *suite) {
 		t.Errorf("want manual steps only: actions %v, %d manual", actionNames(f), len(f.Manual))
 	}
 	target := samba.FQDN("dc2") + "."
-	requireObservation(t, evidence(t, f, "cname_on_source_dns"), engine.StatusOK, samba.IP("dc2"), "NOERROR", target)
-	requireObservation(t, evidence(t, f, "cname_missing_on_destination_dns"), engine.StatusOK, samba.IP("dc1"), "NXDOMAIN", "")
-	if c := evidence(t, f, "records_differ_between_dns_servers"); c.Status != engine.StatusOK {
+	requireObservation(t, evidence(t, f, "cname_on_source_dns"), plan.StatusOK, samba.IP("dc2"), "NOERROR", target)
+	requireObservation(t, evidence(t, f, "cname_missing_on_destination_dns"), plan.StatusOK, samba.IP("dc1"), "NXDOMAIN", "")
+	if c := evidence(t, f, "records_differ_between_dns_servers"); c.Status != plan.StatusOK {
 		t.Errorf("records_differ_between_dns_servers: %s", c.Status)
 	}
 	if !strings.Contains(f.Decision.Cause, samba.IP("dc2")) || !strings.Contains(f.Decision.Cause, samba.IP("dc1")) {
@@ -564,7 +564,7 @@ func caseDestResolver(ctx context.Context, t *testing.T, s *suite) {
 	}
 	broken := time.Now()
 	inv := s.inventory(ctx, t, "dest-resolver")
-	var p *engine.Plan
+	var p *plan.Plan
 	planD, _ := s.measure(t, "plan dest-resolver", func() error {
 		p, _, _ = s.plan(ctx, t, "dest-resolver", inv)
 		return nil
@@ -575,7 +575,7 @@ func caseDestResolver(ctx context.Context, t *testing.T, s *suite) {
 		t.Errorf("actions %v, want manual steps only", actionNames(f))
 	}
 	c := evidence(t, f, "destination_dns_hosts_domain")
-	if c.Status != engine.StatusFailed || len(c.Observations) != 1 || c.Observations[0].Target != samba.BadDNSIP {
+	if c.Status != plan.StatusFailed || len(c.Observations) != 1 || c.Observations[0].Target != samba.BadDNSIP {
 		t.Errorf("destination_dns_hosts_domain: %s %+v", c.Status, c.Observations)
 	}
 	if !strings.Contains(f.Decision.Cause, samba.BadDNSIP) {
@@ -615,7 +615,7 @@ func caseInject8524Windows(ctx context.Context, t *testing.T, s *suite) {
 	}
 	broken := time.Now()
 	inv := s.inventory(ctx, t, "inject-8524", "dc1")
-	var p *engine.Plan
+	var p *plan.Plan
 	var path string
 	planD, _ := s.measure(t, "plan inject-8524", func() error {
 		p, path, _ = s.settledPlan(ctx, t, "inject-8524", inv)
@@ -627,7 +627,7 @@ func caseInject8524Windows(ctx context.Context, t *testing.T, s *suite) {
 	}
 	requireDecision(t, f, "dns_resolves_now")
 	a := action(t, f, "retry_replication")
-	if a.Platform != "windows" || a.Transport != "winrm" || a.Kind != engine.KindPowerShell || a.Target != "DC1" {
+	if a.Platform != "windows" || a.Transport != "winrm" || a.Kind != plan.KindPowerShell || a.Target != "DC1" {
 		t.Errorf("retry_replication: platform %s transport %s kind %s target %s", a.Platform, a.Transport, a.Kind, a.Target)
 	}
 	if ncs, ok := a.Params["ncs"].([]any); !ok || len(ncs) != 1 || ncs[0] != samba.BaseDN {
@@ -739,7 +739,7 @@ func caseRepromoted(ctx context.Context, t *testing.T, s *suite) {
 		t.Fatalf("dc2's new GUID %q (old %s): %v", newG, old, err)
 	}
 	inv := s.inventory(ctx, t, "repromoted")
-	var p *engine.Plan
+	var p *plan.Plan
 	var path string
 	planD, _ := s.measure(t, "plan repromoted", func() error {
 		p, path, _ = s.settledPlan(ctx, t, "repromoted", inv)
@@ -755,7 +755,7 @@ func caseRepromoted(ctx context.Context, t *testing.T, s *suite) {
 	for _, fv := range c.Facts {
 		vals[fv.Fact] = fv.Value
 	}
-	if c.Status != engine.StatusOK || !strings.Contains(vals["link.source.own_dsa_guid"], newG) || !strings.Contains(vals["link.source_dsa_guid"], old) {
+	if c.Status != plan.StatusOK || !strings.Contains(vals["link.source.own_dsa_guid"], newG) || !strings.Contains(vals["link.source_dsa_guid"], old) {
 		t.Errorf("guid_mismatch evidence %s %v (own %s, known %s)", c.Status, vals, newG, old)
 	}
 	a := action(t, f, "metadata_cleanup")
@@ -809,7 +809,7 @@ func caseLinkAddress(ctx context.Context, t *testing.T, s *suite) {
 	}
 	broken := time.Now()
 	inv := s.inventory(ctx, t, "link-address")
-	var p *engine.Plan
+	var p *plan.Plan
 	planD, _ := s.measure(t, "plan link-address", func() error {
 		p, _, _ = s.plan(ctx, t, "link-address", inv)
 		return nil
@@ -819,7 +819,7 @@ func caseLinkAddress(ctx context.Context, t *testing.T, s *suite) {
 	if f.Link.SourceDSAGUID != g2 || f.Link.SourceAddress == "" || strings.HasPrefix(f.Link.SourceAddress, g2) {
 		t.Errorf("DC1<-DC2: source DSA %s (want %s), address %q (want another GUID's name)", f.Link.SourceDSAGUID, g2, f.Link.SourceAddress)
 	}
-	if c := evidence(t, f, "link_address_current"); c.Status != engine.StatusFailed {
+	if c := evidence(t, f, "link_address_current"); c.Status != plan.StatusFailed {
 		t.Errorf("link_address_current: %s, want failed", c.Status)
 	}
 	if len(f.Actions) != 0 {
@@ -852,7 +852,7 @@ func caseLinkAddressLatent(ctx context.Context, t *testing.T, s *suite) {
 			t.Errorf("%s: a finding (%s) for a link that replicates", f.ID, decisionOf(&f))
 		}
 	}
-	var w *engine.Warning
+	var w *plan.Warning
 	for i := range p.Warnings {
 		if p.Warnings[i].ID == "DC1<-DC2" && p.Warnings[i].Name == "link_address_latent" {
 			w = &p.Warnings[i]
@@ -890,7 +890,7 @@ func caseLinkAddressLatent(ctx context.Context, t *testing.T, s *suite) {
 // what it says on dc, as an admin would: the KCC run (through the lab, which holds the
 // credentials) and the restart of the DC's samba (the lab's service manager: samba runs under
 // the lab's PID control, not systemd).
-func (s *suite) followLinkAddressStep(ctx context.Context, t *testing.T, f *engine.Finding, dc string) {
+func (s *suite) followLinkAddressStep(ctx context.Context, t *testing.T, f *plan.Finding, dc string) {
 	t.Helper()
 	step := posixCommands(f.Manual)
 	if !strings.Contains(step, "samba-tool drs kcc "+dc+".") || !strings.Contains(step, "systemctl restart samba-ad-dc") || !strings.Contains(step, "samba-tool drs replicate "+dc+".") {
@@ -916,7 +916,7 @@ func (s *suite) staleLinkAddress(ctx context.Context, t *testing.T, inv, old, ne
 	}
 	p, _, _ := s.settledPlan(ctx, t, "repromoted-dc3", inv)
 	f := finding(t, p, "DC3<-DC2")
-	if f.Status == engine.FindingDiagnosed && f.Decision != nil && f.Decision.Name == "dns_resolves_now" &&
+	if f.Status == plan.FindingDiagnosed && f.Decision != nil && f.Decision.Name == "dns_resolves_now" &&
 		f.Link.SourceDSAGUID == newG && !strings.HasPrefix(f.Link.SourceAddress, old+".") {
 		// dc3's KCC has rewritten the name already, but samba still dials its cached
 		// connection to the old one: the facts cannot show it. The plan's retry would fail
@@ -949,7 +949,7 @@ func (s *suite) staleLinkAddress(ctx context.Context, t *testing.T, inv, old, ne
 
 // posixCommands are the commands of the Samba (posix) manual step among steps (a finding's
 // or a warning's), one per line.
-func posixCommands(steps []engine.ManualStep) string {
+func posixCommands(steps []plan.ManualStep) string {
 	var step string
 	for _, m := range steps {
 		if m.Shell == "posix" {
@@ -1015,7 +1015,7 @@ func caseSourceGone(ctx context.Context, t *testing.T, s *suite) {
 	var cleanups []string
 	for _, f := range p.Findings {
 		for _, a := range f.Actions {
-			if a.Kind == engine.KindLDAPDelete {
+			if a.Kind == plan.KindLDAPDelete {
 				cleanups = append(cleanups, a.ID)
 			}
 		}

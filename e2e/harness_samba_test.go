@@ -17,11 +17,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fix8524/fix8524/engine"
-	"github.com/fix8524/fix8524/engine/apply"
+	"github.com/fix8524/fix8524/apply"
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/lab/samba"
 	labwinrm "github.com/fix8524/fix8524/lab/winrm"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // The suite's own lab: a namespace and directory of its own, so that it never touches a lab
@@ -216,7 +216,7 @@ func (s *suite) checkJournal(t *testing.T, dir string) {
 }
 
 // plan runs `fix8524 plan --json -o FILE` and decodes the plan.
-func (s *suite) plan(ctx context.Context, t *testing.T, name, inv string, extra ...string) (*engine.Plan, string, result) {
+func (s *suite) plan(ctx context.Context, t *testing.T, name, inv string, extra ...string) (*plan.Plan, string, result) {
 	t.Helper()
 	path := filepath.Join(s.dir, name+".plan.json")
 	args := append(append([]string{"plan"}, s.conn(inv)...), append([]string{"--json", "-o", path}, extra...)...)
@@ -224,7 +224,7 @@ func (s *suite) plan(ctx context.Context, t *testing.T, name, inv string, extra 
 	if r.code != 0 && r.code != 2 {
 		t.Fatalf("plan %s: %s", name, r)
 	}
-	var p engine.Plan
+	var p plan.Plan
 	if err := json.Unmarshal([]byte(r.stdout), &p); err != nil {
 		t.Fatalf("plan %s: decoding the JSON: %v\n%s", name, err, r)
 	}
@@ -242,7 +242,7 @@ func (s *suite) plan(ctx context.Context, t *testing.T, name, inv string, extra 
 // plans, 3 s apart): right after a break, a third DC's own pulls are still changing what it
 // records (64, then 1225 or 2), and apply rightly refuses a plan made from facts that moved
 // since (drift). An operator would plan again; so does the suite, and says so.
-func (s *suite) settledPlan(ctx context.Context, t *testing.T, name, inv string, extra ...string) (*engine.Plan, string, result) {
+func (s *suite) settledPlan(ctx context.Context, t *testing.T, name, inv string, extra ...string) (*plan.Plan, string, result) {
 	t.Helper()
 	p, path, r := s.plan(ctx, t, name, inv, extra...)
 	for try := 2; try <= 5; try++ {
@@ -281,11 +281,11 @@ func (s *suite) breakLab(ctx context.Context, t *testing.T, kind samba.Kind) err
 // samba restarted (64, 1225, 1722): a real failure, of another kind, which an unattended heal
 // rightly counts as needing a human (exit 2). The case is about one cause, so the suite pulls
 // those links once (what their next scheduled pull would do) and plans again; it says so.
-func (s *suite) withoutStrayFailures(ctx context.Context, t *testing.T, name, inv string) *engine.Plan {
+func (s *suite) withoutStrayFailures(ctx context.Context, t *testing.T, name, inv string) *plan.Plan {
 	t.Helper()
 	p, _, _ := s.settledPlan(ctx, t, name, inv)
 	for try := 1; try <= 3 && len(p.Unmatched) > 0; try++ {
-		for _, u := range engine.GroupUnmatched(p.Unmatched) {
+		for _, u := range plan.GroupUnmatched(p.Unmatched) {
 			t.Logf("plan %s: %s: another error than the case's; pulling it again", name, u)
 			for _, nc := range u.NCs {
 				dest, src := strings.ToLower(u.Destination), strings.ToLower(u.Source)
@@ -298,7 +298,7 @@ func (s *suite) withoutStrayFailures(ctx context.Context, t *testing.T, name, in
 	}
 	if len(p.Unmatched) > 0 {
 		var l []string
-		for _, u := range engine.GroupUnmatched(p.Unmatched) {
+		for _, u := range plan.GroupUnmatched(p.Unmatched) {
 			l = append(l, u.String())
 		}
 		t.Fatalf("plan %s: failing links of another kind remain: %s", name, strings.Join(l, "; "))
@@ -355,7 +355,7 @@ func (s *suite) gather(ctx context.Context, t *testing.T, inv string) *facts.Sna
 
 // ---- what the plan says -------------------------------------------------------------------
 
-func finding(t *testing.T, p *engine.Plan, id string) *engine.Finding {
+func finding(t *testing.T, p *plan.Plan, id string) *plan.Finding {
 	t.Helper()
 	var ids []string
 	for i := range p.Findings {
@@ -368,21 +368,21 @@ func finding(t *testing.T, p *engine.Plan, id string) *engine.Finding {
 	return nil
 }
 
-func decisionOf(f *engine.Finding) string {
+func decisionOf(f *plan.Finding) string {
 	if f.Decision == nil {
-		return "(" + f.Status + ": " + f.Incomplete + ")"
+		return "(" + string(f.Status) + ": " + f.Incomplete + ")"
 	}
 	return f.Decision.Name
 }
 
-func requireDecision(t *testing.T, f *engine.Finding, want string) {
+func requireDecision(t *testing.T, f *plan.Finding, want string) {
 	t.Helper()
-	if f.Status != engine.FindingDiagnosed || f.Decision == nil || f.Decision.Name != want {
+	if f.Status != plan.FindingDiagnosed || f.Decision == nil || f.Decision.Name != want {
 		t.Fatalf("%s: decision %s, want %s (walk %+v)", f.ID, decisionOf(f), want, f.Walk)
 	}
 }
 
-func evidence(t *testing.T, f *engine.Finding, check string) engine.CheckResult {
+func evidence(t *testing.T, f *plan.Finding, check string) plan.CheckResult {
 	t.Helper()
 	for _, c := range f.Evidence {
 		if c.Name == check {
@@ -390,12 +390,12 @@ func evidence(t *testing.T, f *engine.Finding, check string) engine.CheckResult 
 		}
 	}
 	t.Fatalf("%s: no evidence %s", f.ID, check)
-	return engine.CheckResult{}
+	return plan.CheckResult{}
 }
 
 // requireObservation: the check's evidence holds an observation at target with rcode (and,
 // when answer is not empty, that answer).
-func requireObservation(t *testing.T, c engine.CheckResult, status, target, rcode, answer string) {
+func requireObservation(t *testing.T, c plan.CheckResult, status plan.Status, target, rcode, answer string) {
 	t.Helper()
 	if c.Status != status {
 		t.Errorf("check %s: %s, want %s (%s)", c.Name, c.Status, status, c.Summary)
@@ -412,7 +412,7 @@ func requireObservation(t *testing.T, c engine.CheckResult, status, target, rcod
 	t.Errorf("check %s: no observation at %s: %+v", c.Name, target, c.Observations)
 }
 
-func action(t *testing.T, f *engine.Finding, name string) engine.PlannedAction {
+func action(t *testing.T, f *plan.Finding, name string) plan.Action {
 	t.Helper()
 	for _, a := range f.Actions {
 		if a.Name == name {
@@ -420,10 +420,10 @@ func action(t *testing.T, f *engine.Finding, name string) engine.PlannedAction {
 		}
 	}
 	t.Fatalf("%s: no action %s (actions %v)", f.ID, name, actionNames(f))
-	return engine.PlannedAction{}
+	return plan.Action{}
 }
 
-func actionNames(f *engine.Finding) []string {
+func actionNames(f *plan.Finding) []string {
 	var n []string
 	for _, a := range f.Actions {
 		n = append(n, a.Name)
@@ -432,11 +432,11 @@ func actionNames(f *engine.Finding) []string {
 }
 
 // noCleanup: the plan offers no delete anywhere.
-func noCleanup(t *testing.T, p *engine.Plan) {
+func noCleanup(t *testing.T, p *plan.Plan) {
 	t.Helper()
 	for _, f := range p.Findings {
 		for _, a := range f.Actions {
-			if a.Kind == engine.KindLDAPDelete || a.Name == "metadata_cleanup" {
+			if a.Kind == plan.KindLDAPDelete || a.Name == "metadata_cleanup" {
 				t.Errorf("%s offers %s", f.ID, a.ID)
 			}
 		}
@@ -593,14 +593,14 @@ func (s *suite) recordFailure(ctx context.Context, t *testing.T, dest, src strin
 
 // decisionOrUnmatched says what the plan holds for the link id: its finding's decision, or its
 // unmatched failures.
-func decisionOrUnmatched(p *engine.Plan, id string) string {
+func decisionOrUnmatched(p *plan.Plan, id string) string {
 	for i := range p.Findings {
 		if p.Findings[i].ID == id {
 			return decisionOf(&p.Findings[i])
 		}
 	}
 	var l []string
-	for _, u := range engine.GroupUnmatched(p.Unmatched) {
+	for _, u := range plan.GroupUnmatched(p.Unmatched) {
 		l = append(l, u.String())
 	}
 	return "no finding; unmatched: " + strings.Join(l, "; ")

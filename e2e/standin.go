@@ -9,7 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/fix8524/fix8524/actions/probe"
+	"github.com/fix8524/fix8524/facts/hostprobe"
 	"github.com/fix8524/fix8524/lab/samba"
 	labwinrm "github.com/fix8524/fix8524/lab/winrm"
 )
@@ -104,8 +104,8 @@ func (w *WindowsStandIn) run(ctx context.Context, cmd *labwinrm.Command, call *S
 		return 0
 	case "retry_replication":
 		return w.replicate(ctx, cmd, call, stdout, stderr)
-	case probe.NameDNSClientWindows:
-		line := "cat " + probe.ResolvConfPath
+	case hostprobe.NameDNSClientWindows:
+		line := "cat " + hostprobe.ResolvConfPath
 		call.Commands = append(call.Commands, line)
 		out, err := w.Shell.SSH(ctx, w.DC, line)
 		if err != nil {
@@ -119,7 +119,7 @@ func (w *WindowsStandIn) run(ctx context.Context, cmd *labwinrm.Command, call *S
 		}
 		_, _ = stdout.Write(js)
 		return 0
-	case probe.NameEvents:
+	case hostprobe.NameEvents:
 		fmt.Fprint(stderr, "Get-WinEvent : There is not an event log on the localhost computer that matches \"Directory Service\". (fix8524 e2e: a Samba DC keeps no Windows event log)\r\n")
 		return 1
 	}
@@ -135,7 +135,7 @@ func (w *WindowsStandIn) run(ctx context.Context, cmd *labwinrm.Command, call *S
 // (Get-DnsClientServerAddress | Select-Object ... | ConvertTo-Json): one interface per address
 // family with its servers in resolver order.
 func DNSClientJSON(resolvConf []byte) ([]byte, error) {
-	d, err := probe.ParseResolvConf(resolvConf)
+	d, err := hostprobe.ParseResolvConf(resolvConf)
 	if err != nil {
 		return nil, err
 	}

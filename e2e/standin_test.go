@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fix8524/fix8524/actions/probe"
-	"github.com/fix8524/fix8524/actions/remote"
+	"github.com/fix8524/fix8524/facts/hostprobe"
 	"github.com/fix8524/fix8524/lab/samba"
 	labwinrm "github.com/fix8524/fix8524/lab/winrm"
+	"github.com/fix8524/fix8524/remote"
 )
 
 type fakeShell struct {
@@ -185,7 +185,7 @@ func TestStandInDNSClient(t *testing.T) {
 	sh := &fakeShell{}
 	w := &WindowsStandIn{DC: "dc1", Shell: sh}
 	var out, errOut bytes.Buffer
-	cmd := command(t, probe.NameDNSClientWindows, "Get-DnsClientServerAddress", nil)
+	cmd := command(t, hostprobe.NameDNSClientWindows, "Get-DnsClientServerAddress", nil)
 	// the fake returns "ok\n" as the file: no nameserver at all
 	if code := w.Run(context.Background(), cmd, &out, &errOut); code != 0 || sh.lines[0] != "cat /etc/resolv.conf" {
 		t.Fatalf("exit %d (%s), ran %q", code, errOut.String(), sh.lines)
@@ -194,11 +194,11 @@ func TestStandInDNSClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := probe.ParseDNSClientJSON(js)
+	d, err := hostprobe.ParseDNSClientJSON(js)
 	if err != nil || strings.Join(d.Servers, ",") != "127.0.10.9,::1" {
 		t.Fatalf("round trip: %+v %v (%s)", d, err, js)
 	}
-	if code := w.Run(context.Background(), command(t, probe.NameEvents, "Get-WinEvent", nil), &out, &errOut); code == 0 {
+	if code := w.Run(context.Background(), command(t, hostprobe.NameEvents, "Get-WinEvent", nil), &out, &errOut); code == 0 {
 		t.Fatal("the events probe succeeded on a Samba DC")
 	}
 }

@@ -34,7 +34,7 @@ func TestAssumedDNSThroughForestDCs(t *testing.T) {
 	d3 := dc("DC3", guid3, "192.0.2.13")
 	d3.DNSServersFrom = DNSServersAssumedSelf
 	s.DCs = append(s.DCs, d3)
-	f := only(t, plan(t, mustLoad(t, forestDCsPlaybook), s))
+	f := only(t, planOf(t, mustLoad(t, forestDCsPlaybook), s))
 	if f.Decision == nil || f.Decision.Name != "names_only" {
 		t.Fatalf("decision %+v, want names_only (no DC points at 198.51.100.53)", f.Decision)
 	}
@@ -43,14 +43,14 @@ func TestAssumedDNSThroughForestDCs(t *testing.T) {
 	}
 
 	namesOnly := strings.Replace(forestDCsPlaybook, `anytrue([for d in forest.dcs : contains(d.dns_servers, "198.51.100.53")])`, `forest.dcs[0].name == "NOSUCHDC"`, 1)
-	f = only(t, plan(t, mustLoad(t, namesOnly), s))
+	f = only(t, planOf(t, mustLoad(t, namesOnly), s))
 	if len(f.Assumptions) != 0 {
 		t.Fatalf("assumptions %q for a walk that read no DNS settings", f.Assumptions)
 	}
 
 	// settings that were read are no assumption
 	s.DCs[2].DNSServersFrom = "inventory"
-	f = only(t, plan(t, mustLoad(t, forestDCsPlaybook), s))
+	f = only(t, planOf(t, mustLoad(t, forestDCsPlaybook), s))
 	if len(f.Assumptions) != 0 {
 		t.Fatalf("assumptions %q for settings read from the inventory", f.Assumptions)
 	}

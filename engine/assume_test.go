@@ -8,12 +8,13 @@ import (
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/lab/scenario"
+	"github.com/fix8524/fix8524/plan"
 	"github.com/fix8524/fix8524/playbooks"
 )
 
 // scenarioPlanWith plans an embedded scenario with the shipped playbook after edit changes its
 // base facts, observing what the playbook asks for from the simulated world (as --demo does).
-func scenarioPlanWith(t *testing.T, name string, edit func(*facts.Snapshot)) *engine.Plan {
+func scenarioPlanWith(t *testing.T, name string, edit func(*facts.Snapshot)) *plan.Plan {
 	t.Helper()
 	pb, _, diags := playbooks.Load(engine.LoadOptions{})
 	if diags.HasErrors() {
@@ -26,7 +27,7 @@ func scenarioPlanWith(t *testing.T, name string, edit func(*facts.Snapshot)) *en
 	w := sc.NewWorld()
 	s := w.Base()
 	edit(s)
-	w.ObserveNeeds(s, 4, func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) })
+	w.ObserveNeeds(s, 4, pb.Needs)
 	p, err := engine.MakePlan(pb, s, engine.PlanOptions{Now: sc.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +54,7 @@ func selfDNS(t *testing.T, dc, from string) func(*facts.Snapshot) {
 }
 
 // only returns the plan's single finding.
-func only(t *testing.T, p *engine.Plan) engine.Finding {
+func only(t *testing.T, p *plan.Plan) plan.Finding {
 	t.Helper()
 	if len(p.Findings) != 1 {
 		t.Fatalf("%d findings, want 1", len(p.Findings))
@@ -68,7 +69,7 @@ func only(t *testing.T, p *engine.Plan) engine.Finding {
 func TestAssumedDestinationDNSIsSaid(t *testing.T) {
 	p := scenarioPlanWith(t, "destination-dns-isp", selfDNS(t, "DC1", engine.DNSServersAssumedSelf))
 	f := only(t, p)
-	if f.Status != engine.FindingDiagnosed || len(f.Actions) == 0 {
+	if f.Status != plan.FindingDiagnosed || len(f.Actions) == 0 {
 		t.Fatalf("status %s (%s), %d actions: the test needs a diagnosis with actions", f.Status, f.Incomplete, len(f.Actions))
 	}
 	if len(f.Assumptions) != 1 {
@@ -141,7 +142,7 @@ func TestAssumedButNotReadIsNotSaid(t *testing.T) {
 		}
 	})
 	f := only(t, p)
-	if f.Status != engine.FindingDiagnosed {
+	if f.Status != plan.FindingDiagnosed {
 		t.Fatalf("status %s: %s", f.Status, f.Incomplete)
 	}
 	if len(f.Assumptions) != 0 {

@@ -1,11 +1,12 @@
-// Package engine loads playbooks and plans: it holds the playbook language (HCL decoded with
+// Package engine is the pure planner: it holds the playbook language (HCL decoded with
 // explicit schemas, every problem a located diagnostic), the evaluation of checks and decisions
-// over the Facts model, and the Plan.
+// over the Facts model, and makes the plan (a plan.Plan) of a playbook and facts. It runs no
+// action, keeps no record and talks to no DC: apply, heal and the CLI do, with what it returns.
 //
 //	pb, files, diags := engine.LoadDir(dir, engine.LoadOptions{Vars: []string{"k=v"}})
-//	dns, tcp := engine.Needs(pb, snapshot)          // what the gatherer must observe
-//	plan, err := engine.MakePlan(pb, snapshot, engine.PlanOptions{Now: time.Now()})
-//	results, err := engine.Verify(pb, fresh, &plan.Findings[0], action.Verify, opts)
+//	dns, tcp := pb.Needs(snapshot)    // what the gatherer must observe (a gather.Needs)
+//	p, err := engine.MakePlan(pb, snapshot, engine.PlanOptions{Now: time.Now()})
+//	results, err := engine.Verify(pb, fresh, &p.Findings[0], action.Verify, opts)
 //
 // MakePlan does no I/O and is deterministic: failing links are grouped into partnerships
 // (destination, source DSA GUID), the playbook's decisions are walked in file order for each,
@@ -16,5 +17,5 @@
 // succeed are evaluated against the playbook's warning blocks (fact-only, enforced at load):
 // Plan.Warnings, outside the fingerprint.
 //
-// The language is described in playbooks/README.md, the plan's JSON in engine/PLAN.md.
+// The language is described in playbooks/README.md, the plan's JSON in plan/README.md.
 package engine

@@ -12,6 +12,7 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // findingEval evaluates a playbook for one partnership: checks are evaluated lazily, at most
@@ -24,7 +25,7 @@ type findingEval struct {
 
 	results map[string]*checkEval
 	errors  []string
-	flags   []Flag
+	flags   []plan.Flag
 	flagged []string // raw values of flagged facts: always quoted, and block actions
 
 	deps      map[string]string // fingerprint entries: key -> canonical value
@@ -39,10 +40,10 @@ type findingEval struct {
 
 type checkEval struct {
 	ck      *Check
-	status  string
+	status  plan.Status
 	val     cty.Value
-	result  CheckResult
-	needs   []Need
+	result  plan.CheckResult
+	needs   []plan.Need
 	fixed   bool              // val is ck.statusVals[status] (see checkVar)
 	missing bool              // an observation it needs is missing
 	obsDeps map[string]string // observation key -> canonical value
@@ -55,8 +56,8 @@ func (p *planner) newEval(g *partnership, links []*facts.Link) *findingEval {
 	fe.linkAttrs = attrs
 	fe.ctx.Variables = map[string]cty.Value{"link": link, "check": cty.EmptyObjectVal}
 	for _, f := range g.flags {
-		if f.raw != "" {
-			fe.flagged = append(fe.flagged, f.raw)
+		if f.Raw != "" {
+			fe.flagged = append(fe.flagged, f.Raw)
 		}
 	}
 	return fe
@@ -160,11 +161,11 @@ func (fe *findingEval) checkVar(e *cexpr) (cty.Value, string) {
 }
 
 // statusIndex numbers the statuses 1..3 for checkVar (0 is "not evaluated yet").
-func statusIndex(status string) int {
+func statusIndex(status plan.Status) int {
 	switch status {
-	case StatusOK:
+	case plan.StatusOK:
 		return 1
-	case StatusFailed:
+	case plan.StatusFailed:
 		return 2
 	}
 	return 3
@@ -217,10 +218,10 @@ func (fe *findingEval) check(name string) *checkEval {
 		return ce
 	}
 	ck := fe.p.pb.checkByName[name]
-	ce := &checkEval{ck: ck, status: StatusUnknown}
+	ce := &checkEval{ck: ck, status: plan.StatusUnknown}
 	ce.val = cty.UnknownVal(resultType(ck.Kind))
 	fe.results[name] = ce // a placeholder: cycles are rejected at load
-	ce.result = CheckResult{Name: ck.Name, Kind: ck.Kind, Doc: ck.Doc}
+	ce.result = plan.CheckResult{Name: ck.Name, Kind: ck.Kind, Doc: ck.Doc}
 	// A check whose readers only read ok, status or kind has one value per status, built at
 	// load: no attribute map is needed.
 	var attrs map[string]cty.Value
@@ -238,7 +239,7 @@ func (fe *findingEval) check(name string) *checkEval {
 	default:
 		evidence = fe.evalAssert(ce)
 	}
-	if ce.status == StatusUnknown {
+	if ce.status == plan.StatusUnknown {
 		ce.needs = append(ce.needs, fe.inputNeeds(ck)...)
 		ce.needs = dedupNeeds(ce.needs)
 	}
@@ -248,7 +249,7 @@ func (fe *findingEval) check(name string) *checkEval {
 		ce.val = checkValue(ck, ce.status, attrs, evidence)
 	}
 	ce.result.Status = ce.status
-	ce.result.Reading = ReadingOf(ce.status, ck.OKMeans)
+	ce.result.Reading = plan.ReadingOf(ce.status, ck.OKMeans)
 	if ce.result.Summary == "" {
 		ce.result.Summary = strings.Join(evidence, "; ")
 	}
@@ -257,7 +258,7 @@ func (fe *findingEval) check(name string) *checkEval {
 
 // checkValue builds check.NAME from the attributes a kind set: status, ok, kind and evidence
 // are added, attributes no expression reads are dropped, and those read but not set are unknown.
-func checkValue(ck *Check, status string, attrs map[string]cty.Value, evidence []string) cty.Value {
+func checkValue(ck *Check, status plan.Status, attrs map[string]cty.Value, evidence []string) cty.Value {
 	attrs["status"] = statusVals[status]
 	if ck.usedAll || ck.used["kind"] {
 		attrs["kind"] = cty.StringVal(ck.Kind)
@@ -266,9 +267,9 @@ func checkValue(ck *Check, status string, attrs map[string]cty.Value, evidence [
 		attrs["evidence"] = strList(evidence)
 	}
 	switch status {
-	case StatusOK:
+	case plan.StatusOK:
 		attrs["ok"] = cty.True
-	case StatusFailed:
+	case plan.StatusFailed:
 		attrs["ok"] = cty.False
 	default:
 		attrs["ok"] = unknownBool
@@ -308,32 +309,32 @@ func setAttr(attrs map[string]cty.Value, name string, v cty.Value) {
 	}
 }
 
-var statusVals = map[string]cty.Value{
-	StatusOK: cty.StringVal(StatusOK), StatusFailed: cty.StringVal(StatusFailed), StatusUnknown: cty.StringVal(StatusUnknown),
+var statusVals = map[plan.Status]cty.Value{
+	plan.StatusOK: cty.StringVal(string(plan.StatusOK)), plan.StatusFailed: cty.StringVal(string(plan.StatusFailed)), plan.StatusUnknown: cty.StringVal(string(plan.StatusUnknown)),
 }
 
 // wants reports whether expressions read a check's attribute (so it must be built).
 func wants(ck *Check, attr string) bool { return ck.usedAll || ck.used[attr] }
 
-func aggregate(all bool, ok, failed, unknown int) string {
+func aggregate(all bool, ok, failed, unknown int) plan.Status {
 	if all {
 		switch {
 		case failed > 0:
-			return StatusFailed
+			return plan.StatusFailed
 		case unknown > 0:
-			return StatusUnknown
+			return plan.StatusUnknown
 		case ok > 0:
-			return StatusOK
+			return plan.StatusOK
 		}
-		return StatusFailed // nothing to ask
+		return plan.StatusFailed // nothing to ask
 	}
 	switch {
 	case ok > 0:
-		return StatusOK
+		return plan.StatusOK
 	case unknown > 0:
-		return StatusUnknown
+		return plan.StatusUnknown
 	}
-	return StatusFailed
+	return plan.StatusFailed
 }
 
 func matchWord(all bool) string {
@@ -408,7 +409,7 @@ func knownStrings(v cty.Value) ([]string, bool) {
 }
 
 func (fe *findingEval) flag(fact, raw, problem string) {
-	fe.flags = append(fe.flags, Flag{Fact: fact, Value: displayValue(raw), Problem: problem, raw: raw})
+	fe.flags = append(fe.flags, plan.Flag{Fact: fact, Value: displayValue(raw), Problem: problem, Raw: raw})
 	fe.flagged = append(fe.flagged, raw)
 }
 
@@ -464,15 +465,15 @@ func (fe *findingEval) evalDNS(ce *checkEval, attrs map[string]cty.Value) []stri
 		failS = append(failS, s)
 		if buildServers {
 			servers = append(servers, cty.ObjectVal(map[string]cty.Value{
-				"server": cty.StringVal(s), "status": cty.StringVal(StatusFailed), "rcode": cty.StringVal(""), "aa": cty.False,
+				"server": cty.StringVal(s), "status": cty.StringVal(string(plan.StatusFailed)), "rcode": cty.StringVal(""), "aa": cty.False,
 				"answers": cty.ListValEmpty(cty.String), "authority": cty.ListValEmpty(cty.String), "error": cty.StringVal("not an IP address"),
 			}))
 		}
-		ce.result.Observations = append(ce.result.Observations, Observation{Target: displayValue(s), Status: StatusFailed, Note: "not an IP address"})
+		ce.result.Observations = append(ce.result.Observations, plan.Observation{Target: displayValue(s), Status: plan.StatusFailed, Note: "not an IP address"})
 	}
 	for _, q := range qs {
 		o := fe.p.ix.DNS(q)
-		obs := Observation{Target: q.Server, Query: q.Type + " " + q.Name}
+		obs := plan.Observation{Target: q.Server, Query: q.Type + " " + q.Name}
 		var sv map[string]cty.Value
 		if buildServers {
 			sv = map[string]cty.Value{"server": cty.StringVal(q.Server), "rcode": cty.StringVal(""), "aa": cty.False,
@@ -481,12 +482,12 @@ func (fe *findingEval) evalDNS(ce *checkEval, attrs map[string]cty.Value) []stri
 		if o == nil {
 			ce.missing = true
 			qq := q
-			ce.needs = append(ce.needs, Need{Kind: NeedDNS, DNS: &qq, For: []string{"check." + ck.Name}})
+			ce.needs = append(ce.needs, plan.Need{Kind: plan.NeedDNS, DNS: &qq, For: []string{"check." + ck.Name}})
 			ce.obsDeps["dns|"+q.Key()] = "missing"
 			unkS = append(unkS, q.Server)
-			obs.Status, obs.Note = StatusUnknown, "not gathered"
+			obs.Status, obs.Note = plan.StatusUnknown, "not gathered"
 			if buildServers {
-				sv["status"] = cty.StringVal(StatusUnknown)
+				sv["status"] = cty.StringVal(string(plan.StatusUnknown))
 			}
 			evidence = append(evidence, q.Server+": not gathered")
 		} else {
@@ -496,16 +497,16 @@ func (fe *findingEval) evalDNS(ce *checkEval, attrs map[string]cty.Value) []stri
 			obs.Answers = safeAll(rrStrings(o.Answers, false))
 			obs.Authority = safeAll(rrStrings(o.Authority, true))
 			if buildServers {
-				sv["status"], sv["rcode"], sv["aa"], sv["error"] = cty.StringVal(st), cty.StringVal(o.Rcode), cty.BoolVal(o.Authoritative), cty.StringVal(o.Error)
+				sv["status"], sv["rcode"], sv["aa"], sv["error"] = cty.StringVal(string(st)), cty.StringVal(o.Rcode), cty.BoolVal(o.Authoritative), cty.StringVal(o.Error)
 				sv["answers"], sv["authority"] = strList(rrStrings(o.Answers, false)), strList(rrStrings(o.Authority, true))
 			}
 			if attrs != nil && wants(ck, "answers") {
 				answers = append(answers, rrStrings(o.Answers, false)...)
 			}
 			switch st {
-			case StatusOK:
+			case plan.StatusOK:
 				okS = append(okS, q.Server)
-			case StatusFailed:
+			case plan.StatusFailed:
 				failS = append(failS, q.Server)
 			default:
 				unkS = append(unkS, q.Server)
@@ -562,9 +563,9 @@ func safeAll(ss []string) []string {
 	return ss
 }
 
-func (fe *findingEval) judgeDNS(ck *Check, o *facts.DNSObservation) string {
+func (fe *findingEval) judgeDNS(ck *Check, o *facts.DNSObservation) plan.Status {
 	if !o.Responded() {
-		return StatusFailed
+		return plan.StatusFailed
 	}
 	rcode := strings.ToUpper(o.Rcode)
 	has := func(rrs []facts.RR) bool {
@@ -578,25 +579,25 @@ func (fe *findingEval) judgeDNS(ck *Check, o *facts.DNSObservation) string {
 	switch {
 	case ck.absent:
 		if rcode != "NXDOMAIN" && (rcode != "NOERROR" || has(o.Answers)) {
-			return StatusFailed
+			return plan.StatusFailed
 		}
 	case !contains(ck.rcodes, rcode):
-		return StatusFailed
+		return plan.StatusFailed
 	case ck.answer && !has(o.Answers) && !(ck.inAuth && has(o.Authority)):
-		return StatusFailed
+		return plan.StatusFailed
 	}
 	if ck.expect != nil {
 		v := fe.evalIn(ck.expect, map[string]cty.Value{"reply": replyVal(o)})
 		switch {
 		case !v.IsKnown() || v.IsNull():
-			return StatusUnknown
+			return plan.StatusUnknown
 		case v.Type() != cty.Bool:
-			return StatusUnknown
+			return plan.StatusUnknown
 		case !v.True():
-			return StatusFailed
+			return plan.StatusFailed
 		}
 	}
-	return StatusOK
+	return plan.StatusOK
 }
 
 // tcpProbes returns the probes a tcp check makes; ok is false when its inputs are unknown.
@@ -662,7 +663,7 @@ func (fe *findingEval) evalTCP(ce *checkEval, attrs map[string]cty.Value) []stri
 	for _, p := range ps {
 		o := fe.p.ix.Reach(p)
 		port := strconv.Itoa(p.Port)
-		obs := Observation{Target: host + ":" + port}
+		obs := plan.Observation{Target: host + ":" + port}
 		var pvals map[string]cty.Value
 		if buildPorts {
 			pvals = map[string]cty.Value{"port": cty.NumberIntVal(int64(p.Port)), "result": cty.StringVal(""), "address": cty.StringVal(""), "error": cty.StringVal("")}
@@ -670,12 +671,12 @@ func (fe *findingEval) evalTCP(ce *checkEval, attrs map[string]cty.Value) []stri
 		if o == nil {
 			ce.missing = true
 			pp := p
-			ce.needs = append(ce.needs, Need{Kind: NeedTCP, TCP: &pp, For: []string{"check." + ck.Name}})
+			ce.needs = append(ce.needs, plan.Need{Kind: plan.NeedTCP, TCP: &pp, For: []string{"check." + ck.Name}})
 			ce.obsDeps["tcp|"+p.Key()] = "missing"
 			unkN++
-			obs.Status, obs.Note = StatusUnknown, "not gathered"
+			obs.Status, obs.Note = plan.StatusUnknown, "not gathered"
 			if buildPorts {
-				pvals["status"] = cty.StringVal(StatusUnknown)
+				pvals["status"] = cty.StringVal(string(plan.StatusUnknown))
 			}
 			evidence = append(evidence, "port "+port+": not gathered")
 		} else {
@@ -683,25 +684,25 @@ func (fe *findingEval) evalTCP(ce *checkEval, attrs map[string]cty.Value) []stri
 			// Only what the network said about an address dialled fails a check: no address
 			// known, a name that does not resolve or a local error is unknown, never "does
 			// not answer".
-			var st string
+			var st plan.Status
 			switch {
 			case o.Result == facts.ReachOpen:
-				st = StatusOK
+				st = plan.StatusOK
 				okN++
 				if attrs != nil && wants(ck, "open_ports") {
 					open = append(open, cty.NumberIntVal(int64(p.Port)))
 				}
 			case facts.ReachObserved(o.Result):
-				st = StatusFailed
+				st = plan.StatusFailed
 				failN++
 			default:
-				st = StatusUnknown
+				st = plan.StatusUnknown
 				unkN++
 				obs.Note = "not observed"
 			}
 			obs.Status, obs.Result, obs.Error = st, o.Result, safeText(o.Error)
 			if buildPorts {
-				pvals["status"], pvals["result"], pvals["address"], pvals["error"] = cty.StringVal(st), cty.StringVal(o.Result), cty.StringVal(o.Address), cty.StringVal(o.Error)
+				pvals["status"], pvals["result"], pvals["address"], pvals["error"] = cty.StringVal(string(st)), cty.StringVal(o.Result), cty.StringVal(o.Address), cty.StringVal(o.Error)
 			}
 			evidence = append(evidence, "port "+port+": "+reachText(o))
 		}
@@ -777,7 +778,7 @@ func (fe *findingEval) evalEvent(ce *checkEval, attrs map[string]cty.Value) []st
 		name, _ := knownString(dc.GetAttr("name"))
 		names = append(names, name)
 		evs := dc.GetAttr("events")
-		obs := Observation{Target: name}
+		obs := plan.Observation{Target: name}
 		if ce.obsDeps == nil {
 			ce.obsDeps = map[string]string{}
 		}
@@ -785,7 +786,7 @@ func (fe *findingEval) evalEvent(ce *checkEval, attrs map[string]cty.Value) []st
 		ce.obsDeps["events|"+strings.ToLower(name)] = string(fe.scratch)
 		if !whollyKnown(evs) {
 			unknownDCs++
-			obs.Status, obs.Note = StatusUnknown, "events not gathered"
+			obs.Status, obs.Note = plan.StatusUnknown, "events not gathered"
 			evidence = append(evidence, name+": events not gathered")
 			ce.result.Observations = append(ce.result.Observations, obs)
 			continue
@@ -815,20 +816,20 @@ func (fe *findingEval) evalEvent(ce *checkEval, attrs map[string]cty.Value) []st
 			obs.Answers = append(obs.Answers, safeText(fmt.Sprintf("event %d at %s %s", id, ts, eventDetail(ev))))
 		}
 		if n > 0 {
-			obs.Status = StatusOK
+			obs.Status = plan.StatusOK
 		} else {
-			obs.Status = StatusFailed
+			obs.Status = plan.StatusFailed
 		}
 		evidence = append(evidence, name+": "+strconv.Itoa(n)+" matching event(s)")
 		ce.result.Observations = append(ce.result.Observations, obs)
 	}
 	switch {
 	case len(matched) > 0:
-		ce.status = StatusOK
+		ce.status = plan.StatusOK
 	case unknownDCs > 0:
-		ce.status = StatusUnknown
+		ce.status = plan.StatusUnknown
 	default:
-		ce.status = StatusFailed
+		ce.status = plan.StatusFailed
 	}
 	if wants(ck, "count") {
 		setAttr(attrs, "count", cty.NumberIntVal(int64(len(matched))))
@@ -866,11 +867,11 @@ func (fe *findingEval) evalAssert(ce *checkEval) []string {
 	v := fe.eval(ck.cond)
 	switch {
 	case !v.IsKnown() || v.IsNull() || v.Type() != cty.Bool:
-		ce.status = StatusUnknown
+		ce.status = plan.StatusUnknown
 	case v.True():
-		ce.status = StatusOK
+		ce.status = plan.StatusOK
 	default:
-		ce.status = StatusFailed
+		ce.status = plan.StatusFailed
 	}
 	if fe.quick && ck.statusVals != nil {
 		return nil
@@ -888,23 +889,23 @@ func (fe *findingEval) evalAssert(ce *checkEval) []string {
 		if ok {
 			shown = fe.showValue(t, val)
 		}
-		ce.result.Facts = append(ce.result.Facts, FactValue{Fact: path, Value: shown})
+		ce.result.Facts = append(ce.result.Facts, plan.FactValue{Fact: path, Value: shown})
 		ev = append(ev, path+" = "+shown)
 	}
 	for _, c := range ck.cond.checks {
 		if r := fe.results[c]; r != nil {
-			ev = append(ev, "check."+c+" is "+r.status)
+			ev = append(ev, "check."+c+" is "+string(r.status))
 		} else {
 			ev = append(ev, "check."+c+" not needed")
 		}
 	}
 	word := ""
 	switch ce.status {
-	case StatusOK:
+	case plan.StatusOK:
 		word = "holds"
-	case StatusFailed:
+	case plan.StatusFailed:
 		word = "does not hold"
-	case StatusUnknown:
+	case plan.StatusUnknown:
 		word = "unknown"
 	}
 	ce.result.Summary = safeText(word + " (" + strings.Join(ev, ", ") + ")")
@@ -1064,7 +1065,7 @@ func (fe *findingEval) unknownsOf(e *cexpr) []string {
 		}
 	}
 	for _, c := range e.checks {
-		if ce := fe.results[c]; ce != nil && ce.status == StatusUnknown {
+		if ce := fe.results[c]; ce != nil && ce.status == plan.StatusUnknown {
 			set["check."+c] = true
 		}
 	}
@@ -1077,28 +1078,28 @@ func (fe *findingEval) unknownsOf(e *cexpr) []string {
 }
 
 // factNeeds lists the unknown facts of an expression as needs.
-func (fe *findingEval) factNeeds(e *cexpr, forName string) []Need {
-	var out []Need
+func (fe *findingEval) factNeeds(e *cexpr, forName string) []plan.Need {
+	var out []plan.Need
 	for _, r := range e.refs {
 		out = append(out, fe.factNeed(r.t, forName)...)
 	}
 	return out
 }
 
-func (fe *findingEval) factNeed(t hcl.Traversal, forName string) []Need {
+func (fe *findingEval) factNeed(t hcl.Traversal, forName string) []plan.Need {
 	if v, ok := fe.lookup(t); ok && whollyKnown(v) {
 		return nil
 	}
 	dc, why := fe.reasonFor(t)
-	return []Need{{Kind: NeedFact, Fact: traversalString(t), DC: dc, Reason: why, For: []string{forName}}}
+	return []plan.Need{{Kind: plan.NeedFact, Fact: traversalString(t), DC: dc, Reason: why, For: []string{forName}}}
 }
 
 // needsOf lists everything to gather for an unknown expression: its unknown facts and the
 // needs of the unknown checks it reads.
-func (fe *findingEval) needsOf(e *cexpr, forName string) []Need {
+func (fe *findingEval) needsOf(e *cexpr, forName string) []plan.Need {
 	out := fe.factNeeds(e, forName)
 	for _, c := range e.checks {
-		if ce := fe.results[c]; ce != nil && ce.status == StatusUnknown {
+		if ce := fe.results[c]; ce != nil && ce.status == plan.StatusUnknown {
 			out = append(out, ce.needs...)
 		}
 	}
@@ -1106,14 +1107,14 @@ func (fe *findingEval) needsOf(e *cexpr, forName string) []Need {
 }
 
 // inputNeeds lists what an unknown check needs besides its missing observations.
-func (fe *findingEval) inputNeeds(ck *Check) []Need {
-	var out []Need
+func (fe *findingEval) inputNeeds(ck *Check) []plan.Need {
+	var out []plan.Need
 	for _, r := range ck.refs {
 		out = append(out, fe.factNeed(r.t, "check."+ck.Name)...)
 	}
 	for _, e := range ck.exprs {
 		for _, c := range e.checks {
-			if ce := fe.results[c]; ce != nil && ce.status == StatusUnknown && ce != fe.results[ck.Name] {
+			if ce := fe.results[c]; ce != nil && ce.status == plan.StatusUnknown && ce != fe.results[ck.Name] {
 				out = append(out, ce.needs...)
 			}
 		}
@@ -1175,7 +1176,7 @@ func (fe *findingEval) coveredBy(d *Decision, e *cexpr, depth int) bool {
 	}
 	for _, c := range e.checks {
 		ce := fe.results[c]
-		if ce == nil || ce.status != StatusUnknown {
+		if ce == nil || ce.status != plan.StatusUnknown {
 			continue
 		}
 		if covered(d.optional, []string{"check." + c}) {
@@ -1194,7 +1195,7 @@ func (fe *findingEval) coveredBy(d *Decision, e *cexpr, depth int) bool {
 		}
 		for _, x := range ce.ck.exprs {
 			for _, c2 := range x.checks {
-				if ce2 := fe.results[c2]; ce2 != nil && ce2.status == StatusUnknown {
+				if ce2 := fe.results[c2]; ce2 != nil && ce2.status == plan.StatusUnknown {
 					sub := &cexpr{checks: []string{c2}}
 					if !fe.coveredBy(d, sub, depth+1) {
 						return false

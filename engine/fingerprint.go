@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+
+	"github.com/fix8524/fix8524/plan"
 )
 
 // fingerprint digests exactly the facts and observations this finding's decisions (and the
@@ -53,7 +55,7 @@ const findingHeader = "fix8524 finding v1\n"
 
 // planFingerprint digests the findings' ids and fingerprints (findings are sorted by id). A
 // plan with no finding still has a fingerprint: that of "nothing matched".
-func planFingerprint(p *Plan) string {
+func planFingerprint(p *plan.Plan) string {
 	h := sha256.New()
 	h.Write([]byte("fix8524 plan v1\n"))
 	for _, f := range p.Findings {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // checkPlanInvariants: whatever the facts, a plan encodes, has fingerprints, renders no control
@@ -44,7 +45,7 @@ func checkPlanInvariants(t *testing.T, pb *Playbook, s *facts.Snapshot) {
 				t.Fatalf("title with an unsafe character: %q", ac.Title)
 			}
 			for _, g := range ac.Guards {
-				if g.Status != StatusOK && !ac.Blocked {
+				if g.Status != plan.StatusOK && !ac.Blocked {
 					t.Fatalf("action %s not blocked by guard %s", ac.Name, g.Name)
 				}
 			}
@@ -58,7 +59,7 @@ func checkPlanInvariants(t *testing.T, pb *Playbook, s *facts.Snapshot) {
 	if !bytes.Equal(a, b) {
 		t.Fatal("two plans of the same facts differ")
 	}
-	Needs(pb, s)
+	pb.Needs(s)
 }
 
 // FuzzPlanFacts plans over arbitrary facts JSON (what `plan --facts FILE` reads).

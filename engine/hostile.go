@@ -9,6 +9,7 @@ import (
 
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/internal/termtext"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // maxValueBytes bounds a fact value fix8524 will render or pass on. No AD name, GUID, address
@@ -159,11 +160,11 @@ func looksLikeDN(s string) bool {
 }
 
 // dcFlags lists the hostile-looking values of a DC (Fact relative to the DC).
-func dcFlags(dc *facts.DC) []Flag {
-	var out []Flag
+func dcFlags(dc *facts.DC) []plan.Flag {
+	var out []plan.Flag
 	add := func(attr, v string) {
 		if p := valueProblem(attr, v); p != "" {
-			out = append(out, Flag{Fact: attr, Value: displayValue(v), Problem: p, raw: v})
+			out = append(out, plan.Flag{Fact: attr, Value: displayValue(v), Problem: p, Raw: v})
 		}
 	}
 	add("name", dc.Name)
@@ -191,7 +192,7 @@ func dcFlags(dc *facts.DC) []Flag {
 		if vs, ok := list.m.Get(); ok {
 			for i, v := range vs {
 				if p := valueProblem(list.attr, v); p != "" {
-					out = append(out, Flag{Fact: fmt.Sprintf("%s[%d]", list.attr, i), Value: displayValue(v), Problem: p, raw: v})
+					out = append(out, plan.Flag{Fact: fmt.Sprintf("%s[%d]", list.attr, i), Value: displayValue(v), Problem: p, Raw: v})
 				}
 			}
 		}
@@ -200,11 +201,11 @@ func dcFlags(dc *facts.DC) []Flag {
 }
 
 // linkFlags lists the hostile-looking values of a link (Fact relative to link).
-func linkFlags(l *facts.Link) []Flag {
-	var out []Flag
+func linkFlags(l *facts.Link) []plan.Flag {
+	var out []plan.Flag
 	add := func(attr, v string) {
 		if p := valueProblem(attr, v); p != "" {
-			out = append(out, Flag{Fact: attr, Value: displayValue(v), Problem: p, raw: v})
+			out = append(out, plan.Flag{Fact: attr, Value: displayValue(v), Problem: p, Raw: v})
 		}
 	}
 	add("source_dsa_guid", l.SourceDSAGUID)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -23,6 +24,7 @@ import (
 	"github.com/fix8524/fix8524/engine/window"
 	"github.com/fix8524/fix8524/internal/hclscan"
 	"github.com/fix8524/fix8524/internal/inputfile"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // Source is one playbook file.
@@ -251,8 +253,8 @@ func (l *loader) load(srcs []Source, opts LoadOptions) {
 		ck.placeholder = cty.UnknownVal(resultType(ck.Kind))
 		ck.refs = buildCheckRefs(ck)
 		if statusOnly(ck) {
-			ck.statusVals = map[string]cty.Value{}
-			for _, st := range []string{StatusOK, StatusFailed, StatusUnknown} {
+			ck.statusVals = map[plan.Status]cty.Value{}
+			for _, st := range []plan.Status{plan.StatusOK, plan.StatusFailed, plan.StatusUnknown} {
 				ck.statusVals[st] = checkValue(ck, st, map[string]cty.Value{}, nil)
 			}
 		}
@@ -606,14 +608,21 @@ func (l *loader) constDuration(attrs hcl.Attributes, name string, def time.Durat
 }
 
 func (l *loader) oneOf(attrs hcl.Attributes, name, def string, allowed ...string) string {
-	s := l.constString(attrs, name, def)
-	for _, a := range allowed {
-		if s == a {
-			return s
-		}
+	return oneOf(l, attrs, name, def, allowed...)
+}
+
+// oneOf is loader.oneOf for a vocabulary of the plan (a risk, an ok_means).
+func oneOf[T ~string](l *loader, attrs hcl.Attributes, name string, def T, allowed ...T) T {
+	s := T(l.constString(attrs, name, string(def)))
+	if slices.Contains(allowed, s) {
+		return s
 	}
 	if a := attrs[name]; a != nil {
-		l.errorf(a.Expr.Range().Ptr(), "Invalid value for "+name, "%q is not one of: %s.", s, strings.Join(allowed, ", "))
+		words := make([]string, len(allowed))
+		for i, w := range allowed {
+			words[i] = string(w)
+		}
+		l.errorf(a.Expr.Range().Ptr(), "Invalid value for "+name, "%q is not one of: %s.", s, strings.Join(words, ", "))
 	}
 	return def
 }
@@ -850,7 +859,7 @@ func (l *loader) loadCheck(b *hcl.Block) {
 	c := l.content(b.Body, checkSchema)
 	ck := &Check{Name: b.Labels[0], DeclRange: b.DefRange}
 	ck.Doc = l.constString(c.Attributes, "doc", "")
-	ck.OKMeans = l.oneOf(c.Attributes, "ok_means", OKMeansHealthy, OKMeansHealthy, OKMeansProblem)
+	ck.OKMeans = oneOf(l, c.Attributes, "ok_means", plan.OKMeansHealthy, plan.OKMeansHealthy, plan.OKMeansProblem)
 	kinds := len(c.Blocks)
 	if c.Attributes["condition"] != nil {
 		kinds++
@@ -966,7 +975,7 @@ func (l *loader) loadAction(b *hcl.Block) {
 	if c.Attributes["on"] != nil {
 		a.on = l.compileOn(c.Attributes["on"].Expr, "a DC (link.source, link.destination, or one of forest.dcs)")
 	}
-	a.Risk = l.oneOf(c.Attributes, "risk", RiskHigh, RiskLow, RiskMedium, RiskHigh)
+	a.Risk = oneOf(l, c.Attributes, "risk", plan.RiskHigh, plan.RiskLow, plan.RiskMedium, plan.RiskHigh)
 	a.Doc = l.constString(c.Attributes, "doc", "")
 	a.RequiresApprovalEach = l.constBool(c.Attributes, "requires_approval_each", false)
 	a.VerifyTimeout = l.constDuration(c.Attributes, "verify_timeout", DefaultVerifyTimeout)
@@ -1045,7 +1054,7 @@ func (l *loader) loadAction(b *hcl.Block) {
 	case a.hasLDAP && (a.hasWindows || a.hasSamba):
 		l.errorf(b.DefRange.Ptr(), "Invalid action", "An ldap_delete action runs over LDAP and cannot also have windows or samba bodies.")
 	}
-	if a.hasLDAP && a.Risk != RiskHigh {
+	if a.hasLDAP && a.Risk != plan.RiskHigh {
 		l.errorf(c.Attributes["risk"].Expr.Range().Ptr(), "LDAP deletes are high risk", "An ldap_delete action must declare risk = \"high\".")
 	}
 	if l.pb.actionByName[a.Name] == nil {
@@ -1351,7 +1360,7 @@ var windowSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 
 func (l *loader) loadWindow(b *hcl.Block) {
 	c := l.content(b.Body, windowSchema)
-	w := WindowSpec{Name: b.Labels[0], TimeZone: "UTC"}
+	w := plan.WindowSpec{Name: b.Labels[0], TimeZone: "UTC"}
 	w.Cron = l.constString(c.Attributes, "cron", "")
 	w.Duration = l.constString(c.Attributes, "duration", "")
 	w.TimeZone = l.constString(c.Attributes, "time_zone", "UTC")

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // Needs lists the DNS queries and TCP probes the playbook's dns and tcp checks ask for every
@@ -13,7 +14,7 @@ import (
 // inputs may depend on other checks' observations, call it again after observing until it
 // returns nothing new. A dns or tcp check a user adds to a playbook is gathered this way
 // without any Go change.
-func Needs(pb *Playbook, s *facts.Snapshot) (dns []facts.DNSQuery, tcp []facts.TCPProbe) {
+func (pb *Playbook) Needs(s *facts.Snapshot) (dns []facts.DNSQuery, tcp []facts.TCPProbe) {
 	if pb == nil || s == nil {
 		return nil, nil
 	}
@@ -54,12 +55,12 @@ func Needs(pb *Playbook, s *facts.Snapshot) (dns []facts.DNSQuery, tcp []facts.T
 // fresh facts by destination and source DSA GUID whatever their result now (a healed link has
 // result 0); when they are gone (a metadata cleanup removed them) the plan's own link data is
 // used. Missing observations leave a check unknown; VerifyNeeds lists them.
-func Verify(pb *Playbook, s *facts.Snapshot, f *Finding, checks []string, opts PlanOptions) ([]CheckResult, error) {
+func Verify(pb *Playbook, s *facts.Snapshot, f *plan.Finding, checks []string, opts PlanOptions) ([]plan.CheckResult, error) {
 	fe, err := verifyEval(pb, s, f, opts)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]CheckResult, 0, len(checks))
+	out := make([]plan.CheckResult, 0, len(checks))
 	for _, name := range checks {
 		if pb.checkByName[name] == nil {
 			return nil, errorf("verify: the playbook has no check %q", name)
@@ -70,7 +71,7 @@ func Verify(pb *Playbook, s *facts.Snapshot, f *Finding, checks []string, opts P
 }
 
 // VerifyNeeds lists the DNS queries and TCP probes the named checks need for a finding.
-func VerifyNeeds(pb *Playbook, s *facts.Snapshot, f *Finding, checks []string) (dns []facts.DNSQuery, tcp []facts.TCPProbe, err error) {
+func VerifyNeeds(pb *Playbook, s *facts.Snapshot, f *plan.Finding, checks []string) (dns []facts.DNSQuery, tcp []facts.TCPProbe, err error) {
 	fe, err := verifyEval(pb, s, f, PlanOptions{})
 	if err != nil {
 		return nil, nil, err
@@ -82,9 +83,9 @@ func VerifyNeeds(pb *Playbook, s *facts.Snapshot, f *Finding, checks []string) (
 		}
 		for _, n := range fe.check(name).needs {
 			switch n.Kind {
-			case NeedDNS:
+			case plan.NeedDNS:
 				dns = append(dns, *n.DNS)
-			case NeedTCP:
+			case plan.NeedTCP:
 				tcp = append(tcp, *n.TCP)
 			}
 		}
@@ -92,7 +93,7 @@ func VerifyNeeds(pb *Playbook, s *facts.Snapshot, f *Finding, checks []string) (
 	return dns, tcp, nil
 }
 
-func verifyEval(pb *Playbook, s *facts.Snapshot, f *Finding, opts PlanOptions) (*findingEval, error) {
+func verifyEval(pb *Playbook, s *facts.Snapshot, f *plan.Finding, opts PlanOptions) (*findingEval, error) {
 	if pb == nil || s == nil || f == nil {
 		return nil, errorf("verify: playbook, facts and finding are required")
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/internal/relay"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // PlanOptions are the planner's only inputs besides the playbook and the facts.
@@ -29,7 +30,7 @@ type PlanOptions struct {
 // playbook matches. It does no I/O and is deterministic: equal inputs give an equal plan.
 // Hostile or invalid facts never make it fail: they are flagged, and the actions that would
 // use them are blocked.
-func MakePlan(pb *Playbook, s *facts.Snapshot, opts PlanOptions) (*Plan, error) {
+func MakePlan(pb *Playbook, s *facts.Snapshot, opts PlanOptions) (*plan.Plan, error) {
 	if pb == nil {
 		return nil, errors.New("plan: no playbook")
 	}
@@ -38,35 +39,35 @@ func MakePlan(pb *Playbook, s *facts.Snapshot, opts PlanOptions) (*Plan, error) 
 	}
 	p := newPlanner(pb, s, opts)
 	parts, unmatched, failing := p.partnerships()
-	plan := &Plan{
-		FormatVersion: PlanFormatVersion,
+	out := &plan.Plan{
+		FormatVersion: plan.FormatVersion,
 		CreatedAt:     opts.Now.UTC(),
-		Playbook:      PlaybookRef{Name: pb.Name, Title: pb.Title, Files: append([]string(nil), pb.Files...), Digest: pb.Digest},
-		Facts:         FactsRef{Source: s.Source, GatheredAt: s.GatheredAt, SeedDC: s.SeedDC},
-		Windows:       append([]WindowSpec(nil), pb.Windows...),
-		Findings:      make([]Finding, 0, len(parts)),
+		Playbook:      plan.PlaybookRef{Name: pb.Name, Title: pb.Title, Files: append([]string(nil), pb.Files...), Digest: pb.Digest},
+		Facts:         plan.FactsRef{Source: s.Source, GatheredAt: s.GatheredAt, SeedDC: s.SeedDC},
+		Windows:       append([]plan.WindowSpec(nil), pb.Windows...),
+		Findings:      make([]plan.Finding, 0, len(parts)),
 		Unmatched:     unmatched,
 	}
 	if len(pb.Variables) > 0 {
-		plan.Variables = map[string]any{}
+		out.Variables = map[string]any{}
 		for _, v := range pb.Variables {
-			plan.Variables[v.Name] = goValue(v.Value)
+			out.Variables[v.Name] = goValue(v.Value)
 		}
 	}
-	plan.Findings = make([]Finding, len(parts))
-	parallel(len(parts), func(i int) { plan.Findings[i] = p.finding(parts[i]) })
+	out.Findings = make([]plan.Finding, len(parts))
+	parallel(len(parts), func(i int) { out.Findings[i] = p.finding(parts[i]) })
 	if len(pb.Warnings) > 0 {
-		plan.Warnings = p.warnings(parts)
+		out.Warnings = p.warnings(parts)
 	}
-	plan.Summary = summarize(plan, len(s.Links), failing)
-	plan.Topology = topologyOf(s, p.ix)
+	out.Summary = summarize(out, len(s.Links), failing)
+	out.Topology = topologyOf(s, p.ix)
 	cov := facts.CoverageOf(s)
-	plan.Coverage = &cov
-	plan.Summary.Partial, plan.Summary.DCsNotRead = !cov.Complete, len(cov.NotRead)
+	out.Coverage = &cov
+	out.Summary.Partial, out.Summary.DCsNotRead = !cov.Complete, len(cov.NotRead)
 	// Warnings stay out of the fingerprint: they carry no action, and approvals bind to what
 	// apply would do (planFingerprint reads the findings only).
-	plan.Fingerprint = planFingerprint(plan)
-	return plan, nil
+	out.Fingerprint = planFingerprint(out)
+	return out, nil
 }
 
 type planner struct {
@@ -198,13 +199,13 @@ type partnership struct {
 	curWhy   string
 	guid     string
 	links    []*facts.Link
-	flags    []Flag
+	flags    []plan.Flag
 	matchErr []string
 	// matchUnknown: whether the playbook handles these links depends on unknown facts.
 	matchUnknown bool
 	// fe is the evaluation of all the partnership's links, when matching made it already.
 	fe         *findingEval
-	matchNeeds []Need
+	matchNeeds []plan.Need
 }
 
 func partKey(l *facts.Link) string {
@@ -228,7 +229,7 @@ func partKey(l *facts.Link) string {
 // partnerships groups failing links by (destination, source DSA GUID), evaluates the
 // playbook's matches for each link, and returns the partnerships it handles (sorted by id),
 // the failing links it does not handle, and the number of failing links.
-func (p *planner) partnerships() ([]*partnership, []LinkRef, int) {
+func (p *planner) partnerships() ([]*partnership, []plan.LinkRef, int) {
 	groups := map[string]*partnership{}
 	var order []string
 	failing := 0
@@ -248,9 +249,9 @@ func (p *planner) partnerships() ([]*partnership, []LinkRef, int) {
 		g.links = append(g.links, l)
 	}
 	var out []*partnership
-	var unmatched []LinkRef
+	var unmatched []plan.LinkRef
 	gs := make([]*partnership, len(order))
-	unm := make([][]LinkRef, len(order))
+	unm := make([][]plan.LinkRef, len(order))
 	for i, k := range order {
 		gs[i] = groups[k]
 	}
@@ -296,8 +297,8 @@ func (p *planner) partnerships() ([]*partnership, []LinkRef, int) {
 
 // match evaluates the playbook's matches for a partnership's links: g.links keeps the matched
 // ones (or, when none matched and some are unknown, those), and the unmatched are returned.
-func (p *planner) match(g *partnership) []LinkRef {
-	var unmatched []LinkRef
+func (p *planner) match(g *partnership) []plan.LinkRef {
+	var unmatched []plan.LinkRef
 	all := g.links
 	g.links = nil
 	var unknownLinks []*facts.Link
@@ -334,7 +335,7 @@ func (p *planner) match(g *partnership) []LinkRef {
 		case v.True():
 			g.links = append(g.links, l)
 		default:
-			unmatched = append(unmatched, LinkRef{Destination: l.Destination, Source: g.src.name(), SourceDSAGUID: l.SourceDSAGUID, NC: l.NC, LastResult: l.LastResult})
+			unmatched = append(unmatched, plan.LinkRef{Destination: l.Destination, Source: g.src.name(), SourceDSAGUID: l.SourceDSAGUID, NC: l.NC, LastResult: l.LastResult})
 		}
 	}
 	if len(g.links) == 0 && len(unknownLinks) > 0 {
@@ -444,18 +445,18 @@ func (p *planner) resolvePartnership(g *partnership, l *facts.Link) {
 // partnershipFlags collects the flagged values of a resolved partnership's DCs and first link.
 func (p *planner) partnershipFlags(g *partnership, l *facts.Link) {
 	for _, f := range g.dest.flags {
-		g.flags = append(g.flags, Flag{Fact: "link.destination." + f.Fact, Value: f.Value, Problem: f.Problem, raw: f.raw})
+		g.flags = append(g.flags, plan.Flag{Fact: "link.destination." + f.Fact, Value: f.Value, Problem: f.Problem, Raw: f.Raw})
 	}
 	for _, f := range g.src.flags {
-		g.flags = append(g.flags, Flag{Fact: "link.source." + f.Fact, Value: f.Value, Problem: f.Problem, raw: f.raw})
+		g.flags = append(g.flags, plan.Flag{Fact: "link.source." + f.Fact, Value: f.Value, Problem: f.Problem, Raw: f.Raw})
 	}
 	if g.cur != nil && g.cur != g.src {
 		for _, f := range g.cur.flags {
-			g.flags = append(g.flags, Flag{Fact: "link.current_source." + f.Fact, Value: f.Value, Problem: f.Problem, raw: f.raw})
+			g.flags = append(g.flags, plan.Flag{Fact: "link.current_source." + f.Fact, Value: f.Value, Problem: f.Problem, Raw: f.Raw})
 		}
 	}
 	for _, f := range linkFlags(l) {
-		g.flags = append(g.flags, Flag{Fact: "link." + f.Fact, Value: f.Value, Problem: f.Problem, raw: f.raw})
+		g.flags = append(g.flags, plan.Flag{Fact: "link." + f.Fact, Value: f.Value, Problem: f.Problem, Raw: f.Raw})
 	}
 }
 
@@ -574,15 +575,15 @@ func (p *planner) matchLink(g *partnership, l *facts.Link) (cty.Value, *findingE
 }
 
 // finding evaluates one partnership.
-func (p *planner) finding(g *partnership) Finding {
+func (p *planner) finding(g *partnership) plan.Finding {
 	fe := g.fe
 	if fe == nil {
 		fe = p.newEval(g, g.links)
 	}
-	f := Finding{ID: g.id, Link: g.info(), Walk: make([]WalkStep, 0, len(p.pb.Decisions)), Evidence: []CheckResult{}, Flags: append([]Flag(nil), g.flags...)}
+	f := plan.Finding{ID: g.id, Link: g.info(), Walk: make([]plan.WalkStep, 0, len(p.pb.Decisions)), Evidence: []plan.CheckResult{}, Flags: append([]plan.Flag(nil), g.flags...)}
 	fe.addLinkDeps()
 	if g.matchUnknown {
-		f.Status = FindingIncomplete
+		f.Status = plan.FindingIncomplete
 		f.Incomplete = "cannot tell whether the playbook handles these links: " + needList(g.matchNeeds)
 		f.Needs = dedupNeeds(g.matchNeeds)
 		for _, r := range p.pb.matches.refs {
@@ -601,27 +602,27 @@ walk:
 		case !v.IsKnown() || v.IsNull():
 			unk := fe.unknownsOf(d.when)
 			if len(d.optional) > 0 && fe.coveredBy(d, d.when, 0) {
-				f.Walk = append(f.Walk, WalkStep{Decision: d.Name, Result: WalkSkipped, Unknown: unk})
+				f.Walk = append(f.Walk, plan.WalkStep{Decision: d.Name, Result: plan.WalkSkipped, Unknown: unk})
 				continue
 			}
-			f.Walk = append(f.Walk, WalkStep{Decision: d.Name, Result: WalkUnknown, Unknown: unk})
-			f.Status = FindingIncomplete
+			f.Walk = append(f.Walk, plan.WalkStep{Decision: d.Name, Result: plan.WalkUnknown, Unknown: unk})
+			f.Status = plan.FindingIncomplete
 			f.Needs = dedupNeeds(fe.needsOf(d.when, d.Name))
 			f.Incomplete = fmt.Sprintf("the walk stopped at decision %q: gather %s", d.Name, needList(f.Needs))
 			break walk
 		case v.True():
-			f.Walk = append(f.Walk, WalkStep{Decision: d.Name, Result: WalkHolds})
+			f.Walk = append(f.Walk, plan.WalkStep{Decision: d.Name, Result: plan.WalkHolds})
 			winner = d
 			break walk
 		default:
-			f.Walk = append(f.Walk, WalkStep{Decision: d.Name, Result: WalkFalse})
+			f.Walk = append(f.Walk, plan.WalkStep{Decision: d.Name, Result: plan.WalkFalse})
 		}
 	}
 	if winner != nil {
-		f.Status = FindingDiagnosed
-		f.Decision = &DecisionRef{Name: winner.Name, See: winner.See, Doc: winner.Doc, Cause: safeText(fe.evalText(winner.cause))}
+		f.Status = plan.FindingDiagnosed
+		f.Decision = &plan.DecisionRef{Name: winner.Name, See: winner.See, Doc: winner.Doc, Cause: safeText(fe.evalText(winner.cause))}
 		if len(winner.Remedy) > 0 {
-			f.Actions = make([]PlannedAction, 0, len(winner.Remedy))
+			f.Actions = make([]plan.Action, 0, len(winner.Remedy))
 		}
 		for _, name := range winner.Remedy {
 			pa, needs := fe.planAction(p.pb.actionByName[name])
@@ -629,7 +630,7 @@ walk:
 			f.Needs = append(f.Needs, needs...)
 		}
 	} else if f.Status == "" {
-		f.Status = FindingUndiagnosed
+		f.Status = plan.FindingUndiagnosed
 		f.Incomplete = "no decision of the playbook holds for this partnership"
 	}
 	// What the walk and the actions read is known now; manual steps (advice for a human, who
@@ -639,7 +640,7 @@ walk:
 		for _, m := range winner.manual {
 			if ms, ok := fe.renderManual(m); ok {
 				if f.Manual == nil {
-					f.Manual = make([]ManualStep, 0, len(winner.manual))
+					f.Manual = make([]plan.ManualStep, 0, len(winner.manual))
 				}
 				f.Manual = append(f.Manual, ms)
 			}
@@ -649,7 +650,7 @@ walk:
 	for _, name := range p.pb.evidence {
 		fe.check(name)
 	}
-	f.Evidence = make([]CheckResult, 0, len(fe.results))
+	f.Evidence = make([]plan.CheckResult, 0, len(fe.results))
 	for _, ck := range p.pb.Checks {
 		if ce := fe.results[ck.Name]; ce != nil {
 			f.Evidence = append(f.Evidence, ce.result)
@@ -662,16 +663,16 @@ walk:
 	return f
 }
 
-func (g *partnership) info() LinkInfo {
+func (g *partnership) info() plan.LinkInfo {
 	first := g.links[0]
-	li := LinkInfo{
+	li := plan.LinkInfo{
 		Destination: first.Destination, DestinationGUID: strings.ToLower(first.DestinationGUID),
 		Source: g.src.name(), SourceDSAGUID: strings.ToLower(first.SourceDSAGUID),
 		SourceDSADN: first.SourceDSADN, SourceAddress: first.SourceAddress,
 	}
-	li.NCs = make([]NCLink, 0, len(g.links))
+	li.NCs = make([]plan.NCLink, 0, len(g.links))
 	for _, l := range g.links {
-		li.NCs = append(li.NCs, NCLink{NC: l.NC, LastResult: l.LastResult, ConsecutiveFailures: l.ConsecutiveFailures, LastSuccess: l.LastSuccess, LastAttempt: l.LastAttempt})
+		li.NCs = append(li.NCs, plan.NCLink{NC: l.NC, LastResult: l.LastResult, ConsecutiveFailures: l.ConsecutiveFailures, LastSuccess: l.LastSuccess, LastAttempt: l.LastAttempt})
 	}
 	return li
 }
@@ -700,12 +701,12 @@ func covered(optional []hcl.Traversal, unknown []string) bool {
 	return true
 }
 
-func summarize(plan *Plan, links, failing int) Summary {
-	s := Summary{Links: links, FailingLinks: failing, Findings: len(plan.Findings), Unmatched: len(plan.Unmatched), ByRisk: map[string]int{}, ByDecision: map[string]int{}}
-	for _, f := range plan.Findings {
+func summarize(p *plan.Plan, links, failing int) plan.Summary {
+	s := plan.Summary{Links: links, FailingLinks: failing, Findings: len(p.Findings), Unmatched: len(p.Unmatched), ByRisk: map[plan.Risk]int{}, ByDecision: map[string]int{}}
+	for _, f := range p.Findings {
 		s.MatchedLinks += len(f.Link.NCs)
 		switch f.Status {
-		case FindingDiagnosed:
+		case plan.FindingDiagnosed:
 			s.Diagnosed++
 			s.ByDecision[f.Decision.Name]++
 		default:
@@ -721,8 +722,8 @@ func summarize(plan *Plan, links, failing int) Summary {
 		s.ManualSteps += len(f.Manual)
 		s.Flags += len(f.Flags)
 	}
-	s.Warnings = len(plan.Warnings)
-	for _, w := range plan.Warnings {
+	s.Warnings = len(p.Warnings)
+	for _, w := range p.Warnings {
 		s.Flags += len(w.Flags)
 	}
 	if len(s.ByRisk) == 0 {
@@ -734,7 +735,7 @@ func summarize(plan *Plan, links, failing int) Summary {
 	return s
 }
 
-func needList(needs []Need) string {
+func needList(needs []plan.Need) string {
 	var parts []string
 	for _, n := range needs {
 		parts = append(parts, n.String())
@@ -748,46 +749,23 @@ func needList(needs []Need) string {
 	return strings.Join(parts, "; ")
 }
 
-// String renders a need for humans.
-func (n Need) String() string {
+func needKey(n plan.Need) string {
 	switch n.Kind {
-	case NeedDNS:
-		rd := ""
-		if n.DNS.NoRecurse {
-			rd = " (no recursion)"
-		}
-		return fmt.Sprintf("DNS %s %s from %s%s", n.DNS.Type, n.DNS.Name, n.DNS.Server, rd)
-	case NeedTCP:
-		return fmt.Sprintf("TCP %s:%d", n.TCP.Host, n.TCP.Port)
-	default:
-		s := n.Fact
-		if n.DC != "" {
-			s += " of " + n.DC
-		}
-		if n.Reason != "" {
-			s += " (" + n.Reason + ")"
-		}
-		return s
-	}
-}
-
-func needKey(n Need) string {
-	switch n.Kind {
-	case NeedDNS:
+	case plan.NeedDNS:
 		return "dns|" + n.DNS.Key()
-	case NeedTCP:
+	case plan.NeedTCP:
 		return "tcp|" + n.TCP.Key()
 	default:
 		return "fact|" + n.Fact + "|" + n.DC
 	}
 }
 
-func dedupNeeds(needs []Need) []Need {
+func dedupNeeds(needs []plan.Need) []plan.Need {
 	if len(needs) == 0 {
 		return nil
 	}
 	idx := map[string]int{}
-	var out []Need
+	var out []plan.Need
 	for _, n := range needs {
 		k := needKey(n)
 		if i, ok := idx[k]; ok {
@@ -806,12 +784,12 @@ func dedupNeeds(needs []Need) []Need {
 	return out
 }
 
-func dedupFlags(flags []Flag) []Flag {
+func dedupFlags(flags []plan.Flag) []plan.Flag {
 	if len(flags) == 0 {
 		return nil
 	}
 	seen := map[string]bool{}
-	var out []Flag
+	var out []plan.Flag
 	for _, f := range flags {
 		k := f.Fact + "\x00" + f.Value + "\x00" + f.Problem
 		if !seen[k] {

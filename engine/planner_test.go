@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // testPlaybook exercises every feature the planner has, on a small decision table.
@@ -214,7 +215,7 @@ func mustLoad(t testing.TB, src string) *Playbook {
 	return pb
 }
 
-func plan(t testing.TB, pb *Playbook, s *facts.Snapshot) *Plan {
+func planOf(t testing.TB, pb *Playbook, s *facts.Snapshot) *plan.Plan {
 	t.Helper()
 	p, err := MakePlan(pb, s, PlanOptions{Now: t0})
 	if err != nil {
@@ -223,7 +224,7 @@ func plan(t testing.TB, pb *Playbook, s *facts.Snapshot) *Plan {
 	return p
 }
 
-func only(t testing.TB, p *Plan) *Finding {
+func only(t testing.TB, p *plan.Plan) *plan.Finding {
 	t.Helper()
 	if len(p.Findings) != 1 {
 		b, _ := json.MarshalIndent(p.Findings, "", " ")
@@ -234,16 +235,16 @@ func only(t testing.TB, p *Plan) *Finding {
 
 func TestPlanSample(t *testing.T) {
 	pb := mustLoad(t, testPlaybook)
-	p := plan(t, pb, sampleFacts())
+	p := planOf(t, pb, sampleFacts())
 	f := only(t, p)
-	if f.ID != "DC1<-DC2" || f.Status != FindingDiagnosed || f.Decision.Name != "not_registered" {
+	if f.ID != "DC1<-DC2" || f.Status != plan.FindingDiagnosed || f.Decision.Name != "not_registered" {
 		t.Fatalf("%s %s %+v %s", f.ID, f.Status, f.Decision, f.Incomplete)
 	}
 	if len(f.Link.NCs) != 2 || f.Link.NCs[0].NC != "CN=Configuration,DC=contoso,DC=com" {
 		t.Errorf("NCs %+v", f.Link.NCs)
 	}
-	wantWalk := []WalkStep{{Decision: "offline", Result: WalkFalse}, {Decision: "resolves", Result: WalkFalse},
-		{Decision: "vanished", Result: WalkFalse}, {Decision: "not_registered", Result: WalkHolds}}
+	wantWalk := []plan.WalkStep{{Decision: "offline", Result: plan.WalkFalse}, {Decision: "resolves", Result: plan.WalkFalse},
+		{Decision: "vanished", Result: plan.WalkFalse}, {Decision: "not_registered", Result: plan.WalkHolds}}
 	if !reflect.DeepEqual(f.Walk, wantWalk) {
 		t.Errorf("walk %+v", f.Walk)
 	}
@@ -253,7 +254,7 @@ func TestPlanSample(t *testing.T) {
 	// Evidence includes the playbook's supporting evidence, in playbook order.
 	var names []string
 	for _, e := range f.Evidence {
-		names = append(names, e.Name+"="+e.Status)
+		names = append(names, e.Name+"="+string(e.Status))
 	}
 	if strings.Join(names, " ") != "answers=ok cname_dest=failed cname_src=failed logged_2087=ok scavenged=failed" {
 		t.Errorf("evidence %v", names)
@@ -262,12 +263,12 @@ func TestPlanSample(t *testing.T) {
 		t.Fatalf("actions %+v", f.Actions)
 	}
 	reg, clean := f.Actions[0], f.Actions[1]
-	if reg.Kind != KindPowerShell || reg.Transport != "winrm" || reg.Target != "DC2" || reg.Blocked ||
+	if reg.Kind != plan.KindPowerShell || reg.Transport != "winrm" || reg.Target != "DC2" || reg.Blocked ||
 		reg.PowerShell != "Restart-Service -Name Netlogon -Force" || reg.Params["name"] != "DC2" || !reflect.DeepEqual(reg.Verify, []string{"cname_src"}) {
 		t.Errorf("register %+v", reg)
 	}
-	if clean.Kind != KindLDAPDelete || clean.Target != "DC1" || clean.LDAPDelete.ExpectGUID != guid2 || !clean.LDAPDelete.Tree ||
-		!clean.RequiresApprovalEach || clean.Blocked || len(clean.Guards) != 2 || clean.Guards[0].Status != StatusOK {
+	if clean.Kind != plan.KindLDAPDelete || clean.Target != "DC1" || clean.LDAPDelete.ExpectGUID != guid2 || !clean.LDAPDelete.Tree ||
+		!clean.RequiresApprovalEach || clean.Blocked || len(clean.Guards) != 2 || clean.Guards[0].Status != plan.StatusOK {
 		t.Errorf("cleanup %+v", clean)
 	}
 	if len(f.Manual) != 3 { // "samba only" does not apply to a Windows source
@@ -296,12 +297,12 @@ func TestPlanNothingToDo(t *testing.T) {
 	for i := range s.Links {
 		s.Links[i].LastResult = 0
 	}
-	p := plan(t, pb, s)
+	p := planOf(t, pb, s)
 	if len(p.Findings) != 0 || p.Fingerprint == "" {
 		t.Errorf("%+v", p)
 	}
 	s.Links[0].LastResult = 1722
-	p = plan(t, pb, s)
+	p = planOf(t, pb, s)
 	if len(p.Findings) != 0 || len(p.Unmatched) != 1 || p.Unmatched[0].LastResult != 1722 || p.Unmatched[0].Source != "DC2" {
 		t.Errorf("unmatched %+v", p.Unmatched)
 	}
@@ -313,14 +314,14 @@ func TestUnknownStopsTheWalk(t *testing.T) {
 	pb := mustLoad(t, testPlaybook)
 	s := sampleFacts()
 	s.Reach = nil
-	f := only(t, plan(t, pb, s))
-	if f.Status != FindingIncomplete || f.Decision != nil || len(f.Actions) != 0 {
+	f := only(t, planOf(t, pb, s))
+	if f.Status != plan.FindingIncomplete || f.Decision != nil || len(f.Actions) != 0 {
 		t.Fatalf("%s %+v", f.Status, f.Decision)
 	}
-	if len(f.Walk) != 1 || f.Walk[0].Result != WalkUnknown || !reflect.DeepEqual(f.Walk[0].Unknown, []string{"check.answers"}) {
+	if len(f.Walk) != 1 || f.Walk[0].Result != plan.WalkUnknown || !reflect.DeepEqual(f.Walk[0].Unknown, []string{"check.answers"}) {
 		t.Errorf("walk %+v", f.Walk)
 	}
-	if len(f.Needs) != 2 || f.Needs[0].Kind != NeedTCP || f.Needs[0].TCP.Port != 135 || f.Needs[1].TCP.Port != 389 {
+	if len(f.Needs) != 2 || f.Needs[0].Kind != plan.NeedTCP || f.Needs[0].TCP.Port != 135 || f.Needs[1].TCP.Port != 389 {
 		t.Errorf("needs %+v", f.Needs)
 	}
 	if !strings.Contains(f.Incomplete, `decision "offline"`) || !strings.Contains(f.Incomplete, "TCP dc2.contoso.com:389") {
@@ -329,15 +330,15 @@ func TestUnknownStopsTheWalk(t *testing.T) {
 
 	// One port open is enough for match = "any": the other's absence does not matter.
 	s.Reach = []facts.ReachObservation{{TCPProbe: facts.TCPProbe{Host: "dc2.contoso.com", Port: 389}, Result: facts.ReachOpen}}
-	if f := only(t, plan(t, pb, s)); f.Status != FindingDiagnosed {
+	if f := only(t, planOf(t, pb, s)); f.Status != plan.FindingDiagnosed {
 		t.Errorf("with 389 open: %s %s", f.Status, f.Incomplete)
 	}
 
 	// An unknown fact: the source's DNS client settings.
 	s = sampleFacts()
 	s.DCs[1].DNSServers = facts.Unknown[[]string]("no WinRM credentials")
-	f = only(t, plan(t, pb, s))
-	if f.Status != FindingIncomplete || f.Walk[len(f.Walk)-1].Decision != "not_registered" {
+	f = only(t, planOf(t, pb, s))
+	if f.Status != plan.FindingIncomplete || f.Walk[len(f.Walk)-1].Decision != "not_registered" {
 		t.Fatalf("%s %+v", f.Status, f.Walk)
 	}
 	if len(f.Needs) != 1 || f.Needs[0].Fact != "link.source.dns_servers" || f.Needs[0].DC != "DC2" || f.Needs[0].Reason != "no WinRM credentials" {
@@ -351,16 +352,16 @@ func TestOptionalSkips(t *testing.T) {
 	pb := mustLoad(t, testPlaybook)
 	s := sampleFacts()
 	s.DCs[1].Events = facts.Unknown[[]facts.Event]("no WinRM credentials")
-	f := only(t, plan(t, pb, s))
-	if f.Status != FindingDiagnosed || f.Decision.Name != "not_registered" {
+	f := only(t, planOf(t, pb, s))
+	if f.Status != plan.FindingDiagnosed || f.Decision.Name != "not_registered" {
 		t.Fatalf("%s %+v %s", f.Status, f.Decision, f.Incomplete)
 	}
-	if f.Walk[2].Decision != "vanished" || f.Walk[2].Result != WalkSkipped {
+	if f.Walk[2].Decision != "vanished" || f.Walk[2].Result != plan.WalkSkipped {
 		t.Errorf("walk %+v", f.Walk)
 	}
 	// With the events known and a 2501 among them, the optional decision holds.
 	s.DCs[1].Events = facts.Some([]facts.Event{{ID: 2501, Time: t0}})
-	if f := only(t, plan(t, pb, s)); f.Decision == nil || f.Decision.Name != "vanished" {
+	if f := only(t, planOf(t, pb, s)); f.Decision == nil || f.Decision.Name != "vanished" {
 		t.Errorf("with 2501: %+v", f.Walk)
 	}
 }
@@ -374,16 +375,16 @@ func TestMatchUnknown(t *testing.T) {
 		}
 	}
 	s.DCs[0].Platform = facts.Unknown[string]("LDAP read failed")
-	f := only(t, plan(t, pb, s))
-	if f.Status != FindingIncomplete || !strings.Contains(f.Incomplete, "link.destination.platform") || len(f.Walk) != 0 {
+	f := only(t, planOf(t, pb, s))
+	if f.Status != plan.FindingIncomplete || !strings.Contains(f.Incomplete, "link.destination.platform") || len(f.Walk) != 0 {
 		t.Errorf("%s %q %+v", f.Status, f.Incomplete, f.Walk)
 	}
 	s.DCs[0].Platform = facts.Some(facts.PlatformSamba)
-	if f := only(t, plan(t, pb, s)); f.Status != FindingDiagnosed {
+	if f := only(t, planOf(t, pb, s)); f.Status != plan.FindingDiagnosed {
 		t.Errorf("samba: %s", f.Status)
 	}
 	s.DCs[0].Platform = facts.Some(facts.PlatformWindows)
-	if p := plan(t, pb, s); len(p.Findings) != 0 || len(p.Unmatched) != 2 {
+	if p := planOf(t, pb, s); len(p.Findings) != 0 || len(p.Unmatched) != 2 {
 		t.Errorf("windows result 2 is not ours: %+v", p.Findings)
 	}
 }
@@ -392,9 +393,9 @@ func TestPlatformChoosesTheBody(t *testing.T) {
 	pb := mustLoad(t, testPlaybook)
 	s := sampleFacts()
 	s.DCs[1].Platform = facts.Some(facts.PlatformSamba)
-	f := only(t, plan(t, pb, s))
+	f := only(t, planOf(t, pb, s))
 	reg := f.Actions[0]
-	if reg.Kind != KindArgv || reg.Transport != "ssh" || !reg.IgnoreExit || reg.Blocked ||
+	if reg.Kind != plan.KindArgv || reg.Transport != "ssh" || !reg.IgnoreExit || reg.Blocked ||
 		!reflect.DeepEqual(reg.Argv, []string{"samba_dnsupdate", "--all-interfaces", "dc2.contoso.com"}) || reg.ArgvDisplay != "samba_dnsupdate --all-interfaces dc2.contoso.com" {
 		t.Errorf("%+v", reg)
 	}
@@ -402,7 +403,7 @@ func TestPlatformChoosesTheBody(t *testing.T) {
 		t.Errorf("the samba-only step should apply: %d steps", len(f.Manual))
 	}
 	s.DCs[1].Platform = facts.Unknown[string]("not read")
-	f = only(t, plan(t, pb, s))
+	f = only(t, planOf(t, pb, s))
 	reg = f.Actions[0]
 	if !reg.Blocked || reg.Platform != "unknown" || reg.Kind != "" {
 		t.Errorf("%+v", reg)
@@ -424,9 +425,9 @@ func TestGuardsBlock(t *testing.T) {
 	s := sampleFacts()
 	s.SeedDC = "dc2.contoso.com"
 	s.DCs[1].ProtectedFromDeletion = facts.Unknown[bool]("ACL not readable")
-	f := only(t, plan(t, pb, s))
+	f := only(t, planOf(t, pb, s))
 	clean := f.Actions[1]
-	if !clean.Blocked || clean.Guards[0].Status != StatusFailed || clean.Guards[1].Status != StatusUnknown {
+	if !clean.Blocked || clean.Guards[0].Status != plan.StatusFailed || clean.Guards[1].Status != plan.StatusUnknown {
 		t.Fatalf("%+v", clean)
 	}
 	if !strings.Contains(strings.Join(clean.Reasons, "\n"), "DC2 is the seed") {
@@ -440,7 +441,7 @@ func TestGrouping(t *testing.T) {
 	d3 := dc("DC3", guid3, "192.0.2.13")
 	s.DCs = append(s.DCs, d3)
 	s.Links = append(s.Links, link("DC1", guid1, "DC3", guid3, "DC=contoso,DC=com", 8524), link("DC3", guid3, "DC2", guid2, "DC=contoso,DC=com", 8524))
-	p := plan(t, pb, s)
+	p := planOf(t, pb, s)
 	var ids []string
 	for _, f := range p.Findings {
 		ids = append(ids, f.ID)
@@ -450,12 +451,12 @@ func TestGrouping(t *testing.T) {
 	}
 	// DC1<-DC3 has no reachability observation: incomplete, while the others are diagnosed.
 	// DC3<-DC2 too: DC3's DNS server was not asked.
-	if p.Findings[1].Status != FindingIncomplete || p.Findings[0].Status != FindingDiagnosed || p.Findings[2].Status != FindingIncomplete || p.Summary.Incomplete != 2 {
+	if p.Findings[1].Status != plan.FindingIncomplete || p.Findings[0].Status != plan.FindingDiagnosed || p.Findings[2].Status != plan.FindingIncomplete || p.Summary.Incomplete != 2 {
 		t.Errorf("%s %s", p.Findings[0].Status, p.Findings[1].Status)
 	}
 	// Two DSAs with the same server name: the ids carry the GUID.
 	s.Links = append(s.Links, link("DC1", guid1, "DC2", guid3[:8]+guid2[8:], "DC=contoso,DC=com", 8524))
-	p = plan(t, pb, s)
+	p = planOf(t, pb, s)
 	ids = nil
 	for _, f := range p.Findings {
 		ids = append(ids, f.ID)
@@ -467,14 +468,14 @@ func TestGrouping(t *testing.T) {
 
 func TestDeterministicAndFingerprint(t *testing.T) {
 	pb := mustLoad(t, testPlaybook)
-	a := plan(t, pb, sampleFacts())
+	a := planOf(t, pb, sampleFacts())
 	s := sampleFacts()
 	// Same facts in another order, with other timings: the same plan.
 	s.DNS[0], s.DNS[1] = s.DNS[1], s.DNS[0]
 	s.Links[0], s.Links[1] = s.Links[1], s.Links[0]
 	s.DNS[0].ElapsedMS = 99
 	s.Reach[0].ElapsedMS = 42
-	b := plan(t, pb, s)
+	b := planOf(t, pb, s)
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
 	if string(ja) != string(jb) {
@@ -484,7 +485,7 @@ func TestDeterministicAndFingerprint(t *testing.T) {
 	changed := func(name string, edit func(*facts.Snapshot)) string {
 		s := sampleFacts()
 		edit(s)
-		return plan(t, pb, s).Fingerprint
+		return planOf(t, pb, s).Fingerprint
 	}
 	// Facts the decisions read change the fingerprint...
 	for name, edit := range map[string]func(*facts.Snapshot){
@@ -552,7 +553,7 @@ func TestHostileFacts(t *testing.T) {
 			if len(f.Flags) == 0 {
 				t.Errorf("%q: nothing flagged", bad)
 			}
-			if variant == "name" && (f.Status != FindingDiagnosed || len(f.Manual) < 3) {
+			if variant == "name" && (f.Status != plan.FindingDiagnosed || len(f.Manual) < 3) {
 				t.Fatalf("%q: the planner did not keep going: %s %s", bad, f.Status, f.Incomplete)
 			}
 			for _, fl := range f.Flags {
@@ -672,7 +673,7 @@ func TestNeeds(t *testing.T) {
 	pb := mustLoad(t, testPlaybook)
 	s := sampleFacts()
 	s.DNS, s.Reach = nil, nil
-	dns, tcp := Needs(pb, s)
+	dns, tcp := pb.Needs(s)
 	var got []string
 	for _, q := range dns {
 		got = append(got, q.Key())
@@ -689,18 +690,18 @@ func TestNeeds(t *testing.T) {
 	for i := range s.Links {
 		s.Links[i].LastResult = 0
 	}
-	if dns, tcp := Needs(pb, s); len(dns)+len(tcp) != 0 {
+	if dns, tcp := pb.Needs(s); len(dns)+len(tcp) != 0 {
 		t.Errorf("healthy: %v %v", dns, tcp)
 	}
 }
 
 func TestVerify(t *testing.T) {
 	pb := mustLoad(t, testPlaybook)
-	p := plan(t, pb, sampleFacts())
+	p := planOf(t, pb, sampleFacts())
 	f := only(t, p)
 	s := sampleFacts()
 	res, err := Verify(pb, s, f, []string{"cname_src"}, PlanOptions{Now: t0})
-	if err != nil || len(res) != 1 || res[0].Status != StatusFailed {
+	if err != nil || len(res) != 1 || res[0].Status != plan.StatusFailed {
 		t.Fatalf("%+v %v", res, err)
 	}
 	// After the fix: the link is healthy and DC2's server answers the CNAME.
@@ -710,7 +711,7 @@ func TestVerify(t *testing.T) {
 	s.DNS = []facts.DNSObservation{{DNSQuery: facts.DNSQuery{Server: "192.0.2.12", Name: guid2 + "._msdcs.contoso.com", Type: "CNAME"}, Rcode: "NOERROR",
 		Answers: []facts.RR{{Name: guid2 + "._msdcs.contoso.com", Type: "CNAME", Data: "dc2.contoso.com."}}}}
 	res, err = Verify(pb, s, f, []string{"cname_src"}, PlanOptions{Now: t0})
-	if err != nil || res[0].Status != StatusOK {
+	if err != nil || res[0].Status != plan.StatusOK {
 		t.Fatalf("%+v %v", res, err)
 	}
 	s.DNS = nil

@@ -6,6 +6,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/fix8524/fix8524/plan"
 )
 
 // Playbook is a loaded, validated playbook: the decision table (checks, decisions, actions)
@@ -21,7 +23,7 @@ type Playbook struct {
 	Decisions []*Decision    // in file order: the walk order
 	Warnings  []*WarningRule // in file order: every one that holds is reported
 	Actions   []*Action      // in file order
-	Windows   []WindowSpec
+	Windows   []plan.WindowSpec
 	Variables []*Variable
 
 	matches  *cexpr
@@ -56,7 +58,7 @@ type Check struct {
 	// OKMeans says what the check holding means: OKMeansHealthy (the default: it looks for
 	// something working, and failing is the problem) or OKMeansProblem (it looks for a problem,
 	// and holding is finding it). It changes how evidence reads, never how it is evaluated.
-	OKMeans   string
+	OKMeans   plan.OKMeans
 	DeclRange hcl.Range
 
 	// dns
@@ -94,7 +96,7 @@ type Check struct {
 	placeholder cty.Value
 	// statusVals are the check's values by status when expressions read nothing of it but ok,
 	// status and kind (nil otherwise).
-	statusVals map[string]cty.Value
+	statusVals map[plan.Status]cty.Value
 	// refs are the facts the check reads; for an event check's `on`, the events of those DCs.
 	refs []factRef
 }
@@ -145,7 +147,7 @@ type Action struct {
 	Name                 string
 	DeclRange            hcl.Range
 	Doc                  string
-	Risk                 string
+	Risk                 plan.Risk
 	Verify               []string
 	VerifyTimeout        time.Duration
 	RequiresApprovalEach bool

@@ -11,6 +11,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // Shells a manual step's commands are rendered for.
@@ -128,8 +129,8 @@ func (fe *findingEval) holdsFlagged(s string) bool {
 }
 
 // renderManual renders one manual step for this finding; false when its when is false.
-func (fe *findingEval) renderManual(m *Manual) (ManualStep, bool) {
-	ms := ManualStep{Title: m.Title, Shell: m.Shell}
+func (fe *findingEval) renderManual(m *Manual) (plan.ManualStep, bool) {
+	ms := plan.ManualStep{Title: m.Title, Shell: m.Shell}
 	if m.when != nil {
 		fe.addExprDeps(m.when)
 		v := fe.evalBool(m.when)
@@ -192,13 +193,13 @@ func dcAttr(v cty.Value, attr string) cty.Value {
 }
 
 // planAction renders one remedy action for this finding.
-func (fe *findingEval) planAction(a *Action) (PlannedAction, []Need) {
-	pa := PlannedAction{
+func (fe *findingEval) planAction(a *Action) (plan.Action, []plan.Need) {
+	pa := plan.Action{
 		ID: fe.g.id + "/" + a.Name, Name: a.Name, Risk: a.Risk,
 		Verify: append([]string(nil), a.Verify...), VerifyTimeout: a.VerifyTimeout.String(),
 		RequiresApprovalEach: a.RequiresApprovalEach,
 	}
-	var needs []Need
+	var needs []plan.Need
 	block := func(format string, args ...any) {
 		pa.Blocked = true
 		pa.Reasons = append(pa.Reasons, safeText(fmt.Sprintf(format, args...)))
@@ -223,10 +224,10 @@ func (fe *findingEval) planAction(a *Action) (PlannedAction, []Need) {
 	}
 	switch {
 	case a.hasLDAP:
-		pa.Kind, pa.Platform, pa.Transport = KindLDAPDelete, "any", "ldap"
+		pa.Kind, pa.Platform, pa.Transport = plan.KindLDAPDelete, "any", "ldap"
 		fe.addExprDeps(a.ldapDN)
 		dn, ok := knownString(fe.eval(a.ldapDN))
-		del := &LDAPDelete{DN: dn, Tree: a.ldapTree}
+		del := &plan.LDAPDelete{DN: dn, Tree: a.ldapTree}
 		if !ok || dn == "" {
 			block("the DN to delete is unknown")
 			needs = append(needs, fe.factNeeds(a.ldapDN, "action."+a.Name)...)
@@ -258,7 +259,7 @@ func (fe *findingEval) planAction(a *Action) (PlannedAction, []Need) {
 			needs = append(needs, fe.factNeed(a.on.attrRef("platform").t, "action."+a.Name)...)
 			break
 		}
-		pa.Platform = plat
+		pa.Platform = plan.Platform(plat)
 		if a.on.absOK {
 			fe.addFactRef(a.on.attrRef("platform"))
 		}
@@ -268,13 +269,13 @@ func (fe *findingEval) planAction(a *Action) (PlannedAction, []Need) {
 				block("the action has no windows body")
 				break
 			}
-			pa.Kind, pa.Transport, pa.PowerShell = KindPowerShell, "winrm", a.windowsPS
+			pa.Kind, pa.Transport, pa.PowerShell = plan.KindPowerShell, "winrm", a.windowsPS
 		case facts.PlatformSamba:
 			if !a.hasSamba {
 				block("the action has no samba body")
 				break
 			}
-			pa.Kind, pa.Transport, pa.IgnoreExit = KindArgv, "ssh", a.sambaIgnoreExit
+			pa.Kind, pa.Transport, pa.IgnoreExit = plan.KindArgv, "ssh", a.sambaIgnoreExit
 			fe.addExprDeps(a.sambaArgv)
 			argv, ok := knownStrings(fe.eval(a.sambaArgv))
 			if !ok || len(argv) == 0 {
@@ -330,7 +331,7 @@ func (fe *findingEval) planAction(a *Action) (PlannedAction, []Need) {
 		block("the DN to delete holds a flagged value")
 	}
 	for _, g := range a.guards {
-		gr := GuardResult{Name: g.Name, Condition: g.cond.src}
+		gr := plan.GuardResult{Name: g.Name, Condition: g.cond.src}
 		fe.addExprDeps(g.cond)
 		v := fe.eval(g.cond)
 		if !v.IsKnown() || v.IsNull() || v.Type() != cty.Bool || !v.True() {
@@ -338,13 +339,13 @@ func (fe *findingEval) planAction(a *Action) (PlannedAction, []Need) {
 		}
 		switch {
 		case !v.IsKnown() || v.IsNull() || v.Type() != cty.Bool:
-			gr.Status = StatusUnknown
+			gr.Status = plan.StatusUnknown
 			block("guard %s is unknown (%s): %s", g.Name, strings.Join(fe.unknownsOf(g.cond), ", "), gr.Message)
 			needs = append(needs, fe.needsOf(g.cond, "guard "+a.Name+"."+g.Name)...)
 		case v.True():
-			gr.Status = StatusOK
+			gr.Status = plan.StatusOK
 		default:
-			gr.Status = StatusFailed
+			gr.Status = plan.StatusFailed
 			block("guard %s: %s", g.Name, gr.Message)
 		}
 		pa.Guards = append(pa.Guards, gr)
@@ -393,7 +394,7 @@ func walkStrings(v cty.Value, f func(string)) {
 
 // actionKey identifies the effect of an action: the same key in two findings means the same
 // command on the same DC, which apply runs once.
-func actionKey(pa *PlannedAction) string {
+func actionKey(pa *plan.Action) string {
 	params, _ := json.Marshal(pa.Params)
 	argv, _ := json.Marshal(pa.Argv)
 	del, _ := json.Marshal(pa.LDAPDelete)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // The plan keeps the topology: every DC with its site and whether its inbound status was read,
@@ -23,13 +24,13 @@ func TestPlanTopology(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &Topology{
+	want := &plan.Topology{
 		Forest: "contoso.com",
-		DCs: []TopologyDC{
+		DCs: []plan.TopologyDC{
 			{Name: "DC2", Site: "Branch", Domain: "contoso.com", DSAGUID: guid2, Unread: "missing the Monitor Active Directory Replication right"},
 			{Name: "DC1", Site: "Default-First-Site-Name", Domain: "contoso.com", DSAGUID: guid1},
 		},
-		Partnerships: []TopologyLink{
+		Partnerships: []plan.TopologyLink{
 			{Destination: "DC1", Source: "OLDDC", SourceDSAGUID: "0badc0de-0000-4000-8000-000000000001", NCs: 1},
 			{Destination: "DC1", Source: "DC2", SourceDSAGUID: guid2, NCs: 2, Failing: 2},
 			{Destination: "DC2", Source: "DC1", SourceDSAGUID: guid1, NCs: 1},
@@ -42,7 +43,7 @@ func TestPlanTopology(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var back Plan
+	var back plan.Plan
 	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back.Topology, want) {
 		t.Errorf("round trip: %v %+v", err, back.Topology)
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // The cty types of the values playbook expressions see. They are the language's contract: the
@@ -308,7 +309,7 @@ type dcValue struct {
 	attrs   map[string]cty.Value // the attributes val was built from (read-only)
 	nm      string               // name(), computed once
 	reasons map[string]string    // attribute -> why it is unknown
-	flags   []Flag               // Fact is relative to the DC ("name", "ips", ...)
+	flags   []plan.Flag          // Fact is relative to the DC ("name", "ips", ...)
 }
 
 func maybeStr(m facts.Maybe[string], attr string, reasons map[string]string) cty.Value {
@@ -434,7 +435,7 @@ func absentDC(name, guid, dn, why string) dcValue {
 	v := dcValue{val: val, attrs: attrs, nm: dcName(val), reasons: reasons}
 	for _, f := range []struct{ attr, val string }{{"name", name}, {"dsa_guid", guid}, {"ntds_settings_dn", dn}} {
 		if p := valueProblem(f.attr, f.val); p != "" {
-			v.flags = append(v.flags, Flag{Fact: f.attr, Value: displayValue(f.val), Problem: p, raw: f.val})
+			v.flags = append(v.flags, plan.Flag{Fact: f.attr, Value: displayValue(f.val), Problem: p, Raw: f.val})
 		}
 	}
 	return v

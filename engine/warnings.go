@@ -8,6 +8,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // warnings evaluates the playbook's warning blocks for every partnership whose links all
@@ -23,7 +24,7 @@ import (
 // strings (the source's DSA GUID and address, say) its value is computed once per distinct
 // set of values: a source with many partners is evaluated once. The full evaluation context,
 // the message, the manual steps and the flags are made only where a warning holds.
-func (p *planner) warnings(findings []*partnership) []Warning {
+func (p *planner) warnings(findings []*partnership) []plan.Warning {
 	groups := map[string]*partnership{}
 	var healthy []*partnership
 	for i := range p.s.Links {
@@ -47,7 +48,7 @@ func (p *planner) warnings(findings []*partnership) []Warning {
 	if p.pb.warnMemo {
 		memo = &sync.Map{}
 	}
-	held := make([][]Warning, len(healthy))
+	held := make([][]plan.Warning, len(healthy))
 	parallel(len(healthy), func(i int) {
 		g := healthy[i]
 		sort.Slice(g.links, func(a, b int) bool { return g.links[a].NC < g.links[b].NC })
@@ -65,7 +66,7 @@ func (p *planner) warnings(findings []*partnership) []Warning {
 			count[strings.ToLower(g.id)]++
 		}
 	}
-	var out []Warning
+	var out []plan.Warning
 	for i, g := range healthy {
 		if len(held[i]) == 0 {
 			continue
@@ -94,7 +95,7 @@ func (p *planner) warnings(findings []*partnership) []Warning {
 // warningsFor evaluates every warning for one healthy partnership and renders those that hold.
 // memo (when the playbook's whens allow it, Playbook.warnMemo) maps the values they read to
 // the warnings that hold.
-func (p *planner) warningsFor(g *partnership, memo *sync.Map) []Warning {
+func (p *planner) warningsFor(g *partnership, memo *sync.Map) []plan.Warning {
 	var holds []*WarningRule
 	if memo != nil {
 		key := p.warnKey(g.links[0])
@@ -116,16 +117,16 @@ func (p *planner) warningsFor(g *partnership, memo *sync.Map) []Warning {
 	p.partnershipFlags(g, g.links[0])
 	fe := p.newEval(g, g.links)
 	info := g.info()
-	out := make([]Warning, 0, len(holds))
+	out := make([]plan.Warning, 0, len(holds))
 	for _, w := range holds {
 		fe.flags = nil
-		wr := Warning{Name: w.Name, See: w.See, Doc: w.Doc, Link: info, Message: safeText(fe.evalText(w.message))}
+		wr := plan.Warning{Name: w.Name, See: w.See, Doc: w.Doc, Link: info, Message: safeText(fe.evalText(w.message))}
 		for _, m := range w.manual {
 			if ms, ok := fe.renderManual(m); ok {
 				wr.Manual = append(wr.Manual, ms)
 			}
 		}
-		wr.Flags = dedupFlags(append(append([]Flag(nil), g.flags...), fe.flags...))
+		wr.Flags = dedupFlags(append(append([]plan.Flag(nil), g.flags...), fe.flags...))
 		out = append(out, wr)
 	}
 	return out

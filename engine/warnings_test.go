@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // warningBlocks extend testPlaybook: a fact-only check and two warnings over it.
@@ -59,7 +60,7 @@ func TestWarningReportedForHealthyPartnership(t *testing.T) {
 	s := healthyStale()
 	s.Links = append(s.Links, link("DC2", guid2, "DC1", guid1, "CN=Configuration,DC=contoso,DC=com", 0))
 	s.Links[3].SourceAddress = s.Links[2].SourceAddress
-	p := plan(t, pb, s)
+	p := planOf(t, pb, s)
 	if len(p.Findings) != 1 || p.Findings[0].ID != "DC1<-DC2" {
 		t.Fatalf("findings changed: %+v", p.Findings)
 	}
@@ -90,7 +91,7 @@ func TestWarningReportedForHealthyPartnership(t *testing.T) {
 		t.Errorf("flags %+v", w.Flags)
 	}
 	// A healthy partnership never asks for anything.
-	if dns, tcp := Needs(pb, s); len(dns) != 2 || len(tcp) != 2 {
+	if dns, tcp := pb.Needs(s); len(dns) != 2 || len(tcp) != 2 {
 		t.Errorf("needs of the failing partnership only: %v %v", dns, tcp)
 	}
 }
@@ -113,7 +114,7 @@ func TestWarningNotForFailingPartnership(t *testing.T) {
 	l2 := l
 	l2.NC, l2.LastResult = "CN=Configuration,DC=contoso,DC=com", 0
 	s.Links = append(s.Links, l, l2)
-	p := plan(t, pb, s)
+	p := planOf(t, pb, s)
 	if len(p.Warnings) != 0 || p.Summary.Warnings != 0 {
 		t.Fatalf("warnings for failing partnerships: %+v", p.Warnings)
 	}
@@ -141,21 +142,21 @@ warning "samba_stale" {
 	s := healthyStale()
 	s.DCs[1].Platform = facts.Unknown[string]("no credentials") // DC2, the healthy partnership's destination
 	s.Links = s.Links[2:]                                       // only the healthy link
-	p := plan(t, pb, s)
+	p := planOf(t, pb, s)
 	if len(p.Warnings) != 0 || len(p.Findings) != 0 {
 		t.Fatalf("warnings %+v, findings %+v", p.Warnings, p.Findings)
 	}
-	if dns, tcp := Needs(pb, s); len(dns)+len(tcp) != 0 {
+	if dns, tcp := pb.Needs(s); len(dns)+len(tcp) != 0 {
 		t.Errorf("healthy links asked for %v %v", dns, tcp)
 	}
 	// Known and samba: reported.
 	s.DCs[1].Platform = facts.Some(facts.PlatformSamba)
-	if p := plan(t, pb, s); len(p.Warnings) != 1 {
+	if p := planOf(t, pb, s); len(p.Warnings) != 1 {
 		t.Fatalf("warnings %+v", p.Warnings)
 	}
 	// Known and windows: not reported.
 	s.DCs[1].Platform = facts.Some(facts.PlatformWindows)
-	if p := plan(t, pb, s); len(p.Warnings) != 0 {
+	if p := planOf(t, pb, s); len(p.Warnings) != 0 {
 		t.Fatalf("warnings %+v", p.Warnings)
 	}
 }
@@ -181,7 +182,7 @@ func TestWarningIDsAndMemo(t *testing.T) {
 	l := link("DC1", guid1, "DC2", "5b2e7c41-0d9a-4f63-8e15-2a7c9b3d6f80", "DC=contoso,DC=com", 0)
 	l.SourceAddress = stale
 	s.Links = append(s.Links, l)
-	p := plan(t, pb, s)
+	p := planOf(t, pb, s)
 	var got []string
 	for _, w := range p.Warnings {
 		if w.Name == "stale_address" {
@@ -203,7 +204,7 @@ func TestWarningIDsAndMemo(t *testing.T) {
 
 func TestWarningFingerprintIgnoresWarnings(t *testing.T) {
 	pb := mustLoad(t, testPlaybook+warningBlocks)
-	a, b := plan(t, pb, sampleFacts()), plan(t, pb, healthyStale())
+	a, b := planOf(t, pb, sampleFacts()), planOf(t, pb, healthyStale())
 	if len(a.Warnings) != 0 || len(b.Warnings) == 0 {
 		t.Fatalf("warnings: %d, %d", len(a.Warnings), len(b.Warnings))
 	}
@@ -211,7 +212,7 @@ func TestWarningFingerprintIgnoresWarnings(t *testing.T) {
 		t.Errorf("warnings changed the fingerprint: %s vs %s", a.Fingerprint, b.Fingerprint)
 	}
 	// And a playbook without warnings plans the same findings.
-	c := plan(t, mustLoad(t, testPlaybook), healthyStale())
+	c := planOf(t, mustLoad(t, testPlaybook), healthyStale())
 	if c.Fingerprint != b.Fingerprint || len(c.Warnings) != 0 {
 		t.Errorf("fingerprint %s vs %s; warnings %d", c.Fingerprint, b.Fingerprint, len(c.Warnings))
 	}
@@ -227,7 +228,7 @@ func TestWarningHostileValues(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: %v", bad, err)
 		}
-		var w *Warning
+		var w *plan.Warning
 		for i := range p.Warnings {
 			if p.Warnings[i].Name == "stale_address" {
 				w = &p.Warnings[i]
@@ -393,13 +394,13 @@ func TestWarningsDeterministicInParallel(t *testing.T) {
 			s.Links = append(s.Links, l)
 		}
 	}
-	first, _ := json.Marshal(plan(t, pb, s))
-	p := plan(t, pb, s)
+	first, _ := json.Marshal(planOf(t, pb, s))
+	p := planOf(t, pb, s)
 	if p.Summary.Warnings != n { // half the partnerships, two warnings each
 		t.Fatalf("%d warnings, want %d", p.Summary.Warnings, n)
 	}
 	for range 3 {
-		again, _ := json.Marshal(plan(t, pb, s))
+		again, _ := json.Marshal(planOf(t, pb, s))
 		if string(again) != string(first) {
 			t.Fatal("two plans of the same facts differ")
 		}

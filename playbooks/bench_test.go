@@ -87,7 +87,7 @@ func syntheticFailing(tb testing.TB, pb *engine.Playbook, links, every int) *fac
 		return o
 	}
 	for range 3 {
-		dns, tcp := engine.Needs(pb, s)
+		dns, tcp := pb.Needs(s)
 		ix := facts.NewIndex(s)
 		added := 0
 		for _, q := range dns {

@@ -48,6 +48,6 @@ func FuzzPlanShipped(f *testing.F) {
 				}
 			}
 		}
-		engine.Needs(pb, s)
+		pb.Needs(s)
 	})
 }

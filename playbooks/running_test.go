@@ -10,6 +10,7 @@ import (
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/facts/inventory"
 	"github.com/fix8524/fix8524/lab/scenario"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // The scenarios whose source DC2 runs and answers on its address, while DNS is broken.
@@ -20,12 +21,12 @@ var dnsSettingModes = []string{scenario.SettingsRead, scenario.SettingsInventory
 
 // runningSourceVerdict fails a plan that calls a running source offline or gone, or proposes
 // its cleanup.
-func runningSourceVerdict(p *engine.Plan) error {
+func runningSourceVerdict(p *plan.Plan) error {
 	for _, f := range p.Findings {
 		if !strings.HasSuffix(f.ID, "<-DC2") {
 			continue
 		}
-		if f.Status != engine.FindingDiagnosed {
+		if f.Status != plan.FindingDiagnosed {
 			return fmt.Errorf("%s: %s (%s)", f.ID, f.Status, f.Incomplete)
 		}
 		switch f.Decision.Name {
@@ -61,7 +62,7 @@ func TestNoRunningDCCalledOfflineOrGone(t *testing.T) {
 				sc, inv := base.Aged("DC2", days).WithDNSSettings(mode)
 				w := sc.NewWorld()
 				s := w.BaseWith(inv, mode == scenario.SettingsAssumed)
-				w.ObserveNeeds(s, 8, func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) })
+				w.ObserveNeeds(s, 8, pb.Needs)
 				p, err := engine.MakePlan(pb, s, engine.PlanOptions{Now: sc.Now})
 				if err != nil {
 					t.Fatal(err)
@@ -92,7 +93,7 @@ func TestRunningVerdictCanFail(t *testing.T) {
 	inv := &inventory.Inventory{Filename: "inventory.hcl", DCs: map[string]*inventory.DC{"dc2": {Name: "DC2", IPs: []string{netip.MustParseAddr("192.0.2.12").String()}}}}
 	w := sc.NewWorld()
 	s := w.BaseWith(inv, false)
-	w.ObserveNeeds(s, 8, func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) })
+	w.ObserveNeeds(s, 8, pb.Needs)
 	p, err := engine.MakePlan(pb, s, engine.PlanOptions{Now: sc.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +122,7 @@ func TestResolutionErrorIsNotSilence(t *testing.T) {
 		sc := base.Aged("DC2", days)
 		w := sc.NewWorld()
 		s := w.Base()
-		w.ObserveNeeds(s, 8, func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) })
+		w.ObserveNeeds(s, 8, pb.Needs)
 		// The old gather's shape.
 		for i := range s.DCs {
 			if s.DCs[i].Name == "DC2" {

@@ -11,6 +11,7 @@ import (
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/lab/scenario"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // scenarioFacts builds a scenario's facts the way --demo does before the simulated forest
@@ -23,7 +24,7 @@ func scenarioFacts(t testing.TB, pb *engine.Playbook, name string) *facts.Snapsh
 	}
 	w := sc.NewWorld()
 	s := w.Base()
-	w.ObserveNeeds(s, 4, func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) })
+	w.ObserveNeeds(s, 4, pb.Needs)
 	return s
 }
 
@@ -55,7 +56,7 @@ func TestScenarios(t *testing.T) {
 			}
 			got := map[string]string{}
 			for _, f := range p.Findings {
-				if f.Status != engine.FindingDiagnosed {
+				if f.Status != plan.FindingDiagnosed {
 					t.Errorf("%s: %s: %s", f.ID, f.Status, f.Incomplete)
 					continue
 				}

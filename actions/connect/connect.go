@@ -15,17 +15,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/fix8524/fix8524/actions"
-	"github.com/fix8524/fix8524/actions/remote"
-	"github.com/fix8524/fix8524/actions/ssh"
-	"github.com/fix8524/fix8524/actions/winrm"
 	"github.com/fix8524/fix8524/facts/inventory"
-)
-
-// Transports.
-const (
-	WinRM = "winrm"
-	SSH   = "ssh"
+	"github.com/fix8524/fix8524/remote"
+	"github.com/fix8524/fix8524/remote/ssh"
+	"github.com/fix8524/fix8524/remote/winrm"
 )
 
 // Settings are the transport settings given on the command line; the inventory refines them
@@ -44,7 +37,7 @@ type Settings struct {
 	SSHKnownHosts string // known_hosts file (default ~/.ssh/known_hosts)
 }
 
-// Runners opens WinRM and SSH runners; it implements actions.Runners.
+// Runners opens WinRM and SSH runners; it implements remote.Runners.
 type Runners struct {
 	Settings  Settings
 	Inventory *inventory.Inventory
@@ -65,10 +58,10 @@ type Runners struct {
 	Logf func(format string, args ...any)
 }
 
-var _ actions.Runners = (*Runners)(nil)
+var _ remote.Runners = (*Runners)(nil)
 
 // Runner opens a runner for t over t.Transport ("winrm" or "ssh"). The caller closes it.
-func (r *Runners) Runner(_ context.Context, t actions.Target) (remote.Runner, error) {
+func (r *Runners) Runner(_ context.Context, t remote.DC) (remote.Runner, error) {
 	var ts inventory.Transport
 	var ips []string
 	if r.Inventory != nil {
@@ -90,7 +83,7 @@ func (r *Runners) Runner(_ context.Context, t actions.Target) (remote.Runner, er
 	}
 	s := r.Settings
 	switch t.Transport {
-	case WinRM:
+	case remote.WinRM:
 		cfg := winrm.Config{Target: remote.Target{Host: host, Address: addr, Port: s.WinRMPort}, HTTPS: s.WinRMHTTPS,
 			Auth: winrm.Auth(s.WinRMAuth), User: firstNonEmpty(s.WinRMUser, r.DefaultUser), CACertFile: s.WinRMCAFile,
 			TLSServerName: s.WinRMServerName, Timeout: r.Timeout, ConnectTimeout: r.ConnectTimeout}
@@ -119,7 +112,7 @@ func (r *Runners) Runner(_ context.Context, t actions.Target) (remote.Runner, er
 			cfg.Password = pw
 		}
 		return winrm.New(cfg)
-	case SSH:
+	case remote.SSH:
 		cfg := ssh.Config{Target: remote.Target{Host: host, Address: addr, Port: s.SSHPort}, User: firstNonEmpty(s.SSHUser, "root"),
 			KeyFile: s.SSHKey, Windows: t.Platform == "windows", Timeout: r.Timeout, ConnectTimeout: r.ConnectTimeout, Logf: r.Logf}
 		if s.SSHKnownHosts != "" {
@@ -162,22 +155,22 @@ func (r *Runners) Choose(name, platform string) (transport, reason string) {
 	if d := r.Inventory.DC(name); d != nil {
 		switch w, s := d.Transport.WinRM != nil, d.Transport.SSH != nil; {
 		case w && !s:
-			transport = WinRM
+			transport = remote.WinRM
 		case s && !w:
-			transport = SSH
+			transport = remote.SSH
 		}
 	}
 	if transport == "" {
 		switch platform {
 		case "windows":
-			transport = WinRM
+			transport = remote.WinRM
 		case "samba":
-			transport = SSH
+			transport = remote.SSH
 		default:
 			// Unknown platform (the gatherer asks before the DC's rootDSE tells): a Windows DC's
 			// computer object always carries operatingSystem, a joined Samba DC's does not, so
 			// SSH is the likely one; else WinRM, if only it has credentials.
-			for _, tr := range []string{SSH, WinRM} {
+			for _, tr := range []string{remote.SSH, remote.WinRM} {
 				if ok, _ := r.hasCredentials(name, tr); ok {
 					return tr, ""
 				}
@@ -194,7 +187,7 @@ func (r *Runners) Choose(name, platform string) (transport, reason string) {
 func (r *Runners) hasCredentials(name, transport string) (bool, string) {
 	ts := r.Inventory.TransportFor(name)
 	switch transport {
-	case WinRM:
+	case remote.WinRM:
 		user := r.Settings.WinRMUser
 		auth := r.Settings.WinRMAuth
 		if w := ts.WinRM; w != nil {
@@ -208,7 +201,7 @@ func (r *Runners) hasCredentials(name, transport string) (bool, string) {
 			return false, "no WinRM password"
 		}
 		return true, ""
-	case SSH:
+	case remote.SSH:
 		key := r.Settings.SSHKey
 		if s := ts.SSH; s != nil {
 			key = firstNonEmpty(s.KeyFile, key)

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fix8524/fix8524/actions"
 	"github.com/fix8524/fix8524/facts/inventory"
+	"github.com/fix8524/fix8524/remote"
 )
 
 func inv(t *testing.T, src string) *inventory.Inventory {
@@ -50,19 +50,19 @@ dc "KRB" {
 		{"nothing configured", Runners{}, "DC1", "windows", "!WinRM credentials"},
 		{"--user is not WinRM consent", Runners{DefaultUser: "LAB\\a", WinRMPassword: pw("x")}, "DC1", "windows", "!WinRM credentials"},
 		{"winrm user without password", Runners{Settings: Settings{WinRMUser: "LAB\\a"}}, "DC1", "windows", "!password"},
-		{"windows winrm", Runners{Settings: Settings{WinRMUser: "LAB\\a"}, WinRMPassword: pw("x")}, "DC1", "windows", WinRM},
+		{"windows winrm", Runners{Settings: Settings{WinRMUser: "LAB\\a"}, WinRMPassword: pw("x")}, "DC1", "windows", remote.WinRM},
 		{"samba without key", Runners{Settings: Settings{WinRMUser: "LAB\\a"}, WinRMPassword: pw("x")}, "DC1", "samba", "!SSH credentials"},
-		{"samba key", Runners{Settings: Settings{SSHKey: "k"}}, "DC1", "samba", SSH},
-		{"samba password", Runners{SSHPassword: "p"}, "DC1", "samba", SSH},
-		{"unknown platform, SSH key", Runners{Settings: Settings{SSHKey: "k"}}, "DC1", "", SSH},
-		{"unknown platform, WinRM only", Runners{Settings: Settings{WinRMUser: "LAB\\a"}, WinRMPassword: pw("x")}, "DC1", "", WinRM},
-		{"unknown platform, both: SSH", Runners{Settings: Settings{WinRMUser: "LAB\\a", SSHKey: "k"}, WinRMPassword: pw("x")}, "DC1", "", SSH},
+		{"samba key", Runners{Settings: Settings{SSHKey: "k"}}, "DC1", "samba", remote.SSH},
+		{"samba password", Runners{SSHPassword: "p"}, "DC1", "samba", remote.SSH},
+		{"unknown platform, SSH key", Runners{Settings: Settings{SSHKey: "k"}}, "DC1", "", remote.SSH},
+		{"unknown platform, WinRM only", Runners{Settings: Settings{WinRMUser: "LAB\\a"}, WinRMPassword: pw("x")}, "DC1", "", remote.WinRM},
+		{"unknown platform, both: SSH", Runners{Settings: Settings{WinRMUser: "LAB\\a", SSHKey: "k"}, WinRMPassword: pw("x")}, "DC1", "", remote.SSH},
 		{"unknown platform, nothing", Runners{}, "DC1", "", "!platform is unknown"},
-		{"inventory ssh only wins over windows", Runners{Inventory: i}, "WINSSH", "windows", SSH},
-		{"inventory ssh only, unknown platform", Runners{Inventory: i}, "winssh.lab.test", "", SSH},
-		{"inventory both: platform decides", Runners{Inventory: i, WinRMPassword: pw("x")}, "BOTH", "samba", SSH},
-		{"inventory both: windows", Runners{Inventory: i, WinRMPassword: pw("x")}, "BOTH", "windows", WinRM},
-		{"inventory kerberos needs no password", Runners{Inventory: i}, "KRB", "windows", WinRM},
+		{"inventory ssh only wins over windows", Runners{Inventory: i}, "WINSSH", "windows", remote.SSH},
+		{"inventory ssh only, unknown platform", Runners{Inventory: i}, "winssh.lab.test", "", remote.SSH},
+		{"inventory both: platform decides", Runners{Inventory: i, WinRMPassword: pw("x")}, "BOTH", "samba", remote.SSH},
+		{"inventory both: windows", Runners{Inventory: i, WinRMPassword: pw("x")}, "BOTH", "windows", remote.WinRM},
+		{"inventory kerberos needs no password", Runners{Inventory: i}, "KRB", "windows", remote.WinRM},
 	} {
 		tr, why := c.r.Choose(c.dc, c.plat)
 		switch {
@@ -108,33 +108,33 @@ func TestWinRMPasswordNeededAndConfigured(t *testing.T) {
 
 func TestRunnerErrors(t *testing.T) {
 	ctx := context.Background()
-	target := actions.Target{Name: "DC1", DNSHostName: "dc1.lab.test", IPs: []string{"127.0.0.1"}, Platform: "windows"}
+	target := remote.DC{Name: "DC1", DNSHostName: "dc1.lab.test", IPs: []string{"127.0.0.1"}, Platform: "windows"}
 	r := &Runners{}
 	if _, err := r.Runner(ctx, withTransport(target, "telnet")); err == nil || !strings.Contains(err.Error(), "telnet") {
 		t.Errorf("unknown transport: %v", err)
 	}
-	if _, err := r.Runner(ctx, withTransport(target, WinRM)); err == nil || !strings.Contains(err.Error(), "no WinRM user") {
+	if _, err := r.Runner(ctx, withTransport(target, remote.WinRM)); err == nil || !strings.Contains(err.Error(), "no WinRM user") {
 		t.Errorf("no user: %v", err)
 	}
 	boom := errors.New("no terminal to ask for the password")
 	r = &Runners{DefaultUser: `LAB\a`, WinRMPassword: func() (string, error) { return "", boom }}
-	if _, err := r.Runner(ctx, withTransport(target, WinRM)); !errors.Is(err, boom) {
+	if _, err := r.Runner(ctx, withTransport(target, remote.WinRM)); !errors.Is(err, boom) {
 		t.Errorf("password error lost: %v", err)
 	}
 	// Kerberos to an IP-only host is refused by the transport's own checks; the password
 	// callback is not even asked.
 	r = &Runners{Settings: Settings{WinRMUser: "a@lab.test", WinRMAuth: "kerberos", WinRMHTTPS: true},
 		WinRMPassword: func() (string, error) { t.Error("password asked for Kerberos"); return "", nil }}
-	if _, err := r.Runner(ctx, actions.Target{Name: "192.0.2.1", Transport: WinRM}); err == nil {
+	if _, err := r.Runner(ctx, remote.DC{Name: "192.0.2.1", Transport: remote.WinRM}); err == nil {
 		t.Error("Kerberos to an IP accepted")
 	}
 	// Secrets never appear in an error.
 	const secret = "S3cret-Passphrase-Never-Shown"
 	r = &Runners{Settings: Settings{SSHKey: "/nonexistent/key"}, SSHKeyPassphrase: secret, SSHPassword: secret + "2"}
-	_, err := r.Runner(ctx, withTransport(target, SSH))
+	_, err := r.Runner(ctx, withTransport(target, remote.SSH))
 	if err == nil || strings.Contains(err.Error(), secret) {
 		t.Errorf("ssh with a missing key: %v", err)
 	}
 }
 
-func withTransport(t actions.Target, tr string) actions.Target { t.Transport = tr; return t }
+func withTransport(t remote.DC, tr string) remote.DC { t.Transport = tr; return t }

@@ -5,9 +5,11 @@
 // that follows a cleanup: the server object, the computer object and the dead DC's DNS records
 // (GUID CNAME, host A/AAAA, locator SRV, NS, gc._msdcs A), each reported with exact commands.
 //
-// Nothing here decides whether a delete is safe: the apply engine's guards do, on fresh facts,
-// right before calling TreeDelete. This package only refuses what can never be right: an empty
-// DN, a DN that is not an NTDS Settings object (for TreeDelete), or hostile text.
+// The package owns what Go knows about a metadata cleanup: the built-in guards (Guards), which
+// apply evaluates on fresh facts right before the delete besides the playbook's, and the
+// re-check of a delete an earlier run may have done (Recheck). Apply decides, from them, whether
+// the delete runs; the delete itself only refuses what can never be right: an empty DN, a DN
+// that is not an NTDS Settings object (for TreeDelete), or hostile text.
 package ldapdelete
 
 import (

@@ -6,8 +6,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/fix8524/fix8524/actions/remote"
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/remote"
 )
 
 // Leftover kinds.

@@ -17,19 +17,14 @@ import (
 	"golang.org/x/term"
 
 	"github.com/fix8524/fix8524/actions"
-	"github.com/fix8524/fix8524/actions/connect"
-	"github.com/fix8524/fix8524/actions/ldapdelete"
-	"github.com/fix8524/fix8524/actions/remote"
+	"github.com/fix8524/fix8524/apply"
 	"github.com/fix8524/fix8524/engine"
-	"github.com/fix8524/fix8524/engine/apply"
-	"github.com/fix8524/fix8524/engine/approval"
-	"github.com/fix8524/fix8524/engine/journal"
 	"github.com/fix8524/fix8524/facts/gather"
-	"github.com/fix8524/fix8524/facts/inventory"
-	"github.com/fix8524/fix8524/facts/ldapread"
+	"github.com/fix8524/fix8524/internal/approval"
 	"github.com/fix8524/fix8524/internal/inputfile"
+	"github.com/fix8524/fix8524/internal/journal"
 	"github.com/fix8524/fix8524/internal/termtext"
-	"github.com/fix8524/fix8524/lab/demo"
+	"github.com/fix8524/fix8524/plan"
 )
 
 func init() {
@@ -55,12 +50,11 @@ type applyFlags struct {
 	lockTTL    time.Duration
 	asJSON     bool
 	clock      string
+	tlsSet     bool // --tls was given
+	prof       profileFlag
 }
 
-func runApply(ctx context.Context, e *env, args []string) int {
-	var af applyFlags
-	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+func (af *applyFlags) register(fs *flag.FlagSet) {
 	af.conn.register(fs)
 	af.transport.register(fs)
 	af.state.register(fs)
@@ -73,29 +67,27 @@ func runApply(ctx context.Context, e *env, args []string) int {
 	fs.DurationVar(&af.lockTTL, "lock-ttl", apply.DefaultLockTTL, "time to live of the forest lock (`DURATION`), renewed before every step")
 	fs.BoolVar(&af.asJSON, "json", false, "print the result as JSON on stdout (progress goes to stderr)")
 	fs.StringVar(&af.clock, "clock", "", demoClockUsage)
-	var prof profileFlag
-	prof.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: fix8524 apply PLAN [--demo] [--state DIR] [--trust-keys FILE] [--emergency --reason TEXT] [--verify-timeout 5m] [connection and transport flags]")
-		fmt.Fprintln(e.stderr, "       fix8524 apply --dc HOST [connection and transport flags]   (plan, show, ask for 'yes', apply)")
-		fmt.Fprintln(e.stderr, "\nRefuses (exit 3) without a valid approval (on a terminal it asks for a typed 'yes' instead), with an")
-		fmt.Fprintln(e.stderr, "expired one or one for another plan, one already used by an apply that ended (approvals are single-use; an")
-		fmt.Fprintln(e.stderr, "interrupted apply is resumed with it), when the plan changed since approval, when the facts drifted, outside")
-		fmt.Fprintln(e.stderr, "every change window (unless --emergency --reason), with --trust-keys and an unsigned or unknown key, and")
-		fmt.Fprintln(e.stderr, "while another run holds the forest's lock. Exit codes: 0 healed or nothing to do, 1 failed or pending, 3 refused.")
-		fs.PrintDefaults()
+	af.prof.register(fs)
+}
+
+func runApply(ctx context.Context, e *env, args []string) int {
+	var af applyFlags
+	fs := newFlags(e, "apply",
+		"Usage: fix8524 apply PLAN [--demo] [--state DIR] [--trust-keys FILE] [--emergency --reason TEXT] [--verify-timeout 5m] [connection and transport flags]",
+		"       fix8524 apply --dc HOST [connection and transport flags]   (plan, show, ask for 'yes', apply)",
+		"\nRefuses (exit 3) without a valid approval (on a terminal it asks for a typed 'yes' instead), with an",
+		"expired one or one for another plan, one already used by an apply that ended (approvals are single-use; an",
+		"interrupted apply is resumed with it), when the plan changed since approval, when the facts drifted, outside",
+		"every change window (unless --emergency --reason), with --trust-keys and an unsigned or unknown key, and",
+		"while another run holds the forest's lock. Exit codes: 0 healed or nothing to do, 1 failed or pending, 3 refused.",
+	)
+	af.register(fs)
+	planPath, code, ok := parseFlagsArg(e, fs, args)
+	if !ok {
+		return code
 	}
-	planPath, rest := splitPositional(args)
-	if err := fs.Parse(rest); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitError
-	}
-	if planPath == "" && fs.NArg() == 1 {
-		planPath = fs.Arg(0)
-	} else if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "fix8524 apply: unexpected argument %q\n", fs.Arg(0))
+	fail := func(err error) int {
+		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
 		return exitError
 	}
 	if !af.demo {
@@ -105,29 +97,17 @@ func runApply(ctx context.Context, e *env, args []string) int {
 		if planPath == "" {
 			skip = append(skip, "dc")
 		}
-		if _, err := prof.apply(e, fs, skip...); err != nil {
-			fmt.Fprintln(e.stderr, "fix8524 apply:", err)
-			return exitError
+		if _, err := af.prof.apply(e, fs, skip...); err != nil {
+			return fail(err)
 		}
 	}
-	tlsSet := false
-	fs.Visit(func(f *flag.Flag) { tlsSet = tlsSet || f.Name == "tls" })
-	if planPath == "" && af.conn.dc == "" {
-		fmt.Fprintln(e.stderr, "fix8524 apply: give a plan file (fix8524 plan -o FILE, then fix8524 approve FILE --by NAME), or --dc HOST to plan and apply interactively")
-		return exitError
-	}
-	if planPath == "" && af.demo {
-		fmt.Fprintln(e.stderr, "fix8524 apply: --demo applies a saved demo plan: fix8524 plan --demo -o p.json; fix8524 approve p.json --by NAME; fix8524 apply p.json --demo")
-		return exitError
-	}
-	if af.emergency && strings.TrimSpace(af.reason) == "" {
-		fmt.Fprintln(e.stderr, "fix8524 apply: --emergency needs --reason TEXT (it is recorded in the journal)")
-		return exitError
+	af.tlsSet = flagSet(fs, "tls")
+	if err := af.check(planPath); err != nil {
+		return fail(err)
 	}
 	windowClock, err := demoClock(af.clock, af.demo)
 	if err != nil {
-		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
-		return exitError
+		return fail(err)
 	}
 	progress := e.stdout
 	if af.asJSON {
@@ -135,58 +115,35 @@ func runApply(ctx context.Context, e *env, args []string) int {
 	}
 	progress = e.progress(progress)
 
-	pb, files, diags := af.playbooks.load()
-	if len(diags) > 0 {
-		_ = engine.WriteDiagnostics(e.stderr, files, diags, colorFor(e, e.stderr))
-	}
-	if diags.HasErrors() {
+	pb, ok := af.playbooks.loadFor(e)
+	if !ok {
 		return exitError
 	}
 	debugPlaybook(e, pb)
 	var trust *approval.TrustSet
 	if af.trustKeys != "" {
-		t, err := approval.LoadTrust(af.trustKeys)
-		if err != nil {
-			fmt.Fprintln(e.stderr, "fix8524 apply: --trust-keys:", err)
-			return exitError
+		if trust, err = approval.LoadTrust(af.trustKeys); err != nil {
+			return fail(fmt.Errorf("--trust-keys: %w", err))
 		}
-		trust = t
 	}
 	// The plan is read before the journal is opened: a file that is no plan creates nothing.
-	var plan *engine.Plan
-	var planBytes []byte
-	tampered := false
-	if planPath != "" {
-		planBytes, err = inputfile.ReadFile(planPath, "plan", apply.MaxPlanBytes)
-		if err != nil {
-			fmt.Fprintln(e.stderr, "fix8524 apply:", err)
-			return exitError
-		}
-		tampered = changedSinceApproval(planPath, planBytes)
-		if !tampered {
-			plan, err = apply.ParsePlan(planBytes)
-			if err != nil {
-				fmt.Fprintf(e.stderr, "fix8524 apply: %s: %v\n", planPath, err)
-				return exitError
-			}
-		}
+	pl, planBytes, tampered, err := readApplyPlan(planPath)
+	if err != nil {
+		return fail(err)
 	}
 	scenarioName, isDemoPlan := "", false
-	if plan != nil {
-		scenarioName, isDemoPlan = demo.ScenarioOf(plan.Facts.Source)
+	if pl != nil {
+		scenarioName, isDemoPlan = demoPlan(pl)
 	}
 	switch {
-	case af.demo && plan != nil && !isDemoPlan:
-		fmt.Fprintf(e.stderr, "fix8524 apply: --demo: this plan was made from %s, not from the demo forest\n", plan.Facts.Source)
-		return exitError
+	case af.demo && pl != nil && !isDemoPlan:
+		return fail(fmt.Errorf("--demo: this plan was made from %s, not from the demo forest", pl.Facts.Source))
 	case isDemoPlan && !af.demo:
-		fmt.Fprintf(e.stderr, "fix8524 apply: this plan was made from the demo forest (%s): apply it with --demo\n", plan.Facts.Source)
-		return exitError
+		return fail(fmt.Errorf("this plan was made from the demo forest (%s): apply it with --demo", pl.Facts.Source))
 	}
 	j, err := af.state.openFor(e, af.demo, progress)
 	if err != nil {
-		fmt.Fprintln(e.stderr, "fix8524 apply:", journalErr(err))
-		return exitError
+		return fail(errors.New(journalErr(err)))
 	}
 	defer j.Close()
 	if tampered {
@@ -196,69 +153,41 @@ func runApply(ctx context.Context, e *env, args []string) int {
 
 	o := apply.Options{Playbook: pb, Journal: j, Out: progress, Emergency: af.emergency, EmergencyReason: af.reason,
 		VerifyTimeout: af.verifyTime, LockTTL: af.lockTTL}
-
-	// Where facts come from and where actions go.
-	switch {
-	case af.demo:
-		set, err := af.conn.demoSettings()
-		if err != nil {
-			fmt.Fprintln(e.stderr, "fix8524 apply:", err)
-			return exitError
-		}
-		lz := &demo.Lazy{Name: scenarioName, Settings: set, OnStart: func(*demo.Demo) {
-			fmt.Fprintf(progress, "Demo forest %q started broken again: LDAP and DNS simulated on 127.0.0.1, one WS-Management server per Windows DC.\n", scenarioName)
-		}}
-		defer lz.Close()
-		o.Facts, o.Exec, o.WindowClock = lz, lz, windowClock
+	f, closeForest, err := af.forest(e, j, pl, scenarioName, progress)
+	if err != nil {
+		return fail(err)
+	}
+	defer closeForest()
+	o.Facts, o.Exec = f, f
+	if af.demo {
+		o.WindowClock = windowClock
 		sayDemoWindows(progress, af.clock, af.emergency)
-	default:
-		if af.conn.dc == "" {
-			af.conn.dc = seedOf(plan)
-		}
-		if af.conn.dc == "" {
-			fmt.Fprintln(e.stderr, "fix8524 apply: give --dc HOST: the DC to gather fresh facts from (the plan does not name one)")
-			return exitError
-		}
-		live, err := newLive(e, &af.conn, &af.transport, tlsSet, j)
-		if err != nil {
-			fmt.Fprintln(e.stderr, "fix8524 apply:", err)
-			return exitError
-		}
-		o.Facts = apply.GatherFacts{Options: live.gather}
-		o.Exec = &actions.Executor{Runners: live, LDAP: live}
 	}
 
+	return af.run(ctx, e, o, pl, planBytes, planPath, trust)
+}
+
+// run applies the plan (apply --dc HOST: plans first, and asks), with the approvals of the
+// files beside it or a typed 'yes', and prints the result.
+func (af *applyFlags) run(ctx context.Context, e *env, o apply.Options, pl *plan.Plan, planBytes []byte, planPath string, trust *approval.TrustSet) int {
 	ask := (func(string) (bool, error))(nil)
 	if stdinIsTerminal(e) && trust == nil {
 		ask = typedYes(e)
 	}
-	livePlanned := plan == nil
-	if plan == nil {
+	livePlanned := pl == nil
+	if pl == nil {
 		// apply --dc HOST: plan now, show it, and keep it next to the journal.
 		var code int
-		plan, planBytes, planPath, code = planLive(ctx, e, o.Facts, pb, j.Dir())
-		if plan == nil {
+		pl, planBytes, planPath, code = planLive(ctx, e, o.Facts, o.Playbook, o.Journal.Dir())
+		if pl == nil {
 			return code
 		}
 		if ask == nil {
-			reason := "stdin is not a terminal, so nobody can type 'yes'"
-			if trust != nil {
-				reason = "--trust-keys requires a signed approval"
-			}
-			fmt.Fprintf(e.stderr, "fix8524 apply: refused: no approval (%s). Approve the saved plan and apply it:\n  fix8524 approve %s --by NAME\n  fix8524 apply %s --dc %s\n",
-				reason, termtext.ShellWord(planPath), termtext.ShellWord(planPath), termtext.ShellWord(af.conn.dc))
-			for _, out := range []journal.Outcome{journal.Started, journal.Refused} {
-				en := journal.Entry{Kind: journal.KindGate, Name: "approval", Forest: apply.ForestOf(plan), PlanFingerprint: plan.Fingerprint, Outcome: out}
-				if out == journal.Refused {
-					en.Reason = "no approval: " + reason
-				}
-				_, _ = j.Record(en)
-			}
-			return exitRefused
+			return refuseUntyped(e, o.Journal, pl, planPath, af.conn.dc, trust != nil)
 		}
 	}
-	o.Plan, o.PlanBytes, o.PlanPath = plan, planBytes, planPath
-	o.Approvals = &ttyApprovals{file: apply.FileApprovals{PlanPath: planPath, Trust: trust}, ask: ask, e: e, plan: plan, showPlan: !livePlanned}
+	o.Plan, o.PlanBytes, o.PlanPath = pl, planBytes, planPath
+	o.Approvals = &ttyApprovals{file: apply.FileApprovals{PlanPath: planPath, Trust: trust}, ask: ask, e: e, plan: pl, showPlan: !livePlanned}
 
 	res, err := apply.Run(ctx, o)
 	if af.asJSON {
@@ -266,13 +195,84 @@ func runApply(ctx context.Context, e *env, args []string) int {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(res)
 	} else {
-		writeResult(e.stdout, res, colorFor(e, e.stdout), af.state.flag(e, af.demo, j.Dir()))
+		writeResult(e.stdout, res, colorFor(e, e.stdout), af.state.flag(e, af.demo, o.Journal.Dir()))
 	}
 	if err != nil {
 		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
 		return exitError
 	}
 	return res.ExitCode()
+}
+
+// check refuses flags that do not go together.
+func (af *applyFlags) check(planPath string) error {
+	switch {
+	case planPath == "" && af.conn.dc == "":
+		return errors.New("give a plan file (fix8524 plan -o FILE, then fix8524 approve FILE --by NAME), or --dc HOST to plan and apply interactively")
+	case planPath == "" && af.demo:
+		return errors.New("--demo applies a saved demo plan: fix8524 plan --demo -o p.json; fix8524 approve p.json --by NAME; fix8524 apply p.json --demo")
+	case af.emergency && strings.TrimSpace(af.reason) == "":
+		return errors.New("--emergency needs --reason TEXT (it is recorded in the journal)")
+	}
+	return nil
+}
+
+// readApplyPlan reads the plan file ("" reads nothing: apply --dc plans). A plan whose bytes
+// are not the ones its approval approved is not parsed (tampered): refuseTampered says why.
+func readApplyPlan(planPath string) (pl *plan.Plan, b []byte, tampered bool, err error) {
+	if planPath == "" {
+		return nil, nil, false, nil
+	}
+	b, err = inputfile.ReadFile(planPath, "plan", plan.MaxBytes)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if changedSinceApproval(planPath, b) {
+		return nil, b, true, nil
+	}
+	pl, err = plan.Parse(b)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("%s: %w", planPath, err)
+	}
+	return pl, b, false, nil
+}
+
+// forest returns where the apply's fresh facts come from and its actions go: the demo forest
+// the plan was made from, or the live forest of the flags (the plan's seed DC unless --dc).
+func (af *applyFlags) forest(e *env, j *journal.Store, pl *plan.Plan, scenarioName string, progress io.Writer) (forest, func() error, error) {
+	if af.demo {
+		return newDemoForest(scenarioName, &af.conn, progress, true)
+	}
+	if af.conn.dc == "" {
+		af.conn.dc = seedOf(pl)
+	}
+	if af.conn.dc == "" {
+		return nil, nil, errors.New("give --dc HOST: the DC to gather fresh facts from (the plan does not name one)")
+	}
+	l, err := newLive(e, &af.conn, &af.transport, af.tlsSet, j)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l.forest(), func() error { return nil }, nil
+}
+
+// refuseUntyped refuses the plan apply --dc made when nobody can type 'yes': it says how to
+// approve and apply the saved plan, and journals the refusal.
+func refuseUntyped(e *env, j *journal.Store, pl *plan.Plan, planPath, dc string, trustKeys bool) int {
+	reason := "stdin is not a terminal, so nobody can type 'yes'"
+	if trustKeys {
+		reason = "--trust-keys requires a signed approval"
+	}
+	fmt.Fprintf(e.stderr, "fix8524 apply: refused: no approval (%s). Approve the saved plan and apply it:\n  fix8524 approve %s --by NAME\n  fix8524 apply %s --dc %s\n",
+		reason, termtext.ShellWord(planPath), termtext.ShellWord(planPath), termtext.ShellWord(dc))
+	for _, out := range []journal.Outcome{journal.Started, journal.Refused} {
+		en := journal.Entry{Kind: journal.KindGate, Name: "approval", Forest: apply.ForestOf(pl), PlanFingerprint: pl.Fingerprint, Outcome: out}
+		if out == journal.Refused {
+			en.Reason = "no approval: " + reason
+		}
+		_, _ = j.Record(en)
+	}
+	return exitRefused
 }
 
 // changedSinceApproval reports whether the plan file has an approval whose digest differs
@@ -293,7 +293,7 @@ func refuseTampered(e *env, j *journal.Store, planPath string, b []byte) (int, b
 		x, y := approval.Shorten(d, a.PlanDigest)
 		reason := fmt.Sprintf("approval refused: plan changed after approval: %s has digest %s, %s approved %s",
 			termtext.Escape(planPath), x, termtext.Escape(a.By), y)
-		if p, err := apply.ParsePlan(b); err == nil && p.Fingerprint != a.PlanFingerprint {
+		if p, err := plan.Parse(b); err == nil && p.Fingerprint != a.PlanFingerprint {
 			// Not an edit of the approved plan: another plan (the approval of one plan file
 			// left next to another).
 			x, y := approval.Shorten(a.PlanFingerprint, p.Fingerprint)
@@ -312,7 +312,7 @@ func refuseTampered(e *env, j *journal.Store, planPath string, b []byte) (int, b
 }
 
 // seedOf returns the seed DC of a live plan ("ldap://HOST" source, or its seed DC).
-func seedOf(p *engine.Plan) string {
+func seedOf(p *plan.Plan) string {
 	if h, ok := strings.CutPrefix(p.Facts.Source, "ldap://"); ok && h != "" {
 		return h
 	}
@@ -321,8 +321,8 @@ func seedOf(p *engine.Plan) string {
 
 // planLive gathers, plans, prints and saves the plan of `apply --dc HOST`. A nil plan means
 // stop with the returned code.
-func planLive(ctx context.Context, e *env, f apply.Facts, pb *engine.Playbook, stateDir string) (*engine.Plan, []byte, string, int) {
-	s, err := apply.GatherForPlan(ctx, f, pb)
+func planLive(ctx context.Context, e *env, f gather.Source, pb *engine.Playbook, stateDir string) (*plan.Plan, []byte, string, int) {
+	s, err := gather.Complete(ctx, f, pb.Needs)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
 		return nil, nil, "", exitError
@@ -346,11 +346,11 @@ func planLive(ctx context.Context, e *env, f apply.Facts, pb *engine.Playbook, s
 		return nil, nil, "", exitError
 	}
 	path := filepath.Join(dir, "plan-"+time.Now().UTC().Format("20060102T150405Z")+".json")
-	if err := writePlanFile(path, p); err != nil {
+	if err := plan.Write(path, p); err != nil {
 		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
 		return nil, nil, "", exitError
 	}
-	b, err := inputfile.ReadFile(path, "plan", apply.MaxPlanBytes)
+	b, err := inputfile.ReadFile(path, "plan", plan.MaxBytes)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "fix8524 apply:", err)
 		return nil, nil, "", exitError
@@ -380,7 +380,7 @@ type ttyApprovals struct {
 	file     apply.FileApprovals
 	ask      func(string) (bool, error)
 	e        *env
-	plan     *engine.Plan
+	plan     *plan.Plan
 	showPlan bool // show the plan before asking (apply --dc has shown it already)
 }
 
@@ -404,7 +404,7 @@ func (t *ttyApprovals) ApprovePlan(ctx context.Context, req apply.Request) (appl
 	return apply.Grant{By: who, How: "approved by " + who + " typing 'yes' at a terminal"}, nil
 }
 
-func (t *ttyApprovals) ApproveAction(ctx context.Context, req apply.Request, a engine.PlannedAction, explicit bool) (apply.Grant, error) {
+func (t *ttyApprovals) ApproveAction(ctx context.Context, req apply.Request, a plan.Action, explicit bool) (apply.Grant, error) {
 	g, err := t.file.ApproveAction(ctx, req, a, explicit)
 	if !explicit || !errors.Is(err, approval.ErrNoApproval) || t.ask == nil {
 		return g, err
@@ -418,111 +418,6 @@ func (t *ttyApprovals) ApproveAction(ctx context.Context, req apply.Request, a e
 	}
 	who := journal.CurrentHolder().Actor()
 	return apply.Grant{By: who, How: "approved on its own by " + who + " typing 'yes' at a terminal"}, nil
-}
-
-// --- live transports ---
-
-type live struct {
-	e      *env
-	conn   *connFlags
-	tf     *transportFlags
-	inv    *inventory.Inventory
-	gather gather.Options
-	ldap   ldapread.Options
-	j      *journal.Store
-	// runners builds the WinRM/SSH runners (actions/connect, shared with gather's probes).
-	runners *connect.Runners
-
-	mu         sync.Mutex
-	winrmPass  string
-	winrmAsked bool
-}
-
-// newLive builds the live facts source and transports from connection and transport flags
-// (apply and heal share it). Secrets it reads are registered with the journal for redaction.
-func newLive(e *env, c *connFlags, tf *transportFlags, tlsSet bool, j *journal.Store) (*live, error) {
-	lo, err := c.ldapOptions(e, tlsSet)
-	if err != nil {
-		return nil, err
-	}
-	if lo.Auth.Password != "" {
-		j.RegisterSecret(lo.Auth.Password)
-	}
-	var inv *inventory.Inventory
-	if c.inventory != "" {
-		i, diags := inventory.Load(c.inventory)
-		if diags.HasErrors() {
-			return nil, fmt.Errorf("--inventory: %s", diags.Error())
-		}
-		inv = i
-	}
-	l := &live{e: e, conn: c, tf: tf, inv: inv, ldap: lo, j: j}
-	if lo.Auth.Password != "" {
-		l.winrmPass = lo.Auth.Password
-	}
-	l.runners = tf.runners(e, inv, c.user)
-	l.runners.ConnectTimeout = c.dcTimeout
-	l.runners.WinRMPassword = func() (string, error) { return l.password("FIX8524_WINRM_PASSWORD") }
-	for _, p := range []string{l.runners.SSHKeyPassphrase, l.runners.SSHPassword} {
-		if p != "" {
-			j.RegisterSecret(p)
-		}
-	}
-	// The fresh facts are gathered as plan --dc gathers them (host facts over WinRM/SSH when
-	// their credentials are given, assumed-self DNS when asked), or the drift gate would see
-	// the difference as drift.
-	l.gather = gather.Options{Seed: c.dc, SeedServerName: c.serverName, LDAP: lo, Inventory: inv, AssumeSelfDNS: c.assumeSelf,
-		Parallelism: c.parallelism, DCTimeout: c.dcTimeout, Progress: progressBar(e), Host: tf.hostReader(l.runners, c.dcTimeout)}
-	return l, nil
-}
-
-func (l *live) password(envVar string) (string, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if pw := l.e.getenv(envVar); pw != "" {
-		l.j.RegisterSecret(pw)
-		return pw, nil
-	}
-	if l.winrmPass != "" || l.winrmAsked {
-		return l.winrmPass, nil
-	}
-	l.winrmAsked = true
-	pw, err := l.conn.password(l.e)
-	if err != nil {
-		return "", err
-	}
-	l.winrmPass = pw
-	l.j.RegisterSecret(pw)
-	return pw, nil
-}
-
-// Runner implements actions.Runners: WinRM or SSH, from the flags refined by the inventory
-// (actions/connect). The address dialled is the inventory's or the plan's IP (DNS may be what
-// is broken); the DC's DNS name is used for TLS, Kerberos and known_hosts.
-func (l *live) Runner(ctx context.Context, t actions.Target) (remote.Runner, error) {
-	return l.runners.Runner(ctx, t)
-}
-
-// LDAP implements actions.LDAPConns: a bound connection to the target DC, as the gather binds.
-func (l *live) LDAP(ctx context.Context, t actions.Target) (ldapdelete.Conn, func(), error) {
-	host := t.DNSHostName
-	if host == "" {
-		host = t.Name
-	}
-	addr := host
-	if l.inv != nil {
-		if d := l.inv.DC(t.Name); d != nil && len(d.IPs) > 0 {
-			addr = d.IPs[0]
-		}
-	}
-	if addr == host && len(t.IPs) > 0 {
-		addr = t.IPs[0]
-	}
-	c, err := ldapread.Connect(ctx, addr, host, l.ldap)
-	if err != nil {
-		return nil, nil, err
-	}
-	return c.Conn(), c.Close, nil
 }
 
 // --- the result for people ---
@@ -586,7 +481,7 @@ func writeResult(w io.Writer, r apply.Result, color bool, stateArg string) {
 	for _, n := range r.Notes {
 		fmt.Fprintf(b, "note: %s\n", n)
 	}
-	verdict := map[string]string{
+	verdict := map[journal.Outcome]string{
 		apply.Succeeded: c.green("Apply succeeded: every action verified, replication confirmed."),
 		apply.Nothing:   c.green("Nothing to apply."),
 		apply.Refused:   c.red("Apply refused: nothing was changed by the refused steps."),
@@ -594,7 +489,7 @@ func writeResult(w io.Writer, r apply.Result, color bool, stateArg string) {
 		apply.Pending:   c.yellow("Apply pending: changes ran but are not verified yet; apply the same plan again later to re-check."),
 	}[r.Outcome]
 	if verdict == "" {
-		verdict = "Apply: " + r.Outcome
+		verdict = "Apply: " + string(r.Outcome)
 	}
 	if r.Outcome == apply.Succeeded {
 		skipped := 0
@@ -629,14 +524,14 @@ func escapedResult(r apply.Result) apply.Result {
 	return c
 }
 
-func outcomeColor(c painter, o string) string {
+func outcomeColor(c painter, o journal.Outcome) string {
 	switch o {
 	case apply.Succeeded:
-		return c.green("[" + o + "]")
+		return c.green("[" + string(o) + "]")
 	case apply.Failed, apply.Refused:
-		return c.red("[" + o + "]")
+		return c.red("[" + string(o) + "]")
 	case apply.Pending:
-		return c.yellow("[" + o + "]")
+		return c.yellow("[" + string(o) + "]")
 	}
-	return c.dim("[" + o + "]")
+	return c.dim("[" + string(o) + "]")
 }

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fix8524/fix8524/engine/apply"
-	"github.com/fix8524/fix8524/engine/approval"
-	"github.com/fix8524/fix8524/engine/journal"
+	"github.com/fix8524/fix8524/internal/approval"
+	"github.com/fix8524/fix8524/internal/journal"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // inWindow is a --clock inside the playbook's weekend change window (a Saturday morning): the
@@ -141,12 +141,12 @@ func TestDemoEndToEnd(t *testing.T) {
 func TestApplyRefusals(t *testing.T) {
 	type setup func(c *cli, p string) []string // returns extra apply args
 	approveAt := func(c *cli, p string, at time.Time, ttl time.Duration, fp string) {
-		plan, b, err := apply.ReadPlan(p)
+		pl, b, err := plan.Read(p)
 		if err != nil {
 			c.t.Fatal(err)
 		}
 		if fp == "" {
-			fp = plan.Fingerprint
+			fp = pl.Fingerprint
 		}
 		a, err := approval.ApproveAt(at, b, fp, "alice", ttl, "", nil)
 		if err != nil {

@@ -8,8 +8,6 @@ import (
 	"io"
 	"sort"
 	"strings"
-
-	"github.com/fix8524/fix8524/lab/scenario"
 )
 
 func init() {
@@ -89,7 +87,10 @@ func dashed(f string) string {
 }
 
 // scenarioWords are the values --demo takes.
-func scenarioWords() string { return strings.Join(scenario.Names(), " ") }
+func scenarioWords() string {
+	names, _ := demoScenarios()
+	return strings.Join(names, " ")
+}
 
 func runCompletion(ctx context.Context, e *env, args []string) int {
 	if len(args) != 1 || args[0] == "-h" || args[0] == "--help" {

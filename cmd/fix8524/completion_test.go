@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -31,7 +32,7 @@ func TestCompletionScripts(t *testing.T) {
 		"profile": {"force", "profile"},
 	} {
 		for _, f := range want {
-			if !contains(byName[cmd].flags, f) {
+			if !slices.Contains(byName[cmd].flags, f) {
 				t.Errorf("%s: flag %s missing from %v", cmd, f, byName[cmd].flags)
 			}
 		}
@@ -111,7 +112,7 @@ func TestBashCompletionCompletes(t *testing.T) {
 		}
 		got := strings.Fields(string(out))
 		for _, w := range tc.want {
-			if !contains(got, w) {
+			if !slices.Contains(got, w) {
 				t.Errorf("%q completes to %v, want %s", tc.words, got, w)
 			}
 		}

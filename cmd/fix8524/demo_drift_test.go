@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/fix8524/fix8524/engine"
-	"github.com/fix8524/fix8524/engine/apply"
+	"github.com/fix8524/fix8524/facts/gather"
 	"github.com/fix8524/fix8524/lab/demo"
 	"github.com/fix8524/fix8524/lab/scenario"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // For every embedded scenario, the facts `plan --demo` gathers and the facts `apply --demo`'s
-// drift check gathers (demo.Lazy, as runApply builds it, through apply.GatherForPlan) give the
+// drift check gathers (demo.Lazy, as runApply builds it, through gather.Complete) give the
 // same findings with the same per-finding fingerprints: a demo plan is never refused for drift
 // it does not have. (stale-metadata was: plan --demo stamped the facts with the wall clock, the
 // drift check with the scenario's, and days_since_success differed.)
@@ -34,7 +35,7 @@ func TestDemoPlanHasNoDriftForApply(t *testing.T) {
 			if code := run(ctx, e, []string{"plan", "--demo", name, "-o", path}); code != exitOK && code != exitProposed {
 				t.Fatalf("plan --demo %s: exit %d: %s", name, code, stderr)
 			}
-			planned, _, err := apply.ReadPlan(path)
+			planned, _, err := plan.Read(path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -45,7 +46,7 @@ func TestDemoPlanHasNoDriftForApply(t *testing.T) {
 			}
 			lz := &demo.Lazy{Name: scName}
 			defer lz.Close()
-			s, err := apply.GatherForPlan(ctx, lz, pb)
+			s, err := gather.Complete(ctx, lz, pb.Needs)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -179,11 +179,6 @@ func (c *connFlags) passwordFor(e *env, who string) (string, error) {
 	return "", errors.New("--user needs a password: set FIX8524_PASSWORD, use --password-file, or run on a terminal to be prompted")
 }
 
-// playbookNeeds returns the observations the playbook's checks need, for the gatherer.
-func playbookNeeds(pb *engine.Playbook) gather.Needs {
-	return func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) }
-}
-
 // gatherLive reads a live forest from --dc.
 func (c *connFlags) gatherLive(ctx context.Context, e *env, tlsSet bool, needs gather.Needs, tf *transportFlags) (*facts.Snapshot, error) {
 	o, err := c.gatherOptions(e, tlsSet, needs, tf)
@@ -268,33 +263,13 @@ func progressBar(e *env) func(phase string, done, total int) {
 	}
 }
 
-// splitDemoArgs lets "--demo [SCENARIO]" take an optional value: a bare word right after --demo
-// is the scenario name.
-func splitDemoArgs(args []string) (rest []string, demo bool, name string) {
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--demo" || a == "-demo":
-			demo = true
-			if i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
-				name = args[i+1]
-				i++
-			}
-			continue
-		case strings.HasPrefix(a, "--demo=") || strings.HasPrefix(a, "-demo="):
-			demo = true
-			_, name, _ = strings.Cut(a, "=")
-			continue
-		}
-		rest = append(rest, a)
-	}
-	return rest, demo, name
-}
-
 func runGather(ctx context.Context, e *env, args []string) int {
-	args, demo, demoName := splitDemoArgs(args)
-	fs := flag.NewFlagSet("gather", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	args, demo, demoName := takeOptionalArg(args, "demo")
+	fs := newFlags(e, "gather",
+		"Usage: fix8524 gather --dc HOST [connection flags] [transport flags] [-o facts.json]",
+		"       fix8524 gather --demo [SCENARIO] [-o facts.json]",
+		"       fix8524 gather --repadmin-csv FILE [-o facts.json]",
+	)
 	var c connFlags
 	c.register(fs)
 	var tf transportFlags
@@ -307,21 +282,8 @@ func runGather(ctx context.Context, e *env, args []string) int {
 	out := fs.String("o", "-", "write the facts to `FILE` (- for stdout)")
 	requireComplete := fs.Bool("require-complete", false, "exit 1 when the read is partial (a DC could not be read); the facts are written anyway")
 	csvFile := fs.String("repadmin-csv", "", "read link status from `FILE` (repadmin /showrepl * /csv); with --dc it fills the DCs whose status LDAP could not read")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: fix8524 gather --dc HOST [connection flags] [transport flags] [-o facts.json]")
-		fmt.Fprintln(e.stderr, "       fix8524 gather --demo [SCENARIO] [-o facts.json]")
-		fmt.Fprintln(e.stderr, "       fix8524 gather --repadmin-csv FILE [-o facts.json]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitError
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "fix8524 gather: unexpected argument %q\n", fs.Arg(0))
-		return exitError
+	if code, ok := parseFlags(e, fs, args); !ok {
+		return code
 	}
 	if !demo {
 		// The profile's seed DC reads a live forest: not when --repadmin-csv alone is given.
@@ -334,29 +296,22 @@ func runGather(ctx context.Context, e *env, args []string) int {
 			return exitError
 		}
 	}
-	tlsSet := false
-	fs.Visit(func(f *flag.Flag) { tlsSet = tlsSet || f.Name == "tls" })
+	tlsSet := flagSet(fs, "tls")
 	var snap *facts.Snapshot
 	var err error
 	var needs gather.Needs
 	var pb *engine.Playbook
 	if demo || c.dc != "" {
 		// The observations to make come from the playbook's checks.
-		loaded, files, diags := pf.load()
-		if len(diags) > 0 {
-			_ = engine.WriteDiagnostics(e.stderr, files, diags, colorFor(e, e.stderr))
-		}
-		if diags.HasErrors() {
+		loaded, ok := pf.loadFor(e)
+		if !ok {
 			return exitError
 		}
-		pb, needs = loaded, playbookNeeds(loaded)
+		pb, needs = loaded, loaded.Needs
 	}
 	switch {
 	case demo:
-		set, serr := c.demoSettings()
-		if err = serr; err == nil {
-			snap, err = simDemoFacts(ctx, pb, demoName, set)
-		}
+		snap, err = c.demoGather(ctx, pb, demoName)
 	case c.dc != "":
 		snap, err = c.gatherLive(ctx, e, tlsSet, needs, &tf)
 		if err == nil && *csvFile != "" {

@@ -82,16 +82,16 @@ func TestPasswordFile(t *testing.T) {
 	}
 }
 
-func TestSplitDemoArgs(t *testing.T) {
-	rest, demo, name := splitDemoArgs([]string{"--demo", "healthy", "-o", "x"})
+func TestTakeOptionalDemoArg(t *testing.T) {
+	rest, demo, name := takeOptionalArg([]string{"--demo", "healthy", "-o", "x"}, "demo")
 	if !demo || name != "healthy" || strings.Join(rest, " ") != "-o x" {
 		t.Fatalf("%v %v %q", rest, demo, name)
 	}
-	rest, demo, name = splitDemoArgs([]string{"-o", "x", "--demo"})
+	rest, demo, name = takeOptionalArg([]string{"-o", "x", "--demo"}, "demo")
 	if !demo || name != "" || len(rest) != 2 {
 		t.Fatalf("%v %v %q", rest, demo, name)
 	}
-	if _, _, name := splitDemoArgs([]string{"--demo=samba-result-2"}); name != "samba-result-2" {
+	if _, _, name := takeOptionalArg([]string{"--demo=samba-result-2"}, "demo"); name != "samba-result-2" {
 		t.Fatal(name)
 	}
 }

@@ -14,17 +14,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fix8524/fix8524/actions"
+	"github.com/fix8524/fix8524/apply"
 	"github.com/fix8524/fix8524/engine"
-	"github.com/fix8524/fix8524/engine/apply"
-	"github.com/fix8524/fix8524/engine/heal"
-	"github.com/fix8524/fix8524/engine/journal"
-	"github.com/fix8524/fix8524/engine/metrics"
-	"github.com/fix8524/fix8524/engine/notify"
-	"github.com/fix8524/fix8524/engine/policy"
+	"github.com/fix8524/fix8524/heal"
+	"github.com/fix8524/fix8524/heal/policy"
+	"github.com/fix8524/fix8524/internal/journal"
+	"github.com/fix8524/fix8524/internal/metrics"
+	"github.com/fix8524/fix8524/internal/notify"
 	"github.com/fix8524/fix8524/internal/termtext"
-	"github.com/fix8524/fix8524/lab/demo"
-	"github.com/fix8524/fix8524/lab/scenario"
+	"github.com/fix8524/fix8524/plan"
 )
 
 func init() {
@@ -53,6 +51,7 @@ type healFlags struct {
 	by              string
 	forest          string
 	clock           string
+	prof            profileFlag
 }
 
 // healHooks let tests replace the clock and the waits of apply (nil: real ones), and learn
@@ -70,11 +69,7 @@ var healExitMeaning = map[int]string{
 	exitRefused:  "refused by a guardrail",
 }
 
-func runHeal(ctx context.Context, e *env, args []string) int {
-	args, isDemo, demoName := splitDemoArgs(args)
-	var hf healFlags
-	fl := flag.NewFlagSet("heal", flag.ContinueOnError)
-	fl.SetOutput(e.stderr)
+func (hf *healFlags) register(fl *flag.FlagSet) {
 	hf.conn.register(fl)
 	hf.transport.register(fl)
 	hf.state.register(fl)
@@ -94,33 +89,30 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 	fl.StringVar(&hf.by, "by", "", "who resets the breaker (`NAME`; default user@host)")
 	fl.StringVar(&hf.forest, "forest", "", "the `FOREST` whose breaker --reset-breaker closes (default: the one open breaker)")
 	fl.StringVar(&hf.clock, "clock", "", demoClockUsage)
-	var prof profileFlag
-	prof.register(fl)
+	hf.prof.register(fl)
 	demoUsage(fl)
-	fl.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: fix8524 heal --dc HOST [connection and transport flags] [--policy FILE] [--state DIR]")
-		fmt.Fprintln(e.stderr, "                    [--every DURATION [--metrics-listen ADDR [--metrics-allow-remote]]] [--metrics-textfile FILE.prom]")
-		fmt.Fprintln(e.stderr, "                    [--escalate-dir DIR] [--emergency --reason TEXT]")
-		fmt.Fprintln(e.stderr, "       fix8524 heal --demo [SCENARIO] [--policy FILE] [--state DIR] ...   (the demo forest, started broken)")
-		fmt.Fprintln(e.stderr, "       fix8524 heal --reset-breaker --reason TEXT [--by NAME] [--forest FOREST] [--state DIR]")
-		fmt.Fprintf(e.stderr, "\nScenarios: %s (default %s)\n", strings.Join(scenario.Names(), ", "), scenario.Default)
-		fmt.Fprintln(e.stderr, "\nOne run: gather, plan, auto-approve only what the policy allows, apply with the gates, verification and")
-		fmt.Fprintln(e.stderr, "journal of a human apply; save the rest as a plan for a human (fix8524 approve, then apply) and notify.")
-		fmt.Fprintln(e.stderr, "Exit codes: 0 healthy or healed, 2 a human is needed, 3 refused by a guardrail, 1 error.")
-		fl.PrintDefaults()
-	}
-	if err := fl.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitError
-	}
-	if fl.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "fix8524 heal: unexpected argument %q\n", fl.Arg(0))
-		return exitError
+}
+
+func runHeal(ctx context.Context, e *env, args []string) int {
+	args, isDemo, demoName := takeOptionalArg(args, "demo")
+	var hf healFlags
+	fl := newFlags(e, "heal",
+		"Usage: fix8524 heal --dc HOST [connection and transport flags] [--policy FILE] [--state DIR]",
+		"                    [--every DURATION [--metrics-listen ADDR [--metrics-allow-remote]]] [--metrics-textfile FILE.prom]",
+		"                    [--escalate-dir DIR] [--emergency --reason TEXT]",
+		"       fix8524 heal --demo [SCENARIO] [--policy FILE] [--state DIR] ...   (the demo forest, started broken)",
+		"       fix8524 heal --reset-breaker --reason TEXT [--by NAME] [--forest FOREST] [--state DIR]",
+		demoScenariosLine(),
+		"\nOne run: gather, plan, auto-approve only what the policy allows, apply with the gates, verification and",
+		"journal of a human apply; save the rest as a plan for a human (fix8524 approve, then apply) and notify.",
+		"Exit codes: 0 healthy or healed, 2 a human is needed, 3 refused by a guardrail, 1 error.",
+	)
+	hf.register(fl)
+	if code, ok := parseFlags(e, fl, args); !ok {
+		return code
 	}
 	if !isDemo {
-		if _, err := prof.apply(e, fl); err != nil {
+		if _, err := hf.prof.apply(e, fl); err != nil {
 			fmt.Fprintln(e.stderr, "fix8524 heal:", err)
 			return exitError
 		}
@@ -132,62 +124,24 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 	if hf.resetBreaker {
 		return resetBreaker(e, &hf, isDemo)
 	}
-	switch {
-	case hf.by != "" || hf.forest != "":
-		return fail("--by and --forest go with --reset-breaker")
-	case hf.emergency && strings.TrimSpace(hf.reason) == "":
-		return fail("--emergency needs --reason TEXT (it is recorded in the journal)")
-	case hf.reason != "" && !hf.emergency:
-		return fail("--reason goes with --reset-breaker or --emergency")
-	case isDemo && hf.conn.dc != "":
-		return fail("give --dc HOST or --demo [SCENARIO], not both")
-	case !isDemo && hf.conn.dc == "":
-		return fail("give --dc HOST (the DC to read the forest from), or --demo [SCENARIO]")
-	case hf.every != 0 && hf.every < heal.MinEvery:
-		return fail("--every %s: the interval must be at least %s", hf.every, heal.MinEvery)
-	case hf.metricsListen != "" && hf.every == 0:
-		return fail("--metrics-listen serves metrics in loop mode (--every); one run writes them with --metrics-textfile")
-	case hf.metricsTextfile != "" && !strings.HasSuffix(hf.metricsTextfile, ".prom"):
-		return fail("--metrics-textfile %s: the textfile collector reads only files ending in .prom", hf.metricsTextfile)
+	if msg := hf.check(isDemo); msg != "" {
+		return fail("%s", msg)
 	}
 	windowClock, err := demoClock(hf.clock, isDemo)
 	if err != nil {
 		return fail("%v", err)
 	}
 	var ln net.Listener
-	listenAddr := ""
 	if hf.metricsListen != "" {
-		l, err := metrics.Listen(hf.metricsListen, hf.metricsAllowRemote)
-		if err != nil {
+		if ln, err = metrics.Listen(hf.metricsListen, hf.metricsAllowRemote); err != nil {
 			return fail("%v", err)
 		}
-		ln = l
-		listenAddr = l.Addr().String()
 		defer func() { _ = ln.Close() }()
 	}
-
-	// The playbook and the policy, checked against each other.
-	pb, files, diags := hf.playbooks.load()
-	if len(diags) > 0 {
-		_ = engine.WriteDiagnostics(e.stderr, files, diags, colorFor(e, e.stderr))
-	}
-	if diags.HasErrors() {
+	pb, pol, ok := hf.load(e)
+	if !ok {
 		return exitError
 	}
-	pol, notice, pdiags := policy.LoadOrDefault(hf.policy)
-	if pol != nil {
-		pdiags = append(pdiags, pol.Lint(policy.PlaybookActions(pb))...)
-	}
-	if len(pdiags) > 0 {
-		fmt.Fprint(e.stderr, policy.FormatDiagnostics(pdiags))
-	}
-	if pdiags.HasErrors() || pol == nil {
-		return exitError
-	}
-	if notice != "" {
-		notef(e, e.stderr, "fix8524 heal: %s\n", notice)
-	}
-
 	j, err := hf.state.openFor(e, isDemo, e.progress(e.stdout))
 	if err != nil {
 		return fail("%s", journalErr(err))
@@ -208,24 +162,19 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 	if isDemo {
 		name := demoName
 		if name == "" {
-			name = scenario.Default
+			_, name = demoScenarios()
 		}
-		lz := &demo.Lazy{Name: name, OnStart: func(*demo.Demo) {
-			fmt.Fprintf(progress, "Demo forest %q started broken: LDAP and DNS simulated on 127.0.0.1, one WS-Management server per Windows DC.\n", name)
-		}}
-		defer lz.Close()
-		o.Facts, o.Exec, o.WindowClock, o.Forest = lz, lz, windowClock, "demo:"+name
+		df, closeDemo, _ := newDemoForest(name, nil, progress, false)
+		defer closeDemo()
+		o.Facts, o.Exec, o.WindowClock, o.Forest = df, df, windowClock, "demo:"+name
 		sayDemoWindows(progress, hf.clock, hf.emergency)
 	} else {
-		tlsSet := false
-		fl.Visit(func(f *flag.Flag) { tlsSet = tlsSet || f.Name == "tls" })
-		lv, err := newLive(e, &hf.conn, &hf.transport, tlsSet, j)
+		lv, err := newLive(e, &hf.conn, &hf.transport, flagSet(fl, "tls"), j)
 		if err != nil {
 			return fail("%v", err)
 		}
-		o.Facts = apply.GatherFacts{Options: lv.gather}
-		o.Exec = &actions.Executor{Runners: lv, LDAP: lv}
-		o.Forest = hf.conn.dc
+		f := lv.forest()
+		o.Facts, o.Exec, o.Forest = f, f, hf.conn.dc
 	}
 
 	m, err := metrics.New(metrics.Options{})
@@ -256,15 +205,66 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 	if hf.every == 0 {
 		return once(ctx)
 	}
+	return healLoop(ctx, e, out, hf.every, once, m, ln)
+}
 
-	// Loop mode.
+// check refuses flags that do not go together ("" when they do).
+func (hf *healFlags) check(isDemo bool) string {
+	switch {
+	case hf.by != "" || hf.forest != "":
+		return "--by and --forest go with --reset-breaker"
+	case hf.emergency && strings.TrimSpace(hf.reason) == "":
+		return "--emergency needs --reason TEXT (it is recorded in the journal)"
+	case hf.reason != "" && !hf.emergency:
+		return "--reason goes with --reset-breaker or --emergency"
+	case isDemo && hf.conn.dc != "":
+		return "give --dc HOST or --demo [SCENARIO], not both"
+	case !isDemo && hf.conn.dc == "":
+		return "give --dc HOST (the DC to read the forest from), or --demo [SCENARIO]"
+	case hf.every != 0 && hf.every < heal.MinEvery:
+		return fmt.Sprintf("--every %s: the interval must be at least %s", hf.every, heal.MinEvery)
+	case hf.metricsListen != "" && hf.every == 0:
+		return "--metrics-listen serves metrics in loop mode (--every); one run writes them with --metrics-textfile"
+	case hf.metricsTextfile != "" && !strings.HasSuffix(hf.metricsTextfile, ".prom"):
+		return fmt.Sprintf("--metrics-textfile %s: the textfile collector reads only files ending in .prom", hf.metricsTextfile)
+	}
+	return ""
+}
+
+// load loads the playbook and the heal policy, checked against each other; their diagnostics
+// are printed, and ok is false when either has errors.
+func (hf *healFlags) load(e *env) (pb *engine.Playbook, pol *policy.Policy, ok bool) {
+	pb, ok = hf.playbooks.loadFor(e)
+	if !ok {
+		return nil, nil, false
+	}
+	pol, notice, pdiags := policy.LoadOrDefault(hf.policy)
+	if pol != nil {
+		pdiags = append(pdiags, heal.Lint(pol, pb)...)
+	}
+	if len(pdiags) > 0 {
+		fmt.Fprint(e.stderr, policy.FormatDiagnostics(pdiags))
+	}
+	if pdiags.HasErrors() || pol == nil {
+		return nil, nil, false
+	}
+	if notice != "" {
+		notef(e, e.stderr, "fix8524 heal: %s\n", notice)
+	}
+	return pb, pol, true
+}
+
+// healLoop runs once every interval (with jitter) until ctx ends, serving the metrics on ln
+// (when given) meanwhile.
+func healLoop(ctx context.Context, e *env, out io.Writer, every time.Duration, once func(context.Context) int, m *metrics.Metrics, ln net.Listener) int {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	var wg sync.WaitGroup
-	if listenAddr != "" {
-		fmt.Fprintf(out, "heal: serving metrics on http://%s/metrics\n", listenAddr)
+	if ln != nil {
+		addr := ln.Addr().String()
+		fmt.Fprintf(out, "heal: serving metrics on http://%s/metrics\n", addr)
 		if healHooks.listening != nil {
-			healHooks.listening(listenAddr)
+			healHooks.listening(addr)
 		}
 		wg.Add(1)
 		go func() {
@@ -274,12 +274,13 @@ func runHeal(ctx context.Context, e *env, args []string) int {
 			}
 		}()
 	}
-	fmt.Fprintf(out, "heal: loop mode, one run every %s (with jitter) until stopped\n", hf.every)
-	err = heal.Loop{Every: hf.every, Run: once, Logf: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", termtext.Args(args)...) }}.Start(ctx)
+	fmt.Fprintf(out, "heal: loop mode, one run every %s (with jitter) until stopped\n", every)
+	err := heal.Loop{Every: every, Run: once, Logf: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", termtext.Args(args)...) }}.Start(ctx)
 	stop() // the metrics server ends with the loop
 	wg.Wait()
 	if err != nil {
-		return fail("%v", err)
+		fmt.Fprintf(e.stderr, "fix8524 heal: %s\n", termtext.Escape(err.Error()))
+		return exitError
 	}
 	fmt.Fprintln(out, "heal: stopped")
 	return exitOK
@@ -414,7 +415,7 @@ func writeHeld(b *bufio.Writer, c painter, r *heal.Report) int {
 	if r.Plan == nil {
 		return 0
 	}
-	plan := escapedPlan(r.Plan)   // every value from AD or the playbook, escaped for the terminal
+	p := escapedPlan(r.Plan)      // every value from AD or the playbook, escaped for the terminal
 	held := map[string][]string{} // finding id -> why its actions were held
 	for _, v := range r.Verdicts {
 		if !v.Approved {
@@ -431,10 +432,10 @@ func writeHeld(b *bufio.Writer, c painter, r *heal.Report) int {
 		healed[id] = true
 	}
 	actions := 0
-	for i := range plan.Findings {
+	for i := range p.Findings {
 		// Verdicts and healed ids name findings by their raw ids: match them on the plan as
 		// it is, print its escaped copy.
-		id, f := r.Plan.Findings[i].ID, &plan.Findings[i]
+		id, f := r.Plan.Findings[i].ID, &p.Findings[i]
 		if healed[id] {
 			continue
 		}
@@ -447,7 +448,7 @@ func writeHeld(b *bufio.Writer, c painter, r *heal.Report) int {
 		}
 		var why []string
 		switch {
-		case f.Status != engine.FindingDiagnosed:
+		case f.Status != plan.FindingDiagnosed:
 			why = append(why, "the diagnosis is incomplete: gather what it names, then plan again")
 		case len(f.Actions) == 0:
 			why = append(why, "the playbook proposes no action for it, only manual steps: a person must act")

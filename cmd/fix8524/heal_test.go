@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fix8524/fix8524/engine/journal"
-	"github.com/fix8524/fix8524/engine/policy"
+	"github.com/fix8524/fix8524/heal/policy"
+	"github.com/fix8524/fix8524/internal/journal"
 )
 
 func (c *cli) write(name, content string) string {

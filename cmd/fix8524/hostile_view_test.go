@@ -11,15 +11,16 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/fix8524/fix8524/apply"
 	"github.com/fix8524/fix8524/engine"
-	"github.com/fix8524/fix8524/engine/apply"
-	"github.com/fix8524/fix8524/engine/approval"
-	"github.com/fix8524/fix8524/engine/heal"
-	"github.com/fix8524/fix8524/engine/journal"
-	"github.com/fix8524/fix8524/engine/policy"
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/heal"
+	"github.com/fix8524/fix8524/heal/policy"
+	"github.com/fix8524/fix8524/internal/approval"
+	"github.com/fix8524/fix8524/internal/journal"
 	"github.com/fix8524/fix8524/internal/profile"
 	"github.com/fix8524/fix8524/internal/termtext"
+	"github.com/fix8524/fix8524/plan"
 	"github.com/fix8524/fix8524/playbooks"
 )
 
@@ -218,15 +219,15 @@ func writeFile(t *testing.T, path string, b []byte) string {
 // that ask for an approval of their own, with name as every value, and a manual step. It returns
 // the second action, whose id holds format characters and a line separator but no control
 // character, so that an approval file may name it.
-func withHostileAction(p *engine.Plan, name string) engine.PlannedAction {
+func withHostileAction(p *plan.Plan, name string) plan.Action {
 	f := &p.Findings[0]
-	a := engine.PlannedAction{ID: f.ID + "/register_cname", Key: name, Name: "register_cname", Title: name, Kind: engine.KindPowerShell,
-		Risk: engine.RiskLow, Target: name, TargetDNSHostName: name, TargetIPs: []string{name}, Platform: "windows", Transport: "winrm",
+	a := plan.Action{ID: f.ID + "/register_cname", Key: name, Name: "register_cname", Title: name, Kind: plan.KindPowerShell,
+		Risk: plan.RiskLow, Target: name, TargetDNSHostName: name, TargetIPs: []string{name}, Platform: "windows", Transport: "winrm",
 		PowerShell: "Restart-Service Netlogon\n" + name, RequiresApprovalEach: true}
 	b := a
 	b.ID, b.Name = "DC1<-\u202eDC2\u2028PS> Remove-Item/restart_netlogon", "restart_netlogon"
 	f.Actions = append(f.Actions, a, b)
-	f.Manual = append(f.Manual, engine.ManualStep{Title: name, Text: name, On: name, Shell: "powershell", Commands: []string{"nltest /dsregdns", name}})
+	f.Manual = append(f.Manual, plan.ManualStep{Title: name, Text: name, On: name, Shell: "powershell", Commands: []string{"nltest /dsregdns", name}})
 	p.Summary.Actions += 2
 	p.Summary.ManualSteps++
 	return b
@@ -256,7 +257,7 @@ func TestHostileShow(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "p.json")
-	if err := writePlanFile(path, p); err != nil {
+	if err := plan.Write(path, p); err != nil {
 		t.Fatal(err)
 	}
 	raw := mustRead(t, path)
@@ -295,7 +296,7 @@ func TestHostileShow(t *testing.T) {
 	// approve of the same plan, its actions asking for approvals of their own (and --allow-each
 	// naming one that is not there): what it prints is escaped too.
 	other := filepath.Join(dir, "q.json")
-	if err := writePlanFile(other, p); err != nil {
+	if err := plan.Write(other, p); err != nil {
 		t.Fatal(err)
 	}
 	code, out, stderr := c.run("", "approve", other, "--by", "bob", "--state", c.state)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	iofs "io/fs"
 	"os"
@@ -11,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fix8524/fix8524/engine/journal"
+	"github.com/fix8524/fix8524/internal/journal"
 	"github.com/fix8524/fix8524/internal/termtext"
 )
 
@@ -20,8 +19,13 @@ func init() {
 }
 
 func runJournal(_ context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("journal", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "journal",
+		"Usage: fix8524 journal [--state DIR] [--json] [--since 24h] [--run ID|last] [--forest F] [--target DC] [--kind K,...] [--limit N]",
+		"       fix8524 journal --lock-status FOREST [--state DIR]",
+		"       fix8524 journal --break-lock FOREST --reason TEXT [--by NAME] [--state DIR]",
+		"\nEvery gate decision and every action of approve, apply and heal, before and after.",
+		"A forest's lock is never taken over automatically: a lock left by a killed run is released only by --break-lock.",
+	)
 	var st stateFlag
 	st.register(fs)
 	var prof profileFlag
@@ -38,23 +42,8 @@ func runJournal(_ context.Context, e *env, args []string) int {
 	reason := fs.String("reason", "", "why the lock is broken (`TEXT`)")
 	by := fs.String("by", "", "who breaks the lock (`NAME`; default user@host)")
 	lockStatus := fs.String("lock-status", "", "show who holds the lock of `FOREST`")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: fix8524 journal [--state DIR] [--json] [--since 24h] [--run ID|last] [--forest F] [--target DC] [--kind K,...] [--limit N]")
-		fmt.Fprintln(e.stderr, "       fix8524 journal --lock-status FOREST [--state DIR]")
-		fmt.Fprintln(e.stderr, "       fix8524 journal --break-lock FOREST --reason TEXT [--by NAME] [--state DIR]")
-		fmt.Fprintln(e.stderr, "\nEvery gate decision and every action of approve, apply and heal, before and after.")
-		fmt.Fprintln(e.stderr, "A forest's lock is never taken over automatically: a lock left by a killed run is released only by --break-lock.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitError
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "fix8524 journal: unexpected argument %q\n", fs.Arg(0))
-		return exitError
+	if code, ok := parseFlags(e, fs, args); !ok {
+		return code
 	}
 	if !*demoState {
 		if _, err := prof.apply(e, fs); err != nil {

@@ -14,13 +14,13 @@ import (
 	"github.com/fix8524/fix8524/actions"
 	"github.com/fix8524/fix8524/actions/ldapdelete"
 	"github.com/fix8524/fix8524/engine"
-	"github.com/fix8524/fix8524/engine/apply"
-	"github.com/fix8524/fix8524/engine/heal"
-	"github.com/fix8524/fix8524/engine/journal"
-	"github.com/fix8524/fix8524/engine/policy"
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/facts/gather"
+	"github.com/fix8524/fix8524/heal"
+	"github.com/fix8524/fix8524/heal/policy"
+	"github.com/fix8524/fix8524/internal/journal"
 	"github.com/fix8524/fix8524/lab/sim"
+	"github.com/fix8524/fix8524/plan"
 	"github.com/fix8524/fix8524/playbooks"
 )
 
@@ -53,7 +53,7 @@ func partialForest(t *testing.T, pb *engine.Playbook) (gather.Options, []string,
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
-	o, err := f.GatherOptions("sim:partial", playbookNeeds(pb))
+	o, err := f.GatherOptions("sim:partial", pb.Needs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func TestHealNeverHealthyFromAPartialRead(t *testing.T) {
 			t.Fatal(err)
 		}
 		var out bytes.Buffer
-		r := heal.Run(context.Background(), heal.Options{Policy: policy.Default(), Playbook: pb, Facts: apply.GatherFacts{Options: o},
+		r := heal.Run(context.Background(), heal.Options{Policy: policy.Default(), Playbook: pb, Facts: gather.Live{Options: o},
 			Exec: nopExec{}, Journal: j, Out: &out, RequireComplete: require, Forest: "bench.example"})
 		j.Close()
 		want := exitProposed
@@ -201,12 +201,12 @@ func TestHealNeverHealthyFromAPartialRead(t *testing.T) {
 // nopExec runs nothing: the partial forest proposes no action.
 type nopExec struct{}
 
-func (nopExec) Run(context.Context, engine.PlannedAction) actions.Outcome {
+func (nopExec) Run(context.Context, plan.Action) actions.Outcome {
 	return actions.Outcome{Err: errors.New("nothing may run in this test")}
 }
-func (nopExec) Inspect(context.Context, engine.PlannedAction) (ldapdelete.ObjectState, error) {
+func (nopExec) Inspect(context.Context, plan.Action) (ldapdelete.ObjectState, error) {
 	return ldapdelete.ObjectState{}, errors.New("nothing may run in this test")
 }
-func (nopExec) Leftovers(context.Context, engine.PlannedAction, ldapdelete.DNSQuerier, ldapdelete.LeftoversInput) []ldapdelete.Leftover {
+func (nopExec) Leftovers(context.Context, plan.Action, ldapdelete.DNSQuerier, ldapdelete.LeftoversInput) []ldapdelete.Leftover {
 	return nil
 }

@@ -1,23 +1,16 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/facts"
-	"github.com/fix8524/fix8524/internal/atomicfile"
 	"github.com/fix8524/fix8524/internal/inputfile"
 	"github.com/fix8524/fix8524/internal/termtext"
-	"github.com/fix8524/fix8524/lab/scenario"
+	"github.com/fix8524/fix8524/plan"
 )
 
 func init() {
@@ -36,41 +29,19 @@ type planOpts struct {
 	requireComplete bool
 }
 
-// takeOptionalArg removes "--NAME [VALUE]" / "--NAME=VALUE" from args: a bare word right after
-// the flag is its value. It lets `plan --demo` and `plan --demo NAME` both work.
-func takeOptionalArg(args []string, name string) (rest []string, set bool, value string) {
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--"+name || a == "-"+name:
-			set = true
-			if i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
-				value = args[i+1]
-				i++
-			}
-			continue
-		case strings.HasPrefix(a, "--"+name+"=") || strings.HasPrefix(a, "-"+name+"="):
-			set = true
-			_, value, _ = strings.Cut(a, "=")
-			continue
-		case a == "--":
-			rest = append(rest, args[i:]...)
-			return rest, set, value
-		}
-		rest = append(rest, a)
-	}
-	return rest, set, value
-}
-
 func runPlan(ctx context.Context, e *env, args []string) int {
 	args, demo, demoName := takeOptionalArg(args, "demo")
-	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "plan",
+		"Usage: fix8524 plan (--dc HOST [connection flags] | --facts FILE | --demo [SCENARIO]) [--playbooks DIR] [-o plan.json] [--json] [--report FILE] [-var NAME=VALUE] [-var-file FILE]",
+		demoScenariosLine(),
+		"Exit codes: 0 nothing to do, 2 actions or manual steps proposed (or facts to gather, or a partial read:",
+		"a DC could not be read), 1 error (a partial read too with --require-complete).",
+	)
 	var pf playbookFlags
 	pf.register(fs)
 	factsFile := fs.String("facts", "", "plan from a facts snapshot `FILE` (from fix8524 gather; - for stdin)")
 	out := fs.String("o", "", "write the plan JSON to `FILE` (what approve and apply read)")
-	asJSON := fs.Bool("json", false, "print the plan as JSON (schema: engine/PLAN.md) instead of the human view")
+	asJSON := fs.Bool("json", false, "print the plan as JSON (schema: plan/README.md) instead of the human view")
 	reportFile := fs.String("report", "", "also write the plan as a report to `FILE`: one HTML page with the topology drawn, or Markdown for .md (see fix8524 report)")
 	full := fs.Bool("full", false, "print evidence and action parameters uncut (the human view clips long lines)")
 	requireComplete := fs.Bool("require-complete", false, "exit 1 when the read is partial (a DC could not be read), instead of 2")
@@ -78,22 +49,8 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 	var prof profileFlag
 	prof.register(fs)
 	demoUsage(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: fix8524 plan (--dc HOST [connection flags] | --facts FILE | --demo [SCENARIO]) [--playbooks DIR] [-o plan.json] [--json] [--report FILE] [-var NAME=VALUE] [-var-file FILE]")
-		fmt.Fprintf(e.stderr, "\nScenarios: %s (default %s)\n", strings.Join(scenario.Names(), ", "), scenario.Default)
-		fmt.Fprintln(e.stderr, "Exit codes: 0 nothing to do, 2 actions or manual steps proposed (or facts to gather, or a partial read:")
-		fmt.Fprintln(e.stderr, "a DC could not be read), 1 error (a partial read too with --require-complete).")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitError
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "fix8524 plan: unexpected argument %q\n", fs.Arg(0))
-		return exitError
+	if code, ok := parseFlags(e, fs, args); !ok {
+		return code
 	}
 	if !demo && *factsFile == "" {
 		// Without another source, the profile's seed DC: a live plan.
@@ -112,11 +69,8 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "fix8524 plan: give exactly one of --dc HOST, --facts FILE or --demo [SCENARIO]")
 		return exitError
 	}
-	pb, files, diags := pf.load()
-	if len(diags) > 0 {
-		_ = engine.WriteDiagnostics(e.stderr, files, diags, colorFor(e, e.stderr))
-	}
-	if diags.HasErrors() {
+	pb, ok := pf.loadFor(e)
+	if !ok {
 		return exitError
 	}
 	debugPlaybook(e, pb)
@@ -126,10 +80,7 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 	switch {
 	case demo:
 		// The scenario served as a simulated forest on loopback, gathered over LDAP and DNS.
-		set, serr := live.conn.demoSettings()
-		if err = serr; err == nil {
-			s, err = simDemoFacts(ctx, pb, demoName, set)
-		}
+		s, err = live.conn.demoGather(ctx, pb, demoName)
 	case live.requested():
 		s, err = live.gather(ctx, e, pb)
 	default:
@@ -160,21 +111,6 @@ func readFacts(e *env, path string) (*facts.Snapshot, error) {
 	return s, nil
 }
 
-// demoFacts builds the facts of an embedded scenario straight from its World: the topology and
-// links, plus the DNS and TCP observations the playbook asks for (asked until nothing new is
-// needed). `plan --demo` gathers from the simulated forest instead (simDemoFacts); tests
-// compare the two.
-func demoFacts(pb *engine.Playbook, name string) (*facts.Snapshot, error) {
-	sc, err := scenario.Load(name)
-	if err != nil {
-		return nil, err
-	}
-	w := sc.NewWorld()
-	s := w.Base()
-	w.ObserveNeeds(s, 8, func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) })
-	return s, nil
-}
-
 // planFromFacts plans, writes -o, prints the human view or JSON, and returns the exit code:
 // 0 nothing to do, 2 something proposed (actions, manual steps, or facts to gather), 1 error.
 // `plan --dc HOST` calls it with the facts it gathered.
@@ -185,7 +121,7 @@ func planFromFacts(_ context.Context, e *env, s *facts.Snapshot, o planOpts) int
 		return exitError
 	}
 	if o.out != "" {
-		if err := writePlanFile(o.out, p); err != nil {
+		if err := plan.Write(o.out, p); err != nil {
 			fmt.Fprintln(e.stderr, "fix8524 plan:", err)
 			return exitError
 		}
@@ -197,7 +133,7 @@ func planFromFacts(_ context.Context, e *env, s *facts.Snapshot, o planOpts) int
 		}
 	}
 	if o.asJSON {
-		if err := encodePlan(e.stdout, p); err != nil {
+		if err := plan.Encode(e.stdout, p); err != nil {
 			fmt.Fprintln(e.stderr, "fix8524 plan:", err)
 			return exitError
 		}
@@ -231,7 +167,7 @@ func planFromFacts(_ context.Context, e *env, s *facts.Snapshot, o planOpts) int
 
 // writePlanNext says what to do with the plan: save, approve and apply it (with --demo for a
 // demo plan), or nothing when it proposes no action.
-func writePlanNext(w io.Writer, p *engine.Plan, out string) {
+func writePlanNext(w io.Writer, p *plan.Plan, out string) {
 	if out != "" {
 		fmt.Fprintf(w, "\nSaved the plan to %s (fix8524 show %s prints it again).", out, termtext.ShellWord(out))
 	}
@@ -249,398 +185,11 @@ func writePlanNext(w io.Writer, p *engine.Plan, out string) {
 	}
 }
 
-func planProposes(p *engine.Plan) bool {
+func planProposes(p *plan.Plan) bool {
 	for _, f := range p.Findings {
-		if f.Status != engine.FindingDiagnosed || len(f.Actions) > 0 || len(f.Manual) > 0 {
+		if f.Status != plan.FindingDiagnosed || len(f.Actions) > 0 || len(f.Manual) > 0 {
 			return true
 		}
 	}
 	return false
-}
-
-func encodePlan(w io.Writer, p *engine.Plan) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(p)
-}
-
-// writePlanFile writes the plan atomically (temporary file, then rename); it never replaces
-// anything but a regular file.
-func writePlanFile(path string, p *engine.Plan) error {
-	if err := atomicfile.WriteFunc(path, 0o600, func(w io.Writer) error { return encodePlan(w, p) }); err != nil {
-		return fmt.Errorf("the plan: %w", err)
-	}
-	return nil
-}
-
-// ---- the human view ----
-
-// painter renders the human views: on colours them (a terminal, no NO_COLOR); full prints
-// evidence and parameters uncut (--full).
-type painter struct{ on, full bool }
-
-func (c painter) wrap(code, s string) string {
-	if !c.on {
-		return s
-	}
-	return code + s + "\x1b[0m"
-}
-func (c painter) bold(s string) string   { return c.wrap("\x1b[1m", s) }
-func (c painter) red(s string) string    { return c.wrap("\x1b[31m", s) }
-func (c painter) green(s string) string  { return c.wrap("\x1b[32m", s) }
-func (c painter) yellow(s string) string { return c.wrap("\x1b[33m", s) }
-func (c painter) dim(s string) string    { return c.wrap("\x1b[2m", s) }
-
-func (c painter) status(s string) string {
-	switch s {
-	case engine.StatusOK:
-		return c.green("[ok]     ")
-	case engine.StatusFailed:
-		return c.red("[failed] ")
-	default:
-		return c.yellow("[unknown]")
-	}
-}
-
-// reading labels a check's evidence as the article reads it: a problem found, no problem, or
-// unknown. A plan made before readings existed shows its status.
-func (c painter) reading(ev engine.CheckResult) string {
-	switch ev.Reading {
-	case engine.ReadingProblem:
-		return c.red("[problem found]")
-	case engine.ReadingNoProblem:
-		return c.green("[no problem]   ")
-	case engine.ReadingUnknown:
-		return c.yellow("[unknown]      ")
-	}
-	return c.status(ev.Status)
-}
-
-// paint is the painter for w: colour on a terminal.
-func paint(e *env, w io.Writer) painter { return painter{on: colorFor(e, w)} }
-
-// cut clips s to n bytes unless the view is --full.
-func (c painter) cut(s string, n int) string {
-	if c.full {
-		return s
-	}
-	return termtext.Clip(s, n)
-}
-
-func (c painter) risk(r string) string {
-	switch r {
-	case engine.RiskHigh:
-		return c.red("high")
-	case engine.RiskMedium:
-		return c.yellow("medium")
-	}
-	return c.green(r)
-}
-
-// writePlanText prints a plan in the spirit of terraform plan: one block per partnership. It is
-// the one rendering of a plan for people: plan, show and apply print it. Every value is escaped
-// for the terminal (it prints an escaped copy: escapedPlan).
-func writePlanText(w io.Writer, p *engine.Plan, c painter) {
-	p = escapedPlan(p)
-	b := bufio.NewWriter(w)
-	defer b.Flush()
-	fmt.Fprintf(b, "Playbook %s (%s), facts %s gathered %s", p.Playbook.Name, strings.Join(p.Playbook.Files, ", "), p.Facts.Source, p.Facts.GatheredAt.UTC().Format(time.RFC3339))
-	if p.Facts.SeedDC != "" {
-		fmt.Fprintf(b, " from %s", p.Facts.SeedDC)
-	}
-	fmt.Fprintln(b)
-	writeCoverage(b, c, p.Coverage)
-	if len(p.Findings) == 0 && !p.Summary.Partial {
-		fmt.Fprintf(b, "\n%s\n", c.green("No replication link fails with an error this playbook handles. Nothing to do."))
-	} else if len(p.Findings) == 0 {
-		fmt.Fprintf(b, "\n%s\n", c.yellow("No replication link that was read fails with an error this playbook handles; the links of the DCs not read are unknown."))
-	}
-	for _, f := range p.Findings {
-		writeFinding(b, c, &f)
-	}
-	writeWarnings(b, c, p.Warnings)
-	if len(p.Unmatched) > 0 {
-		fmt.Fprintf(b, "\n%s %d failing link(s) with another error; a person must look (repadmin /showrepl, samba-tool drs showrepl):\n",
-			c.bold("Not handled by this playbook:"), len(p.Unmatched))
-		for _, u := range engine.GroupUnmatched(p.Unmatched) {
-			fmt.Fprintf(b, "  %s\n", u)
-		}
-	}
-	s := p.Summary
-	fmt.Fprintf(b, "\n%s ", c.bold("Plan:"))
-	if s.Partial {
-		fmt.Fprintf(b, "%s ", c.red(fmt.Sprintf("partial (%d DC(s) not read),", s.DCsNotRead)))
-	}
-	fmt.Fprintf(b, "%d partnership(s) (%d failing link(s) matched): %d diagnosed, %d incomplete; %d action(s)",
-		s.Findings, s.MatchedLinks, s.Diagnosed, s.Incomplete, s.Actions)
-	if len(s.ByRisk) > 0 {
-		var parts []string
-		for _, r := range []string{engine.RiskLow, engine.RiskMedium, engine.RiskHigh} {
-			if n := s.ByRisk[r]; n > 0 {
-				parts = append(parts, fmt.Sprintf("%d %s", n, r))
-			}
-		}
-		fmt.Fprintf(b, " (%s)", strings.Join(parts, ", "))
-	}
-	if s.Blocked > 0 {
-		fmt.Fprintf(b, ", %s", c.red(fmt.Sprintf("%d blocked", s.Blocked)))
-	}
-	fmt.Fprintf(b, ", %d manual step(s)", s.ManualSteps)
-	if n := assumedFindings(p); n > 0 {
-		fmt.Fprintf(b, ", %s", c.yellow(fmt.Sprintf("%d resting on assumed settings", n)))
-	}
-	if s.Flags > 0 {
-		fmt.Fprintf(b, ", %s", c.red(fmt.Sprintf("%d flagged value(s)", s.Flags)))
-	}
-	if s.Warnings > 0 {
-		fmt.Fprintf(b, ", %s", c.yellow(fmt.Sprintf("%d warning(s)", s.Warnings)))
-	}
-	fmt.Fprintf(b, ".\nFingerprint %s\n", p.Fingerprint)
-}
-
-// escapedPlan returns a copy of p with every string escaped for the terminal
-// (termtext.EscapeAll), scripts line by line: a DC name or any other value from AD or a file
-// cannot end a line of the view and forge the next one, nor send escape sequences.
-func escapedPlan(p *engine.Plan) *engine.Plan {
-	b, err := json.Marshal(p)
-	var c engine.Plan
-	if err == nil {
-		err = json.Unmarshal(b, &c)
-	}
-	if err != nil {
-		return &engine.Plan{FormatVersion: p.FormatVersion, Fingerprint: termtext.Escape(p.Fingerprint)}
-	}
-	scripts := map[*engine.PlannedAction]string{}
-	for i := range c.Findings {
-		for j := range c.Findings[i].Actions {
-			a := &c.Findings[i].Actions[j]
-			lines := strings.Split(strings.TrimRight(a.PowerShell, "\n"), "\n")
-			for k := range lines {
-				lines[k] = termtext.Escape(lines[k])
-			}
-			scripts[a] = strings.Join(lines, "\n")
-		}
-	}
-	termtext.EscapeAll(&c)
-	for a, s := range scripts {
-		a.PowerShell = s
-	}
-	return &c
-}
-
-// writeCoverage says how much of the forest was read, every DC that was not read with the
-// reason, and every gathering problem.
-func writeCoverage(b *bufio.Writer, c painter, cov *facts.Coverage) {
-	if cov == nil {
-		return
-	}
-	if cov.Complete {
-		fmt.Fprintf(b, "Coverage: %s\n", cov)
-	} else {
-		fmt.Fprintf(b, "%s %s\n", c.red("Coverage: PARTIAL"), strings.TrimPrefix(cov.String(), "partial: "))
-		for _, d := range cov.NotRead {
-			fmt.Fprintf(b, "  %s %s: %s\n", c.red("not read:"), termtext.Escape(d.Name), termtext.Line(d.Reason, 400))
-		}
-	}
-	writeProblems(b, cov.Problems)
-}
-
-// writeProblems lists every gathering problem (plan, gather).
-func writeProblems(w io.Writer, ps []facts.Problem) {
-	if len(ps) == 0 {
-		return
-	}
-	fmt.Fprintf(w, "Gathering problems (%d):\n", len(ps))
-	for _, p := range ps {
-		fmt.Fprintf(w, "  %s: %s\n", termtext.Line(p.Scope, 200), termtext.Line(p.Message, 400))
-	}
-}
-
-// writeWarnings prints the warnings: replication links that work today and will fail once
-// something they depend on goes away. They propose no action and do not change the exit code.
-func writeWarnings(b *bufio.Writer, c painter, ws []engine.Warning) {
-	if len(ws) == 0 {
-		return
-	}
-	fmt.Fprintf(b, "\n%s %d partnership warning(s): these links replicate now and will fail later\n", c.yellow("Warnings:"), len(ws))
-	for i := range ws {
-		w := &ws[i]
-		fmt.Fprintf(b, "\n%s  %s\n", c.bold(w.ID), c.dim(fmt.Sprintf("(%d NC(s) replicating, source DSA %s)", len(w.Link.NCs), w.Link.SourceDSAGUID)))
-		fmt.Fprintf(b, "  %s %s\n", c.yellow("Warning:"), c.bold(w.Name))
-		fmt.Fprintf(b, "    %s\n", w.Message)
-		if w.See != "" {
-			fmt.Fprintf(b, "    See the article: %q\n", w.See)
-		}
-		writeManual(b, c, w.Manual)
-		writeFlags(b, c, w.Flags)
-	}
-}
-
-// writeManual prints manual steps (of a finding or a warning).
-func writeManual(b *bufio.Writer, c painter, steps []engine.ManualStep) {
-	if len(steps) == 0 {
-		return
-	}
-	fmt.Fprintln(b, "  Manual steps:")
-	for i, m := range steps {
-		where := "on an admin workstation"
-		if m.On != "" {
-			where = "on " + m.On
-		}
-		fmt.Fprintf(b, "    %d. %s %s\n", i+1, m.Title, c.dim("("+m.Shell+", "+where+")"))
-		if m.Text != "" {
-			fmt.Fprintf(b, "       %s\n", m.Text)
-		}
-		prompt := map[string]string{"cmd": "C:\\>", "powershell": "PS>", "posix": "$"}[m.Shell]
-		for _, cmd := range m.Commands {
-			fmt.Fprintf(b, "       %s %s\n", c.dim(prompt), cmd)
-		}
-		if m.Flagged {
-			fmt.Fprintf(b, "       %s\n", c.red("Read before running: a value in these commands is flagged (see Flagged values)."))
-		}
-	}
-}
-
-// writeFlags prints flagged values (of a finding or a warning).
-func writeFlags(b *bufio.Writer, c painter, flags []engine.Flag) {
-	if len(flags) == 0 {
-		return
-	}
-	fmt.Fprintln(b, "  Flagged values:")
-	for _, fl := range flags {
-		fmt.Fprintf(b, "    %s %s = %s: %s\n", c.red("!"), fl.Fact, fl.Value, fl.Problem)
-	}
-}
-
-func writeFinding(b *bufio.Writer, c painter, f *engine.Finding) {
-	l := f.Link
-	res := map[int]bool{}
-	maxFail := 0
-	for _, nc := range l.NCs {
-		res[nc.LastResult] = true
-		maxFail = max(maxFail, nc.ConsecutiveFailures)
-	}
-	var rs []string
-	for r := range res {
-		rs = append(rs, fmt.Sprint(r))
-	}
-	sort.Strings(rs)
-	fmt.Fprintf(b, "\n%s  %s\n", c.bold(f.ID), c.dim(fmt.Sprintf("(%d NC(s), result %s, %d consecutive failure(s), source DSA %s)", len(l.NCs), strings.Join(rs, "/"), maxFail, l.SourceDSAGUID)))
-	switch f.Status {
-	case engine.FindingDiagnosed:
-		fmt.Fprintf(b, "  Diagnosis: %s\n", c.bold(f.Decision.Name))
-		fmt.Fprintf(b, "    %s\n", f.Decision.Cause)
-		fmt.Fprintf(b, "    See the article: %q\n", f.Decision.See)
-	default:
-		fmt.Fprintf(b, "  %s %s\n", c.yellow("Diagnosis incomplete:"), f.Incomplete)
-	}
-	if len(f.Assumptions) > 0 {
-		fmt.Fprintf(b, "  %s %s\n", c.yellow("Assumed:"), c.bold("this diagnosis rests on settings that were not read; heal will not act on it unattended"))
-		for _, a := range f.Assumptions {
-			fmt.Fprintf(b, "    %s %s\n", c.yellow("!"), a)
-		}
-	}
-	if len(f.Evidence) > 0 {
-		fmt.Fprintln(b, "  Evidence:")
-		for _, ev := range f.Evidence {
-			fmt.Fprintf(b, "    %s %s: %s\n", c.reading(ev), ev.Name, c.cut(ev.Summary, 240))
-		}
-	}
-	if len(f.Needs) > 0 {
-		fmt.Fprintln(b, "  To gather:")
-		for _, n := range f.Needs {
-			fmt.Fprintf(b, "    - %s\n", n.String())
-		}
-	}
-	if len(f.Actions) > 0 {
-		fmt.Fprintln(b, "  Actions:")
-		for _, a := range f.Actions {
-			mark := c.green("+")
-			if a.Blocked {
-				mark = c.red("!")
-			}
-			fmt.Fprintf(b, "    %s [%s] %s\n", mark, c.risk(a.Risk), a.Title)
-			fmt.Fprintf(b, "        %s %s", a.Name, actionPlace(a))
-			if a.RequiresApprovalEach {
-				fmt.Fprint(b, ", needs its own approval")
-			}
-			fmt.Fprintln(b)
-			switch a.Kind {
-			case engine.KindPowerShell:
-				for _, line := range strings.Split(strings.TrimRight(a.PowerShell, "\n"), "\n") {
-					fmt.Fprintf(b, "        %s %s\n", c.dim("PS>"), line)
-				}
-				if len(a.Params) > 0 {
-					pj, _ := json.Marshal(a.Params)
-					fmt.Fprintf(b, "        %s %s\n", c.dim("$P ="), c.cut(string(pj), 400))
-				}
-			case engine.KindArgv:
-				fmt.Fprintf(b, "        %s %s", c.dim("$"), a.ArgvDisplay)
-				if a.IgnoreExit {
-					fmt.Fprint(b, c.dim("   (exit code ignored; verified by the checks)"))
-				}
-				fmt.Fprintln(b)
-			case engine.KindLDAPDelete:
-				tree := ""
-				if a.LDAPDelete.Tree {
-					tree = " (tree delete)"
-				}
-				fmt.Fprintf(b, "        LDAP delete%s: %s\n", tree, a.LDAPDelete.DN)
-				if a.LDAPDelete.ExpectGUID != "" {
-					fmt.Fprintf(b, "        only if its objectGUID is %s\n", a.LDAPDelete.ExpectGUID)
-				}
-			}
-			if len(a.Verify) > 0 {
-				fmt.Fprintf(b, "        verify: %s (up to %s)\n", strings.Join(a.Verify, ", "), a.VerifyTimeout)
-			}
-			for _, g := range a.Guards {
-				fmt.Fprintf(b, "        guard %s %s", c.status(g.Status), g.Name)
-				if g.Status != engine.StatusOK {
-					fmt.Fprintf(b, ": %s", g.Message)
-				}
-				fmt.Fprintln(b)
-			}
-			for _, r := range a.Reasons {
-				fmt.Fprintf(b, "        %s %s\n", c.red("blocked:"), r)
-			}
-		}
-	}
-	writeManual(b, c, f.Manual)
-	writeFlags(b, c, f.Flags)
-	for _, e := range f.Errors {
-		fmt.Fprintf(b, "  %s %s\n", c.red("Playbook error:"), e)
-	}
-}
-
-// assumedFindings counts the findings whose diagnosis rests on assumed settings.
-func assumedFindings(p *engine.Plan) int {
-	n := 0
-	for _, f := range p.Findings {
-		if len(f.Assumptions) > 0 {
-			n++
-		}
-	}
-	return n
-}
-
-// actionPlace says where an action goes: "on DC2 = dc2.contoso.com [192.0.2.12] (windows over
-// winrm)", the host and addresses apply connects to (what an approval binds).
-func actionPlace(a engine.PlannedAction) string {
-	esc := termtext.Escape
-	s := "on " + esc(a.Target)
-	if a.TargetDNSHostName != "" {
-		s += " = " + esc(a.TargetDNSHostName)
-	}
-	if len(a.TargetIPs) > 0 {
-		s += " [" + esc(strings.Join(a.TargetIPs, ", ")) + "]"
-	}
-	return s + " (" + esc(a.Platform) + " over " + esc(orDash(a.Transport)) + ")"
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/lab/scenario"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // selfDNSFactsFile writes the destination-dns-isp scenario's facts with DC1's DNS client
@@ -34,7 +35,7 @@ func selfDNSFactsFile(t *testing.T, from string) string {
 			s.DCs[i].DNSServers, s.DCs[i].DNSServersFrom = facts.Some(append([]string(nil), ips...)), from
 		}
 	}
-	w.ObserveNeeds(s, 8, func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) })
+	w.ObserveNeeds(s, 8, pb.Needs)
 	file := filepath.Join(t.TempDir(), "facts-"+from+".json")
 	f, err := os.Create(file)
 	if err != nil {
@@ -73,7 +74,7 @@ func TestPlanShowsAssumed(t *testing.T) {
 	if code := run(context.Background(), e, []string{"plan", "--facts", file, "--json"}); code != exitProposed {
 		t.Fatalf("--json: exit %d", code)
 	}
-	var p engine.Plan
+	var p plan.Plan
 	if err := json.Unmarshal(out.Bytes(), &p); err != nil {
 		t.Fatal(err)
 	}
@@ -94,9 +95,9 @@ func TestPlanShowsAssumed(t *testing.T) {
 // the person decides).
 func TestApproveWarnsAboutAssumptions(t *testing.T) {
 	dir := t.TempDir()
-	plan := filepath.Join(dir, "p.json")
+	planPath := filepath.Join(dir, "p.json")
 	e, out, stderr := testEnv(nil)
-	if code := run(context.Background(), e, []string{"plan", "--facts", selfDNSFactsFile(t, engine.DNSServersAssumedSelf), "-o", plan}); code != exitProposed {
+	if code := run(context.Background(), e, []string{"plan", "--facts", selfDNSFactsFile(t, engine.DNSServersAssumedSelf), "-o", planPath}); code != exitProposed {
 		t.Fatalf("plan: exit %d: %s%s", code, out, stderr)
 	}
 	st := filepath.Join(dir, "st")
@@ -104,7 +105,7 @@ func TestApproveWarnsAboutAssumptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	e, out, stderr = testEnv(nil)
-	if code := run(context.Background(), e, []string{"approve", plan, "--by", "me", "--state", st}); code != exitOK {
+	if code := run(context.Background(), e, []string{"approve", planPath, "--by", "me", "--state", st}); code != exitOK {
 		t.Fatalf("approve: exit %d: %s%s", code, out, stderr)
 	}
 	if !strings.Contains(stderr.String(), "warning: DC1<-DC2 rests on an assumption: DC1's DNS client settings were not read") {

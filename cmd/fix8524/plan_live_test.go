@@ -12,8 +12,8 @@ import (
 
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/facts"
-	"github.com/fix8524/fix8524/lab/demo"
 	"github.com/fix8524/fix8524/lab/scenario"
+	"github.com/fix8524/fix8524/plan"
 )
 
 func planSummary(t *testing.T, pb *engine.Playbook, s *facts.Snapshot) string {
@@ -52,7 +52,7 @@ func TestPlanFromSimulationEqualsDemo(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := simDemoFacts(context.Background(), pb, name, demo.Settings{})
+			got, err := (&connFlags{}).demoGather(context.Background(), pb, name)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -104,7 +104,7 @@ func TestGatherThenPlanEqualsPlanDemo(t *testing.T) {
 
 func decisions(t *testing.T, planJSON string) string {
 	t.Helper()
-	var p engine.Plan
+	var p plan.Plan
 	if err := json.Unmarshal([]byte(planJSON), &p); err != nil {
 		t.Fatalf("plan JSON: %v", err)
 	}
@@ -114,7 +114,7 @@ func decisions(t *testing.T, planJSON string) string {
 		if f.Decision != nil {
 			d = f.Decision.Name
 		}
-		out = append(out, f.ID+"="+d+"/"+f.Status)
+		out = append(out, f.ID+"="+d+"/"+string(f.Status))
 	}
 	sort.Strings(out)
 	return strings.Join(out, " ")

@@ -10,6 +10,8 @@ import (
 
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/lab/scenario"
+	"github.com/fix8524/fix8524/plan"
 )
 
 func TestPlanDemoDefault(t *testing.T) {
@@ -59,18 +61,18 @@ func TestPlanDemoJSONAndFile(t *testing.T) {
 	if code := run(context.Background(), e, []string{"plan", "--facts", scenarioFactsFile(t, "stale-metadata"), "--json", "-o", file}); code != exitProposed {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var p engine.Plan
+	var p plan.Plan
 	if err := json.Unmarshal(out.Bytes(), &p); err != nil {
 		t.Fatalf("stdout is not a plan: %v\n%s", err, out)
 	}
-	if p.FormatVersion != engine.PlanFormatVersion || len(p.Findings) != 2 || p.Findings[0].Decision.Name != "stale_metadata" || !strings.HasPrefix(p.Fingerprint, "sha256:") {
+	if p.FormatVersion != plan.FormatVersion || len(p.Findings) != 2 || p.Findings[0].Decision.Name != "stale_metadata" || !strings.HasPrefix(p.Fingerprint, "sha256:") {
 		t.Errorf("%+v", p)
 	}
 	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var q engine.Plan
+	var q plan.Plan
 	if err := json.Unmarshal(b, &q); err != nil || q.Fingerprint != p.Fingerprint {
 		t.Errorf("-o file: %v %q", err, q.Fingerprint)
 	}
@@ -261,12 +263,12 @@ func TestPlanEvidenceReadings(t *testing.T) {
 	}
 	e, out, _ = testEnv(nil)
 	run(context.Background(), e, []string{"plan", "--facts", f, "--json"})
-	var p engine.Plan
+	var p plan.Plan
 	if err := json.Unmarshal(out.Bytes(), &p); err != nil {
 		t.Fatal(err)
 	}
 	for _, ev := range p.Findings[0].Evidence {
-		if ev.Name == "guid_mismatch" && (ev.Status != engine.StatusFailed || ev.Reading != engine.ReadingNoProblem) {
+		if ev.Name == "guid_mismatch" && (ev.Status != plan.StatusFailed || ev.Reading != plan.ReadingNoProblem) {
 			t.Errorf("guid_mismatch in JSON: status %s, reading %s", ev.Status, ev.Reading)
 		}
 	}
@@ -340,4 +342,19 @@ func TestREADMEVariablesAreDeclared(t *testing.T) {
 	if seen == 0 {
 		t.Error("no -var example found in the READMEs")
 	}
+}
+
+// demoFacts builds the facts of an embedded scenario straight from its World: the topology and
+// links, plus the DNS and TCP observations the playbook asks for (asked until nothing new is
+// needed). `plan --demo` gathers from the simulated forest instead (connFlags.demoGather); tests
+// compare the two.
+func demoFacts(pb *engine.Playbook, name string) (*facts.Snapshot, error) {
+	sc, err := scenario.Load(name)
+	if err != nil {
+		return nil, err
+	}
+	w := sc.NewWorld()
+	s := w.Base()
+	w.ObserveNeeds(s, 8, pb.Needs)
+	return s, nil
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fix8524/fix8524/engine"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // A forest whose links all replicate, one of them through the GUID name of an earlier
@@ -43,7 +43,7 @@ func TestPlanWarningsAloneExitZero(t *testing.T) {
 	if code := run(context.Background(), e, []string{"plan", "--facts", file, "--json"}); code != exitOK {
 		t.Fatalf("--json exit %d: %s", code, stderr)
 	}
-	var p engine.Plan
+	var p plan.Plan
 	if err := json.Unmarshal(out.Bytes(), &p); err != nil {
 		t.Fatal(err)
 	}
@@ -55,14 +55,14 @@ func TestPlanWarningsAloneExitZero(t *testing.T) {
 // writePlanText prints a warning's flagged values and colours the section like the others;
 // a plan without warnings prints no section and no count.
 func TestWritePlanTextWarnings(t *testing.T) {
-	p := &engine.Plan{
-		Findings: []engine.Finding{},
-		Warnings: []engine.Warning{{
-			ID: "DC1<-DC2", Name: "w", Message: "msg", Link: engine.LinkInfo{SourceDSAGUID: "g", NCs: []engine.NCLink{{NC: "DC=x"}}},
-			Manual: []engine.ManualStep{{Title: "step", Shell: "posix", On: "DC1", Commands: []string{"samba-tool drs kcc 'a b'"}, Flagged: true}},
-			Flags:  []engine.Flag{{Fact: "link.source.name", Value: `"a b"`, Problem: "not a valid DC name"}},
+	p := &plan.Plan{
+		Findings: []plan.Finding{},
+		Warnings: []plan.Warning{{
+			ID: "DC1<-DC2", Name: "w", Message: "msg", Link: plan.LinkInfo{SourceDSAGUID: "g", NCs: []plan.NCLink{{NC: "DC=x"}}},
+			Manual: []plan.ManualStep{{Title: "step", Shell: "posix", On: "DC1", Commands: []string{"samba-tool drs kcc 'a b'"}, Flagged: true}},
+			Flags:  []plan.Flag{{Fact: "link.source.name", Value: `"a b"`, Problem: "not a valid DC name"}},
 		}},
-		Summary: engine.Summary{Warnings: 1},
+		Summary: plan.Summary{Warnings: 1},
 	}
 	var buf bytes.Buffer
 	w := bufio.NewWriter(&buf)

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fix8524/fix8524/engine/policy"
+	"github.com/fix8524/fix8524/heal/policy"
 	"github.com/fix8524/fix8524/internal/profile"
 	"github.com/fix8524/fix8524/internal/termtext"
 )

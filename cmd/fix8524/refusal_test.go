@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fix8524/fix8524/engine/journal"
+	"github.com/fix8524/fix8524/internal/journal"
 )
 
 // TestDriftRefusalNamesTheChange is issue 15's "a drift refusal says only two hashes": the plan

@@ -8,12 +8,11 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/fix8524/fix8524/engine"
-	"github.com/fix8524/fix8524/engine/apply"
-	"github.com/fix8524/fix8524/engine/approval"
+	"github.com/fix8524/fix8524/internal/approval"
 	"github.com/fix8524/fix8524/internal/atomicfile"
-	"github.com/fix8524/fix8524/internal/report"
 	"github.com/fix8524/fix8524/internal/termtext"
+	"github.com/fix8524/fix8524/plan"
+	"github.com/fix8524/fix8524/report"
 )
 
 func init() {
@@ -21,8 +20,11 @@ func init() {
 }
 
 func runReport(_ context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "report",
+		"Usage: fix8524 report PLAN.json [--journal [--state DIR]] [-o FILE] [--format html|markdown]",
+		"\nReads only the plan file, its approval file (PLAN.json.approval.json) and, with --journal, the",
+		"journal: no network. The HTML page is one file that loads nothing; Markdown suits a change ticket.",
+	)
 	out := fs.String("o", "", "write the report to `FILE` (default: standard output); .md or .markdown picks Markdown")
 	format := fs.String("format", "", "`FORMAT` of the report: html or markdown (default: from -o's extension, else html)")
 	withJournal := fs.Bool("journal", false, "also show what the journal recorded for this plan (apply, heal)")
@@ -30,12 +32,6 @@ func runReport(_ context.Context, e *env, args []string) int {
 	st.register(fs)
 	var prof profileFlag
 	prof.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: fix8524 report PLAN.json [--journal [--state DIR]] [-o FILE] [--format html|markdown]")
-		fmt.Fprintln(e.stderr, "\nReads only the plan file, its approval file (PLAN.json.approval.json) and, with --journal, the")
-		fmt.Fprintln(e.stderr, "journal: no network. The HTML page is one file that loads nothing; Markdown suits a change ticket.")
-		fs.PrintDefaults()
-	}
 	planPath, rest := splitPositional(args)
 	if err := fs.Parse(rest); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -69,7 +65,7 @@ func runReport(_ context.Context, e *env, args []string) int {
 	}
 	// The plan file is untrusted: a regular file, size-bounded (internal/inputfile), parsed
 	// strictly.
-	p, raw, err := apply.ReadPlan(planPath)
+	p, raw, err := plan.Read(planPath)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "fix8524 report:", err)
 		return exitError
@@ -104,7 +100,7 @@ func runReport(_ context.Context, e *env, args []string) int {
 }
 
 // approvalState is what the plan's approval file says about it now.
-func approvalState(planPath string, raw []byte, p *engine.Plan, now time.Time) *report.Approval {
+func approvalState(planPath string, raw []byte, p *plan.Plan, now time.Time) *report.Approval {
 	a, err := approval.Load(planPath)
 	if err != nil {
 		if r, ok := approval.ReasonOf(err); ok && r == approval.ReasonNone {
@@ -120,7 +116,7 @@ func approvalState(planPath string, raw []byte, p *engine.Plan, now time.Time) *
 }
 
 // readJournal reads what the journal recorded about p, as show does (stateFlag.planJournal).
-func readJournal(e *env, st *stateFlag, p *engine.Plan) (*report.Journal, error) {
+func readJournal(e *env, st *stateFlag, p *plan.Plan) (*report.Journal, error) {
 	entries, dir, found, err := st.planJournal(e, p)
 	switch {
 	case err != nil:
@@ -139,7 +135,7 @@ func writeReportFile(path string, b []byte) error {
 
 // writePlanReport writes the report of a plan just made (plan --report); planFile is the plan
 // file written beside it, if any. A new plan has no approval yet.
-func writePlanReport(path, planFile string, p *engine.Plan) error {
+func writePlanReport(path, planFile string, p *plan.Plan) error {
 	in := report.Input{Plan: p, Approval: &report.Approval{Status: report.ApprovalMissing}}
 	if planFile != "" {
 		in.PlanFile = filepath.Base(planFile)

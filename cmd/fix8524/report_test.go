@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fix8524/fix8524/engine/apply"
-	"github.com/fix8524/fix8524/engine/journal"
+	"github.com/fix8524/fix8524/internal/journal"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // plan --report writes the report in the same run; report PLAN.json writes it again from the
@@ -40,7 +40,7 @@ func TestReportFromPlan(t *testing.T) {
 	if code := run(context.Background(), e, []string{"approve", planFile, "--by", "alice", "--state", state}); code != exitOK {
 		t.Fatalf("approve: exit %d: %s", code, stderr)
 	}
-	p, _, err := apply.ReadPlan(planFile)
+	p, _, err := plan.Read(planFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestReportJournalIsShowsJournal(t *testing.T) {
 	if code, _, stderr := c.run("", "plan", "--facts", writeFile(t, c.path("f.json"), []byte(facts)), "-o", live); code != exitProposed {
 		t.Fatalf("plan: exit %d: %s", code, stderr)
 	}
-	lp, _, err := apply.ReadPlan(live)
+	lp, _, err := plan.Read(live)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // runningVerdict fails a plan that calls the running DC2 offline or gone, or proposes its cleanup.
-func runningVerdict(p *engine.Plan) error {
+func runningVerdict(p *plan.Plan) error {
 	n := 0
 	for _, f := range p.Findings {
 		if !strings.HasSuffix(f.ID, "<-DC2") {
@@ -40,13 +40,13 @@ func runningVerdict(p *engine.Plan) error {
 	return nil
 }
 
-func planJSON(t *testing.T, args ...string) *engine.Plan {
+func planJSON(t *testing.T, args ...string) *plan.Plan {
 	t.Helper()
 	e, out, stderr := testEnv(nil)
 	if code := run(context.Background(), e, append(args, "--json")); code != exitProposed {
 		t.Fatalf("%v: exit %d: %s", args, code, stderr)
 	}
-	var p engine.Plan
+	var p plan.Plan
 	if err := json.Unmarshal(out.Bytes(), &p); err != nil {
 		t.Fatalf("%v: not a plan: %v", args, err)
 	}
@@ -145,13 +145,13 @@ func TestCLIDecommissionedButAnswering(t *testing.T) {
 		t.Fatalf("findings %+v", p.Findings)
 	}
 	a := p.Findings[0].Actions[0]
-	var guard engine.GuardResult
+	var guard plan.GuardResult
 	for _, g := range a.Guards {
 		if g.Name == "dsa_not_alive" {
 			guard = g
 		}
 	}
-	if !a.Blocked || guard.Status != engine.StatusFailed || !strings.Contains(guard.Message, "192.0.2.12:389") || !strings.Contains(guard.Message, "declared decommissioned") {
+	if !a.Blocked || guard.Status != plan.StatusFailed || !strings.Contains(guard.Message, "192.0.2.12:389") || !strings.Contains(guard.Message, "declared decommissioned") {
 		t.Fatalf("cleanup %+v, guard %+v", a, guard)
 	}
 }

@@ -4,18 +4,16 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/fix8524/fix8524/engine"
-	"github.com/fix8524/fix8524/engine/apply"
-	"github.com/fix8524/fix8524/engine/approval"
-	"github.com/fix8524/fix8524/engine/journal"
+	"github.com/fix8524/fix8524/apply"
+	"github.com/fix8524/fix8524/internal/approval"
+	"github.com/fix8524/fix8524/internal/journal"
 	"github.com/fix8524/fix8524/internal/termtext"
-	"github.com/fix8524/fix8524/lab/demo"
+	"github.com/fix8524/fix8524/plan"
 )
 
 func init() {
@@ -26,32 +24,20 @@ func init() {
 var showHooks struct{ now func() time.Time }
 
 func runShow(_ context.Context, e *env, args []string) int {
-	fl := flag.NewFlagSet("show", flag.ContinueOnError)
-	fl.SetOutput(e.stderr)
+	fl := newFlags(e, "show",
+		"Usage: fix8524 show PLAN.json [--full] [--state DIR]",
+		"\nPrints a saved plan (from plan -o, or one heal saved for a human) exactly as plan printed it, then",
+		"whether it is approved (and until when, by whom, which actions on their own), and what the journal",
+		"recorded for it: approvals, applies and heal runs, each with its outcome. It changes nothing.",
+	)
 	full := fl.Bool("full", false, "print evidence and action parameters uncut")
 	var st stateFlag
 	st.register(fl)
 	var prof profileFlag
 	prof.register(fl)
-	fl.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: fix8524 show PLAN.json [--full] [--state DIR]")
-		fmt.Fprintln(e.stderr, "\nPrints a saved plan (from plan -o, or one heal saved for a human) exactly as plan printed it, then")
-		fmt.Fprintln(e.stderr, "whether it is approved (and until when, by whom, which actions on their own), and what the journal")
-		fmt.Fprintln(e.stderr, "recorded for it: approvals, applies and heal runs, each with its outcome. It changes nothing.")
-		fl.PrintDefaults()
-	}
-	planPath, rest := splitPositional(args)
-	if err := fl.Parse(rest); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitError
-	}
-	if planPath == "" && fl.NArg() == 1 {
-		planPath = fl.Arg(0)
-	} else if fl.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "fix8524 show: unexpected argument %q\n", fl.Arg(0))
-		return exitError
+	planPath, code, ok := parseFlagsArg(e, fl, args)
+	if !ok {
+		return code
 	}
 	if planPath == "" {
 		fl.Usage()
@@ -63,7 +49,7 @@ func runShow(_ context.Context, e *env, args []string) int {
 		return exitError
 	}
 	st.fromProfile = set["state"]
-	plan, planBytes, err := apply.ReadPlan(planPath)
+	p, planBytes, err := plan.Read(planPath)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "fix8524 show:", err)
 		return exitError
@@ -74,24 +60,24 @@ func runShow(_ context.Context, e *env, args []string) int {
 	}
 	c := paint(e, e.stdout)
 	c.full = *full
-	writePlanText(e.stdout, plan, c)
+	writePlanText(e.stdout, p, c)
 	b := bufio.NewWriter(e.stdout)
 	defer b.Flush()
-	approved := writeApprovalState(b, c, planPath, plan, planBytes, now)
-	if err := writePlanHistory(b, e, &st, plan); err != nil {
+	approved := writeApprovalState(b, c, planPath, p, planBytes, now)
+	if err := writePlanHistory(b, e, &st, p); err != nil {
 		b.Flush()
 		fmt.Fprintln(e.stderr, "fix8524 show:", journalErr(err))
 		return exitError
 	}
-	if plan.Summary.Actions > 0 {
+	if p.Summary.Actions > 0 {
 		extra := ""
 		if st.dir != "" {
 			extra = " --state " + termtext.ShellWord(st.dir)
 		}
 		if approved {
-			fmt.Fprintf(b, "\nNext: %s\n", applyCommand(planPath, plan, extra))
+			fmt.Fprintf(b, "\nNext: %s\n", applyCommand(planPath, p, extra))
 		} else {
-			fmt.Fprintf(b, "\nNext: fix8524 approve %s --by NAME%s, then %s\n", termtext.ShellWord(planPath), extra, applyCommand(planPath, plan, extra))
+			fmt.Fprintf(b, "\nNext: fix8524 approve %s --by NAME%s, then %s\n", termtext.ShellWord(planPath), extra, applyCommand(planPath, p, extra))
 		}
 	}
 	return exitOK
@@ -100,7 +86,7 @@ func runShow(_ context.Context, e *env, args []string) int {
 // writeApprovalState says whether the plan is approved (and each action that needs its own
 // approval), with the command that gives what is missing. It reports whether apply's approval
 // gates would admit the plan now.
-func writeApprovalState(b *bufio.Writer, c painter, planPath string, p *engine.Plan, planBytes []byte, now time.Time) bool {
+func writeApprovalState(b *bufio.Writer, c painter, planPath string, p *plan.Plan, planBytes []byte, now time.Time) bool {
 	fmt.Fprintf(b, "\n%s ", c.bold("Approval:"))
 	if p.Summary.Actions == 0 {
 		fmt.Fprintln(b, "none needed: the plan proposes no action (what it holds is for a person: manual steps, incomplete diagnoses).")
@@ -138,9 +124,9 @@ func roughly(d time.Duration) string {
 }
 
 // applyCommand is the command that applies a saved plan (with --demo for a demo plan).
-func applyCommand(planPath string, p *engine.Plan, extra string) string {
+func applyCommand(planPath string, p *plan.Plan, extra string) string {
 	src := ""
-	if _, isDemo := demo.ScenarioOf(p.Facts.Source); isDemo {
+	if _, isDemo := demoPlan(p); isDemo {
 		src = " --demo"
 	}
 	return "fix8524 apply " + termtext.ShellWord(planPath) + src + extra
@@ -148,15 +134,8 @@ func applyCommand(planPath string, p *engine.Plan, extra string) string {
 
 // writeEachState lists the actions that need an approval of their own and their state; it
 // reports whether every one of them has a valid one.
-func writeEachState(b *bufio.Writer, c painter, planPath string, p *engine.Plan, planBytes []byte, now time.Time) bool {
-	deletes := 0
-	for _, f := range p.Findings {
-		for _, a := range f.Actions {
-			if a.Kind == engine.KindLDAPDelete {
-				deletes++
-			}
-		}
-	}
+func writeEachState(b *bufio.Writer, c painter, planPath string, p *plan.Plan, planBytes []byte, now time.Time) bool {
+	own := p.OwnApprovals()
 	each, err := apply.LoadEach(planPath)
 	if err != nil {
 		fmt.Fprintf(b, "  per-action approvals: %s: %s\n", c.red("unreadable"), termtext.Escape(err.Error()))
@@ -164,7 +143,7 @@ func writeEachState(b *bufio.Writer, c painter, planPath string, p *engine.Plan,
 	all := true
 	for _, f := range p.Findings {
 		for _, a := range f.Actions {
-			if !a.RequiresApprovalEach && (a.Kind != engine.KindLDAPDelete || deletes < 2) {
+			if !own[a.ID] {
 				continue
 			}
 			fp := apply.EachFingerprint(p.Fingerprint, a.ID)
@@ -194,7 +173,7 @@ func writeEachState(b *bufio.Writer, c painter, planPath string, p *engine.Plan,
 
 // writePlanHistory prints, run by run, what the journal recorded about the plan (by its
 // fingerprint). A missing journal is not created: show changes nothing.
-func writePlanHistory(b *bufio.Writer, e *env, st *stateFlag, p *engine.Plan) error {
+func writePlanHistory(b *bufio.Writer, e *env, st *stateFlag, p *plan.Plan) error {
 	entries, dir, found, err := st.planJournal(e, p)
 	if err != nil {
 		return err
@@ -216,7 +195,7 @@ func writePlanHistory(b *bufio.Writer, e *env, st *stateFlag, p *engine.Plan) er
 		// Journal entries quote AD values and approval files: escaped.
 		fmt.Fprintf(b, "  %s  %s  %s: %s\n", first.Time.UTC().Format("2006-01-02 15:04:05Z"), termtext.Escape(first.RunID), termtext.Escape(first.Actor), runSummary(r))
 	}
-	_, isDemo := demo.ScenarioOf(p.Facts.Source)
+	_, isDemo := demoPlan(p)
 	fmt.Fprintf(b, "  Details: fix8524 journal --run RUN%s\n", st.flag(e, isDemo, dir))
 	return nil
 }

@@ -8,13 +8,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
-	"github.com/fix8524/fix8524/engine"
-	"github.com/fix8524/fix8524/engine/journal"
+	"github.com/fix8524/fix8524/internal/journal"
 	"github.com/fix8524/fix8524/internal/termtext"
-	"github.com/fix8524/fix8524/lab/demo"
+	"github.com/fix8524/fix8524/plan"
 )
 
 // stateFlag is --state DIR, which approve, apply, heal, journal and show take.
@@ -45,11 +43,8 @@ func (s *stateFlag) openFor(e *env, isDemo bool, w io.Writer) (*journal.Store, e
 	}
 	debugf(e, "state directory %s (default; demo: %v)", dir, isDemo)
 	if isDemo {
-		if err := makeDemoStateDir(dir); err != nil {
+		if err := makeDemoStateDir(dir, w); err != nil {
 			return nil, err
-		}
-		if w != nil {
-			fmt.Fprintf(w, "Demo state (journal, lock): %s, a temporary directory, not your real state (--state DIR to choose).\n", dir)
 		}
 	}
 	return journal.Create(dir)
@@ -59,8 +54,8 @@ func (s *stateFlag) openFor(e *env, isDemo bool, w io.Writer) (*journal.Store, e
 // oldest first): the journal of --state DIR, else, for a demo plan, the demo's state, else the
 // default (show and report --journal). It changes nothing: a journal that is not there is not
 // created (found is false); dir is where it was looked for.
-func (s *stateFlag) planJournal(e *env, p *engine.Plan) (entries []journal.Entry, dir string, found bool, err error) {
-	_, isDemo := demo.ScenarioOf(p.Facts.Source)
+func (s *stateFlag) planJournal(e *env, p *plan.Plan) (entries []journal.Entry, dir string, found bool, err error) {
+	_, isDemo := demoPlan(p)
 	dir = s.dir
 	if isDemo && s.fromProfile {
 		dir = "" // the demo never uses the real state
@@ -106,45 +101,6 @@ func (s *stateFlag) flag(e *env, isDemo bool, dir string) string {
 // environment never reaches the real home directory.
 func defaultStateDir(e *env) (string, error) {
 	return journal.DefaultDirFor(e.getenv)
-}
-
-// demoStateDir is the demo's state directory: one per user in the temporary directory
-// ($TMPDIR, %TEMP%), so that approve, apply --demo, heal --demo, show and journal --demo share
-// it across runs without touching the user's real state.
-func demoStateDir(e *env) string {
-	base := ""
-	for _, k := range []string{"TMPDIR", "TEMP", "TMP"} {
-		if base = e.getenv(k); base != "" {
-			break
-		}
-	}
-	if base == "" {
-		base = os.TempDir()
-	}
-	who := strconv.Itoa(os.Getuid())
-	if os.Getuid() < 0 {
-		who = sanitizeName(e.getenv("USERNAME"))
-	}
-	return filepath.Join(base, "fix8524-demo-"+who)
-}
-
-// makeDemoStateDir creates the demo's state directory (0700), or checks that the one there is
-// a directory of this user that only this user can write (the temporary directory is shared).
-func makeDemoStateDir(dir string) error {
-	if err := os.Mkdir(dir, 0o700); err == nil || !errors.Is(err, fs.ErrExist) {
-		if err != nil {
-			return fmt.Errorf("the demo's state directory: %w", err)
-		}
-		return nil
-	}
-	fi, err := os.Lstat(dir)
-	if err != nil {
-		return fmt.Errorf("the demo's state directory: %w", err)
-	}
-	if !fi.IsDir() || !privateToMe(fi) {
-		return fmt.Errorf("%s is not a private directory of yours: remove it, or give the demo --state DIR", dir)
-	}
-	return nil
 }
 
 func sanitizeName(s string) string {

@@ -3,19 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
-	"golang.org/x/term"
 
 	"github.com/fix8524/fix8524/engine"
-	"github.com/fix8524/fix8524/engine/policy"
+	"github.com/fix8524/fix8524/heal"
+	"github.com/fix8524/fix8524/heal/policy"
 	"github.com/fix8524/fix8524/internal/hclscan"
 	"github.com/fix8524/fix8524/internal/inputfile"
 	"github.com/fix8524/fix8524/playbooks"
@@ -24,12 +21,6 @@ import (
 func init() {
 	register(&command{name: "validate", summary: "check a playbook: syntax, references, types (terraform-style diagnostics)", run: runValidate})
 }
-
-// multiFlag is a repeatable string flag (-var, -var-file).
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return strings.Join(*m, ", ") }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 // playbookFlags are the flags every command that loads a playbook takes.
 type playbookFlags struct {
@@ -66,40 +57,31 @@ func (p *playbookFlags) load() (*engine.Playbook, map[string]*hcl.File, hcl.Diag
 	return pb, files, diags
 }
 
-// colorFor reports whether to colour output written to w: only on a terminal, never with NO_COLOR.
-func colorFor(e *env, w io.Writer) bool {
-	if e.getenv != nil && e.getenv("NO_COLOR") != "" {
-		return false
+// loadFor loads the playbook for a command, printing its diagnostics; ok is false when it has
+// errors.
+func (p *playbookFlags) loadFor(e *env) (pb *engine.Playbook, ok bool) {
+	pb, files, diags := p.load()
+	if len(diags) > 0 {
+		_ = engine.WriteDiagnostics(e.stderr, files, diags, colorFor(e, e.stderr))
 	}
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+	return pb, !diags.HasErrors()
 }
 
 func runValidate(_ context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlags(e, "validate",
+		"Usage: fix8524 validate [--playbooks DIR] [--policy FILE]... [--json] [-var NAME=VALUE] [-var-file FILE]",
+		"\nChecks the playbook (syntax, unknown blocks and attributes, types, references, cycles)",
+		"and each heal policy given (schema, guardrail limits, actions the playbook does not define or",
+		"that may never run unattended).",
+		"Exit codes: 0 valid, 1 invalid.",
+	)
 	var pf playbookFlags
 	pf.register(fs)
 	asJSON := fs.Bool("json", false, "print the result as JSON (shaped like terraform validate -json)")
 	var policies multiFlag
 	fs.Var(&policies, "policy", "also validate the heal policy `FILE` (repeatable), and check it against the playbook's actions")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: fix8524 validate [--playbooks DIR] [--policy FILE]... [--json] [-var NAME=VALUE] [-var-file FILE]")
-		fmt.Fprintln(e.stderr, "\nChecks the playbook (syntax, unknown blocks and attributes, types, references, cycles)")
-		fmt.Fprintln(e.stderr, "and each heal policy given (schema, guardrail limits, actions the playbook does not define or")
-		fmt.Fprintln(e.stderr, "that may never run unattended).")
-		fmt.Fprintln(e.stderr, "Exit codes: 0 valid, 1 invalid.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitError
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "fix8524 validate: unexpected argument %q\n", fs.Arg(0))
-		return exitError
+	if code, ok := parseFlags(e, fs, args); !ok {
+		return code
 	}
 	pb, files, diags := pf.load()
 	for _, path := range policies {
@@ -140,7 +122,7 @@ func validatePolicy(path string, pb *engine.Playbook, files map[string]*hcl.File
 		}
 	}
 	if p != nil && pb != nil && !diags.HasErrors() {
-		diags = append(diags, p.Lint(policy.PlaybookActions(pb))...)
+		diags = append(diags, heal.Lint(p, pb)...)
 	}
 	return diags
 }

@@ -17,7 +17,9 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/fix8524/fix8524/engine"
-	"github.com/fix8524/fix8524/engine/policy"
+	"github.com/fix8524/fix8524/heal"
+	"github.com/fix8524/fix8524/heal/policy"
+	"github.com/fix8524/fix8524/plan"
 	"github.com/fix8524/fix8524/playbooks"
 )
 
@@ -40,7 +42,7 @@ func TestPolicyExample(t *testing.T) {
 	}
 	if p.MaxActionsPerRun != 3 || p.MaxDCsPer24h != 2 || p.Cooldown != time.Hour ||
 		p.CooldownFor("retry_replication") != 2*time.Hour || p.Breaker.Failures != 3 ||
-		len(p.Windows) != 1 || len(p.Notify) != 2 || len(p.Allow) != 1 || p.Allow[0].MaxRisk != policy.RiskLow {
+		len(p.Windows) != 1 || len(p.Notify) != 2 || len(p.Allow) != 1 || p.Allow[0].MaxRisk != plan.RiskLow {
 		t.Errorf("policy.hcl decoded as %+v", p)
 	}
 	// Every notify target keeps its secrets in the environment.
@@ -54,11 +56,11 @@ func TestPolicyExample(t *testing.T) {
 	if pdiags.HasErrors() {
 		t.Fatal(pdiags.Error())
 	}
-	if lint := p.Lint(policy.PlaybookActions(pb)); len(lint) != 0 {
+	if lint := heal.Lint(p, pb); len(lint) != 0 {
 		t.Errorf("policy.hcl against the playbook:\n%s", policy.FormatDiagnostics(lint))
 	}
 	// And it never lets metadata cleanup through.
-	vs := policy.Decide(p, []policy.Candidate{{ID: "x", Action: "metadata_cleanup", Risk: "high", Kind: policy.KindLDAPDelete, Target: "DC1"}},
+	vs := policy.Decide(p, []policy.Candidate{{ID: "x", Action: "metadata_cleanup", Risk: "high", Kind: plan.KindLDAPDelete, Target: "DC1"}},
 		emptyHistory{}, time.Date(2026, 11, 18, 10, 0, 0, 0, time.UTC))
 	if vs[0].Approved || vs[0].Hold != policy.HoldNever {
 		t.Errorf("metadata cleanup: %+v", vs[0])

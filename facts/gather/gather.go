@@ -56,7 +56,7 @@ type HostReader interface {
 }
 
 // Needs lists the DNS queries and TCP probes the planner needs for a snapshot that has topology,
-// DCs and links (engine.Needs for a playbook; StandardNeeds without one).
+// DCs and links (engine.Playbook.Needs for a playbook; StandardNeeds without one).
 type Needs func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe)
 
 // Options configure a gather.

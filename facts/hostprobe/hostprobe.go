@@ -1,7 +1,13 @@
-// Package hostprobe reads a DC's host facts for the gatherer (gather.HostReader) through the
-// read-only probes of actions/probe, over WinRM or SSH: the DNS client servers
-// (Get-DnsClientServerAddress on Windows, /etc/resolv.conf on Samba) and, on Windows, the
-// Directory Service events of an 8524 and DNS Server event 2501 within a lookback window.
+// Package hostprobe reads a DC's host facts for the gatherer (gather.HostReader) through
+// read-only probes that run on the DC through a remote.Runner (WinRM or SSH): the DNS client
+// servers (Get-DnsClientServerAddress on Windows, /etc/resolv.conf on Samba) and, on Windows,
+// the Directory Service events of an 8524 (2087, 2088, 1925, 1926, 2023, 1655, 1308, 1865) with
+// DNS Server event 2501 (scavenging) within a lookback window. Nothing here changes the DC.
+//
+// Every probe is a fixed remote.Command (exported, so a lab server can recognize it by its
+// Name) and a parser for its output (exported and fuzzed, so facts can be rebuilt from saved
+// output). AD-sourced values never reach the command text: the only parameters are the event
+// query (IDs, start time, count), and they travel as $P data.
 //
 // A probe that cannot run leaves its fact unknown with the reason (no credentials for the
 // transport, authentication refused, timeout, ...), never "none"; the gather goes on. The
@@ -18,32 +24,24 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/fix8524/fix8524/actions"
-	"github.com/fix8524/fix8524/actions/probe"
-	"github.com/fix8524/fix8524/actions/remote"
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/facts/gather"
+	"github.com/fix8524/fix8524/remote"
 )
 
 // DefaultLookback is how far back events are read by default.
 const DefaultLookback = 24 * time.Hour
 
-// Transports (the values of actions.Target.Transport) and DNSServersFrom labels.
-const (
-	WinRM = "winrm"
-	SSH   = "ssh"
-)
-
 // Reader implements gather.HostReader.
 type Reader struct {
 	// Runners opens a runner to a DC (*connect.Runners).
-	Runners actions.Runners
+	Runners remote.Runners
 	// Choose picks the transport for a DC by name and platform ("windows", "samba" or ""):
 	// "winrm" or "ssh", or "" with the reason there is none (typically: no credentials for
 	// it). *connect.Runners' Choose fits.
 	Choose func(name, platform string) (transport, reason string)
 	// Lookback is how far back events are read (default DefaultLookback); EventIDs which
-	// (default probe.DefaultEventIDs); MaxEvents how many at most, newest first (default 200).
+	// (default DefaultEventIDs); MaxEvents how many at most, newest first (default 200).
 	Lookback  time.Duration
 	EventIDs  []int
 	MaxEvents int
@@ -72,7 +70,7 @@ func (r *Reader) ReadHost(ctx context.Context, dc facts.DC) gather.HostFacts {
 		defer cancel()
 	}
 	ips, _ := dc.IPs.Get()
-	t := actions.Target{Name: dc.Name, DNSHostName: dc.DNSHostName, IPs: ips, Platform: platform, Transport: tr}
+	t := remote.DC{Name: dc.Name, DNSHostName: dc.DNSHostName, IPs: ips, Platform: platform, Transport: tr}
 	run, err := r.Runners.Runner(ctx, t)
 	if err != nil {
 		return unknownBoth(platform, fmt.Sprintf("cannot set up %s to the DC: %s", label, oneLine(err)))
@@ -80,14 +78,14 @@ func (r *Reader) ReadHost(ctx context.Context, dc facts.DC) gather.HostFacts {
 	defer run.Close()
 
 	// Windows OpenSSH runs PowerShell as WinRM does; SSH to anything else is POSIX.
-	pp := probe.Windows
-	if tr == SSH && platform != facts.PlatformWindows {
-		pp = probe.POSIX
+	pp := Windows
+	if tr == remote.SSH && platform != facts.PlatformWindows {
+		pp = POSIX
 	}
 	var hf gather.HostFacts
 	hf.DNSServers, hf.DNSServersFrom = r.dnsServers(ctx, run, pp, label, tr, ips)
 	switch {
-	case pp == probe.POSIX:
+	case pp == POSIX:
 		hf.Events = facts.Unknown[[]facts.Event](notWindowsEvents)
 	case !hf.DNSServers.Known && isTransportFailure(hf.DNSServers.Reason):
 		// The transport already failed: do not wait for it a second time.
@@ -111,9 +109,9 @@ func unknownBoth(platform, reason string) gather.HostFacts {
 
 func transportLabel(tr string) string {
 	switch tr {
-	case WinRM:
+	case remote.WinRM:
 		return "WinRM"
-	case SSH:
+	case remote.SSH:
 		return "SSH"
 	}
 	return tr
@@ -133,19 +131,19 @@ func failure(what, label string, err error) string {
 	return fmt.Sprintf("reading %s over %s: %s", what, label, oneLine(err))
 }
 
-func (r *Reader) dnsServers(ctx context.Context, run remote.Runner, pp probe.Platform, label, tr string, self []string) (facts.Maybe[[]string], string) {
-	d, err := probe.ReadDNSClient(ctx, run, pp)
+func (r *Reader) dnsServers(ctx context.Context, run remote.Runner, pp Platform, label, tr string, self []string) (facts.Maybe[[]string], string) {
+	d, err := ReadDNSClient(ctx, run, pp)
 	if err != nil {
 		return facts.Unknown[[]string](failure("the DNS client settings", label, err)), ""
 	}
 	servers := d.Servers
 	if d.StubResolver {
 		if len(d.Upstream) == 0 {
-			return facts.Unknown[[]string](fmt.Sprintf("%s points at the systemd-resolved stub 127.0.0.53 and the servers behind it (%s) could not be read", d.Source, probe.ResolvedUpstreamPath)), ""
+			return facts.Unknown[[]string](fmt.Sprintf("%s points at the systemd-resolved stub 127.0.0.53 and the servers behind it (%s) could not be read", d.Source, ResolvedUpstreamPath)), ""
 		}
 		servers = d.Upstream
 	}
-	if pp == probe.POSIX && len(servers) == 0 {
+	if pp == POSIX && len(servers) == 0 {
 		// resolv.conf(5): without a nameserver line the resolver asks the local host.
 		servers = []string{"127.0.0.1"}
 	}
@@ -198,7 +196,7 @@ func (r *Reader) events(ctx context.Context, run remote.Runner, label string) fa
 	if lookback <= 0 {
 		lookback = DefaultLookback
 	}
-	ev, err := probe.ReadEvents(ctx, run, probe.EventQuery{Since: now().Add(-lookback), IDs: r.EventIDs, Max: r.MaxEvents})
+	ev, err := ReadEvents(ctx, run, EventQuery{Since: now().Add(-lookback), IDs: r.EventIDs, Max: r.MaxEvents})
 	if err != nil {
 		return facts.Unknown[[]facts.Event](failure("the Directory Service events", label, err))
 	}

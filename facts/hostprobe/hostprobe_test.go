@@ -8,10 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fix8524/fix8524/actions"
-	"github.com/fix8524/fix8524/actions/probe"
-	"github.com/fix8524/fix8524/actions/remote"
 	"github.com/fix8524/fix8524/facts"
+	"github.com/fix8524/fix8524/remote"
 )
 
 // Probe outputs as a Windows DC and a Samba DC print them.
@@ -29,12 +27,12 @@ type fakeRunners struct {
 	out     map[string]remote.Result
 	err     error // returned by every Run
 	openErr error
-	targets []actions.Target
+	targets []remote.DC
 	ran     []string
 	closed  int
 }
 
-func (f *fakeRunners) Runner(_ context.Context, t actions.Target) (remote.Runner, error) {
+func (f *fakeRunners) Runner(_ context.Context, t remote.DC) (remote.Runner, error) {
 	f.targets = append(f.targets, t)
 	if f.openErr != nil {
 		return nil, f.openErr
@@ -79,10 +77,10 @@ var now = time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
 
 func TestWindowsOverWinRM(t *testing.T) {
 	f := &fakeRunners{out: map[string]remote.Result{
-		probe.NameDNSClientWindows: {Stdout: []byte(windowsDNSJSON)},
-		probe.NameEvents:           {Stdout: []byte(eventsJSON)},
+		NameDNSClientWindows: {Stdout: []byte(windowsDNSJSON)},
+		NameEvents:           {Stdout: []byte(eventsJSON)},
 	}}
-	r := &Reader{Runners: f, Choose: choose(WinRM), Lookback: 48 * time.Hour, Now: func() time.Time { return now }}
+	r := &Reader{Runners: f, Choose: choose(remote.WinRM), Lookback: 48 * time.Hour, Now: func() time.Time { return now }}
 	hf := r.ReadHost(context.Background(), dcOf("DC2", "windows", "192.0.2.12", "2001:db8::12"))
 	srv, ok := hf.DNSServers.Get()
 	// 127.0.0.1 and ::1 are the DC itself: its own addresses, without duplicates.
@@ -99,23 +97,23 @@ func TestWindowsOverWinRM(t *testing.T) {
 	if e := ev[1]; e.ID != 1925 || e.NC != "DC=contoso,DC=com" || e.ErrorCode != 8524 {
 		t.Errorf("1925: %+v", e)
 	}
-	if len(f.targets) != 1 || f.targets[0].Transport != WinRM || f.targets[0].DNSHostName != "dc2.contoso.com" || f.targets[0].IPs[0] != "192.0.2.12" {
+	if len(f.targets) != 1 || f.targets[0].Transport != remote.WinRM || f.targets[0].DNSHostName != "dc2.contoso.com" || f.targets[0].IPs[0] != "192.0.2.12" {
 		t.Errorf("target %+v", f.targets)
 	}
-	if !reflect.DeepEqual(f.ran, []string{probe.NameDNSClientWindows, probe.NameEvents}) || f.closed != 1 {
+	if !reflect.DeepEqual(f.ran, []string{NameDNSClientWindows, NameEvents}) || f.closed != 1 {
 		t.Errorf("ran %v, closed %d", f.ran, f.closed)
 	}
 }
 
 func TestEventQuery(t *testing.T) {
 	var got remote.Command
-	f := &fakeRunners{out: map[string]remote.Result{probe.NameDNSClientWindows: {Stdout: []byte("[]")}, probe.NameEvents: {Stdout: []byte(eventsJSON)}}}
+	f := &fakeRunners{out: map[string]remote.Result{NameDNSClientWindows: {Stdout: []byte("[]")}, NameEvents: {Stdout: []byte(eventsJSON)}}}
 	rec := &recordingRunners{fakeRunners: f, onRun: func(c remote.Command) {
-		if c.Name == probe.NameEvents {
+		if c.Name == NameEvents {
 			got = c
 		}
 	}}
-	r := &Reader{Runners: rec, Choose: choose(WinRM), Lookback: 2 * time.Hour, EventIDs: []int{2087}, MaxEvents: 5, Now: func() time.Time { return now }}
+	r := &Reader{Runners: rec, Choose: choose(remote.WinRM), Lookback: 2 * time.Hour, EventIDs: []int{2087}, MaxEvents: 5, Now: func() time.Time { return now }}
 	hf := r.ReadHost(context.Background(), dcOf("DC1", "windows", "192.0.2.11"))
 	if got.Params["Since"] != "2026-11-26T06:00:00Z" || got.Params["Ids"] != "2087" || got.Params["Max"] != "5" {
 		t.Errorf("event query %v", got.Params)
@@ -137,7 +135,7 @@ type recordingRunners struct {
 	onRun func(remote.Command)
 }
 
-func (r *recordingRunners) Runner(ctx context.Context, t actions.Target) (remote.Runner, error) {
+func (r *recordingRunners) Runner(ctx context.Context, t remote.DC) (remote.Runner, error) {
 	run, err := r.fakeRunners.Runner(ctx, t)
 	if err != nil {
 		return nil, err
@@ -156,8 +154,8 @@ func (r recordingRunner) Run(ctx context.Context, c remote.Command) (remote.Resu
 }
 
 func TestSambaOverSSH(t *testing.T) {
-	f := &fakeRunners{out: map[string]remote.Result{probe.NameDNSClientPOSIX: {Stdout: []byte(resolvConf)}}}
-	r := &Reader{Runners: f, Choose: choose(SSH)}
+	f := &fakeRunners{out: map[string]remote.Result{NameDNSClientPOSIX: {Stdout: []byte(resolvConf)}}}
+	r := &Reader{Runners: f, Choose: choose(remote.SSH)}
 	hf := r.ReadHost(context.Background(), dcOf("DC2", "samba", "127.0.10.2"))
 	srv, ok := hf.DNSServers.Get()
 	if want := []string{"127.0.10.1", "127.0.10.2"}; !ok || !reflect.DeepEqual(srv, want) || hf.DNSServersFrom != "ssh" {
@@ -166,27 +164,27 @@ func TestSambaOverSSH(t *testing.T) {
 	if hf.Events.Known || !strings.Contains(hf.Events.Reason, "Samba") {
 		t.Errorf("events on Samba: %+v", hf.Events)
 	}
-	if !reflect.DeepEqual(f.ran, []string{probe.NameDNSClientPOSIX}) {
+	if !reflect.DeepEqual(f.ran, []string{NameDNSClientPOSIX}) {
 		t.Errorf("ran %v", f.ran)
 	}
 
 	// systemd-resolved's stub: the servers behind it count.
 	f.out = map[string]remote.Result{
-		probe.NameDNSClientPOSIX:   {Stdout: []byte("nameserver 127.0.0.53\n")},
-		probe.NameResolvedUpstream: {Stdout: []byte("nameserver 192.0.2.53\n")},
+		NameDNSClientPOSIX:   {Stdout: []byte("nameserver 127.0.0.53\n")},
+		NameResolvedUpstream: {Stdout: []byte("nameserver 192.0.2.53\n")},
 	}
 	hf = r.ReadHost(context.Background(), dcOf("DC2", "samba", "192.0.2.102"))
 	if srv, _ := hf.DNSServers.Get(); !reflect.DeepEqual(srv, []string{"192.0.2.53"}) {
 		t.Errorf("stub: %+v", hf.DNSServers)
 	}
 	// ... and when they cannot be read, the servers are unknown, not 127.0.0.53.
-	delete(f.out, probe.NameResolvedUpstream)
+	delete(f.out, NameResolvedUpstream)
 	hf = r.ReadHost(context.Background(), dcOf("DC2", "samba", "192.0.2.102"))
 	if hf.DNSServers.Known || !strings.Contains(hf.DNSServers.Reason, "systemd-resolved") {
 		t.Errorf("stub without upstream: %+v", hf.DNSServers)
 	}
 	// No nameserver line: the resolver asks the local host, i.e. the DC itself.
-	f.out = map[string]remote.Result{probe.NameDNSClientPOSIX: {Stdout: []byte("search lab.example.com\n")}}
+	f.out = map[string]remote.Result{NameDNSClientPOSIX: {Stdout: []byte("search lab.example.com\n")}}
 	hf = r.ReadHost(context.Background(), dcOf("DC2", "samba", "192.0.2.102"))
 	if srv, _ := hf.DNSServers.Get(); !reflect.DeepEqual(srv, []string{"192.0.2.102"}) {
 		t.Errorf("empty resolv.conf: %+v", hf.DNSServers)
@@ -195,10 +193,10 @@ func TestSambaOverSSH(t *testing.T) {
 
 func TestWindowsOverSSH(t *testing.T) {
 	f := &fakeRunners{out: map[string]remote.Result{
-		probe.NameDNSClientWindows: {Stdout: []byte(windowsDNSJSON)},
-		probe.NameEvents:           {Stdout: []byte(eventsJSON)},
+		NameDNSClientWindows: {Stdout: []byte(windowsDNSJSON)},
+		NameEvents:           {Stdout: []byte(eventsJSON)},
 	}}
-	r := &Reader{Runners: f, Choose: choose(SSH)}
+	r := &Reader{Runners: f, Choose: choose(remote.SSH)}
 	hf := r.ReadHost(context.Background(), dcOf("DC2", "windows", "192.0.2.12"))
 	if hf.DNSServersFrom != "ssh" || !hf.Events.Known {
 		t.Errorf("Windows OpenSSH: %+v", hf)
@@ -222,7 +220,7 @@ func TestFailuresLeaveFactsUnknown(t *testing.T) {
 	// Authentication refused: both unknown with the kind; the events probe is not tried.
 	auth := &remote.TransportError{Kind: remote.KindAuth, Op: "create shell", Target: "dc2.contoso.com:5985 (via 192.0.2.12)", StatusCode: 401, Err: errors.New("the server refused the credentials")}
 	f := &fakeRunners{err: auth}
-	hf = (&Reader{Runners: f, Choose: choose(WinRM)}).ReadHost(ctx, dc)
+	hf = (&Reader{Runners: f, Choose: choose(remote.WinRM)}).ReadHost(ctx, dc)
 	if hf.DNSServers.Known || !strings.Contains(hf.DNSServers.Reason, "(auth)") || !strings.Contains(hf.DNSServers.Reason, "WinRM") {
 		t.Errorf("auth: dns %+v", hf.DNSServers)
 	}
@@ -232,17 +230,17 @@ func TestFailuresLeaveFactsUnknown(t *testing.T) {
 
 	// The runner cannot even be built (a password that cannot be read, a bad key file).
 	f = &fakeRunners{openErr: errors.New("read key file: no such file")}
-	hf = (&Reader{Runners: f, Choose: choose(SSH)}).ReadHost(ctx, dcOf("DC2", "samba", "192.0.2.102"))
+	hf = (&Reader{Runners: f, Choose: choose(remote.SSH)}).ReadHost(ctx, dcOf("DC2", "samba", "192.0.2.102"))
 	if hf.DNSServers.Known || !strings.Contains(hf.DNSServers.Reason, "cannot set up SSH") || !strings.Contains(hf.Events.Reason, "Samba") {
 		t.Errorf("open: %+v", hf)
 	}
 
 	// Garbage output: the DNS servers are unknown; the events are still tried (the transport works).
 	f = &fakeRunners{out: map[string]remote.Result{
-		probe.NameDNSClientWindows: {Stdout: []byte("<html>")},
-		probe.NameEvents:           {Stdout: []byte(`{"Events":[],"Errors":["Access is denied"]}`)},
+		NameDNSClientWindows: {Stdout: []byte("<html>")},
+		NameEvents:           {Stdout: []byte(`{"Events":[],"Errors":["Access is denied"]}`)},
 	}}
-	hf = (&Reader{Runners: f, Choose: choose(WinRM)}).ReadHost(ctx, dc)
+	hf = (&Reader{Runners: f, Choose: choose(remote.WinRM)}).ReadHost(ctx, dc)
 	if hf.DNSServers.Known || !strings.Contains(hf.DNSServers.Reason, "Get-DnsClientServerAddress") {
 		t.Errorf("garbage: %+v", hf.DNSServers)
 	}
@@ -253,8 +251,8 @@ func TestFailuresLeaveFactsUnknown(t *testing.T) {
 
 	// A DC that points at itself but whose address is unknown: unknown, never this
 	// workstation's 127.0.0.1.
-	f = &fakeRunners{out: map[string]remote.Result{probe.NameDNSClientWindows: {Stdout: []byte(windowsDNSJSON)}, probe.NameEvents: {Stdout: []byte(eventsJSON)}}}
-	hf = (&Reader{Runners: f, Choose: choose(WinRM)}).ReadHost(ctx, dcOf("DC2", "windows"))
+	f = &fakeRunners{out: map[string]remote.Result{NameDNSClientWindows: {Stdout: []byte(windowsDNSJSON)}, NameEvents: {Stdout: []byte(eventsJSON)}}}
+	hf = (&Reader{Runners: f, Choose: choose(remote.WinRM)}).ReadHost(ctx, dcOf("DC2", "windows"))
 	if hf.DNSServers.Known || !strings.Contains(hf.DNSServers.Reason, "own address is unknown") {
 		t.Errorf("self without address: %+v", hf.DNSServers)
 	}
@@ -298,13 +296,4 @@ func FuzzResolvable(f *testing.F) {
 			seen[s] = true
 		}
 	})
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

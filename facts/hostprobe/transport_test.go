@@ -14,10 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fix8524/fix8524/actions"
 	"github.com/fix8524/fix8524/actions/connect"
-	"github.com/fix8524/fix8524/actions/probe"
-	"github.com/fix8524/fix8524/actions/remote"
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/facts/gather"
 	"github.com/fix8524/fix8524/facts/hostprobe"
@@ -26,6 +23,7 @@ import (
 	"github.com/fix8524/fix8524/lab/sim"
 	"github.com/fix8524/fix8524/lab/sshd"
 	labwinrm "github.com/fix8524/fix8524/lab/winrm"
+	"github.com/fix8524/fix8524/remote"
 )
 
 // The WinRM password of the lab server; it must never show up in facts, reasons or logs.
@@ -60,8 +58,8 @@ func probeHandler(block bool, seen *sync.Map) labwinrm.Handler {
 		})
 	}
 	return &labwinrm.Mux{ByName: map[string]labwinrm.Handler{
-		probe.NameDNSClientWindows: answer(dnsJSON),
-		probe.NameEvents:           answer(eventsJSON),
+		hostprobe.NameDNSClientWindows: answer(dnsJSON),
+		hostprobe.NameEvents:           answer(eventsJSON),
 	}}
 }
 
@@ -130,7 +128,7 @@ func TestWinRMProbes(t *testing.T) {
 	if !ok || len(ev) != 2 || ev[0].ID != 2087 || ev[0].FailingName == "" || ev[1].SourceDSADN == "" || ev[1].ErrorCode != 8524 {
 		t.Fatalf("events %+v", hf.Events)
 	}
-	p, _ := seen.Load(probe.NameEvents)
+	p, _ := seen.Load(hostprobe.NameEvents)
 	if params, _ := p.(map[string]string); params["Since"] != "2026-11-24T20:00:00Z" {
 		t.Errorf("the server received the event query %v", p)
 	}
@@ -232,10 +230,10 @@ func (w hostless) Base() *facts.Snapshot {
 // which are never dialled.
 type loopback struct {
 	t     *testing.T
-	inner actions.Runners
+	inner remote.Runners
 }
 
-func (l loopback) Runner(ctx context.Context, tg actions.Target) (remote.Runner, error) {
+func (l loopback) Runner(ctx context.Context, tg remote.DC) (remote.Runner, error) {
 	for _, ip := range tg.IPs {
 		if a, err := netip.ParseAddr(ip); err != nil || !a.IsLoopback() && !netip.MustParsePrefix("192.0.2.0/24").Contains(a) {
 			l.t.Errorf("runner for %s asked for %v", tg.Name, tg.IPs)

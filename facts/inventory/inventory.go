@@ -66,7 +66,7 @@ type Transport struct {
 	SSH   *SSH
 }
 
-// WinRM settings (actions/winrm uses them).
+// WinRM settings (remote/winrm uses them).
 type WinRM struct {
 	Host     string `hcl:"host,optional"`
 	Port     int    `hcl:"port,optional"`
@@ -77,7 +77,7 @@ type WinRM struct {
 	Insecure bool   `hcl:"insecure_skip_verify,optional"`
 }
 
-// SSH settings (actions/ssh uses them, for Samba DCs).
+// SSH settings (remote/ssh uses them, for Samba DCs).
 type SSH struct {
 	Host       string `hcl:"host,optional"`
 	Port       int    `hcl:"port,optional"`

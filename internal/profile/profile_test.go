@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fix8524/fix8524/engine/policy"
+	"github.com/fix8524/fix8524/heal/policy"
 )
 
 func TestParse(t *testing.T) {

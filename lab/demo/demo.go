@@ -1,7 +1,7 @@
 // Package demo runs fix8524's demo forest: a lab scenario's simulated forest served over real
 // LDAP and DNS on loopback (lab/sim), plus one WS-Management server per Windows DC (lab/winrm)
 // whose Handler turns the playbook's remediation scripts into mutations of the scenario World.
-// `fix8524 apply --demo` heals it through the real protocol path: actions/winrm client → HTTP
+// `fix8524 apply --demo` heals it through the real protocol path: remote/winrm client → HTTP
 // with NTLM sealing → lab/winrm server → Handler → World; verification then asks the simulated
 // DNS servers, and the replication retry changes what the destination's LDAP server reports.
 //
@@ -34,15 +34,14 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"github.com/fix8524/fix8524/actions"
 	"github.com/fix8524/fix8524/actions/ldapdelete"
-	"github.com/fix8524/fix8524/actions/remote"
-	rwinrm "github.com/fix8524/fix8524/actions/winrm"
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/facts/gather"
 	"github.com/fix8524/fix8524/lab/scenario"
 	"github.com/fix8524/fix8524/lab/sim"
 	labwinrm "github.com/fix8524/fix8524/lab/winrm"
+	"github.com/fix8524/fix8524/remote"
+	rwinrm "github.com/fix8524/fix8524/remote/winrm"
 )
 
 // SourcePrefix starts Snapshot.Source for facts gathered from a demo forest ("sim:NAME").
@@ -149,9 +148,9 @@ func (d *Demo) WinRMAddress(dc string) (string, bool) {
 	return s.Addr(), true
 }
 
-// Runner implements actions.Runners: a real WinRM client (HTTP with NTLM sealing) to the
+// Runner implements remote.Runners: a real WinRM client (HTTP with NTLM sealing) to the
 // DC's WS-Management server for winrm targets, and the in-process Samba table for ssh targets.
-func (d *Demo) Runner(ctx context.Context, t actions.Target) (remote.Runner, error) {
+func (d *Demo) Runner(ctx context.Context, t remote.DC) (remote.Runner, error) {
 	dc := d.dc(t.Name)
 	if dc == nil {
 		return nil, fmt.Errorf("demo: no DC %q in the demo forest", t.Name)
@@ -199,7 +198,7 @@ func (d *Demo) Runner(ctx context.Context, t actions.Target) (remote.Runner, err
 
 // LDAP implements actions.LDAPConns: an LDAPS connection, bound, to the DC's simulated LDAP
 // server.
-func (d *Demo) LDAP(ctx context.Context, t actions.Target) (ldapdelete.Conn, func(), error) {
+func (d *Demo) LDAP(ctx context.Context, t remote.DC) (ldapdelete.Conn, func(), error) {
 	dc := d.dc(t.Name)
 	if dc == nil {
 		return nil, nil, fmt.Errorf("demo: no DC %q in the demo forest", t.Name)

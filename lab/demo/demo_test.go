@@ -12,6 +12,7 @@ import (
 	"github.com/fix8524/fix8524/facts/gather"
 	"github.com/fix8524/fix8524/lab/demo"
 	"github.com/fix8524/fix8524/lab/scenario"
+	"github.com/fix8524/fix8524/plan"
 	"github.com/fix8524/fix8524/playbooks"
 )
 
@@ -27,13 +28,13 @@ func start(t *testing.T, name string) *demo.Demo {
 	return d
 }
 
-func plan(t *testing.T, d *demo.Demo) (*engine.Playbook, *facts.Snapshot, *engine.Plan) {
+func planOf(t *testing.T, d *demo.Demo) (*engine.Playbook, *facts.Snapshot, *plan.Plan) {
 	t.Helper()
 	pb, _, diags := playbooks.Load(engine.LoadOptions{})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	o, err := d.GatherOptions(func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) })
+	o, err := d.GatherOptions(pb.Needs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func plan(t *testing.T, d *demo.Demo) (*engine.Playbook, *facts.Snapshot, *engin
 // the demo's WS-Management servers, and checks that the World is healed.
 func TestHealOverWinRM(t *testing.T) {
 	d := start(t, "")
-	_, _, p := plan(t, d)
+	_, _, p := planOf(t, d)
 	if len(p.Findings) != 1 || p.Findings[0].Decision == nil || p.Findings[0].Decision.Name != "source_cname_not_registered" {
 		t.Fatalf("unexpected plan: %+v", p.Findings)
 	}
@@ -76,7 +77,7 @@ func TestHealOverWinRM(t *testing.T) {
 		}
 	}
 	// A second plan finds nothing to do.
-	_, _, p2 := plan(t, d)
+	_, _, p2 := planOf(t, d)
 	if len(p2.Findings) != 0 {
 		t.Fatalf("after healing, the plan still has findings: %+v", p2.Findings)
 	}
@@ -86,8 +87,8 @@ func TestHealOverWinRM(t *testing.T) {
 // and the handler reports the 8524 as a failed command.
 func TestReplicationFailsWhileBroken(t *testing.T) {
 	d := start(t, "")
-	_, _, p := plan(t, d)
-	var retry *engine.PlannedAction
+	_, _, p := planOf(t, d)
+	var retry *plan.Action
 	for i, a := range p.Findings[0].Actions {
 		if a.Name == "retry_replication" {
 			retry = &p.Findings[0].Actions[i]
@@ -108,7 +109,7 @@ func TestReplicationFailsWhileBroken(t *testing.T) {
 // TestUnknownScriptRefused: a script without a known marker changes nothing.
 func TestUnknownScriptRefused(t *testing.T) {
 	d := start(t, "")
-	a := engine.PlannedAction{ID: "x/y", Name: "format_disk", Kind: engine.KindPowerShell, Transport: "winrm", Target: "DC2",
+	a := plan.Action{ID: "x/y", Name: "format_disk", Kind: plan.KindPowerShell, Transport: "winrm", Target: "DC2",
 		PowerShell: "Format-Volume -DriveLetter C"}
 	out := (&actions.Executor{Runners: d}).Run(context.Background(), a)
 	if out.OK() || !strings.Contains(string(out.Stderr), "does not simulate") {

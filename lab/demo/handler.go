@@ -8,10 +8,10 @@ import (
 	"io"
 	"strings"
 
-	"github.com/fix8524/fix8524/actions/remote"
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/lab/scenario"
 	labwinrm "github.com/fix8524/fix8524/lab/winrm"
+	"github.com/fix8524/fix8524/remote"
 )
 
 // scriptAction is what one marker does on a demo DC.

@@ -660,7 +660,7 @@ func (w *World) dcAt(address string) *DC {
 }
 
 // ObserveNeeds observes, round after round (at most rounds), what needs asks of s that s does
-// not hold yet, the way a gather answers a playbook's needs (engine.Needs); it stops when
+// not hold yet, the way a gather answers a playbook's needs (engine.Playbook.Needs); it stops when
 // nothing is missing.
 func (w *World) ObserveNeeds(s *facts.Snapshot, rounds int, needs func(*facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe)) {
 	for range rounds {

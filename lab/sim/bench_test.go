@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -75,14 +74,6 @@ type benchRun struct {
 	cpu        time.Duration // user+system CPU of the process (gatherer and simulation)
 	handshakes int64         // TLS handshakes the simulated DCs completed
 	resumed    int64         // of which resumed a session
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func gatherBench(b *testing.B, sy *Synthetic, o Options, parallelism int, deadline time.Duration, plain ...bool) benchRun {

@@ -10,6 +10,7 @@ import (
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/facts/gather"
 	"github.com/fix8524/fix8524/lab/scenario"
+	"github.com/fix8524/fix8524/plan"
 	"github.com/fix8524/fix8524/playbooks"
 )
 
@@ -35,7 +36,7 @@ func TestGatheredRunningSourceNeverOfflineOrGone(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				o, err := f.GatherOptions("sim:"+name, func(s *facts.Snapshot) ([]facts.DNSQuery, []facts.TCPProbe) { return engine.Needs(pb, s) })
+				o, err := f.GatherOptions("sim:"+name, pb.Needs)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -60,7 +61,7 @@ func TestGatheredRunningSourceNeverOfflineOrGone(t *testing.T) {
 						continue
 					}
 					checked++
-					if fd.Status != engine.FindingDiagnosed {
+					if fd.Status != plan.FindingDiagnosed {
 						t.Errorf("%s %s %d days: %s %s: %s", name, mode, days, fd.ID, fd.Status, fd.Incomplete)
 						continue
 					}

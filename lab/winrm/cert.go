@@ -1,11 +1,9 @@
 package winrm
 
 import (
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -15,24 +13,6 @@ import (
 	"net"
 	"time"
 )
-
-// CertificateHash is the RFC 5929 tls-server-end-point hash of a certificate: the certificate's
-// signature hash, with MD5 and SHA-1 replaced by SHA-256.
-func CertificateHash(cert *x509.Certificate) []byte {
-	var h crypto.Hash
-	switch cert.SignatureAlgorithm {
-	case x509.SHA384WithRSA, x509.ECDSAWithSHA384, x509.SHA384WithRSAPSS:
-		h = crypto.SHA384
-	case x509.SHA512WithRSA, x509.ECDSAWithSHA512, x509.SHA512WithRSAPSS:
-		h = crypto.SHA512
-	default:
-		sum := sha256.Sum256(cert.Raw)
-		return sum[:]
-	}
-	w := h.New()
-	w.Write(cert.Raw)
-	return w.Sum(nil)
-}
 
 // TestPKI is a throw-away certificate authority and a server certificate it issued, for the lab
 // and tests. Nothing is written to disk unless the caller does it.

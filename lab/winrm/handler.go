@@ -5,7 +5,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/fix8524/fix8524/actions/remote"
+	"github.com/fix8524/fix8524/remote"
 )
 
 // Command is one command a client asked the server to run, as the Handler sees it.

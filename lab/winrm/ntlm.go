@@ -15,6 +15,8 @@ import (
 	"time"
 	"unicode/utf16"
 
+	rwinrm "github.com/fix8524/fix8524/remote/winrm"
+
 	//lint:ignore SA1019 NTLM is defined on MD4; this is a protocol implementation, not a security choice
 	"golang.org/x/crypto/md4"
 )
@@ -317,7 +319,7 @@ func parseAVPairs(b []byte) (map[uint16][]byte, error) {
 // channelBindingHash is MD5 of a gss_channel_bindings_struct whose application data is
 // "tls-server-end-point:" + the certificate hash (RFC 5929 §4.1), as NTLM carries it.
 func channelBindingHash(cert *x509.Certificate) []byte {
-	app := append([]byte("tls-server-end-point:"), CertificateHash(cert)...)
+	app := append([]byte("tls-server-end-point:"), rwinrm.CertificateHash(cert)...)
 	buf := make([]byte, 20, 20+len(app))
 	binary.LittleEndian.PutUint32(buf[16:], uint32(len(app)))
 	buf = append(buf, app...)

@@ -29,7 +29,7 @@ import (
 	"sync"
 	"time"
 
-	rwinrm "github.com/fix8524/fix8524/actions/winrm"
+	rwinrm "github.com/fix8524/fix8524/remote/winrm"
 )
 
 // Config configures a Server.

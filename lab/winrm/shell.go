@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fix8524/fix8524/actions/remote"
+	"github.com/fix8524/fix8524/remote"
 )
 
 func newUUID() string {

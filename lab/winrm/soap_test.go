@@ -12,7 +12,7 @@ import (
 
 	mwinrm "github.com/masterzen/winrm"
 
-	"github.com/fix8524/fix8524/actions/remote"
+	"github.com/fix8524/fix8524/remote"
 )
 
 func TestParseMasterzenRequests(t *testing.T) {
