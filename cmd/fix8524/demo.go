@@ -23,6 +23,7 @@ import (
 	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/facts"
 	"github.com/fix8524/fix8524/facts/inventory"
+	"github.com/fix8524/fix8524/internal/termtext"
 	"github.com/fix8524/fix8524/lab/demo"
 	"github.com/fix8524/fix8524/lab/scenario"
 	"github.com/fix8524/fix8524/plan"
@@ -85,6 +86,35 @@ func (c *connFlags) demoGather(ctx context.Context, pb *engine.Playbook, name st
 		return nil, err
 	}
 	return demo.GatherForPlanWith(ctx, name, pb, set)
+}
+
+// demoVarsNote says which variables the scenario's expected diagnoses assume (its vars: the
+// -var arguments an operator would give, such as decommissioned) that the command line does not
+// set, and how to set them; "" when none is missing or when a -var-file may set them.
+func demoVarsNote(name string, pf *playbookFlags) string {
+	if len(pf.varFiles) > 0 {
+		return ""
+	}
+	sc, err := scenario.Load(name)
+	if err != nil {
+		return ""
+	}
+	given := map[string]bool{}
+	for _, kv := range pf.vars {
+		n, _, _ := strings.Cut(kv, "=")
+		given[strings.TrimSpace(n)] = true
+	}
+	var missing []string
+	for _, kv := range sc.Vars {
+		if n, _, _ := strings.Cut(kv, "="); !given[strings.TrimSpace(n)] {
+			missing = append(missing, "-var "+termtext.ShellWord(kv))
+		}
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("Scenario %s assumes %s (the operator's declaration); give it to see the diagnosis the scenario describes. This plan shows what the forest alone shows.",
+		sc.Name, strings.Join(missing, " "))
 }
 
 const demoClockUsage = "demo only: judge the playbook's change windows at `TIME` (RFC 3339, e.g. 2026-11-21T09:00:00Z, running on from there) instead of this machine's clock, to see the window gate refuse and admit"

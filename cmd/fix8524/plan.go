@@ -80,6 +80,9 @@ func runPlan(ctx context.Context, e *env, args []string) int {
 	switch {
 	case demo:
 		// The scenario served as a simulated forest on loopback, gathered over LDAP and DNS.
+		if note := demoVarsNote(demoName, &pf); note != "" && !e.quiet {
+			fmt.Fprintln(e.stderr, note)
+		}
 		s, err = live.conn.demoGather(ctx, pb, demoName)
 	case live.requested():
 		s, err = live.gather(ctx, e, pb)

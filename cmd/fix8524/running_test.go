@@ -155,3 +155,29 @@ func TestCLIDecommissionedButAnswering(t *testing.T) {
 		t.Fatalf("cleanup %+v, guard %+v", a, guard)
 	}
 }
+
+// A scenario whose expected diagnosis rests on an operator's declaration (its vars) says so when
+// planned without it, and says nothing once the variable is given.
+func TestDemoScenarioVarsNote(t *testing.T) {
+	e, _, stderr := testEnv(nil)
+	if code := run(context.Background(), e, []string{"plan", "--demo", "decommissioned-still-answers", "--json"}); code != exitProposed {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if want := `assumes -var 'decommissioned=["DC2"]'`; !strings.Contains(stderr.String(), want) {
+		t.Fatalf("stderr lacks %q:\n%s", want, stderr)
+	}
+	e, _, stderr = testEnv(nil)
+	if code := run(context.Background(), e, []string{"plan", "--demo", "decommissioned-still-answers", "-var", `decommissioned=["DC2"]`, "--json"}); code != exitProposed {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if strings.Contains(stderr.String(), "assumes -var") {
+		t.Fatalf("the note with the variable given:\n%s", stderr)
+	}
+	e, _, stderr = testEnv(nil)
+	if code := run(context.Background(), e, []string{"plan", "--demo", "--json"}); code != exitProposed {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if strings.Contains(stderr.String(), "assumes -var") {
+		t.Fatalf("a note for a scenario without vars:\n%s", stderr)
+	}
+}
