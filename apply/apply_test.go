@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -217,6 +218,37 @@ func TestDriftHealthyNowIsSkipped(t *testing.T) {
 	}
 	if e.lab.count("register_cname") != 0 {
 		t.Fatal("an action ran for a healthy link")
+	}
+}
+
+// A zone's SOA serial moves with every dynamic update (AD makes them all day, and a registration
+// the plan asks for is one): the drift gate must not take a new serial for changed evidence. Seen
+// on real Samba: heal refused its own fresh plan when DC1's zone went from serial 9 to 10.
+func TestDriftIgnoresSOASerial(t *testing.T) {
+	e := newEnv(t, defaultScenario, "")
+	e.approve(e.now, time.Hour, nil)
+	soas := 0
+	e.lab.mangle = func(n int, s *facts.Snapshot) {
+		for i := range s.DNS {
+			for j := range s.DNS[i].Answers {
+				rr := &s.DNS[i].Answers[j]
+				if rr.Type != facts.TypeSOA {
+					continue
+				}
+				if f := strings.Fields(rr.Data); len(f) == 7 {
+					f[2] = strconv.Itoa(1000 + n)
+					rr.Data = strings.Join(f, " ")
+					soas++
+				}
+			}
+		}
+	}
+	res := e.run(nil)
+	if soas == 0 {
+		t.Fatal("the plan's gathers held no SOA answer: the test proves nothing")
+	}
+	if res.Outcome != apply.Succeeded {
+		t.Fatalf("outcome %s, refusals %+v\n%s", res.Outcome, res.Refusals, e.out.String())
 	}
 }
 

@@ -1314,8 +1314,9 @@ func (fe *findingEval) addCheckDeps(name string) {
 	}
 }
 
-// canonDNS encodes what a DNS observation says, without timings or TTLs (which vary between
-// equal gatherings).
+// canonDNS encodes what a DNS observation says, without timings, TTLs or an SOA's serial and
+// timers (which vary between equal gatherings: every dynamic update of a zone, which AD makes all
+// day, bumps its serial; what a check learns from an SOA is who answers for the zone).
 func canonDNS(o *facts.DNSObservation) string {
 	var b strings.Builder
 	b.WriteString(strings.ToUpper(o.Rcode))
@@ -1334,7 +1335,11 @@ func canonDNS(o *facts.DNSObservation) string {
 	for _, sec := range [][]facts.RR{o.Answers, o.Authority} {
 		rrs = rrs[:0]
 		for _, rr := range sec {
-			rrs = append(rrs, facts.CanonicalName(rr.Name)+" "+strings.ToUpper(rr.Type)+" "+strings.ToLower(strings.TrimSuffix(rr.Data, ".")))
+			data := rr.Data
+			if strings.EqualFold(rr.Type, facts.TypeSOA) {
+				data = soaNames(data)
+			}
+			rrs = append(rrs, facts.CanonicalName(rr.Name)+" "+strings.ToUpper(rr.Type)+" "+strings.ToLower(strings.TrimSuffix(data, ".")))
 		}
 		sort.Strings(rrs)
 		b.WriteByte('|')
@@ -1342,6 +1347,16 @@ func canonDNS(o *facts.DNSObservation) string {
 		b.Write(q)
 	}
 	return b.String()
+}
+
+// soaNames returns the mname and rname of an SOA's data ("mname rname serial refresh retry
+// expire minimum"), each without its final dot; data that is not shaped so is returned whole.
+func soaNames(data string) string {
+	f := strings.Fields(data)
+	if len(f) != 7 {
+		return data
+	}
+	return strings.TrimSuffix(f[0], ".") + " " + strings.TrimSuffix(f[1], ".")
 }
 
 // canon appends a canonical, unambiguous encoding of v (object keys sorted).
