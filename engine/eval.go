@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"math/big"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -782,16 +783,16 @@ func (fe *findingEval) evalEvent(ce *checkEval, attrs map[string]cty.Value) []st
 		if ce.obsDeps == nil {
 			ce.obsDeps = map[string]string{}
 		}
-		fe.scratch = canon(fe.scratch[:0], evs)
-		ce.obsDeps["events|"+strings.ToLower(name)] = string(fe.scratch)
+		depKey := "events|" + ck.Name + "|" + strings.ToLower(name)
 		if !whollyKnown(evs) {
+			ce.obsDeps[depKey] = "unknown"
 			unknownDCs++
 			obs.Status, obs.Note = plan.StatusUnknown, "events not gathered"
 			evidence = append(evidence, name+": events not gathered")
 			ce.result.Observations = append(ce.result.Observations, obs)
 			continue
 		}
-		n := 0
+		n, first := 0, len(matched)
 		for _, ev := range elems(evs) {
 			id, _ := ev.GetAttr("id").AsBigFloat().Int64()
 			if !ids[id] {
@@ -820,6 +821,7 @@ func (fe *findingEval) evalEvent(ce *checkEval, attrs map[string]cty.Value) []st
 		} else {
 			obs.Status = plan.StatusFailed
 		}
+		ce.obsDeps[depKey] = fe.eventsDep(ck, matched[first:])
 		evidence = append(evidence, name+": "+strconv.Itoa(n)+" matching event(s)")
 		ce.result.Observations = append(ce.result.Observations, obs)
 	}
@@ -846,6 +848,40 @@ func (fe *findingEval) evalEvent(ce *checkEval, attrs map[string]cty.Value) []st
 	}
 	ce.result.Summary = safeText("events " + strings.Join(idList, ", ") + " seen" + within + ": " + strings.Join(evidence, "; "))
 	return evidence
+}
+
+// eventsDep is what an event check's fingerprint keeps of one DC's log: which of the event IDs
+// it looks for matched, not when or how often. A failing partnership logs its events again and
+// again (2087 at every attempt) and older ones leave the lookback window: between a plan and its
+// apply the list changes while what the check found does not. When the playbook reads the
+// matched events or their count, those count too.
+func (fe *findingEval) eventsDep(ck *Check, matched []cty.Value) string {
+	seen := map[int64]bool{}
+	var ids []int64
+	for _, ev := range matched {
+		id, _ := ev.GetAttr("id").AsBigFloat().Int64()
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	var b strings.Builder
+	b.WriteString("ids")
+	for _, id := range ids {
+		b.WriteByte(' ')
+		b.WriteString(strconv.FormatInt(id, 10))
+	}
+	if wants(ck, "count") {
+		b.WriteString("|count ")
+		b.WriteString(strconv.Itoa(len(matched)))
+	}
+	if wants(ck, "events") && len(matched) > 0 {
+		b.WriteString("|")
+		fe.scratch = canon(fe.scratch[:0], cty.TupleVal(matched))
+		b.Write(fe.scratch)
+	}
+	return b.String()
 }
 
 func eventDetail(ev cty.Value) string {

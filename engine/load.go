@@ -442,8 +442,10 @@ func foldConstant(expr hcl.Expression) (v cty.Value, ok bool) {
 	return v, true
 }
 
-// buildCheckRefs lists the facts a check reads: for an event check's `on` (when it is a plain
-// reference to a DC), the events of that DC rather than the whole DC.
+// buildCheckRefs lists the facts a check reads. An event check's `on`, when it is a plain
+// reference to DCs (link.source, forest.dcs), adds none: the check records, per DC it reads
+// (by name), which of its event IDs matched or that the log could not be read (eventsDep), and
+// not the whole log, which grows with every failed attempt.
 func buildCheckRefs(ck *Check) []factRef {
 	var out []factRef
 	seen := map[string]bool{}
@@ -456,8 +458,6 @@ func buildCheckRefs(ck *Check) []factRef {
 	for _, e := range ck.exprs {
 		if e == ck.on {
 			if t, d := hcl.AbsTraversalForExpr(e.expr); !d.HasErrors() && (t.RootName() == "link" || t.RootName() == "forest") {
-				t2 := append(append(hcl.Traversal{}, t...), hcl.TraverseAttr{Name: "events"})
-				add(newFactRef(t2, traversalString(t2)))
 				continue
 			}
 		}

@@ -495,7 +495,7 @@ func TestDeterministicAndFingerprint(t *testing.T) {
 		"link result":      func(s *facts.Snapshot) { s.Links[1].LastResult = 2; s.DCs[0].Platform = facts.Some("samba") },
 		"another NC":       func(s *facts.Snapshot) { s.Links = append(s.Links, link("DC1", guid1, "DC2", guid2, "DC=x", 8524)) },
 		"guard fact":       func(s *facts.Snapshot) { s.DCs[1].ProtectedFromDeletion = facts.Some(true) },
-		"source events":    func(s *facts.Snapshot) { s.DCs[1].Events = facts.Some([]facts.Event{{ID: 1, Time: t0}}) },
+		"source events":    func(s *facts.Snapshot) { s.DCs[1].Events = facts.Some([]facts.Event{{ID: 2501, Time: t0}}) }, // one the check looks for
 		"action target ip": func(s *facts.Snapshot) { s.DCs[1].Platform = facts.Some("samba") },
 	} {
 		if changed(name, edit) == fp {
@@ -726,5 +726,35 @@ func TestVerify(t *testing.T) {
 	s.Links = nil
 	if _, err := Verify(pb, s, f, []string{"cname_src"}, PlanOptions{}); err != nil {
 		t.Error(err)
+	}
+}
+
+// An event check's fingerprint keeps which of its IDs matched, not when or how often: a failing
+// partnership logs its events again at every attempt, and an approved plan must not go stale for
+// that. A match appearing or vanishing, or the log becoming unreadable, still counts.
+func TestEventFingerprintKeepsWhatMatched(t *testing.T) {
+	pb := mustLoad(t, testPlaybook)
+	withEvents := func(evs ...facts.Event) string {
+		s := sampleFacts()
+		s.DCs[1].Events = facts.Some(evs)
+		return planOf(t, pb, s).Fingerprint
+	}
+	old := facts.Event{ID: 1925, Time: t0.Add(-3 * time.Hour)}
+	scav := facts.Event{ID: 2501, Time: t0.Add(-2 * time.Hour)}
+	base := withEvents(old)
+	if got := withEvents(old, facts.Event{ID: 1925, Time: t0.Add(-time.Minute)}, facts.Event{ID: 4013, Time: t0}); got != base {
+		t.Error("events the check does not look for changed the fingerprint")
+	}
+	withScav := withEvents(old, scav)
+	if withScav == base {
+		t.Error("a 2501 appearing did not change the fingerprint")
+	}
+	if got := withEvents(old, scav, facts.Event{ID: 2501, Time: t0.Add(-time.Minute)}); got != withScav {
+		t.Error("2501 logged once more changed the fingerprint")
+	}
+	s := sampleFacts()
+	s.DCs[1].Events = facts.Maybe[[]facts.Event]{}
+	if planOf(t, pb, s).Fingerprint == base {
+		t.Error("a log that could not be read has the fingerprint of one that was")
 	}
 }
