@@ -1325,6 +1325,14 @@ func (fe *findingEval) addExprDeps(e *cexpr) {
 	}
 }
 
+// clockFacts are the facts whose value moves with the clock while nothing in the forest changes:
+// the age of a partnership's last success grows by a day every day. A check that reads one is
+// kept in the fingerprint by its answer (ok, failed, unknown), not by the number: a plan
+// approved in the afternoon and applied in the night's change window would otherwise be stale
+// whenever the day count ticked in between, though no answer changed. Read anywhere else (a
+// decision's when, a guard, an action), the value itself counts.
+var clockFacts = map[string]bool{"link.days_since_success": true}
+
 func (fe *findingEval) addCheckDeps(name string) {
 	if fe.depChecks == nil {
 		fe.depChecks = map[string]bool{}
@@ -1337,8 +1345,17 @@ func (fe *findingEval) addCheckDeps(name string) {
 	if ce == nil {
 		return // never evaluated: nothing depended on it
 	}
+	clock := false
 	for _, r := range ce.ck.refs {
+		if clockFacts[r.path] {
+			clock = true
+			continue
+		}
 		fe.addFactRef(r)
+	}
+	if clock {
+		// What the check answered stands for the facts that move with the clock.
+		fe.addDep("check|"+name, string(ce.status))
 	}
 	for _, x := range ce.ck.exprs {
 		for _, c := range x.checks {
