@@ -48,12 +48,7 @@ func MakePlan(pb *Playbook, s *facts.Snapshot, opts PlanOptions) (*plan.Plan, er
 		Findings:      make([]plan.Finding, 0, len(parts)),
 		Unmatched:     unmatched,
 	}
-	if len(pb.Variables) > 0 {
-		out.Variables = map[string]any{}
-		for _, v := range pb.Variables {
-			out.Variables[v.Name] = goValue(v.Value)
-		}
-	}
+	out.Variables = pb.VariableValues()
 	out.Findings = make([]plan.Finding, len(parts))
 	parallel(len(parts), func(i int) { out.Findings[i] = p.finding(parts[i]) })
 	if len(pb.Warnings) > 0 {

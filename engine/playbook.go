@@ -177,6 +177,19 @@ type Guard struct {
 }
 
 // Variable is one `variable` block with its resolved value.
+// VariableValues returns the values of the playbook's variables as the plan records them
+// (plan.Plan.Variables); nil when it declares none.
+func (pb *Playbook) VariableValues() map[string]any {
+	if len(pb.Variables) == 0 {
+		return nil
+	}
+	out := make(map[string]any, len(pb.Variables))
+	for _, v := range pb.Variables {
+		out[v.Name] = goValue(v.Value)
+	}
+	return out
+}
+
 type Variable struct {
 	Name        string
 	Description string

@@ -3,17 +3,22 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/fix8524/fix8524/apply"
+	"github.com/fix8524/fix8524/engine"
 	"github.com/fix8524/fix8524/internal/approval"
 	"github.com/fix8524/fix8524/internal/journal"
 	"github.com/fix8524/fix8524/internal/termtext"
 	"github.com/fix8524/fix8524/plan"
+	"github.com/fix8524/fix8524/playbooks"
 )
 
 func init() {
@@ -129,7 +134,37 @@ func applyCommand(planPath string, p *plan.Plan, extra string) string {
 	if _, isDemo := demoPlan(p); isDemo {
 		src = " --demo"
 	}
-	return "fix8524 apply " + termtext.ShellWord(planPath) + src + extra
+	return "fix8524 apply " + termtext.ShellWord(planPath) + src + planVarArgs(p) + extra
+}
+
+// planVarArgs returns the -var arguments (each with a leading space) that make apply load the
+// embedded playbook with the variables the plan was made with: one for each variable whose value
+// differs from the embedded playbook's. A string is given raw (as -var takes it), anything else
+// as JSON, which HCL reads. "" when the embedded playbook cannot be loaded or declares none.
+func planVarArgs(p *plan.Plan) string {
+	if len(p.Variables) == 0 {
+		return ""
+	}
+	pb, _, diags := playbooks.Load(engine.LoadOptions{})
+	if diags.HasErrors() {
+		return ""
+	}
+	defaults := pb.VariableValues()
+	var out strings.Builder
+	for _, name := range slices.Sorted(maps.Keys(p.Variables)) {
+		v := p.Variables[name]
+		got, _ := json.Marshal(v)
+		def, known := defaults[name]
+		if want, _ := json.Marshal(def); known && string(got) == string(want) {
+			continue
+		}
+		val := string(got)
+		if s, ok := v.(string); ok {
+			val = s
+		}
+		out.WriteString(" -var " + termtext.ShellWord(name+"="+val))
+	}
+	return out.String()
 }
 
 // writeEachState lists the actions that need an approval of their own and their state; it

@@ -4,6 +4,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/fix8524/fix8524/plan"
 )
 
 // planPart is the part of plan's or show's output that the plan renderer printed.
@@ -132,4 +134,29 @@ func mustRead(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// A plan made with -var says to apply it with the same -var (apply refuses a plan made with
+// other variables): the hints of plan, approve and show give each variable that differs from the
+// embedded playbook's, strings raw and other values as HCL, shell-quoted.
+func TestNextHintsCarryTheVariables(t *testing.T) {
+	c := newCLI(t)
+	p := c.path("p.json")
+	code, out, stderr := c.run("", "plan", "--demo", "-var", `decommissioned=["DC2"]`, "-var", "event_lookback=48h", "-var", "gone_after_days=14", "-o", p)
+	if code != exitProposed {
+		t.Fatalf("plan: exit %d: %s", code, stderr)
+	}
+	vars := ` -var 'decommissioned=["DC2"]' -var event_lookback=48h`
+	if !strings.Contains(out, "then fix8524 apply "+p+" --demo"+vars+"\n") {
+		t.Errorf("plan's hint lacks the variables (gone_after_days=14 is the default and is left out):\n%s", out)
+	}
+	code, out, stderr = c.run("", "show", p, "--state", c.state)
+	if code != exitOK || !strings.Contains(out, "fix8524 apply "+p+" --demo"+vars+" --state "+c.state) {
+		t.Errorf("show: exit %d, its hint lacks the variables:\n%s%s", code, out, stderr)
+	}
+	// A hostile plan file's variables are quoted like any other value.
+	hostile := planVarArgs(&plan.Plan{Variables: map[string]any{"x\n$(rm)": "a'b\x1b[31m"}})
+	if strings.ContainsAny(hostile, "\n\x1b") || !strings.HasPrefix(hostile, " -var $'") {
+		t.Errorf("hostile variables: %q", hostile)
+	}
 }
