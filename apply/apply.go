@@ -949,6 +949,9 @@ func evidenceDiff(old, fresh *plan.Finding) string {
 			ch = append(ch, "the assumed DNS client settings changed: "+strings.Join(fresh.Assumptions, " "))
 		}
 	}
+	if len(ch) == 0 && s == "" {
+		ch = linkChanges(old, fresh)
+	}
 	if len(ch) > 0 {
 		if s != "" {
 			s += ", "

@@ -23,3 +23,34 @@ func TestEvidenceDiffNamesAssumptions(t *testing.T) {
 		t.Errorf("no visible change: %q", d)
 	}
 }
+
+// The fingerprint reads each naming context's replication result, which the evidence does not
+// show: a partner that retried between plan and apply and failed with another error refused the
+// plan with only "the facts the diagnosis used changed" (seen on real Samba). The refusal names
+// the result that changed, and the naming contexts that started or stopped failing.
+func TestDriftNamesChangedLinkResults(t *testing.T) {
+	link := func(ncs ...plan.NCLink) plan.LinkInfo {
+		return plan.LinkInfo{Destination: "DC3", Source: "DC2", NCs: ncs}
+	}
+	old := &plan.Finding{Fingerprint: "sha256:aaaaaaaaaaaaaaaa", Decision: &plan.DecisionRef{Name: "x"},
+		Link: link(plan.NCLink{NC: "DC=lab,DC=example,DC=com", LastResult: 8524}, plan.NCLink{NC: "CN=Configuration,DC=lab,DC=example,DC=com", LastResult: 8524})}
+	fresh := &plan.Finding{Fingerprint: "sha256:bbbbbbbbbbbbbbbb", Decision: &plan.DecisionRef{Name: "x"},
+		Link: link(plan.NCLink{NC: "dc=lab,dc=example,dc=com", LastResult: 2}, plan.NCLink{NC: "DC=ForestDnsZones,DC=lab,DC=example,DC=com", LastResult: 8524})}
+	d := evidenceDiff(old, fresh)
+	for _, want := range []string{
+		"replication of dc=lab,dc=example,dc=com: result 8524 → 2",
+		"replication of DC=ForestDnsZones,DC=lab,DC=example,DC=com: not in the plan → result 8524",
+		"replication of CN=Configuration,DC=lab,DC=example,DC=com: result 8524 → no longer failing",
+	} {
+		if !strings.Contains(d, want) {
+			t.Errorf("the refusal %q lacks %q", d, want)
+		}
+	}
+	if ch := evidenceChanges(old, fresh, 20); len(ch) != 3 || !strings.HasPrefix(ch[0], "replication of dc=lab") {
+		t.Errorf("changes %q", ch)
+	}
+	same := *old
+	if d := evidenceDiff(old, &same); strings.Contains(d, "replication of") {
+		t.Errorf("no change, yet %q", d)
+	}
+}

@@ -96,6 +96,9 @@ func evidenceChanges(old, fresh *plan.Finding, limit int) []string {
 			out = append(out, "… (more changes: compare the plan with a new one)")
 		}
 	}
+	for _, c := range linkChanges(old, fresh) {
+		add("%s", c)
+	}
 	before := map[string]*plan.CheckResult{}
 	for i := range old.Evidence {
 		before[old.Evidence[i].Name] = &old.Evidence[i]
@@ -121,6 +124,35 @@ func evidenceChanges(old, fresh *plan.Finding, limit int) []string {
 	for _, oc := range old.Evidence {
 		if !seen[oc.Name] {
 			add("%s: %s → no longer evaluated", oc.Name, evidenceState(&oc))
+		}
+	}
+	return out
+}
+
+// linkChanges lists the naming contexts of the partnership whose replication result changed
+// between the approved finding and the fresh one (a DC that retried in between may fail with
+// another error now), and those that started or stopped failing. The fingerprint reads the
+// results; the evidence does not show them.
+func linkChanges(old, fresh *plan.Finding) []string {
+	before := map[string]int{}
+	for _, nc := range old.Link.NCs {
+		before[strings.ToLower(nc.NC)] = nc.LastResult
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, nc := range fresh.Link.NCs {
+		k := strings.ToLower(nc.NC)
+		seen[k] = true
+		switch r, ok := before[k]; {
+		case !ok:
+			out = append(out, fmt.Sprintf("replication of %s: not in the plan → result %d", termtext.Escape(nc.NC), nc.LastResult))
+		case r != nc.LastResult:
+			out = append(out, fmt.Sprintf("replication of %s: result %d → %d", termtext.Escape(nc.NC), r, nc.LastResult))
+		}
+	}
+	for _, nc := range old.Link.NCs {
+		if !seen[strings.ToLower(nc.NC)] {
+			out = append(out, fmt.Sprintf("replication of %s: result %d → no longer failing", termtext.Escape(nc.NC), nc.LastResult))
 		}
 	}
 	return out
