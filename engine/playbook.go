@@ -176,7 +176,6 @@ type Guard struct {
 	message *cexpr
 }
 
-// Variable is one `variable` block with its resolved value.
 // VariableValues returns the values of the playbook's variables as the plan records them
 // (plan.Plan.Variables); nil when it declares none.
 func (pb *Playbook) VariableValues() map[string]any {
@@ -190,6 +189,7 @@ func (pb *Playbook) VariableValues() map[string]any {
 	return out
 }
 
+// Variable is one `variable` block with its resolved value.
 type Variable struct {
 	Name        string
 	Description string
